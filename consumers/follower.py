@@ -1,0 +1,36 @@
+"""The in-process transport: following the event store's notification log in order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.application import Application
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """A domain event with its global position in the store's notification log."""
+
+    position: int
+    event: Any
+
+
+class NotificationFollower:
+    """Reads the notification log of an application from a position onwards."""
+
+    def __init__(self, application: Application[Any], batch_size: int = 500) -> None:
+        self._recorder = application.recorder
+        self._mapper = application.mapper
+        self.batch_size = batch_size
+
+    def after(self, position: int) -> list[StoredEvent]:
+        """The next batch of events strictly after ``position``, in log order."""
+        notifications = self._recorder.select_notifications(
+            start=position, limit=self.batch_size, inclusive_of_start=False
+        )
+        return [StoredEvent(n.id, self._mapper.to_domain_event(n)) for n in notifications]
+
+    def head(self) -> int:
+        """The position of the newest stored event (0 when empty)."""
+        return self._recorder.max_notification_id() or 0

@@ -1,0 +1,8 @@
+"""credledger: an event-sourced ledger for EU micro-credentials.
+
+The public surface is small: :mod:`ledger.application` (the service), :mod:`ledger.client`
+(signing and sending commands), :mod:`ledger.errors` (what can go wrong) and
+:mod:`ledger.settings` (configuration).
+"""
+
+__version__ = "0.1.0"

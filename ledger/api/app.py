@@ -1,0 +1,37 @@
+"""Building the FastAPI application around a ledger and its read model."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from ledger import __version__
+from ledger.api import credentials, issuers, problems
+from ledger.api.app_context import ApiContext
+
+
+def create_app(ctx: ApiContext) -> FastAPI:
+    """The API over ``ctx``; a projector must keep ``ctx.read_model`` up to date."""
+    app = FastAPI(
+        title="credledger",
+        version=__version__,
+        description=(
+            "An event-sourced ledger for EU micro-credentials. Issuers post signed commands; "
+            "anyone can read a credential's public status. Errors are RFC 9457 problem "
+            "documents with a stable `code`."
+        ),
+    )
+    app.state.context = ctx
+    problems.install(app)
+    app.include_router(issuers.router)
+    app.include_router(credentials.router)
+
+    @app.get("/health", tags=["service"])
+    def health() -> dict[str, object]:
+        return {
+            "status": "ok",
+            "log_size": ctx.ledger.recorder.max_notification_id() or 0,
+            "read_model_position": ctx.read_model.position(),
+        }
+
+    app.add_middleware(problems.BodySizeLimit, limit=ctx.settings.max_request_bytes)
+    return app

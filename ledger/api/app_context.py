@@ -1,0 +1,51 @@
+"""What every route shares: the ledger, the read model, settings and operator auth."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from ledger.application import Ledger
+from ledger.errors import AdminAuthenticationError, Unavailable
+from ledger.read_model import ReadModel
+from ledger.settings import Settings
+
+
+@dataclass
+class ApiContext:
+    """What the routes use: the ledger for commands, the read model for answers."""
+
+    ledger: Ledger
+    read_model: ReadModel
+    settings: Settings
+    admin_token: str
+    on_write: Callable[[], None] = field(default=lambda: None)
+    consistency_wait: float = 5.0
+
+    def check_admin(self, request: Request) -> None:
+        supplied = request.headers.get("authorization", "")
+        expected = f"Bearer {self.admin_token}"
+        if not hmac.compare_digest(supplied.encode(), expected.encode()):
+            raise AdminAuthenticationError("this operation needs the operator's bearer token")
+
+    def written(self) -> None:
+        """Wait until the read model reflects what was just written (read-your-writes)."""
+        target = self.ledger.recorder.max_notification_id() or 0
+        self.on_write()
+        deadline = time.monotonic() + self.consistency_wait
+        while self.read_model.position() < target:
+            if time.monotonic() > deadline:
+                raise Unavailable(
+                    "the command was stored, but the read model has not caught up yet; "
+                    "query its status again shortly"
+                )
+            time.sleep(0.005)
+
+
+def context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.context
+    return ctx

@@ -1,0 +1,119 @@
+"""Routes for credentials: signed issuer commands and public status queries."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, ConfigDict
+
+from ledger.api.app_context import ApiContext, context
+from ledger.application import CommandResult
+from ledger.commands import SignedCommand
+from ledger.errors import FieldError, InvalidInput, LedgerError, NotFound, TooLarge
+
+router = APIRouter(prefix="/credentials", tags=["credentials"])
+Ctx = Annotated[ApiContext, Depends(context)]
+
+
+class BulkIssue(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[SignedCommand]
+
+
+def _same_credential(body: SignedCommand, credential_id: str) -> None:
+    if body.command.get("credential_id") != credential_id:
+        raise InvalidInput(
+            [
+                FieldError(
+                    "command.credential_id", "path-mismatch", "must be the credential in the URL"
+                )
+            ]
+        )
+
+
+def _answer(result: CommandResult, response: Response, created: bool = False) -> dict[str, Any]:
+    if created and not result.replayed:
+        response.status_code = 201
+        response.headers["Location"] = f"/credentials/{result.credential_id}"
+    return result.as_dict()
+
+
+@router.post("", status_code=200, summary="Issue a credential (signed)")
+def issue(body: SignedCommand, ctx: Ctx, response: Response) -> dict[str, Any]:
+    """201 with the new credential's id; a repeated command id answers 200 with the first
+    result and ``replayed: true``."""
+    result = ctx.ledger.issue(body)
+    ctx.written()
+    return _answer(result, response, created=True)
+
+
+@router.post("/bulk", summary="Issue many credentials; each item succeeds or fails on its own")
+def bulk_issue(body: BulkIssue, ctx: Ctx) -> dict[str, Any]:
+    if len(body.items) > ctx.settings.max_bulk_items:
+        raise TooLarge(f"at most {ctx.settings.max_bulk_items} items fit in one bulk request")
+    outcomes = ctx.ledger.issue_many(body.items)
+    ctx.written()
+    results = []
+    for index, outcome in enumerate(outcomes):
+        if isinstance(outcome, LedgerError):
+            results.append({"index": index, "ok": False, "problem": outcome.problem()})
+        else:
+            results.append({"index": index, "ok": True, "result": outcome.as_dict()})
+    failed = sum(1 for r in results if not r["ok"])
+    return {"results": results, "succeeded": len(results) - failed, "failed": failed}
+
+
+@router.post("/{credential_id}/amendments", summary="Amend a credential (signed)")
+def amend(credential_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
+    _same_credential(body, credential_id)
+    result = ctx.ledger.amend(body)
+    ctx.written()
+    return result.as_dict()
+
+
+@router.post("/{credential_id}/revocation", summary="Revoke a credential (signed)")
+def revoke(credential_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
+    _same_credential(body, credential_id)
+    result = ctx.ledger.revoke(body)
+    ctx.written()
+    return result.as_dict()
+
+
+@router.post("/{credential_id}/erasure", summary="Erase the learner's personal data (signed)")
+def erase(credential_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
+    _same_credential(body, credential_id)
+    result = ctx.ledger.erase(body)
+    ctx.written()
+    return result.as_dict()
+
+
+@router.post(
+    "/{credential_id}/personal-data",
+    summary="Read the learner's data (signed by the credential's issuer, fresh)",
+)
+def personal_data(credential_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
+    _same_credential(body, credential_id)
+    opened = ctx.ledger.read_personal_data(body)
+    return {"credential_id": credential_id, "learner": opened.learner, "salt": opened.salt}
+
+
+@router.get("", summary="List credentials (public summaries)")
+def list_credentials(
+    ctx: Ctx,
+    issuer_id: str | None = None,
+    status: Literal["active", "revoked"] | None = None,
+    after: Annotated[str | None, Query(description="Cursor: the last credential_id seen")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    items = ctx.read_model.credentials(issuer_id=issuer_id, status=status, after=after, limit=limit)
+    return {"items": items, "next": items[-1]["credential_id"] if len(items) == limit else None}
+
+
+@router.get("/{credential_id}", summary="A credential's public status and version history")
+def status(credential_id: str, ctx: Ctx) -> dict[str, Any]:
+    found = ctx.read_model.credential(credential_id)
+    if found is None:
+        raise NotFound(f"no credential {credential_id}")
+    return found

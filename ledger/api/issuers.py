@@ -1,0 +1,74 @@
+"""Routes of the issuer register: operator actions, key rotation, public entries."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from ledger.api.app_context import ApiContext, context
+from ledger.commands import IssuerRegistration, SignedCommand, StatusChange
+from ledger.errors import FieldError, InvalidInput, NotFound
+
+router = APIRouter(prefix="/issuers", tags=["issuers"])
+Ctx = Annotated[ApiContext, Depends(context)]
+
+
+def _entry(ctx: ApiContext, issuer_id: str) -> dict[str, Any]:
+    entry = ctx.read_model.issuer(issuer_id)
+    if entry is None:
+        raise NotFound(f"no issuer {issuer_id}")
+    return entry
+
+
+@router.post("", status_code=201, summary="Register an issuer (operator)")
+def register(
+    registration: IssuerRegistration, request: Request, ctx: Ctx, response: Response
+) -> dict[str, Any]:
+    ctx.check_admin(request)
+    issuer = ctx.ledger.register_issuer(registration)
+    ctx.written()
+    response.headers["Location"] = f"/issuers/{issuer.id}"
+    return _entry(ctx, str(issuer.id))
+
+
+@router.post("/{issuer_id}/suspension", summary="Suspend an issuer (operator)")
+def suspend(issuer_id: str, change: StatusChange, request: Request, ctx: Ctx) -> dict[str, Any]:
+    ctx.check_admin(request)
+    ctx.ledger.suspend_issuer(issuer_id, change.reason)
+    ctx.written()
+    return _entry(ctx, issuer_id)
+
+
+@router.post("/{issuer_id}/reinstatement", summary="Reinstate a suspended issuer (operator)")
+def reinstate(issuer_id: str, change: StatusChange, request: Request, ctx: Ctx) -> dict[str, Any]:
+    ctx.check_admin(request)
+    ctx.ledger.reinstate_issuer(issuer_id, change.reason)
+    ctx.written()
+    return _entry(ctx, issuer_id)
+
+
+@router.post("/{issuer_id}/keys", summary="Rotate the issuer's key (signed by old and new key)")
+def rotate_key(issuer_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
+    if body.command.get("issuer_id") != issuer_id:
+        raise InvalidInput(
+            [FieldError("command.issuer_id", "path-mismatch", "must be the issuer in the URL")]
+        )
+    result = ctx.ledger.rotate_key(body)
+    ctx.written()
+    return result.as_dict()
+
+
+@router.get("", summary="List registered issuers")
+def list_issuers(
+    ctx: Ctx,
+    after: Annotated[str | None, Query(description="Cursor: the last issuer_id seen")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    items = ctx.read_model.issuers(after=after, limit=limit)
+    return {"items": items, "next": items[-1]["issuer_id"] if len(items) == limit else None}
+
+
+@router.get("/{issuer_id}", summary="An issuer's public register entry")
+def get_issuer(issuer_id: str, ctx: Ctx) -> dict[str, Any]:
+    return _entry(ctx, issuer_id)

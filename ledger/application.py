@@ -1,0 +1,573 @@
+"""The ledger service: it turns signed commands into events, or refuses them with a reason.
+
+Checks run in a fixed order, each with its own error: the command's shape and rules (422), the
+issuer and its signature over the canonical bytes (401), the issuer's standing (403), ownership
+of the credential (403), and the credential's state (409). A command id seen before returns the
+first result and writes nothing. Events of one command are appended atomically; a concurrent
+writer on the same credential is detected by optimistic concurrency and the command re-decided.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from ledger import codelists
+from ledger.canonical import canonical_bytes
+from ledger.commands import (
+    AmendCommand,
+    EraseCommand,
+    IssueCommand,
+    IssuerRegistration,
+    PersonalData,
+    ReadPersonalDataCommand,
+    RevokeCommand,
+    RotateKeyCommand,
+    SignedCommand,
+    _Command,
+)
+from ledger.commitment import matches
+from ledger.content import (
+    CredentialContent,
+    consistency_errors,
+    learner_errors,
+    parse_timestamp,
+    utc_now,
+)
+from ledger.domain import (
+    CommandReceipt,
+    Credential,
+    Issuer,
+    credential_id_for,
+    issuer_id_for,
+    receipt_id_for,
+)
+from ledger.errors import (
+    AlreadyRegistered,
+    AlreadyRevoked,
+    CommandIdReused,
+    ConcurrentWrite,
+    FieldError,
+    InvalidInput,
+    IssuerSuspended,
+    LedgerError,
+    NotFound,
+    NotYourCredential,
+    PersonalDataErased,
+    SignatureInvalid,
+    UnknownIssuer,
+)
+from ledger.personal_data import LearnerRecord, OpenedRecord, PersonalDataVault
+from ledger.signing import SignatureFormatError, recover_address
+from ledger.validation import parse
+
+C = TypeVar("C", bound=_Command)
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command did; a repeated command gets the same result with ``replayed``."""
+
+    command_id: str
+    command_type: str
+    issuer_id: str
+    credential_id: str | None
+    version: int | None
+    status: str
+    replayed: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _PreparedIssue:
+    credential: Credential
+    record: LearnerRecord
+    result: CommandResult
+
+
+def _digest(command: dict[str, Any]) -> str:
+    """What makes two commands the same: everything but the moment they were signed, so a
+    client that re-signs a retry still gets the first result."""
+    same = {k: v for k, v in command.items() if k != "signed_at"}
+    return hashlib.sha256(canonical_bytes(same)).hexdigest()
+
+
+class Ledger(Application[UUID]):
+    """The credential ledger application over an eventsourcing event store."""
+
+    name = "credledger"
+
+    def __init__(
+        self,
+        vault: PersonalDataVault,
+        env: dict[str, str] | None = None,
+        supervision_values: tuple[str, ...] | None = None,
+        read_freshness: timedelta = timedelta(minutes=5),
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        super().__init__(env)
+        self.vault = vault
+        self._supervision = supervision_values
+        self._read_freshness = read_freshness
+        self._clock = clock
+
+    # The issuer register (operator actions) -------------------------------------------------
+
+    def register_issuer(self, registration: IssuerRegistration) -> Issuer:
+        """Admit an issuer to the register; its id is fixed by its first address."""
+        issuer_id = issuer_id_for(registration.address)
+        if self._exists(issuer_id):
+            raise AlreadyRegistered(
+                "an issuer with this address is already registered", issuer_id=str(issuer_id)
+            )
+        issuer = Issuer(
+            legal_name=registration.legal_name,
+            country=registration.country,
+            region=registration.region,
+            quality_assurance=[qa.model_dump() for qa in registration.quality_assurance],
+            address=registration.address,
+        )
+        self._save(issuer)
+        return issuer
+
+    def suspend_issuer(self, issuer_id: str, reason: str) -> Issuer:
+        issuer = self._issuer(issuer_id)
+        if not issuer.suspended:
+            issuer.suspend(reason=reason)
+            self._save(issuer)
+        return issuer
+
+    def reinstate_issuer(self, issuer_id: str, reason: str) -> Issuer:
+        issuer = self._issuer(issuer_id)
+        if issuer.suspended:
+            issuer.reinstate(reason=reason)
+            self._save(issuer)
+        return issuer
+
+    def issuer(self, issuer_id: str) -> Issuer:
+        return self._issuer(issuer_id)
+
+    # Issuer commands ------------------------------------------------------------------------
+
+    def rotate_key(self, signed: SignedCommand) -> CommandResult:
+        """Move the issuer to a new key; both the current and the new key must sign."""
+        return self._retrying(lambda: self._rotate_key(signed))
+
+    def _rotate_key(self, signed: SignedCommand) -> CommandResult:
+        command, issuer = self._authenticate(signed, RotateKeyCommand)
+        if (replayed := self._replayed(command, signed)) is not None:
+            return replayed
+        new_address = command.new_address
+        try:
+            new_signer = recover_address(
+                canonical_bytes(signed.command), signed.new_key_signature or ""
+            )
+        except SignatureFormatError as exc:
+            raise SignatureInvalid(f"new_key_signature: {exc}") from None
+        if new_signer.lower() != new_address.lower():
+            raise SignatureInvalid("new_key_signature is not made by the key of new_address")
+        if new_address.lower() == issuer.address.lower() or self._exists(
+            issuer_id_for(new_address)
+        ):
+            raise InvalidInput(
+                [FieldError("command.new_address", "address-in-use", "is already in use")]
+            )
+        issuer.rotate_key(signed.command, signed.signature, signed.new_key_signature or "")
+        result = CommandResult(
+            command.command_id, command.type, command.issuer_id, None, None, "key-rotated"
+        )
+        self._save(issuer, self._receipt(command, signed, result))
+        return result
+
+    def issue(self, signed: SignedCommand) -> CommandResult:
+        """Issue one credential."""
+        prepared = self._prepare_issue(signed)
+        existing = self._existing_issue(prepared)
+        if existing is not None:
+            return existing
+        self.vault.put([prepared.record])
+        try:
+            self._save(prepared.credential)
+        except ConcurrentWrite:
+            return self._existing_issue(prepared) or prepared.result
+        return prepared.result
+
+    def issue_many(self, signed: list[SignedCommand]) -> list[CommandResult | LedgerError]:
+        """Issue many credentials at once; each item gets a result or its own error.
+
+        Good items are written in one transaction; if any of them was already issued (a
+        retried bulk request), the items are written one by one instead.
+        """
+        outcomes: list[CommandResult | LedgerError] = []
+        prepared: list[_PreparedIssue] = []
+        seen: set[UUID] = set()
+        for item in signed:
+            try:
+                one = self._prepare_issue(item)
+            except LedgerError as exc:
+                outcomes.append(exc)
+                continue
+            if one.credential.id in seen:
+                outcomes.append(
+                    CommandIdReused("the same command id appears twice in this request")
+                )
+                continue
+            seen.add(one.credential.id)
+            prepared.append(one)
+            outcomes.append(one.result)
+        if not prepared:
+            return outcomes
+        self.vault.put([p.record for p in prepared])
+        try:
+            self._save(*(p.credential for p in prepared))
+        except ConcurrentWrite:
+            by_id = {p.result.credential_id: p for p in prepared}
+            for index, outcome in enumerate(outcomes):
+                if isinstance(outcome, CommandResult) and outcome.credential_id in by_id:
+                    outcomes[index] = self._issue_prepared(by_id[outcome.credential_id])
+        return outcomes
+
+    def _issue_prepared(self, prepared: _PreparedIssue) -> CommandResult | LedgerError:
+        try:
+            existing = self._existing_issue(prepared)
+            if existing is not None:
+                return existing
+            self._save(prepared.credential)
+        except LedgerError as exc:
+            return exc
+        return prepared.result
+
+    def _prepare_issue(self, signed: SignedCommand) -> _PreparedIssue:
+        command, issuer = self._authenticate(signed, IssueCommand)
+        self._check_content(command.content, issuer, "command.content")
+        personal = self._personal_data(signed, command.content.learner.commitment, required=True)
+        assert personal is not None
+        credential = Credential(
+            issuer_id=command.issuer_id, command=signed.command, signature=signed.signature
+        )
+        credential_id = str(credential.id)
+        return _PreparedIssue(
+            credential=credential,
+            record=LearnerRecord(
+                issuer_id=command.issuer_id,
+                credential_id=credential_id,
+                commitment=command.content.learner.commitment,
+                learner=personal.learner.model_dump(mode="json", exclude_none=True),
+                salt=personal.salt,
+            ),
+            result=CommandResult(
+                command.command_id, "issue", command.issuer_id, credential_id, 1, "active"
+            ),
+        )
+
+    def _existing_issue(self, prepared: _PreparedIssue) -> CommandResult | None:
+        """The first result if this issue command was seen before; 409 if the id was reused."""
+        try:
+            existing: Any = self.repository.get(prepared.credential.id)
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(existing, Credential)
+        first = existing.versions[0]
+        if _digest(first) != _digest(prepared.credential.versions[0]):
+            raise CommandIdReused(
+                f"command id {first['command_id']!r} was used before for a different credential"
+            )
+        return CommandResult(
+            **{**prepared.result.as_dict(), "status": self._status(existing), "replayed": True}
+        )
+
+    def amend(self, signed: SignedCommand) -> CommandResult:
+        """Publish a new version of a credential; the previous one becomes superseded."""
+        return self._retrying(lambda: self._amend(signed))
+
+    def _amend(self, signed: SignedCommand) -> CommandResult:
+        command, issuer = self._authenticate(signed, AmendCommand)
+        if (replayed := self._replayed(command, signed)) is not None:
+            return replayed
+        credential = self._own_credential(command.credential_id, command.issuer_id)
+        if credential.revoked:
+            raise AlreadyRevoked("a revoked credential cannot be amended")
+        self._check_content(command.content, issuer, "command.content")
+        commitment = command.content.learner.commitment
+        personal = self._personal_data(
+            signed, commitment, required=commitment != credential.learner_commitment
+        )
+        credential.amend(command=signed.command, signature=signed.signature)
+        version = len(credential.versions)
+        result = CommandResult(
+            command.command_id,
+            "amend",
+            command.issuer_id,
+            command.credential_id,
+            version,
+            "active",
+        )
+        if personal is not None:
+            self.vault.put(
+                [
+                    LearnerRecord(
+                        command.issuer_id,
+                        command.credential_id,
+                        commitment,
+                        personal.learner.model_dump(mode="json", exclude_none=True),
+                        personal.salt,
+                    )
+                ]
+            )
+        self._save(credential, self._receipt(command, signed, result))
+        return result
+
+    def revoke(self, signed: SignedCommand) -> CommandResult:
+        """Revoke a credential, with a reason; revocation is final."""
+        return self._retrying(lambda: self._revoke(signed))
+
+    def _revoke(self, signed: SignedCommand) -> CommandResult:
+        command, _ = self._authenticate(signed, RevokeCommand)
+        if (replayed := self._replayed(command, signed)) is not None:
+            return replayed
+        credential = self._own_credential(command.credential_id, command.issuer_id)
+        if credential.revoked:
+            raise AlreadyRevoked("the credential is already revoked")
+        credential.revoke(command=signed.command, signature=signed.signature)
+        result = CommandResult(
+            command.command_id,
+            "revoke",
+            command.issuer_id,
+            command.credential_id,
+            len(credential.versions),
+            "revoked",
+        )
+        self._save(credential, self._receipt(command, signed, result))
+        return result
+
+    def erase(self, signed: SignedCommand) -> CommandResult:
+        """Erase the personal data of the learner of a credential, across all of that
+        learner's credentials from this issuer. Statuses, history and proofs stay intact."""
+        return self._retrying(lambda: self._erase(signed))
+
+    def _erase(self, signed: SignedCommand) -> CommandResult:
+        command, _ = self._authenticate(signed, EraseCommand)
+        credential = self._own_credential(command.credential_id, command.issuer_id)
+        learner_refs = {
+            ref
+            for version in credential.versions
+            if (ref := self.vault.learner_of(version["content"]["learner"]["commitment"]))
+        }
+        replayed = self._replayed(command, signed)
+        if replayed is None:
+            affected = {UUID(cid) for ref in learner_refs for cid in self.vault.credentials_of(ref)}
+            affected.add(credential.id)
+            credentials = [credential] + [
+                self._credential(str(cid)) for cid in sorted(affected - {credential.id})
+            ]
+            for each in credentials:
+                if not each.personal_data_erased:
+                    each.erase_personal_data(command=signed.command, signature=signed.signature)
+            replayed = CommandResult(
+                command.command_id,
+                "erase",
+                command.issuer_id,
+                command.credential_id,
+                len(credential.versions),
+                self._status(credential),
+            )
+            self._save(*credentials, self._receipt(command, signed, replayed))
+        # Destroying keys comes after the events, and a repeated command does it again, so a
+        # crash in between never leaves an erasure recorded but not done.
+        for ref in learner_refs:
+            self.vault.erase(ref)
+        return replayed
+
+    def read_personal_data(self, signed: SignedCommand) -> OpenedRecord:
+        """The learner's data behind a credential's current version, for its issuer only."""
+        command, _ = self._authenticate(signed, ReadPersonalDataCommand)
+        signed_at = parse_timestamp(command.signed_at)
+        if abs(self._clock() - signed_at) > self._read_freshness:
+            raise InvalidInput(
+                [
+                    FieldError(
+                        "command.signed_at",
+                        "stale-request",
+                        "a signed read must be made within "
+                        f"{int(self._read_freshness.total_seconds())} seconds of signing",
+                    )
+                ]
+            )
+        credential = self._own_credential(command.credential_id, command.issuer_id)
+        opened = self.vault.get(credential.learner_commitment)
+        if opened is None:
+            raise PersonalDataErased("the learner's personal data has been erased")
+        return opened
+
+    # Shared steps ----------------------------------------------------------------------------
+
+    def _authenticate(self, signed: SignedCommand, model: type[C]) -> tuple[C, Issuer]:
+        command = parse(model, signed.command, "command")
+        signed_at = parse_timestamp(command.signed_at)
+        if signed_at > self._clock() + timedelta(minutes=5):
+            raise InvalidInput(
+                [FieldError("command.signed_at", "date-in-future", "must not be in the future")]
+            )
+        try:
+            issuer = self._issuer(command.issuer_id)
+        except NotFound:
+            raise UnknownIssuer(f"no issuer {command.issuer_id} is registered") from None
+        try:
+            signer = recover_address(canonical_bytes(signed.command), signed.signature)
+        except SignatureFormatError as exc:
+            raise SignatureInvalid(str(exc)) from None
+        if signer.lower() != issuer.address.lower():
+            raise SignatureInvalid(
+                "the signature is not by the issuer's current key "
+                f"(it was made by {signer}, the issuer's key is {issuer.address})"
+            )
+        if issuer.suspended:
+            raise IssuerSuspended("the issuer is suspended from the register")
+        return command, issuer
+
+    def _check_content(self, content: CredentialContent, issuer: Issuer, prefix: str) -> None:
+        errors = consistency_errors(
+            content,
+            self._clock(),
+            supervision_values=self._supervision or codelists.SUPERVISION_VALUES,
+            prefix=prefix,
+        )
+        if content.issuer_country != issuer.country:
+            errors.append(
+                FieldError(
+                    f"{prefix}.issuer_country",
+                    "issuer-mismatch",
+                    "must be the country the issuer is registered in",
+                )
+            )
+        if content.quality_assurance.type not in issuer.qa_types():
+            errors.append(
+                FieldError(
+                    f"{prefix}.quality_assurance.type",
+                    "qa-not-registered",
+                    "must be a kind of quality assurance the issuer registered evidence for",
+                )
+            )
+        if errors:
+            raise InvalidInput(errors)
+
+    def _personal_data(
+        self, signed: SignedCommand, commitment: str, *, required: bool
+    ) -> PersonalData | None:
+        if signed.personal_data is None:
+            if required:
+                raise InvalidInput(
+                    [
+                        FieldError(
+                            "personal_data",
+                            "missing",
+                            "the learner's data and salt are required for a new commitment",
+                        )
+                    ]
+                )
+            return None
+        personal = parse(PersonalData, signed.personal_data, "personal_data")
+        errors = learner_errors(personal.learner, self._clock().date(), "personal_data.learner")
+        if errors:
+            raise InvalidInput(errors)
+        learner = personal.learner.model_dump(mode="json", exclude_none=True)
+        if not matches(learner, personal.salt, commitment):
+            raise InvalidInput(
+                [
+                    FieldError(
+                        "command.content.learner.commitment",
+                        "commitment-mismatch",
+                        "is not SHA-256(salt || JCS(learner)) of the personal data sent",
+                    )
+                ]
+            )
+        return personal
+
+    def _replayed(self, command: _Command, signed: SignedCommand) -> CommandResult | None:
+        try:
+            receipt: Any = self.repository.get(
+                receipt_id_for(command.issuer_id, command.command_id)
+            )
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(receipt, CommandReceipt)
+        if receipt.command_digest != _digest(signed.command):
+            raise CommandIdReused(
+                f"command id {command.command_id!r} was used before for a different command"
+            )
+        return CommandResult(**{**receipt.result, "replayed": True})
+
+    def _receipt(
+        self, command: _Command, signed: SignedCommand, result: CommandResult
+    ) -> CommandReceipt:
+        return CommandReceipt(
+            issuer_id=command.issuer_id,
+            command_id=command.command_id,
+            command_digest=_digest(signed.command),
+            result=result.as_dict(),
+        )
+
+    def _own_credential(self, credential_id: str, issuer_id: str) -> Credential:
+        credential = self._credential(credential_id)
+        if credential.issuer_id != issuer_id:
+            raise NotYourCredential("the credential was issued by another issuer")
+        return credential
+
+    def _credential(self, credential_id: str) -> Credential:
+        try:
+            credential: Any = self.repository.get(UUID(credential_id))
+        except (AggregateNotFoundError, ValueError):
+            raise NotFound(f"no credential {credential_id}") from None
+        if not isinstance(credential, Credential):
+            raise NotFound(f"no credential {credential_id}")
+        return credential
+
+    def _issuer(self, issuer_id: str) -> Issuer:
+        try:
+            issuer: Any = self.repository.get(UUID(issuer_id))
+        except (AggregateNotFoundError, ValueError):
+            raise NotFound(f"no issuer {issuer_id}") from None
+        if not isinstance(issuer, Issuer):
+            raise NotFound(f"no issuer {issuer_id}")
+        return issuer
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        try:
+            self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        return True
+
+    @staticmethod
+    def _status(credential: Credential) -> str:
+        return "revoked" if credential.revoked else "active"
+
+    def _save(self, *aggregates: Any) -> None:
+        try:
+            self.save(*aggregates)
+        except IntegrityError:
+            raise ConcurrentWrite(
+                "another command changed this credential at the same moment"
+            ) from None
+
+    @staticmethod
+    def _retrying(decide: Callable[[], R]) -> R:
+        """Decide a command; if a concurrent write won the race, decide it once more on the
+        new state, which then gives the precise outcome (e.g. already revoked)."""
+        try:
+            return decide()
+        except ConcurrentWrite:
+            return decide()
+
+
+__all__ = ["CommandResult", "Ledger", "credential_id_for"]

@@ -1,0 +1,1 @@
+"""The ``credledger`` command line."""

@@ -1,0 +1,200 @@
+"""``credledger bulk-issue``: many credentials from a JSONL or CSV file, with progress.
+
+Each line becomes one signed issue command. Lines go to the ledger in bulk requests; a bad line
+is reported with its line number and reasons, and never stops the good ones. Command ids are
+derived from the line's content, so running the same file again issues nothing twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+from tqdm import tqdm
+
+from ledger.canonical import canonical_bytes
+from ledger.cli import options
+from ledger.client import CommandSigner, LedgerClient
+from ledger.signing import IssuerKey
+
+
+@dataclass
+class Line:
+    """One input line: its number, and either a request body or why it could not be read."""
+
+    number: int
+    body: dict[str, Any] | None = None
+    problem: dict[str, Any] | None = None
+
+
+@dataclass
+class Tally:
+    issued: int = 0
+    replayed: int = 0
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for name, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(name), dict):
+            merged[name] = _merge(merged[name], value)
+        else:
+            merged[name] = value
+    return merged
+
+
+def _nest(row: dict[str, str]) -> dict[str, Any]:
+    """``{"learner.full_name": "x"}`` to ``{"learner": {"full_name": "x"}}``; blanks dropped."""
+    nested: dict[str, Any] = {}
+    for column, value in row.items():
+        if column is None or value is None or value.strip() == "":
+            continue
+        target = nested
+        *parents, leaf = column.strip().split(".")
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = value.strip()
+    return nested
+
+
+def _records(handle: TextIO, csv_format: bool) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """(line number, record or the reason it is unreadable) for each input line."""
+    if csv_format:
+        for row in csv.DictReader(handle):
+            yield 0, _nest(row)
+        return
+    for number, text in enumerate(handle, start=1):
+        if not text.strip():
+            continue
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield number, f"not JSON: {exc.msg} at column {exc.colno}"
+            continue
+        yield number, record if isinstance(record, dict) else "not a JSON object"
+
+
+def read_lines(path: Path, template: dict[str, Any], signer: CommandSigner) -> list[Line]:
+    """Every line of ``path`` as a signed issue request, or a local problem."""
+    csv_format = path.suffix.lower() == ".csv"
+    lines = []
+    with path.open(encoding="utf-8", newline="") as handle:
+        for index, (number, record) in enumerate(_records(handle, csv_format), start=1):
+            line_number = index + 1 if csv_format else number
+            if isinstance(record, str):
+                lines.append(Line(line_number, problem={"detail": record}))
+                continue
+            content = _merge(template, record.get("content", {}))
+            learner = record.get("learner")
+            if not isinstance(learner, dict):
+                lines.append(Line(line_number, problem={"detail": "the line has no learner"}))
+                continue
+            command_id = (
+                record.get("command_id")
+                or "bulk-"
+                + hashlib.sha256(
+                    canonical_bytes({"content": content, "learner": learner})
+                ).hexdigest()[:40]
+            )
+            try:
+                body = signer.issue(content, learner, command_id=command_id)
+            except ValueError as exc:
+                lines.append(Line(line_number, problem={"detail": f"learner: {exc}"}))
+                continue
+            lines.append(Line(line_number, body=body))
+    return lines
+
+
+def send(client: LedgerClient, lines: list[Line], batch_size: int, progress: tqdm[Any]) -> Tally:
+    """Send the readable lines in bulk requests and tally what happened to each."""
+    tally = Tally()
+    for line in lines:
+        if line.problem is not None:
+            tally.failures.append({"line": line.number, **line.problem})
+            progress.update(1)
+    readable = [line for line in lines if line.body is not None]
+    for start in range(0, len(readable), batch_size):
+        batch = readable[start : start + batch_size]
+        results = client.bulk_issue([line.body for line in batch if line.body is not None])
+        for line, outcome in zip(batch, results, strict=True):
+            if not outcome["ok"]:
+                tally.failures.append({"line": line.number, **outcome["problem"]})
+            elif outcome["result"]["replayed"]:
+                tally.replayed += 1
+            else:
+                tally.issued += 1
+        progress.update(len(batch))
+    tally.failures.sort(key=lambda failure: int(failure["line"]))
+    return tally
+
+
+def _describe(failure: dict[str, Any]) -> str:
+    reasons = [f"{e['field']}: {e['message']}" for e in failure.get("errors", [])]
+    return f"line {failure['line']}: " + ("; ".join(reasons) or str(failure.get("detail")))
+
+
+@click.command("bulk-issue")
+@options.url
+@options.key
+@options.issuer_id
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option(
+    "--template",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="JSON content shared by every line; a line's own content overrides it.",
+)
+@click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1, 1000))
+@click.option(
+    "--report",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write each failed line and its reasons here as JSON lines.",
+)
+@options.reporting_errors
+def bulk_issue(
+    url: str,
+    key_file: Path,
+    issuer_id: str,
+    file: Path,
+    template: Path | None,
+    batch_size: int,
+    report: Path | None,
+) -> None:
+    """Issue a credential for every line of FILE (.jsonl or .csv).
+
+    \b
+    JSONL: one {"learner": {...}, "content": {...}, "command_id": "..."} per line
+           (content and command_id optional with --template).
+    CSV:   a header row of dotted names, e.g. learner.identifier,learner.full_name,content.title
+
+    Exits 1 if any line failed; the failures are listed with their line numbers.
+
+    \b
+    Example:
+      credledger bulk-issue --key issuer-key.json --issuer-id 1f0e... \\
+        --template course.json learners.csv --report failures.jsonl
+    """
+    shared = json.loads(template.read_text("utf-8")) if template else {}
+    signer = CommandSigner(IssuerKey.load(key_file), issuer_id)
+    lines = read_lines(file, shared, signer)
+    with tqdm(total=len(lines), unit="line", desc="issuing", file=sys.stderr) as progress:
+        tally = send(options.client(url), lines, batch_size, progress)
+    click.echo(
+        f"{tally.issued} issued, {tally.replayed} already issued, "
+        f"{len(tally.failures)} failed, of {len(lines)} lines"
+    )
+    for failure in tally.failures:
+        click.echo(_describe(failure), err=True)
+    if report is not None:
+        with report.open("w", encoding="utf-8") as handle:
+            for failure in tally.failures:
+                handle.write(json.dumps(failure, ensure_ascii=False) + "\n")
+    if tally.failures:
+        sys.exit(1)

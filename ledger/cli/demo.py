@@ -1,0 +1,104 @@
+"""``credledger demo``: the whole issuer journey on the embedded default, end to end.
+
+It starts the real HTTP API on a free local port, registers a demo issuer, issues three
+credentials through the signing client, amends one, revokes another, and prints their status.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+import uvicorn
+
+from ledger import samples
+from ledger.api import create_app
+from ledger.cli import options
+from ledger.client import CommandSigner, LedgerClient, LedgerRequestError
+from ledger.domain import issuer_id_for
+from ledger.settings import Settings, create_secrets
+from ledger.signing import IssuerKey
+
+
+def _start_server(app: object) -> tuple[uvicorn.Server, threading.Thread, str]:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.run, daemon=True, name="demo-api")
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise click.ClickException("the demo API server did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def _issuer_key(data_dir: Path) -> IssuerKey:
+    path = data_dir / "demo-issuer-key.json"
+    if path.exists():
+        return IssuerKey.load(path)
+    key = IssuerKey.generate()
+    key.save(path)
+    return key
+
+
+@click.command()
+@options.data_dir
+def demo(data_dir: Path) -> None:
+    """Register a demo issuer; issue, amend and revoke credentials; print their status.
+
+    \b
+    Example:
+      credledger demo --data-dir /tmp/credledger-demo
+    """
+    from consumers.embedded import EmbeddedLedger
+
+    create_secrets(data_dir)
+    settings = Settings(data_dir=data_dir)
+    with EmbeddedLedger(settings) as embedded:
+        server, thread, url = _start_server(create_app(embedded.api_context()))
+        try:
+            _journey(LedgerClient(url, admin_token=settings.admin_token_value()), data_dir, url)
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+
+def _journey(client: LedgerClient, data_dir: Path, url: str) -> None:
+    click.echo(f"credledger demo: API at {url}, data in {data_dir}")
+    key = _issuer_key(data_dir)
+    try:
+        issuer = client.register_issuer(samples.issuer_registration(key.address))
+        click.echo(f"registered issuer {issuer['legal_name']} as {issuer['issuer_id']}")
+    except LedgerRequestError as exc:
+        if exc.code != "already-registered":
+            raise
+        issuer = client.issuer(str(issuer_id_for(key.address)))
+        click.echo(f"issuer {issuer['legal_name']} already registered as {issuer['issuer_id']}")
+    signer = CommandSigner(key, issuer["issuer_id"])
+    now = datetime.now(UTC)
+    content = samples.credential_content(now)
+    issued = [client.issue(signer.issue(content, learner)) for learner in samples.LEARNERS]
+    click.echo(f"issued {len(issued)} credentials (learners' names are not in any event)")
+
+    first, second = issued[0]["credential_id"], issued[1]["credential_id"]
+    corrected = {**content, "title": "Applied Machine Learning (with Lab)"}
+    client.amend(signer.amend(first, corrected, learner=samples.LEARNERS[0]))
+    click.echo(f"amended {first}: version 2 supersedes version 1")
+    client.revoke(signer.revoke(second, "assessment irregularity confirmed by the exam board"))
+    click.echo(f"revoked {second}")
+
+    click.echo("")
+    click.echo(f"{'credential':36}  {'status':8}  {'version':7}  title")
+    for result in issued:
+        found = client.status(result["credential_id"])
+        click.echo(
+            f"{found['credential_id']:36}  {found['status']:8}  "
+            f"{found['current_version']:<7}  {found['title']}"
+        )
+        for version in found["versions"]:
+            click.echo(f"{'':38}v{version['version']} {version['status']}")
+    click.echo("")
+    click.echo("Try: credledger serve, then open http://127.0.0.1:8000/docs")

@@ -1,0 +1,177 @@
+"""Issuer commands, each signed locally with the issuer's key and sent to the ledger."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ledger.cli import options
+from ledger.client import CommandSigner
+from ledger.signing import IssuerKey
+
+
+def _signer(key_file: Path, issuer_id: str) -> CommandSigner:
+    return CommandSigner(IssuerKey.load(key_file), issuer_id)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"{path}: not JSON ({exc})") from None
+    if not isinstance(data, dict) or "content" not in data or "learner" not in data:
+        raise click.ClickException(f'{path}: expected {{"content": {{...}}, "learner": {{...}}}}')
+    return data
+
+
+def _print(result: dict[str, Any]) -> None:
+    click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+@click.command()
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="Where to write the new key (owner-only permissions).",
+)
+def keygen(out: Path) -> None:
+    """Create an issuer key; prints the address to register.
+
+    \b
+    Example:
+      credledger keygen --out issuer-key.json
+    """
+    if out.exists():
+        raise click.ClickException(f"{out} exists; refusing to overwrite a key")
+    key = IssuerKey.generate()
+    key.save(out)
+    click.echo(key.address)
+
+
+@click.command()
+@options.url
+@options.key
+@options.issuer_id
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@options.reporting_errors
+def issue(url: str, key_file: Path, issuer_id: str, file: Path) -> None:
+    """Issue one credential from FILE: {"content": {...}, "learner": {...}}.
+
+    The learner's data is committed to (salted SHA-256) before signing; only the commitment
+    enters the ledger's history. Give "command_id" in FILE to make retries safe.
+
+    \b
+    Example:
+      credledger issue --key issuer-key.json --issuer-id 1f0e... credential.json
+    """
+    data = _read_json(file)
+    body = _signer(key_file, issuer_id).issue(
+        data["content"], data["learner"], command_id=data.get("command_id")
+    )
+    _print(options.client(url).issue(body))
+
+
+@click.command()
+@options.url
+@options.key
+@options.issuer_id
+@click.argument("credential_id")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@options.reporting_errors
+def amend(url: str, key_file: Path, issuer_id: str, credential_id: str, file: Path) -> None:
+    """Publish a new version of CREDENTIAL_ID from FILE (same shape as for issue).
+
+    \b
+    Example:
+      credledger amend --key issuer-key.json --issuer-id 1f0e... 7c9a... corrected.json
+    """
+    data = _read_json(file)
+    body = _signer(key_file, issuer_id).amend(
+        credential_id, data["content"], learner=data["learner"], command_id=data.get("command_id")
+    )
+    _print(options.client(url).amend(body))
+
+
+@click.command()
+@options.url
+@options.key
+@options.issuer_id
+@click.argument("credential_id")
+@click.option("--reason", required=True, help="Why; shown to verifiers.")
+@options.reporting_errors
+def revoke(url: str, key_file: Path, issuer_id: str, credential_id: str, reason: str) -> None:
+    """Revoke CREDENTIAL_ID (final).
+
+    \b
+    Example:
+      credledger revoke --key issuer-key.json --issuer-id 1f0e... 7c9a... --reason "issued in error"
+    """
+    body = _signer(key_file, issuer_id).revoke(credential_id, reason)
+    _print(options.client(url).revoke(body))
+
+
+@click.command()
+@options.url
+@options.key
+@options.issuer_id
+@click.argument("credential_id")
+@click.confirmation_option(prompt="Erase this learner's personal data for good?")
+@options.reporting_errors
+def erase(url: str, key_file: Path, issuer_id: str, credential_id: str) -> None:
+    """Erase the personal data of the learner of CREDENTIAL_ID (all their credentials here).
+
+    Statuses, history and proofs keep working; nobody can read the learner's data again.
+    """
+    body = _signer(key_file, issuer_id).erase(credential_id)
+    _print(options.client(url).erase(body))
+
+
+@click.command("rotate-key")
+@options.url
+@options.key
+@options.issuer_id
+@click.option(
+    "--new-key",
+    "new_key_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    required=True,
+    help="The new key file (from keygen); it signs too, to prove you hold it.",
+)
+@options.reporting_errors
+def rotate_key(url: str, key_file: Path, issuer_id: str, new_key_file: Path) -> None:
+    """Move the issuer to a new key; commands signed with the old one are refused after."""
+    new_key = IssuerKey.load(new_key_file)
+    _print(options.client(url).rotate_key(_signer(key_file, issuer_id).rotate_key(new_key)))
+
+
+@click.command()
+@options.url
+@click.argument("credential_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the full JSON answer.")
+@options.reporting_errors
+def status(url: str, credential_id: str, as_json: bool) -> None:
+    """Show a credential's public status and version history.
+
+    \b
+    Example:
+      credledger status 7c9a...
+    """
+    found = options.client(url).status(credential_id)
+    if as_json:
+        _print(found)
+        return
+    click.echo(f"{found['credential_id']}  {found['title']}")
+    click.echo(f"  status: {found['status']}  (version {found['current_version']})")
+    if found["revocation"]:
+        revocation = found["revocation"]
+        click.echo(f"  revoked at {revocation['at']}: {revocation['reason']}")
+    for version in found["versions"]:
+        note = f" by version {version['superseded_by']}" if version["superseded_by"] else ""
+        click.echo(
+            f"  v{version['version']}: {version['status']}{note}, {version['event']} "
+            f"at {version['recorded_at']} (log position {version['log_position']})"
+        )

@@ -1,0 +1,51 @@
+"""The ``credledger`` command group and the options every subcommand shares."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ledger.cli import bulk, demo, issuer_commands, operator, server
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="Every option can also be set by environment variable; see the README.",
+)
+@click.version_option(package_name="credledger")
+def cli() -> None:
+    """credledger: an event-sourced ledger for EU micro-credentials.
+
+    \b
+    Operator:  init, serve, demo, register-issuer, suspend-issuer
+    Issuer:    keygen, issue, bulk-issue, amend, revoke, erase, rotate-key
+    Anyone:    status
+    """
+
+
+for command in (
+    server.init,
+    server.serve,
+    demo.demo,
+    operator.register_issuer,
+    operator.suspend_issuer,
+    issuer_commands.keygen,
+    issuer_commands.issue,
+    bulk.bulk_issue,
+    issuer_commands.amend,
+    issuer_commands.revoke,
+    issuer_commands.erase,
+    issuer_commands.rotate_key,
+    issuer_commands.status,
+):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point of the ``credledger`` console script."""
+    sys.exit(cli.main(prog_name="credledger", standalone_mode=True))
+
+
+__all__ = ["Path", "cli", "main"]

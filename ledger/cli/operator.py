@@ -1,0 +1,69 @@
+"""Operator commands: admitting and suspending issuers."""
+
+from __future__ import annotations
+
+import click
+
+from ledger.cli import options
+
+admin_token = click.option(
+    "--admin-token",
+    envvar="CREDLEDGER_ADMIN_TOKEN",
+    required=True,
+    help="The operator's bearer token (secrets.json of the ledger's data directory).",
+)
+
+
+@click.command("register-issuer")
+@options.url
+@admin_token
+@click.option("--legal-name", required=True)
+@click.option("--country", required=True, help="EU country URI, e.g. …/country/IRL.")
+@click.option("--region")
+@click.option("--qa-type", required=True, help="Accreditation type URI (EU code list).")
+@click.option("--qa-body", required=True, help="The quality-assurance body.")
+@click.option("--qa-reference", required=True, help="Register id or URL of the evidence.")
+@click.option("--address", required=True, help="The issuer's Ethereum address (keygen prints it).")
+@options.reporting_errors
+def register_issuer(
+    url: str,
+    admin_token: str,
+    legal_name: str,
+    country: str,
+    region: str | None,
+    qa_type: str,
+    qa_body: str,
+    qa_reference: str,
+    address: str,
+) -> None:
+    """Admit an issuer to the register; prints its issuer id.
+
+    \b
+    Example:
+      credledger register-issuer --legal-name "Example University" \\
+        --country http://publications.europa.eu/resource/authority/country/IRL \\
+        --qa-type http://data.europa.eu/snb/accreditation/bb4618238e \\
+        --qa-body "QQI" --qa-reference https://www.deqar.eu/... --address 0x...
+    """
+    entry = options.client(url, admin_token).register_issuer(
+        {
+            "legal_name": legal_name,
+            "country": country,
+            "region": region,
+            "quality_assurance": [{"type": qa_type, "body": qa_body, "reference": qa_reference}],
+            "address": address,
+        }
+    )
+    click.echo(entry["issuer_id"])
+
+
+@click.command("suspend-issuer")
+@options.url
+@admin_token
+@click.argument("issuer_id")
+@click.option("--reason", required=True)
+@options.reporting_errors
+def suspend_issuer(url: str, admin_token: str, issuer_id: str, reason: str) -> None:
+    """Suspend an issuer: its commands are refused until it is reinstated."""
+    entry = options.client(url, admin_token).suspend_issuer(issuer_id, reason)
+    click.echo(f"{entry['issuer_id']} {entry['status']}")

@@ -1,0 +1,67 @@
+"""Options shared by the subcommands, each also read from a CREDLEDGER_* variable."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import httpx
+
+from ledger.client import LedgerClient, LedgerRequestError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+data_dir = click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="CREDLEDGER_DATA_DIR",
+    default=Path("credledger-data"),
+    show_default=True,
+    help="Where the embedded stores and secrets live.",
+)
+
+url = click.option(
+    "--url",
+    envvar="CREDLEDGER_URL",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    help="The ledger API.",
+)
+
+key = click.option(
+    "--key",
+    "key_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    envvar="CREDLEDGER_ISSUER_KEY",
+    required=True,
+    help="The issuer's key file (from `credledger keygen`).",
+)
+
+issuer_id = click.option(
+    "--issuer-id",
+    envvar="CREDLEDGER_ISSUER_ID",
+    required=True,
+    help="The issuer's id in the register.",
+)
+
+
+def reporting_errors(function: F) -> F:
+    """Turn a refused request into its explanation and exit status 1, not a traceback."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except LedgerRequestError as exc:
+            raise click.ClickException(exc.diagnostics()) from None
+        except httpx.TransportError as exc:
+            raise click.ClickException(f"cannot reach the ledger: {exc}") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def client(base_url: str, admin_token: str | None = None) -> LedgerClient:
+    return LedgerClient(base_url, admin_token=admin_token)

@@ -1,0 +1,200 @@
+"""The issuer's client: builds commands, commits to personal data, signs, and sends.
+
+Nobody should hand-craft a signature. :class:`CommandSigner` produces request bodies ready to
+post; :class:`LedgerClient` posts them and turns problem documents back into exceptions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from ledger.canonical import canonical_bytes
+from ledger.commitment import commit, new_salt
+from ledger.content import LearnerData, utc_now
+from ledger.signing import IssuerKey
+
+
+def normalize_learner(learner: dict[str, Any]) -> dict[str, Any]:
+    """The learner's data exactly as the ledger will commit to it."""
+    return LearnerData.model_validate(learner).model_dump(mode="json", exclude_none=True)
+
+
+class CommandSigner:
+    """Signs commands for one issuer with its current key."""
+
+    def __init__(
+        self, key: IssuerKey, issuer_id: str, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        self.key = key
+        self.issuer_id = issuer_id
+        self._clock = clock
+
+    def _command(self, kind: str, command_id: str | None, **fields: Any) -> dict[str, Any]:
+        return {
+            "type": kind,
+            "command_id": command_id or str(uuid.uuid4()),
+            "issuer_id": self.issuer_id,
+            "signed_at": self._clock().isoformat(timespec="seconds"),
+            **fields,
+        }
+
+    def _signed(self, command: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        return {"command": command, "signature": self.key.sign(canonical_bytes(command)), **extra}
+
+    def _salt(self, command_id: str | None) -> str:
+        """A random salt; for a caller-chosen command id, one derived from it with the key, so
+        that a retried command commits identically and the ledger recognises the repeat."""
+        if command_id is None:
+            return new_salt()
+        message = f"credledger/salt/{self.issuer_id}/{command_id}".encode()
+        return hmac.new(self.key.secret(), message, hashlib.sha256).hexdigest()
+
+    def _with_learner(
+        self, content: dict[str, Any], learner: dict[str, Any], command_id: str | None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        clear = normalize_learner(learner)
+        salt = self._salt(command_id)
+        committed = {**content, "learner": {"commitment": commit(clear, salt)}}
+        return committed, {"learner": clear, "salt": salt}
+
+    def issue(
+        self, content: dict[str, Any], learner: dict[str, Any], command_id: str | None = None
+    ) -> dict[str, Any]:
+        """An issue request: ``content`` without the learner, who is committed to here."""
+        committed, personal = self._with_learner(content, learner, command_id)
+        command = self._command("issue", command_id, content=committed)
+        return self._signed(command, personal_data=personal)
+
+    def amend(
+        self,
+        credential_id: str,
+        content: dict[str, Any],
+        learner: dict[str, Any] | None = None,
+        commitment: str | None = None,
+        command_id: str | None = None,
+    ) -> dict[str, Any]:
+        """An amend request; give the learner's data again, or keep the current commitment."""
+        if learner is not None:
+            committed, personal = self._with_learner(content, learner, command_id)
+            command = self._command(
+                "amend", command_id, credential_id=credential_id, content=committed
+            )
+            return self._signed(command, personal_data=personal)
+        if commitment is None:
+            raise ValueError("give the learner's data or the current commitment")
+        committed = {**content, "learner": {"commitment": commitment}}
+        command = self._command("amend", command_id, credential_id=credential_id, content=committed)
+        return self._signed(command)
+
+    def revoke(
+        self, credential_id: str, reason: str, command_id: str | None = None
+    ) -> dict[str, Any]:
+        return self._signed(
+            self._command("revoke", command_id, credential_id=credential_id, reason=reason)
+        )
+
+    def erase(self, credential_id: str, command_id: str | None = None) -> dict[str, Any]:
+        return self._signed(self._command("erase", command_id, credential_id=credential_id))
+
+    def read_personal_data(self, credential_id: str) -> dict[str, Any]:
+        return self._signed(self._command("read-personal-data", None, credential_id=credential_id))
+
+    def rotate_key(self, new_key: IssuerKey, command_id: str | None = None) -> dict[str, Any]:
+        """A key rotation, signed by the current key and by the new one."""
+        command = self._command("rotate-key", command_id, new_address=new_key.address)
+        return self._signed(command, new_key_signature=new_key.sign(canonical_bytes(command)))
+
+
+class LedgerRequestError(Exception):
+    """The ledger refused a request; ``problem`` is its RFC 9457 body."""
+
+    def __init__(self, problem: dict[str, Any]) -> None:
+        super().__init__(problem.get("detail", "request failed"))
+        self.problem = problem
+        self.status = int(problem.get("status", 0))
+        self.code = str(problem.get("code", ""))
+
+    def diagnostics(self) -> str:
+        lines = [f"{self.problem.get('title', 'Error')} ({self.status}): {self}"]
+        for error in self.problem.get("errors", []):
+            lines.append(f"  - {error['field']}: {error['message']} [{error['rule']}]")
+        return "\n".join(lines)
+
+
+class LedgerClient:
+    """A thin HTTP client for the ledger API."""
+
+    def __init__(
+        self,
+        base_url: str,
+        admin_token: str | None = None,
+        http: httpx.Client | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
+        self._http = http or httpx.Client(base_url=base_url, timeout=timeout, headers=headers)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = self._http.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            try:
+                problem = response.json()
+            except ValueError:
+                problem = {"status": response.status_code, "detail": response.text}
+            raise LedgerRequestError(problem)
+        body: dict[str, Any] = response.json()
+        return body
+
+    def register_issuer(self, registration: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", "/issuers", json=registration)
+
+    def suspend_issuer(self, issuer_id: str, reason: str) -> dict[str, Any]:
+        return self._call("POST", f"/issuers/{issuer_id}/suspension", json={"reason": reason})
+
+    def issuer(self, issuer_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/issuers/{issuer_id}")
+
+    def rotate_key(self, body: dict[str, Any]) -> dict[str, Any]:
+        issuer_id = body["command"]["issuer_id"]
+        return self._call("POST", f"/issuers/{issuer_id}/keys", json=body)
+
+    def issue(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", "/credentials", json=body)
+
+    def bulk_issue(self, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = self._call(
+            "POST", "/credentials/bulk", json={"items": bodies}
+        )["results"]
+        return results
+
+    def amend(self, body: dict[str, Any]) -> dict[str, Any]:
+        credential_id = body["command"]["credential_id"]
+        return self._call("POST", f"/credentials/{credential_id}/amendments", json=body)
+
+    def revoke(self, body: dict[str, Any]) -> dict[str, Any]:
+        credential_id = body["command"]["credential_id"]
+        return self._call("POST", f"/credentials/{credential_id}/revocation", json=body)
+
+    def erase(self, body: dict[str, Any]) -> dict[str, Any]:
+        credential_id = body["command"]["credential_id"]
+        return self._call("POST", f"/credentials/{credential_id}/erasure", json=body)
+
+    def personal_data(self, body: dict[str, Any]) -> dict[str, Any]:
+        credential_id = body["command"]["credential_id"]
+        return self._call("POST", f"/credentials/{credential_id}/personal-data", json=body)
+
+    def status(self, credential_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/credentials/{credential_id}")
+
+    def credentials(self, **params: Any) -> dict[str, Any]:
+        return self._call("GET", "/credentials", params=params)

@@ -1,0 +1,181 @@
+"""What the ledger records: the issuer register, credentials, and command receipts.
+
+Every state change is an event; aggregates only decide what follows from their own history.
+Events that come from an issuer keep the command exactly as signed and its signature, so the
+public history can be re-verified by anyone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+# Fixed namespaces: ids derived from them must never change, or idempotency breaks.
+_CREDENTIAL_NS = uuid.UUID("5b0f7c2e-3a4d-4f1b-9c8e-1d2a3b4c5d6e")
+_ISSUER_NS = uuid.UUID("8e1c9a7b-6d5f-4e3a-8b2c-0f1e2d3c4b5a")
+_RECEIPT_NS = uuid.UUID("c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f")
+
+
+def credential_id_for(issuer_id: str, command_id: str) -> uuid.UUID:
+    """The id of the credential an issue command creates: repeating the command finds it."""
+    return uuid.uuid5(_CREDENTIAL_NS, f"{issuer_id}/{command_id}")
+
+
+def issuer_id_for(address: str) -> uuid.UUID:
+    """An issuer's id, fixed by the address it first registers with."""
+    return uuid.uuid5(_ISSUER_NS, address.lower())
+
+
+def receipt_id_for(issuer_id: str, command_id: str) -> uuid.UUID:
+    return uuid.uuid5(_RECEIPT_NS, f"{issuer_id}/{command_id}")
+
+
+class Issuer(Aggregate):
+    """A trusted issuer in the register, with its key history."""
+
+    @staticmethod
+    def create_id(address: str) -> uuid.UUID:
+        return issuer_id_for(address)
+
+    class Registered(Aggregate.Created):
+        legal_name: str
+        country: str
+        region: str | None
+        quality_assurance: list[dict[str, Any]]
+        address: str
+
+    class Suspended(Aggregate.Event):
+        reason: str
+
+    class Reinstated(Aggregate.Event):
+        reason: str
+
+    class KeyRotated(Aggregate.Event):
+        new_address: str
+        command: dict[str, Any]
+        signature: str
+        new_key_signature: str
+
+    @event(Registered)
+    def __init__(
+        self,
+        legal_name: str,
+        country: str,
+        region: str | None,
+        quality_assurance: list[dict[str, Any]],
+        address: str,
+    ) -> None:
+        self.legal_name = legal_name
+        self.country = country
+        self.region = region
+        self.quality_assurance = quality_assurance
+        self.address = address
+        self.suspended = False
+
+    @event(Suspended)
+    def suspend(self, reason: str) -> None:
+        self.suspended = True
+
+    @event(Reinstated)
+    def reinstate(self, reason: str) -> None:
+        self.suspended = False
+
+    def rotate_key(self, command: dict[str, Any], signature: str, new_key_signature: str) -> None:
+        self._rotate_key(
+            new_address=command["new_address"],
+            command=command,
+            signature=signature,
+            new_key_signature=new_key_signature,
+        )
+
+    @event(KeyRotated)
+    def _rotate_key(
+        self,
+        new_address: str,
+        command: dict[str, Any],
+        signature: str,
+        new_key_signature: str,
+    ) -> None:
+        self.address = new_address
+
+    def qa_types(self) -> set[str]:
+        return {qa["type"] for qa in self.quality_assurance}
+
+
+class Credential(Aggregate):
+    """One micro-credential: its signed versions, and whether it still stands."""
+
+    @staticmethod
+    def create_id(issuer_id: str, command: dict[str, Any]) -> uuid.UUID:
+        return credential_id_for(issuer_id, command["command_id"])
+
+    class Issued(Aggregate.Created):
+        issuer_id: str
+        command: dict[str, Any]
+        signature: str
+
+    class Amended(Aggregate.Event):
+        command: dict[str, Any]
+        signature: str
+
+    class Revoked(Aggregate.Event):
+        command: dict[str, Any]
+        signature: str
+
+    class PersonalDataErased(Aggregate.Event):
+        command: dict[str, Any]
+        signature: str
+
+    @event(Issued)
+    def __init__(self, issuer_id: str, command: dict[str, Any], signature: str) -> None:
+        self.issuer_id = issuer_id
+        self.versions: list[dict[str, Any]] = [command]
+        self.revoked = False
+        self.personal_data_erased = False
+
+    @property
+    def current(self) -> dict[str, Any]:
+        """The command that made the current version."""
+        return self.versions[-1]
+
+    @property
+    def learner_commitment(self) -> str:
+        return str(self.current["content"]["learner"]["commitment"])
+
+    @event(Amended)
+    def amend(self, command: dict[str, Any], signature: str) -> None:
+        self.versions.append(command)
+
+    @event(Revoked)
+    def revoke(self, command: dict[str, Any], signature: str) -> None:
+        self.revoked = True
+
+    @event(PersonalDataErased)
+    def erase_personal_data(self, command: dict[str, Any], signature: str) -> None:
+        """Record that the learner's data is gone; ``command`` names the credential it was
+        asked through, which may be another of the same learner's credentials."""
+        self.personal_data_erased = True
+
+
+class CommandReceipt(Aggregate):
+    """The first result of a command, so that a repeat returns it and writes nothing."""
+
+    @staticmethod
+    def create_id(issuer_id: str, command_id: str) -> uuid.UUID:
+        return receipt_id_for(issuer_id, command_id)
+
+    class Recorded(Aggregate.Created):
+        issuer_id: str
+        command_id: str
+        command_digest: str
+        result: dict[str, Any]
+
+    @event(Recorded)
+    def __init__(
+        self, issuer_id: str, command_id: str, command_digest: str, result: dict[str, Any]
+    ) -> None:
+        self.issuer_id = issuer_id
+        self.command_digest = command_digest
+        self.result = result

@@ -1,0 +1,175 @@
+"""What can go wrong, as a class hierarchy.
+
+Every error carries a stable machine-readable ``code``, the HTTP ``status`` it maps to and a
+sentence a person understands. The API turns them into RFC 9457 problem documents and the CLI
+prints :meth:`LedgerError.diagnostics`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One rejected field: where it is (a dotted path), which rule it broke, and why."""
+
+    field: str
+    rule: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "rule": self.rule, "message": self.message}
+
+
+class LedgerError(Exception):
+    """Base class of every error the ledger reports to a caller."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+    def diagnostics(self) -> str:
+        """A human explanation: what happened and, where it helps, what to do."""
+        return f"{self.title}: {self.detail}"
+
+    def problem(self) -> dict[str, Any]:
+        """The RFC 9457 problem document for this error."""
+        body: dict[str, Any] = {
+            "type": f"https://credledger.dev/problems/{self.code}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code,
+        }
+        body.update(self.extra)
+        return body
+
+
+class MalformedRequest(LedgerError):
+    status = 400
+    code = "malformed-request"
+    title = "Malformed request"
+
+
+class InvalidInput(LedgerError):
+    """Input that parses but breaks one or more rules; ``errors`` names each field."""
+
+    status = 422
+    code = "invalid-input"
+    title = "Invalid input"
+
+    def __init__(self, errors: list[FieldError], detail: str | None = None) -> None:
+        if detail is None:
+            first = errors[0]
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            detail = f"{first.field}: {first.message}{more}"
+        super().__init__(detail, errors=[e.as_dict() for e in errors])
+        self.errors = errors
+
+    def diagnostics(self) -> str:
+        lines = [f"{self.title}:"]
+        lines += [f"  - {e.field}: {e.message} [{e.rule}]" for e in self.errors]
+        return "\n".join(lines)
+
+
+class AuthenticationError(LedgerError):
+    status = 401
+    code = "unauthenticated"
+    title = "Not authenticated"
+
+
+class SignatureInvalid(AuthenticationError):
+    code = "bad-signature"
+    title = "Bad signature"
+
+    def diagnostics(self) -> str:
+        return (
+            f"{self.title}: {self.detail}\n"
+            "Sign the command with the issuer's current key over its RFC 8785 canonical bytes "
+            "(the credledger client does this for you)."
+        )
+
+
+class UnknownIssuer(AuthenticationError):
+    code = "unknown-issuer"
+    title = "Unknown issuer"
+
+
+class AdminAuthenticationError(AuthenticationError):
+    code = "bad-admin-token"
+    title = "Operator authentication failed"
+
+
+class Forbidden(LedgerError):
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class IssuerSuspended(Forbidden):
+    code = "issuer-suspended"
+    title = "Issuer suspended"
+
+
+class NotYourCredential(Forbidden):
+    code = "not-your-credential"
+    title = "Not your credential"
+
+
+class NotFound(LedgerError):
+    status = 404
+    code = "not-found"
+    title = "Not found"
+
+
+class PersonalDataErased(NotFound):
+    code = "personal-data-erased"
+    title = "Personal data erased"
+
+
+class Conflict(LedgerError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class AlreadyRevoked(Conflict):
+    code = "already-revoked"
+    title = "Credential already revoked"
+
+
+class ConcurrentWrite(Conflict):
+    code = "concurrent-write"
+    title = "Concurrent write"
+
+    def diagnostics(self) -> str:
+        return f"{self.title}: {self.detail}\nRead the credential again and retry the command."
+
+
+class CommandIdReused(Conflict):
+    code = "command-id-reused"
+    title = "Command id reused"
+
+
+class AlreadyRegistered(Conflict):
+    code = "already-registered"
+    title = "Already registered"
+
+
+class TooLarge(LedgerError):
+    status = 413
+    code = "too-large"
+    title = "Request too large"
+
+
+class Unavailable(LedgerError):
+    status = 503
+    code = "unavailable"
+    title = "Service unavailable"

@@ -1,0 +1,167 @@
+"""Personal data kept apart from the events, encrypted, and erasable per learner.
+
+Each learner (per issuer) has a random data key, stored only wrapped by a key derived from the
+master key. Their identification and salts are encrypted under that data key. Erasing a learner
+destroys the data key and the ciphertexts: nothing can decrypt what backups may still hold, and
+the events, which carry only commitments, stay intact and verifiable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+_NONCE_BYTES = 12
+
+
+def _derive(master_key: bytes, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(master_key)
+
+
+@dataclass(frozen=True)
+class SealedRecord:
+    """One credential version's personal data, encrypted under its learner's data key."""
+
+    commitment: str
+    credential_id: str
+    learner_ref: str
+    ciphertext: bytes
+
+
+@dataclass(frozen=True)
+class OpenedRecord:
+    learner: dict[str, Any]
+    salt: str
+
+
+class LearnerKeyRace(Exception):
+    """Another writer created a learner's data key between our read and our write."""
+
+
+class LearnerCipher:
+    """The cryptography of the vault: pseudonymous learner references, key wrapping, sealing."""
+
+    def __init__(self, master_key: bytes) -> None:
+        if len(master_key) != 32:
+            raise ValueError("the master key must be 32 bytes")
+        self._wrapping = AESGCM(_derive(master_key, b"credledger/v1/wrap-learner-keys"))
+        self._pepper = _derive(master_key, b"credledger/v1/learner-ref")
+
+    def learner_ref(self, issuer_id: str, identifier: str) -> str:
+        """A keyed pseudonym for one learner of one issuer; reveals nothing without the key."""
+        message = f"{issuer_id}\n{identifier.strip()}".encode()
+        return hmac.new(self._pepper, message, hashlib.sha256).hexdigest()
+
+    def new_data_key(self) -> bytes:
+        return secrets.token_bytes(32)
+
+    def wrap(self, learner_ref: str, data_key: bytes) -> bytes:
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        return nonce + self._wrapping.encrypt(nonce, data_key, learner_ref.encode())
+
+    def unwrap(self, learner_ref: str, wrapped: bytes) -> bytes:
+        nonce, body = wrapped[:_NONCE_BYTES], wrapped[_NONCE_BYTES:]
+        return self._wrapping.decrypt(nonce, body, learner_ref.encode())
+
+    @staticmethod
+    def seal(data_key: bytes, commitment: str, learner: dict[str, Any], salt: str) -> bytes:
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        plain = json.dumps({"learner": learner, "salt": salt}, ensure_ascii=False).encode()
+        return nonce + AESGCM(data_key).encrypt(nonce, plain, commitment.encode())
+
+    @staticmethod
+    def open(data_key: bytes, commitment: str, sealed: bytes) -> OpenedRecord:
+        nonce, body = sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:]
+        plain = json.loads(AESGCM(data_key).decrypt(nonce, body, commitment.encode()))
+        return OpenedRecord(learner=plain["learner"], salt=plain["salt"])
+
+
+@dataclass(frozen=True)
+class LearnerRecord:
+    """What an issue or amend command asks the vault to keep."""
+
+    issuer_id: str
+    credential_id: str
+    commitment: str
+    learner: dict[str, Any]
+    salt: str
+
+
+class PersonalDataVault(ABC):
+    """Stores and erases learners' personal data; one implementation per storage backend."""
+
+    def __init__(self, cipher: LearnerCipher) -> None:
+        self.cipher = cipher
+
+    def put(self, records: list[LearnerRecord]) -> None:
+        """Encrypt and keep each record (idempotent per commitment)."""
+        for _ in range(3):
+            try:
+                self._put_once(records)
+                return
+            except LearnerKeyRace:
+                continue
+        self._put_once(records)
+
+    def _put_once(self, records: list[LearnerRecord]) -> None:
+        sealed: list[SealedRecord] = []
+        new_keys: dict[str, bytes] = {}
+        refs = {
+            r.commitment: self.cipher.learner_ref(r.issuer_id, str(r.learner["identifier"]))
+            for r in records
+        }
+        wrapped_keys = self._wrapped_keys(sorted(set(refs.values())))
+        data_keys: dict[str, bytes] = {}
+        for ref in set(refs.values()):
+            if ref in wrapped_keys:
+                data_keys[ref] = self.cipher.unwrap(ref, wrapped_keys[ref])
+            else:
+                data_keys[ref] = self.cipher.new_data_key()
+                new_keys[ref] = self.cipher.wrap(ref, data_keys[ref])
+        for record in records:
+            ref = refs[record.commitment]
+            ciphertext = self.cipher.seal(
+                data_keys[ref], record.commitment, record.learner, record.salt
+            )
+            sealed.append(SealedRecord(record.commitment, record.credential_id, ref, ciphertext))
+        self._store(new_keys, sealed)
+
+    def get(self, commitment: str) -> OpenedRecord | None:
+        """The clear data behind ``commitment``, or None if unknown or erased."""
+        found = self._load(commitment)
+        if found is None:
+            return None
+        ref, ciphertext, wrapped = found
+        return self.cipher.open(self.cipher.unwrap(ref, wrapped), commitment, ciphertext)
+
+    def learner_of(self, commitment: str) -> str | None:
+        """The learner reference behind ``commitment``, if its data is still held."""
+        found = self._load(commitment)
+        return None if found is None else found[0]
+
+    @abstractmethod
+    def credentials_of(self, learner_ref: str) -> list[str]:
+        """Ids of the credentials whose data the vault holds for this learner."""
+
+    @abstractmethod
+    def erase(self, learner_ref: str) -> None:
+        """Destroy the learner's data key and every ciphertext under it."""
+
+    @abstractmethod
+    def _wrapped_keys(self, learner_refs: list[str]) -> dict[str, bytes]: ...
+
+    @abstractmethod
+    def _store(self, new_keys: dict[str, bytes], sealed: list[SealedRecord]) -> None: ...
+
+    @abstractmethod
+    def _load(self, commitment: str) -> tuple[str, bytes, bytes] | None:
+        """(learner_ref, ciphertext, wrapped data key) for ``commitment``."""

@@ -1,0 +1,418 @@
+"""The read model: credential status, versions and the issuer register as SQL tables.
+
+It is derived state only. A projector (``consumers.projector``) writes it, recording in the same
+transaction the log position it reflects, so every event is applied exactly once; dropping the
+tables and replaying the history gives the same rows (see :meth:`ReadModel.digest`). The SQL is
+portable; a backend module supplies connections and its placeholder style.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS rm_tracking ( name TEXT PRIMARY KEY, position INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS rm_issuers ("
+    " issuer_id TEXT PRIMARY KEY, legal_name TEXT NOT NULL, country TEXT NOT NULL,"
+    " region TEXT, quality_assurance TEXT NOT NULL, address TEXT NOT NULL,"
+    " status TEXT NOT NULL, registered_at TEXT NOT NULL, updated_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS rm_issuer_history ("
+    " issuer_id TEXT NOT NULL, position INTEGER NOT NULL, at TEXT NOT NULL,"
+    " event TEXT NOT NULL, detail TEXT NOT NULL, PRIMARY KEY (issuer_id, position))",
+    "CREATE TABLE IF NOT EXISTS rm_issuer_keys ("
+    " issuer_id TEXT NOT NULL, seq INTEGER NOT NULL, address TEXT NOT NULL,"
+    " valid_from TEXT NOT NULL, valid_until TEXT, PRIMARY KEY (issuer_id, seq))",
+    "CREATE TABLE IF NOT EXISTS rm_credentials ("
+    " credential_id TEXT PRIMARY KEY, issuer_id TEXT NOT NULL, status TEXT NOT NULL,"
+    " current_version INTEGER NOT NULL, title TEXT NOT NULL, issued TEXT NOT NULL,"
+    " created_at TEXT NOT NULL, updated_at TEXT NOT NULL, revoked_at TEXT,"
+    " revocation_reason TEXT, personal_data_erased INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS rm_credentials_by_issuer"
+    " ON rm_credentials (issuer_id, credential_id)",
+    "CREATE TABLE IF NOT EXISTS rm_credential_versions ("
+    " credential_id TEXT NOT NULL, version INTEGER NOT NULL, event TEXT NOT NULL,"
+    " content TEXT NOT NULL, commitment TEXT NOT NULL, recorded_at TEXT NOT NULL,"
+    " position INTEGER NOT NULL, PRIMARY KEY (credential_id, version))",
+)
+
+# Table name and key columns, in the order the digest reads them.
+_DIGEST_TABLES = (
+    ("rm_issuers", "issuer_id"),
+    ("rm_issuer_history", "issuer_id, position"),
+    ("rm_issuer_keys", "issuer_id, seq"),
+    ("rm_credentials", "credential_id"),
+    ("rm_credential_versions", "credential_id, version"),
+)
+
+
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
+    def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+class PositionMoved(Exception):
+    """Another projector advanced the read model first; this batch was not applied."""
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def public_content(content: dict[str, Any]) -> dict[str, Any]:
+    """A version's content as anyone may see it: without the learner (even as a commitment)."""
+    return {k: v for k, v in content.items() if k != "learner"}
+
+
+class ReadModelWriter:
+    """The changes one projector transaction makes, in domain words."""
+
+    def __init__(self, cursor: Cursor, sql: _Sql) -> None:
+        self._c = cursor
+        self._sql = sql
+
+    def _run(self, statement: str, params: Sequence[Any]) -> None:
+        self._c.execute(self._sql(statement), params)
+
+    def issuer_registered(self, issuer_id: str, at: str, position: int, event: Any) -> None:
+        self._run(
+            "INSERT INTO rm_issuers VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?)",
+            (
+                issuer_id,
+                event.legal_name,
+                event.country,
+                event.region,
+                _json(event.quality_assurance),
+                event.address,
+                at,
+                at,
+            ),
+        )
+        self._run(
+            "INSERT INTO rm_issuer_keys VALUES (?, 1, ?, ?, NULL)", (issuer_id, event.address, at)
+        )
+        self._history(issuer_id, position, at, "registered", {"address": event.address})
+
+    def issuer_status(
+        self, issuer_id: str, at: str, position: int, status: str, reason: str
+    ) -> None:
+        self._run(
+            "UPDATE rm_issuers SET status = ?, updated_at = ? WHERE issuer_id = ?",
+            (status, at, issuer_id),
+        )
+        self._history(issuer_id, position, at, status, {"reason": reason})
+
+    def issuer_key_rotated(self, issuer_id: str, at: str, position: int, address: str) -> None:
+        self._run(
+            "UPDATE rm_issuer_keys SET valid_until = ? WHERE issuer_id = ? AND valid_until IS NULL",
+            (at, issuer_id),
+        )
+        self._run(
+            "INSERT INTO rm_issuer_keys SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, NULL"
+            " FROM rm_issuer_keys WHERE issuer_id = ?",
+            (issuer_id, address, at, issuer_id),
+        )
+        self._run(
+            "UPDATE rm_issuers SET address = ?, updated_at = ? WHERE issuer_id = ?",
+            (address, at, issuer_id),
+        )
+        self._history(issuer_id, position, at, "key-rotated", {"address": address})
+
+    def _history(
+        self, issuer_id: str, position: int, at: str, event: str, detail: dict[str, Any]
+    ) -> None:
+        self._run(
+            "INSERT INTO rm_issuer_history VALUES (?, ?, ?, ?, ?)",
+            (issuer_id, position, at, event, _json(detail)),
+        )
+
+    def credential_version(
+        self,
+        credential_id: str,
+        issuer_id: str,
+        version: int,
+        event: str,
+        content: dict[str, Any],
+        at: str,
+        position: int,
+    ) -> None:
+        self._run(
+            "INSERT INTO rm_credential_versions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                credential_id,
+                version,
+                event,
+                _json(public_content(content)),
+                content["learner"]["commitment"],
+                at,
+                position,
+            ),
+        )
+        if version == 1:
+            self._run(
+                "INSERT INTO rm_credentials VALUES (?, ?, 'active', 1, ?, ?, ?, ?, NULL, NULL, 0)",
+                (credential_id, issuer_id, content["title"], content["issued"], at, at),
+            )
+        else:
+            self._run(
+                "UPDATE rm_credentials SET current_version = ?, title = ?, issued = ?,"
+                " updated_at = ? WHERE credential_id = ?",
+                (version, content["title"], content["issued"], at, credential_id),
+            )
+
+    def current_version(self, credential_id: str) -> int:
+        self._run(
+            "SELECT current_version FROM rm_credentials WHERE credential_id = ?", (credential_id,)
+        )
+        return int(self._c.fetchone()[0])
+
+    def credential_revoked(self, credential_id: str, at: str, reason: str) -> None:
+        self._run(
+            "UPDATE rm_credentials SET status = 'revoked', revoked_at = ?,"
+            " revocation_reason = ?, updated_at = ? WHERE credential_id = ?",
+            (at, reason, at, credential_id),
+        )
+
+    def personal_data_erased(self, credential_id: str, at: str) -> None:
+        self._run(
+            "UPDATE rm_credentials SET personal_data_erased = 1, updated_at = ?"
+            " WHERE credential_id = ?",
+            (at, credential_id),
+        )
+
+
+class _Sql(Protocol):
+    def __call__(self, statement: str) -> str: ...
+
+
+class ReadModel(ABC):
+    """Queries over the read model, and the transactions a projector writes it in."""
+
+    name = "read-model"
+
+    @abstractmethod
+    @contextmanager
+    def _cursor(self, *, write: bool) -> Iterator[Cursor]:
+        """A cursor in a transaction, committed on success (for writes) and rolled back else."""
+
+    def _sql(self, statement: str) -> str:
+        """The statement in this backend's placeholder style (portable SQL uses ``?``)."""
+        return statement
+
+    def create_tables(self) -> None:
+        with self._cursor(write=True) as c:
+            for statement in SCHEMA:
+                c.execute(statement)
+
+    def drop_tables(self) -> None:
+        with self._cursor(write=True) as c:
+            for table, _ in (*_DIGEST_TABLES, ("rm_tracking", "")):
+                c.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def position(self) -> int:
+        """The last log position applied (0 before any)."""
+        with self._cursor(write=False) as c:
+            c.execute(self._sql("SELECT position FROM rm_tracking WHERE name = ?"), (self.name,))
+            row = c.fetchone()
+        return int(row[0]) if row else 0
+
+    @contextmanager
+    def transaction(self, from_position: int, to_position: int) -> Iterator[ReadModelWriter]:
+        """Apply changes for positions after ``from_position`` up to ``to_position`` at once.
+
+        Raises :class:`PositionMoved`, applying nothing, if the model is no longer at
+        ``from_position``; that is how two projectors never apply an event twice.
+        """
+        with self._cursor(write=True) as c:
+            if from_position == 0:
+                c.execute(
+                    self._sql(
+                        "INSERT INTO rm_tracking VALUES (?, ?) ON CONFLICT (name) DO NOTHING"
+                    ),
+                    (self.name, to_position),
+                )
+            else:
+                c.execute(
+                    self._sql(
+                        "UPDATE rm_tracking SET position = ? WHERE name = ? AND position = ?"
+                    ),
+                    (to_position, self.name, from_position),
+                )
+            if c.rowcount != 1:
+                raise PositionMoved(f"the read model is no longer at position {from_position}")
+            yield ReadModelWriter(c, self._sql)
+
+    def credential(self, credential_id: str) -> dict[str, Any] | None:
+        """Public status of one credential with its version history, or None."""
+        with self._cursor(write=False) as c:
+            c.execute(
+                self._sql(
+                    "SELECT credential_id, issuer_id, status, current_version, title, issued,"
+                    " created_at, updated_at, revoked_at, revocation_reason, personal_data_erased"
+                    " FROM rm_credentials WHERE credential_id = ?"
+                ),
+                (credential_id,),
+            )
+            row = c.fetchone()
+            if row is None:
+                return None
+            c.execute(
+                self._sql(
+                    "SELECT version, event, content, recorded_at, position"
+                    " FROM rm_credential_versions WHERE credential_id = ? ORDER BY version"
+                ),
+                (credential_id,),
+            )
+            version_rows = c.fetchall()
+        status, current = row[2], row[3]
+        versions = []
+        for version, event, content, recorded_at, position in version_rows:
+            version_status = "superseded" if version < current else status
+            versions.append(
+                {
+                    "version": version,
+                    "status": version_status,
+                    "superseded_by": version + 1 if version < current else None,
+                    "event": event,
+                    "recorded_at": recorded_at,
+                    "log_position": position,
+                    "content": json.loads(content),
+                }
+            )
+        return {
+            "credential_id": row[0],
+            "issuer_id": row[1],
+            "status": status,
+            "current_version": current,
+            "title": row[4],
+            "issued": row[5],
+            "created_at": row[6],
+            "updated_at": row[7],
+            "revocation": None if row[8] is None else {"at": row[8], "reason": row[9]},
+            "personal_data_erased": bool(row[10]),
+            "versions": versions,
+        }
+
+    def commitment_of(self, credential_id: str, version: int) -> str | None:
+        with self._cursor(write=False) as c:
+            c.execute(
+                self._sql(
+                    "SELECT commitment FROM rm_credential_versions"
+                    " WHERE credential_id = ? AND version = ?"
+                ),
+                (credential_id, version),
+            )
+            row = c.fetchone()
+        return None if row is None else str(row[0])
+
+    def credentials(
+        self,
+        *,
+        issuer_id: str | None,
+        status: str | None,
+        after: str | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """A page of credential summaries ordered by id, after the cursor ``after``."""
+        where, params = ["1 = 1"], []
+        if issuer_id is not None:
+            where.append("issuer_id = ?")
+            params.append(issuer_id)
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
+        if after is not None:
+            where.append("credential_id > ?")
+            params.append(after)
+        with self._cursor(write=False) as c:
+            c.execute(
+                self._sql(
+                    "SELECT credential_id, issuer_id, status, current_version, title, issued"
+                    f" FROM rm_credentials WHERE {' AND '.join(where)}"
+                    " ORDER BY credential_id LIMIT ?"
+                ),
+                (*params, limit),
+            )
+            rows = c.fetchall()
+        keys = ("credential_id", "issuer_id", "status", "current_version", "title", "issued")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def issuer(self, issuer_id: str) -> dict[str, Any] | None:
+        """An issuer's public register entry with its key and status history."""
+        with self._cursor(write=False) as c:
+            c.execute(
+                self._sql(
+                    "SELECT issuer_id, legal_name, country, region, quality_assurance, address,"
+                    " status, registered_at, updated_at FROM rm_issuers WHERE issuer_id = ?"
+                ),
+                (issuer_id,),
+            )
+            row = c.fetchone()
+            if row is None:
+                return None
+            c.execute(
+                self._sql(
+                    "SELECT address, valid_from, valid_until FROM rm_issuer_keys"
+                    " WHERE issuer_id = ? ORDER BY seq"
+                ),
+                (issuer_id,),
+            )
+            keys = c.fetchall()
+            c.execute(
+                self._sql(
+                    "SELECT at, event, detail FROM rm_issuer_history"
+                    " WHERE issuer_id = ? ORDER BY position"
+                ),
+                (issuer_id,),
+            )
+            history = c.fetchall()
+        return {
+            "issuer_id": row[0],
+            "legal_name": row[1],
+            "country": row[2],
+            "region": row[3],
+            "quality_assurance": json.loads(row[4]),
+            "address": row[5],
+            "status": row[6],
+            "registered_at": row[7],
+            "updated_at": row[8],
+            "keys": [{"address": a, "valid_from": f, "valid_until": u} for a, f, u in keys],
+            "history": [
+                {"at": at, "event": event, **json.loads(detail)} for at, event, detail in history
+            ],
+        }
+
+    def issuers(self, *, after: str | None, limit: int) -> list[dict[str, Any]]:
+        with self._cursor(write=False) as c:
+            c.execute(
+                self._sql(
+                    "SELECT issuer_id, legal_name, country, address, status FROM rm_issuers"
+                    " WHERE issuer_id > ? ORDER BY issuer_id LIMIT ?"
+                ),
+                (after or "", limit),
+            )
+            rows = c.fetchall()
+        keys = ("issuer_id", "legal_name", "country", "address", "status")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def digest(self) -> tuple[str, int]:
+        """SHA-256 over every row in key order, and the log position the rows reflect."""
+        sha = hashlib.sha256()
+        with self._cursor(write=False) as c:
+            c.execute(self._sql("SELECT position FROM rm_tracking WHERE name = ?"), (self.name,))
+            row = c.fetchone()
+            for table, key in _DIGEST_TABLES:
+                c.execute(f"SELECT * FROM {table} ORDER BY {key}")
+                for values in c.fetchall():
+                    sha.update(_json([table, *values]).encode())
+                    sha.update(b"\n")
+        return sha.hexdigest(), int(row[0]) if row else 0

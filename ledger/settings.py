@@ -1,0 +1,125 @@
+"""Typed configuration, from ``CREDLEDGER_*`` environment variables and CLI flags.
+
+Secrets (the master key that wraps learners' data keys, and the operator's admin token) come
+from the environment or from ``<data dir>/secrets.json``, which ``credledger init`` creates with
+owner-only permissions. They are never in the repository.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import stat
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ledger import codelists
+from ledger.errors import LedgerError
+
+SECRETS_FILE = "secrets.json"
+
+
+class ConfigurationError(LedgerError):
+    code = "configuration-error"
+    title = "Configuration error"
+
+
+class Settings(BaseSettings):
+    """Everything the ledger can be configured with; each field is ``CREDLEDGER_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="CREDLEDGER_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("credledger-data"),
+        description="Where the embedded stores (SQLite) and secrets.json live.",
+    )
+    store: Literal["sqlite"] = Field(
+        default="sqlite", description="Storage backend for the event store and read model."
+    )
+    master_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 of 32 bytes that wrap learners' data keys; else from secrets.json.",
+    )
+    admin_token: SecretStr | None = Field(
+        default=None, description="The operator's bearer token; else from secrets.json."
+    )
+    host: str = Field(default="127.0.0.1", description="Address `serve` listens on.")
+    port: int = Field(default=8000, description="Port `serve` listens on.")
+    max_request_bytes: int = Field(
+        default=1_048_576, description="Largest request body accepted (413 beyond)."
+    )
+    max_bulk_items: int = Field(
+        default=1000, description="Most commands in one bulk request (413 beyond)."
+    )
+    page_size_limit: int = Field(default=500, description="Largest page a listing returns.")
+    supervision_values: tuple[str, ...] = Field(
+        default=codelists.SUPERVISION_VALUES,
+        description="Accepted supervision and identity-verification values (JSON list).",
+    )
+    read_freshness_seconds: int = Field(
+        default=300, description="How old a signed read request may be."
+    )
+
+    @property
+    def events_db(self) -> Path:
+        return self.data_dir / "events.sqlite"
+
+    @property
+    def read_model_db(self) -> Path:
+        return self.data_dir / "read-model.sqlite"
+
+    def master_key_bytes(self) -> bytes:
+        value = self._secret("master_key", self.master_key)
+        try:
+            key = base64.b64decode(value, validate=True)
+        except ValueError:
+            raise ConfigurationError("CREDLEDGER_MASTER_KEY is not valid base64") from None
+        if len(key) != 32:
+            raise ConfigurationError("CREDLEDGER_MASTER_KEY must decode to 32 bytes")
+        return key
+
+    def admin_token_value(self) -> str:
+        return self._secret("admin_token", self.admin_token)
+
+    def _secret(self, name: str, value: SecretStr | None) -> str:
+        if value is not None:
+            return value.get_secret_value()
+        stored = read_secrets(self.data_dir)
+        if name not in stored:
+            raise ConfigurationError(
+                f"no {name} configured: run `credledger init` or set CREDLEDGER_{name.upper()}"
+            )
+        return stored[name]
+
+
+def read_secrets(data_dir: Path) -> dict[str, str]:
+    path = data_dir / SECRETS_FILE
+    if not path.exists():
+        return {}
+    data: dict[str, str] = json.loads(path.read_text("utf-8"))
+    return data
+
+
+def create_secrets(data_dir: Path) -> tuple[Path, bool]:
+    """Create ``secrets.json`` with a fresh master key and admin token unless it exists.
+
+    Returns the path and whether it was created now.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / SECRETS_FILE
+    if path.exists():
+        return path, False
+    content = {
+        "master_key": base64.b64encode(secrets.token_bytes(32)).decode("ascii"),
+        "admin_token": secrets.token_urlsafe(32),
+    }
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(content, handle, indent=2)
+        handle.write("\n")
+    return path, True

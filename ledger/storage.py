@@ -1,0 +1,49 @@
+"""Choosing the storage backend by configuration, in this one place.
+
+Each backend module (``ledger.sqlite``; ``ledger.postgres`` with the scale-out work) provides
+``event_store_env``, ``open_read_model`` and ``open_vault``; nothing else names a backend.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ledger.application import Ledger
+from ledger.personal_data import LearnerCipher, PersonalDataVault
+from ledger.read_model import ReadModel
+from ledger.settings import Settings
+
+
+@dataclass
+class Storage:
+    """The ledger application and the read model, opened on one backend."""
+
+    ledger: Ledger
+    read_model: ReadModel
+    vault: PersonalDataVault
+
+    def close(self) -> None:
+        self.ledger.close()
+
+
+def open_storage(settings: Settings) -> Storage:
+    """Open the event store, vault and read model that ``settings.store`` names."""
+    backend = importlib.import_module(f"ledger.{settings.store}")
+    vault: PersonalDataVault = backend.open_vault(
+        settings, LearnerCipher(settings.master_key_bytes())
+    )
+    env = {
+        **backend.event_store_env(settings),
+        # Issuers are read by every command; the cache fast-forwards, so it is never stale.
+        "AGGREGATE_CACHE_MAXSIZE": "10000",
+    }
+    ledger = Ledger(
+        vault,
+        env=env,
+        supervision_values=settings.supervision_values,
+        read_freshness=timedelta(seconds=settings.read_freshness_seconds),
+    )
+    read_model: ReadModel = backend.open_read_model(settings)
+    return Storage(ledger=ledger, read_model=read_model, vault=vault)
