@@ -91,8 +91,17 @@ class CommandResult:
 @dataclass(frozen=True)
 class _PreparedIssue:
     credential: Credential
+    signature: str
     record: LearnerRecord
     result: CommandResult
+
+    def fresh(self) -> Credential:
+        """The credential once more: a failed save has already taken the pending event."""
+        return Credential(
+            issuer_id=self.credential.issuer_id,
+            command=self.credential.versions[0],
+            signature=self.signature,
+        )
 
 
 def _digest(command: dict[str, Any]) -> str:
@@ -199,7 +208,11 @@ class Ledger(Application[UUID]):
         try:
             self._save(prepared.credential)
         except ConcurrentWrite:
-            return self._existing_issue(prepared) or prepared.result
+            # The same command, sent twice at once: the other request wrote it.
+            existing = self._existing_issue(prepared)
+            if existing is None:
+                raise
+            return existing
         return prepared.result
 
     def issue_many(self, signed: list[SignedCommand]) -> list[CommandResult | LedgerError]:
@@ -242,7 +255,7 @@ class Ledger(Application[UUID]):
             existing = self._existing_issue(prepared)
             if existing is not None:
                 return existing
-            self._save(prepared.credential)
+            self._save(prepared.fresh())
         except LedgerError as exc:
             return exc
         return prepared.result
@@ -258,6 +271,7 @@ class Ledger(Application[UUID]):
         credential_id = str(credential.id)
         return _PreparedIssue(
             credential=credential,
+            signature=signed.signature,
             record=LearnerRecord(
                 issuer_id=command.issuer_id,
                 credential_id=credential_id,

@@ -161,6 +161,9 @@ class LedgerClient:
     def suspend_issuer(self, issuer_id: str, reason: str) -> dict[str, Any]:
         return self._call("POST", f"/issuers/{issuer_id}/suspension", json={"reason": reason})
 
+    def reinstate_issuer(self, issuer_id: str, reason: str) -> dict[str, Any]:
+        return self._call("POST", f"/issuers/{issuer_id}/reinstatement", json={"reason": reason})
+
     def issuer(self, issuer_id: str) -> dict[str, Any]:
         return self._call("GET", f"/issuers/{issuer_id}")
 

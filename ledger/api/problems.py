@@ -69,6 +69,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, LedgerError):
+            # FastAPI wraps errors raised while reading the body (e.g. the size limit).
+            return problem_response(exc.__cause__)
+        if exc.status_code == 400:
+            return problem_response(MalformedRequest(str(exc.detail)))
         error = _HttpProblem(exc.status_code, str(exc.detail))
         return JSONResponse(error.problem(), status_code=exc.status_code, media_type=PROBLEM_JSON)
 

@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import click
+from pydantic import ValidationError
 from tqdm import tqdm
 
 from ledger.canonical import canonical_bytes
 from ledger.cli import options
 from ledger.client import CommandSigner, LedgerClient
 from ledger.signing import IssuerKey
+from ledger.validation import field_errors
 
 
 @dataclass
@@ -106,8 +108,9 @@ def read_lines(path: Path, template: dict[str, Any], signer: CommandSigner) -> l
             )
             try:
                 body = signer.issue(content, learner, command_id=command_id)
-            except ValueError as exc:
-                lines.append(Line(line_number, problem={"detail": f"learner: {exc}"}))
+            except ValidationError as exc:
+                errors = [e.as_dict() for e in field_errors(exc, "learner")]
+                lines.append(Line(line_number, problem={"detail": "bad learner", "errors": errors}))
                 continue
             lines.append(Line(line_number, body=body))
     return lines

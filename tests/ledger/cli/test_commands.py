@@ -1,0 +1,77 @@
+"""The single-credential commands, as an issuer and a verifier use them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from ledger.cli.main import cli
+from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content
+
+
+def test_keygen_writes_an_owner_only_key_and_prints_its_address(tmp_path: Path) -> None:
+    out = tmp_path / "k.json"
+    result = CliRunner().invoke(cli, ["keygen", "--out", str(out)])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == json.loads(out.read_text())["address"]
+    assert out.stat().st_mode & 0o077 == 0
+    assert CliRunner().invoke(cli, ["keygen", "--out", str(out)]).exit_code != 0
+
+
+def test_issue_then_revoke_then_status(
+    ledger: RunningLedger, issuer: RegisteredIssuer, tmp_path: Path
+) -> None:
+    key = tmp_path / "key.json"
+    issuer.key.save(key)
+    request = tmp_path / "credential.json"
+    request.write_text(json.dumps({"content": content(), "learner": LEARNER}))
+    common = ["--url", ledger.url, "--key", str(key), "--issuer-id", issuer.issuer_id]
+    runner = CliRunner()
+
+    issued = runner.invoke(cli, ["issue", *common, str(request)])
+    assert issued.exit_code == 0, issued.output
+    credential_id = json.loads(issued.stdout)["credential_id"]
+    revoked = runner.invoke(cli, ["revoke", *common, credential_id, "--reason", "error"])
+    assert revoked.exit_code == 0, revoked.output
+    shown = runner.invoke(cli, ["status", "--url", ledger.url, credential_id])
+    assert "status: revoked" in shown.stdout
+    assert "revoked at" in shown.stdout and ": error" in shown.stdout
+
+
+def test_a_refusal_prints_the_reasons_not_a_traceback(
+    ledger: RunningLedger, issuer: RegisteredIssuer, tmp_path: Path
+) -> None:
+    key = tmp_path / "key.json"
+    issuer.key.save(key)
+    request = tmp_path / "credential.json"
+    request.write_text(json.dumps({"content": content(eqf_level="9"), "learner": LEARNER}))
+    result = CliRunner().invoke(
+        cli,
+        [
+            "issue",
+            "--url",
+            ledger.url,
+            "--key",
+            str(key),
+            "--issuer-id",
+            issuer.issuer_id,
+            str(request),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "Invalid input (422)" in result.output
+    assert "command.content.eqf_level" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    top = subprocess.run(
+        [sys.executable, "-m", "ledger.cli", "--help"], capture_output=True, text=True, check=True
+    )
+    for name in ("init", "serve", "demo", "issue", "bulk-issue", "amend", "revoke", "status"):
+        assert name in top.stdout
+        assert "Example" in CliRunner().invoke(cli, [name, "--help"]).stdout, name
