@@ -48,7 +48,8 @@ class EmbeddedLedger:
             read_model=self.storage.read_model,
             settings=self.settings,
             admin_token=self.settings.admin_token_value(),
-            on_write=self._wake.set,
+            # Catch up in the request itself: the answer then reflects the write at once.
+            on_write=self.projector.catch_up,
         )
 
     def __enter__(self) -> EmbeddedLedger:

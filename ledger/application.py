@@ -1,16 +1,17 @@
 """The ledger service: it turns signed commands into events, or refuses them with a reason.
 
 Checks run in a fixed order, each with its own error: the command's shape and rules (422), the
-issuer and its signature over the canonical bytes (401), the issuer's standing (403), ownership
-of the credential (403), and the credential's state (409). A command id seen before returns the
-first result and writes nothing. Events of one command are appended atomically; a concurrent
-writer on the same credential is detected by optimistic concurrency and the command re-decided.
+signature over the canonical bytes and the issuer it must belong to (401), the issuer's standing
+(403), the content against the issuer's register entry (422), ownership of the credential (403),
+and the credential's state (409). A command id seen before returns the first result and writes
+nothing. Events of one command are appended atomically; a concurrent writer on the same
+credential is detected by optimistic concurrency and the command decided again.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -19,28 +20,19 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
-from ledger import codelists
+from ledger import codelists, verification
 from ledger.canonical import canonical_bytes
 from ledger.commands import (
     AmendCommand,
     EraseCommand,
-    IssueCommand,
     IssuerRegistration,
-    PersonalData,
     ReadPersonalDataCommand,
     RevokeCommand,
     RotateKeyCommand,
     SignedCommand,
     _Command,
 )
-from ledger.commitment import matches
-from ledger.content import (
-    CredentialContent,
-    consistency_errors,
-    learner_errors,
-    parse_timestamp,
-    utc_now,
-)
+from ledger.content import parse_timestamp, utc_now
 from ledger.domain import (
     CommandReceipt,
     Credential,
@@ -65,11 +57,13 @@ from ledger.errors import (
     UnknownIssuer,
 )
 from ledger.personal_data import LearnerRecord, OpenedRecord, PersonalDataVault
-from ledger.signing import SignatureFormatError, recover_address
-from ledger.validation import parse
+from ledger.signing import address_bytes, checksum_address
 
 C = TypeVar("C", bound=_Command)
 R = TypeVar("R")
+
+# Below this many items a bulk request is checked in-process: workers would cost more.
+_PARALLEL_FROM = 32
 
 
 @dataclass(frozen=True)
@@ -120,7 +114,7 @@ class Ledger(Application[UUID]):
         self,
         vault: PersonalDataVault,
         env: dict[str, str] | None = None,
-        supervision_values: tuple[str, ...] | None = None,
+        supervision_values: tuple[str, ...] = codelists.SUPERVISION_VALUES,
         read_freshness: timedelta = timedelta(minutes=5),
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
@@ -163,44 +157,11 @@ class Ledger(Application[UUID]):
             self._save(issuer)
         return issuer
 
-    def issuer(self, issuer_id: str) -> Issuer:
-        return self._issuer(issuer_id)
-
-    # Issuer commands ------------------------------------------------------------------------
-
-    def rotate_key(self, signed: SignedCommand) -> CommandResult:
-        """Move the issuer to a new key; both the current and the new key must sign."""
-        return self._retrying(lambda: self._rotate_key(signed))
-
-    def _rotate_key(self, signed: SignedCommand) -> CommandResult:
-        command, issuer = self._authenticate(signed, RotateKeyCommand)
-        if (replayed := self._replayed(command, signed)) is not None:
-            return replayed
-        new_address = command.new_address
-        try:
-            new_signer = recover_address(
-                canonical_bytes(signed.command), signed.new_key_signature or ""
-            )
-        except SignatureFormatError as exc:
-            raise SignatureInvalid(f"new_key_signature: {exc}") from None
-        if new_signer.lower() != new_address.lower():
-            raise SignatureInvalid("new_key_signature is not made by the key of new_address")
-        if new_address.lower() == issuer.address.lower() or self._exists(
-            issuer_id_for(new_address)
-        ):
-            raise InvalidInput(
-                [FieldError("command.new_address", "address-in-use", "is already in use")]
-            )
-        issuer.rotate_key(signed.command, signed.signature, signed.new_key_signature or "")
-        result = CommandResult(
-            command.command_id, command.type, command.issuer_id, None, None, "key-rotated"
-        )
-        self._save(issuer, self._receipt(command, signed, result))
-        return result
+    # Issuing ---------------------------------------------------------------------------------
 
     def issue(self, signed: SignedCommand) -> CommandResult:
         """Issue one credential."""
-        prepared = self._prepare_issue(signed)
+        prepared = self._prepared(signed, self._check(signed), {})
         existing = self._existing_issue(prepared)
         if existing is not None:
             return existing
@@ -215,25 +176,25 @@ class Ledger(Application[UUID]):
             return existing
         return prepared.result
 
-    def issue_many(self, signed: list[SignedCommand]) -> list[CommandResult | LedgerError]:
+    def issue_many(self, signed: Sequence[SignedCommand]) -> list[CommandResult | LedgerError]:
         """Issue many credentials at once; each item gets a result or its own error.
 
-        Good items are written in one transaction; if any of them was already issued (a
-        retried bulk request), the items are written one by one instead.
+        Good items are written in one transaction; if any was already issued (a retried bulk
+        request), the items are written one by one instead.
         """
         outcomes: list[CommandResult | LedgerError] = []
         prepared: list[_PreparedIssue] = []
         seen: set[UUID] = set()
-        for item in signed:
+        issuers: dict[str, Issuer] = {}
+        for item, checked in zip(signed, self._check_all(signed), strict=True):
             try:
-                one = self._prepare_issue(item)
+                if isinstance(checked, LedgerError):
+                    raise checked
+                one = self._prepared(item, checked, issuers)
+                if one.credential.id in seen:
+                    raise CommandIdReused("the same command id appears twice in this request")
             except LedgerError as exc:
                 outcomes.append(exc)
-                continue
-            if one.credential.id in seen:
-                outcomes.append(
-                    CommandIdReused("the same command id appears twice in this request")
-                )
                 continue
             seen.add(one.credential.id)
             prepared.append(one)
@@ -250,6 +211,25 @@ class Ledger(Application[UUID]):
                     outcomes[index] = self._issue_prepared(by_id[outcome.credential_id])
         return outcomes
 
+    def _check(self, signed: SignedCommand) -> verification.CheckedIssue:
+        checked = verification.check_issue(
+            (signed.command, signed.signature, signed.personal_data),
+            self._clock(),
+            self._supervision,
+        )
+        if isinstance(checked, LedgerError):
+            raise checked
+        return checked
+
+    def _check_all(
+        self, signed: Sequence[SignedCommand]
+    ) -> Iterator[verification.CheckedIssue | LedgerError]:
+        now = self._clock()
+        for item in signed:
+            yield verification.check_issue(
+                (item.command, item.signature, item.personal_data), now, self._supervision
+            )
+
     def _issue_prepared(self, prepared: _PreparedIssue) -> CommandResult | LedgerError:
         try:
             existing = self._existing_issue(prepared)
@@ -260,27 +240,26 @@ class Ledger(Application[UUID]):
             return exc
         return prepared.result
 
-    def _prepare_issue(self, signed: SignedCommand) -> _PreparedIssue:
-        command, issuer = self._authenticate(signed, IssueCommand)
-        self._check_content(command.content, issuer, "command.content")
-        personal = self._personal_data(signed, command.content.learner.commitment, required=True)
-        assert personal is not None
+    def _prepared(
+        self,
+        signed: SignedCommand,
+        checked: verification.CheckedIssue,
+        issuers: dict[str, Issuer],
+    ) -> _PreparedIssue:
+        issuer = self._signing_issuer(checked.issuer_id, checked.signer, issuers)
+        self._matches_register(checked.issuer_country, checked.qa_type, issuer)
         credential = Credential(
-            issuer_id=command.issuer_id, command=signed.command, signature=signed.signature
+            issuer_id=checked.issuer_id, command=signed.command, signature=signed.signature
         )
         credential_id = str(credential.id)
         return _PreparedIssue(
             credential=credential,
             signature=signed.signature,
             record=LearnerRecord(
-                issuer_id=command.issuer_id,
-                credential_id=credential_id,
-                commitment=command.content.learner.commitment,
-                learner=personal.learner.model_dump(mode="json", exclude_none=True),
-                salt=personal.salt,
+                checked.issuer_id, credential_id, checked.commitment, checked.learner, checked.salt
             ),
             result=CommandResult(
-                command.command_id, "issue", command.issuer_id, credential_id, 1, "active"
+                checked.command_id, "issue", checked.issuer_id, credential_id, 1, "active"
             ),
         )
 
@@ -290,7 +269,6 @@ class Ledger(Application[UUID]):
             existing: Any = self.repository.get(prepared.credential.id)
         except AggregateNotFoundError:
             return None
-        assert isinstance(existing, Credential)
         first = existing.versions[0]
         if _digest(first) != _digest(prepared.credential.versions[0]):
             raise CommandIdReused(
@@ -300,45 +278,48 @@ class Ledger(Application[UUID]):
             **{**prepared.result.as_dict(), "status": self._status(existing), "replayed": True}
         )
 
+    # Other issuer commands -----------------------------------------------------------------
+
     def amend(self, signed: SignedCommand) -> CommandResult:
         """Publish a new version of a credential; the previous one becomes superseded."""
         return self._retrying(lambda: self._amend(signed))
 
     def _amend(self, signed: SignedCommand) -> CommandResult:
-        command, issuer = self._authenticate(signed, AmendCommand)
-        if (replayed := self._replayed(command, signed)) is not None:
+        now = self._clock()
+        amend = verification.command(AmendCommand, signed.command, now)
+        verification.content_rules(amend.content, now, self._supervision, "command.content")
+        issuer = self._authenticate(amend, signed)
+        self._matches_register(
+            amend.content.issuer_country, amend.content.quality_assurance.type, issuer
+        )
+        if (replayed := self._replayed(amend, signed)) is not None:
             return replayed
-        credential = self._own_credential(command.credential_id, command.issuer_id)
+        credential = self._own_credential(amend.credential_id, amend.issuer_id)
         if credential.revoked:
             raise AlreadyRevoked("a revoked credential cannot be amended")
-        self._check_content(command.content, issuer, "command.content")
-        commitment = command.content.learner.commitment
-        personal = self._personal_data(
-            signed, commitment, required=commitment != credential.learner_commitment
-        )
+        commitment = amend.content.learner.commitment
+        record = None
+        if commitment != credential.learner_commitment or signed.personal_data is not None:
+            opened = verification.personal_data(signed.personal_data, commitment, now)
+            record = LearnerRecord(
+                amend.issuer_id,
+                amend.credential_id,
+                commitment,
+                verification.learner_json(opened),
+                opened.salt,
+            )
         credential.amend(command=signed.command, signature=signed.signature)
-        version = len(credential.versions)
         result = CommandResult(
-            command.command_id,
+            amend.command_id,
             "amend",
-            command.issuer_id,
-            command.credential_id,
-            version,
+            amend.issuer_id,
+            amend.credential_id,
+            len(credential.versions),
             "active",
         )
-        if personal is not None:
-            self.vault.put(
-                [
-                    LearnerRecord(
-                        command.issuer_id,
-                        command.credential_id,
-                        commitment,
-                        personal.learner.model_dump(mode="json", exclude_none=True),
-                        personal.salt,
-                    )
-                ]
-            )
-        self._save(credential, self._receipt(command, signed, result))
+        if record is not None:
+            self.vault.put([record])
+        self._save(credential, self._receipt(amend, signed, result))
         return result
 
     def revoke(self, signed: SignedCommand) -> CommandResult:
@@ -346,22 +327,23 @@ class Ledger(Application[UUID]):
         return self._retrying(lambda: self._revoke(signed))
 
     def _revoke(self, signed: SignedCommand) -> CommandResult:
-        command, _ = self._authenticate(signed, RevokeCommand)
-        if (replayed := self._replayed(command, signed)) is not None:
+        revoke = verification.command(RevokeCommand, signed.command, self._clock())
+        self._authenticate(revoke, signed)
+        if (replayed := self._replayed(revoke, signed)) is not None:
             return replayed
-        credential = self._own_credential(command.credential_id, command.issuer_id)
+        credential = self._own_credential(revoke.credential_id, revoke.issuer_id)
         if credential.revoked:
             raise AlreadyRevoked("the credential is already revoked")
         credential.revoke(command=signed.command, signature=signed.signature)
         result = CommandResult(
-            command.command_id,
+            revoke.command_id,
             "revoke",
-            command.issuer_id,
-            command.credential_id,
+            revoke.issuer_id,
+            revoke.credential_id,
             len(credential.versions),
             "revoked",
         )
-        self._save(credential, self._receipt(command, signed, result))
+        self._save(credential, self._receipt(revoke, signed, result))
         return result
 
     def erase(self, signed: SignedCommand) -> CommandResult:
@@ -370,43 +352,69 @@ class Ledger(Application[UUID]):
         return self._retrying(lambda: self._erase(signed))
 
     def _erase(self, signed: SignedCommand) -> CommandResult:
-        command, _ = self._authenticate(signed, EraseCommand)
-        credential = self._own_credential(command.credential_id, command.issuer_id)
+        erase = verification.command(EraseCommand, signed.command, self._clock())
+        self._authenticate(erase, signed)
+        credential = self._own_credential(erase.credential_id, erase.issuer_id)
         learner_refs = {
             ref
             for version in credential.versions
             if (ref := self.vault.learner_of(version["content"]["learner"]["commitment"]))
         }
-        replayed = self._replayed(command, signed)
-        if replayed is None:
+        result = self._replayed(erase, signed)
+        if result is None:
             affected = {UUID(cid) for ref in learner_refs for cid in self.vault.credentials_of(ref)}
-            affected.add(credential.id)
             credentials = [credential] + [
                 self._credential(str(cid)) for cid in sorted(affected - {credential.id})
             ]
             for each in credentials:
                 if not each.personal_data_erased:
                     each.erase_personal_data(command=signed.command, signature=signed.signature)
-            replayed = CommandResult(
-                command.command_id,
+            result = CommandResult(
+                erase.command_id,
                 "erase",
-                command.issuer_id,
-                command.credential_id,
+                erase.issuer_id,
+                erase.credential_id,
                 len(credential.versions),
                 self._status(credential),
             )
-            self._save(*credentials, self._receipt(command, signed, replayed))
+            self._save(*credentials, self._receipt(erase, signed, result))
         # Destroying keys comes after the events, and a repeated command does it again, so a
         # crash in between never leaves an erasure recorded but not done.
         for ref in learner_refs:
             self.vault.erase(ref)
-        return replayed
+        return result
+
+    def rotate_key(self, signed: SignedCommand) -> CommandResult:
+        """Move the issuer to a new key; both the current and the new key must sign."""
+        return self._retrying(lambda: self._rotate_key(signed))
+
+    def _rotate_key(self, signed: SignedCommand) -> CommandResult:
+        rotate = verification.command(RotateKeyCommand, signed.command, self._clock())
+        issuer = self._authenticate(rotate, signed)
+        if (replayed := self._replayed(rotate, signed)) is not None:
+            return replayed
+        new_address = rotate.new_address
+        new_signer = verification.signer(signed.command, signed.new_key_signature or "")
+        if new_signer != address_bytes(new_address):
+            raise SignatureInvalid("new_key_signature is not made by the key of new_address")
+        if new_address.lower() == issuer.address.lower() or self._exists(
+            issuer_id_for(new_address)
+        ):
+            raise InvalidInput(
+                [FieldError("command.new_address", "address-in-use", "is already in use")]
+            )
+        issuer.rotate_key(signed.command, signed.signature, signed.new_key_signature or "")
+        result = CommandResult(
+            rotate.command_id, rotate.type, rotate.issuer_id, None, None, "key-rotated"
+        )
+        self._save(issuer, self._receipt(rotate, signed, result))
+        return result
 
     def read_personal_data(self, signed: SignedCommand) -> OpenedRecord:
         """The learner's data behind a credential's current version, for its issuer only."""
-        command, _ = self._authenticate(signed, ReadPersonalDataCommand)
-        signed_at = parse_timestamp(command.signed_at)
-        if abs(self._clock() - signed_at) > self._read_freshness:
+        now = self._clock()
+        read = verification.command(ReadPersonalDataCommand, signed.command, now)
+        if abs(now - parse_timestamp(read.signed_at)) > self._read_freshness:
             raise InvalidInput(
                 [
                     FieldError(
@@ -417,7 +425,8 @@ class Ledger(Application[UUID]):
                     )
                 ]
             )
-        credential = self._own_credential(command.credential_id, command.issuer_id)
+        self._authenticate(read, signed)
+        credential = self._own_credential(read.credential_id, read.issuer_id)
         opened = self.vault.get(credential.learner_commitment)
         if opened is None:
             raise PersonalDataErased("the learner's personal data has been erased")
@@ -425,87 +434,53 @@ class Ledger(Application[UUID]):
 
     # Shared steps ----------------------------------------------------------------------------
 
-    def _authenticate(self, signed: SignedCommand, model: type[C]) -> tuple[C, Issuer]:
-        command = parse(model, signed.command, "command")
-        signed_at = parse_timestamp(command.signed_at)
-        if signed_at > self._clock() + timedelta(minutes=5):
-            raise InvalidInput(
-                [FieldError("command.signed_at", "date-in-future", "must not be in the future")]
-            )
-        try:
-            issuer = self._issuer(command.issuer_id)
-        except NotFound:
-            raise UnknownIssuer(f"no issuer {command.issuer_id} is registered") from None
-        try:
-            signer = recover_address(canonical_bytes(signed.command), signed.signature)
-        except SignatureFormatError as exc:
-            raise SignatureInvalid(str(exc)) from None
-        if signer.lower() != issuer.address.lower():
+    def _authenticate(self, command: _Command, signed: SignedCommand) -> Issuer:
+        signer = verification.signer(signed.command, signed.signature)
+        return self._signing_issuer(command.issuer_id, signer, {})
+
+    def _signing_issuer(self, issuer_id: str, signer: bytes, issuers: dict[str, Issuer]) -> Issuer:
+        """The issuer, if ``signer`` is its current key and it is in good standing.
+
+        ``issuers`` memoises lookups across the items of one bulk request.
+        """
+        issuer = issuers.get(issuer_id)
+        if issuer is None:
+            try:
+                issuer = self._issuer(issuer_id)
+            except NotFound:
+                raise UnknownIssuer(f"no issuer {issuer_id} is registered") from None
+            issuers[issuer_id] = issuer
+        if signer != address_bytes(issuer.address):
             raise SignatureInvalid(
                 "the signature is not by the issuer's current key "
-                f"(it was made by {signer}, the issuer's key is {issuer.address})"
+                f"(it was made by {checksum_address(signer)}, the issuer's key is "
+                f"{issuer.address})"
             )
         if issuer.suspended:
             raise IssuerSuspended("the issuer is suspended from the register")
-        return command, issuer
+        return issuer
 
-    def _check_content(self, content: CredentialContent, issuer: Issuer, prefix: str) -> None:
-        errors = consistency_errors(
-            content,
-            self._clock(),
-            supervision_values=self._supervision or codelists.SUPERVISION_VALUES,
-            prefix=prefix,
-        )
-        if content.issuer_country != issuer.country:
+    @staticmethod
+    def _matches_register(country: str, qa_type: str, issuer: Issuer) -> None:
+        errors = []
+        if country != issuer.country:
             errors.append(
                 FieldError(
-                    f"{prefix}.issuer_country",
+                    "command.content.issuer_country",
                     "issuer-mismatch",
                     "must be the country the issuer is registered in",
                 )
             )
-        if content.quality_assurance.type not in issuer.qa_types():
+        if qa_type not in issuer.qa_types():
             errors.append(
                 FieldError(
-                    f"{prefix}.quality_assurance.type",
+                    "command.content.quality_assurance.type",
                     "qa-not-registered",
                     "must be a kind of quality assurance the issuer registered evidence for",
                 )
             )
         if errors:
             raise InvalidInput(errors)
-
-    def _personal_data(
-        self, signed: SignedCommand, commitment: str, *, required: bool
-    ) -> PersonalData | None:
-        if signed.personal_data is None:
-            if required:
-                raise InvalidInput(
-                    [
-                        FieldError(
-                            "personal_data",
-                            "missing",
-                            "the learner's data and salt are required for a new commitment",
-                        )
-                    ]
-                )
-            return None
-        personal = parse(PersonalData, signed.personal_data, "personal_data")
-        errors = learner_errors(personal.learner, self._clock().date(), "personal_data.learner")
-        if errors:
-            raise InvalidInput(errors)
-        learner = personal.learner.model_dump(mode="json", exclude_none=True)
-        if not matches(learner, personal.salt, commitment):
-            raise InvalidInput(
-                [
-                    FieldError(
-                        "command.content.learner.commitment",
-                        "commitment-mismatch",
-                        "is not SHA-256(salt || JCS(learner)) of the personal data sent",
-                    )
-                ]
-            )
-        return personal
 
     def _replayed(self, command: _Command, signed: SignedCommand) -> CommandResult | None:
         try:
@@ -514,7 +489,6 @@ class Ledger(Application[UUID]):
             )
         except AggregateNotFoundError:
             return None
-        assert isinstance(receipt, CommandReceipt)
         if receipt.command_digest != _digest(signed.command):
             raise CommandIdReused(
                 f"command id {command.command_id!r} was used before for a different command"
@@ -538,22 +512,22 @@ class Ledger(Application[UUID]):
         return credential
 
     def _credential(self, credential_id: str) -> Credential:
-        try:
-            credential: Any = self.repository.get(UUID(credential_id))
-        except (AggregateNotFoundError, ValueError):
-            raise NotFound(f"no credential {credential_id}") from None
-        if not isinstance(credential, Credential):
+        found = self._get(credential_id)
+        if not isinstance(found, Credential):
             raise NotFound(f"no credential {credential_id}")
-        return credential
+        return found
 
     def _issuer(self, issuer_id: str) -> Issuer:
-        try:
-            issuer: Any = self.repository.get(UUID(issuer_id))
-        except (AggregateNotFoundError, ValueError):
-            raise NotFound(f"no issuer {issuer_id}") from None
-        if not isinstance(issuer, Issuer):
+        found = self._get(issuer_id)
+        if not isinstance(found, Issuer):
             raise NotFound(f"no issuer {issuer_id}")
-        return issuer
+        return found
+
+    def _get(self, aggregate_id: str) -> object:
+        try:
+            return self.repository.get(UUID(aggregate_id))
+        except (AggregateNotFoundError, ValueError):
+            return None
 
     def _exists(self, aggregate_id: UUID) -> bool:
         try:

@@ -8,7 +8,6 @@ the events, which carry only commitments, stay intact and verifiable.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import secrets
@@ -59,7 +58,7 @@ class LearnerCipher:
     def learner_ref(self, issuer_id: str, identifier: str) -> str:
         """A keyed pseudonym for one learner of one issuer; reveals nothing without the key."""
         message = f"{issuer_id}\n{identifier.strip()}".encode()
-        return hmac.new(self._pepper, message, hashlib.sha256).hexdigest()
+        return hmac.digest(self._pepper, message, "sha256").hex()
 
     def new_data_key(self) -> bytes:
         return secrets.token_bytes(32)

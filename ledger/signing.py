@@ -62,8 +62,8 @@ def _address_of(public_key: PublicKey) -> str:
     return checksum_address(keccak256(public_key.format(compressed=False)[1:])[-20:])
 
 
-def recover_address(message: bytes, signature_hex: str) -> str:
-    """The address whose key made ``signature_hex`` over ``message``."""
+def recover_signer(message: bytes, signature_hex: str) -> bytes:
+    """The 20-byte address whose key made ``signature_hex`` over ``message``."""
     body = signature_hex[2:] if signature_hex.startswith("0x") else signature_hex
     try:
         signature = bytes.fromhex(body)
@@ -84,7 +84,16 @@ def recover_address(message: bytes, signature_hex: str) -> str:
         )
     except Exception as exc:  # coincurve raises plain Exception for unrecoverable input
         raise SignatureFormatError("no public key can be recovered from the signature") from exc
-    return _address_of(public_key)
+    return keccak256(public_key.format(compressed=False)[1:])[-20:]
+
+
+def recover_address(message: bytes, signature_hex: str) -> str:
+    """The EIP-55 address whose key made ``signature_hex`` over ``message``."""
+    return checksum_address(recover_signer(message, signature_hex))
+
+
+def address_bytes(address: str) -> bytes:
+    return bytes.fromhex(address[2:])
 
 
 class IssuerKey:

@@ -23,7 +23,7 @@ class ApiContext:
     read_model: ReadModel
     settings: Settings
     admin_token: str
-    on_write: Callable[[], None] = field(default=lambda: None)
+    on_write: Callable[[], object] = field(default=lambda: None)
     consistency_wait: float = 5.0
 
     def check_admin(self, request: Request) -> None:
