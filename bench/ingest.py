@@ -1,10 +1,13 @@
 """Ingest benchmark: bulk issuance through the ledger vs a bare eventsourcing application.
 
-Both run in one process, on SQLite in fresh temporary directories, on the same pre-signed
-commands (signing is the issuer's cost, not the ledger's). The ledger validates every command,
-verifies its commitment and signature, encrypts the learner's data and stores the events; the
-bare application stores one equivalent event per credential with no checks at all. Then the
-HTTP API is measured with single-credential requests and with bulk requests of 100.
+Both sides run in one command, on SQLite in fresh temporary directories, on the same pre-signed
+commands (signing is the issuer's cost, not the ledger's), each in fresh processes that load
+their inputs before the clock starts. The ledger validates every command against the EU rules,
+verifies the learner commitment and the issuer's secp256k1 signature, seals the learner's data
+and appends the events; the bare application appends one equivalent event per credential with
+no checks at all. Both are run with one process and with two processes writing to one store.
+Then ``credledger serve``, in its own process, is measured over HTTP with single-credential
+requests and with bulk requests of 100, sent one after another.
 
     .venv/bin/python bench/ingest.py [--credentials 20000] [--http-requests 1000]
 """
@@ -12,7 +15,14 @@ HTTP API is measured with single-credential requests and with bulk requests of 1
 from __future__ import annotations
 
 import argparse
+import gc
+import http.client
+import json
+import multiprocessing
 import platform
+import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,20 +32,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
-from consumers.embedded import EmbeddedLedger
 from ledger import samples
-from ledger.api import create_app
 from ledger.client import CommandSigner, LedgerClient
 from ledger.commands import IssuerRegistration, SignedCommand
 from ledger.settings import Settings, create_secrets
 from ledger.signing import IssuerKey
-from tests.conftest import start_server
+from ledger.storage import open_storage
 
 BATCH = 100
 
@@ -50,12 +55,61 @@ class BareApplication(Application[Any]):
     pass
 
 
-def signed_commands(signer: CommandSigner, count: int) -> list[dict[str, Any]]:
-    content = samples.credential_content(datetime.now(UTC).replace(microsecond=0))
-    return [
-        signer.issue(content, {"identifier": f"s{i:07}", "full_name": f"Learner Number {i}"})
-        for i in range(count)
-    ]
+def _load(path: Path) -> list[dict[str, Any]]:
+    bodies: list[dict[str, Any]] = json.loads(path.read_text())
+    gc.collect()
+    gc.freeze()  # the inputs are not garbage: keep the collector from rescanning them
+    return bodies
+
+
+def ledger_worker(data_dir: Path, bodies_file: Path, ready: Any, go: Any) -> None:
+    bodies = _load(bodies_file)
+    storage = open_storage(Settings(data_dir=data_dir))
+    ready.put(1)
+    go.get()
+    for start in range(0, len(bodies), BATCH):
+        items = [SignedCommand(**b) for b in bodies[start : start + BATCH]]
+        outcomes = storage.ledger.issue_many(items)
+        assert all(not isinstance(o, Exception) for o in outcomes), outcomes[:1]
+    storage.close()
+
+
+def bare_worker(db_file: Path, bodies_file: Path, ready: Any, go: Any) -> None:
+    bodies = _load(bodies_file)
+    app = BareApplication(
+        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db_file)}
+    )
+    ready.put(1)
+    go.get()
+    for start in range(0, len(bodies), BATCH):
+        app.save(
+            *(
+                BareCredential(
+                    issuer_id=b["command"]["issuer_id"],
+                    command=b["command"],
+                    signature=b["signature"],
+                )
+                for b in bodies[start : start + BATCH]
+            )
+        )
+
+
+def run_processes(target: Callable[..., None], store: Path, parts: list[Path]) -> float:
+    """Seconds from releasing the loaded workers until the last one finished."""
+    context = multiprocessing.get_context("spawn")
+    ready, go = context.Queue(), context.Queue()
+    processes = [context.Process(target=target, args=(store, p, ready, go)) for p in parts]
+    for process in processes:
+        process.start()
+    for _ in processes:
+        ready.get(timeout=120)
+    start = time.perf_counter()
+    for _ in processes:
+        go.put(1)
+    for process in processes:
+        process.join()
+        assert process.exitcode == 0, f"{target.__name__} failed"
+    return time.perf_counter() - start
 
 
 def timed(work: Callable[[], None]) -> float:
@@ -64,61 +118,61 @@ def timed(work: Callable[[], None]) -> float:
     return time.perf_counter() - start
 
 
-def ledger_ingest(embedded: EmbeddedLedger, bodies: list[dict[str, Any]]) -> float:
-    ledger = embedded.storage.ledger
-
-    def run() -> None:
-        for start in range(0, len(bodies), BATCH):
-            items = [SignedCommand(**b) for b in bodies[start : start + BATCH]]
-            outcomes = ledger.issue_many(items)
-            assert all(not isinstance(o, Exception) for o in outcomes), outcomes[:1]
-
-    return timed(run)
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
-def bare_ingest(directory: Path, bodies: list[dict[str, Any]]) -> float:
-    app = BareApplication(
-        env={
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(directory / "bare.sqlite"),
-        }
+def http_rates(
+    data_dir: Path, single: list[dict[str, Any]], bulk: list[dict[str, Any]]
+) -> tuple[float, float]:
+    """Rates against ``credledger serve`` in its own process, as a deployment runs it."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ledger.cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=url, timeout=60) as probe:
+            for _ in range(300):
+                try:
+                    if probe.get("/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+        # A plain keep-alive connection: the client's own overhead should not be measured.
+        connection = http.client.HTTPConnection("127.0.0.1", port)
+        headers = {"content-type": "application/json"}
 
-    def run() -> None:
-        for start in range(0, len(bodies), BATCH):
-            app.save(
-                *(
-                    BareCredential(
-                        issuer_id=b["command"]["issuer_id"],
-                        command=b["command"],
-                        signature=b["signature"],
-                    )
-                    for b in bodies[start : start + BATCH]
-                )
-            )
+        def post_each() -> None:
+            for body in single:
+                connection.request("POST", "/credentials", json.dumps(body), headers)
+                response = connection.getresponse()
+                response.read()
+                assert response.status == 201, response.status
 
-    return timed(run)
-
-
-def http_single(url: str, bodies: list[dict[str, Any]]) -> float:
-    with httpx.Client(base_url=url, timeout=60) as http:
-
-        def run() -> None:
-            for body in bodies:
-                assert http.post("/credentials", json=body).status_code == 201
-
-        return timed(run)
-
-
-def http_bulk(url: str, bodies: list[dict[str, Any]]) -> float:
-    client = LedgerClient(url)
-
-    def run() -> None:
-        for start in range(0, len(bodies), BATCH):
-            results = client.bulk_issue(bodies[start : start + BATCH])
-            assert all(r["ok"] for r in results)
-
-    return timed(run)
+        single_seconds = timed(post_each)
+        connection.close()
+        client = LedgerClient(url)
+        bulk_seconds = timed(
+            lambda: [client.bulk_issue(bulk[i : i + BATCH]) for i in range(0, len(bulk), BATCH)]
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return len(single) / single_seconds, len(bulk) / bulk_seconds
 
 
 def main() -> None:
@@ -126,54 +180,64 @@ def main() -> None:
     parser.add_argument("--credentials", type=int, default=20_000)
     parser.add_argument("--http-requests", type=int, default=1_000)
     args = parser.parse_args()
+    n = args.credentials
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        create_secrets(root / "ledger")
-        settings = Settings(data_dir=root / "ledger")
+        template = root / "template"
+        create_secrets(template)
         key = IssuerKey.generate()
-        with EmbeddedLedger(settings) as embedded:
-            issuer = embedded.storage.ledger.register_issuer(
-                IssuerRegistration(**samples.issuer_registration(key.address))
-            )
-            signer = CommandSigner(key, str(issuer.id))
-            n = args.credentials
-            print(f"signing {n + 2 * args.http_requests} commands ...", file=sys.stderr)
-            bodies = signed_commands(signer, n + 2 * args.http_requests)
-            work, single, bulk = (
-                bodies[:n],
-                bodies[n : n + args.http_requests],
-                bodies[n + args.http_requests :],
-            )
+        storage = open_storage(Settings(data_dir=template))
+        issuer = storage.ledger.register_issuer(
+            IssuerRegistration(**samples.issuer_registration(key.address))
+        )
+        storage.close()
+        signer = CommandSigner(key, str(issuer.id))
+        content = samples.credential_content(datetime.now(UTC).replace(microsecond=0))
+        total = n + 2 * args.http_requests
+        print(f"signing {total} commands ...", file=sys.stderr)
+        bodies = [
+            signer.issue(content, {"identifier": f"s{i:07}", "full_name": f"Learner {i}"})
+            for i in range(total)
+        ]
 
-            bare_seconds = bare_ingest(root, work)
-            ledger_seconds = ledger_ingest(embedded, work)
-            embedded.projector.catch_up()
+        rows = []
+        for processes in (1, 2):
+            parts = []
+            for index in range(processes):
+                part = root / f"bodies-{processes}-{index}.json"
+                part.write_text(json.dumps(bodies[:n][index::processes]))
+                parts.append(part)
+            bare_dir = root / f"bare-{processes}"
+            bare_dir.mkdir()
+            bare = run_processes(bare_worker, bare_dir / "events.sqlite", parts)
+            ledger_dir = root / f"ledger-{processes}"
+            shutil.copytree(template, ledger_dir)
+            ours = run_processes(ledger_worker, ledger_dir, parts)
+            rows.append((processes, n / ours, n / bare))
 
-            server, thread, url = start_server(create_app(embedded.api_context()))
-            try:
-                single_seconds = http_single(url, single)
-                bulk_seconds = http_bulk(url, bulk)
-            finally:
-                server.should_exit = True
-                thread.join()
+        http_dir = root / "http"
+        shutil.copytree(template, http_dir)
+        gc.collect()
+        gc.freeze()
+        single_rate, bulk_rate = http_rates(
+            http_dir,
+            bodies[n : n + args.http_requests],
+            bodies[n + args.http_requests :],
+        )
 
-    ledger_rate, bare_rate = n / ledger_seconds, n / bare_seconds
     print(
-        f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+        f"machine: {platform.machine()}, {multiprocessing.cpu_count()} cores, "
+        f"Python {platform.python_version()}; {n} credentials in batches of {BATCH}, SQLite"
     )
-    print(f"credentials: {n}, batches of {BATCH}, SQLite")
-    print(f"ledger (validation + signatures + vault + events): {ledger_rate:8.0f} credentials/s")
-    print(f"bare eventsourcing (events only, no checks):       {bare_rate:8.0f} credentials/s")
-    print(f"ratio ledger / bare:                               {ledger_rate / bare_rate:8.2f}")
-    print(
-        f"HTTP, one credential per request (sequential):     "
-        f"{len(single) / single_seconds:8.0f} credentials/s"
-    )
-    print(
-        f"HTTP, bulk requests of {BATCH} (sequential):          "
-        f"{len(bulk) / bulk_seconds:8.0f} credentials/s"
-    )
+    print("processes | ledger (checks + signatures + vault + events) | bare eventsourcing | ratio")
+    for processes, ours_rate, bare_rate in rows:
+        print(
+            f"{processes:9} | {ours_rate:37.0f}/s | {bare_rate:15.0f}/s | "
+            f"{ours_rate / bare_rate:5.2f}"
+        )
+    print(f"HTTP, one credential per request, sequential: {single_rate:6.0f} credentials/s")
+    print(f"HTTP, bulk requests of {BATCH}, sequential:      {bulk_rate:6.0f} credentials/s")
 
 
 if __name__ == "__main__":

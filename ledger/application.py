@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError
 
 from ledger import codelists, verification
 from ledger.canonical import canonical_bytes
@@ -56,7 +56,12 @@ from ledger.errors import (
     SignatureInvalid,
     UnknownIssuer,
 )
-from ledger.personal_data import LearnerRecord, OpenedRecord, PersonalDataVault
+from ledger.personal_data import (
+    LearnerKeyRace,
+    LearnerRecord,
+    OpenedRecord,
+    PersonalDataVault,
+)
 from ledger.signing import address_bytes, checksum_address
 
 C = TypeVar("C", bound=_Command)
@@ -112,14 +117,14 @@ class Ledger(Application[UUID]):
 
     def __init__(
         self,
-        vault: PersonalDataVault,
+        vault: Callable[[ApplicationRecorder], PersonalDataVault],
         env: dict[str, str] | None = None,
         supervision_values: tuple[str, ...] = codelists.SUPERVISION_VALUES,
         read_freshness: timedelta = timedelta(minutes=5),
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         super().__init__(env)
-        self.vault = vault
+        self.vault = vault(self.recorder)
         self._supervision = supervision_values
         self._read_freshness = read_freshness
         self._clock = clock
@@ -165,9 +170,8 @@ class Ledger(Application[UUID]):
         existing = self._existing_issue(prepared)
         if existing is not None:
             return existing
-        self.vault.put([prepared.record])
         try:
-            self._save(prepared.credential)
+            self._save_with_personal_data([prepared.record], prepared.credential)
         except ConcurrentWrite:
             # The same command, sent twice at once: the other request wrote it.
             existing = self._existing_issue(prepared)
@@ -201,9 +205,10 @@ class Ledger(Application[UUID]):
             outcomes.append(one.result)
         if not prepared:
             return outcomes
-        self.vault.put([p.record for p in prepared])
         try:
-            self._save(*(p.credential for p in prepared))
+            self._save_with_personal_data(
+                [p.record for p in prepared], *(p.credential for p in prepared)
+            )
         except ConcurrentWrite:
             by_id = {p.result.credential_id: p for p in prepared}
             for index, outcome in enumerate(outcomes):
@@ -235,7 +240,7 @@ class Ledger(Application[UUID]):
             existing = self._existing_issue(prepared)
             if existing is not None:
                 return existing
-            self._save(prepared.fresh())
+            self._save_with_personal_data([prepared.record], prepared.fresh())
         except LedgerError as exc:
             return exc
         return prepared.result
@@ -317,9 +322,9 @@ class Ledger(Application[UUID]):
             len(credential.versions),
             "active",
         )
-        if record is not None:
-            self.vault.put([record])
-        self._save(credential, self._receipt(amend, signed, result))
+        self._save_with_personal_data(
+            [record] if record else [], credential, self._receipt(amend, signed, result)
+        )
         return result
 
     def revoke(self, signed: SignedCommand) -> CommandResult:
@@ -540,9 +545,25 @@ class Ledger(Application[UUID]):
     def _status(credential: Credential) -> str:
         return "revoked" if credential.revoked else "active"
 
-    def _save(self, *aggregates: Any) -> None:
+    def _save_with_personal_data(self, records: list[LearnerRecord], *aggregates: Any) -> None:
+        """Save the aggregates' events and the learners' sealed data in one transaction."""
+        if not records:
+            self._save(*aggregates)
+            return
+        pending = [event for aggregate in aggregates for event in aggregate.collect_events()]
+        for attempt in range(3):
+            try:
+                self._save(*pending, personal_data=self.vault.seal(records))
+                return
+            except LearnerKeyRace:
+                if attempt == 2:
+                    raise ConcurrentWrite(
+                        "other requests kept creating the same learner's key"
+                    ) from None
+
+    def _save(self, *aggregates: Any, **kwargs: Any) -> None:
         try:
-            self.save(*aggregates)
+            self.save(*aggregates, **kwargs)
         except IntegrityError:
             raise ConcurrentWrite(
                 "another command changed this credential at the same moment"

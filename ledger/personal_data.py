@@ -95,44 +95,50 @@ class LearnerRecord:
     salt: str
 
 
+@dataclass(frozen=True)
+class SealedBatch:
+    """Personal data ready to store in the same transaction as the events that commit to it:
+    the learners' new wrapped data keys and the sealed records."""
+
+    new_keys: dict[str, bytes]
+    records: list[SealedRecord]
+
+
 class PersonalDataVault(ABC):
-    """Stores and erases learners' personal data; one implementation per storage backend."""
+    """Seals, reads and erases learners' personal data; one implementation per backend.
+
+    Sealed batches are written by the event store's recorder, atomically with the events, so
+    an event never commits to data the ledger does not hold.
+    """
 
     def __init__(self, cipher: LearnerCipher) -> None:
         self.cipher = cipher
 
-    def put(self, records: list[LearnerRecord]) -> None:
-        """Encrypt and keep each record (idempotent per commitment)."""
-        for _ in range(3):
-            try:
-                self._put_once(records)
-                return
-            except LearnerKeyRace:
-                continue
-        self._put_once(records)
-
-    def _put_once(self, records: list[LearnerRecord]) -> None:
-        sealed: list[SealedRecord] = []
-        new_keys: dict[str, bytes] = {}
+    def seal(self, records: list[LearnerRecord]) -> SealedBatch:
+        """Encrypt each record under its learner's data key, creating keys for new learners."""
         refs = {
             r.commitment: self.cipher.learner_ref(r.issuer_id, str(r.learner["identifier"]))
             for r in records
         }
         wrapped_keys = self._wrapped_keys(sorted(set(refs.values())))
         data_keys: dict[str, bytes] = {}
+        new_keys: dict[str, bytes] = {}
         for ref in set(refs.values()):
             if ref in wrapped_keys:
                 data_keys[ref] = self.cipher.unwrap(ref, wrapped_keys[ref])
             else:
                 data_keys[ref] = self.cipher.new_data_key()
                 new_keys[ref] = self.cipher.wrap(ref, data_keys[ref])
-        for record in records:
-            ref = refs[record.commitment]
-            ciphertext = self.cipher.seal(
-                data_keys[ref], record.commitment, record.learner, record.salt
+        sealed = [
+            SealedRecord(
+                r.commitment,
+                r.credential_id,
+                refs[r.commitment],
+                self.cipher.seal(data_keys[refs[r.commitment]], r.commitment, r.learner, r.salt),
             )
-            sealed.append(SealedRecord(record.commitment, record.credential_id, ref, ciphertext))
-        self._store(new_keys, sealed)
+            for r in records
+        ]
+        return SealedBatch(new_keys, sealed)
 
     def get(self, commitment: str) -> OpenedRecord | None:
         """The clear data behind ``commitment``, or None if unknown or erased."""
@@ -157,9 +163,6 @@ class PersonalDataVault(ABC):
 
     @abstractmethod
     def _wrapped_keys(self, learner_refs: list[str]) -> dict[str, bytes]: ...
-
-    @abstractmethod
-    def _store(self, new_keys: dict[str, bytes], sealed: list[SealedRecord]) -> None: ...
 
     @abstractmethod
     def _load(self, commitment: str) -> tuple[str, bytes, bytes] | None:

@@ -1,18 +1,23 @@
-"""The embedded SQLite backend for the read model and the personal-data vault.
+"""The embedded SQLite backend: event store with the personal-data vault, and read model.
 
-The event store itself is eventsourcing's SQLite recorder; these tables sit in their own files
-beside it so that the read model can be dropped and rebuilt without touching history.
+The event store is eventsourcing's SQLite recorder, extended so that personal data is written
+in the same transaction as the events that commit to it. The read model lives in a file of its
+own, so it can be dropped and rebuilt without touching history.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from ledger.personal_data import LearnerCipher, LearnerKeyRace, PersonalDataVault, SealedRecord
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+
+from ledger.personal_data import LearnerCipher, LearnerKeyRace, PersonalDataVault, SealedBatch
 from ledger.read_model import Cursor, ReadModel
 from ledger.settings import Settings
 
@@ -24,6 +29,87 @@ _VAULT_SCHEMA = (
     " learner_ref TEXT NOT NULL, ciphertext BLOB NOT NULL)",
     "CREATE INDEX IF NOT EXISTS personal_data_by_learner ON personal_data (learner_ref)",
 )
+
+
+class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
+    """The application recorder, also storing sealed personal data with the events."""
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *_VAULT_SCHEMA]
+
+    def _insert_events(
+        self,
+        c: SQLiteCursor,
+        stored_events: Sequence[StoredEvent],
+        *,
+        personal_data: SealedBatch | None = None,
+        **kwargs: Any,
+    ) -> Sequence[int] | None:
+        if personal_data is not None:
+            c.executemany(
+                "INSERT INTO learner_keys VALUES (?, ?) ON CONFLICT (learner_ref) DO NOTHING",
+                list(personal_data.new_keys.items()),
+            )
+            inserted = c.sqlite_cursor.rowcount
+            if personal_data.new_keys and inserted != len(personal_data.new_keys):
+                # A concurrent writer created the same learner's key first: start again, so
+                # that one learner never has two keys (the rollback undoes this transaction).
+                raise LearnerKeyRace
+            c.executemany(
+                "INSERT INTO personal_data VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (commitment) DO UPDATE SET ciphertext = excluded.ciphertext,"
+                " learner_ref = excluded.learner_ref, credential_id = excluded.credential_id",
+                [
+                    (r.commitment, r.credential_id, r.learner_ref, r.ciphertext)
+                    for r in personal_data.records
+                ],
+            )
+        return super()._insert_events(c, stored_events, **kwargs)
+
+
+class SQLiteVault(PersonalDataVault):
+    """Reads and erasures of the vault tables that :class:`SQLiteLedgerRecorder` writes."""
+
+    def __init__(self, recorder: SQLiteLedgerRecorder, cipher: LearnerCipher) -> None:
+        super().__init__(cipher)
+        self._datastore = recorder.datastore
+
+    def _wrapped_keys(self, learner_refs: list[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        with self._datastore.transaction(commit=False) as c:
+            for start in range(0, len(learner_refs), 500):
+                chunk = learner_refs[start : start + 500]
+                c.execute(
+                    "SELECT learner_ref, wrapped_key FROM learner_keys"
+                    f" WHERE learner_ref IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                found.update((row[0], row[1]) for row in c.fetchall())
+        return found
+
+    def _load(self, commitment: str) -> tuple[str, bytes, bytes] | None:
+        with self._datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT p.learner_ref, p.ciphertext, k.wrapped_key FROM personal_data p"
+                " JOIN learner_keys k ON k.learner_ref = p.learner_ref WHERE p.commitment = ?",
+                (commitment,),
+            )
+            row = c.fetchone()
+        return None if row is None else (row[0], row[1], row[2])
+
+    def credentials_of(self, learner_ref: str) -> list[str]:
+        with self._datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT DISTINCT credential_id FROM personal_data WHERE learner_ref = ?"
+                " ORDER BY credential_id",
+                (learner_ref,),
+            )
+            return [row[0] for row in c.fetchall()]
+
+    def erase(self, learner_ref: str) -> None:
+        with self._datastore.transaction(commit=True) as c:
+            c.execute("DELETE FROM personal_data WHERE learner_ref = ?", (learner_ref,))
+            c.execute("DELETE FROM learner_keys WHERE learner_ref = ?", (learner_ref,))
 
 
 class _Connections:
@@ -39,6 +125,7 @@ class _Connections:
         if connection is None:
             connection = sqlite3.connect(self._path, timeout=30, isolation_level=None)
             connection.execute("PRAGMA journal_mode=WAL")
+            # Derived and rebuildable: a transaction lost to a power cut is replayed.
             connection.execute("PRAGMA synchronous=NORMAL")
             self._local.connection = connection
         return connection
@@ -70,74 +157,12 @@ class SQLiteReadModel(ReadModel):
             yield cursor
 
 
-class SQLiteVault(PersonalDataVault):
-    def __init__(self, path: Path, cipher: LearnerCipher) -> None:
-        super().__init__(cipher)
-        self._connections = _Connections(path)
-        with self._connections.cursor(write=True) as c:
-            for statement in _VAULT_SCHEMA:
-                c.execute(statement)
-
-    def _wrapped_keys(self, learner_refs: list[str]) -> dict[str, bytes]:
-        found: dict[str, bytes] = {}
-        with self._connections.cursor(write=False) as c:
-            for start in range(0, len(learner_refs), 500):
-                chunk = learner_refs[start : start + 500]
-                c.execute(
-                    "SELECT learner_ref, wrapped_key FROM learner_keys"
-                    f" WHERE learner_ref IN ({','.join('?' * len(chunk))})",
-                    chunk,
-                )
-                found.update(c.fetchall())
-        return found
-
-    def _store(self, new_keys: dict[str, bytes], sealed: list[SealedRecord]) -> None:
-        with self._connections.cursor(write=True) as c:
-            # A concurrent writer may have created the same learner's key a moment ago: keep
-            # theirs and re-seal under it, so that one learner never has two keys.
-            c.executemany(
-                "INSERT INTO learner_keys VALUES (?, ?) ON CONFLICT (learner_ref) DO NOTHING",
-                list(new_keys.items()),
-            )
-            if new_keys and c.rowcount != len(new_keys):
-                raise LearnerKeyRace
-            c.executemany(
-                "INSERT INTO personal_data VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (commitment) DO UPDATE SET ciphertext = excluded.ciphertext,"
-                " learner_ref = excluded.learner_ref, credential_id = excluded.credential_id",
-                [(s.commitment, s.credential_id, s.learner_ref, s.ciphertext) for s in sealed],
-            )
-
-    def _load(self, commitment: str) -> tuple[str, bytes, bytes] | None:
-        with self._connections.cursor(write=False) as c:
-            c.execute(
-                "SELECT p.learner_ref, p.ciphertext, k.wrapped_key FROM personal_data p"
-                " JOIN learner_keys k ON k.learner_ref = p.learner_ref WHERE p.commitment = ?",
-                (commitment,),
-            )
-            row = c.fetchone()
-        return None if row is None else (row[0], row[1], row[2])
-
-    def credentials_of(self, learner_ref: str) -> list[str]:
-        with self._connections.cursor(write=False) as c:
-            c.execute(
-                "SELECT DISTINCT credential_id FROM personal_data WHERE learner_ref = ?"
-                " ORDER BY credential_id",
-                (learner_ref,),
-            )
-            return [row[0] for row in c.fetchall()]
-
-    def erase(self, learner_ref: str) -> None:
-        with self._connections.cursor(write=True) as c:
-            c.execute("DELETE FROM personal_data WHERE learner_ref = ?", (learner_ref,))
-            c.execute("DELETE FROM learner_keys WHERE learner_ref = ?", (learner_ref,))
-
-
 def event_store_env(settings: Settings) -> dict[str, str]:
     """eventsourcing's configuration for the SQLite event store."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "APPLICATION_RECORDER_TOPIC": "ledger.sqlite:SQLiteLedgerRecorder",
         "SQLITE_DBNAME": str(settings.events_db),
         "SQLITE_LOCK_TIMEOUT": "30",
     }
@@ -147,5 +172,7 @@ def open_read_model(settings: Settings) -> SQLiteReadModel:
     return SQLiteReadModel(settings.read_model_db)
 
 
-def open_vault(settings: Settings, cipher: LearnerCipher) -> SQLiteVault:
-    return SQLiteVault(settings.events_db.with_name("vault.sqlite"), cipher)
+def open_vault(recorder: Any, cipher: LearnerCipher) -> SQLiteVault:
+    if not isinstance(recorder, SQLiteLedgerRecorder):
+        raise TypeError("the SQLite vault needs the ledger's SQLite recorder")
+    return SQLiteVault(recorder, cipher)

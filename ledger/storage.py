@@ -1,7 +1,7 @@
 """Choosing the storage backend by configuration, in this one place.
 
 Each backend module (``ledger.sqlite``; ``ledger.postgres`` with the scale-out work) provides
-``event_store_env``, ``open_read_model`` and ``open_vault``; nothing else names a backend.
+``event_store_env``, ``open_vault`` and ``open_read_model``; nothing else names a backend.
 """
 
 from __future__ import annotations
@@ -22,28 +22,29 @@ class Storage:
 
     ledger: Ledger
     read_model: ReadModel
-    vault: PersonalDataVault
+
+    @property
+    def vault(self) -> PersonalDataVault:
+        return self.ledger.vault
 
     def close(self) -> None:
         self.ledger.close()
 
 
 def open_storage(settings: Settings) -> Storage:
-    """Open the event store, vault and read model that ``settings.store`` names."""
+    """Open the event store with its vault, and the read model, that ``settings.store`` names."""
     backend = importlib.import_module(f"ledger.{settings.store}")
-    vault: PersonalDataVault = backend.open_vault(
-        settings, LearnerCipher(settings.master_key_bytes())
-    )
+    cipher = LearnerCipher(settings.master_key_bytes())
     env = {
         **backend.event_store_env(settings),
         # Issuers are read by every command; the cache fast-forwards, so it is never stale.
         "AGGREGATE_CACHE_MAXSIZE": "10000",
     }
     ledger = Ledger(
-        vault,
+        lambda recorder: backend.open_vault(recorder, cipher),
         env=env,
         supervision_values=settings.supervision_values,
         read_freshness=timedelta(seconds=settings.read_freshness_seconds),
     )
     read_model: ReadModel = backend.open_read_model(settings)
-    return Storage(ledger=ledger, read_model=read_model, vault=vault)
+    return Storage(ledger=ledger, read_model=read_model)

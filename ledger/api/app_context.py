@@ -46,6 +46,7 @@ class ApiContext:
             time.sleep(0.005)
 
 
-def context(request: Request) -> ApiContext:
+async def context(request: Request) -> ApiContext:
+    """The shared context (async: a sync dependency would cost a thread hop per request)."""
     ctx: ApiContext = request.app.state.context
     return ctx

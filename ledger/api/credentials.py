@@ -40,7 +40,7 @@ def _answer(result: CommandResult, response: Response, created: bool = False) ->
     return result.as_dict()
 
 
-@router.post("", status_code=200, summary="Issue a credential (signed)")
+@router.post("", response_model=None, status_code=200, summary="Issue a credential (signed)")
 def issue(body: SignedCommand, ctx: Ctx, response: Response) -> dict[str, Any]:
     """201 with the new credential's id; a repeated command id answers 200 with the first
     result and ``replayed: true``."""
@@ -49,7 +49,11 @@ def issue(body: SignedCommand, ctx: Ctx, response: Response) -> dict[str, Any]:
     return _answer(result, response, created=True)
 
 
-@router.post("/bulk", summary="Issue many credentials; each item succeeds or fails on its own")
+@router.post(
+    "/bulk",
+    response_model=None,
+    summary="Issue many credentials; each item succeeds or fails on its own",
+)
 def bulk_issue(body: BulkIssue, ctx: Ctx) -> dict[str, Any]:
     if len(body.items) > ctx.settings.max_bulk_items:
         raise TooLarge(f"at most {ctx.settings.max_bulk_items} items fit in one bulk request")
@@ -65,7 +69,9 @@ def bulk_issue(body: BulkIssue, ctx: Ctx) -> dict[str, Any]:
     return {"results": results, "succeeded": len(results) - failed, "failed": failed}
 
 
-@router.post("/{credential_id}/amendments", summary="Amend a credential (signed)")
+@router.post(
+    "/{credential_id}/amendments", response_model=None, summary="Amend a credential (signed)"
+)
 def amend(credential_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
     _same_credential(body, credential_id)
     result = ctx.ledger.amend(body)
@@ -73,7 +79,9 @@ def amend(credential_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
     return result.as_dict()
 
 
-@router.post("/{credential_id}/revocation", summary="Revoke a credential (signed)")
+@router.post(
+    "/{credential_id}/revocation", response_model=None, summary="Revoke a credential (signed)"
+)
 def revoke(credential_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
     _same_credential(body, credential_id)
     result = ctx.ledger.revoke(body)
@@ -81,7 +89,11 @@ def revoke(credential_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
     return result.as_dict()
 
 
-@router.post("/{credential_id}/erasure", summary="Erase the learner's personal data (signed)")
+@router.post(
+    "/{credential_id}/erasure",
+    response_model=None,
+    summary="Erase the learner's personal data (signed)",
+)
 def erase(credential_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
     _same_credential(body, credential_id)
     result = ctx.ledger.erase(body)
@@ -90,7 +102,8 @@ def erase(credential_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.post(
-    "/{credential_id}/personal-data",
+    response_model=None,
+    path="/{credential_id}/personal-data",
     summary="Read the learner's data (signed by the credential's issuer, fresh)",
 )
 def personal_data(credential_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
@@ -99,7 +112,7 @@ def personal_data(credential_id: str, body: SignedCommand, ctx: Ctx) -> dict[str
     return {"credential_id": credential_id, "learner": opened.learner, "salt": opened.salt}
 
 
-@router.get("", summary="List credentials (public summaries)")
+@router.get("", response_model=None, summary="List credentials (public summaries)")
 def list_credentials(
     ctx: Ctx,
     issuer_id: str | None = None,
@@ -111,7 +124,11 @@ def list_credentials(
     return {"items": items, "next": items[-1]["credential_id"] if len(items) == limit else None}
 
 
-@router.get("/{credential_id}", summary="A credential's public status and version history")
+@router.get(
+    "/{credential_id}",
+    response_model=None,
+    summary="A credential's public status and version history",
+)
 def status(credential_id: str, ctx: Ctx) -> dict[str, Any]:
     found = ctx.read_model.credential(credential_id)
     if found is None:

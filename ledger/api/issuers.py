@@ -21,7 +21,7 @@ def _entry(ctx: ApiContext, issuer_id: str) -> dict[str, Any]:
     return entry
 
 
-@router.post("", status_code=201, summary="Register an issuer (operator)")
+@router.post("", response_model=None, status_code=201, summary="Register an issuer (operator)")
 def register(
     registration: IssuerRegistration, request: Request, ctx: Ctx, response: Response
 ) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def register(
     return _entry(ctx, str(issuer.id))
 
 
-@router.post("/{issuer_id}/suspension", summary="Suspend an issuer (operator)")
+@router.post("/{issuer_id}/suspension", response_model=None, summary="Suspend an issuer (operator)")
 def suspend(issuer_id: str, change: StatusChange, request: Request, ctx: Ctx) -> dict[str, Any]:
     ctx.check_admin(request)
     ctx.ledger.suspend_issuer(issuer_id, change.reason)
@@ -40,7 +40,11 @@ def suspend(issuer_id: str, change: StatusChange, request: Request, ctx: Ctx) ->
     return _entry(ctx, issuer_id)
 
 
-@router.post("/{issuer_id}/reinstatement", summary="Reinstate a suspended issuer (operator)")
+@router.post(
+    "/{issuer_id}/reinstatement",
+    response_model=None,
+    summary="Reinstate a suspended issuer (operator)",
+)
 def reinstate(issuer_id: str, change: StatusChange, request: Request, ctx: Ctx) -> dict[str, Any]:
     ctx.check_admin(request)
     ctx.ledger.reinstate_issuer(issuer_id, change.reason)
@@ -48,7 +52,11 @@ def reinstate(issuer_id: str, change: StatusChange, request: Request, ctx: Ctx) 
     return _entry(ctx, issuer_id)
 
 
-@router.post("/{issuer_id}/keys", summary="Rotate the issuer's key (signed by old and new key)")
+@router.post(
+    "/{issuer_id}/keys",
+    response_model=None,
+    summary="Rotate the issuer's key (signed by old and new key)",
+)
 def rotate_key(issuer_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
     if body.command.get("issuer_id") != issuer_id:
         raise InvalidInput(
@@ -59,7 +67,7 @@ def rotate_key(issuer_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
     return result.as_dict()
 
 
-@router.get("", summary="List registered issuers")
+@router.get("", response_model=None, summary="List registered issuers")
 def list_issuers(
     ctx: Ctx,
     after: Annotated[str | None, Query(description="Cursor: the last issuer_id seen")] = None,
@@ -69,6 +77,6 @@ def list_issuers(
     return {"items": items, "next": items[-1]["issuer_id"] if len(items) == limit else None}
 
 
-@router.get("/{issuer_id}", summary="An issuer's public register entry")
+@router.get("/{issuer_id}", response_model=None, summary="An issuer's public register entry")
 def get_issuer(issuer_id: str, ctx: Ctx) -> dict[str, Any]:
     return _entry(ctx, issuer_id)
