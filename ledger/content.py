@@ -50,7 +50,7 @@ def _timestamp(value: str) -> str:
 def in_codelist(codelist_name: str, what: str) -> AfterValidator:
     def check(value: str) -> str:
         if value not in codelists.load(codelist_name):
-            raise ValueError(f"{value!r} is not a {what} in the EU code list {codelist_name}")
+            raise ValueError(f"{value!r} is not in the EU code list of {what}s ({codelist_name})")
         return value
 
     return AfterValidator(check)
