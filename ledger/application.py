@@ -57,7 +57,6 @@ from ledger.errors import (
     UnknownIssuer,
 )
 from ledger.personal_data import (
-    LearnerKeyRace,
     LearnerRecord,
     OpenedRecord,
     PersonalDataVault,
@@ -546,20 +545,20 @@ class Ledger(Application[UUID]):
         return "revoked" if credential.revoked else "active"
 
     def _save_with_personal_data(self, records: list[LearnerRecord], *aggregates: Any) -> None:
-        """Save the aggregates' events and the learners' sealed data in one transaction."""
+        """Save the aggregates' events and the learners' sealed data in one transaction.
+
+        If the transaction conflicts, the data is sealed again and saved once more: a
+        concurrent writer may have created the same new learner's key, which the second seal
+        then uses. A conflict on the events themselves fails again and is reported.
+        """
         if not records:
             self._save(*aggregates)
             return
         pending = [event for aggregate in aggregates for event in aggregate.collect_events()]
-        for attempt in range(3):
-            try:
-                self._save(*pending, personal_data=self.vault.seal(records))
-                return
-            except LearnerKeyRace:
-                if attempt == 2:
-                    raise ConcurrentWrite(
-                        "other requests kept creating the same learner's key"
-                    ) from None
+        try:
+            self._save(*pending, personal_data=self.vault.seal(records))
+        except ConcurrentWrite:
+            self._save(*pending, personal_data=self.vault.seal(records))
 
     def _save(self, *aggregates: Any, **kwargs: Any) -> None:
         try:

@@ -42,10 +42,6 @@ class OpenedRecord:
     salt: str
 
 
-class LearnerKeyRace(Exception):
-    """Another writer created a learner's data key between our read and our write."""
-
-
 class LearnerCipher:
     """The cryptography of the vault: pseudonymous learner references, key wrapping, sealing."""
 

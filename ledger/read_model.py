@@ -208,6 +208,9 @@ class ReadModel(ABC):
         """The statement in this backend's placeholder style (portable SQL uses ``?``)."""
         return statement
 
+    def close(self) -> None:
+        """Release the backend's connections (nothing to do where there is no pool)."""
+
     def create_tables(self) -> None:
         with self._cursor(write=True) as c:
             for statement in SCHEMA:

@@ -38,9 +38,15 @@ class Settings(BaseSettings):
         default=Path("credledger-data"),
         description="Where the embedded stores (SQLite) and secrets.json live.",
     )
-    store: Literal["sqlite"] = Field(
+    store: Literal["sqlite", "postgres"] = Field(
         default="sqlite", description="Storage backend for the event store and read model."
     )
+    postgres_host: str = Field(default="127.0.0.1", description="PostgreSQL host.")
+    postgres_port: int = Field(default=5432, description="PostgreSQL port.")
+    postgres_dbname: str = Field(default="credledger", description="PostgreSQL database.")
+    postgres_user: str = Field(default="credledger", description="PostgreSQL user.")
+    postgres_password: SecretStr = Field(default=SecretStr(""), description="PostgreSQL password.")
+    postgres_pool_size: int = Field(default=5, description="Connections per pool.")
     master_key: SecretStr | None = Field(
         default=None,
         description="Base64 of 32 bytes that wrap learners' data keys; else from secrets.json.",

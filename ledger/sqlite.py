@@ -17,7 +17,7 @@ from typing import Any
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
-from ledger.personal_data import LearnerCipher, LearnerKeyRace, PersonalDataVault, SealedBatch
+from ledger.personal_data import LearnerCipher, PersonalDataVault, SealedBatch
 from ledger.read_model import Cursor, ReadModel
 from ledger.settings import Settings
 
@@ -46,15 +46,11 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         **kwargs: Any,
     ) -> Sequence[int] | None:
         if personal_data is not None:
+            # A plain insert: if a concurrent writer created the same learner's key first, the
+            # transaction fails and the ledger seals again under that key.
             c.executemany(
-                "INSERT INTO learner_keys VALUES (?, ?) ON CONFLICT (learner_ref) DO NOTHING",
-                list(personal_data.new_keys.items()),
+                "INSERT INTO learner_keys VALUES (?, ?)", list(personal_data.new_keys.items())
             )
-            inserted = c.sqlite_cursor.rowcount
-            if personal_data.new_keys and inserted != len(personal_data.new_keys):
-                # A concurrent writer created the same learner's key first: start again, so
-                # that one learner never has two keys (the rollback undoes this transaction).
-                raise LearnerKeyRace
             c.executemany(
                 "INSERT INTO personal_data VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (commitment) DO UPDATE SET ciphertext = excluded.ciphertext,"
@@ -84,7 +80,7 @@ class SQLiteVault(PersonalDataVault):
                     f" WHERE learner_ref IN ({','.join('?' * len(chunk))})",
                     chunk,
                 )
-                found.update((row[0], row[1]) for row in c.fetchall())
+                found.update((row["learner_ref"], row["wrapped_key"]) for row in c.fetchall())
         return found
 
     def _load(self, commitment: str) -> tuple[str, bytes, bytes] | None:
@@ -95,7 +91,9 @@ class SQLiteVault(PersonalDataVault):
                 (commitment,),
             )
             row = c.fetchone()
-        return None if row is None else (row[0], row[1], row[2])
+        if row is None:
+            return None
+        return row["learner_ref"], row["ciphertext"], row["wrapped_key"]
 
     def credentials_of(self, learner_ref: str) -> list[str]:
         with self._datastore.transaction(commit=False) as c:
@@ -104,7 +102,7 @@ class SQLiteVault(PersonalDataVault):
                 " ORDER BY credential_id",
                 (learner_ref,),
             )
-            return [row[0] for row in c.fetchall()]
+            return [row["credential_id"] for row in c.fetchall()]
 
     def erase(self, learner_ref: str) -> None:
         with self._datastore.transaction(commit=True) as c:

@@ -29,6 +29,7 @@ class Storage:
 
     def close(self) -> None:
         self.ledger.close()
+        self.read_model.close()
 
 
 def open_storage(settings: Settings) -> Storage:

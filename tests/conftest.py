@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
+import os
 import threading
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +20,7 @@ from consumers.embedded import EmbeddedLedger
 from ledger import samples
 from ledger.api import create_app
 from ledger.client import CommandSigner, LedgerClient
+from ledger.read_model import ReadModel
 from ledger.settings import Settings, create_secrets
 from ledger.signing import IssuerKey
 
@@ -50,11 +54,77 @@ def start_server(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
     return server, thread, f"http://127.0.0.1:{port}"
 
 
+# The suite runs on SQLite by default and on PostgreSQL with CREDLEDGER_TEST_STORE=postgres
+# (tests/run.sh starts a local cluster with deploy/postgres.sh for that run).
+STORE = os.environ.get("CREDLEDGER_TEST_STORE", "sqlite")
+PG_PORT = int(os.environ.get("CREDLEDGER_POSTGRES_PORT", "55432"))
+
+
+def _admin_sql(statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(
+        host="127.0.0.1",
+        port=PG_PORT,
+        dbname="credledger",
+        user="credledger",
+        password="credledger",
+        autocommit=True,
+    ) as connection:
+        connection.execute(statement)
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def database() -> Iterator[Callable[[], dict[str, Any]]]:
+    """Makes fresh, empty databases for one test: settings fields naming each."""
+    created: list[str] = []
+
+    def make() -> dict[str, Any]:
+        if STORE != "postgres":
+            return {}
+        name = f"test_{uuid.uuid4().hex[:16]}"
+        _admin_sql(f"CREATE DATABASE {name}")
+        created.append(name)
+        return {
+            "store": "postgres",
+            "postgres_port": PG_PORT,
+            "postgres_dbname": name,
+            "postgres_user": "credledger",
+            "postgres_password": "credledger",
+        }
+
+    yield make
+    for name in created:
+        _admin_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database: Callable[[], dict[str, Any]]) -> Settings:
     data_dir = tmp_path / "data"
     create_secrets(data_dir)
-    return Settings(data_dir=data_dir)
+    return Settings(data_dir=data_dir, **database())
+
+
+@pytest.fixture
+def fresh_read_model(
+    tmp_path: Path, database: Callable[[], dict[str, Any]]
+) -> Iterator[Callable[[str], ReadModel]]:
+    """Makes empty read models (a named one is reopened when asked for again)."""
+    opened: dict[str, ReadModel] = {}
+    fields: dict[str, dict[str, Any]] = {}
+
+    def make(name: str) -> ReadModel:
+        if name not in fields:
+            fields[name] = database()
+        settings = Settings(data_dir=tmp_path / name, **fields[name])
+        backend = importlib.import_module(f"ledger.{settings.store}")
+        model: ReadModel = backend.open_read_model(settings)
+        opened[f"{name}-{len(opened)}"] = model
+        return model
+
+    yield make
+    for model in opened.values():
+        model.close()
 
 
 @pytest.fixture
@@ -105,3 +175,9 @@ def issue(ledger: RunningLedger, issuer: RegisteredIssuer, **overrides: Any) -> 
     learner = overrides.pop("learner", LEARNER)
     result = ledger.public.issue(issuer.signer.issue(content(**overrides), learner))
     return str(result["credential_id"])
+
+
+def stored_events(ledger: RunningLedger) -> int:
+    """How many events the store holds (notification ids may have gaps on PostgreSQL)."""
+    recorder = ledger.embedded.storage.ledger.recorder
+    return len(recorder.select_notifications(start=None, limit=1_000_000))

@@ -10,5 +10,8 @@ echo "== ruff"
 .venv/bin/ruff format --check .
 echo "== mypy"
 .venv/bin/mypy
-echo "== pytest"
+echo "== pytest on SQLite (the embedded default)"
 .venv/bin/python -m pytest -q "$@"
+echo "== pytest on PostgreSQL (a local cluster from deploy/postgres.sh)"
+bash deploy/postgres.sh start
+CREDLEDGER_TEST_STORE=postgres .venv/bin/python -m pytest -q "$@"

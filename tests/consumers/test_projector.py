@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
+from collections.abc import Callable
 
 from consumers.follower import NotificationFollower
 from consumers.projector import ReadModelProjector
+from ledger.read_model import ReadModel
 from ledger.signing import IssuerKey
-from ledger.sqlite import SQLiteReadModel
 from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, issue
 
 
@@ -25,20 +25,19 @@ def busy_history(ledger: RunningLedger, issuer: RegisteredIssuer) -> None:
 
 
 def fresh_projection(
-    ledger: RunningLedger, path: Path
-) -> tuple[SQLiteReadModel, ReadModelProjector]:
-    model = SQLiteReadModel(path)
+    ledger: RunningLedger, model: ReadModel
+) -> tuple[ReadModel, ReadModelProjector]:
     follower = NotificationFollower(ledger.embedded.storage.ledger, batch_size=7)
     return model, ReadModelProjector(follower, model)
 
 
 def test_a_read_model_rebuilt_from_history_equals_the_live_one(
-    ledger: RunningLedger, issuer: RegisteredIssuer, tmp_path: Path
+    ledger: RunningLedger, issuer: RegisteredIssuer, fresh_read_model: Callable[[str], ReadModel]
 ) -> None:
     busy_history(ledger, issuer)
     live = ledger.embedded.storage.read_model
     ledger.embedded.projector.catch_up()
-    rebuilt, projector = fresh_projection(ledger, tmp_path / "rebuilt.sqlite")
+    rebuilt, projector = fresh_projection(ledger, fresh_read_model("rebuilt"))
     projector.catch_up()
     assert rebuilt.digest() == live.digest()
     assert (
@@ -50,10 +49,10 @@ def test_a_read_model_rebuilt_from_history_equals_the_live_one(
 
 
 def test_a_changed_row_changes_the_digest(
-    ledger: RunningLedger, issuer: RegisteredIssuer, tmp_path: Path
+    ledger: RunningLedger, issuer: RegisteredIssuer, fresh_read_model: Callable[[str], ReadModel]
 ) -> None:
     busy_history(ledger, issuer)
-    rebuilt, projector = fresh_projection(ledger, tmp_path / "rebuilt.sqlite")
+    rebuilt, projector = fresh_projection(ledger, fresh_read_model("rebuilt"))
     projector.catch_up()
     before = rebuilt.digest()
     with rebuilt._cursor(write=True) as c:
@@ -62,12 +61,11 @@ def test_a_changed_row_changes_the_digest(
 
 
 def test_two_projectors_on_one_read_model_apply_each_event_once(
-    ledger: RunningLedger, issuer: RegisteredIssuer, tmp_path: Path
+    ledger: RunningLedger, issuer: RegisteredIssuer, fresh_read_model: Callable[[str], ReadModel]
 ) -> None:
     busy_history(ledger, issuer)
-    path = tmp_path / "shared.sqlite"
-    _, first = fresh_projection(ledger, path)
-    model, second = fresh_projection(ledger, path)
+    _, first = fresh_projection(ledger, fresh_read_model("shared"))
+    model, second = fresh_projection(ledger, fresh_read_model("shared"))
     threads = [threading.Thread(target=p.catch_up) for p in (first, second)]
     for thread in threads:
         thread.start()
@@ -77,14 +75,13 @@ def test_two_projectors_on_one_read_model_apply_each_event_once(
 
 
 def test_a_restarted_projector_resumes_where_it_stopped(
-    ledger: RunningLedger, issuer: RegisteredIssuer, tmp_path: Path
+    ledger: RunningLedger, issuer: RegisteredIssuer, fresh_read_model: Callable[[str], ReadModel]
 ) -> None:
-    path = tmp_path / "resumed.sqlite"
     issue(ledger, issuer)
-    _, projector = fresh_projection(ledger, path)
+    _, projector = fresh_projection(ledger, fresh_read_model("resumed"))
     reached = projector.catch_up()
     busy_history(ledger, issuer)
-    model, restarted = fresh_projection(ledger, path)
+    model, restarted = fresh_projection(ledger, fresh_read_model("resumed"))
     assert model.position() == reached
     restarted.catch_up()
     assert model.digest() == ledger.embedded.storage.read_model.digest()

@@ -10,7 +10,7 @@ import pytest
 from ledger.client import LedgerRequestError
 from ledger.commands import SignedCommand
 from ledger.errors import AlreadyRevoked, ConcurrentWrite
-from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, issue
+from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, issue, stored_events
 
 
 def refused(call: Any, status: int, code: str) -> None:
@@ -20,7 +20,7 @@ def refused(call: Any, status: int, code: str) -> None:
 
 
 def events(ledger: RunningLedger) -> int:
-    return ledger.embedded.storage.ledger.recorder.max_notification_id() or 0
+    return stored_events(ledger)
 
 
 def test_an_issued_credential_is_active_with_one_version(

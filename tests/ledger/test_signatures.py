@@ -11,7 +11,7 @@ from eth_account.messages import encode_defunct
 from ledger.canonical import canonical_bytes
 from ledger.client import CommandSigner, LedgerRequestError
 from ledger.signing import IssuerKey, recover_address
-from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, issue
+from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, issue, stored_events
 
 
 def refused(call: Any, status: int, code: str) -> dict[str, Any]:
@@ -22,7 +22,7 @@ def refused(call: Any, status: int, code: str) -> dict[str, Any]:
 
 
 def log_size(ledger: RunningLedger) -> int:
-    return ledger.embedded.storage.ledger.recorder.max_notification_id() or 0
+    return stored_events(ledger)
 
 
 def test_signatures_are_ethereum_personal_sign_compatible() -> None:
