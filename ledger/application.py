@@ -66,9 +66,6 @@ from ledger.signing import address_bytes, checksum_address
 C = TypeVar("C", bound=_Command)
 R = TypeVar("R")
 
-# Below this many items a bulk request is checked in-process: workers would cost more.
-_PARALLEL_FROM = 32
-
 
 @dataclass(frozen=True)
 class CommandResult:

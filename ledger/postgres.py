@@ -132,9 +132,12 @@ class PostgresReadModel(ReadModel):
 
     @contextmanager
     def _cursor(self, *, write: bool) -> Iterator[ReadModelCursor]:
-        with self._pool.connection() as connection, connection.transaction():
-            with connection.cursor() as cursor:
-                yield cursor
+        with (
+            self._pool.connection() as connection,
+            connection.transaction(),
+            connection.cursor() as cursor,
+        ):
+            yield cursor
 
     def close(self) -> None:
         self._pool.close()

@@ -208,7 +208,7 @@ class ReadModel(ABC):
         """The statement in this backend's placeholder style (portable SQL uses ``?``)."""
         return statement
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (a hook: only pooled backends need it)
         """Release the backend's connections (nothing to do where there is no pool)."""
 
     def create_tables(self) -> None:
