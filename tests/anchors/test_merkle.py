@@ -101,8 +101,8 @@ def naive_path(m: int, leaves: list[bytes]) -> list[bytes]:
         return []
     k = 1 << ((len(leaves) - 1).bit_length() - 1)
     if m < k:
-        return naive_path(m, leaves[:k]) + [reference_root(leaves[k:])]
-    return naive_path(m - k, leaves[k:]) + [reference_root(leaves[:k])]
+        return [*naive_path(m, leaves[:k]), reference_root(leaves[k:])]
+    return [*naive_path(m - k, leaves[k:]), reference_root(leaves[:k])]
 
 
 def naive_subproof(m: int, leaves: list[bytes], complete: bool) -> list[bytes]:
@@ -110,8 +110,8 @@ def naive_subproof(m: int, leaves: list[bytes], complete: bool) -> list[bytes]:
         return [] if complete else [reference_root(leaves)]
     k = 1 << ((len(leaves) - 1).bit_length() - 1)
     if m <= k:
-        return naive_subproof(m, leaves[:k], complete) + [reference_root(leaves[k:])]
-    return naive_subproof(m - k, leaves[k:], False) + [reference_root(leaves[:k])]
+        return [*naive_subproof(m, leaves[:k], complete), reference_root(leaves[k:])]
+    return [*naive_subproof(m - k, leaves[k:], False), reference_root(leaves[:k])]
 
 
 def perfect_nodes(leaves: list[bytes]) -> dict[tuple[int, int], bytes]:
@@ -146,5 +146,5 @@ def test_a_proof_for_another_leaf_fails_with_both_roots_named() -> None:
     leaves = [leaf_hash(bytes([i])) for i in range(5)]
     nodes = perfect_nodes(leaves)
     proof = [fold([nodes[n] for n in r.nodes]) for r in inclusion_plan(2, 5)]
-    with pytest.raises(VerificationError, match="computed root .* is not the expected"):
+    with pytest.raises(VerificationError, match=r"computed root \w+ is not the expected"):
         verify_inclusion(2, 5, leaves[3], proof, reference_root(leaves))
