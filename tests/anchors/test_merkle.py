@@ -84,6 +84,7 @@ def test_consistency_vectors(path: Path) -> None:
 
 
 def test_the_vectors_are_all_there() -> None:
+    assert VECTORS.is_dir(), f"the vectors belong at {VECTORS} (../shared beside the repo)"
     assert len(cases("inclusion")) == 98 and len(cases("consistency")) == 98
 
 

@@ -1,0 +1,142 @@
+"""An append-only RFC 9162 log over a store of entries and perfect-subtree hashes.
+
+Sequencing (assigning indexes, hashing new subtrees from the right frontier) lives here; the
+store only keeps bytes (``anchors.sqlite``, ``anchors.postgres``); the tree maths is in
+``anchors.merkle``. Appends write O(1) hashes per entry on average; a root, an inclusion proof
+or a consistency proof reads O(log n) stored hashes in one batch, at any size.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from anchors.merkle import (
+    EMPTY_ROOT,
+    Node,
+    Range,
+    consistency_plan,
+    fold,
+    inclusion_plan,
+    leaf_hash,
+    node_hash,
+    root_plan,
+)
+
+
+class LogStoreConflict(Exception):
+    """The log grew elsewhere since it was read: nothing was written."""
+
+
+class LogStore(ABC):
+    """Where a log's entries and subtree hashes live; one implementation per backend."""
+
+    @abstractmethod
+    def state(self) -> tuple[int, int]:
+        """(tree size, position of the last source event appended; 0 before any)."""
+
+    @abstractmethod
+    def nodes(self, ids: Iterable[Node]) -> dict[Node, bytes]:
+        """The stored hashes of these perfect subtrees."""
+
+    @abstractmethod
+    def entries(self, start: int, stop: int) -> list[bytes]:
+        """The entries at indexes [start, stop)."""
+
+    @abstractmethod
+    def append(
+        self,
+        old_size: int,
+        entries: Sequence[bytes],
+        nodes: dict[Node, bytes],
+        position: int,
+    ) -> None:
+        """Store entries from index ``old_size`` on, their new subtree hashes, and the source
+        position they reach, atomically; :class:`LogStoreConflict` if the size moved."""
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    index: int
+    size: int
+    hashes: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    old_size: int
+    new_size: int
+    hashes: tuple[bytes, ...]
+
+
+class TransparencyLog:
+    """Appends entries and answers roots and proofs for one log store."""
+
+    def __init__(self, store: LogStore) -> None:
+        self.store = store
+
+    def size(self) -> int:
+        return self.store.state()[0]
+
+    def position(self) -> int:
+        """The position of the last source event in the log."""
+        return self.store.state()[1]
+
+    def append(self, entries: Sequence[bytes], position: int) -> int:
+        """Append ``entries`` (reaching source ``position``); returns the new size."""
+        size = self.size()
+        frontier = self._frontier(size)
+        new_nodes: dict[Node, bytes] = {}
+        for offset, entry in enumerate(entries):
+            _extend(frontier, size + offset, leaf_hash(entry), new_nodes)
+        self.store.append(size, entries, new_nodes, position)
+        return size + len(entries)
+
+    def _frontier(self, size: int) -> dict[int, bytes]:
+        """The pending left subtrees along the right edge, by level."""
+        if size == 0:
+            return {}
+        plan = root_plan(size).nodes
+        found = self.store.nodes(plan)
+        return {level: found[(level, index)] for level, index in plan}
+
+    def root(self, size: int | None = None) -> bytes:
+        """The RFC 9162 root hash of the first ``size`` entries (default: all)."""
+        size = self.size() if size is None else size
+        if size == 0:
+            return EMPTY_ROOT
+        plan = root_plan(size)
+        return self._fold_all([plan])[0]
+
+    def inclusion_proof(self, index: int, size: int) -> InclusionProof:
+        self._within(size)
+        return InclusionProof(index, size, tuple(self._fold_all(inclusion_plan(index, size))))
+
+    def consistency_proof(self, old_size: int, new_size: int) -> ConsistencyProof:
+        self._within(new_size)
+        hashes = self._fold_all(consistency_plan(old_size, new_size))
+        return ConsistencyProof(old_size, new_size, tuple(hashes))
+
+    def leaf_hash(self, index: int) -> bytes:
+        return self.store.nodes([(0, index)])[(0, index)]
+
+    def _within(self, size: int) -> None:
+        if size > self.size():
+            raise ValueError(f"the log has {self.size()} entries, not {size}")
+
+    def _fold_all(self, ranges: Sequence[Range]) -> list[bytes]:
+        hashes = self.store.nodes({node for r in ranges for node in r.nodes})
+        return [fold([hashes[node] for node in r.nodes]) for r in ranges]
+
+
+def _extend(frontier: dict[int, bytes], index: int, leaf: bytes, out: dict[Node, bytes]) -> None:
+    """Add leaf ``index`` and every perfect subtree it completes; keep the frontier current."""
+    out[(0, index)] = leaf
+    current, level = leaf, 0
+    while index & 1:
+        current = node_hash(frontier[level], current)
+        level += 1
+        index >>= 1
+        out[(level, index)] = current
+    frontier[level] = current

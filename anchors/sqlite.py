@@ -1,0 +1,109 @@
+"""The SQLite store of the transparency log: entries and perfect-subtree hashes."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from anchors.log import LogStore, LogStoreConflict
+from anchors.merkle import Node
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS log_entries (idx INTEGER PRIMARY KEY, entry BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS log_nodes ("
+    " level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,"
+    " PRIMARY KEY (level, idx)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS log_state ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL, position INTEGER NOT NULL)",
+    "INSERT INTO log_state VALUES (1, 0, 0) ON CONFLICT (id) DO NOTHING",
+)
+
+
+class SQLiteLogStore(LogStore):
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
+        self._local = threading.local()
+        with self._transaction(write=True) as c:
+            for statement in _SCHEMA:
+                c.execute(statement)
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self._path, timeout=30, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            self._local.connection = connection
+        return connection
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[sqlite3.Cursor]:
+        connection = self._connection()
+        cursor = connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            yield cursor
+        except BaseException:
+            connection.rollback()
+            raise
+        else:
+            connection.commit()
+        finally:
+            cursor.close()
+
+    def state(self) -> tuple[int, int]:
+        with self._transaction(write=False) as c:
+            c.execute("SELECT size, position FROM log_state WHERE id = 1")
+            size, position = c.fetchone()
+        return int(size), int(position)
+
+    def nodes(self, ids: Iterable[Node]) -> dict[Node, bytes]:
+        wanted = list(ids)
+        found: dict[Node, bytes] = {}
+        with self._transaction(write=False) as c:
+            for start in range(0, len(wanted), 400):
+                chunk = wanted[start : start + 400]
+                c.execute(
+                    "SELECT level, idx, hash FROM log_nodes WHERE (level, idx) IN"
+                    f" (VALUES {','.join('(?, ?)' for _ in chunk)})",
+                    [value for node in chunk for value in node],
+                )
+                found.update(((level, idx), bytes(h)) for level, idx, h in c.fetchall())
+        missing = set(wanted) - found.keys()
+        if missing:
+            raise KeyError(f"the log store lacks subtree hashes {sorted(missing)[:3]}")
+        return found
+
+    def entries(self, start: int, stop: int) -> list[bytes]:
+        with self._transaction(write=False) as c:
+            c.execute(
+                "SELECT entry FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+                (start, stop),
+            )
+            return [bytes(row[0]) for row in c.fetchall()]
+
+    def append(
+        self,
+        old_size: int,
+        entries: Sequence[bytes],
+        nodes: dict[Node, bytes],
+        position: int,
+    ) -> None:
+        with self._transaction(write=True) as c:
+            c.execute(
+                "UPDATE log_state SET size = ?, position = ? WHERE id = 1 AND size = ?",
+                (old_size + len(entries), position, old_size),
+            )
+            if c.rowcount != 1:
+                raise LogStoreConflict(f"the log is no longer {old_size} entries long")
+            c.executemany(
+                "INSERT INTO log_entries VALUES (?, ?)",
+                [(old_size + i, entry) for i, entry in enumerate(entries)],
+            )
+            c.executemany(
+                "INSERT INTO log_nodes VALUES (?, ?, ?)",
+                [(level, idx, h) for (level, idx), h in nodes.items()],
+            )
