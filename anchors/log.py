@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from anchors.checkpoint import Checkpoint, NoteSigner
 from anchors.merkle import (
     EMPTY_ROOT,
     Node,
@@ -22,6 +23,7 @@ from anchors.merkle import (
     leaf_hash,
     node_hash,
     root_plan,
+    verify_consistency,
 )
 
 
@@ -31,6 +33,9 @@ class LogStoreConflict(Exception):
 
 class LogStore(ABC):
     """Where a log's entries and subtree hashes live; one implementation per backend."""
+
+    def close(self) -> None:  # noqa: B027 (a hook: only pooled backends need it)
+        """Release the backend's connections."""
 
     @abstractmethod
     def state(self) -> tuple[int, int]:
@@ -43,6 +48,18 @@ class LogStore(ABC):
     @abstractmethod
     def entries(self, start: int, stop: int) -> list[bytes]:
         """The entries at indexes [start, stop)."""
+
+    @abstractmethod
+    def add_checkpoint(self, size: int, note: str) -> None:
+        """Keep a signed checkpoint of the log at ``size`` (sizes only grow)."""
+
+    @abstractmethod
+    def latest_checkpoint(self) -> tuple[int, str] | None:
+        """(size, signed note) of the newest checkpoint, if any."""
+
+    @abstractmethod
+    def checkpoints(self, after_size: int, limit: int) -> list[tuple[int, str]]:
+        """Checkpoints with sizes above ``after_size``, oldest first."""
 
     @abstractmethod
     def append(
@@ -117,6 +134,26 @@ class TransparencyLog:
         self._within(new_size)
         hashes = self._fold_all(consistency_plan(old_size, new_size))
         return ConsistencyProof(old_size, new_size, tuple(hashes))
+
+    def sign_checkpoint(self, signer: NoteSigner, origin: str) -> tuple[int, str]:
+        """Sign and keep a checkpoint of the whole log; returns (size, signed note).
+
+        Before signing, the new tree is proved consistent with the last signed checkpoint from
+        the stored hashes, so the log never signs two checkpoints no proof connects, even if
+        its store were damaged.
+        """
+        size = self.size()
+        latest = self.store.latest_checkpoint()
+        if latest is not None and latest[0] == size:
+            return latest
+        root = self.root(size)
+        if latest is not None:
+            old = Checkpoint.parse(latest[1].partition("\n\n")[0] + "\n")
+            proof = self.consistency_proof(old.size, size)
+            verify_consistency(old.size, size, old.root, root, list(proof.hashes))
+        note = signer.sign(Checkpoint(origin, size, root).body())
+        self.store.add_checkpoint(size, note)
+        return size, note
 
     def leaf_hash(self, index: int) -> bytes:
         return self.store.nodes([(0, index)])[(0, index)]

@@ -19,6 +19,7 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS log_state ("
     " id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL, position INTEGER NOT NULL)",
     "INSERT INTO log_state VALUES (1, 0, 0) ON CONFLICT (id) DO NOTHING",
+    "CREATE TABLE IF NOT EXISTS log_checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL)",
 )
 
 
@@ -76,6 +77,27 @@ class SQLiteLogStore(LogStore):
         if missing:
             raise KeyError(f"the log store lacks subtree hashes {sorted(missing)[:3]}")
         return found
+
+    def add_checkpoint(self, size: int, note: str) -> None:
+        with self._transaction(write=True) as c:
+            c.execute("SELECT COALESCE(MAX(size), 0) FROM log_checkpoints")
+            if c.fetchone()[0] >= size:
+                raise LogStoreConflict(f"a checkpoint at size {size} or later exists")
+            c.execute("INSERT INTO log_checkpoints VALUES (?, ?)", (size, note))
+
+    def latest_checkpoint(self) -> tuple[int, str] | None:
+        with self._transaction(write=False) as c:
+            c.execute("SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1")
+            row = c.fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def checkpoints(self, after_size: int, limit: int) -> list[tuple[int, str]]:
+        with self._transaction(write=False) as c:
+            c.execute(
+                "SELECT size, note FROM log_checkpoints WHERE size > ? ORDER BY size LIMIT ?",
+                (after_size, limit),
+            )
+            return [(int(size), str(note)) for size, note in c.fetchall()]
 
     def entries(self, start: int, stop: int) -> list[bytes]:
         with self._transaction(write=False) as c:

@@ -1,11 +1,15 @@
-"""The embedded runtime: ledger, read model and an in-process projector thread."""
+"""The embedded runtime: ledger, read model and transparency log, with their consumers running
+in threads of the same process."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from types import TracebackType
 
+from anchors.checkpoint import NoteSigner
 from consumers.follower import NotificationFollower
+from consumers.log_consumer import LogConsumer
 from consumers.projector import ReadModelProjector
 from ledger.api.app_context import ApiContext
 from ledger.settings import Settings
@@ -13,7 +17,7 @@ from ledger.storage import Storage, open_storage
 
 
 class EmbeddedLedger:
-    """Opens storage for ``settings`` and keeps the read model following the event store."""
+    """Opens storage for ``settings`` and keeps the read model and the log following it."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -21,35 +25,64 @@ class EmbeddedLedger:
         self.projector = ReadModelProjector(
             NotificationFollower(self.storage.ledger), self.storage.read_model
         )
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread = threading.Thread(
-            target=self.projector.run,
-            args=(self._stop, self._wake),
-            daemon=True,
-            name="read-model-projector",
+        self.signer = NoteSigner.from_seed(settings.log_origin_value(), settings.log_key_seed())
+        self.log_consumer = LogConsumer(
+            NotificationFollower(self.storage.ledger),
+            self.storage.log,
+            self.signer,
+            settings.log_origin_value(),
+            batch_size=settings.batch_size,
+            batch_age=settings.batch_age_seconds,
         )
+        self._stop = threading.Event()
+        self._wake_projector = threading.Event()
+        self._wake_log = threading.Event()
+        self._threads = [
+            self._thread("read-model-projector", self.projector.run, self._wake_projector),
+            self._thread("log-consumer", self.log_consumer.run, self._wake_log),
+        ]
+
+    def _thread(
+        self,
+        name: str,
+        run: Callable[[threading.Event, threading.Event], None],
+        wake: threading.Event,
+    ) -> threading.Thread:
+        return threading.Thread(target=run, args=(self._stop, wake), daemon=True, name=name)
 
     def start(self) -> EmbeddedLedger:
         self.projector.catch_up()
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self) -> None:
+        if self._stop.is_set():
+            return
         self._stop.set()
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
+        self._wake_projector.set()
+        self._wake_log.set()
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout=10)
         self.storage.close()
+
+    def _written(self) -> None:
+        # The read model is caught up in the request, so the answer reflects the write; the
+        # log follows in its own thread.
+        self.projector.catch_up()
+        self._wake_log.set()
 
     def api_context(self) -> ApiContext:
         return ApiContext(
             ledger=self.storage.ledger,
             read_model=self.storage.read_model,
+            log=self.storage.log,
+            log_origin=self.settings.log_origin_value(),
+            log_verifier_key=self.signer.verifier_key(),
             settings=self.settings,
             admin_token=self.settings.admin_token_value(),
-            # Catch up in the request itself: the answer then reflects the write at once.
-            on_write=self.projector.catch_up,
+            on_write=self._written,
         )
 
     def __enter__(self) -> EmbeddedLedger:

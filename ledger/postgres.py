@@ -17,6 +17,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL
 from psycopg_pool import ConnectionPool
 
+from anchors.postgres import PostgresLogStore
 from ledger.personal_data import LearnerCipher, PersonalDataVault, SealedBatch
 from ledger.read_model import Cursor as ReadModelCursor
 from ledger.read_model import ReadModel
@@ -50,10 +51,11 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         if personal_data is None:
             return
         # A plain insert: a learner key created concurrently fails the transaction, and the
-        # ledger seals again under that key.
+        # ledger seals again under that key. Sorted, so two writers never wait on each other
+        # in opposite orders.
         if personal_data.new_keys:
             curs.executemany(
-                "INSERT INTO learner_keys VALUES (%s, %s)", list(personal_data.new_keys.items())
+                "INSERT INTO learner_keys VALUES (%s, %s)", sorted(personal_data.new_keys.items())
             )
         curs.executemany(
             "INSERT INTO personal_data VALUES (%s, %s, %s, %s)"
@@ -166,3 +168,7 @@ def open_vault(recorder: Any, cipher: LearnerCipher) -> PostgresVault:
     if not isinstance(recorder, PostgresLedgerRecorder):
         raise TypeError("the PostgreSQL vault needs the ledger's PostgreSQL recorder")
     return PostgresVault(recorder, cipher)
+
+
+def open_log_store(settings: Settings) -> PostgresLogStore:
+    return PostgresLogStore(conninfo(settings), settings.postgres_pool_size)

@@ -67,6 +67,18 @@ class Settings(BaseSettings):
         default=codelists.SUPERVISION_VALUES,
         description="Accepted supervision and identity-verification values (JSON list).",
     )
+    log_origin: str | None = Field(
+        default=None,
+        description="The transparency log's origin line; else from secrets.json.",
+    )
+    log_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 Ed25519 seed that signs checkpoints; else from secrets.json.",
+    )
+    batch_size: int = Field(default=1000, ge=1, description="Events per batch at most.")
+    batch_age_seconds: float = Field(
+        default=10.0, gt=0, description="A batch with events closes after this long."
+    )
     read_freshness_seconds: int = Field(
         default=300, description="How old a signed read request may be."
     )
@@ -92,6 +104,21 @@ class Settings(BaseSettings):
     def admin_token_value(self) -> str:
         return self._secret("admin_token", self.admin_token)
 
+    def log_key_seed(self) -> bytes:
+        seed = base64.b64decode(self._secret("log_key", self.log_key))
+        if len(seed) != 32:
+            raise ConfigurationError("the log key must decode to a 32-byte Ed25519 seed")
+        return seed
+
+    def log_origin_value(self) -> str:
+        if self.log_origin is not None:
+            return self.log_origin
+        return self._secret("log_origin", None)
+
+    @property
+    def log_db(self) -> Path:
+        return self.data_dir / "log.sqlite"
+
     def _secret(self, name: str, value: SecretStr | None) -> str:
         if value is not None:
             return value.get_secret_value()
@@ -111,21 +138,29 @@ def read_secrets(data_dir: Path) -> dict[str, str]:
     return data
 
 
-def create_secrets(data_dir: Path) -> tuple[Path, bool]:
-    """Create ``secrets.json`` with a fresh master key and admin token unless it exists.
+def _new_secrets() -> dict[str, str]:
+    return {
+        "master_key": base64.b64encode(secrets.token_bytes(32)).decode("ascii"),
+        "admin_token": secrets.token_urlsafe(32),
+        "log_key": base64.b64encode(secrets.token_bytes(32)).decode("ascii"),
+        "log_origin": f"credledger.local/{secrets.token_hex(4)}",
+    }
 
-    Returns the path and whether it was created now.
+
+def create_secrets(data_dir: Path) -> tuple[Path, bool]:
+    """Create ``secrets.json`` (master key, admin token, log signing key and origin), or add
+    what an older one lacks; never replaces a value. Returns the path and whether it changed.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / SECRETS_FILE
-    if path.exists():
+    existing = read_secrets(data_dir)
+    content = {**_new_secrets(), **existing}
+    if content == existing:
         return path, False
-    content = {
-        "master_key": base64.b64encode(secrets.token_bytes(32)).decode("ascii"),
-        "admin_token": secrets.token_urlsafe(32),
-    }
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+    temporary = path.with_suffix(".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, stat.S_IRUSR | stat.S_IWUSR)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(content, handle, indent=2)
         handle.write("\n")
+    os.replace(temporary, path)
     return path, True

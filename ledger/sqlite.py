@@ -17,6 +17,7 @@ from typing import Any
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
+from anchors.sqlite import SQLiteLogStore
 from ledger.personal_data import LearnerCipher, PersonalDataVault, SealedBatch
 from ledger.read_model import Cursor, ReadModel
 from ledger.settings import Settings
@@ -49,7 +50,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             # A plain insert: if a concurrent writer created the same learner's key first, the
             # transaction fails and the ledger seals again under that key.
             c.executemany(
-                "INSERT INTO learner_keys VALUES (?, ?)", list(personal_data.new_keys.items())
+                "INSERT INTO learner_keys VALUES (?, ?)", sorted(personal_data.new_keys.items())
             )
             c.executemany(
                 "INSERT INTO personal_data VALUES (?, ?, ?, ?)"
@@ -174,3 +175,7 @@ def open_vault(recorder: Any, cipher: LearnerCipher) -> SQLiteVault:
     if not isinstance(recorder, SQLiteLedgerRecorder):
         raise TypeError("the SQLite vault needs the ledger's SQLite recorder")
     return SQLiteVault(recorder, cipher)
+
+
+def open_log_store(settings: Settings) -> SQLiteLogStore:
+    return SQLiteLogStore(settings.log_db)

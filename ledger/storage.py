@@ -1,7 +1,7 @@
 """Choosing the storage backend by configuration, in this one place.
 
-Each backend module (``ledger.sqlite``; ``ledger.postgres`` with the scale-out work) provides
-``event_store_env``, ``open_vault`` and ``open_read_model``; nothing else names a backend.
+Each backend module (``ledger.sqlite``, ``ledger.postgres``) provides ``event_store_env``,
+``open_vault``, ``open_read_model`` and ``open_log_store``; nothing else names a backend.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import importlib
 from dataclasses import dataclass
 from datetime import timedelta
 
+from anchors.log import TransparencyLog
 from ledger.application import Ledger
 from ledger.personal_data import LearnerCipher, PersonalDataVault
 from ledger.read_model import ReadModel
@@ -18,10 +19,11 @@ from ledger.settings import Settings
 
 @dataclass
 class Storage:
-    """The ledger application and the read model, opened on one backend."""
+    """The ledger application, its read model and its transparency log, on one backend."""
 
     ledger: Ledger
     read_model: ReadModel
+    log: TransparencyLog
 
     @property
     def vault(self) -> PersonalDataVault:
@@ -30,6 +32,7 @@ class Storage:
     def close(self) -> None:
         self.ledger.close()
         self.read_model.close()
+        self.log.store.close()
 
 
 def open_storage(settings: Settings) -> Storage:
@@ -48,4 +51,5 @@ def open_storage(settings: Settings) -> Storage:
         read_freshness=timedelta(seconds=settings.read_freshness_seconds),
     )
     read_model: ReadModel = backend.open_read_model(settings)
-    return Storage(ledger=ledger, read_model=read_model)
+    log = TransparencyLog(backend.open_log_store(settings))
+    return Storage(ledger=ledger, read_model=read_model, log=log)

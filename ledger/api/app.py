@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from ledger import __version__
-from ledger.api import credentials, issuers, problems
+from ledger.api import credentials, issuers, log, problems
 from ledger.api.app_context import ApiContext
 
 
@@ -24,6 +24,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     problems.install(app)
     app.include_router(issuers.router)
     app.include_router(credentials.router)
+    app.include_router(log.router)
 
     @app.get("/health", tags=["service"])
     def health() -> dict[str, object]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from anchors.log import TransparencyLog
 from ledger.application import Ledger
 from ledger.errors import AdminAuthenticationError, Unavailable
 from ledger.read_model import ReadModel
@@ -21,6 +22,9 @@ class ApiContext:
 
     ledger: Ledger
     read_model: ReadModel
+    log: TransparencyLog
+    log_origin: str
+    log_verifier_key: str
     settings: Settings
     admin_token: str
     on_write: Callable[[], object] = field(default=lambda: None)

@@ -1,0 +1,125 @@
+"""The PostgreSQL store of the transparency log: entries and perfect-subtree hashes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from psycopg import Cursor
+from psycopg_pool import ConnectionPool
+
+from anchors.log import LogStore, LogStoreConflict
+from anchors.merkle import Node
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS log_entries (idx BIGINT PRIMARY KEY, entry BYTEA NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS log_nodes ("
+    " level SMALLINT NOT NULL, idx BIGINT NOT NULL, hash BYTEA NOT NULL,"
+    " PRIMARY KEY (level, idx))",
+    "CREATE TABLE IF NOT EXISTS log_state ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1), size BIGINT NOT NULL, position BIGINT NOT NULL)",
+    "INSERT INTO log_state VALUES (1, 0, 0) ON CONFLICT (id) DO NOTHING",
+    "CREATE TABLE IF NOT EXISTS log_checkpoints (size BIGINT PRIMARY KEY, note TEXT NOT NULL)",
+)
+
+
+class PostgresLogStore(LogStore):
+    def __init__(self, conninfo: str, pool_size: int = 4) -> None:
+        self._pool = ConnectionPool(conninfo, min_size=1, max_size=pool_size, open=True)
+        with self._transaction() as c:
+            # Serialise schema creation between processes starting at once.
+            c.execute("SELECT pg_advisory_xact_lock(91620001)")
+            for statement in _SCHEMA:
+                c.execute(statement)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Cursor[Any]]:
+        with (
+            self._pool.connection() as connection,
+            connection.transaction(),
+            connection.cursor() as cursor,
+        ):
+            yield cursor
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def state(self) -> tuple[int, int]:
+        with self._transaction() as c:
+            c.execute("SELECT size, position FROM log_state WHERE id = 1")
+            row = c.fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    def nodes(self, ids: Iterable[Node]) -> dict[Node, bytes]:
+        wanted = list(ids)
+        found: dict[Node, bytes] = {}
+        if wanted:
+            with self._transaction() as c:
+                c.execute(
+                    "SELECT n.level, n.idx, n.hash FROM log_nodes n"
+                    " JOIN unnest(%s::smallint[], %s::bigint[]) AS w(level, idx)"
+                    " ON n.level = w.level AND n.idx = w.idx",
+                    ([level for level, _ in wanted], [idx for _, idx in wanted]),
+                )
+                for level, idx, value in c.fetchall():
+                    found[(int(level), int(idx))] = bytes(value)
+        missing = set(wanted) - found.keys()
+        if missing:
+            raise KeyError(f"the log store lacks subtree hashes {sorted(missing)[:3]}")
+        return found
+
+    def entries(self, start: int, stop: int) -> list[bytes]:
+        with self._transaction() as c:
+            c.execute(
+                "SELECT entry FROM log_entries WHERE idx >= %s AND idx < %s ORDER BY idx",
+                (start, stop),
+            )
+            return [bytes(row[0]) for row in c.fetchall()]
+
+    def add_checkpoint(self, size: int, note: str) -> None:
+        with self._transaction() as c:
+            c.execute("LOCK TABLE log_checkpoints IN EXCLUSIVE MODE")
+            c.execute("SELECT COALESCE(MAX(size), 0) FROM log_checkpoints")
+            row = c.fetchone()
+            if row is not None and int(row[0]) >= size:
+                raise LogStoreConflict(f"a checkpoint at size {size} or later exists")
+            c.execute("INSERT INTO log_checkpoints VALUES (%s, %s)", (size, note))
+
+    def latest_checkpoint(self) -> tuple[int, str] | None:
+        with self._transaction() as c:
+            c.execute("SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1")
+            row = c.fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def checkpoints(self, after_size: int, limit: int) -> list[tuple[int, str]]:
+        with self._transaction() as c:
+            c.execute(
+                "SELECT size, note FROM log_checkpoints WHERE size > %s ORDER BY size LIMIT %s",
+                (after_size, limit),
+            )
+            return [(int(size), str(note)) for size, note in c.fetchall()]
+
+    def append(
+        self,
+        old_size: int,
+        entries: Sequence[bytes],
+        nodes: dict[Node, bytes],
+        position: int,
+    ) -> None:
+        with self._transaction() as c:
+            c.execute(
+                "UPDATE log_state SET size = %s, position = %s WHERE id = 1 AND size = %s",
+                (old_size + len(entries), position, old_size),
+            )
+            if c.rowcount != 1:
+                raise LogStoreConflict(f"the log is no longer {old_size} entries long")
+            c.executemany(
+                "INSERT INTO log_entries VALUES (%s, %s)",
+                [(old_size + i, entry) for i, entry in enumerate(entries)],
+            )
+            c.executemany(
+                "INSERT INTO log_nodes VALUES (%s, %s, %s)",
+                [(level, idx, h) for (level, idx), h in nodes.items()],
+            )

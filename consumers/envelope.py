@@ -1,0 +1,71 @@
+"""The log entry of a stored event: its canonical envelope.
+
+One entry per stored event, in the store's global order: the RFC 8785 bytes of the event's
+position, type, aggregate id and version, time, issuer, content and issuer signature. Contents
+carry only commitments to learners, never their data, so entries stay valid after an erasure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.canonical import canonical_bytes
+from ledger.domain import CommandReceipt, Credential, Issuer
+
+ENVELOPE_VERSION = 1
+
+
+def _signed(event: Any) -> tuple[str, dict[str, Any], str | None]:
+    return str(event.command["issuer_id"]), dict(event.command), str(event.signature)
+
+
+def _content(event: Any) -> tuple[str | None, dict[str, Any], str | None]:
+    """(issuer id, content, issuer signature) of an event, by type."""
+    if isinstance(
+        event,
+        Credential.Issued | Credential.Amended | Credential.Revoked | Credential.PersonalDataErased,
+    ):
+        return _signed(event)
+    if isinstance(event, Issuer.KeyRotated):
+        issuer_id, command, signature = _signed(event)
+        return issuer_id, {**command, "new_key_signature": event.new_key_signature}, signature
+    if isinstance(event, Issuer.Registered):
+        registered: dict[str, Any] = {
+            "legal_name": event.legal_name,
+            "country": event.country,
+            "region": event.region,
+            "quality_assurance": event.quality_assurance,
+            "address": event.address,
+        }
+        return str(event.originator_id), registered, None
+    if isinstance(event, Issuer.Suspended | Issuer.Reinstated):
+        return str(event.originator_id), {"reason": event.reason}, None
+    if isinstance(event, CommandReceipt.Recorded):
+        content: dict[str, Any] = {
+            "command_id": event.command_id,
+            "command_digest": event.command_digest,
+            "result": event.result,
+        }
+        return str(event.issuer_id), content, None
+    raise TypeError(f"no envelope for {type(event).__qualname__}")
+
+
+def envelope(position: int, event: Any) -> dict[str, Any]:
+    """The envelope of ``event`` stored at ``position``."""
+    issuer_id, content, signature = _content(event)
+    return {
+        "v": ENVELOPE_VERSION,
+        "position": position,
+        "type": type(event).__qualname__,
+        "aggregate_id": str(event.originator_id),
+        "aggregate_version": event.originator_version,
+        "time": event.timestamp.isoformat(),
+        "issuer_id": issuer_id,
+        "content": content,
+        "signature": signature,
+    }
+
+
+def entry(position: int, event: Any) -> bytes:
+    """The log entry: the envelope's canonical bytes."""
+    return canonical_bytes(envelope(position, event))

@@ -1,0 +1,85 @@
+"""The log consumer: every stored event into the transparency log, in order, exactly once;
+batches closed by size or age with a signed checkpoint."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from anchors.checkpoint import NoteSigner
+from anchors.log import LogStoreConflict, TransparencyLog
+from consumers.envelope import entry
+from consumers.follower import NotificationFollower
+
+
+class LogConsumer:
+    """Follows the event store into the log; the log's own state records how far it got."""
+
+    def __init__(
+        self,
+        follower: NotificationFollower,
+        log: TransparencyLog,
+        signer: NoteSigner,
+        origin: str,
+        batch_size: int,
+        batch_age: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._follower = follower
+        self.log = log
+        self._signer = signer
+        self.origin = origin
+        self._batch_size = batch_size
+        self._batch_age = batch_age
+        self._clock = clock
+        self._opened_at: float | None = None
+        self._lock = threading.Lock()
+
+    def catch_up(self) -> int:
+        """Append every stored event not yet in the log, closing batches as they fill."""
+        with self._lock:
+            position = self.log.position()
+            while batch := self._follower.after(position):
+                room = self._batch_size - self._pending()
+                batch = batch[:room]
+                entries = [entry(stored.position, stored.event) for stored in batch]
+                try:
+                    self.log.append(entries, batch[-1].position)
+                except LogStoreConflict:
+                    # Another consumer appended first; continue from where it got to.
+                    position = self.log.position()
+                    continue
+                position = batch[-1].position
+                if self._opened_at is None:
+                    self._opened_at = self._clock()
+                self._close_if_due()
+            self._close_if_due()
+            return position
+
+    def _pending(self) -> int:
+        latest = self.log.store.latest_checkpoint()
+        return self.log.size() - (latest[0] if latest else 0)
+
+    def _close_if_due(self) -> None:
+        pending = self._pending()
+        if pending == 0:
+            self._opened_at = None
+            return
+        opened = self._opened_at if self._opened_at is not None else self._clock()
+        self._opened_at = opened
+        if pending >= self._batch_size or self._clock() - opened >= self._batch_age:
+            self.close_batch()
+
+    def close_batch(self) -> tuple[int, str]:
+        """Sign a checkpoint of everything appended so far."""
+        self._opened_at = None
+        return self.log.sign_checkpoint(self._signer, self.origin)
+
+    def run(self, stop: threading.Event, wake: threading.Event) -> None:
+        """Catch up whenever woken, and at least every quarter of the batch age."""
+        interval = min(0.5, self._batch_age / 4)
+        while not stop.is_set():
+            self.catch_up()
+            wake.wait(interval)
+            wake.clear()

@@ -1,0 +1,108 @@
+"""Routes of the transparency log: its key, checkpoints, entries and proofs."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from anchors.checkpoint import Checkpoint
+from ledger.api.app_context import ApiContext, context
+from ledger.errors import FieldError, InvalidInput, NotFound
+
+router = APIRouter(prefix="/log", tags=["transparency log"])
+Ctx = Annotated[ApiContext, Depends(context)]
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+def _checkpoint(note: str) -> dict[str, Any]:
+    checkpoint = Checkpoint.parse(note.partition("\n\n")[0] + "\n")
+    return {
+        "origin": checkpoint.origin,
+        "size": checkpoint.size,
+        "root": _b64(checkpoint.root),
+        "note": note,
+    }
+
+
+def _size_within(ctx: ApiContext, field: str, size: int) -> None:
+    if size > ctx.log.size():
+        raise InvalidInput(
+            [FieldError(field, "beyond-log", f"the log has {ctx.log.size()} entries")]
+        )
+
+
+@router.get("/key", response_model=None, summary="The log's origin and checkpoint verifier key")
+def key(ctx: Ctx) -> dict[str, Any]:
+    return {"origin": ctx.log_origin, "verifier_key": ctx.log_verifier_key}
+
+
+@router.get("/checkpoint", response_model=None, summary="The latest signed checkpoint")
+def checkpoint(ctx: Ctx) -> dict[str, Any]:
+    latest = ctx.log.store.latest_checkpoint()
+    if latest is None:
+        raise NotFound("no checkpoint has been signed yet")
+    return _checkpoint(latest[1])
+
+
+@router.get("/checkpoints", response_model=None, summary="Signed checkpoints, oldest first")
+def checkpoints(
+    ctx: Ctx,
+    after_size: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    items = [_checkpoint(note) for _, note in ctx.log.store.checkpoints(after_size, limit)]
+    return {"items": items, "next": items[-1]["size"] if len(items) == limit else None}
+
+
+@router.get("/entries", response_model=None, summary="Log entries (canonical envelopes)")
+def entries(
+    ctx: Ctx,
+    start: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    found = ctx.log.store.entries(start, start + limit)
+    return {
+        "start": start,
+        "entries": [entry.decode() for entry in found],
+        "next": start + len(found) if len(found) == limit else None,
+    }
+
+
+@router.get("/proof/inclusion", response_model=None, summary="RFC 9162 inclusion proof")
+def inclusion(
+    ctx: Ctx,
+    index: Annotated[int, Query(ge=0)],
+    size: Annotated[int, Query(ge=1)],
+) -> dict[str, Any]:
+    _size_within(ctx, "size", size)
+    if index >= size:
+        raise InvalidInput([FieldError("index", "beyond-size", "must be below size")])
+    proof = ctx.log.inclusion_proof(index, size)
+    return {
+        "index": index,
+        "size": size,
+        "leaf_hash": _b64(ctx.log.leaf_hash(index)),
+        "hashes": [_b64(h) for h in proof.hashes],
+    }
+
+
+@router.get("/proof/consistency", response_model=None, summary="RFC 9162 consistency proof")
+def consistency(
+    ctx: Ctx,
+    old_size: Annotated[int, Query(ge=1)],
+    new_size: Annotated[int, Query(ge=1)],
+) -> dict[str, Any]:
+    _size_within(ctx, "new_size", new_size)
+    if old_size > new_size:
+        raise InvalidInput([FieldError("old_size", "beyond-size", "must not exceed new_size")])
+    proof = ctx.log.consistency_proof(old_size, new_size)
+    return {
+        "old_size": old_size,
+        "new_size": new_size,
+        "hashes": [_b64(h) for h in proof.hashes],
+    }
