@@ -50,6 +50,10 @@ class LogStore(ABC):
         """The entries at indexes [start, stop)."""
 
     @abstractmethod
+    def index_of(self, position: int) -> int | None:
+        """The index of the entry made from the source event at ``position``."""
+
+    @abstractmethod
     def add_checkpoint(self, size: int, note: str) -> None:
         """Keep a signed checkpoint of the log at ``size`` (sizes only grow)."""
 
@@ -66,11 +70,12 @@ class LogStore(ABC):
         self,
         old_size: int,
         entries: Sequence[bytes],
+        positions: Sequence[int],
         nodes: dict[Node, bytes],
-        position: int,
     ) -> None:
-        """Store entries from index ``old_size`` on, their new subtree hashes, and the source
-        position they reach, atomically; :class:`LogStoreConflict` if the size moved."""
+        """Store entries from index ``old_size`` on, with the source positions they come from
+        and their new subtree hashes, atomically; :class:`LogStoreConflict` if the size
+        moved."""
 
 
 @dataclass(frozen=True)
@@ -100,14 +105,15 @@ class TransparencyLog:
         """The position of the last source event in the log."""
         return self.store.state()[1]
 
-    def append(self, entries: Sequence[bytes], position: int) -> int:
-        """Append ``entries`` (reaching source ``position``); returns the new size."""
+    def append(self, entries: Sequence[bytes], positions: Sequence[int]) -> int:
+        """Append ``entries`` made from the source events at ``positions``; returns the new
+        size."""
         size = self.size()
         frontier = self._frontier(size)
         new_nodes: dict[Node, bytes] = {}
         for offset, entry in enumerate(entries):
             _extend(frontier, size + offset, leaf_hash(entry), new_nodes)
-        self.store.append(size, entries, new_nodes, position)
+        self.store.append(size, entries, positions, new_nodes)
         return size + len(entries)
 
     def _frontier(self, size: int) -> dict[int, bytes]:

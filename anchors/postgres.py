@@ -13,7 +13,8 @@ from anchors.log import LogStore, LogStoreConflict
 from anchors.merkle import Node
 
 _SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS log_entries (idx BIGINT PRIMARY KEY, entry BYTEA NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS log_entries ("
+    " idx BIGINT PRIMARY KEY, position BIGINT NOT NULL UNIQUE, entry BYTEA NOT NULL)",
     "CREATE TABLE IF NOT EXISTS log_nodes ("
     " level SMALLINT NOT NULL, idx BIGINT NOT NULL, hash BYTEA NOT NULL,"
     " PRIMARY KEY (level, idx))",
@@ -78,6 +79,12 @@ class PostgresLogStore(LogStore):
             )
             return [bytes(row[0]) for row in c.fetchall()]
 
+    def index_of(self, position: int) -> int | None:
+        with self._transaction() as c:
+            c.execute("SELECT idx FROM log_entries WHERE position = %s", (position,))
+            row = c.fetchone()
+        return None if row is None else int(row[0])
+
     def add_checkpoint(self, size: int, note: str) -> None:
         with self._transaction() as c:
             c.execute("LOCK TABLE log_checkpoints IN EXCLUSIVE MODE")
@@ -105,19 +112,22 @@ class PostgresLogStore(LogStore):
         self,
         old_size: int,
         entries: Sequence[bytes],
+        positions: Sequence[int],
         nodes: dict[Node, bytes],
-        position: int,
     ) -> None:
         with self._transaction() as c:
             c.execute(
                 "UPDATE log_state SET size = %s, position = %s WHERE id = 1 AND size = %s",
-                (old_size + len(entries), position, old_size),
+                (old_size + len(entries), positions[-1], old_size),
             )
             if c.rowcount != 1:
                 raise LogStoreConflict(f"the log is no longer {old_size} entries long")
             c.executemany(
-                "INSERT INTO log_entries VALUES (%s, %s)",
-                [(old_size + i, entry) for i, entry in enumerate(entries)],
+                "INSERT INTO log_entries VALUES (%s, %s, %s)",
+                [
+                    (old_size + i, position, entry)
+                    for i, (position, entry) in enumerate(zip(positions, entries, strict=True))
+                ],
             )
             c.executemany(
                 "INSERT INTO log_nodes VALUES (%s, %s, %s)",

@@ -12,7 +12,8 @@ from anchors.log import LogStore, LogStoreConflict
 from anchors.merkle import Node
 
 _SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS log_entries (idx INTEGER PRIMARY KEY, entry BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS log_entries ("
+    " idx INTEGER PRIMARY KEY, position INTEGER NOT NULL UNIQUE, entry BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS log_nodes ("
     " level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,"
     " PRIMARY KEY (level, idx)) WITHOUT ROWID",
@@ -78,6 +79,12 @@ class SQLiteLogStore(LogStore):
             raise KeyError(f"the log store lacks subtree hashes {sorted(missing)[:3]}")
         return found
 
+    def index_of(self, position: int) -> int | None:
+        with self._transaction(write=False) as c:
+            c.execute("SELECT idx FROM log_entries WHERE position = ?", (position,))
+            row = c.fetchone()
+        return None if row is None else int(row[0])
+
     def add_checkpoint(self, size: int, note: str) -> None:
         with self._transaction(write=True) as c:
             c.execute("SELECT COALESCE(MAX(size), 0) FROM log_checkpoints")
@@ -111,19 +118,22 @@ class SQLiteLogStore(LogStore):
         self,
         old_size: int,
         entries: Sequence[bytes],
+        positions: Sequence[int],
         nodes: dict[Node, bytes],
-        position: int,
     ) -> None:
         with self._transaction(write=True) as c:
             c.execute(
                 "UPDATE log_state SET size = ?, position = ? WHERE id = 1 AND size = ?",
-                (old_size + len(entries), position, old_size),
+                (old_size + len(entries), positions[-1], old_size),
             )
             if c.rowcount != 1:
                 raise LogStoreConflict(f"the log is no longer {old_size} entries long")
             c.executemany(
-                "INSERT INTO log_entries VALUES (?, ?)",
-                [(old_size + i, entry) for i, entry in enumerate(entries)],
+                "INSERT INTO log_entries VALUES (?, ?, ?)",
+                [
+                    (old_size + i, position, entry)
+                    for i, (position, entry) in enumerate(zip(positions, entries, strict=True))
+                ],
             )
             c.executemany(
                 "INSERT INTO log_nodes VALUES (?, ?, ?)",

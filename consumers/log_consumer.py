@@ -45,7 +45,7 @@ class LogConsumer:
                 batch = batch[:room]
                 entries = [entry(stored.position, stored.event) for stored in batch]
                 try:
-                    self.log.append(entries, batch[-1].position)
+                    self.log.append(entries, [stored.position for stored in batch])
                 except LogStoreConflict:
                     # Another consumer appended first; continue from where it got to.
                     position = self.log.position()

@@ -32,7 +32,7 @@ def test_appends_in_uneven_batches_keep_every_root_and_proof_right(log: Transpar
     entries: list[bytes] = []
     while len(entries) < 700:
         batch = [rng.randbytes(rng.randrange(1, 90)) for _ in range(rng.randrange(1, 60))]
-        log.append(batch, position=len(entries) + len(batch))
+        log.append(batch, list(range(len(entries) + 1, len(entries) + len(batch) + 1)))
         entries += batch
         leaves = [leaf_hash(e) for e in entries]
         assert log.root() == reference_root(leaves)
@@ -47,25 +47,26 @@ def test_appends_in_uneven_batches_keep_every_root_and_proof_right(log: Transpar
             verify_consistency(old, size, log.root(old), root, list(proof.hashes))
     assert log.store.entries(10, 13) == entries[10:13]
     assert log.position() == len(entries)
+    assert log.store.index_of(5) == 4 and log.store.index_of(10_000) is None
 
 
 def test_a_reopened_log_continues_where_it_stopped(tmp_path: Path) -> None:
     first = TransparencyLog(SQLiteLogStore(tmp_path / "log.sqlite"))
-    first.append([b"a", b"b", b"c"], position=3)
+    first.append([b"a", b"b", b"c"], [1, 2, 3])
     again = TransparencyLog(SQLiteLogStore(tmp_path / "log.sqlite"))
-    again.append([b"d", b"e"], position=5)
+    again.append([b"d", b"e"], [4, 5])
     leaves = [leaf_hash(e) for e in (b"a", b"b", b"c", b"d", b"e")]
     assert again.root() == reference_root(leaves)
 
 
 def test_a_writer_with_a_stale_size_writes_nothing(log: TransparencyLog) -> None:
-    log.append([b"a"], position=1)
+    log.append([b"a"], [1])
     with pytest.raises(LogStoreConflict):
-        log.store.append(0, [b"b"], {(0, 0): leaf_hash(b"b")}, position=2)
+        log.store.append(0, [b"b"], [2], {(0, 0): leaf_hash(b"b")})
     assert log.size() == 1 and log.root() == leaf_hash(b"a")
 
 
 def test_proofs_beyond_the_log_are_refused(log: TransparencyLog) -> None:
-    log.append([b"a", b"b"], position=2)
+    log.append([b"a", b"b"], [1, 2])
     with pytest.raises(ValueError, match="2 entries"):
         log.inclusion_proof(0, 3)
