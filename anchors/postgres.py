@@ -9,6 +9,7 @@ from typing import Any
 from psycopg import Cursor
 from psycopg_pool import ConnectionPool
 
+from anchors.anchoring import AnchorRecord, AnchorStore
 from anchors.log import LogStore, LogStoreConflict
 from anchors.merkle import Node
 
@@ -22,6 +23,9 @@ _SCHEMA = (
     " id INTEGER PRIMARY KEY CHECK (id = 1), size BIGINT NOT NULL, position BIGINT NOT NULL)",
     "INSERT INTO log_state VALUES (1, 0, 0) ON CONFLICT (id) DO NOTHING",
     "CREATE TABLE IF NOT EXISTS log_checkpoints (size BIGINT PRIMARY KEY, note TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS log_anchors ("
+    " checkpoint_size BIGINT PRIMARY KEY, state TEXT NOT NULL, block_number BIGINT,"
+    " record TEXT NOT NULL)",
 )
 
 
@@ -133,3 +137,47 @@ class PostgresLogStore(LogStore):
                 "INSERT INTO log_nodes VALUES (%s, %s, %s)",
                 [(level, idx, h) for (level, idx), h in nodes.items()],
             )
+
+
+class PostgresAnchorStore(AnchorStore):
+    """Anchor records in the log's database."""
+
+    def __init__(self, log_store: PostgresLogStore) -> None:
+        self._transaction = log_store._transaction
+
+    def save(self, record: AnchorRecord) -> None:
+        with self._transaction() as c:
+            c.execute(
+                "INSERT INTO log_anchors VALUES (%s, %s, %s, %s) ON CONFLICT (checkpoint_size)"
+                " DO UPDATE SET state = excluded.state, block_number = excluded.block_number,"
+                " record = excluded.record",
+                (record.checkpoint_size, record.state, record.block_number, record.to_json()),
+            )
+
+    def _select(self, where: str, params: tuple[object, ...]) -> list[AnchorRecord]:
+        with self._transaction() as c:
+            c.execute(f"SELECT record FROM log_anchors WHERE {where}", params)
+            return [AnchorRecord.from_json(row[0]) for row in c.fetchall()]
+
+    def get(self, checkpoint_size: int) -> AnchorRecord | None:
+        found = self._select("checkpoint_size = %s", (checkpoint_size,))
+        return found[0] if found else None
+
+    def unfinished(self) -> list[AnchorRecord]:
+        return self._select("state != 'recorded' ORDER BY checkpoint_size", ())
+
+    def latest(self) -> AnchorRecord | None:
+        found = self._select("TRUE ORDER BY checkpoint_size DESC LIMIT 1", ())
+        return found[0] if found else None
+
+    def recorded_since(self, block_number: int) -> list[AnchorRecord]:
+        return self._select(
+            "state = 'recorded' AND block_number >= %s ORDER BY checkpoint_size", (block_number,)
+        )
+
+    def covering(self, index: int) -> AnchorRecord | None:
+        found = self._select(
+            "state = 'recorded' AND checkpoint_size > %s ORDER BY checkpoint_size LIMIT 1",
+            (index,),
+        )
+        return found[0] if found else None

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from anchors.anchoring import AnchorRecord, AnchorStore
 from anchors.log import LogStore, LogStoreConflict
 from anchors.merkle import Node
 
@@ -21,6 +22,9 @@ _SCHEMA = (
     " id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL, position INTEGER NOT NULL)",
     "INSERT INTO log_state VALUES (1, 0, 0) ON CONFLICT (id) DO NOTHING",
     "CREATE TABLE IF NOT EXISTS log_checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS log_anchors ("
+    " checkpoint_size INTEGER PRIMARY KEY, state TEXT NOT NULL, block_number INTEGER,"
+    " record TEXT NOT NULL)",
 )
 
 
@@ -139,3 +143,47 @@ class SQLiteLogStore(LogStore):
                 "INSERT INTO log_nodes VALUES (?, ?, ?)",
                 [(level, idx, h) for (level, idx), h in nodes.items()],
             )
+
+
+class SQLiteAnchorStore(AnchorStore):
+    """Anchor records in the log's database file."""
+
+    def __init__(self, log_store: SQLiteLogStore) -> None:
+        self._transaction = log_store._transaction
+
+    def save(self, record: AnchorRecord) -> None:
+        with self._transaction(write=True) as c:
+            c.execute(
+                "INSERT INTO log_anchors VALUES (?, ?, ?, ?) ON CONFLICT (checkpoint_size)"
+                " DO UPDATE SET state = excluded.state, block_number = excluded.block_number,"
+                " record = excluded.record",
+                (record.checkpoint_size, record.state, record.block_number, record.to_json()),
+            )
+
+    def _select(self, where: str, params: tuple[object, ...]) -> list[AnchorRecord]:
+        with self._transaction(write=False) as c:
+            c.execute(f"SELECT record FROM log_anchors WHERE {where}", params)
+            return [AnchorRecord.from_json(row[0]) for row in c.fetchall()]
+
+    def get(self, checkpoint_size: int) -> AnchorRecord | None:
+        found = self._select("checkpoint_size = ?", (checkpoint_size,))
+        return found[0] if found else None
+
+    def unfinished(self) -> list[AnchorRecord]:
+        return self._select("state != 'recorded' ORDER BY checkpoint_size", ())
+
+    def latest(self) -> AnchorRecord | None:
+        found = self._select("1 = 1 ORDER BY checkpoint_size DESC LIMIT 1", ())
+        return found[0] if found else None
+
+    def recorded_since(self, block_number: int) -> list[AnchorRecord]:
+        return self._select(
+            "state = 'recorded' AND block_number >= ? ORDER BY checkpoint_size", (block_number,)
+        )
+
+    def covering(self, index: int) -> AnchorRecord | None:
+        found = self._select(
+            "state = 'recorded' AND checkpoint_size > ? ORDER BY checkpoint_size LIMIT 1",
+            (index,),
+        )
+        return found[0] if found else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.canonical import canonical_bytes
-from ledger.domain import CommandReceipt, Credential, Issuer
+from ledger.domain import BatchAnchor, CommandReceipt, Credential, Issuer
 
 ENVELOPE_VERSION = 1
 
@@ -40,6 +40,13 @@ def _content(event: Any) -> tuple[str | None, dict[str, Any], str | None]:
         return str(event.originator_id), registered, None
     if isinstance(event, Issuer.Suspended | Issuer.Reinstated):
         return str(event.originator_id), {"reason": event.reason}, None
+    if isinstance(event, BatchAnchor.Anchored | BatchAnchor.Reanchored | BatchAnchor.Orphaned):
+        fields = {
+            k: v
+            for k, v in event.__dict__.items()
+            if k not in ("originator_id", "originator_version", "timestamp", "originator_topic")
+        }
+        return None, fields, None
     if isinstance(event, CommandReceipt.Recorded):
         content: dict[str, Any] = {
             "command_id": event.command_id,

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from consumers.follower import NotificationFollower, StoredEvent
-from ledger.domain import CommandReceipt, Credential, Issuer
+from ledger.domain import BatchAnchor, CommandReceipt, Credential, Issuer
 from ledger.read_model import PositionMoved, ReadModel, ReadModelWriter
 
 Handler = Callable[[ReadModelWriter, Any, str, int], None]
@@ -50,6 +50,10 @@ _HANDLERS: dict[type[Any], Handler] = {
         str(e.originator_id), at
     ),
     CommandReceipt.Recorded: lambda w, e, at, pos: None,
+    # Anchors are answered from the log's own store, not the read model.
+    BatchAnchor.Anchored: lambda w, e, at, pos: None,
+    BatchAnchor.Reanchored: lambda w, e, at, pos: None,
+    BatchAnchor.Orphaned: lambda w, e, at, pos: None,
 }
 
 

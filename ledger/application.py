@@ -34,9 +34,11 @@ from ledger.commands import (
 )
 from ledger.content import parse_timestamp, utc_now
 from ledger.domain import (
+    BatchAnchor,
     CommandReceipt,
     Credential,
     Issuer,
+    anchor_id_for,
     credential_id_for,
     issuer_id_for,
     receipt_id_for,
@@ -157,6 +159,42 @@ class Ledger(Application[UUID]):
             issuer.reinstate(reason=reason)
             self._save(issuer)
         return issuer
+
+    # Anchors (recorded by the anchoring consumer) -------------------------------------------
+
+    def record_anchor(self, anchored: dict[str, Any]) -> None:
+        """Record that a batch is anchored (or anchored again after a re-organisation).
+
+        Idempotent: recording the same transaction in the same block twice writes nothing.
+        """
+        anchor_id = anchor_id_for(anchored["origin"], anchored["checkpoint_size"])
+        found = self._get(str(anchor_id))
+        if found is None:
+            self._save(BatchAnchor(**anchored))
+            return
+        assert isinstance(found, BatchAnchor)
+        if (found.tx_hash, found.block_hash, found.orphaned) == (
+            anchored["tx_hash"],
+            anchored["block_hash"],
+            False,
+        ):
+            return
+        found.reanchor(
+            tx_hash=anchored["tx_hash"],
+            block_number=anchored["block_number"],
+            block_hash=anchored["block_hash"],
+            block_time=anchored["block_time"],
+        )
+        self._save(found)
+
+    def record_orphan(
+        self, origin: str, checkpoint_size: int, tx_hash: str, block_hash: str
+    ) -> None:
+        """Record that a batch's anchoring block was re-organised away (idempotent)."""
+        found = self._get(str(anchor_id_for(origin, checkpoint_size)))
+        if isinstance(found, BatchAnchor) and not found.orphaned:
+            found.orphan(tx_hash=tx_hash, block_hash=block_hash)
+            self._save(found)
 
     # Issuing ---------------------------------------------------------------------------------
 

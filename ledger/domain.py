@@ -16,6 +16,7 @@ from eventsourcing.domain import Aggregate, event
 _CREDENTIAL_NS = uuid.UUID("5b0f7c2e-3a4d-4f1b-9c8e-1d2a3b4c5d6e")
 _ISSUER_NS = uuid.UUID("8e1c9a7b-6d5f-4e3a-8b2c-0f1e2d3c4b5a")
 _RECEIPT_NS = uuid.UUID("c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f")
+_ANCHOR_NS = uuid.UUID("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")
 
 
 def credential_id_for(issuer_id: str, command_id: str) -> uuid.UUID:
@@ -179,3 +180,67 @@ class CommandReceipt(Aggregate):
         self.issuer_id = issuer_id
         self.command_digest = command_digest
         self.result = result
+
+
+def anchor_id_for(origin: str, checkpoint_size: int) -> uuid.UUID:
+    """The id of the anchor of the batch that ends at ``checkpoint_size`` in log ``origin``."""
+    return uuid.uuid5(_ANCHOR_NS, f"{origin}/{checkpoint_size}")
+
+
+class BatchAnchor(Aggregate):
+    """Where one batch (a signed checkpoint and its anchor tree) is anchored on chain."""
+
+    class Anchored(Aggregate.Created):
+        origin: str
+        checkpoint_size: int
+        checkpoint_note: str
+        leaves: list[str]
+        root: str
+        chain_id: int
+        tx_hash: str
+        block_number: int
+        block_hash: str
+        block_time: int
+
+    class Reanchored(Aggregate.Event):
+        tx_hash: str
+        block_number: int
+        block_hash: str
+        block_time: int
+
+    class Orphaned(Aggregate.Event):
+        tx_hash: str
+        block_hash: str
+
+    @staticmethod
+    def create_id(origin: str, checkpoint_size: int) -> uuid.UUID:
+        return anchor_id_for(origin, checkpoint_size)
+
+    @event(Anchored)
+    def __init__(
+        self,
+        origin: str,
+        checkpoint_size: int,
+        checkpoint_note: str,
+        leaves: list[str],
+        root: str,
+        chain_id: int,
+        tx_hash: str,
+        block_number: int,
+        block_hash: str,
+        block_time: int,
+    ) -> None:
+        self.checkpoint_size = checkpoint_size
+        self.tx_hash = tx_hash
+        self.block_hash = block_hash
+        self.orphaned = False
+
+    @event(Reanchored)
+    def reanchor(self, tx_hash: str, block_number: int, block_hash: str, block_time: int) -> None:
+        self.tx_hash = tx_hash
+        self.block_hash = block_hash
+        self.orphaned = False
+
+    @event(Orphaned)
+    def orphan(self, tx_hash: str, block_hash: str) -> None:
+        self.orphaned = True

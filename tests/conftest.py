@@ -83,7 +83,7 @@ def database() -> Iterator[Callable[[], dict[str, Any]]]:
         if STORE != "postgres":
             return {}
         name = f"test_{uuid.uuid4().hex[:16]}"
-        _admin_sql(f"CREATE DATABASE {name}")
+        _admin_sql(f"CREATE DATABASE {name} OWNER credledger")
         created.append(name)
         return {
             "store": "postgres",

@@ -1,0 +1,242 @@
+"""Anchoring batches on chain, exactly once, across crashes, outages and re-organisations.
+
+Each batch (a signed checkpoint with its anchor tree) gets one intent: the nonce and the signed
+raw transaction are stored *before* they are broadcast. From then on the batch only ever moves
+forward from what is stored: a restart finds the transaction on chain or broadcasts the same
+bytes again; a transaction that waits too long is replaced with the same nonce and a higher
+fee, so at most one of them can be mined; a batch whose block is re-organised away goes back
+to waiting for (or re-broadcasting) its transaction. One batch is in flight at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from anchors.anchor_tree import AnchorTree
+from anchors.chain import BURN_ADDRESS, Chain, ChainRejected, Fees
+
+# A 32-byte calldata transfer costs 21,000 + 10 x 4 x 32 = 22,280 under Prague's floor rule.
+GAS_LIMIT = 30_000
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One signed transaction for a batch; replacements share the nonce."""
+
+    tx_hash: str
+    raw: str
+    max_fee_per_gas: int
+    max_priority_fee_per_gas: int
+    sent_at: float
+
+
+@dataclass(frozen=True)
+class AnchorRecord:
+    """A batch's anchoring, as stored: intent, attempts and, once mined, where."""
+
+    checkpoint_size: int
+    checkpoint_note: str
+    leaves: list[str]
+    root: str
+    chain_id: int
+    nonce: int
+    attempts: list[Attempt] = field(default_factory=list)
+    state: str = "pending"  # pending -> confirmed -> recorded; a reorg sends it back
+    tx_hash: str | None = None
+    block_number: int | None = None
+    block_hash: str | None = None
+    block_time: int | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> AnchorRecord:
+        data: dict[str, Any] = json.loads(text)
+        data["attempts"] = [Attempt(**a) for a in data["attempts"]]
+        return cls(**data)
+
+
+class AnchorStore(ABC):
+    """Where anchor records live, beside the log; one implementation per backend."""
+
+    @abstractmethod
+    def save(self, record: AnchorRecord) -> None:
+        """Insert or replace the record of ``record.checkpoint_size``."""
+
+    @abstractmethod
+    def get(self, checkpoint_size: int) -> AnchorRecord | None: ...
+
+    @abstractmethod
+    def unfinished(self) -> list[AnchorRecord]:
+        """Records not yet recorded, oldest first."""
+
+    @abstractmethod
+    def latest(self) -> AnchorRecord | None:
+        """The record of the largest batch."""
+
+    @abstractmethod
+    def recorded_since(self, block_number: int) -> list[AnchorRecord]:
+        """Recorded anchors mined at or after ``block_number``."""
+
+    @abstractmethod
+    def covering(self, index: int) -> AnchorRecord | None:
+        """The first recorded anchor whose batch includes log entry ``index``."""
+
+
+class Anchorer:
+    """Moves batches from checkpoint to confirmed anchor, one step at a time."""
+
+    def __init__(
+        self,
+        chain: Chain,
+        account: LocalAccount,
+        store: AnchorStore,
+        confirmations: int = 1,
+        replace_after: float = 30.0,
+        watch_blocks: int = 64,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.chain = chain
+        self.account = account
+        self.store = store
+        self.confirmations = confirmations
+        self.replace_after = replace_after
+        self.watch_blocks = watch_blocks
+        self._clock = clock
+        self._chain_id: int | None = None
+
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            self._chain_id = self.chain.chain_id()
+        return self._chain_id
+
+    def in_flight(self) -> AnchorRecord | None:
+        """The batch being anchored, if any: at most one at a time."""
+        unfinished = [r for r in self.store.unfinished() if r.state == "pending"]
+        return unfinished[0] if unfinished else None
+
+    def open(self, checkpoint_size: int, note: str, leaves: list[bytes]) -> AnchorRecord:
+        """Store the intent for a batch (signed transaction and nonce), then broadcast it."""
+        existing = self.store.get(checkpoint_size)
+        if existing is not None:
+            return existing
+        tree = AnchorTree.build(leaves)
+        latest = self.store.latest()
+        nonce = self.chain.nonce(self.account.address)
+        if latest is not None and latest.nonce >= nonce:
+            nonce = latest.nonce + 1
+        record = AnchorRecord(
+            checkpoint_size=checkpoint_size,
+            checkpoint_note=note,
+            leaves=[leaf.hex() for leaf in leaves],
+            root=tree.root.hex(),
+            chain_id=self.chain_id(),
+            nonce=nonce,
+        )
+        record = self._sign(record, self.chain.fees())
+        self.store.save(record)
+        self._broadcast(record.attempts[-1])
+        return record
+
+    def _sign(self, record: AnchorRecord, fees: Fees) -> AnchorRecord:
+        transaction: dict[str, Any] = {
+            "type": 2,
+            "chainId": record.chain_id,
+            "nonce": record.nonce,
+            "to": BURN_ADDRESS,
+            "value": 0,
+            "data": bytes.fromhex(record.root),
+            "gas": GAS_LIMIT,
+            "maxFeePerGas": fees.max_fee_per_gas,
+            "maxPriorityFeePerGas": fees.max_priority_fee_per_gas,
+        }
+        signed = self.account.sign_transaction(transaction)
+        attempt = Attempt(
+            tx_hash="0x" + bytes(signed.hash).hex(),
+            raw=bytes(signed.raw_transaction).hex(),
+            max_fee_per_gas=fees.max_fee_per_gas,
+            max_priority_fee_per_gas=fees.max_priority_fee_per_gas,
+            sent_at=self._clock(),
+        )
+        return replace(record, attempts=[*record.attempts, attempt])
+
+    def _broadcast(self, attempt: Attempt) -> None:
+        # A refusal (e.g. "nonce too low" once another attempt is mined) is not an error
+        # here: the next step looks at the chain and sees why.
+        with contextlib.suppress(ChainRejected):
+            self.chain.send(bytes.fromhex(attempt.raw))
+
+    def advance(self, record: AnchorRecord) -> AnchorRecord:
+        """One step for a pending batch; returns the record as now stored."""
+        mined = [i for a in record.attempts if (i := self.chain.inclusion(a.tx_hash))]
+        if mined:
+            inclusion = mined[0]
+            head = self.chain.head()
+            if head - inclusion.block_number + 1 < self.confirmations:
+                return record
+            block = self.chain.block(inclusion.block_number)
+            if block is None or block[0] != inclusion.block_hash:
+                return record  # re-organised meanwhile: look again next step
+            confirmed = replace(
+                record,
+                state="confirmed",
+                tx_hash=inclusion.tx_hash,
+                block_number=inclusion.block_number,
+                block_hash=inclusion.block_hash,
+                block_time=block[1],
+            )
+            self.store.save(confirmed)
+            return confirmed
+        if self.chain.confirmed_nonce(self.account.address) > record.nonce:
+            # Our nonce is used. Look once more, as one of ours may have been mined just now;
+            # if not, a transaction that is not ours took it: start over with a new nonce.
+            if any(self.chain.inclusion(a.tx_hash) for a in record.attempts):
+                return record
+            return self._renew(record)
+        latest = record.attempts[-1]
+        if not any(self.chain.is_known(a.tx_hash) for a in record.attempts):
+            self._broadcast(latest)
+            return record
+        if self._clock() - latest.sent_at >= self.replace_after:
+            fees = self.chain.fees()
+            bumped = Fees(
+                max(fees.max_fee_per_gas, latest.max_fee_per_gas * 9 // 8 + 1),
+                max(fees.max_priority_fee_per_gas, latest.max_priority_fee_per_gas * 9 // 8 + 1),
+            )
+            replaced = self._sign(record, bumped)
+            self.store.save(replaced)
+            self._broadcast(replaced.attempts[-1])
+            return replaced
+        return record
+
+    def _renew(self, record: AnchorRecord) -> AnchorRecord:
+        renewed = replace(record, nonce=self.chain.nonce(self.account.address), attempts=[])
+        renewed = self._sign(renewed, self.chain.fees())
+        self.store.save(renewed)
+        self._broadcast(renewed.attempts[-1])
+        return renewed
+
+    def mark_recorded(self, record: AnchorRecord) -> None:
+        self.store.save(replace(record, state="recorded"))
+
+    def orphaned(self) -> list[AnchorRecord]:
+        """Recorded anchors whose block is no longer on the chain; each goes back to pending
+        (its transaction may be mined again, or is re-broadcast)."""
+        head = self.chain.head()
+        found = []
+        for record in self.store.recorded_since(max(0, head - self.watch_blocks)):
+            assert record.block_number is not None
+            block = self.chain.block(record.block_number)
+            if block is None or block[0] != record.block_hash:
+                self.store.save(replace(record, state="pending"))
+                found.append(record)
+        return found
