@@ -5,7 +5,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-BURN_ADDRESS = "0xdEaDDeADDEaDdeaDdEAddEADDEAdDeadDEADDEaD"
+# 0xdead...dead, where Blockcerts' cert-issuer sends its anchors (EIP-55 form).
+BURN_ADDRESS = "0xdeaDDeADDEaDdeaDdEAddEADDEAdDeadDEADDEaD"
 
 
 class ChainUnavailable(Exception):

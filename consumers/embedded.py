@@ -7,7 +7,9 @@ import threading
 from collections.abc import Callable
 from types import TracebackType
 
+from anchors.anchoring import Anchorer
 from anchors.checkpoint import NoteSigner
+from consumers.anchor_consumer import AnchorConsumer, connect_chain
 from consumers.follower import NotificationFollower
 from consumers.log_consumer import LogConsumer
 from consumers.projector import ReadModelProjector
@@ -34,12 +36,25 @@ class EmbeddedLedger:
             batch_size=settings.batch_size,
             batch_age=settings.batch_age_seconds,
         )
+        self.chain = connect_chain(settings)
+        self.anchorer = Anchorer(
+            self.chain.chain,
+            self.chain.account,
+            self.storage.anchors,
+            confirmations=settings.confirmations,
+            replace_after=settings.anchor_replace_after_seconds,
+        )
+        self.anchor_consumer = AnchorConsumer(
+            self.storage.log, self.anchorer, self.storage.ledger, settings.log_origin_value()
+        )
         self._stop = threading.Event()
         self._wake_projector = threading.Event()
         self._wake_log = threading.Event()
+        self._wake_anchor = threading.Event()
         self._threads = [
             self._thread("read-model-projector", self.projector.run, self._wake_projector),
             self._thread("log-consumer", self.log_consumer.run, self._wake_log),
+            self._thread("anchor-consumer", self.anchor_consumer.run, self._wake_anchor),
         ]
 
     def _thread(
@@ -60,12 +75,13 @@ class EmbeddedLedger:
         if self._stop.is_set():
             return
         self._stop.set()
-        self._wake_projector.set()
-        self._wake_log.set()
+        for wake in (self._wake_projector, self._wake_log, self._wake_anchor):
+            wake.set()
         for thread in self._threads:
             if thread.is_alive():
                 thread.join(timeout=10)
         self.storage.close()
+        self.chain.close()
 
     def _written(self) -> None:
         # The read model is caught up in the request, so the answer reflects the write; the

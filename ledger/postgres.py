@@ -17,7 +17,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL
 from psycopg_pool import ConnectionPool
 
-from anchors.postgres import PostgresLogStore
+from anchors.postgres import PostgresAnchorStore, PostgresLogStore
 from ledger.personal_data import LearnerCipher, PersonalDataVault, SealedBatch
 from ledger.read_model import Cursor as ReadModelCursor
 from ledger.read_model import ReadModel
@@ -172,3 +172,7 @@ def open_vault(recorder: Any, cipher: LearnerCipher) -> PostgresVault:
 
 def open_log_store(settings: Settings) -> PostgresLogStore:
     return PostgresLogStore(conninfo(settings), settings.postgres_pool_size)
+
+
+def open_anchor_store(log_store: PostgresLogStore) -> PostgresAnchorStore:
+    return PostgresAnchorStore(log_store)

@@ -79,6 +79,25 @@ class Settings(BaseSettings):
     batch_age_seconds: float = Field(
         default=10.0, gt=0, description="A batch with events closes after this long."
     )
+    chain: Literal["anvil", "rpc", "in-process"] = Field(
+        default="anvil",
+        description="anvil: a local node the ledger runs, state in the data directory; "
+        "rpc: any EVM JSON-RPC endpoint; in-process: eth-tester (tests only).",
+    )
+    chain_rpc_url: str | None = Field(default=None, description="JSON-RPC URL (chain=rpc).")
+    chain_private_key: SecretStr | None = Field(
+        default=None, description="Hex key of the anchoring account (chain=rpc)."
+    )
+    chain_id: int | None = Field(
+        default=None, description="The chain id the node must report (refused otherwise)."
+    )
+    confirmations: int = Field(default=1, ge=1, description="Blocks that confirm an anchor.")
+    anchor_replace_after_seconds: float = Field(
+        default=60.0, gt=0, description="Re-send a waiting anchor with a higher fee after."
+    )
+    anvil_path: Path | None = Field(
+        default=None, description="The anvil binary (default: .deploy/anvil or PATH)."
+    )
     read_freshness_seconds: int = Field(
         default=300, description="How old a signed read request may be."
     )

@@ -17,7 +17,7 @@ from typing import Any
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
-from anchors.sqlite import SQLiteLogStore
+from anchors.sqlite import SQLiteAnchorStore, SQLiteLogStore
 from ledger.personal_data import LearnerCipher, PersonalDataVault, SealedBatch
 from ledger.read_model import Cursor, ReadModel
 from ledger.settings import Settings
@@ -179,3 +179,7 @@ def open_vault(recorder: Any, cipher: LearnerCipher) -> SQLiteVault:
 
 def open_log_store(settings: Settings) -> SQLiteLogStore:
     return SQLiteLogStore(settings.log_db)
+
+
+def open_anchor_store(log_store: SQLiteLogStore) -> SQLiteAnchorStore:
+    return SQLiteAnchorStore(log_store)

@@ -1,7 +1,8 @@
 """Choosing the storage backend by configuration, in this one place.
 
 Each backend module (``ledger.sqlite``, ``ledger.postgres``) provides ``event_store_env``,
-``open_vault``, ``open_read_model`` and ``open_log_store``; nothing else names a backend.
+``open_vault``, ``open_read_model``, ``open_log_store`` and ``open_anchor_store``; nothing else
+names a backend.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import importlib
 from dataclasses import dataclass
 from datetime import timedelta
 
+from anchors.anchoring import AnchorStore
 from anchors.log import TransparencyLog
 from ledger.application import Ledger
 from ledger.personal_data import LearnerCipher, PersonalDataVault
@@ -24,6 +26,7 @@ class Storage:
     ledger: Ledger
     read_model: ReadModel
     log: TransparencyLog
+    anchors: AnchorStore
 
     @property
     def vault(self) -> PersonalDataVault:
@@ -51,5 +54,10 @@ def open_storage(settings: Settings) -> Storage:
         read_freshness=timedelta(seconds=settings.read_freshness_seconds),
     )
     read_model: ReadModel = backend.open_read_model(settings)
-    log = TransparencyLog(backend.open_log_store(settings))
-    return Storage(ledger=ledger, read_model=read_model, log=log)
+    log_store = backend.open_log_store(settings)
+    return Storage(
+        ledger=ledger,
+        read_model=read_model,
+        log=TransparencyLog(log_store),
+        anchors=backend.open_anchor_store(log_store),
+    )

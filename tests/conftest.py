@@ -102,7 +102,8 @@ def database() -> Iterator[Callable[[], dict[str, Any]]]:
 def settings(tmp_path: Path, database: Callable[[], dict[str, Any]]) -> Settings:
     data_dir = tmp_path / "data"
     create_secrets(data_dir)
-    return Settings(data_dir=data_dir, **database())
+    # eth-tester in process by default; tests of anchoring itself run a real Anvil node.
+    return Settings(data_dir=data_dir, chain="in-process", **database())
 
 
 @pytest.fixture

@@ -27,7 +27,11 @@ BATCH = 4
 def settings(tmp_path: Path, database: Callable[[], dict[str, Any]]) -> Settings:
     create_secrets(tmp_path / "data")
     return Settings(
-        data_dir=tmp_path / "data", batch_size=BATCH, batch_age_seconds=0.3, **database()
+        data_dir=tmp_path / "data",
+        batch_size=BATCH,
+        batch_age_seconds=0.3,
+        chain="in-process",
+        **database(),
     )
 
 

@@ -1,0 +1,138 @@
+"""The anchor consumer: every signed checkpoint anchored on chain, recorded as events."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from anchors.anchor_tree import checkpoint_leaf
+from anchors.anchoring import Anchorer, AnchorRecord
+from anchors.anvil import ManagedAnvil, dev_account, find_anvil
+from anchors.chain import Chain, ChainRejected, ChainUnavailable
+from anchors.ethereum import Web3Chain
+from anchors.log import TransparencyLog
+from ledger.application import Ledger
+from ledger.settings import ConfigurationError, Settings
+
+log = logging.getLogger("credledger.anchoring")
+
+
+@dataclass
+class ChainConnection:
+    chain: Chain
+    account: LocalAccount
+    node: ManagedAnvil | None = None
+
+    def close(self) -> None:
+        if self.node is not None:
+            self.node.stop()
+
+
+def connect_chain(settings: Settings) -> ChainConnection:
+    """The chain and anchoring account that ``settings`` select; starts Anvil if it is ours."""
+    if settings.chain == "in-process":
+        from eth_tester.backends.pyevm.main import get_default_account_keys
+        from web3 import EthereumTesterProvider
+
+        key = get_default_account_keys()[0].to_hex()
+        return ChainConnection(Web3Chain(EthereumTesterProvider()), Account.from_key(key))
+    if settings.chain == "rpc":
+        if not settings.chain_rpc_url or settings.chain_private_key is None:
+            raise ConfigurationError(
+                "chain=rpc needs CREDLEDGER_CHAIN_RPC_URL and CREDLEDGER_CHAIN_PRIVATE_KEY"
+            )
+        connection = ChainConnection(
+            Web3Chain.connect(settings.chain_rpc_url),
+            Account.from_key(settings.chain_private_key.get_secret_value()),
+        )
+    else:
+        binary = find_anvil(settings.anvil_path)
+        if binary is None:
+            raise ConfigurationError(
+                "no anvil binary: run `npm install --prefix .deploy/anvil @foundry-rs/anvil` "
+                "(the README's first command does), set CREDLEDGER_ANVIL_PATH, or configure "
+                "CREDLEDGER_CHAIN=rpc with a JSON-RPC URL"
+            )
+        node = ManagedAnvil(binary, settings.data_dir / "anvil-state.json").start()
+        connection = ChainConnection(Web3Chain.connect(node.url), dev_account(), node)
+    if settings.chain_id is not None:
+        reported = connection.chain.chain_id()
+        if reported != settings.chain_id:
+            connection.close()
+            raise ConfigurationError(
+                f"the node reports chain id {reported}, the configuration says {settings.chain_id}"
+            )
+    return connection
+
+
+class AnchorConsumer:
+    """Opens an anchor for each checkpoint in turn, follows it to confirmation, records it."""
+
+    def __init__(
+        self, log_: TransparencyLog, anchorer: Anchorer, ledger: Ledger, origin: str
+    ) -> None:
+        self.log = log_
+        self.anchorer = anchorer
+        self.ledger = ledger
+        self.origin = origin
+        self._lock = threading.Lock()
+
+    def step(self) -> None:
+        """Move anchoring forward as far as the chain allows now; never raises for outages."""
+        with self._lock:
+            try:
+                self._step()
+            except (ChainUnavailable, ChainRejected) as exc:
+                log.warning("anchoring waits for the chain: %s", exc)
+            except Exception:
+                # Keep the thread alive: what was stored stays stored, the next step resumes.
+                log.exception("anchoring step failed; retrying")
+
+    def _step(self) -> None:
+        for orphan in self.anchorer.orphaned():
+            assert orphan.tx_hash is not None and orphan.block_hash is not None
+            self.ledger.record_orphan(
+                self.origin, orphan.checkpoint_size, orphan.tx_hash, orphan.block_hash
+            )
+        in_flight = self.anchorer.in_flight()
+        if in_flight is not None:
+            self.anchorer.advance(in_flight)
+        for record in self.anchorer.store.unfinished():
+            if record.state == "confirmed":
+                self._record(record)
+        if self.anchorer.in_flight() is None:
+            latest = self.anchorer.store.latest()
+            after = latest.checkpoint_size if latest is not None else 0
+            upcoming = self.log.store.checkpoints(after, 1)
+            if upcoming:
+                size, note = upcoming[0]
+                self.anchorer.open(size, note, [checkpoint_leaf(note)])
+
+    def _record(self, record: AnchorRecord) -> None:
+        assert record.tx_hash and record.block_hash
+        assert record.block_number is not None and record.block_time is not None
+        self.ledger.record_anchor(
+            {
+                "origin": self.origin,
+                "checkpoint_size": record.checkpoint_size,
+                "checkpoint_note": record.checkpoint_note,
+                "leaves": record.leaves,
+                "root": record.root,
+                "chain_id": record.chain_id,
+                "tx_hash": record.tx_hash,
+                "block_number": record.block_number,
+                "block_hash": record.block_hash,
+                "block_time": record.block_time,
+            }
+        )
+        self.anchorer.mark_recorded(record)
+
+    def run(self, stop: threading.Event, wake: threading.Event, interval: float = 0.5) -> None:
+        while not stop.is_set():
+            self.step()
+            wake.wait(interval)
+            wake.clear()
