@@ -11,6 +11,9 @@ from anchors.checkpoint import NoteSigner
 from anchors.log import LogStoreConflict, TransparencyLog
 from consumers.envelope import entry
 from consumers.follower import NotificationFollower
+from ledger.domain import BatchAnchor
+
+_BOOKKEEPING = (BatchAnchor.Anchored, BatchAnchor.Reanchored, BatchAnchor.Orphaned)
 
 
 class LogConsumer:
@@ -34,6 +37,10 @@ class LogConsumer:
         self._batch_age = batch_age
         self._clock = clock
         self._opened_at: float | None = None
+        # Whether the open batch holds anything but anchoring bookkeeping. Only such a batch
+        # closes by age: otherwise each anchor's own event would call for the next anchor.
+        # Unknown after a restart, so assumed (at most one extra batch).
+        self._substantive = True
         self._lock = threading.Lock()
 
     def catch_up(self) -> int:
@@ -53,6 +60,8 @@ class LogConsumer:
                 position = batch[-1].position
                 if self._opened_at is None:
                     self._opened_at = self._clock()
+                if any(not isinstance(stored.event, _BOOKKEEPING) for stored in batch):
+                    self._substantive = True
                 self._close_if_due()
             self._close_if_due()
             return position
@@ -68,12 +77,14 @@ class LogConsumer:
             return
         opened = self._opened_at if self._opened_at is not None else self._clock()
         self._opened_at = opened
-        if pending >= self._batch_size or self._clock() - opened >= self._batch_age:
+        aged = self._substantive and self._clock() - opened >= self._batch_age
+        if pending >= self._batch_size or aged:
             self.close_batch()
 
     def close_batch(self) -> tuple[int, str]:
         """Sign a checkpoint of everything appended so far."""
         self._opened_at = None
+        self._substantive = False
         return self.log.sign_checkpoint(self._signer, self.origin)
 
     def run(self, stop: threading.Event, wake: threading.Event) -> None:

@@ -199,5 +199,12 @@ class LedgerClient:
     def status(self, credential_id: str) -> dict[str, Any]:
         return self._call("GET", f"/credentials/{credential_id}")
 
+    def proof(self, credential_id: str, version: int | None = None) -> dict[str, Any]:
+        params = {"version": version} if version is not None else {}
+        return self._call("GET", f"/credentials/{credential_id}/proof", params=params)
+
+    def verify(self, **subject: Any) -> dict[str, Any]:
+        return self._call("POST", "/verify", json=subject)
+
     def credentials(self, **params: Any) -> dict[str, Any]:
         return self._call("GET", "/credentials", params=params)

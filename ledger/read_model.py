@@ -73,6 +73,16 @@ def public_content(content: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in content.items() if k != "learner"}
 
 
+def version_status(found: dict[str, Any] | None, position: int) -> dict[str, Any] | None:
+    """The status of the version of credential ``found`` recorded at log ``position``."""
+    if found is None:
+        return None
+    for version in found["versions"]:
+        if version["log_position"] == position:
+            return {**version, "revocation": found["revocation"]}
+    return None
+
+
 class ReadModelWriter:
     """The changes one projector transaction makes, in domain words."""
 
@@ -372,7 +382,7 @@ class ReadModel(ABC):
             keys = c.fetchall()
             c.execute(
                 self._sql(
-                    "SELECT at, event, detail FROM rm_issuer_history"
+                    "SELECT at, event, detail, position FROM rm_issuer_history"
                     " WHERE issuer_id = ? ORDER BY position"
                 ),
                 (issuer_id,),
@@ -390,7 +400,8 @@ class ReadModel(ABC):
             "updated_at": row[8],
             "keys": [{"address": a, "valid_from": f, "valid_until": u} for a, f, u in keys],
             "history": [
-                {"at": at, "event": event, **json.loads(detail)} for at, event, detail in history
+                {"at": at, "event": event, "position": position, **json.loads(detail)}
+                for at, event, detail, position in history
             ],
         }
 

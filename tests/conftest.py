@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import uvicorn
 
+from anchors.anvil import ManagedAnvil, dev_account, find_anvil
 from consumers.embedded import EmbeddedLedger
 from ledger import samples
 from ledger.api import create_app
@@ -182,3 +183,50 @@ def stored_events(ledger: RunningLedger) -> int:
     """How many events the store holds (notification ids may have gaps on PostgreSQL)."""
     recorder = ledger.embedded.storage.ledger.recorder
     return len(recorder.select_notifications(start=None, limit=1_000_000))
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def anvil() -> Iterator[ManagedAnvil]:
+    """A real Anvil node (the npm package tests/run.sh installs), chain id 31337."""
+    binary = find_anvil()
+    assert binary is not None, "anvil is installed by tests/run.sh (npm @foundry-rs/anvil)"
+    node = ManagedAnvil(binary, state_file=None).start()
+    yield node
+    node.stop()
+
+
+@pytest.fixture
+def anvil_settings(
+    tmp_path: Path, database: Callable[[], dict[str, Any]], anvil: ManagedAnvil
+) -> Settings:
+    """Settings for a ledger that anchors small, quick batches on ``anvil``."""
+    create_secrets(tmp_path / "data")
+    return Settings(
+        data_dir=tmp_path / "data",
+        batch_size=5,
+        batch_age_seconds=0.5,
+        chain="rpc",
+        chain_rpc_url=anvil.url,
+        chain_private_key=dev_account().key.hex(),
+        chain_id=31337,
+        **database(),
+    )
+
+
+def anchored_everything(ledger: RunningLedger) -> bool:
+    """Every stored event but anchoring bookkeeping is in a recorded anchor's batch."""
+    storage = ledger.embedded.storage
+    recorder = storage.ledger.recorder
+    stored = recorder.select_notifications(start=None, limit=1_000_000)
+    substantive = [n for n in stored if ":BatchAnchor." not in n.topic]
+    if not substantive:
+        return True
+    index = storage.log.store.index_of(substantive[-1].id)
+    return index is not None and storage.anchors.covering(index) is not None

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from anchors.anchoring import AnchorStore
+from anchors.chain import Chain
 from anchors.log import TransparencyLog
 from ledger.application import Ledger
 from ledger.errors import AdminAuthenticationError, Unavailable
@@ -23,6 +25,9 @@ class ApiContext:
     ledger: Ledger
     read_model: ReadModel
     log: TransparencyLog
+    anchors: AnchorStore
+    chain: Chain | None
+    confirmations: int
     log_origin: str
     log_verifier_key: str
     settings: Settings
@@ -35,6 +40,20 @@ class ApiContext:
         expected = f"Bearer {self.admin_token}"
         if not hmac.compare_digest(supplied.encode(), expected.encode()):
             raise AdminAuthenticationError("this operation needs the operator's bearer token")
+
+    def anchor_state(self, log_position: int) -> dict[str, object]:
+        """Whether the event at ``log_position`` is anchored yet, and where."""
+        index = self.log.store.index_of(log_position)
+        anchor = self.anchors.covering(index) if index is not None else None
+        if anchor is None:
+            return {"state": "pending", "detail": "in the log's next batch; anchoring is pending"}
+        return {
+            "state": "anchored",
+            "checkpoint_size": anchor.checkpoint_size,
+            "chain_id": anchor.chain_id,
+            "tx_hash": anchor.tx_hash,
+            "block_number": anchor.block_number,
+        }
 
     def written(self) -> None:
         """Wait until the read model reflects what was just written (read-your-writes)."""

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ledger.api.app_context import ApiContext, context
 from ledger.application import CommandResult
+from ledger.bundle import build_bundle
 from ledger.commands import SignedCommand
 from ledger.errors import FieldError, InvalidInput, LedgerError, NotFound, TooLarge
 
@@ -127,10 +128,27 @@ def list_credentials(
 @router.get(
     "/{credential_id}",
     response_model=None,
-    summary="A credential's public status and version history",
+    summary="A credential's public status, version history and anchoring",
 )
 def status(credential_id: str, ctx: Ctx) -> dict[str, Any]:
     found = ctx.read_model.credential(credential_id)
     if found is None:
         raise NotFound(f"no credential {credential_id}")
+    for version in found["versions"]:
+        version["anchor"] = ctx.anchor_state(version["log_position"])
     return found
+
+
+@router.get(
+    "/{credential_id}/proof",
+    response_model=None,
+    summary="A self-contained proof bundle of a credential version",
+)
+def proof(
+    credential_id: str,
+    ctx: Ctx,
+    version: Annotated[int | None, Query(ge=1, description="Default: the current one")] = None,
+) -> dict[str, Any]:
+    return build_bundle(
+        credential_id, version, ctx.read_model, ctx.log, ctx.anchors, ctx.log_verifier_key
+    )

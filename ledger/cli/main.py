@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ledger.cli import bulk, demo, issuer_commands, operator, server
+from ledger.cli import bulk, demo, issuer_commands, operator, server, verify_command
 
 
 @click.group(
@@ -21,7 +21,7 @@ def cli() -> None:
     \b
     Operator:  init, serve, demo, register-issuer, suspend-issuer
     Issuer:    keygen, issue, bulk-issue, amend, revoke, erase, rotate-key
-    Anyone:    status
+    Anyone:    status, proof, verify
     """
 
 
@@ -39,6 +39,8 @@ for command in (
     issuer_commands.erase,
     issuer_commands.rotate_key,
     issuer_commands.status,
+    verify_command.proof,
+    verify_command.verify,
 ):
     cli.add_command(command)
 

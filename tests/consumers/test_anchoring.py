@@ -2,62 +2,26 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
-
 import pytest
 
 from anchors.anchor_tree import AnchorTree, checkpoint_leaf
-from anchors.anvil import ManagedAnvil, dev_account, find_anvil
+from anchors.anvil import ManagedAnvil, dev_account
 from anchors.chain import BURN_ADDRESS
 from ledger.domain import BatchAnchor
-from ledger.settings import Settings, create_secrets
-from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, issue
+from ledger.settings import Settings
+from tests.conftest import (
+    LEARNER,
+    RegisteredIssuer,
+    RunningLedger,
+    anchored_everything,
+    issue,
+    wait_for,
+)
 
 
 @pytest.fixture
-def anvil() -> Iterator[ManagedAnvil]:
-    binary = find_anvil()
-    assert binary is not None, "anvil is installed by tests/run.sh (npm @foundry-rs/anvil)"
-    node = ManagedAnvil(binary, state_file=None).start()
-    yield node
-    node.stop()
-
-
-@pytest.fixture
-def settings(
-    tmp_path: Path, database: Callable[[], dict[str, Any]], anvil: ManagedAnvil
-) -> Settings:
-    create_secrets(tmp_path / "data")
-    return Settings(
-        data_dir=tmp_path / "data",
-        batch_size=5,
-        batch_age_seconds=0.5,
-        chain="rpc",
-        chain_rpc_url=anvil.url,
-        chain_private_key=dev_account().key.hex(),
-        chain_id=31337,
-        **database(),
-    )
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
-def all_anchored(ledger: RunningLedger) -> bool:
-    storage = ledger.embedded.storage
-    latest = storage.anchors.latest()
-    return (
-        latest is not None
-        and latest.state == "recorded"
-        and latest.checkpoint_size == storage.log.size()
-    )
+def settings(anvil_settings: Settings) -> Settings:
+    return anvil_settings
 
 
 def test_each_batch_is_anchored_by_one_transaction_whose_data_is_the_root(
@@ -65,7 +29,7 @@ def test_each_batch_is_anchored_by_one_transaction_whose_data_is_the_root(
 ) -> None:
     for i in range(7):
         issue(ledger, issuer, learner={**LEARNER, "identifier": f"a{i}"})
-    wait_for(lambda: all_anchored(ledger))
+    wait_for(lambda: anchored_everything(ledger))
     storage = ledger.embedded.storage
     chain = ledger.embedded.chain.chain
     checkpoints = storage.log.store.checkpoints(0, 100)
@@ -90,7 +54,7 @@ def test_each_anchor_is_recorded_as_an_event(
     ledger: RunningLedger, issuer: RegisteredIssuer
 ) -> None:
     issue(ledger, issuer)
-    wait_for(lambda: all_anchored(ledger))
+    wait_for(lambda: anchored_everything(ledger))
     app = ledger.embedded.storage.ledger
     notifications = app.recorder.select_notifications(start=None, limit=10_000)
     events = [app.mapper.to_domain_event(n) for n in notifications]
@@ -105,7 +69,7 @@ def test_anchoring_costs_one_plain_transfer_of_32_bytes(
     ledger: RunningLedger, issuer: RegisteredIssuer
 ) -> None:
     issue(ledger, issuer)
-    wait_for(lambda: all_anchored(ledger))
+    wait_for(lambda: anchored_everything(ledger))
     record = ledger.embedded.storage.anchors.latest()
     assert record is not None and record.tx_hash is not None
     inclusion = ledger.embedded.chain.chain.inclusion(record.tx_hash)
