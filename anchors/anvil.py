@@ -51,12 +51,14 @@ class ManagedAnvil:
         chain_id: int = 31337,
         port: int | None = None,
         block_time: float | None = None,
+        automine: bool = True,
     ) -> None:
         self.binary = binary
         self.state_file = state_file
         self.chain_id = chain_id
         self.port = port or free_port()
         self.block_time = block_time
+        self.automine = automine
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -79,6 +81,8 @@ class ManagedAnvil:
             command += ["--state", str(self.state_file), "--state-interval", "1"]
         if self.block_time is not None:
             command += ["--block-time", str(self.block_time)]
+        if not self.automine:
+            command.append("--no-mining")
         self._process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )

@@ -1,0 +1,221 @@
+"""Anchoring under faults, on real Anvil nodes: a crash between broadcast and record, the node
+going away, a re-organisation, and a transaction that waits too long."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from anchors.anchoring import AnchorRecord
+from anchors.anvil import ManagedAnvil, dev_account, find_anvil
+from consumers.embedded import EmbeddedLedger
+from ledger.client import CommandSigner, LedgerRequestError
+from ledger.commands import IssuerRegistration, SignedCommand
+from ledger.domain import BatchAnchor, anchor_id_for
+from ledger.samples import issuer_registration
+from ledger.settings import Settings, create_secrets
+from ledger.signing import IssuerKey
+from ledger.storage import open_storage
+from tests.conftest import (
+    LEARNER,
+    RegisteredIssuer,
+    RunningLedger,
+    anchored_everything,
+    content,
+    issue,
+    wait_for,
+)
+
+
+def anvil_node(tmp_path: Path, **options: Any) -> ManagedAnvil:
+    binary = find_anvil()
+    assert binary is not None, "anvil is installed by tests/run.sh"
+    return ManagedAnvil(binary, state_file=tmp_path / "anvil-state.json", **options)
+
+
+def settings_for(
+    tmp_path: Path, database: Callable[[], dict[str, Any]], node: ManagedAnvil, **more: Any
+) -> Settings:
+    create_secrets(tmp_path / "data")
+    fields: dict[str, Any] = {
+        "data_dir": tmp_path / "data",
+        "batch_size": 5,
+        "batch_age_seconds": 0.5,
+        "chain": "rpc",
+        "chain_rpc_url": node.url,
+        "chain_private_key": dev_account().key.hex(),
+        "chain_id": 31337,
+        **database(),
+        **more,
+    }
+    return Settings(**fields)
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[ManagedAnvil]:
+    started = anvil_node(tmp_path).start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def settings(
+    tmp_path: Path, database: Callable[[], dict[str, Any]], node: ManagedAnvil
+) -> Settings:
+    return settings_for(tmp_path, database, node)
+
+
+def recorded(record: AnchorRecord | None) -> bool:
+    return record is not None and record.state == "recorded"
+
+
+def anchor_events(ledger: EmbeddedLedger) -> list[Any]:
+    app = ledger.storage.ledger
+    stored = app.recorder.select_notifications(start=None, limit=100_000)
+    events = [app.mapper.to_domain_event(n) for n in stored]
+    return [e for e in events if isinstance(e, BatchAnchor.Event)]
+
+
+CRASH_AFTER_BROADCAST = textwrap.dedent(
+    """
+    import json, os, signal, sys
+    from consumers.embedded import EmbeddedLedger
+    from anchors.anchor_tree import checkpoint_leaf
+    from ledger.settings import Settings
+
+    fields = json.loads(sys.argv[1])
+    fields.update(chain_private_key=sys.argv[2], postgres_password="credledger")
+    settings = Settings(**fields)
+    embedded = EmbeddedLedger(settings)  # no threads: this process only does what follows
+    embedded.log_consumer.catch_up()
+    size, note = embedded.log_consumer.close_batch()
+    record = embedded.anchorer.open(size, note, [checkpoint_leaf(note)])
+    print(json.dumps({"size": size, "tx": record.attempts[-1].tx_hash}), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # after broadcast, before anything is recorded
+    """
+)
+
+
+def test_a_crash_after_broadcast_still_ends_with_exactly_one_transaction(
+    tmp_path: Path, database: Callable[[], dict[str, Any]], node: ManagedAnvil
+) -> None:
+    settings = settings_for(tmp_path, database, node, batch_age_seconds=3600.0)
+    with EmbeddedLedger(settings) as first:
+        # Stop the consumers: the crashing process below anchors this history itself.
+        first._stop.set()
+    storage = open_storage(settings)
+    key = IssuerKey.generate()
+    issuer = storage.ledger.register_issuer(IssuerRegistration(**issuer_registration(key.address)))
+    signer = CommandSigner(key, str(issuer.id))
+    storage.ledger.issue(SignedCommand(**signer.issue(content(), LEARNER)))
+    storage.close()
+
+    crashed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CRASH_AFTER_BROADCAST,
+            settings.model_dump_json(),
+            dev_account().key.hex(),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=120,
+    )
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    sent = json.loads(crashed.stdout)
+
+    with EmbeddedLedger(settings) as restarted:
+        wait_for(lambda: recorded(restarted.storage.anchors.get(sent["size"])))
+        record = restarted.storage.anchors.get(sent["size"])
+        assert record is not None and record.tx_hash == sent["tx"]
+        assert restarted.chain.chain.confirmed_nonce(dev_account().address) == 1
+        events = [e for e in anchor_events(restarted) if e.checkpoint_size == sent["size"]]
+        assert len(events) == 1
+
+
+def test_while_the_node_is_down_commands_are_accepted_and_anchoring_catches_up(
+    ledger: RunningLedger, issuer: RegisteredIssuer, node: ManagedAnvil
+) -> None:
+    issue(ledger, issuer)
+    wait_for(lambda: anchored_everything(ledger))
+    node.kill()
+    issued = [issue(ledger, issuer, learner={**LEARNER, "identifier": f"d{i}"}) for i in range(8)]
+    for credential_id in issued:
+        found = ledger.public.status(credential_id)
+        assert found["versions"][0]["anchor"]["state"] == "pending"
+    node.start()
+    wait_for(lambda: anchored_everything(ledger), timeout=60)
+    for credential_id in issued:
+        assert ledger.public.verify(credential_id=credential_id)["verdict"] == "valid"
+
+
+def test_a_reorganised_anchor_is_anchored_again_and_its_bundle_updated(
+    ledger: RunningLedger, issuer: RegisteredIssuer, node: ManagedAnvil
+) -> None:
+    snapshot = node.rpc("evm_snapshot")
+    credential_id = issue(ledger, issuer)
+    wait_for(lambda: anchored_everything(ledger))
+    before = ledger.public.proof(credential_id)["anchor"]
+    node.rpc("evm_revert", snapshot)
+    node.rpc("evm_mine")  # another block at that height: the anchor's block is gone
+
+    def anchored_elsewhere() -> bool:
+        try:
+            return bool(
+                ledger.public.proof(credential_id)["anchor"]["block_hash"] != before["block_hash"]
+            )
+        except LedgerRequestError:  # pending while the orphaned batch is anchored again
+            return False
+
+    wait_for(anchored_elsewhere, timeout=60)
+    after = ledger.public.proof(credential_id)["anchor"]
+    assert after["tx_hash"] == before["tx_hash"]  # the same signed bytes, broadcast again
+    anchor_id = anchor_id_for(
+        ledger.embedded.settings.log_origin_value(), after_size(ledger, credential_id)
+    )
+    kinds = [
+        type(e).__name__ for e in anchor_events(ledger.embedded) if e.originator_id == anchor_id
+    ]
+    assert kinds[:3] == ["Anchored", "Orphaned", "Reanchored"]
+    assert ledger.public.verify(credential_id=credential_id)["verdict"] == "valid"
+
+
+def after_size(ledger: RunningLedger, credential_id: str) -> int:
+    return int(ledger.public.proof(credential_id)["log"]["size"])
+
+
+def test_a_transaction_that_waits_too_long_is_replaced_and_only_one_is_mined(
+    tmp_path: Path, database: Callable[[], dict[str, Any]]
+) -> None:
+    manual = anvil_node(tmp_path, automine=False).start()
+    try:
+        settings = settings_for(tmp_path, database, manual, anchor_replace_after_seconds=1.0)
+        with EmbeddedLedger(settings) as embedded:
+            key = IssuerKey.generate()
+            app = embedded.storage.ledger
+            issuer = app.register_issuer(IssuerRegistration(**issuer_registration(key.address)))
+            app.issue(SignedCommand(**CommandSigner(key, str(issuer.id)).issue(content(), LEARNER)))
+            wait_for(
+                lambda: any(len(r.attempts) >= 2 for r in embedded.storage.anchors.unfinished())
+            )
+            manual.rpc("evm_mine")
+            wait_for(lambda: recorded(embedded.storage.anchors.latest()))
+            record = embedded.storage.anchors.latest()
+            assert record is not None and len(record.attempts) >= 2
+            fees = [a.max_fee_per_gas for a in record.attempts]
+            assert fees == sorted(fees) and fees[-1] > fees[0]
+            assert embedded.chain.chain.confirmed_nonce(dev_account().address) == 1
+            mined = [a for a in record.attempts if embedded.chain.chain.inclusion(a.tx_hash)]
+            assert len(mined) == 1
+    finally:
+        manual.stop()
