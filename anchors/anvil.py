@@ -28,7 +28,9 @@ def dev_account(index: int = 0) -> LocalAccount:
 def find_anvil(explicit: Path | None = None) -> Path | None:
     """The anvil binary: the one configured, the npm package under .deploy/anvil, or PATH."""
     candidates = [explicit] if explicit else []
-    candidates.append(Path(".deploy/anvil/node_modules/.bin/anvil").resolve())
+    relative = Path(".deploy/anvil/node_modules/.bin/anvil")
+    # The working directory, then the checkout this package runs from (an editable install).
+    candidates += [relative.resolve(), Path(__file__).resolve().parents[1] / relative]
     found = shutil.which("anvil")
     if found:
         candidates.append(Path(found))

@@ -5,6 +5,9 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
+# A real Ethereum node for the anchoring tests: Anvil, from the npm registry.
+[ -x .deploy/anvil/node_modules/.bin/anvil ] ||
+  npm install --silent --no-audit --no-fund --prefix .deploy/anvil @foundry-rs/anvil
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

@@ -11,6 +11,7 @@ import click
 import httpx
 
 from ledger.client import LedgerClient, LedgerRequestError
+from ledger.errors import LedgerError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,7 +56,7 @@ def reporting_errors(function: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return function(*args, **kwargs)
-        except LedgerRequestError as exc:
+        except (LedgerRequestError, LedgerError) as exc:
             raise click.ClickException(exc.diagnostics()) from None
         except httpx.TransportError as exc:
             raise click.ClickException(f"cannot reach the ledger: {exc}") from None

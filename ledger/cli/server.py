@@ -34,6 +34,7 @@ def init(data_dir: Path) -> None:
 @options.data_dir
 @click.option("--host", envvar="CREDLEDGER_HOST", default="127.0.0.1", show_default=True)
 @click.option("--port", envvar="CREDLEDGER_PORT", default=8000, show_default=True, type=int)
+@options.reporting_errors
 def serve(data_dir: Path, host: str, port: int) -> None:
     """Run the HTTP API with the in-process read-model projector.
 
