@@ -97,6 +97,8 @@ class TransparencyLog:
 
     def __init__(self, store: LogStore) -> None:
         self.store = store
+        # A tree of a given size never changes, so neither does its root.
+        self._roots: dict[int, bytes] = {}
 
     def size(self) -> int:
         return self.store.state()[0]
@@ -129,8 +131,13 @@ class TransparencyLog:
         size = self.size() if size is None else size
         if size == 0:
             return EMPTY_ROOT
-        plan = root_plan(size)
-        return self._fold_all([plan])[0]
+        root = self._roots.get(size)
+        if root is None:
+            root = self._fold_all([root_plan(size)])[0]
+            if len(self._roots) > 1024:
+                self._roots.clear()
+            self._roots[size] = root
+        return root
 
     def inclusion_proof(self, index: int, size: int) -> InclusionProof:
         self._within(size)

@@ -11,14 +11,13 @@ from psycopg_pool import ConnectionPool
 
 from anchors.anchoring import AnchorRecord, AnchorStore
 from anchors.log import LogStore, LogStoreConflict
-from anchors.merkle import Node
+from anchors.merkle import Node, node_key
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS log_entries ("
     " idx BIGINT PRIMARY KEY, position BIGINT NOT NULL UNIQUE, entry BYTEA NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS log_nodes ("
-    " level SMALLINT NOT NULL, idx BIGINT NOT NULL, hash BYTEA NOT NULL,"
-    " PRIMARY KEY (level, idx))",
+    # One integer key per subtree, (level << 48) | index.
+    "CREATE TABLE IF NOT EXISTS log_nodes (id BIGINT PRIMARY KEY, hash BYTEA NOT NULL)",
     "CREATE TABLE IF NOT EXISTS log_state ("
     " id INTEGER PRIMARY KEY CHECK (id = 1), size BIGINT NOT NULL, position BIGINT NOT NULL)",
     "INSERT INTO log_state VALUES (1, 0, 0) ON CONFLICT (id) DO NOTHING",
@@ -58,21 +57,15 @@ class PostgresLogStore(LogStore):
         return int(row[0]), int(row[1])
 
     def nodes(self, ids: Iterable[Node]) -> dict[Node, bytes]:
-        wanted = list(ids)
+        wanted = {node_key(node): node for node in ids}
         found: dict[Node, bytes] = {}
         if wanted:
             with self._transaction() as c:
-                c.execute(
-                    "SELECT n.level, n.idx, n.hash FROM log_nodes n"
-                    " JOIN unnest(%s::smallint[], %s::bigint[]) AS w(level, idx)"
-                    " ON n.level = w.level AND n.idx = w.idx",
-                    ([level for level, _ in wanted], [idx for _, idx in wanted]),
-                )
-                for level, idx, value in c.fetchall():
-                    found[(int(level), int(idx))] = bytes(value)
-        missing = set(wanted) - found.keys()
-        if missing:
-            raise KeyError(f"the log store lacks subtree hashes {sorted(missing)[:3]}")
+                c.execute("SELECT id, hash FROM log_nodes WHERE id = ANY(%s)", (list(wanted),))
+                found.update((wanted[int(key)], bytes(value)) for key, value in c.fetchall())
+        if len(found) != len(wanted):
+            missing = sorted(set(wanted.values()) - found.keys())
+            raise KeyError(f"the log store lacks subtree hashes {missing[:3]}")
         return found
 
     def entries(self, start: int, stop: int) -> list[bytes]:
@@ -134,8 +127,8 @@ class PostgresLogStore(LogStore):
                 ],
             )
             c.executemany(
-                "INSERT INTO log_nodes VALUES (%s, %s, %s)",
-                [(level, idx, h) for (level, idx), h in nodes.items()],
+                "INSERT INTO log_nodes VALUES (%s, %s)",
+                [(node_key(node), h) for node, h in nodes.items()],
             )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from anchors.log import LogStoreConflict, TransparencyLog
+from anchors.memory import MemoryLogStore
 from anchors.merkle import (
     EMPTY_ROOT,
     leaf_hash,
@@ -18,8 +19,10 @@ from anchors.merkle import (
 from anchors.sqlite import SQLiteLogStore
 
 
-@pytest.fixture
-def log(tmp_path: Path) -> TransparencyLog:
+@pytest.fixture(params=["sqlite", "memory"])
+def log(request: pytest.FixtureRequest, tmp_path: Path) -> TransparencyLog:
+    if request.param == "memory":
+        return TransparencyLog(MemoryLogStore())
     return TransparencyLog(SQLiteLogStore(tmp_path / "log.sqlite"))
 
 

@@ -1,0 +1,55 @@
+"""An in-memory log store: for benchmarks and tools that build a log they do not keep."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from anchors.log import LogStore, LogStoreConflict
+from anchors.merkle import Node
+
+
+class MemoryLogStore(LogStore):
+    def __init__(self) -> None:
+        self._entries: list[bytes] = []
+        self._positions: dict[int, int] = {}
+        self._nodes: dict[Node, bytes] = {}
+        self._checkpoints: list[tuple[int, str]] = []
+        self._position = 0
+
+    def state(self) -> tuple[int, int]:
+        return len(self._entries), self._position
+
+    def nodes(self, ids: Iterable[Node]) -> dict[Node, bytes]:
+        return {node: self._nodes[node] for node in ids}
+
+    def entries(self, start: int, stop: int) -> list[bytes]:
+        return self._entries[start:stop]
+
+    def index_of(self, position: int) -> int | None:
+        return self._positions.get(position)
+
+    def add_checkpoint(self, size: int, note: str) -> None:
+        if self._checkpoints and self._checkpoints[-1][0] >= size:
+            raise LogStoreConflict(f"a checkpoint at size {size} or later exists")
+        self._checkpoints.append((size, note))
+
+    def latest_checkpoint(self) -> tuple[int, str] | None:
+        return self._checkpoints[-1] if self._checkpoints else None
+
+    def checkpoints(self, after_size: int, limit: int) -> list[tuple[int, str]]:
+        return [c for c in self._checkpoints if c[0] > after_size][:limit]
+
+    def append(
+        self,
+        old_size: int,
+        entries: Sequence[bytes],
+        positions: Sequence[int],
+        nodes: dict[Node, bytes],
+    ) -> None:
+        if old_size != len(self._entries):
+            raise LogStoreConflict(f"the log is no longer {old_size} entries long")
+        for offset, position in enumerate(positions):
+            self._positions[position] = old_size + offset
+        self._entries.extend(entries)
+        self._nodes.update(nodes)
+        self._position = positions[-1]
