@@ -99,6 +99,7 @@ class TransparencyLog:
         self.store = store
         # A tree of a given size never changes, so neither does its root.
         self._roots: dict[int, bytes] = {}
+        self._folded: dict[tuple[Node, ...], bytes] = {}
 
     def size(self) -> int:
         return self.store.state()[0]
@@ -176,8 +177,26 @@ class TransparencyLog:
             raise ValueError(f"the log has {self.size()} entries, not {size}")
 
     def _fold_all(self, ranges: Sequence[Range]) -> list[bytes]:
-        hashes = self.store.nodes({node for r in ranges for node in r.nodes})
-        return [fold([hashes[node] for node in r.nodes]) for r in ranges]
+        # Ranges of several subtrees lie on a right edge and repeat between proofs of one
+        # size; like roots, they never change, so their folds are kept.
+        folded = self._folded
+        wanted = {
+            node for r in ranges if len(r.nodes) == 1 or r.nodes not in folded for node in r.nodes
+        }
+        hashes = self.store.nodes(wanted)
+        result = []
+        for r in ranges:
+            if len(r.nodes) == 1:
+                result.append(hashes[r.nodes[0]])
+                continue
+            value = folded.get(r.nodes)
+            if value is None:
+                value = fold([hashes[node] for node in r.nodes])
+                if len(folded) > 4096:
+                    folded.clear()
+                folded[r.nodes] = value
+            result.append(value)
+        return result
 
 
 def _extend(frontier: dict[int, bytes], index: int, leaf: bytes, out: dict[Node, bytes]) -> None:

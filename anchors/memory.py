@@ -12,7 +12,8 @@ class MemoryLogStore(LogStore):
     def __init__(self) -> None:
         self._entries: list[bytes] = []
         self._positions: dict[int, int] = {}
-        self._nodes: dict[Node, bytes] = {}
+        # One list per level: subtrees of a level are completed left to right.
+        self._levels: list[list[bytes]] = []
         self._checkpoints: list[tuple[int, str]] = []
         self._position = 0
 
@@ -20,7 +21,8 @@ class MemoryLogStore(LogStore):
         return len(self._entries), self._position
 
     def nodes(self, ids: Iterable[Node]) -> dict[Node, bytes]:
-        return {node: self._nodes[node] for node in ids}
+        levels = self._levels
+        return {node: levels[node[0]][node[1]] for node in ids}
 
     def entries(self, start: int, stop: int) -> list[bytes]:
         return self._entries[start:stop]
@@ -51,5 +53,10 @@ class MemoryLogStore(LogStore):
         for offset, position in enumerate(positions):
             self._positions[position] = old_size + offset
         self._entries.extend(entries)
-        self._nodes.update(nodes)
+        for (level, index), value in sorted(nodes.items()):
+            while len(self._levels) <= level:
+                self._levels.append([])
+            if index != len(self._levels[level]):
+                raise LogStoreConflict(f"subtree ({level}, {index}) is out of order")
+            self._levels[level].append(value)
         self._position = positions[-1]

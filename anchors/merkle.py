@@ -60,6 +60,10 @@ def range_nodes(start: int, end: int) -> Range:
 
     ``start`` must be aligned to the range's k-split, as every range in a proof is.
     """
+    size = end - start
+    if size & (size - 1) == 0:
+        level = size.bit_length() - 1
+        return Range(((level, start >> level),))
     nodes = []
     while start < end:
         # The largest power of two not above the size: the k-split's left part, or all of it.
@@ -83,20 +87,23 @@ def root_plan(size: int) -> Range:
 
 
 def inclusion_plan(index: int, size: int) -> list[Range]:
-    """PATH(index, D[size]) of RFC 9162 2.1.3.1, as the ranges to fold, leaf side first."""
+    """PATH(index, D[size]) of RFC 9162 2.1.3.1, as the ranges to fold, leaf side first.
+
+    Below ``inner`` (the highest level where the leaf's and the last leaf's paths part), each
+    sibling is a whole subtree, but the topmost of them, which ends at the tree's right edge;
+    above it, the siblings are the whole left subtrees where the index has a bit set.
+    """
     if not 0 <= index < size:
         raise ValueError(f"leaf {index} is not in a tree of size {size}")
-    path: list[Range] = []
-    start, end = 0, size
-    while end - start > 1:
-        k = _largest_power_of_two_below(end - start)
-        if index - start < k:
-            path.append(range_nodes(start + k, end))
-            end = start + k
-        else:
-            path.append(range_nodes(start, start + k))
-            start += k
-    path.reverse()
+    inner = (index ^ (size - 1)).bit_length()
+    path = [Range(((level, (index >> level) ^ 1),)) for level in range(inner - 1)]
+    if inner:
+        level = inner - 1
+        right = ((index >> level) | 1) << level
+        path.append(range_nodes(right, size))
+    for level in range(inner, size.bit_length()):
+        if (index >> level) & 1:
+            path.append(Range(((level, (index >> level) ^ 1),)))
     return path
 
 

@@ -9,15 +9,15 @@ from typing import Any
 from psycopg import Cursor
 from psycopg_pool import ConnectionPool
 
+from anchors import tiles
 from anchors.anchoring import AnchorRecord, AnchorStore
 from anchors.log import LogStore, LogStoreConflict
-from anchors.merkle import Node, node_key
+from anchors.merkle import Node
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS log_entries ("
     " idx BIGINT PRIMARY KEY, position BIGINT NOT NULL UNIQUE, entry BYTEA NOT NULL)",
-    # One integer key per subtree, (level << 48) | index.
-    "CREATE TABLE IF NOT EXISTS log_nodes (id BIGINT PRIMARY KEY, hash BYTEA NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS log_tiles (id BIGINT PRIMARY KEY, data BYTEA NOT NULL)",
     "CREATE TABLE IF NOT EXISTS log_state ("
     " id INTEGER PRIMARY KEY CHECK (id = 1), size BIGINT NOT NULL, position BIGINT NOT NULL)",
     "INSERT INTO log_state VALUES (1, 0, 0) ON CONFLICT (id) DO NOTHING",
@@ -57,16 +57,16 @@ class PostgresLogStore(LogStore):
         return int(row[0]), int(row[1])
 
     def nodes(self, ids: Iterable[Node]) -> dict[Node, bytes]:
-        wanted = {node_key(node): node for node in ids}
-        found: dict[Node, bytes] = {}
-        if wanted:
-            with self._transaction() as c:
-                c.execute("SELECT id, hash FROM log_nodes WHERE id = ANY(%s)", (list(wanted),))
-                found.update((wanted[int(key)], bytes(value)) for key, value in c.fetchall())
-        if len(found) != len(wanted):
-            missing = sorted(set(wanted.values()) - found.keys())
-            raise KeyError(f"the log store lacks subtree hashes {missing[:3]}")
-        return found
+        wanted = tiles.by_tile(ids)
+        with self._transaction() as c:
+            return tiles.read(self._tiles(c, list(wanted)), wanted)
+
+    @staticmethod
+    def _tiles(c: Cursor[Any], keys: list[int]) -> dict[int, bytes]:
+        if not keys:
+            return {}
+        c.execute("SELECT id, data FROM log_tiles WHERE id = ANY(%s)", (keys,))
+        return {int(key): bytes(data) for key, data in c.fetchall()}
 
     def entries(self, start: int, stop: int) -> list[bytes]:
         with self._transaction() as c:
@@ -126,9 +126,11 @@ class PostgresLogStore(LogStore):
                     for i, (position, entry) in enumerate(zip(positions, entries, strict=True))
                 ],
             )
+            changed = tiles.merge(lambda keys: self._tiles(c, keys), nodes)
             c.executemany(
-                "INSERT INTO log_nodes VALUES (%s, %s)",
-                [(node_key(node), h) for node, h in nodes.items()],
+                "INSERT INTO log_tiles VALUES (%s, %s)"
+                " ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                list(changed.items()),
             )
 
 

@@ -8,15 +8,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from anchors import tiles
 from anchors.anchoring import AnchorRecord, AnchorStore
 from anchors.log import LogStore, LogStoreConflict
-from anchors.merkle import Node, node_key
+from anchors.merkle import Node
 
 _SCHEMA = (
+    # Positions grow with indexes, so they need no index of their own (see index_of).
     "CREATE TABLE IF NOT EXISTS log_entries ("
-    " idx INTEGER PRIMARY KEY, position INTEGER NOT NULL UNIQUE, entry BLOB NOT NULL)",
-    # One integer key per subtree, (level << 48) | index: lookups by rowid, the fastest.
-    "CREATE TABLE IF NOT EXISTS log_nodes (id INTEGER PRIMARY KEY, hash BLOB NOT NULL)",
+    " idx INTEGER PRIMARY KEY, position INTEGER NOT NULL, entry BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS log_tiles (id INTEGER PRIMARY KEY, data BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS log_state ("
     " id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL, position INTEGER NOT NULL)",
     "INSERT INTO log_state VALUES (1, 0, 0) ON CONFLICT (id) DO NOTHING",
@@ -72,28 +73,41 @@ class SQLiteLogStore(LogStore):
         return int(row[0]), int(row[1])
 
     def nodes(self, ids: Iterable[Node]) -> dict[Node, bytes]:
-        wanted = {node_key(node): node for node in ids}
-        keys = list(wanted)
-        found: dict[Node, bytes] = {}
+        wanted = tiles.by_tile(ids)
+        return tiles.read(self._tiles(self._connection(), list(wanted)), wanted)
+
+    @staticmethod
+    def _tiles(
+        connection: sqlite3.Connection | sqlite3.Cursor, keys: list[int]
+    ) -> dict[int, bytes]:
+        found: dict[int, bytes] = {}
         # Single statements: SQLite reads them atomically without an explicit transaction.
-        connection = self._connection()
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             rows = connection.execute(
-                f"SELECT id, hash FROM log_nodes WHERE id IN ({','.join('?' * len(chunk))})",
+                f"SELECT id, data FROM log_tiles WHERE id IN ({','.join('?' * len(chunk))})",
                 chunk,
             ).fetchall()
-            found.update((wanted[key], value) for key, value in rows)
-        if len(found) != len(wanted):
-            missing = sorted(set(wanted.values()) - found.keys())
-            raise KeyError(f"the log store lacks subtree hashes {missing[:3]}")
+            found.update((key, bytes(data)) for key, data in rows)
         return found
 
     def index_of(self, position: int) -> int | None:
-        with self._transaction(write=False) as c:
-            c.execute("SELECT idx FROM log_entries WHERE position = ?", (position,))
-            row = c.fetchone()
-        return None if row is None else int(row[0])
+        connection = self._connection()
+        size = self.state()[0]
+        low, high = 0, size
+        # Entries are appended in the store's order: positions increase with indexes.
+        while low < high:
+            middle = (low + high) // 2
+            found = connection.execute(
+                "SELECT position FROM log_entries WHERE idx = ?", (middle,)
+            ).fetchone()[0]
+            if found == position:
+                return middle
+            if found < position:
+                low = middle + 1
+            else:
+                high = middle
+        return None
 
     def add_checkpoint(self, size: int, note: str) -> None:
         with self._transaction(write=True) as c:
@@ -145,9 +159,11 @@ class SQLiteLogStore(LogStore):
                     for i, (position, entry) in enumerate(zip(positions, entries, strict=True))
                 ],
             )
+            changed = tiles.merge(lambda keys: self._tiles(c, keys), nodes)
             c.executemany(
-                "INSERT INTO log_nodes VALUES (?, ?)",
-                [(node_key(node), h) for node, h in nodes.items()],
+                "INSERT INTO log_tiles VALUES (?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                list(changed.items()),
             )
 
 
