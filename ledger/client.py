@@ -144,6 +144,12 @@ class LedgerClient:
     def close(self) -> None:
         self._http.close()
 
+    def __enter__(self) -> LedgerClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = self._http.request(method, path, **kwargs)
         if response.status_code >= 400:

@@ -187,8 +187,11 @@ def bulk_issue(
     shared = json.loads(template.read_text("utf-8")) if template else {}
     signer = CommandSigner(IssuerKey.load(key_file), issuer_id)
     lines = read_lines(file, shared, signer)
-    with tqdm(total=len(lines), unit="line", desc="issuing", file=sys.stderr) as progress:
-        tally = send(options.client(url), lines, batch_size, progress)
+    with (
+        options.client(url) as client,
+        tqdm(total=len(lines), unit="line", desc="issuing", file=sys.stderr) as progress,
+    ):
+        tally = send(client, lines, batch_size, progress)
     click.echo(
         f"{tally.issued} issued, {tally.replayed} already issued, "
         f"{len(tally.failures)} failed, of {len(lines)} lines"

@@ -182,12 +182,10 @@ def test_concurrent_revocations_over_http_give_one_success_and_one_409(
 def test_a_repeated_command_returns_the_first_result_and_writes_nothing(
     ledger: RunningLedger, issuer: RegisteredIssuer
 ) -> None:
-    body = issuer.signer.issue(content(), LEARNER, command_id="enrolment-2026-17")
-    first = ledger.public.issue(body)
+    same = content()
+    first = ledger.public.issue(issuer.signer.issue(same, LEARNER, command_id="enrolment-2026-17"))
     after_first = events(ledger)
-    again = ledger.public.issue(
-        issuer.signer.issue(content(), LEARNER, command_id="enrolment-2026-17")
-    )
+    again = ledger.public.issue(issuer.signer.issue(same, LEARNER, command_id="enrolment-2026-17"))
     assert events(ledger) == after_first
     assert again == {**first, "replayed": True}
 
