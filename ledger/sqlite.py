@@ -7,8 +7,6 @@ own, so it can be dropped and rebuilt without touching history.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +15,7 @@ from typing import Any
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
-from anchors.sqlite import SQLiteAnchorStore, SQLiteLogStore
+from anchors.sqlite import SQLiteAnchorStore, SQLiteConnections, SQLiteLogStore
 from ledger.personal_data import LearnerCipher, PersonalDataVault, SealedBatch
 from ledger.read_model import Cursor, ReadModel
 from ledger.settings import Settings
@@ -111,43 +109,10 @@ class SQLiteVault(PersonalDataVault):
             c.execute("DELETE FROM learner_keys WHERE learner_ref = ?", (learner_ref,))
 
 
-class _Connections:
-    """One connection per thread to one database file, in WAL mode."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._path = path
-        self._local = threading.local()
-
-    def get(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(self._path, timeout=30, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
-            # Derived and rebuildable: a transaction lost to a power cut is replayed.
-            connection.execute("PRAGMA synchronous=NORMAL")
-            self._local.connection = connection
-        return connection
-
-    @contextmanager
-    def cursor(self, *, write: bool) -> Iterator[sqlite3.Cursor]:
-        connection = self.get()
-        cursor = connection.cursor()
-        cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        try:
-            yield cursor
-        except BaseException:
-            connection.rollback()
-            raise
-        else:
-            connection.commit()
-        finally:
-            cursor.close()
-
-
 class SQLiteReadModel(ReadModel):
     def __init__(self, path: Path) -> None:
-        self._connections = _Connections(path)
+        # Derived and rebuildable: a transaction lost to a power cut is replayed.
+        self._connections = SQLiteConnections(path, durable=False)
         self.create_tables()
 
     @contextmanager

@@ -1,0 +1,161 @@
+"""The log and anchor stores over SQL, shared by the SQLite and PostgreSQL backends.
+
+The statements are portable and written with ``?`` placeholders; a backend supplies its
+transactions, its placeholder style, and the one query that differs (fetching tiles).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from anchors import tiles
+from anchors.anchoring import AnchorRecord, AnchorStore
+from anchors.log import LogStore, LogStoreConflict
+from anchors.merkle import Node
+
+
+class SQLLogStore(LogStore):
+    """Entries, 16 KiB tiles of subtree hashes, state and checkpoints in SQL tables."""
+
+    @abstractmethod
+    def _transaction(self, *, write: bool) -> AbstractContextManager[Any]:
+        """A cursor in a transaction, committed on success."""
+
+    @abstractmethod
+    def _tiles(self, cursor: Any, keys: list[int]) -> dict[int, bytes]:
+        """The stored tiles among ``keys``."""
+
+    def _sql(self, statement: str) -> str:
+        return statement
+
+    def _rows(self, statement: str, params: Sequence[object]) -> list[Any]:
+        with self._transaction(write=False) as c:
+            c.execute(self._sql(statement), params)
+            return list(c.fetchall())
+
+    def state(self) -> tuple[int, int]:
+        row = self._rows("SELECT size, position FROM log_state WHERE id = 1", ())[0]
+        return int(row[0]), int(row[1])
+
+    def nodes(self, ids: Iterable[Node]) -> dict[Node, bytes]:
+        wanted = tiles.by_tile(ids)
+        with self._transaction(write=False) as c:
+            return tiles.read(self._tiles(c, list(wanted)), wanted)
+
+    def entries(self, start: int, stop: int) -> list[bytes]:
+        rows = self._rows(
+            "SELECT entry FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx", (start, stop)
+        )
+        return [bytes(row[0]) for row in rows]
+
+    def index_of(self, position: int) -> int | None:
+        # Entries are appended in the store's order, so positions grow with indexes: bisect.
+        low, high = 0, self.state()[0]
+        while low < high:
+            middle = (low + high) // 2
+            found = int(
+                self._rows("SELECT position FROM log_entries WHERE idx = ?", (middle,))[0][0]
+            )
+            if found == position:
+                return middle
+            if found < position:
+                low = middle + 1
+            else:
+                high = middle
+        return None
+
+    def add_checkpoint(self, size: int, note: str) -> None:
+        with self._transaction(write=True) as c:
+            c.execute("SELECT COALESCE(MAX(size), 0) FROM log_checkpoints")
+            if int(c.fetchone()[0]) >= size:
+                raise LogStoreConflict(f"a checkpoint at size {size} or later exists")
+            c.execute(self._sql("INSERT INTO log_checkpoints VALUES (?, ?)"), (size, note))
+
+    def latest_checkpoint(self) -> tuple[int, str] | None:
+        rows = self._rows("SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1", ())
+        return (int(rows[0][0]), str(rows[0][1])) if rows else None
+
+    def checkpoints(self, after_size: int, limit: int) -> list[tuple[int, str]]:
+        rows = self._rows(
+            "SELECT size, note FROM log_checkpoints WHERE size > ? ORDER BY size LIMIT ?",
+            (after_size, limit),
+        )
+        return [(int(size), str(note)) for size, note in rows]
+
+    def append(
+        self,
+        old_size: int,
+        entries: Sequence[bytes],
+        positions: Sequence[int],
+        nodes: dict[Node, bytes],
+    ) -> None:
+        with self._transaction(write=True) as c:
+            c.execute(
+                self._sql("UPDATE log_state SET size = ?, position = ? WHERE id = 1 AND size = ?"),
+                (old_size + len(entries), positions[-1], old_size),
+            )
+            if c.rowcount != 1:
+                raise LogStoreConflict(f"the log is no longer {old_size} entries long")
+            c.executemany(
+                self._sql("INSERT INTO log_entries VALUES (?, ?, ?)"),
+                [
+                    (old_size + i, position, entry)
+                    for i, (position, entry) in enumerate(zip(positions, entries, strict=True))
+                ],
+            )
+            changed = tiles.merge(lambda keys: self._tiles(c, keys), nodes)
+            c.executemany(
+                self._sql(
+                    "INSERT INTO log_tiles VALUES (?, ?)"
+                    " ON CONFLICT (id) DO UPDATE SET data = excluded.data"
+                ),
+                list(changed.items()),
+            )
+
+
+class SQLAnchorStore(AnchorStore):
+    """Anchor records in the log's database, through a log store's transactions."""
+
+    def __init__(self, store: SQLLogStore) -> None:
+        self._store = store
+
+    def save(self, record: AnchorRecord) -> None:
+        with self._store._transaction(write=True) as c:
+            c.execute(
+                self._store._sql(
+                    "INSERT INTO log_anchors VALUES (?, ?, ?, ?) ON CONFLICT (checkpoint_size)"
+                    " DO UPDATE SET state = excluded.state,"
+                    " block_number = excluded.block_number, record = excluded.record"
+                ),
+                (record.checkpoint_size, record.state, record.block_number, record.to_json()),
+            )
+
+    def _select(self, where: str, params: tuple[object, ...]) -> list[AnchorRecord]:
+        rows = self._store._rows(f"SELECT record FROM log_anchors WHERE {where}", params)
+        return [AnchorRecord.from_json(row[0]) for row in rows]
+
+    def get(self, checkpoint_size: int) -> AnchorRecord | None:
+        found = self._select("checkpoint_size = ?", (checkpoint_size,))
+        return found[0] if found else None
+
+    def unfinished(self) -> list[AnchorRecord]:
+        return self._select("state <> 'recorded' ORDER BY checkpoint_size", ())
+
+    def latest(self) -> AnchorRecord | None:
+        found = self._select("1 = 1 ORDER BY checkpoint_size DESC LIMIT 1", ())
+        return found[0] if found else None
+
+    def recorded_since(self, block_number: int) -> list[AnchorRecord]:
+        return self._select(
+            "state = 'recorded' AND block_number >= ? ORDER BY checkpoint_size", (block_number,)
+        )
+
+    def covering(self, index: int) -> AnchorRecord | None:
+        found = self._select(
+            "state = 'recorded' AND checkpoint_size > ? ORDER BY checkpoint_size LIMIT 1",
+            (index,),
+        )
+        return found[0] if found else None
