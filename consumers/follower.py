@@ -19,15 +19,18 @@ class StoredEvent:
 class NotificationFollower:
     """Reads the notification log of an application from a position onwards."""
 
-    def __init__(self, application: Application[Any], batch_size: int = 500) -> None:
+    def __init__(
+        self, application: Application[Any], batch_size: int = 500, until: int | None = None
+    ) -> None:
         self._recorder = application.recorder
         self._mapper = application.mapper
         self.batch_size = batch_size
+        self._until = until
 
     def after(self, position: int) -> list[StoredEvent]:
         """The next batch of events strictly after ``position``, in log order."""
         notifications = self._recorder.select_notifications(
-            start=position, limit=self.batch_size, inclusive_of_start=False
+            start=position, limit=self.batch_size, stop=self._until, inclusive_of_start=False
         )
         return [StoredEvent(n.id, self._mapper.to_domain_event(n)) for n in notifications]
 

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from ledger.cli import bulk, demo, issuer_commands, operator, server, verify_command
+from ledger.cli import (
+    audit_command,
+    bulk,
+    demo,
+    issuer_commands,
+    operator,
+    server,
+    verify_command,
+)
 
 
 @click.group(
@@ -22,6 +30,7 @@ def cli() -> None:
     Operator:  init, serve, demo, register-issuer, suspend-issuer
     Issuer:    keygen, issue, bulk-issue, amend, revoke, erase, rotate-key
     Anyone:    status, proof, verify
+    Auditors:  audit
     """
 
 
@@ -41,6 +50,7 @@ for command in (
     issuer_commands.status,
     verify_command.proof,
     verify_command.verify,
+    audit_command.audit,
 ):
     cli.add_command(command)
 

@@ -1,0 +1,371 @@
+"""The auditor: re-derive everything the ledger claims from what it stores, trusting nothing.
+
+Against a local store, the audit walks the event store in order and, for each event, rebuilds
+its envelope and checks it is the log's entry at the same index, checks its issuer signature
+against the issuer register as replayed from the history itself, and rebuilds the log tree.
+At every checkpoint it checks the signature, the root, and the consistency with the previous
+checkpoint; every recorded anchor is checked on chain; finally the read model is replayed into
+a scratch database and its digest compared with the live one. The first discrepancy ends the
+audit and is reported with its log index and event position.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from anchors.anchor_tree import AnchorTree, checkpoint_leaf
+from anchors.chain import BURN_ADDRESS, Chain, ChainUnavailable
+from anchors.checkpoint import Checkpoint, NoteVerifier, verify_checkpoint
+from anchors.log import TransparencyLog
+from anchors.memory import MemoryLogStore
+from anchors.merkle import VerificationError, verify_consistency
+from ledger.canonical import canonical_bytes
+from ledger.signing import SignatureFormatError, checksum_address, recover_signer
+
+_SIGNED = (
+    "Credential.Issued",
+    "Credential.Amended",
+    "Credential.Revoked",
+    "Credential.PersonalDataErased",
+    "Issuer.KeyRotated",
+)
+
+
+@dataclass
+class Finding:
+    """The first discrepancy: where, and what differs."""
+
+    check: str
+    index: int | None
+    position: int | None
+    detail: str
+
+
+@dataclass
+class AuditReport:
+    entries: int = 0
+    checkpoints: int = 0
+    anchors: int = 0
+    unlogged: int = 0
+    finding: Finding | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def clean(self) -> bool:
+        return self.finding is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "clean": self.clean,
+            "entries": self.entries,
+            "checkpoints": self.checkpoints,
+            "anchors": self.anchors,
+            "unlogged": self.unlogged,
+            "finding": None if self.finding is None else asdict(self.finding),
+            "seconds": self.timings,
+        }
+
+
+class Discrepancy(Exception):
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.detail)
+        self.finding = finding
+
+
+@dataclass
+class _Register:
+    """Issuer keys and standing, replayed from the history in order."""
+
+    keys: dict[str, str] = field(default_factory=dict)
+    suspended: set[str] = field(default_factory=set)
+
+    def apply(self, envelope: dict[str, Any]) -> None:
+        kind, issuer = envelope["type"], str(envelope["issuer_id"])
+        content = envelope["content"]
+        if kind == "Issuer.Registered":
+            self.keys[str(envelope["aggregate_id"])] = str(content["address"]).lower()
+        elif kind == "Issuer.KeyRotated":
+            self.keys[issuer] = str(content["new_address"]).lower()
+        elif kind == "Issuer.Suspended":
+            self.suspended.add(str(envelope["aggregate_id"]))
+        elif kind == "Issuer.Reinstated":
+            self.suspended.discard(str(envelope["aggregate_id"]))
+
+
+def check_envelope_signature(envelope: dict[str, Any], register: _Register) -> str | None:
+    """Why the envelope's issuer signature does not hold, or None if it does."""
+    if envelope["type"] not in _SIGNED:
+        return None
+    command = dict(envelope["content"])
+    command.pop("new_key_signature", None)
+    issuer = str(envelope["issuer_id"])
+    try:
+        signer = "0x" + recover_signer(canonical_bytes(command), str(envelope["signature"])).hex()
+    except SignatureFormatError as exc:
+        return f"the issuer signature is unusable: {exc}"
+    expected = register.keys.get(issuer)
+    if expected is None:
+        return f"issuer {issuer} was not registered at this point"
+    if signer.lower() != expected:
+        return (
+            f"signed by {checksum_address(bytes.fromhex(signer[2:]))}, but the key of issuer "
+            f"{issuer} was {expected} at this point"
+        )
+    if issuer in register.suspended:
+        return f"issuer {issuer} was suspended at this point"
+    return None
+
+
+class Auditor:
+    """Audits one ledger's stores (``entries_of`` yields the stored events' envelopes)."""
+
+    def __init__(
+        self,
+        stored_envelopes: Callable[[int, int], list[tuple[int, bytes]]],
+        log: TransparencyLog,
+        anchors: Any,
+        verifier_key: str,
+        chain: Chain | None,
+        confirmations: int = 1,
+        read_model_digests: Callable[[], tuple[str, str]] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self._stored = stored_envelopes
+        self._log = log
+        self._anchors = anchors
+        self._verifier = NoteVerifier.parse(verifier_key)
+        self._chain = chain
+        self._confirmations = confirmations
+        self._digests = read_model_digests
+        self._progress = progress
+
+    def run(self, batch: int = 1000) -> AuditReport:
+        report = AuditReport()
+        try:
+            self._audit(report, batch)
+        except Discrepancy as exc:
+            report.finding = exc.finding
+        return report
+
+    def _audit(self, report: AuditReport, batch: int) -> None:
+        size = self._log.size()
+        checkpoints = dict(self._log.store.checkpoints(0, 1_000_000))
+        rebuilt = TransparencyLog(MemoryLogStore())
+        register = _Register()
+        previous: Checkpoint | None = None
+        index = 0
+        while index < size:
+            logged = self._log.store.entries(index, min(size, index + batch))
+            stored = self._stored(index, len(logged))
+            for offset, entry in enumerate(logged):
+                at = index + offset
+                position, expected = stored[offset] if offset < len(stored) else (None, None)
+                self._check_entry(at, entry, position, expected, register)
+                rebuilt.append([entry], [at + 1])
+                if at + 1 in checkpoints:
+                    previous = self._check_checkpoint(
+                        rebuilt, at + 1, checkpoints[at + 1], previous
+                    )
+                    report.checkpoints += 1
+            index += len(logged)
+            report.entries = index
+            if self._progress is not None:
+                self._progress(index, size)
+        # Events stored after the log's last entry are not logged yet (the log follows the
+        # store); they are still checked, so that a forged one is found before it is logged.
+        while tail := self._stored(index, batch):
+            for offset, (position, entry) in enumerate(tail):
+                self._check_unlogged(index + offset, position, entry, register)
+            index += len(tail)
+            report.unlogged += len(tail)
+        report.anchors = self._check_anchors(checkpoints)
+        self._check_read_model()
+
+    def _check_entry(
+        self,
+        index: int,
+        entry: bytes,
+        position: int | None,
+        expected: bytes | None,
+        register: _Register,
+    ) -> None:
+        try:
+            envelope = json.loads(entry)
+            canonical = canonical_bytes(envelope) == entry
+        except ValueError:
+            canonical, envelope = False, {}
+        if not canonical:
+            raise Discrepancy(Finding("envelope", index, position, "the entry is not canonical"))
+        logged_position = envelope.get("position")
+        if expected is None:
+            raise Discrepancy(
+                Finding(
+                    "event-store",
+                    index,
+                    logged_position,
+                    f"the log's entry {index} (position {logged_position}) has no stored event",
+                )
+            )
+        if entry != expected:
+            raise Discrepancy(
+                Finding(
+                    "event-store",
+                    index,
+                    position,
+                    f"the stored event at position {position} differs from the log's entry "
+                    f"{index} (logged position {logged_position})",
+                )
+            )
+        problem = check_envelope_signature(envelope, register)
+        if problem is not None:
+            raise Discrepancy(Finding("issuer-signature", index, position, problem))
+        register.apply(envelope)
+
+    def _check_unlogged(self, index: int, position: int, entry: bytes, register: _Register) -> None:
+        try:
+            envelope = json.loads(entry)
+        except ValueError:
+            raise Discrepancy(
+                Finding("event-store", index, position, "the stored event does not decode")
+            ) from None
+        problem = check_envelope_signature(envelope, register)
+        if problem is not None:
+            raise Discrepancy(
+                Finding("issuer-signature", index, position, f"{problem} (not yet logged)")
+            )
+        register.apply(envelope)
+
+    def _check_checkpoint(
+        self,
+        rebuilt: TransparencyLog,
+        size: int,
+        note: str,
+        previous: Checkpoint | None,
+    ) -> Checkpoint:
+        try:
+            checkpoint = verify_checkpoint(note, self._verifier, self._verifier.name)
+        except VerificationError as exc:
+            raise Discrepancy(
+                Finding("checkpoint-signature", size - 1, None, f"checkpoint {size}: {exc}")
+            ) from None
+        root = rebuilt.root(size)
+        if checkpoint.size != size or checkpoint.root != root:
+            raise Discrepancy(
+                Finding(
+                    "checkpoint-root",
+                    size - 1,
+                    None,
+                    f"the signed checkpoint of size {checkpoint.size} has root "
+                    f"{checkpoint.root.hex()}, the entries give {root.hex()}",
+                )
+            )
+        if previous is not None:
+            proof = rebuilt.consistency_proof(previous.size, size)
+            try:
+                verify_consistency(
+                    previous.size, size, previous.root, checkpoint.root, list(proof.hashes)
+                )
+            except VerificationError as exc:
+                raise Discrepancy(
+                    Finding(
+                        "consistency",
+                        size - 1,
+                        None,
+                        f"checkpoints {previous.size} and {size} are not consistent: {exc}",
+                    )
+                ) from None
+        return checkpoint
+
+    def _check_anchors(self, checkpoints: dict[int, str]) -> int:
+        count = 0
+        latest = self._anchors.latest()
+        if latest is None:
+            return 0
+        for size in sorted(checkpoints):
+            record = self._anchors.get(size)
+            if record is None or record.state != "recorded":
+                continue
+            if record.checkpoint_note != checkpoints[size]:
+                raise Discrepancy(
+                    Finding("anchor", size - 1, None, f"anchor {size} is of another checkpoint")
+                )
+            leaves = [bytes.fromhex(leaf) for leaf in record.leaves]
+            if not leaves or leaves[0] != checkpoint_leaf(checkpoints[size]):
+                raise Discrepancy(
+                    Finding("anchor", size - 1, None, f"anchor {size}: the first leaf is wrong")
+                )
+            root = AnchorTree.build(leaves).root
+            if self._chain is not None:
+                self._check_transaction(size, record, root)
+            count += 1
+        return count
+
+    def _check_transaction(self, size: int, record: Any, root: bytes) -> None:
+        try:
+            mined = self._chain.transaction(record.tx_hash) if self._chain else None
+            head = self._chain.head() if self._chain else 0
+        except ChainUnavailable as exc:
+            raise Discrepancy(
+                Finding("chain", size - 1, None, f"the chain is unreachable: {exc}")
+            ) from None
+        if mined is None or mined.data != root or (mined.to or "").lower() != BURN_ADDRESS.lower():
+            raise Discrepancy(
+                Finding(
+                    "anchor-transaction",
+                    size - 1,
+                    None,
+                    f"anchor of checkpoint {size}: transaction {record.tx_hash} does not carry "
+                    "the anchor-tree root",
+                )
+            )
+        if head - mined.block_number + 1 < self._confirmations:
+            raise Discrepancy(
+                Finding("anchor-transaction", size - 1, None, f"anchor {size} lacks confirmations")
+            )
+
+    def _check_read_model(self) -> None:
+        if self._digests is None:
+            return
+        live, replayed = self._digests()
+        if live != replayed:
+            raise Discrepancy(
+                Finding(
+                    "read-model",
+                    None,
+                    None,
+                    f"the live read model's digest {live[:16]}… differs from the replay's "
+                    f"{replayed[:16]}…",
+                )
+            )
+
+
+def save_state(path: Path, checkpoint_note: str) -> None:
+    """Remember the last checkpoint audited, for the next audit to start from."""
+    path.write_text(json.dumps({"checkpoint": checkpoint_note}) + "\n", encoding="utf-8")
+
+
+def check_against_state(path: Path, log: TransparencyLog, verifier_key: str) -> Finding | None:
+    """Whether the log still extends the checkpoint a previous audit saw (None if it does)."""
+    if not path.exists():
+        return None
+    note = json.loads(path.read_text("utf-8"))["checkpoint"]
+    verifier = NoteVerifier.parse(verifier_key)
+    try:
+        old = verify_checkpoint(note, verifier, verifier.name)
+        if old.size > log.size():
+            raise VerificationError(f"the log has shrunk below {old.size} entries")
+        proof = log.consistency_proof(old.size, log.size())
+        verify_consistency(old.size, log.size(), old.root, log.root(), list(proof.hashes))
+    except VerificationError as exc:
+        return Finding(
+            "consistency",
+            None,
+            None,
+            f"the log is not consistent with the checkpoint of {old.size} entries audited "
+            f"before: {exc}",
+        )
+    return None
