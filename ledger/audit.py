@@ -15,9 +15,10 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from anchors.anchor_tree import AnchorTree, checkpoint_leaf
+from anchors.anchoring import AnchorRecord
 from anchors.chain import BURN_ADDRESS, Chain, ChainUnavailable
 from anchors.checkpoint import Checkpoint, NoteVerifier, verify_checkpoint
 from anchors.log import TransparencyLog
@@ -120,14 +121,43 @@ def check_envelope_signature(envelope: dict[str, Any], register: _Register) -> s
     return None
 
 
+class History(Protocol):
+    """What the audit reads of a log: its size, its entries and its checkpoints."""
+
+    def size(self) -> int: ...
+    def entries(self, start: int, stop: int) -> list[bytes]: ...
+    def checkpoints(self) -> dict[int, str]: ...
+
+
+class Anchors(Protocol):
+    def get(self, checkpoint_size: int) -> AnchorRecord | None: ...
+
+
+@dataclass
+class LocalHistory:
+    """A log read from its own store."""
+
+    log: TransparencyLog
+
+    def size(self) -> int:
+        return self.log.size()
+
+    def entries(self, start: int, stop: int) -> list[bytes]:
+        return self.log.store.entries(start, stop)
+
+    def checkpoints(self) -> dict[int, str]:
+        return dict(self.log.store.checkpoints(0, 1_000_000))
+
+
 class Auditor:
-    """Audits one ledger's stores (``entries_of`` yields the stored events' envelopes)."""
+    """Audits a log's history; with ``stored_envelopes`` (the event store's events as log
+    entries, in order) it also checks the log against the event store."""
 
     def __init__(
         self,
-        stored_envelopes: Callable[[int, int], list[tuple[int, bytes]]],
-        log: TransparencyLog,
-        anchors: Any,
+        stored_envelopes: Callable[[int, int], list[tuple[int, bytes]]] | None,
+        log: History,
+        anchors: Anchors,
         verifier_key: str,
         chain: Chain | None,
         confirmations: int = 1,
@@ -142,6 +172,8 @@ class Auditor:
         self._confirmations = confirmations
         self._digests = read_model_digests
         self._progress = progress
+        self.rebuilt = TransparencyLog(MemoryLogStore())
+        self.checkpoints_seen: dict[int, str] = {}
 
     def run(self, batch: int = 1000) -> AuditReport:
         report = AuditReport()
@@ -153,17 +185,20 @@ class Auditor:
 
     def _audit(self, report: AuditReport, batch: int) -> None:
         size = self._log.size()
-        checkpoints = dict(self._log.store.checkpoints(0, 1_000_000))
-        rebuilt = TransparencyLog(MemoryLogStore())
+        checkpoints = self._log.checkpoints()
+        self.checkpoints_seen = {k: v for k, v in checkpoints.items() if k <= size}
+        rebuilt = self.rebuilt
         register = _Register()
         previous: Checkpoint | None = None
         index = 0
         while index < size:
-            logged = self._log.store.entries(index, min(size, index + batch))
-            stored = self._stored(index, len(logged))
+            logged = self._log.entries(index, min(size, index + batch))
+            stored = self._stored(index, len(logged)) if self._stored else None
             for offset, entry in enumerate(logged):
                 at = index + offset
-                position, expected = stored[offset] if offset < len(stored) else (None, None)
+                position, expected = (
+                    stored[offset] if stored is not None and offset < len(stored) else (None, None)
+                )
                 self._check_entry(at, entry, position, expected, register)
                 rebuilt.append([entry], [at + 1])
                 if at + 1 in checkpoints:
@@ -177,7 +212,7 @@ class Auditor:
                 self._progress(index, size)
         # Events stored after the log's last entry are not logged yet (the log follows the
         # store); they are still checked, so that a forged one is found before it is logged.
-        while tail := self._stored(index, batch):
+        while self._stored is not None and (tail := self._stored(index, batch)):
             for offset, (position, entry) in enumerate(tail):
                 self._check_unlogged(index + offset, position, entry, register)
             index += len(tail)
@@ -201,7 +236,9 @@ class Auditor:
         if not canonical:
             raise Discrepancy(Finding("envelope", index, position, "the entry is not canonical"))
         logged_position = envelope.get("position")
-        if expected is None:
+        if self._stored is None:
+            position = logged_position
+        elif expected is None:
             raise Discrepancy(
                 Finding(
                     "event-store",
@@ -210,7 +247,7 @@ class Auditor:
                     f"the log's entry {index} (position {logged_position}) has no stored event",
                 )
             )
-        if entry != expected:
+        if self._stored is not None and entry != expected:
             raise Discrepancy(
                 Finding(
                     "event-store",
@@ -282,9 +319,6 @@ class Auditor:
 
     def _check_anchors(self, checkpoints: dict[int, str]) -> int:
         count = 0
-        latest = self._anchors.latest()
-        if latest is None:
-            return 0
         for size in sorted(checkpoints):
             record = self._anchors.get(size)
             if record is None or record.state != "recorded":
@@ -330,7 +364,10 @@ class Auditor:
     def _check_read_model(self) -> None:
         if self._digests is None:
             return
-        live, replayed = self._digests()
+        try:
+            live, replayed = self._digests()
+        except RuntimeError as exc:
+            raise Discrepancy(Finding("read-model", None, None, str(exc))) from None
         if live != replayed:
             raise Discrepancy(
                 Finding(

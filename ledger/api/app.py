@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from ledger import __version__
-from ledger.api import credentials, issuers, log, problems, verification
+from ledger.api import credentials, issuers, log, problems, state, verification
 from ledger.api.app_context import ApiContext
 
 
@@ -26,6 +26,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.include_router(credentials.router)
     app.include_router(log.router)
     app.include_router(verification.router)
+    app.include_router(state.router)
 
     @app.get("/health", tags=["service"])
     def health() -> dict[str, object]:

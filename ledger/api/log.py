@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from anchors.checkpoint import Checkpoint
 from ledger.api.app_context import ApiContext, context
@@ -41,6 +41,38 @@ def key(ctx: Ctx) -> dict[str, Any]:
     return {"origin": ctx.log_origin, "verifier_key": ctx.log_verifier_key}
 
 
+@router.get("/state", response_model=None, summary="The log's size and the last event position")
+def state(ctx: Ctx) -> dict[str, Any]:
+    size, position = ctx.log.store.state()
+    return {"size": size, "position": position}
+
+
+@router.get("/anchors", response_model=None, summary="Recorded anchors, oldest first")
+def anchors(
+    ctx: Ctx,
+    after_size: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    items = []
+    for size, _ in ctx.log.store.checkpoints(after_size, limit):
+        record = ctx.anchors.get(size)
+        if record is not None and record.state == "recorded":
+            items.append(
+                {
+                    "checkpoint_size": size,
+                    "checkpoint_note": record.checkpoint_note,
+                    "leaves": record.leaves,
+                    "root": record.root,
+                    "chain_id": record.chain_id,
+                    "tx_hash": record.tx_hash,
+                    "block_number": record.block_number,
+                    "block_hash": record.block_hash,
+                    "block_time": record.block_time,
+                }
+            )
+    return {"items": items, "next": items[-1]["checkpoint_size"] if len(items) == limit else None}
+
+
 @router.get("/checkpoint", response_model=None, summary="The latest signed checkpoint")
 def checkpoint(ctx: Ctx) -> dict[str, Any]:
     latest = ctx.log.store.latest_checkpoint()
@@ -62,10 +94,14 @@ def checkpoints(
 @router.get("/entries", response_model=None, summary="Log entries (canonical envelopes)")
 def entries(
     ctx: Ctx,
+    response: Response,
     start: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     found = ctx.log.store.entries(start, start + limit)
+    if len(found) == limit:
+        # A full page of an append-only log never changes.
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return {
         "start": start,
         "entries": [entry.decode() for entry in found],

@@ -6,14 +6,17 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import click
 from tqdm import tqdm
 
+from anchors.chain import Chain
 from anchors.checkpoint import NoteSigner
 from anchors.ethereum import Web3Chain
-from ledger.audit import Auditor, AuditReport, check_against_state, save_state
-from ledger.cli import options
+from ledger.audit import Auditor, AuditReport, LocalHistory, check_against_state, save_state
+from ledger.audit_sources import RemoteAnchors, RemoteHistory, remote_digests
+from ledger.client import LedgerClient
 from ledger.settings import Settings
 from ledger.sqlite import SQLiteReadModel
 from ledger.storage import Storage, open_storage
@@ -54,7 +57,12 @@ def _summary(report: AuditReport) -> None:
 
 
 @click.command()
-@options.data_dir
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Audit the stores in this data directory (the event store included).",
+)
+@click.option("--url", help="Or audit a running ledger through its public API.")
 @click.option("--rpc", help="A JSON-RPC URL of the chain, to check every anchor on it.")
 @click.option("--log-key", help="The log's verifier key to pin (default: the ledger's own).")
 @click.option(
@@ -66,53 +74,93 @@ def _summary(report: AuditReport) -> None:
 @click.option("--confirmations", default=1, show_default=True, type=click.IntRange(1))
 @click.option("--json", "as_json", is_flag=True, help="A JSON report instead of a summary.")
 def audit(
-    data_dir: Path,
+    data_dir: Path | None,
+    url: str | None,
     rpc: str | None,
     log_key: str | None,
     state_file: Path | None,
     confirmations: int,
     as_json: bool,
 ) -> None:
-    """Audit a ledger's stores: every event, signature, checkpoint, anchor and the read model.
+    """Audit a ledger: every event, signature, checkpoint, anchor and the read model.
 
-    Exit status 0 when clean, 1 at the first discrepancy (its log index and event position
-    are named).
+    With --data-dir the stores are read directly and the log is also checked against the
+    event store; with --url only what the API publishes is used. Exit status 0 when clean,
+    1 at the first discrepancy (its log index and event position are named).
 
     \b
-    Example:
-      credledger audit --data-dir credledger-data --rpc http://127.0.0.1:8545 \\
-        --state audit-state.json
+    Examples:
+      credledger audit --data-dir credledger-data --rpc http://127.0.0.1:8545
+      credledger audit --url https://ledger.example --rpc https://sepolia.example \\
+        --log-key "<from GET /log/key>" --state audit-state.json
     """
-    settings = Settings(data_dir=data_dir)
-    storage = open_storage(settings)
-    verifier_key = (
-        log_key
-        or NoteSigner.from_seed(settings.log_origin_value(), settings.log_key_seed()).verifier_key()
-    )
-    try:
-        from consumers.envelope import StoredEnvelopes
-
-        with tqdm(total=storage.log.size(), unit="entry", desc="auditing", file=sys.stderr) as bar:
-            auditor = Auditor(
-                StoredEnvelopes(storage.ledger),
-                storage.log,
-                storage.anchors,
-                verifier_key,
-                Web3Chain.connect(rpc) if rpc else None,
-                confirmations=confirmations,
-                read_model_digests=lambda: _digests(storage),
-                progress=lambda done, total: bar.update(done - bar.n),
-            )
-            report = auditor.run()
-        if report.finding is None and state_file is not None:
-            report.finding = check_against_state(state_file, storage.log, verifier_key)
-            latest = storage.log.store.latest_checkpoint()
-            if report.finding is None and latest is not None:
-                save_state(state_file, latest[1])
-    finally:
-        storage.close()
+    if (data_dir is None) == (url is None):
+        raise click.UsageError("give either --data-dir or --url")
+    chain = Web3Chain.connect(rpc) if rpc else None
+    if url is not None:
+        report, auditor, key = _remote(url, log_key, chain, confirmations)
+    else:
+        assert data_dir is not None
+        report, auditor, key = _local(data_dir, log_key, chain, confirmations)
+    if report.finding is None and state_file is not None:
+        report.finding = check_against_state(state_file, auditor.rebuilt, key)
+        latest = max(auditor.checkpoints_seen.items(), default=None)
+        if report.finding is None and latest is not None:
+            save_state(state_file, latest[1])
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:
         _summary(report)
     sys.exit(0 if report.clean else 1)
+
+
+def _progress(total: int) -> tqdm[Any]:
+    return tqdm(total=total, unit="entry", desc="auditing", file=sys.stderr)
+
+
+def _local(
+    data_dir: Path, log_key: str | None, chain: Chain | None, confirmations: int
+) -> tuple[AuditReport, Auditor, str]:
+    from consumers.envelope import StoredEnvelopes
+
+    settings = Settings(data_dir=data_dir)
+    storage = open_storage(settings)
+    key = (
+        log_key
+        or NoteSigner.from_seed(settings.log_origin_value(), settings.log_key_seed()).verifier_key()
+    )
+    try:
+        with _progress(storage.log.size()) as bar:
+            auditor = Auditor(
+                StoredEnvelopes(storage.ledger),
+                LocalHistory(storage.log),
+                storage.anchors,
+                key,
+                chain,
+                confirmations=confirmations,
+                read_model_digests=lambda: _digests(storage),
+                progress=lambda done, total: bar.update(done - bar.n),
+            )
+            return auditor.run(), auditor, key
+    finally:
+        storage.close()
+
+
+def _remote(
+    url: str, log_key: str | None, chain: Chain | None, confirmations: int
+) -> tuple[AuditReport, Auditor, str]:
+    client = LedgerClient(url)
+    history = RemoteHistory(client)
+    key = log_key or str(client._call("GET", "/log/key")["verifier_key"])
+    with _progress(history.size()) as bar:
+        auditor = Auditor(
+            None,
+            history,
+            RemoteAnchors(client),
+            key,
+            chain,
+            confirmations=confirmations,
+            read_model_digests=lambda: remote_digests(client, history),
+            progress=lambda done, total: bar.update(done - bar.n),
+        )
+        return auditor.run(), auditor, key

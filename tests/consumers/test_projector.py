@@ -85,3 +85,20 @@ def test_a_restarted_projector_resumes_where_it_stopped(
     assert model.position() == reached
     restarted.catch_up()
     assert model.digest() == ledger.embedded.storage.read_model.digest()
+
+
+def test_a_replay_of_the_log_envelopes_alone_equals_the_live_read_model(
+    ledger: RunningLedger, issuer: RegisteredIssuer, fresh_read_model: Callable[[str], ReadModel]
+) -> None:
+    import json
+
+    from consumers.envelope import StoredEnvelopes
+    from consumers.projector import replay_envelopes
+
+    busy_history(ledger, issuer)
+    live = ledger.embedded.storage.read_model
+    ledger.embedded.projector.catch_up()
+    entries = StoredEnvelopes(ledger.embedded.storage.ledger)(0, 100_000)
+    replayed = fresh_read_model("from-envelopes")
+    replay_envelopes(replayed, (json.loads(entry) for _, entry in entries))
+    assert replayed.digest() == live.digest()

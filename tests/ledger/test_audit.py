@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from anchors.anvil import ManagedAnvil
 from anchors.checkpoint import NoteSigner
 from consumers.envelope import StoredEnvelopes
-from ledger.audit import Auditor, AuditReport
+from ledger.audit import Auditor, AuditReport, LocalHistory
 from ledger.canonical import canonical_bytes
 from ledger.cli.audit_command import _digests
 from ledger.cli.main import cli
@@ -73,7 +73,7 @@ def audit(settings: Settings, anvil: ManagedAnvil | None = None) -> AuditReport:
     try:
         return Auditor(
             StoredEnvelopes(storage.ledger),
-            storage.log,
+            LocalHistory(storage.log),
             storage.anchors,
             key.verifier_key(),
             Web3Chain.connect(anvil.url) if anvil else None,
@@ -257,3 +257,45 @@ def test_a_rewritten_and_reanchored_history_breaks_consistency_with_the_last_aud
     assert result.exit_code == 1
     finding = json.loads(result.stdout)["finding"]
     assert finding["check"] == "consistency"
+
+
+@pytest.fixture
+def quiet_history(ledger: RunningLedger, issuer: RegisteredIssuer) -> RunningLedger:
+    """A smaller history, left running behind its API."""
+    for i in range(12):
+        credential_id = ledger.public.issue(
+            issuer.signer.issue(content(), {**LEARNER, "identifier": f"q{i}"})
+        )["credential_id"]
+        if i % 4 == 0:
+            ledger.public.revoke(issuer.signer.revoke(credential_id, "withdrawn"))
+    wait_for(lambda: anchored_everything(ledger), timeout=60)
+    return ledger
+
+
+def logged_up_to_date(ledger: RunningLedger) -> bool:
+    storage = ledger.embedded.storage
+    return storage.log.position() >= storage.read_model.position()
+
+
+def test_a_running_ledger_audits_clean_through_its_public_api(
+    quiet_history: RunningLedger, anvil: ManagedAnvil
+) -> None:
+    wait_for(lambda: logged_up_to_date(quiet_history))
+    result = CliRunner().invoke(
+        cli, ["audit", "--url", quiet_history.url, "--rpc", anvil.url, "--json"]
+    )
+    report = json.loads(result.stdout)
+    assert result.exit_code == 0, report
+    assert report["anchors"] >= 1 and report["entries"] > 15
+
+
+def test_a_changed_live_read_model_fails_the_public_audit(
+    quiet_history: RunningLedger, settings: Settings
+) -> None:
+    wait_for(lambda: logged_up_to_date(quiet_history))
+    sqlite3.connect(settings.read_model_db, isolation_level=None).execute(
+        "UPDATE rm_credentials SET title = 'Doctor of Everything'"
+    )
+    result = CliRunner().invoke(cli, ["audit", "--url", quiet_history.url, "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["finding"]["check"] == "read-model"

@@ -1,0 +1,99 @@
+"""What an auditor reads over HTTP: the public history of a running ledger."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from anchors.anchoring import AnchorRecord
+from ledger.client import LedgerClient
+from ledger.sqlite import SQLiteReadModel
+
+PAGE = 1000
+
+
+class RemoteHistory:
+    """The log as the API publishes it."""
+
+    def __init__(self, client: LedgerClient) -> None:
+        self._client = client
+
+    def size(self) -> int:
+        return int(self._client._call("GET", "/log/state")["size"])
+
+    def entries(self, start: int, stop: int) -> list[bytes]:
+        found: list[bytes] = []
+        while start + len(found) < stop:
+            page = self._client._call(
+                "GET",
+                "/log/entries",
+                params={"start": start + len(found), "limit": min(PAGE, stop - start - len(found))},
+            )
+            if not page["entries"]:
+                break
+            found += [entry.encode() for entry in page["entries"]]
+        return found
+
+    def checkpoints(self) -> dict[int, str]:
+        found: dict[int, str] = {}
+        after = 0
+        while True:
+            page = self._client._call(
+                "GET", "/log/checkpoints", params={"after_size": after, "limit": 500}
+            )
+            found.update((item["size"], item["note"]) for item in page["items"])
+            if page["next"] is None:
+                return found
+            after = page["next"]
+
+
+class RemoteAnchors:
+    """The recorded anchors as the API publishes them."""
+
+    def __init__(self, client: LedgerClient) -> None:
+        self._records: dict[int, AnchorRecord] = {}
+        after = 0
+        while True:
+            page = client._call("GET", "/log/anchors", params={"after_size": after, "limit": 500})
+            for item in page["items"]:
+                self._records[item["checkpoint_size"]] = _record(item)
+            if page["next"] is None:
+                break
+            after = page["next"]
+
+    def get(self, checkpoint_size: int) -> AnchorRecord | None:
+        return self._records.get(checkpoint_size)
+
+
+def _record(item: dict[str, Any]) -> AnchorRecord:
+    return AnchorRecord(
+        checkpoint_size=item["checkpoint_size"],
+        checkpoint_note=item["checkpoint_note"],
+        leaves=item["leaves"],
+        root=item["root"],
+        chain_id=item["chain_id"],
+        nonce=-1,
+        state="recorded",
+        tx_hash=item["tx_hash"],
+        block_number=item["block_number"],
+        block_hash=item["block_hash"],
+        block_time=item["block_time"],
+    )
+
+
+def remote_digests(client: LedgerClient, history: RemoteHistory) -> tuple[str, str]:
+    """(published, replayed) read-model digests: the log's envelopes replayed into a scratch
+    read model up to the position the published digest reflects."""
+    from consumers.projector import replay_envelopes
+
+    published = client._call("GET", "/state/digest")
+    log_size = published["log_size"]
+    if log_size is None:
+        raise RuntimeError("the read model is ahead of the log; audit again once it is logged")
+    envelopes = (json.loads(entry) for entry in history.entries(0, int(log_size)))
+    with tempfile.TemporaryDirectory() as scratch:
+        replayed = SQLiteReadModel(Path(scratch) / "read-model.sqlite")
+        replay_envelopes(replayed, envelopes)
+        return str(published["digest"]), replayed.digest()[0]
