@@ -66,6 +66,14 @@ class LogStore(ABC):
         """Checkpoints with sizes above ``after_size``, oldest first."""
 
     @abstractmethod
+    def add_cosignature(self, size: int, witness: str, signature: str) -> None:
+        """Keep a witness's cosignature of the checkpoint at ``size`` (the last one stays)."""
+
+    @abstractmethod
+    def cosignatures(self, size: int) -> dict[str, str]:
+        """Witness public key -> cosignature, for the checkpoint at ``size``."""
+
+    @abstractmethod
     def append(
         self,
         old_size: int,

@@ -15,6 +15,7 @@ class MemoryLogStore(LogStore):
         # One list per level: subtrees of a level are completed left to right.
         self._levels: list[list[bytes]] = []
         self._checkpoints: list[tuple[int, str]] = []
+        self._cosignatures: dict[int, dict[str, str]] = {}
         self._position = 0
 
     def state(self) -> tuple[int, int]:
@@ -40,6 +41,12 @@ class MemoryLogStore(LogStore):
 
     def checkpoints(self, after_size: int, limit: int) -> list[tuple[int, str]]:
         return [c for c in self._checkpoints if c[0] > after_size][:limit]
+
+    def add_cosignature(self, size: int, witness: str, signature: str) -> None:
+        self._cosignatures.setdefault(size, {})[witness] = signature
+
+    def cosignatures(self, size: int) -> dict[str, str]:
+        return dict(self._cosignatures.get(size, {}))
 
     def append(
         self,

@@ -23,6 +23,9 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS log_anchors ("
     " checkpoint_size BIGINT PRIMARY KEY, state TEXT NOT NULL, block_number BIGINT,"
     " record TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS log_cosignatures ("
+    " size BIGINT NOT NULL, witness TEXT NOT NULL, signature TEXT NOT NULL,"
+    " PRIMARY KEY (size, witness))",
 )
 
 

@@ -85,6 +85,23 @@ class SQLLogStore(LogStore):
         )
         return [(int(size), str(note)) for size, note in rows]
 
+    def add_cosignature(self, size: int, witness: str, signature: str) -> None:
+        with self._transaction(write=True) as c:
+            c.execute(
+                self._sql(
+                    "INSERT INTO log_cosignatures VALUES (?, ?, ?)"
+                    " ON CONFLICT (size, witness) DO UPDATE SET signature = excluded.signature"
+                ),
+                (size, witness, signature),
+            )
+
+    def cosignatures(self, size: int) -> dict[str, str]:
+        rows = self._rows(
+            "SELECT witness, signature FROM log_cosignatures WHERE size = ? ORDER BY witness",
+            (size,),
+        )
+        return {str(witness): str(signature) for witness, signature in rows}
+
     def append(
         self,
         old_size: int,

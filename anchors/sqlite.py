@@ -23,6 +23,9 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS log_anchors ("
     " checkpoint_size INTEGER PRIMARY KEY, state TEXT NOT NULL, block_number INTEGER,"
     " record TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS log_cosignatures ("
+    " size INTEGER NOT NULL, witness TEXT NOT NULL, signature TEXT NOT NULL,"
+    " PRIMARY KEY (size, witness))",
 )
 
 

@@ -9,13 +9,28 @@ from types import TracebackType
 
 from anchors.anchoring import Anchorer
 from anchors.checkpoint import NoteSigner
+from anchors.witness import verify_possession
 from consumers.anchor_consumer import AnchorConsumer, connect_chain
 from consumers.follower import NotificationFollower
 from consumers.log_consumer import LogConsumer
 from consumers.projector import ReadModelProjector
 from ledger.api.app_context import ApiContext
-from ledger.settings import Settings
+from ledger.settings import ConfigurationError, Settings
 from ledger.storage import Storage, open_storage
+
+
+def trusted_witnesses(settings: Settings) -> frozenset[str]:
+    """The configured witness keys, each checked against its proof of possession."""
+    keys = []
+    for witness in settings.witnesses:
+        if not verify_possession(witness.get("key", ""), witness.get("proof", "")):
+            raise ConfigurationError(
+                f"witness key {witness.get('key', '')[:16]}… lacks a valid proof of possession"
+            )
+        keys.append(witness["key"])
+    if settings.witness_quorum > len(keys):
+        raise ConfigurationError("the witness quorum is larger than the number of witnesses")
+    return frozenset(keys)
 
 
 class EmbeddedLedger:
@@ -28,6 +43,7 @@ class EmbeddedLedger:
             NotificationFollower(self.storage.ledger), self.storage.read_model
         )
         self.signer = NoteSigner.from_seed(settings.log_origin_value(), settings.log_key_seed())
+        self.witnesses = trusted_witnesses(settings)
         self.log_consumer = LogConsumer(
             NotificationFollower(self.storage.ledger),
             self.storage.log,
@@ -98,6 +114,8 @@ class EmbeddedLedger:
             chain=self.chain.chain,
             confirmations=self.settings.confirmations,
             log_origin=self.settings.log_origin_value(),
+            witnesses=self.witnesses,
+            witness_quorum=self.settings.witness_quorum,
             log_verifier_key=self.signer.verifier_key(),
             settings=self.settings,
             admin_token=self.settings.admin_token_value(),

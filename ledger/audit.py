@@ -24,6 +24,7 @@ from anchors.checkpoint import Checkpoint, NoteVerifier, verify_checkpoint
 from anchors.log import TransparencyLog
 from anchors.memory import MemoryLogStore
 from anchors.merkle import VerificationError, verify_consistency
+from anchors.witness import verify_quorum
 from ledger.canonical import canonical_bytes
 from ledger.signing import SignatureFormatError, checksum_address, recover_signer
 
@@ -406,3 +407,21 @@ def check_against_state(path: Path, log: TransparencyLog, verifier_key: str) -> 
             f"before: {exc}",
         )
     return None
+
+
+def check_witnesses(
+    note: str, cosigned: dict[str, Any], trusted: frozenset[str], quorum: int
+) -> Finding | None:
+    """Whether the latest checkpoint carries a quorum of trusted witnesses' cosignatures."""
+    signers = tuple(cosigned.get("signers") or ())
+    aggregated = cosigned.get("aggregate")
+    body = note.partition("\n\n")[0] + "\n"
+    if aggregated and verify_quorum(body, signers, str(aggregated), trusted, quorum):
+        return None
+    return Finding(
+        "witnesses",
+        None,
+        None,
+        f"the latest checkpoint lacks a valid aggregate cosignature by {quorum} trusted "
+        f"witnesses ({len(signers)} signed)",
+    )

@@ -10,6 +10,7 @@ from typing import Any
 from anchors.anchor_tree import AnchorTree
 from anchors.anchoring import AnchorStore
 from anchors.log import TransparencyLog
+from anchors.witness import aggregate
 from ledger.errors import Conflict, NotFound
 from ledger.read_model import ReadModel
 
@@ -23,6 +24,16 @@ class AnchorPending(Conflict):
 
 def _b64(value: bytes) -> str:
     return base64.b64encode(value).decode()
+
+
+def witnessed(log: TransparencyLog, size: int, trusted: frozenset[str]) -> dict[str, Any]:
+    """The trusted witnesses' cosignatures of a checkpoint, aggregated into one signature."""
+    found = {k: v for k, v in log.store.cosignatures(size).items() if k in trusted}
+    signers = sorted(found)
+    return {
+        "signers": signers,
+        "aggregate": aggregate([found[k] for k in signers]) if found else None,
+    }
 
 
 def _logged(log: TransparencyLog, position: int, size: int) -> dict[str, Any]:
@@ -44,6 +55,7 @@ def build_bundle(
     log: TransparencyLog,
     anchors: AnchorStore,
     verifier_key: str,
+    witnesses: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """The proof bundle of a credential version (default: the current one)."""
     found = read_model.credential(credential_id)
@@ -78,6 +90,7 @@ def build_bundle(
             "verifier_key": verifier_key,
             "size": size,
             "checkpoint": anchor.checkpoint_note,
+            "cosignatures": witnessed(log, size, witnesses),
         },
         "anchor": {
             "chain_id": anchor.chain_id,

@@ -98,6 +98,14 @@ class Settings(BaseSettings):
     anvil_path: Path | None = Field(
         default=None, description="The anvil binary (default: .deploy/anvil or PATH)."
     )
+    witnesses: list[dict[str, str]] = Field(
+        default_factory=list,
+        description='Trusted witnesses, a JSON list of {"key": hex, "proof": hex} '
+        "(BLS12-381 public key and proof of possession).",
+    )
+    witness_quorum: int = Field(
+        default=0, ge=0, description="Cosignatures a checkpoint needs (0: not required)."
+    )
     read_freshness_seconds: int = Field(
         default=300, description="How old a signed read request may be."
     )

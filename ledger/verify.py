@@ -19,6 +19,7 @@ from anchors.anchor_tree import checkpoint_leaf, root_from_path
 from anchors.chain import BURN_ADDRESS, Chain, ChainUnavailable
 from anchors.checkpoint import NoteVerifier, verify_checkpoint
 from anchors.merkle import VerificationError, leaf_hash, verify_inclusion
+from anchors.witness import verify_quorum
 from ledger.bundle import BUNDLE_FORMAT
 from ledger.canonical import canonical_bytes
 from ledger.signing import SignatureFormatError, checksum_address, recover_signer
@@ -74,13 +75,24 @@ def verify_bundle(
     trusted_log_key: str | None = None,
     confirmations: int = 1,
     current_status: Callable[[str, int], dict[str, Any] | None] | None = None,
+    witnesses: frozenset[str] = frozenset(),
+    quorum: int = 0,
 ) -> Report:
     """Check ``bundle``; ``chain`` for the anchoring transaction, ``trusted_log_key`` to pin
     the log's key (else the bundle's own, which is said), ``current_status`` to ask the
     ledger whether the version recorded at a log position still stands."""
     report = Report()
     try:
-        _verify(report, bundle, chain, trusted_log_key, confirmations, current_status)
+        _verify(
+            report,
+            bundle,
+            chain,
+            trusted_log_key,
+            confirmations,
+            current_status,
+            witnesses,
+            quorum,
+        )
     except _Failed:
         report.verdict = "invalid"
     return report
@@ -93,6 +105,8 @@ def _verify(
     trusted_log_key: str | None,
     confirmations: int,
     current_status: Callable[[str, int], dict[str, Any] | None] | None,
+    witnesses: frozenset[str],
+    quorum: int,
 ) -> None:
     def check(name: str, passed: bool, detail: str) -> None:
         report.add(name, passed, detail)
@@ -181,6 +195,28 @@ def _verify(
         f"{verifier.name}.",
     )
 
+    if quorum > 0:
+        cosigned = log_part.get("cosignatures") or {}
+        signers = tuple(cosigned.get("signers") or ())
+        agreed = bool(cosigned.get("aggregate")) and verify_quorum(
+            note.partition("\n\n")[0] + "\n",
+            signers,
+            str(cosigned.get("aggregate")),
+            witnesses,
+            quorum,
+        )
+        check(
+            "witnesses",
+            agreed,
+            f"{len(signers)} trusted witnesses cosigned the checkpoint (quorum {quorum}), "
+            "verified as one aggregate signature."
+            if agreed
+            else f"The checkpoint lacks a valid aggregate cosignature by {quorum} trusted "
+            "witnesses.",
+        )
+    else:
+        report.add("witnesses", None, "No witness quorum was required.")
+
     try:
         for item, _, item_raw in [(event, envelope, raw), *issuer_events]:
             verify_inclusion(
@@ -235,7 +271,9 @@ def _verify(
     state = status.get("status")
     if state == "active":
         report.add("status", True, "The credential version is current and not revoked.")
-        report.verdict = "valid" if all(s.passed for s in report.steps) else "status-unknown"
+        # A witness quorum that was not asked for is no gap; any other unchecked step is.
+        unchecked = [s for s in report.steps if s.passed is None and s.name != "witnesses"]
+        report.verdict = "status-unknown" if unchecked else "valid"
     elif state == "superseded":
         report.add(
             "status",

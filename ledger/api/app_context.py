@@ -30,6 +30,8 @@ class ApiContext:
     confirmations: int
     log_origin: str
     log_verifier_key: str
+    witnesses: frozenset[str]
+    witness_quorum: int
     settings: Settings
     admin_token: str
     on_write: Callable[[], object] = field(default=lambda: None)

@@ -150,5 +150,11 @@ def proof(
     version: Annotated[int | None, Query(ge=1, description="Default: the current one")] = None,
 ) -> dict[str, Any]:
     return build_bundle(
-        credential_id, version, ctx.read_model, ctx.log, ctx.anchors, ctx.log_verifier_key
+        credential_id,
+        version,
+        ctx.read_model,
+        ctx.log,
+        ctx.anchors,
+        ctx.log_verifier_key,
+        ctx.witnesses,
     )

@@ -6,10 +6,13 @@ import base64
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from anchors.checkpoint import Checkpoint
+from anchors.witness import verify_cosignature
 from ledger.api.app_context import ApiContext, context
-from ledger.errors import FieldError, InvalidInput, NotFound
+from ledger.bundle import witnessed
+from ledger.errors import FieldError, Forbidden, InvalidInput, NotFound, SignatureInvalid
 
 router = APIRouter(prefix="/log", tags=["transparency log"])
 Ctx = Annotated[ApiContext, Depends(context)]
@@ -19,13 +22,18 @@ def _b64(value: bytes) -> str:
     return base64.b64encode(value).decode()
 
 
-def _checkpoint(note: str) -> dict[str, Any]:
+def cosignatures(ctx: ApiContext, size: int) -> dict[str, Any]:
+    return witnessed(ctx.log, size, ctx.witnesses)
+
+
+def _checkpoint(ctx: ApiContext, note: str) -> dict[str, Any]:
     checkpoint = Checkpoint.parse(note.partition("\n\n")[0] + "\n")
     return {
         "origin": checkpoint.origin,
         "size": checkpoint.size,
         "root": _b64(checkpoint.root),
         "note": note,
+        "cosignatures": cosignatures(ctx, checkpoint.size),
     }
 
 
@@ -73,12 +81,39 @@ def anchors(
     return {"items": items, "next": items[-1]["checkpoint_size"] if len(items) == limit else None}
 
 
+@router.get("/witnesses", response_model=None, summary="The trusted witnesses and the quorum")
+def witnesses(ctx: Ctx) -> dict[str, Any]:
+    configured = [w for w in ctx.settings.witnesses if w.get("key") in ctx.witnesses]
+    return {"quorum": ctx.witness_quorum, "witnesses": configured}
+
+
+class CosignatureSubmission(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    size: int = Field(ge=1, description="The size of the cosigned checkpoint.")
+    witness: str = Field(description="The witness's BLS12-381 public key, hex.")
+    signature: str = Field(description="Its signature over the checkpoint, hex.")
+
+
+@router.post("/cosignatures", response_model=None, summary="A witness submits a cosignature")
+def submit_cosignature(body: CosignatureSubmission, ctx: Ctx) -> dict[str, Any]:
+    if body.witness not in ctx.witnesses:
+        raise Forbidden("this witness is not among the ledger's trusted witnesses")
+    note = dict(ctx.log.store.checkpoints(body.size - 1, 1)).get(body.size)
+    if note is None:
+        raise NotFound(f"no checkpoint of size {body.size}")
+    if not verify_cosignature(body.witness, note.partition("\n\n")[0] + "\n", body.signature):
+        raise SignatureInvalid("the cosignature does not verify for this checkpoint")
+    ctx.log.store.add_cosignature(body.size, body.witness, body.signature)
+    return {"size": body.size, **cosignatures(ctx, body.size)}
+
+
 @router.get("/checkpoint", response_model=None, summary="The latest signed checkpoint")
 def checkpoint(ctx: Ctx) -> dict[str, Any]:
     latest = ctx.log.store.latest_checkpoint()
     if latest is None:
         raise NotFound("no checkpoint has been signed yet")
-    return _checkpoint(latest[1])
+    return _checkpoint(ctx, latest[1])
 
 
 @router.get("/checkpoints", response_model=None, summary="Signed checkpoints, oldest first")
@@ -87,7 +122,7 @@ def checkpoints(
     after_size: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
-    items = [_checkpoint(note) for _, note in ctx.log.store.checkpoints(after_size, limit)]
+    items = [_checkpoint(ctx, note) for _, note in ctx.log.store.checkpoints(after_size, limit)]
     return {"items": items, "next": items[-1]["size"] if len(items) == limit else None}
 
 

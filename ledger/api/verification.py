@@ -43,12 +43,15 @@ def verify(body: VerifyRequest, ctx: Ctx) -> dict[str, Any]:
             ctx.log,
             ctx.anchors,
             ctx.log_verifier_key,
+            ctx.witnesses,
         )
     report = verify_bundle(
         bundle,
         ctx.chain,
         trusted_log_key=ctx.log_verifier_key,
         confirmations=ctx.confirmations,
+        witnesses=ctx.witnesses,
+        quorum=ctx.witness_quorum,
         current_status=lambda cid, position: version_status(
             ctx.read_model.credential(cid), position
         ),

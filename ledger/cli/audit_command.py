@@ -14,8 +14,17 @@ from tqdm import tqdm
 from anchors.chain import Chain
 from anchors.checkpoint import NoteSigner
 from anchors.ethereum import Web3Chain
-from ledger.audit import Auditor, AuditReport, LocalHistory, check_against_state, save_state
+from ledger.audit import (
+    Auditor,
+    AuditReport,
+    Finding,
+    LocalHistory,
+    check_against_state,
+    check_witnesses,
+    save_state,
+)
 from ledger.audit_sources import RemoteAnchors, RemoteHistory, remote_digests
+from ledger.bundle import witnessed
 from ledger.client import LedgerClient
 from ledger.settings import Settings
 from ledger.sqlite import SQLiteReadModel
@@ -72,6 +81,8 @@ def _summary(report: AuditReport) -> None:
     help="Keep the last audited checkpoint here; the next audit checks the log extends it.",
 )
 @click.option("--confirmations", default=1, show_default=True, type=click.IntRange(1))
+@click.option("--witness", "witness_keys", multiple=True, help="A trusted witness key (repeat).")
+@click.option("--quorum", default=0, show_default=True, help="Cosignatures the latest needs.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON report instead of a summary.")
 def audit(
     data_dir: Path | None,
@@ -80,6 +91,8 @@ def audit(
     log_key: str | None,
     state_file: Path | None,
     confirmations: int,
+    witness_keys: tuple[str, ...],
+    quorum: int,
     as_json: bool,
 ) -> None:
     """Audit a ledger: every event, signature, checkpoint, anchor and the read model.
@@ -99,12 +112,33 @@ def audit(
     chain = Web3Chain.connect(rpc) if rpc else None
     if url is not None:
         report, auditor, key = _remote(url, log_key, chain, confirmations)
+        client = LedgerClient(url)
+
+        def cosigned(size: int) -> dict[str, Any]:
+            page = client._call("GET", "/log/checkpoints", params={"after_size": size - 1})
+            found: dict[str, Any] = page["items"][0]["cosignatures"]
+            return found
     else:
         assert data_dir is not None
         report, auditor, key = _local(data_dir, log_key, chain, confirmations)
+
+        def cosigned(size: int) -> dict[str, Any]:
+            storage = open_storage(Settings(data_dir=data_dir))
+            try:
+                return witnessed(storage.log, size, frozenset(witness_keys))
+            finally:
+                storage.close()
+
+    latest = max(auditor.checkpoints_seen.items(), default=None)
+    if report.finding is None and quorum > 0:
+        if latest is None:
+            report.finding = Finding("witnesses", None, None, "no checkpoint to cosign yet")
+        else:
+            report.finding = check_witnesses(
+                latest[1], cosigned(latest[0]), frozenset(witness_keys), quorum
+            )
     if report.finding is None and state_file is not None:
         report.finding = check_against_state(state_file, auditor.rebuilt, key)
-        latest = max(auditor.checkpoints_seen.items(), default=None)
         if report.finding is None and latest is not None:
             save_state(state_file, latest[1])
     if as_json:

@@ -15,6 +15,7 @@ from ledger.cli import (
     operator,
     server,
     verify_command,
+    witness_command,
 )
 
 
@@ -30,7 +31,7 @@ def cli() -> None:
     Operator:  init, serve, demo, register-issuer, suspend-issuer
     Issuer:    keygen, issue, bulk-issue, amend, revoke, erase, rotate-key
     Anyone:    status, proof, verify
-    Auditors:  audit
+    Auditors:  audit, witness
     """
 
 
@@ -51,6 +52,7 @@ for command in (
     verify_command.proof,
     verify_command.verify,
     audit_command.audit,
+    witness_command.witness,
 ):
     cli.add_command(command)
 

@@ -75,6 +75,8 @@ def _print(report: Report, as_json: bool) -> None:
     help="Ask this ledger for the current status (else the status is not checked).",
 )
 @click.option("--confirmations", default=1, show_default=True, type=click.IntRange(1))
+@click.option("--witness", "witness_keys", multiple=True, help="A trusted witness key (repeat).")
+@click.option("--quorum", default=0, show_default=True, help="Cosignatures required.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def verify(
     bundle_file: Path,
@@ -82,6 +84,8 @@ def verify(
     log_key: str | None,
     ledger_url: str | None,
     confirmations: int,
+    witness_keys: tuple[str, ...],
+    quorum: int,
     as_json: bool,
 ) -> None:
     """Check a saved proof bundle without trusting the ledger.
@@ -107,6 +111,8 @@ def verify(
         trusted_log_key=log_key,
         confirmations=confirmations,
         current_status=_status_from(ledger_url) if ledger_url else None,
+        witnesses=frozenset(witness_keys),
+        quorum=quorum,
     )
     _print(report, as_json)
     sys.exit(EXIT_CODES.get(report.verdict, 1))
