@@ -1,0 +1,122 @@
+"""Audit benchmark: a full audit of a 100,000-event history, side by side with a plain replay.
+
+It builds the history on SQLite (bulk issuance through the ledger, every event logged, a
+checkpoint every 1,000 entries, every checkpoint anchored on an in-process chain), then, in one
+run: replays the events through the read-model projector into a scratch database without any
+check, and audits everything — envelopes against the event store, issuer signatures with the
+register replayed, the tree and every checkpoint, every anchor transaction, and the read model
+replayed and compared. It reports events per second for both and where the audit's time goes.
+
+    .venv/bin/python bench/audit.py [--events 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from consumers.embedded import EmbeddedLedger
+from consumers.envelope import StoredEnvelopes
+from consumers.follower import NotificationFollower
+from consumers.projector import ReadModelProjector
+from ledger import samples
+from ledger.audit import Auditor, LocalHistory
+from ledger.cli.audit_command import _digests
+from ledger.client import CommandSigner
+from ledger.commands import IssuerRegistration, SignedCommand
+from ledger.settings import Settings, create_secrets
+from ledger.signing import IssuerKey
+from ledger.sqlite import SQLiteReadModel
+
+
+def build_history(embedded: EmbeddedLedger, events: int) -> None:
+    app = embedded.storage.ledger
+    key = IssuerKey.generate()
+    issuer = app.register_issuer(IssuerRegistration(**samples.issuer_registration(key.address)))
+    signer = CommandSigner(key, str(issuer.id))
+    content = samples.credential_content(datetime.now(UTC).replace(microsecond=0))
+    issued = 1
+    while issued < events:
+        count = min(500, events - issued)
+        bodies = [
+            SignedCommand(
+                **signer.issue(content, {"identifier": f"s{issued + i}", "full_name": "L"})
+            )
+            for i in range(count)
+        ]
+        app.issue_many(bodies)
+        issued += count
+        print(f"history: {issued} events", end="\r", file=sys.stderr)
+    print(file=sys.stderr)
+    embedded.projector.catch_up()
+    while True:
+        embedded.log_consumer.catch_up()
+        embedded.anchor_consumer.step()
+        latest = embedded.storage.anchors.latest()
+        checkpoint = embedded.storage.log.store.latest_checkpoint()
+        if (
+            latest
+            and checkpoint
+            and latest.state == "recorded"
+            and (latest.checkpoint_size == checkpoint[0])
+        ):
+            break
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        create_secrets(Path(tmp) / "data")
+        settings = Settings(
+            data_dir=Path(tmp) / "data",
+            chain="in-process",
+            batch_size=1000,
+            batch_age_seconds=3600,
+        )
+        embedded = EmbeddedLedger(settings)  # threads not started: the bench drives it
+        build_history(embedded, args.events)
+        storage = embedded.storage
+        gc.collect()
+        gc.freeze()
+
+        start = time.perf_counter()
+        scratch = SQLiteReadModel(Path(tmp) / "plain-replay.sqlite")
+        ReadModelProjector(
+            NotificationFollower(storage.ledger, batch_size=1000), scratch
+        ).catch_up()
+        replay_seconds = time.perf_counter() - start
+
+        start = time.perf_counter()
+        report = Auditor(
+            StoredEnvelopes(storage.ledger),
+            LocalHistory(storage.log),
+            storage.anchors,
+            embedded.signer.verifier_key(),
+            embedded.chain.chain,
+            read_model_digests=lambda: _digests(storage),
+        ).run()
+        audit_seconds = time.perf_counter() - start
+        assert report.clean, report.finding
+        stored = len(storage.ledger.recorder.select_notifications(start=None, limit=10**7))
+
+    print(
+        f"history: {stored} events, {report.entries} logged, {report.checkpoints} checkpoints,"
+        f" {report.anchors} anchors, SQLite, in-process chain"
+    )
+    print(f"plain replay through the projector: {stored / replay_seconds:8.0f} events/s")
+    print(f"full audit (every check):            {report.entries / audit_seconds:8.0f} events/s")
+    print(f"ratio audit / replay:                {replay_seconds / audit_seconds:8.2f}")
+    print("where the audit's time goes:")
+    for phase, seconds in sorted(report.timings.items(), key=lambda item: -item[1]):
+        print(f"  {phase:45} {seconds:6.2f} s  {100 * seconds / audit_seconds:5.1f} %")
+
+
+if __name__ == "__main__":
+    main()
