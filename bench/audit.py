@@ -20,13 +20,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from consumers.audit_replay import LocalReplay
 from consumers.embedded import EmbeddedLedger
 from consumers.envelope import StoredEnvelopes
 from consumers.follower import NotificationFollower
 from consumers.projector import ReadModelProjector
 from ledger import samples
 from ledger.audit import Auditor, LocalHistory
-from ledger.cli.audit_command import _digests
 from ledger.client import CommandSigner
 from ledger.commands import IssuerRegistration, SignedCommand
 from ledger.settings import Settings, create_secrets
@@ -100,7 +100,7 @@ def main() -> None:
             storage.anchors,
             embedded.signer.verifier_key(),
             embedded.chain.chain,
-            read_model_digests=lambda: _digests(storage),
+            replay=LocalReplay(storage.read_model),
         ).run()
         audit_seconds = time.perf_counter() - start
         assert report.clean, report.finding

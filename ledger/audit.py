@@ -123,6 +123,15 @@ def check_envelope_signature(envelope: dict[str, Any], register: _Register) -> s
     return None
 
 
+class ReadModelReplay(Protocol):
+    """A scratch read model built from the audited envelopes, to compare with the live one."""
+
+    def feed(self, envelopes: list[dict[str, Any]]) -> None: ...
+    def digests(self) -> tuple[str, str]:
+        """(live, replayed) digests at the same position."""
+        ...
+
+
 class History(Protocol):
     """What the audit reads of a log: its size, its entries and its checkpoints."""
 
@@ -163,7 +172,7 @@ class Auditor:
         verifier_key: str,
         chain: Chain | None,
         confirmations: int = 1,
-        read_model_digests: Callable[[], tuple[str, str]] | None = None,
+        replay: ReadModelReplay | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> None:
         self._stored = stored_envelopes
@@ -172,7 +181,7 @@ class Auditor:
         self._verifier = NoteVerifier.parse(verifier_key)
         self._chain = chain
         self._confirmations = confirmations
-        self._digests = read_model_digests
+        self._replay = replay
         self._progress = progress
         self.rebuilt = TransparencyLog(MemoryLogStore())
         self.checkpoints_seen: dict[int, str] = {}
@@ -204,12 +213,18 @@ class Auditor:
             started = self._timed(report, "reading the log", started)
             stored = self._stored(index, len(logged)) if self._stored else None
             started = self._timed(report, "rebuilding envelopes from the event store", started)
+            envelopes = []
             for offset, entry in enumerate(logged):
                 position, expected = (
                     stored[offset] if stored is not None and offset < len(stored) else (None, None)
                 )
-                self._check_entry(index + offset, entry, position, expected, register, report)
+                envelopes.append(
+                    self._check_entry(index + offset, entry, position, expected, register, report)
+                )
             started = time.perf_counter()
+            if self._replay is not None:
+                self._replay.feed(envelopes)
+                started = self._timed(report, "read-model replay", started)
             # Rebuild the tree up to each checkpoint in the batch, and check it there.
             appended = 0
             for cut in sorted(c - index for c in checkpoints if index < c <= index + len(logged)):
@@ -233,15 +248,19 @@ class Auditor:
         # Events stored after the log's last entry are not logged yet (the log follows the
         # store); they are still checked, so that a forged one is found before it is logged.
         while self._stored is not None and (tail := self._stored(index, batch)):
-            for offset, (position, entry) in enumerate(tail):
+            envelopes = [
                 self._check_unlogged(index + offset, position, entry, register)
+                for offset, (position, entry) in enumerate(tail)
+            ]
+            if self._replay is not None:
+                self._replay.feed(envelopes)
             index += len(tail)
             report.unlogged += len(tail)
         started = time.perf_counter()
         report.anchors = self._check_anchors(checkpoints)
         started = self._timed(report, "anchors on chain", started)
         self._check_read_model()
-        self._timed(report, "read-model replay", started)
+        self._timed(report, "read-model digests", started)
 
     def _check_entry(
         self,
@@ -251,7 +270,7 @@ class Auditor:
         expected: bytes | None,
         register: _Register,
         report: AuditReport,
-    ) -> None:
+    ) -> dict[str, Any]:
         started = time.perf_counter()
         try:
             envelope = json.loads(entry)
@@ -288,8 +307,12 @@ class Auditor:
             raise Discrepancy(Finding("issuer-signature", index, position, problem))
         register.apply(envelope)
         self._timed(report, "issuer signatures and register", started)
+        result: dict[str, Any] = envelope
+        return result
 
-    def _check_unlogged(self, index: int, position: int, entry: bytes, register: _Register) -> None:
+    def _check_unlogged(
+        self, index: int, position: int, entry: bytes, register: _Register
+    ) -> dict[str, Any]:
         try:
             envelope = json.loads(entry)
         except ValueError:
@@ -302,6 +325,8 @@ class Auditor:
                 Finding("issuer-signature", index, position, f"{problem} (not yet logged)")
             )
         register.apply(envelope)
+        result: dict[str, Any] = envelope
+        return result
 
     def _check_checkpoint(
         self,
@@ -389,10 +414,10 @@ class Auditor:
             )
 
     def _check_read_model(self) -> None:
-        if self._digests is None:
+        if self._replay is None:
             return
         try:
-            live, replayed = self._digests()
+            live, replayed = self._replay.digests()
         except RuntimeError as exc:
             raise Discrepancy(Finding("read-model", None, None, str(exc))) from None
         if live != replayed:

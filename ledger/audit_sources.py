@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from anchors.anchoring import AnchorRecord
 from ledger.client import LedgerClient
-from ledger.sqlite import SQLiteReadModel
 
 PAGE = 1000
 
@@ -81,19 +77,3 @@ def _record(item: dict[str, Any]) -> AnchorRecord:
         block_hash=item["block_hash"],
         block_time=item["block_time"],
     )
-
-
-def remote_digests(client: LedgerClient, history: RemoteHistory) -> tuple[str, str]:
-    """(published, replayed) read-model digests: the log's envelopes replayed into a scratch
-    read model up to the position the published digest reflects."""
-    from consumers.projector import replay_envelopes
-
-    published = client._call("GET", "/state/digest")
-    log_size = published["log_size"]
-    if log_size is None:
-        raise RuntimeError("the read model is ahead of the log; audit again once it is logged")
-    envelopes = (json.loads(entry) for entry in history.entries(0, int(log_size)))
-    with tempfile.TemporaryDirectory() as scratch:
-        replayed = SQLiteReadModel(Path(scratch) / "read-model.sqlite")
-        replay_envelopes(replayed, envelopes)
-        return str(published["digest"]), replayed.digest()[0]

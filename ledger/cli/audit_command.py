@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,25 +22,11 @@ from ledger.audit import (
     check_witnesses,
     save_state,
 )
-from ledger.audit_sources import RemoteAnchors, RemoteHistory, remote_digests
+from ledger.audit_sources import RemoteAnchors, RemoteHistory
 from ledger.bundle import witnessed
 from ledger.client import LedgerClient
 from ledger.settings import Settings
-from ledger.sqlite import SQLiteReadModel
-from ledger.storage import Storage, open_storage
-
-
-def _digests(storage: Storage) -> tuple[str, str]:
-    """(live, replayed) read-model digests, both at the live model's position."""
-    from consumers.follower import NotificationFollower
-    from consumers.projector import ReadModelProjector
-
-    live, position = storage.read_model.digest()
-    with tempfile.TemporaryDirectory() as scratch:
-        replayed = SQLiteReadModel(Path(scratch) / "read-model.sqlite")
-        follower = NotificationFollower(storage.ledger, batch_size=1000, until=position)
-        ReadModelProjector(follower, replayed).catch_up()
-        return live, replayed.digest()[0]
+from ledger.storage import open_storage
 
 
 def _summary(report: AuditReport) -> None:
@@ -155,6 +140,7 @@ def _progress(total: int) -> tqdm[Any]:
 def _local(
     data_dir: Path, log_key: str | None, chain: Chain | None, confirmations: int
 ) -> tuple[AuditReport, Auditor, str]:
+    from consumers.audit_replay import LocalReplay
     from consumers.envelope import StoredEnvelopes
 
     settings = Settings(data_dir=data_dir)
@@ -172,7 +158,7 @@ def _local(
                 key,
                 chain,
                 confirmations=confirmations,
-                read_model_digests=lambda: _digests(storage),
+                replay=LocalReplay(storage.read_model),
                 progress=lambda done, total: bar.update(done - bar.n),
             )
             return auditor.run(), auditor, key
@@ -183,6 +169,8 @@ def _local(
 def _remote(
     url: str, log_key: str | None, chain: Chain | None, confirmations: int
 ) -> tuple[AuditReport, Auditor, str]:
+    from consumers.audit_replay import RemoteReplay
+
     client = LedgerClient(url)
     history = RemoteHistory(client)
     key = log_key or str(client._call("GET", "/log/key")["verifier_key"])
@@ -194,7 +182,7 @@ def _remote(
             key,
             chain,
             confirmations=confirmations,
-            read_model_digests=lambda: remote_digests(client, history),
+            replay=RemoteReplay(client),
             progress=lambda done, total: bar.update(done - bar.n),
         )
         return auditor.run(), auditor, key

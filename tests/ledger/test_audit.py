@@ -13,10 +13,10 @@ from click.testing import CliRunner
 
 from anchors.anvil import ManagedAnvil
 from anchors.checkpoint import NoteSigner
+from consumers.audit_replay import LocalReplay
 from consumers.envelope import StoredEnvelopes
 from ledger.audit import Auditor, AuditReport, LocalHistory
 from ledger.canonical import canonical_bytes
-from ledger.cli.audit_command import _digests
 from ledger.cli.main import cli
 from ledger.settings import Settings
 from ledger.signing import IssuerKey
@@ -77,7 +77,7 @@ def audit(settings: Settings, anvil: ManagedAnvil | None = None) -> AuditReport:
             storage.anchors,
             key.verifier_key(),
             Web3Chain.connect(anvil.url) if anvil else None,
-            read_model_digests=lambda: _digests(storage),
+            replay=LocalReplay(storage.read_model),
         ).run()
     finally:
         storage.close()
