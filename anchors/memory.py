@@ -18,6 +18,19 @@ class MemoryLogStore(LogStore):
         self._cosignatures: dict[int, dict[str, str]] = {}
         self._position = 0
 
+    @classmethod
+    def resumed(cls, size: int, position: int, frontier: dict[Node, bytes]) -> MemoryLogStore:
+        """A store that knows only the right edge of a tree of ``size`` entries: enough to
+        append, and to prove roots and consistency from that size on."""
+        store = cls()
+        store._entries = [b""] * size
+        store._position = position
+        # Every level as long as the tree makes it, the unknown hashes left empty.
+        store._levels = [[b""] * (size >> level) for level in range(size.bit_length())]
+        for (level, index), value in frontier.items():
+            store._levels[level][index] = value
+        return store
+
     def state(self) -> tuple[int, int]:
         return len(self._entries), self._position
 

@@ -32,10 +32,10 @@ _SCHEMA = (
 class SQLiteConnections:
     """One connection per thread to one database file, in WAL mode."""
 
-    def __init__(self, path: Path, *, durable: bool) -> None:
+    def __init__(self, path: Path, *, durable: bool, scratch: bool = False) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._synchronous = "FULL" if durable else "NORMAL"
+        self._synchronous = "OFF" if scratch else "FULL" if durable else "NORMAL"
         self._local = threading.local()
 
     def get(self) -> sqlite3.Connection:

@@ -81,11 +81,11 @@ def entry(position: int, event: Any) -> bytes:
 class StoredEnvelopes:
     """The event store's events as log entries, read in order for an audit."""
 
-    def __init__(self, application: Any, batch: int = 1000) -> None:
+    def __init__(self, application: Any, start_index: int = 0, after_position: int = 0) -> None:
         self._recorder = application.recorder
         self._mapper = application.mapper
-        self._next_index = 0
-        self._after = 0
+        self._next_index = start_index
+        self._after = after_position
 
     def __call__(self, index: int, count: int) -> list[tuple[int, bytes]]:
         """(position, entry) of the stored events ``index`` onwards; read in order only."""

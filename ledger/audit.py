@@ -24,9 +24,9 @@ from anchors.chain import BURN_ADDRESS, Chain, ChainUnavailable
 from anchors.checkpoint import Checkpoint, NoteVerifier, verify_checkpoint
 from anchors.log import TransparencyLog
 from anchors.memory import MemoryLogStore
-from anchors.merkle import VerificationError, verify_consistency
+from anchors.merkle import VerificationError, root_plan, verify_consistency
 from anchors.witness import verify_quorum
-from ledger.canonical import canonical_bytes
+from ledger.canonical import canonical_bytes, canonical_bytes_of_text
 from ledger.signing import SignatureFormatError, checksum_address, recover_signer
 
 _SIGNED = (
@@ -107,7 +107,11 @@ def check_envelope_signature(envelope: dict[str, Any], register: _Register) -> s
     command.pop("new_key_signature", None)
     issuer = str(envelope["issuer_id"])
     try:
-        signer = "0x" + recover_signer(canonical_bytes(command), str(envelope["signature"])).hex()
+        # Issuer commands hold only text (their schema admits nothing else), so the plain
+        # canonical form applies; a command that is not text fails the signature, as it should.
+        signer = "0x" + recover_signer(
+            canonical_bytes_of_text(command), str(envelope["signature"])
+        ).hex()
     except SignatureFormatError as exc:
         return f"the issuer signature is unusable: {exc}"
     expected = register.keys.get(issuer)
@@ -130,6 +134,48 @@ class ReadModelReplay(Protocol):
     def digests(self) -> tuple[str, str]:
         """(live, replayed) digests at the same position."""
         ...
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where an incremental audit starts: the last checkpoint audited, and what had been
+    derived up to it (the issuer register and the right edge of the rebuilt tree)."""
+
+    checkpoint: str
+    size: int
+    position: int
+    keys: dict[str, str]
+    suspended: list[str]
+    frontier: dict[str, str]
+
+    @classmethod
+    def at(
+        cls, note: str, size: int, position: int, register: _Register, tree: TransparencyLog
+    ) -> Resume:
+        plan = root_plan(size).nodes
+        hashes = tree.store.nodes(plan)
+        return cls(
+            checkpoint=note,
+            size=size,
+            position=position,
+            keys=dict(register.keys),
+            suspended=sorted(register.suspended),
+            frontier={f"{level}/{index}": hashes[(level, index)].hex() for level, index in plan},
+        )
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Resume | None:
+        if not path.exists():
+            return None
+        return cls(**json.loads(path.read_text("utf-8")))
+
+
+def _node(key: str) -> tuple[int, int]:
+    level, index = key.split("/")
+    return int(level), int(index)
 
 
 class History(Protocol):
@@ -173,6 +219,7 @@ class Auditor:
         chain: Chain | None,
         confirmations: int = 1,
         replay: ReadModelReplay | None = None,
+        resume: Resume | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> None:
         self._stored = stored_envelopes
@@ -183,8 +230,10 @@ class Auditor:
         self._confirmations = confirmations
         self._replay = replay
         self._progress = progress
+        self._resume = resume
         self.rebuilt = TransparencyLog(MemoryLogStore())
         self.checkpoints_seen: dict[int, str] = {}
+        self.resume_point: Resume | None = resume
 
     def run(self, batch: int = 1000) -> AuditReport:
         report = AuditReport()
@@ -203,44 +252,45 @@ class Auditor:
         size = self._log.size()
         checkpoints = self._log.checkpoints()
         self.checkpoints_seen = {k: v for k, v in checkpoints.items() if k <= size}
+        index, register, previous = self._start()
         rebuilt = self.rebuilt
-        register = _Register()
-        previous: Checkpoint | None = None
-        index = 0
         while index < size:
             started = time.perf_counter()
             logged = self._log.entries(index, min(size, index + batch))
             started = self._timed(report, "reading the log", started)
             stored = self._stored(index, len(logged)) if self._stored else None
-            started = self._timed(report, "rebuilding envelopes from the event store", started)
-            envelopes = []
-            for offset, entry in enumerate(logged):
-                position, expected = (
-                    stored[offset] if stored is not None and offset < len(stored) else (None, None)
-                )
-                envelopes.append(
-                    self._check_entry(index + offset, entry, position, expected, register, report)
-                )
-            started = time.perf_counter()
-            if self._replay is not None:
-                self._replay.feed(envelopes)
-                started = self._timed(report, "read-model replay", started)
-            # Rebuild the tree up to each checkpoint in the batch, and check it there.
-            appended = 0
-            for cut in sorted(c - index for c in checkpoints if index < c <= index + len(logged)):
-                rebuilt.append(logged[appended:cut], list(range(index + appended, index + cut)))
-                appended = cut
+            self._timed(report, "rebuilding envelopes from the event store", started)
+            cuts = sorted(c - index for c in checkpoints if index < c <= index + len(logged))
+            begin = 0
+            for end in [*cuts, len(logged)]:
+                envelopes = []
+                for offset in range(begin, end):
+                    position, expected = (
+                        stored[offset]
+                        if stored is not None and offset < len(stored)
+                        else (None, None)
+                    )
+                    envelopes.append(
+                        self._check_entry(
+                            index + offset, logged[offset], position, expected, register, report
+                        )
+                    )
+                started = time.perf_counter()
+                if self._replay is not None:
+                    self._replay.feed(envelopes)
+                    started = self._timed(report, "read-model replay", started)
+                if end > begin:
+                    rebuilt.append(logged[begin:end], list(range(index + begin, index + end)))
                 started = self._timed(report, "rebuilding the tree", started)
-                previous = self._check_checkpoint(
-                    rebuilt, index + cut, checkpoints[index + cut], previous
-                )
-                report.checkpoints += 1
-                started = self._timed(report, "checkpoints and consistency", started)
-            if appended < len(logged):
-                rebuilt.append(
-                    logged[appended:], list(range(index + appended, index + len(logged)))
-                )
-                self._timed(report, "rebuilding the tree", started)
+                if index + end in checkpoints and end > begin:
+                    note = checkpoints[index + end]
+                    previous = self._check_checkpoint(rebuilt, index + end, note, previous)
+                    report.checkpoints += 1
+                    self.resume_point = Resume.at(
+                        note, index + end, int(envelopes[-1]["position"]), register, rebuilt
+                    )
+                    self._timed(report, "checkpoints and consistency", started)
+                begin = end
             index += len(logged)
             report.entries = index
             if self._progress is not None:
@@ -257,10 +307,54 @@ class Auditor:
             index += len(tail)
             report.unlogged += len(tail)
         started = time.perf_counter()
-        report.anchors = self._check_anchors(checkpoints)
+        first = self._resume.size if self._resume is not None else 0
+        report.anchors = self._check_anchors({k: v for k, v in checkpoints.items() if k > first})
         started = self._timed(report, "anchors on chain", started)
         self._check_read_model()
         self._timed(report, "read-model digests", started)
+
+    def _start(self) -> tuple[int, _Register, Checkpoint | None]:
+        """Where the audit begins: the start of the log, or where the last one stopped."""
+        if self._resume is None:
+            return 0, _Register(), None
+        resume = self._resume
+        try:
+            previous = verify_checkpoint(resume.checkpoint, self._verifier, self._verifier.name)
+        except VerificationError as exc:
+            raise Discrepancy(
+                Finding("resume", None, None, f"the saved checkpoint does not verify: {exc}")
+            ) from None
+        self.rebuilt = TransparencyLog(
+            MemoryLogStore.resumed(
+                resume.size,
+                resume.position,
+                {_node(key): bytes.fromhex(value) for key, value in resume.frontier.items()},
+            )
+        )
+        size = self._log.size()
+        if size < resume.size:
+            raise Discrepancy(
+                Finding(
+                    "consistency",
+                    None,
+                    None,
+                    f"the log has {size} entries, fewer than the {resume.size} of the checkpoint "
+                    "audited before: history was rewritten",
+                )
+            )
+        again = self._log.checkpoints().get(resume.size)
+        if again is not None and again != resume.checkpoint:
+            raise Discrepancy(
+                Finding(
+                    "consistency",
+                    resume.size - 1,
+                    None,
+                    f"the log now shows another checkpoint of size {resume.size} than the one "
+                    "audited before: history was rewritten",
+                )
+            )
+        register = _Register(dict(resume.keys), set(resume.suspended))
+        return resume.size, register, previous
 
     def _check_entry(
         self,
@@ -274,7 +368,10 @@ class Auditor:
         started = time.perf_counter()
         try:
             envelope = json.loads(entry)
-            canonical = canonical_bytes(envelope) == entry
+            # Equal to the event store's rebuilt envelope, it is canonical by construction.
+            canonical = (expected is not None and entry == expected) or (
+                canonical_bytes(envelope) == entry
+            )
         except ValueError:
             canonical, envelope = False, {}
         if not canonical:
@@ -430,34 +527,6 @@ class Auditor:
                     f"{replayed[:16]}…",
                 )
             )
-
-
-def save_state(path: Path, checkpoint_note: str) -> None:
-    """Remember the last checkpoint audited, for the next audit to start from."""
-    path.write_text(json.dumps({"checkpoint": checkpoint_note}) + "\n", encoding="utf-8")
-
-
-def check_against_state(path: Path, log: TransparencyLog, verifier_key: str) -> Finding | None:
-    """Whether the log still extends the checkpoint a previous audit saw (None if it does)."""
-    if not path.exists():
-        return None
-    note = json.loads(path.read_text("utf-8"))["checkpoint"]
-    verifier = NoteVerifier.parse(verifier_key)
-    try:
-        old = verify_checkpoint(note, verifier, verifier.name)
-        if old.size > log.size():
-            raise VerificationError(f"the log has shrunk below {old.size} entries")
-        proof = log.consistency_proof(old.size, log.size())
-        verify_consistency(old.size, log.size(), old.root, log.root(), list(proof.hashes))
-    except VerificationError as exc:
-        return Finding(
-            "consistency",
-            None,
-            None,
-            f"the log is not consistent with the checkpoint of {old.size} entries audited "
-            f"before: {exc}",
-        )
-    return None
 
 
 def check_witnesses(

@@ -110,9 +110,10 @@ class SQLiteVault(PersonalDataVault):
 
 
 class SQLiteReadModel(ReadModel):
-    def __init__(self, path: Path) -> None:
-        # Derived and rebuildable: a transaction lost to a power cut is replayed.
-        self._connections = SQLiteConnections(path, durable=False)
+    def __init__(self, path: Path, *, durable: bool = True) -> None:
+        # Derived and rebuildable: a transaction lost to a power cut is replayed. A scratch
+        # model (``durable=False``, an auditor's replay) need not reach the disk at all.
+        self._connections = SQLiteConnections(path, durable=False, scratch=not durable)
         self.create_tables()
 
     @contextmanager

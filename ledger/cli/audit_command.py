@@ -18,9 +18,8 @@ from ledger.audit import (
     AuditReport,
     Finding,
     LocalHistory,
-    check_against_state,
+    Resume,
     check_witnesses,
-    save_state,
 )
 from ledger.audit_sources import RemoteAnchors, RemoteHistory
 from ledger.bundle import witnessed
@@ -63,7 +62,7 @@ def _summary(report: AuditReport) -> None:
     "--state",
     "state_file",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Keep the last audited checkpoint here; the next audit checks the log extends it.",
+    help="Incremental: resume from the checkpoint the last audit reached, kept here.",
 )
 @click.option("--confirmations", default=1, show_default=True, type=click.IntRange(1))
 @click.option("--witness", "witness_keys", multiple=True, help="A trusted witness key (repeat).")
@@ -95,8 +94,10 @@ def audit(
     if (data_dir is None) == (url is None):
         raise click.UsageError("give either --data-dir or --url")
     chain = Web3Chain.connect(rpc) if rpc else None
+    resume = Resume.load(state_file) if state_file is not None else None
+    keep = state_file.with_suffix(".read-model.sqlite") if state_file is not None else None
     if url is not None:
-        report, auditor, key = _remote(url, log_key, chain, confirmations)
+        report, auditor = _remote(url, log_key, chain, confirmations, resume, keep)
         client = LedgerClient(url)
 
         def cosigned(size: int) -> dict[str, Any]:
@@ -105,7 +106,7 @@ def audit(
             return found
     else:
         assert data_dir is not None
-        report, auditor, key = _local(data_dir, log_key, chain, confirmations)
+        report, auditor = _local(data_dir, log_key, chain, confirmations, resume, keep)
 
         def cosigned(size: int) -> dict[str, Any]:
             storage = open_storage(Settings(data_dir=data_dir))
@@ -122,10 +123,8 @@ def audit(
             report.finding = check_witnesses(
                 latest[1], cosigned(latest[0]), frozenset(witness_keys), quorum
             )
-    if report.finding is None and state_file is not None:
-        report.finding = check_against_state(state_file, auditor.rebuilt, key)
-        if report.finding is None and latest is not None:
-            save_state(state_file, latest[1])
+    if report.finding is None and state_file is not None and auditor.resume_point is not None:
+        auditor.resume_point.save(state_file)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:
@@ -138,8 +137,13 @@ def _progress(total: int) -> tqdm[Any]:
 
 
 def _local(
-    data_dir: Path, log_key: str | None, chain: Chain | None, confirmations: int
-) -> tuple[AuditReport, Auditor, str]:
+    data_dir: Path,
+    log_key: str | None,
+    chain: Chain | None,
+    confirmations: int,
+    resume: Resume | None,
+    keep: Path | None,
+) -> tuple[AuditReport, Auditor]:
     from consumers.audit_replay import LocalReplay
     from consumers.envelope import StoredEnvelopes
 
@@ -152,23 +156,33 @@ def _local(
     try:
         with _progress(storage.log.size()) as bar:
             auditor = Auditor(
-                StoredEnvelopes(storage.ledger),
+                StoredEnvelopes(
+                    storage.ledger,
+                    start_index=resume.size if resume else 0,
+                    after_position=resume.position if resume else 0,
+                ),
                 LocalHistory(storage.log),
                 storage.anchors,
                 key,
                 chain,
                 confirmations=confirmations,
-                replay=LocalReplay(storage.read_model),
+                replay=LocalReplay(storage.read_model, keep),
+                resume=resume,
                 progress=lambda done, total: bar.update(done - bar.n),
             )
-            return auditor.run(), auditor, key
+            return auditor.run(), auditor
     finally:
         storage.close()
 
 
 def _remote(
-    url: str, log_key: str | None, chain: Chain | None, confirmations: int
-) -> tuple[AuditReport, Auditor, str]:
+    url: str,
+    log_key: str | None,
+    chain: Chain | None,
+    confirmations: int,
+    resume: Resume | None,
+    keep: Path | None,
+) -> tuple[AuditReport, Auditor]:
     from consumers.audit_replay import RemoteReplay
 
     client = LedgerClient(url)
@@ -182,7 +196,8 @@ def _remote(
             key,
             chain,
             confirmations=confirmations,
-            replay=RemoteReplay(client),
+            replay=RemoteReplay(client, keep),
+            resume=resume,
             progress=lambda done, total: bar.update(done - bar.n),
         )
-        return auditor.run(), auditor, key
+        return auditor.run(), auditor

@@ -299,3 +299,50 @@ def test_a_changed_live_read_model_fails_the_public_audit(
     result = CliRunner().invoke(cli, ["audit", "--url", quiet_history.url, "--json"])
     assert result.exit_code == 1
     assert json.loads(result.stdout)["finding"]["check"] == "read-model"
+
+
+def test_an_incremental_audit_resumes_from_the_last_checkpoint_and_still_finds_tampering(
+    ledger: RunningLedger, issuer: RegisteredIssuer, settings: Settings, tmp_path: Path
+) -> None:
+    for i in range(60):
+        ledger.public.issue(issuer.signer.issue(content(), {**LEARNER, "identifier": f"i{i}"}))
+    wait_for(lambda: anchored_everything(ledger), timeout=60)
+    state = tmp_path / "state.json"
+    args = ["audit", "--data-dir", str(settings.data_dir), "--state", str(state), "--json"]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    total_first = json.loads(first.stdout)["checkpoints"]
+    resumed_from = json.loads(state.read_text())["size"]
+    for i in range(60, 130):
+        ledger.public.issue(issuer.signer.issue(content(), {**LEARNER, "identifier": f"i{i}"}))
+    wait_for(lambda: anchored_everything(ledger), timeout=60)
+    ledger.embedded.stop()
+    later = [p for p, _ in [stored_event(settings, "Credential.Issued", n) for n in (100, 110)]]
+    assert all(index_of(settings, p) >= resumed_from for p in later)
+    position, stored = stored_event(settings, "Credential.Issued", 110)
+    stored["command"]["content"]["title"] = "Tampered"
+    rewrite(settings, position, stored)
+    second = CliRunner().invoke(cli, args)
+    report = json.loads(second.stdout)
+    assert second.exit_code == 1
+    assert report["finding"]["check"] == "event-store"
+    assert report["finding"]["position"] == position
+    # Only what came after the saved checkpoint was audited again.
+    assert report["checkpoints"] < total_first + 2
+
+
+def test_an_incremental_audit_of_an_untouched_history_is_clean_and_moves_on(
+    ledger: RunningLedger, issuer: RegisteredIssuer, settings: Settings, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.json"
+    args = ["audit", "--data-dir", str(settings.data_dir), "--state", str(state), "--json"]
+    for round_ in range(2):
+        for i in range(50):
+            ledger.public.issue(
+                issuer.signer.issue(content(), {**LEARNER, "identifier": f"r{round_}-{i}"})
+            )
+        wait_for(lambda: anchored_everything(ledger), timeout=60)
+        before = json.loads(state.read_text())["size"] if state.exists() else 0
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        assert json.loads(state.read_text())["size"] > before
