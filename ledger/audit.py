@@ -109,9 +109,10 @@ def check_envelope_signature(envelope: dict[str, Any], register: _Register) -> s
     try:
         # Issuer commands hold only text (their schema admits nothing else), so the plain
         # canonical form applies; a command that is not text fails the signature, as it should.
-        signer = "0x" + recover_signer(
-            canonical_bytes_of_text(command), str(envelope["signature"])
-        ).hex()
+        signer = (
+            "0x"
+            + recover_signer(canonical_bytes_of_text(command), str(envelope["signature"])).hex()
+        )
     except SignatureFormatError as exc:
         return f"the issuer signature is unusable: {exc}"
     expected = register.keys.get(issuer)

@@ -405,6 +405,22 @@ class ReadModel(ABC):
             ],
         }
 
+    def register_history(self, *, after_position: int, limit: int) -> list[dict[str, Any]]:
+        """Every change to the issuer register, in log order, after a position."""
+        with self._cursor(write=False) as c:
+            c.execute(
+                self._sql(
+                    "SELECT position, issuer_id, at, event, detail FROM rm_issuer_history"
+                    " WHERE position > ? ORDER BY position LIMIT ?"
+                ),
+                (after_position, limit),
+            )
+            rows = c.fetchall()
+        return [
+            {"position": p, "issuer_id": i, "at": at, "event": e, **json.loads(d)}
+            for p, i, at, e, d in rows
+        ]
+
     def issuers(self, *, after: str | None, limit: int) -> list[dict[str, Any]]:
         with self._cursor(write=False) as c:
             c.execute(

@@ -77,6 +77,16 @@ def list_issuers(
     return {"items": items, "next": items[-1]["issuer_id"] if len(items) == limit else None}
 
 
+@router.get("/history", response_model=None, summary="The issuer register over time, in log order")
+def register_history(
+    ctx: Ctx,
+    after_position: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    items = ctx.read_model.register_history(after_position=after_position, limit=limit)
+    return {"items": items, "next": items[-1]["position"] if len(items) == limit else None}
+
+
 @router.get("/{issuer_id}", response_model=None, summary="An issuer's public register entry")
 def get_issuer(issuer_id: str, ctx: Ctx) -> dict[str, Any]:
     return _entry(ctx, issuer_id)

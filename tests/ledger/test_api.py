@@ -122,3 +122,19 @@ def test_the_openapi_document_lists_every_command(http: httpx.Client) -> None:
     ):
         assert path in paths
     assert http.get("/docs").status_code == 200
+
+
+def test_the_issuer_register_over_time_is_published_in_log_order(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    ledger.admin.suspend_issuer(issuer.issuer_id, "review")
+    ledger.admin.reinstate_issuer(issuer.issuer_id, "cleared")
+    page = ledger.public._call("GET", "/issuers/history")
+    events = [(item["issuer_id"], item["event"]) for item in page["items"]]
+    assert events == [
+        (issuer.issuer_id, "registered"),
+        (issuer.issuer_id, "suspended"),
+        (issuer.issuer_id, "active"),
+    ]
+    positions = [item["position"] for item in page["items"]]
+    assert positions == sorted(positions)
