@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
@@ -9,8 +11,9 @@ from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, is
 
 
 @pytest.fixture
-def http(ledger: RunningLedger) -> httpx.Client:
-    return httpx.Client(base_url=ledger.url, timeout=30)
+def http(ledger: RunningLedger) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=ledger.url, timeout=30) as client:
+        yield client
 
 
 def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, object]:
