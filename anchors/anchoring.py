@@ -58,6 +58,20 @@ class AnchorRecord:
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 
+    def mined(self) -> dict[str, Any]:
+        """What anyone may know of a mined anchor: the batch, its tree and where it is."""
+        return {
+            "checkpoint_size": self.checkpoint_size,
+            "checkpoint_note": self.checkpoint_note,
+            "leaves": self.leaves,
+            "root": self.root,
+            "chain_id": self.chain_id,
+            "tx_hash": self.tx_hash,
+            "block_number": self.block_number,
+            "block_hash": self.block_hash,
+            "block_time": self.block_time,
+        }
+
     @classmethod
     def from_json(cls, text: str) -> AnchorRecord:
         data: dict[str, Any] = json.loads(text)

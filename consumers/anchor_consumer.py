@@ -115,20 +115,7 @@ class AnchorConsumer:
     def _record(self, record: AnchorRecord) -> None:
         assert record.tx_hash and record.block_hash
         assert record.block_number is not None and record.block_time is not None
-        self.ledger.record_anchor(
-            {
-                "origin": self.origin,
-                "checkpoint_size": record.checkpoint_size,
-                "checkpoint_note": record.checkpoint_note,
-                "leaves": record.leaves,
-                "root": record.root,
-                "chain_id": record.chain_id,
-                "tx_hash": record.tx_hash,
-                "block_number": record.block_number,
-                "block_hash": record.block_hash,
-                "block_time": record.block_time,
-            }
-        )
+        self.ledger.record_anchor({"origin": self.origin, **record.mined()})
         self.anchorer.mark_recorded(record)
 
     def run(self, stop: threading.Event, wake: threading.Event, interval: float = 0.5) -> None:

@@ -202,22 +202,30 @@ def anvil() -> Iterator[ManagedAnvil]:
     node.stop()
 
 
+def settings_on(
+    tmp_path: Path, database: Callable[[], dict[str, Any]], node: ManagedAnvil, **more: Any
+) -> Settings:
+    """Settings for a ledger that anchors small, quick batches on ``node``."""
+    create_secrets(tmp_path / "data")
+    fields: dict[str, Any] = {
+        "data_dir": tmp_path / "data",
+        "batch_size": 5,
+        "batch_age_seconds": 0.5,
+        "chain": "rpc",
+        "chain_rpc_url": node.url,
+        "chain_private_key": dev_account().key.hex(),
+        "chain_id": 31337,
+        **database(),
+        **more,
+    }
+    return Settings(**fields)
+
+
 @pytest.fixture
 def anvil_settings(
     tmp_path: Path, database: Callable[[], dict[str, Any]], anvil: ManagedAnvil
 ) -> Settings:
-    """Settings for a ledger that anchors small, quick batches on ``anvil``."""
-    create_secrets(tmp_path / "data")
-    return Settings(
-        data_dir=tmp_path / "data",
-        batch_size=5,
-        batch_age_seconds=0.5,
-        chain="rpc",
-        chain_rpc_url=anvil.url,
-        chain_private_key=dev_account().key.hex(),
-        chain_id=31337,
-        **database(),
-    )
+    return settings_on(tmp_path, database, anvil)
 
 
 def anchored_everything(ledger: RunningLedger) -> bool:

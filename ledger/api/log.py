@@ -65,19 +65,7 @@ def anchors(
     for size, _ in ctx.log.store.checkpoints(after_size, limit):
         record = ctx.anchors.get(size)
         if record is not None and record.state == "recorded":
-            items.append(
-                {
-                    "checkpoint_size": size,
-                    "checkpoint_note": record.checkpoint_note,
-                    "leaves": record.leaves,
-                    "root": record.root,
-                    "chain_id": record.chain_id,
-                    "tx_hash": record.tx_hash,
-                    "block_number": record.block_number,
-                    "block_hash": record.block_hash,
-                    "block_time": record.block_time,
-                }
-            )
+            items.append(record.mined())
     return {"items": items, "next": items[-1]["checkpoint_size"] if len(items) == limit else None}
 
 

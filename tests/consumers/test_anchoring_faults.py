@@ -21,7 +21,7 @@ from ledger.client import CommandSigner, LedgerRequestError
 from ledger.commands import IssuerRegistration, SignedCommand
 from ledger.domain import BatchAnchor, anchor_id_for
 from ledger.samples import issuer_registration
-from ledger.settings import Settings, create_secrets
+from ledger.settings import Settings
 from ledger.signing import IssuerKey
 from ledger.storage import open_storage
 from tests.conftest import (
@@ -31,6 +31,7 @@ from tests.conftest import (
     anchored_everything,
     content,
     issue,
+    settings_on,
     wait_for,
 )
 
@@ -39,24 +40,6 @@ def anvil_node(tmp_path: Path, **options: Any) -> ManagedAnvil:
     binary = find_anvil()
     assert binary is not None, "anvil is installed by tests/run.sh"
     return ManagedAnvil(binary, state_file=tmp_path / "anvil-state.json", **options)
-
-
-def settings_for(
-    tmp_path: Path, database: Callable[[], dict[str, Any]], node: ManagedAnvil, **more: Any
-) -> Settings:
-    create_secrets(tmp_path / "data")
-    fields: dict[str, Any] = {
-        "data_dir": tmp_path / "data",
-        "batch_size": 5,
-        "batch_age_seconds": 0.5,
-        "chain": "rpc",
-        "chain_rpc_url": node.url,
-        "chain_private_key": dev_account().key.hex(),
-        "chain_id": 31337,
-        **database(),
-        **more,
-    }
-    return Settings(**fields)
 
 
 @pytest.fixture
@@ -70,7 +53,7 @@ def node(tmp_path: Path) -> Iterator[ManagedAnvil]:
 def settings(
     tmp_path: Path, database: Callable[[], dict[str, Any]], node: ManagedAnvil
 ) -> Settings:
-    return settings_for(tmp_path, database, node)
+    return settings_on(tmp_path, database, node)
 
 
 def recorded(record: AnchorRecord | None) -> bool:
@@ -107,7 +90,7 @@ CRASH_AFTER_BROADCAST = textwrap.dedent(
 def test_a_crash_after_broadcast_still_ends_with_exactly_one_transaction(
     tmp_path: Path, database: Callable[[], dict[str, Any]], node: ManagedAnvil
 ) -> None:
-    settings = settings_for(tmp_path, database, node, batch_age_seconds=3600.0)
+    settings = settings_on(tmp_path, database, node, batch_age_seconds=3600.0)
     with EmbeddedLedger(settings) as first:
         # Stop the consumers: the crashing process below anchors this history itself.
         first._stop.set()
@@ -199,7 +182,7 @@ def test_a_transaction_that_waits_too_long_is_replaced_and_only_one_is_mined(
 ) -> None:
     manual = anvil_node(tmp_path, automine=False).start()
     try:
-        settings = settings_for(tmp_path, database, manual, anchor_replace_after_seconds=1.0)
+        settings = settings_on(tmp_path, database, manual, anchor_replace_after_seconds=1.0)
         with EmbeddedLedger(settings) as embedded:
             key = IssuerKey.generate()
             app = embedded.storage.ledger
