@@ -23,12 +23,6 @@ Node = tuple[int, int]
 """A perfect subtree: (level, index); it covers leaves [index * 2^level, (index + 1) * 2^level)."""
 
 
-def node_key(node: Node) -> int:
-    """One integer for a subtree, for stores that key by a single column: (level << 48) | index."""
-    level, index = node
-    return (level << 48) | index
-
-
 class VerificationError(Exception):
     """A proof did not check out; the message says what was expected and what was computed."""
 

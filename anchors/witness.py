@@ -22,7 +22,7 @@ from pathlib import Path
 from eth_typing import BLSPubkey, BLSSignature
 from py_ecc.bls.ciphersuites import G2ProofOfPossession as bls
 
-from anchors.checkpoint import Checkpoint, NoteVerifier, verify_checkpoint
+from anchors.checkpoint import NoteVerifier, verify_checkpoint
 from anchors.merkle import VerificationError, verify_consistency
 
 _DOMAIN = b"credledger/cosignature/v1\n"
@@ -170,7 +170,3 @@ def verify_quorum(
         )
     except (ValueError, AssertionError):
         return False
-
-
-def body_of(checkpoint: Checkpoint) -> str:
-    return checkpoint.body()
