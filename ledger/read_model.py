@@ -435,18 +435,14 @@ class ReadModel(ABC):
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def digest(self) -> tuple[str, int]:
-        """SHA-256 over every row in key order, and the log position the rows reflect.
-
-        For each table in a fixed order, the compact JSON ``[table, [[column values], ...]]``
-        of its rows in key order, then a newline: anyone can recompute it from the rows.
-        """
+        """SHA-256 over every row in key order, and the log position the rows reflect."""
         sha = hashlib.sha256()
         with self._cursor(write=False) as c:
             c.execute(self._sql("SELECT position FROM rm_tracking WHERE name = ?"), (self.name,))
             row = c.fetchone()
             for table, key in _DIGEST_TABLES:
                 c.execute(f"SELECT * FROM {table} ORDER BY {key}")
-                rows = [list(values) for values in c.fetchall()]
-                sha.update(_json([table, rows]).encode())
-                sha.update(b"\n")
+                for values in c.fetchall():
+                    sha.update(_json([table, *values]).encode())
+                    sha.update(b"\n")
         return sha.hexdigest(), int(row[0]) if row else 0
