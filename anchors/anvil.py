@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -85,8 +88,10 @@ class ManagedAnvil:
             command += ["--block-time", str(self.block_time)]
         if not self.automine:
             command.append("--no-mining")
+        # A session of its own: the npm launcher runs the real binary as a child, and both
+        # must go when the node is stopped or killed.
         self._process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -122,18 +127,25 @@ class ManagedAnvil:
 
     def stop(self) -> None:
         """Stop gracefully (Anvil writes its state on the way out)."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        self._process = None
+        self._signal(signal.SIGTERM, timeout=15)
 
     def kill(self) -> None:
         """Stop abruptly, as a crash would."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.kill()
-            self._process.wait()
-        self._process = None
+        self._signal(signal.SIGKILL, timeout=15)
+
+    def _signal(self, signum: int, timeout: float) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signum)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        # The launcher may exit before its child: wait until the port is free again.
+        deadline = time.monotonic() + timeout
+        while self.ready() and time.monotonic() < deadline:
+            time.sleep(0.05)

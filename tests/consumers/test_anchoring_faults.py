@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -132,7 +133,9 @@ def test_while_the_node_is_down_commands_are_accepted_and_anchoring_catches_up(
     issue(ledger, issuer)
     wait_for(lambda: anchored_everything(ledger))
     node.kill()
+    assert not node.ready()
     issued = [issue(ledger, issuer, learner={**LEARNER, "identifier": f"d{i}"}) for i in range(8)]
+    time.sleep(3 * ledger.embedded.settings.batch_age_seconds)  # batches close; none anchors
     for credential_id in issued:
         found = ledger.public.status(credential_id)
         assert found["versions"][0]["anchor"]["state"] == "pending"
