@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -29,15 +31,31 @@ def dev_account(index: int = 0) -> LocalAccount:
 
 
 def find_anvil(explicit: Path | None = None) -> Path | None:
-    """The anvil binary: the one configured, the npm package under .deploy/anvil, or PATH."""
+    """The anvil binary: the one configured, the npm package under .deploy/anvil, or PATH.
+
+    From the npm package, the platform binary itself rather than its Node launcher, so that
+    the process the ledger starts is the node.
+    """
     candidates = [explicit] if explicit else []
-    relative = Path(".deploy/anvil/node_modules/.bin/anvil")
     # The working directory, then the checkout this package runs from (an editable install).
-    candidates += [relative.resolve(), Path(__file__).resolve().parents[1] / relative]
+    for root in (
+        Path(".deploy/anvil").resolve(),
+        Path(__file__).resolve().parents[1] / ".deploy/anvil",
+    ):
+        modules = root / "node_modules"
+        candidates += sorted(modules.glob("@foundry-rs/anvil-*/bin/anvil"))
+        candidates.append(modules / ".bin" / "anvil")
     found = shutil.which("anvil")
     if found:
         candidates.append(Path(found))
     return next((c for c in candidates if c is not None and c.exists()), None)
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: on Linux, be sent SIGTERM when the ledger's process dies."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def free_port() -> int:
@@ -71,6 +89,8 @@ class ManagedAnvil:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> ManagedAnvil:
+        """Start the node; on Linux it stops when the thread that started it ends (so start
+        it from the main thread of a long-lived process)."""
         command = [
             str(self.binary),
             "--host",
@@ -91,7 +111,11 @@ class ManagedAnvil:
         # A session of its own: the npm launcher runs the real binary as a child, and both
         # must go when the node is stopped or killed.
         self._process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -57,7 +57,10 @@ def connect_chain(settings: Settings) -> ChainConnection:
                 "(the README's first command does), set CREDLEDGER_ANVIL_PATH, or configure "
                 "CREDLEDGER_CHAIN=rpc with a JSON-RPC URL"
             )
-        node = ManagedAnvil(binary, settings.data_dir / "anvil-state.json").start()
+        node = ManagedAnvil(
+            binary, settings.data_dir / "anvil-state.json", port=settings.anvil_port
+        ).start()
+        log.info("local chain (Anvil, chain id 31337) at %s", node.url)
         connection = ChainConnection(Web3Chain.connect(node.url), dev_account(), node)
     if settings.chain_id is not None:
         reported = connection.chain.chain_id()

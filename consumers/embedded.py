@@ -116,6 +116,12 @@ class EmbeddedLedger:
             log_origin=self.settings.log_origin_value(),
             witnesses=self.witnesses,
             witness_quorum=self.settings.witness_quorum,
+            chain_info={
+                "chain_id": self.anchorer.chain_id(),
+                "anchoring_address": self.chain.account.address,
+                # A node the ledger runs itself is on this machine: verifiers here can use it.
+                "local_rpc_url": self.chain.node.url if self.chain.node else None,
+            },
             log_verifier_key=self.signer.verifier_key(),
             settings=self.settings,
             admin_token=self.settings.admin_token_value(),

@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     anchor_replace_after_seconds: float = Field(
         default=60.0, gt=0, description="Re-send a waiting anchor with a higher fee after."
     )
+    anvil_port: int | None = Field(
+        default=None, description="Port of the Anvil node chain=anvil runs (default: a free one)."
+    )
     anvil_path: Path | None = Field(
         default=None, description="The anvil binary (default: .deploy/anvil or PATH)."
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from ledger import __version__
@@ -9,9 +12,21 @@ from ledger.api import credentials, issuers, log, problems, state, verification
 from ledger.api.app_context import ApiContext
 
 
-def create_app(ctx: ApiContext) -> FastAPI:
-    """The API over ``ctx``; a projector must keep ``ctx.read_model`` up to date."""
+def create_app(ctx: ApiContext, on_shutdown: Callable[[], None] | None = None) -> FastAPI:
+    """The API over ``ctx``; a projector must keep ``ctx.read_model`` up to date.
+
+    ``on_shutdown`` runs when the server stops (uvicorn ends the process right after, by
+    re-raising the signal it caught, so cleanup cannot wait for the caller's ``finally``).
+    """
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if on_shutdown is not None:
+            on_shutdown()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="credledger",
         version=__version__,
         description=(

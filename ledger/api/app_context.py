@@ -34,6 +34,7 @@ class ApiContext:
     witness_quorum: int
     settings: Settings
     admin_token: str
+    chain_info: dict[str, object] = field(default_factory=dict)
     on_write: Callable[[], object] = field(default=lambda: None)
     consistency_wait: float = 5.0
 

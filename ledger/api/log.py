@@ -49,6 +49,11 @@ def key(ctx: Ctx) -> dict[str, Any]:
     return {"origin": ctx.log_origin, "verifier_key": ctx.log_verifier_key}
 
 
+@router.get("/chain", response_model=None, summary="Where anchors go: chain id and address")
+def chain(ctx: Ctx) -> dict[str, object]:
+    return dict(ctx.chain_info)
+
+
 @router.get("/state", response_model=None, summary="The log's size and the last event position")
 def state(ctx: Ctx) -> dict[str, Any]:
     size, position = ctx.log.store.state()

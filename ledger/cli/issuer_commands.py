@@ -175,3 +175,11 @@ def status(url: str, credential_id: str, as_json: bool) -> None:
             f"  v{version['version']}: {version['status']}{note}, {version['event']} "
             f"at {version['recorded_at']} (log position {version['log_position']})"
         )
+        anchor = version.get("anchor") or {}
+        if anchor.get("state") == "anchored":
+            click.echo(
+                f"      anchored: transaction {anchor['tx_hash']} in block "
+                f"{anchor['block_number']} of chain {anchor['chain_id']}"
+            )
+        else:
+            click.echo("      anchoring pending (in the log's next batch)")

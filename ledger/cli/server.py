@@ -52,4 +52,5 @@ def serve(data_dir: Path, host: str, port: int) -> None:
         if created:
             click.echo(f"Initialised {data_dir} with new secrets (see `credledger init`).")
     with EmbeddedLedger(settings) as embedded:
-        uvicorn.run(create_app(embedded.api_context()), host=host, port=port)
+        app = create_app(embedded.api_context(), on_shutdown=embedded.stop)
+        uvicorn.run(app, host=host, port=port)
