@@ -64,13 +64,10 @@ PG_PORT = int(os.environ.get("CREDLEDGER_POSTGRES_PORT", "55432"))
 def _admin_sql(statement: str) -> None:
     import psycopg
 
+    # As the cluster's superuser (trusted on loopback by deploy/postgres.sh): only it may end
+    # an autovacuum worker still at work in a test database being dropped.
     with psycopg.connect(
-        host="127.0.0.1",
-        port=PG_PORT,
-        dbname="credledger",
-        user="credledger",
-        password="credledger",
-        autocommit=True,
+        host="127.0.0.1", port=PG_PORT, dbname="postgres", user="postgres", autocommit=True
     ) as connection:
         connection.execute(statement)
 
