@@ -54,6 +54,10 @@ class AnchorRecord:
     block_number: int | None = None
     block_hash: str | None = None
     block_time: int | None = None
+    sender: str = ""
+    # What the leaves after the checkpoint's are: one entry per credential document.
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    public_url: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -70,6 +74,9 @@ class AnchorRecord:
             "block_number": self.block_number,
             "block_hash": self.block_hash,
             "block_time": self.block_time,
+            "sender": self.sender,
+            "documents": self.documents,
+            "public_url": self.public_url,
         }
 
     @classmethod
@@ -138,15 +145,28 @@ class Anchorer:
         unfinished = [r for r in self.store.unfinished() if r.state == "pending"]
         return unfinished[0] if unfinished else None
 
-    def open(self, checkpoint_size: int, note: str, leaves: list[bytes]) -> AnchorRecord:
-        """Store the intent for a batch (signed transaction and nonce), then broadcast it."""
+    def open(
+        self,
+        checkpoint_size: int,
+        note: str,
+        leaves: list[bytes],
+        documents: list[dict[str, Any]] | None = None,
+        public_url: str = "",
+    ) -> AnchorRecord:
+        """Store the intent for a batch (signed transaction and nonce), then broadcast it.
+
+        ``leaves`` are the checkpoint's leaf and then one per entry of ``documents``.
+        """
         existing = self.store.get(checkpoint_size)
         if existing is not None:
             return existing
+        documents = documents or []
+        if len(leaves) != len(documents) + 1:
+            raise ValueError("an anchor tree has the checkpoint's leaf and one per document")
         tree = AnchorTree.build(leaves)
         latest = self.store.latest()
         nonce = self.chain.nonce(self.account.address)
-        if latest is not None and latest.nonce >= nonce:
+        if latest is not None and latest.sender == self.account.address and latest.nonce >= nonce:
             nonce = latest.nonce + 1
         record = AnchorRecord(
             checkpoint_size=checkpoint_size,
@@ -155,6 +175,9 @@ class Anchorer:
             root=tree.root.hex(),
             chain_id=self.chain_id(),
             nonce=nonce,
+            sender=self.account.address,
+            documents=documents,
+            public_url=public_url,
         )
         record = self._sign(record, self.chain.fees())
         self.store.save(record)
@@ -210,6 +233,10 @@ class Anchorer:
             )
             self.store.save(confirmed)
             return confirmed
+        if record.sender and record.sender != self.account.address:
+            # Signed with a key retired since (a re-organisation after a rotation): only the
+            # current key may send, with its own nonce.
+            return self._renew(record)
         if self.chain.confirmed_nonce(self.account.address) > record.nonce:
             # Our nonce is used. Look once more, as one of ours may have been mined just now;
             # if not, a transaction that is not ours took it: start over with a new nonce.
@@ -233,7 +260,12 @@ class Anchorer:
         return record
 
     def _renew(self, record: AnchorRecord) -> AnchorRecord:
-        renewed = replace(record, nonce=self.chain.nonce(self.account.address), attempts=[])
+        renewed = replace(
+            record,
+            nonce=self.chain.nonce(self.account.address),
+            attempts=[],
+            sender=self.account.address,
+        )
         renewed = self._sign(renewed, self.chain.fees())
         self.store.save(renewed)
         self._broadcast(renewed.attempts[-1])

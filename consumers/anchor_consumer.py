@@ -16,6 +16,7 @@ from anchors.chain import Chain, ChainRejected, ChainUnavailable
 from anchors.ethereum import Web3Chain
 from anchors.log import TransparencyLog
 from ledger.application import Ledger
+from ledger.credential_documents import batch_documents
 from ledger.settings import ConfigurationError, Settings
 
 log = logging.getLogger("credledger.anchoring")
@@ -40,14 +41,14 @@ def connect_chain(settings: Settings) -> ChainConnection:
 
         key = get_default_account_keys()[0].to_hex()
         return ChainConnection(Web3Chain(EthereumTesterProvider()), Account.from_key(key))
+    key = settings.anchoring_key_value()
     if settings.chain == "rpc":
-        if not settings.chain_rpc_url or settings.chain_private_key is None:
+        if not settings.chain_rpc_url or key is None:
             raise ConfigurationError(
                 "chain=rpc needs CREDLEDGER_CHAIN_RPC_URL and CREDLEDGER_CHAIN_PRIVATE_KEY"
             )
         connection = ChainConnection(
-            Web3Chain.connect(settings.chain_rpc_url),
-            Account.from_key(settings.chain_private_key.get_secret_value()),
+            Web3Chain.connect(settings.chain_rpc_url), Account.from_key(key)
         )
     else:
         binary = find_anvil(settings.anvil_path)
@@ -58,10 +59,14 @@ def connect_chain(settings: Settings) -> ChainConnection:
                 "CREDLEDGER_CHAIN=rpc with a JSON-RPC URL"
             )
         node = ManagedAnvil(
-            binary, settings.data_dir / "anvil-state.json", port=settings.anvil_port
+            binary,
+            settings.data_dir / "anvil-state.json",
+            chain_id=settings.anvil_chain_id,
+            port=settings.anvil_port,
         ).start()
-        log.info("local chain (Anvil, chain id 31337) at %s", node.url)
-        connection = ChainConnection(Web3Chain.connect(node.url), dev_account(), node)
+        log.info("local chain (Anvil, chain id %d) at %s", settings.anvil_chain_id, node.url)
+        account = Account.from_key(key) if key is not None else dev_account()
+        connection = ChainConnection(Web3Chain.connect(node.url), account, node)
     if settings.chain_id is not None:
         reported = connection.chain.chain_id()
         if reported != settings.chain_id:
@@ -76,12 +81,18 @@ class AnchorConsumer:
     """Opens an anchor for each checkpoint in turn, follows it to confirmation, records it."""
 
     def __init__(
-        self, log_: TransparencyLog, anchorer: Anchorer, ledger: Ledger, origin: str
+        self,
+        log_: TransparencyLog,
+        anchorer: Anchorer,
+        ledger: Ledger,
+        origin: str,
+        public_url: str = "http://127.0.0.1:8000",
     ) -> None:
         self.log = log_
         self.anchorer = anchorer
         self.ledger = ledger
         self.origin = origin
+        self.public_url = public_url
         self._lock = threading.Lock()
 
     def step(self) -> None:
@@ -113,7 +124,12 @@ class AnchorConsumer:
             upcoming = self.log.store.checkpoints(after, 1)
             if upcoming:
                 size, note = upcoming[0]
-                self.anchorer.open(size, note, [checkpoint_leaf(note)])
+                leaves, documents = batch_documents(
+                    self.ledger, self.log.store.entries(after, size), self.public_url
+                )
+                self.anchorer.open(
+                    size, note, [checkpoint_leaf(note), *leaves], documents, self.public_url
+                )
 
     def _record(self, record: AnchorRecord) -> None:
         assert record.tx_hash and record.block_hash

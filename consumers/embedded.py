@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from types import TracebackType
 
 from anchors.anchoring import Anchorer
@@ -15,6 +16,7 @@ from consumers.follower import NotificationFollower
 from consumers.log_consumer import LogConsumer
 from consumers.projector import ReadModelProjector
 from ledger.api.app_context import ApiContext
+from ledger.errors import AnchoringKeyChanged
 from ledger.settings import ConfigurationError, Settings
 from ledger.storage import Storage, open_storage
 
@@ -60,8 +62,20 @@ class EmbeddedLedger:
             confirmations=settings.confirmations,
             replace_after=settings.anchor_replace_after_seconds,
         )
+        try:
+            # Issuer profiles list the anchoring address from now on; a key changed by
+            # configuration alone (not by `credledger anchoring-key rotate`) is refused.
+            self.storage.ledger.adopt_anchoring_key(self.chain.account.address, datetime.now(UTC))
+        except AnchoringKeyChanged as exc:
+            self.chain.close()
+            self.storage.close()
+            raise ConfigurationError(exc.detail) from exc
         self.anchor_consumer = AnchorConsumer(
-            self.storage.log, self.anchorer, self.storage.ledger, settings.log_origin_value()
+            self.storage.log,
+            self.anchorer,
+            self.storage.ledger,
+            settings.log_origin_value(),
+            public_url=settings.public_url_value(),
         )
         self._stop = threading.Event()
         self._wake_projector = threading.Event()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.canonical import canonical_bytes
-from ledger.domain import BatchAnchor, CommandReceipt, Credential, Issuer
+from ledger.domain import AnchoringKeys, BatchAnchor, CommandReceipt, Credential, Issuer
 
 ENVELOPE_VERSION = 1
 
@@ -40,7 +40,14 @@ def _content(event: Any) -> tuple[str | None, dict[str, Any], str | None]:
         return str(event.originator_id), registered, None
     if isinstance(event, Issuer.Suspended | Issuer.Reinstated):
         return str(event.originator_id), {"reason": event.reason}, None
-    if isinstance(event, BatchAnchor.Anchored | BatchAnchor.Reanchored | BatchAnchor.Orphaned):
+    if isinstance(
+        event,
+        BatchAnchor.Anchored
+        | BatchAnchor.Reanchored
+        | BatchAnchor.Orphaned
+        | AnchoringKeys.Adopted
+        | AnchoringKeys.Rotated,
+    ):
         fields = {
             k: v
             for k, v in event.__dict__.items()

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from consumers.follower import NotificationFollower, StoredEvent
-from ledger.domain import BatchAnchor, CommandReceipt, Credential, Issuer
+from ledger.domain import AnchoringKeys, BatchAnchor, CommandReceipt, Credential, Issuer
 from ledger.read_model import PositionMoved, ReadModel, ReadModelWriter
 
 Handler = Callable[[ReadModelWriter, Any, str, int], None]
@@ -27,6 +27,8 @@ def _credential_version(event_name: str) -> Handler:
             at,
             position,
         )
+        if version == 1:
+            writer.status_entry(credential_id, event.command["issuer_id"])
 
     return handle
 
@@ -51,10 +53,15 @@ _HANDLERS: dict[type[Any], Handler] = {
         str(e.originator_id), at
     ),
     CommandReceipt.Recorded: lambda w, e, at, pos: None,
-    # Anchors are answered from the log's own store, not the read model.
-    BatchAnchor.Anchored: lambda w, e, at, pos: None,
+    # Transactions are answered from the log's own store; the read model keeps where each
+    # document sits in its batch's anchor tree.
+    BatchAnchor.Anchored: lambda w, e, at, pos: w.documents_anchored(e.checkpoint_size, e),
     BatchAnchor.Reanchored: lambda w, e, at, pos: None,
     BatchAnchor.Orphaned: lambda w, e, at, pos: None,
+    AnchoringKeys.Adopted: lambda w, e, at, pos: w.anchoring_key_adopted(e.address, e.at),
+    AnchoringKeys.Rotated: lambda w, e, at, pos: w.anchoring_key_rotated(
+        e.retired, e.adopted, e.at
+    ),
 }
 
 

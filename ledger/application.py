@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -26,6 +26,7 @@ from ledger.commands import (
     AmendCommand,
     EraseCommand,
     IssuerRegistration,
+    ReadDocumentsCommand,
     ReadPersonalDataCommand,
     RevokeCommand,
     RotateKeyCommand,
@@ -34,6 +35,8 @@ from ledger.commands import (
 )
 from ledger.content import parse_timestamp, utc_now
 from ledger.domain import (
+    ANCHORING_KEYS_ID,
+    AnchoringKeys,
     BatchAnchor,
     CommandReceipt,
     Credential,
@@ -46,6 +49,7 @@ from ledger.domain import (
 from ledger.errors import (
     AlreadyRegistered,
     AlreadyRevoked,
+    AnchoringKeyChanged,
     CommandIdReused,
     ConcurrentWrite,
     FieldError,
@@ -184,7 +188,36 @@ class Ledger(Application[UUID]):
             block_number=anchored["block_number"],
             block_hash=anchored["block_hash"],
             block_time=anchored["block_time"],
+            sender=anchored["sender"],
         )
+        self._save(found)
+
+    def anchoring_keys(self) -> list[dict[str, str | None]]:
+        """Every address the ledger has anchored from, oldest first, with created/revoked."""
+        found = self._get(str(ANCHORING_KEYS_ID))
+        return [dict(k) for k in found.keys] if isinstance(found, AnchoringKeys) else []
+
+    def adopt_anchoring_key(self, address: str, at: datetime) -> None:
+        """Record the first anchoring address (idempotent for the same address)."""
+        found = self._get(str(ANCHORING_KEYS_ID))
+        if found is None:
+            self._save(AnchoringKeys(address=address, at=_instant(at)))
+        elif isinstance(found, AnchoringKeys) and found.current.lower() != address.lower():
+            raise AnchoringKeyChanged(
+                f"the ledger anchors from {found.current}, the configuration gives {address}; "
+                "change the anchoring key with `credledger anchoring-key rotate`"
+            )
+
+    def rotate_anchoring_key(self, new_address: str, at: datetime) -> None:
+        """Retire the current anchoring address and adopt ``new_address``, both at ``at``."""
+        found = self._get(str(ANCHORING_KEYS_ID))
+        if not isinstance(found, AnchoringKeys):
+            raise AnchoringKeyChanged("the ledger has not anchored yet: there is no key to rotate")
+        if found.current.lower() == new_address.lower():
+            raise AnchoringKeyChanged(f"{new_address} is already the anchoring address")
+        if any(str(k["address"]).lower() == new_address.lower() for k in found.keys):
+            raise AnchoringKeyChanged(f"{new_address} was retired; a retired key is never reused")
+        found.rotate(retired=found.current, adopted=new_address, at=_instant(at))
         self._save(found)
 
     def record_orphan(
@@ -451,8 +484,31 @@ class Ledger(Application[UUID]):
 
     def read_personal_data(self, signed: SignedCommand) -> OpenedRecord:
         """The learner's data behind a credential's current version, for its issuer only."""
+        read = self._fresh_read(ReadPersonalDataCommand, signed)
+        self._authenticate(read, signed)
+        credential = self._own_credential(read.credential_id, read.issuer_id)
+        opened = self.vault.get(credential.learner_commitment)
+        if opened is None:
+            raise PersonalDataErased("the learner's personal data has been erased")
+        return opened
+
+    def authorize_document_read(self, signed: SignedCommand) -> ReadDocumentsCommand:
+        """Check a signed request for documents: fresh, by the issuer of every credential
+        named. Documents carry the learner's data, so nobody else may have them."""
+        read = self._fresh_read(ReadDocumentsCommand, signed)
+        self._authenticate(read, signed)
+        for index, wanted in enumerate(read.documents):
+            try:
+                self._own_credential(wanted.credential_id, read.issuer_id)
+            except NotFound as exc:
+                raise NotFound(f"command.documents[{index}]: {exc.detail}") from exc
+        return read
+
+    # Shared steps ----------------------------------------------------------------------------
+
+    def _fresh_read(self, model: type[C], signed: SignedCommand) -> C:
         now = self._clock()
-        read = verification.command(ReadPersonalDataCommand, signed.command, now)
+        read = verification.command(model, signed.command, now)
         if abs(now - parse_timestamp(read.signed_at)) > self._read_freshness:
             raise InvalidInput(
                 [
@@ -464,14 +520,7 @@ class Ledger(Application[UUID]):
                     )
                 ]
             )
-        self._authenticate(read, signed)
-        credential = self._own_credential(read.credential_id, read.issuer_id)
-        opened = self.vault.get(credential.learner_commitment)
-        if opened is None:
-            raise PersonalDataErased("the learner's personal data has been erased")
-        return opened
-
-    # Shared steps ----------------------------------------------------------------------------
+        return read
 
     def _authenticate(self, command: _Command, signed: SignedCommand) -> Issuer:
         signer = verification.signer(signed.command, signed.signature)
@@ -614,3 +663,8 @@ class Ledger(Application[UUID]):
 
 
 __all__ = ["CommandResult", "Ledger", "credential_id_for"]
+
+
+def _instant(at: datetime) -> str:
+    """A key's created/revoked time: whole seconds in UTC, as verifiers compare block times."""
+    return at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -89,6 +89,20 @@ class ReadPersonalDataCommand(_Command):
     credential_id: UuidStr
 
 
+class DocumentWanted(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    credential_id: UuidStr
+    version: Annotated[int, Field(ge=1)] | None = None
+
+
+class ReadDocumentsCommand(_Command):
+    """A signed read of credential documents (with learners' data): their issuer's only."""
+
+    type: Literal["read-documents"]
+    documents: Annotated[list[DocumentWanted], Field(min_length=1, max_length=1000)]
+
+
 class PersonalData(BaseModel):
     """The learner's clear data and the salt that opens the command's commitment."""
 

@@ -17,6 +17,7 @@ _CREDENTIAL_NS = uuid.UUID("5b0f7c2e-3a4d-4f1b-9c8e-1d2a3b4c5d6e")
 _ISSUER_NS = uuid.UUID("8e1c9a7b-6d5f-4e3a-8b2c-0f1e2d3c4b5a")
 _RECEIPT_NS = uuid.UUID("c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f")
 _ANCHOR_NS = uuid.UUID("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")
+_ANCHORING_KEYS_ID = uuid.UUID("0d6f3b8a-2c41-4e57-9a6b-7e8f9c0d1e2f")
 
 
 def credential_id_for(issuer_id: str, command_id: str) -> uuid.UUID:
@@ -201,12 +202,16 @@ class BatchAnchor(Aggregate):
         block_number: int
         block_hash: str
         block_time: int
+        sender: str
+        documents: list[dict[str, Any]]
+        public_url: str
 
     class Reanchored(Aggregate.Event):
         tx_hash: str
         block_number: int
         block_hash: str
         block_time: int
+        sender: str
 
     class Orphaned(Aggregate.Event):
         tx_hash: str
@@ -229,6 +234,9 @@ class BatchAnchor(Aggregate):
         block_number: int,
         block_hash: str,
         block_time: int,
+        sender: str,
+        documents: list[dict[str, Any]],
+        public_url: str,
     ) -> None:
         self.checkpoint_size = checkpoint_size
         self.tx_hash = tx_hash
@@ -236,7 +244,9 @@ class BatchAnchor(Aggregate):
         self.orphaned = False
 
     @event(Reanchored)
-    def reanchor(self, tx_hash: str, block_number: int, block_hash: str, block_time: int) -> None:
+    def reanchor(
+        self, tx_hash: str, block_number: int, block_hash: str, block_time: int, sender: str
+    ) -> None:
         self.tx_hash = tx_hash
         self.block_hash = block_hash
         self.orphaned = False
@@ -244,3 +254,43 @@ class BatchAnchor(Aggregate):
     @event(Orphaned)
     def orphan(self, tx_hash: str, block_hash: str) -> None:
         self.orphaned = True
+
+
+class AnchoringKeys(Aggregate):
+    """The addresses the ledger anchors from, each with when it was adopted and retired.
+
+    Issuer profiles list them, so a verifier judges a transaction's sender against the key
+    that was valid at the transaction's time: documents anchored before a rotation keep
+    verifying after it.
+    """
+
+    class Adopted(Aggregate.Created):
+        address: str
+        at: str
+
+    class Rotated(Aggregate.Event):
+        retired: str
+        adopted: str
+        at: str
+
+    @staticmethod
+    def create_id(address: str, at: str) -> uuid.UUID:
+        return _ANCHORING_KEYS_ID
+
+    @event(Adopted)
+    def __init__(self, address: str, at: str) -> None:
+        self.keys: list[dict[str, str | None]] = [
+            {"address": address, "created": at, "revoked": None}
+        ]
+
+    @property
+    def current(self) -> str:
+        return str(self.keys[-1]["address"])
+
+    @event(Rotated)
+    def rotate(self, retired: str, adopted: str, at: str) -> None:
+        self.keys[-1]["revoked"] = at
+        self.keys.append({"address": adopted, "created": at, "revoked": None})
+
+
+ANCHORING_KEYS_ID = _ANCHORING_KEYS_ID

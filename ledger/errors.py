@@ -163,6 +163,27 @@ class AlreadyRegistered(Conflict):
     title = "Already registered"
 
 
+class AnchoringKeyChanged(Conflict):
+    code = "anchoring-key-changed"
+    title = "Anchoring key changed"
+
+
+class DocumentUnavailable(Conflict):
+    """A credential version has no document yet (not anchored) or never will (erased before
+    its batch was anchored)."""
+
+    code = "document-unavailable"
+    title = "Credential document unavailable"
+
+
+class DocumentDoesNotReproduce(LedgerError):
+    """A rebuilt document no longer hashes to its anchored leaf: never hand it out."""
+
+    status = 500
+    code = "document-does-not-reproduce"
+    title = "Document does not reproduce"
+
+
 class TooLarge(LedgerError):
     status = 413
     code = "too-large"

@@ -38,7 +38,29 @@ SCHEMA = (
     " credential_id TEXT NOT NULL, version INTEGER NOT NULL, event TEXT NOT NULL,"
     " content TEXT NOT NULL, commitment TEXT NOT NULL, recorded_at TEXT NOT NULL,"
     " position INTEGER NOT NULL, PRIMARY KEY (credential_id, version))",
+    "CREATE TABLE IF NOT EXISTS rm_documents ("
+    " document_id TEXT PRIMARY KEY, issuer_id TEXT NOT NULL, credential_id TEXT NOT NULL,"
+    " version INTEGER NOT NULL, checkpoint_size INTEGER NOT NULL, leaf_index INTEGER NOT NULL,"
+    " public_url TEXT NOT NULL)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS rm_documents_by_version"
+    " ON rm_documents (credential_id, version)",
+    "CREATE TABLE IF NOT EXISTS rm_anchoring_keys ("
+    " seq INTEGER PRIMARY KEY, address TEXT NOT NULL, created TEXT NOT NULL, revoked TEXT)",
+    "CREATE TABLE IF NOT EXISTS rm_status_lists ("
+    " issuer_id TEXT NOT NULL, list_no INTEGER NOT NULL, used INTEGER NOT NULL,"
+    " PRIMARY KEY (issuer_id, list_no))",
+    "CREATE TABLE IF NOT EXISTS rm_status_entries ("
+    " issuer_id TEXT NOT NULL, list_no INTEGER NOT NULL, idx INTEGER NOT NULL,"
+    " credential_id TEXT NOT NULL, PRIMARY KEY (issuer_id, list_no, idx))",
+    "CREATE UNIQUE INDEX IF NOT EXISTS rm_status_entries_by_credential"
+    " ON rm_status_entries (credential_id)",
 )
+
+# A W3C Bitstring Status List of this many entries per list (the specification's minimum,
+# for herd privacy); a list takes new credentials until it is half full, so that a free
+# slot is found in a probe or two.
+STATUS_LIST_SIZE = 131_072
+STATUS_LIST_FILL = STATUS_LIST_SIZE // 2
 
 # Table name and key columns, in the order the digest reads them.
 _DIGEST_TABLES = (
@@ -47,6 +69,10 @@ _DIGEST_TABLES = (
     ("rm_issuer_keys", "issuer_id, seq"),
     ("rm_credentials", "credential_id"),
     ("rm_credential_versions", "credential_id, version"),
+    ("rm_documents", "document_id"),
+    ("rm_anchoring_keys", "seq"),
+    ("rm_status_lists", "issuer_id, list_no"),
+    ("rm_status_entries", "issuer_id, list_no, idx"),
 )
 
 
@@ -178,6 +204,75 @@ class ReadModelWriter:
                 " updated_at = ? WHERE credential_id = ?",
                 (version, content["title"], content["issued"], at, credential_id),
             )
+
+    def status_entry(self, credential_id: str, issuer_id: str) -> None:
+        """Give a new credential its place in its issuer's status list.
+
+        The index is pseudo-random (from the credential id) with linear probing, so indexes
+        say nothing of issue order, and a replay of the same history gives the same indexes.
+        """
+        self._run(
+            "SELECT list_no, used FROM rm_status_lists WHERE issuer_id = ?"
+            " ORDER BY list_no DESC LIMIT 1",
+            (issuer_id,),
+        )
+        row = self._c.fetchone()
+        list_no, used = (0, 0) if row is None else (int(row[0]), int(row[1]))
+        if used >= STATUS_LIST_FILL:
+            list_no, used = list_no + 1, 0
+        seed = hashlib.sha256(f"{credential_id}/{list_no}".encode()).digest()
+        index = int.from_bytes(seed[:8], "big") % STATUS_LIST_SIZE
+        while True:
+            self._run(
+                "SELECT 1 FROM rm_status_entries WHERE issuer_id = ? AND list_no = ? AND idx = ?",
+                (issuer_id, list_no, index),
+            )
+            if self._c.fetchone() is None:
+                break
+            index = (index + 1) % STATUS_LIST_SIZE
+        self._run(
+            "INSERT INTO rm_status_entries VALUES (?, ?, ?, ?)",
+            (issuer_id, list_no, index, credential_id),
+        )
+        if used == 0:
+            self._run("INSERT INTO rm_status_lists VALUES (?, ?, 1)", (issuer_id, list_no))
+        else:
+            self._run(
+                "UPDATE rm_status_lists SET used = used + 1 WHERE issuer_id = ? AND list_no = ?",
+                (issuer_id, list_no),
+            )
+
+    def documents_anchored(self, checkpoint_size: int, event: Any) -> None:
+        """Record where each document of an anchored batch is in the anchor tree."""
+        self._c.executemany(
+            self._sql("INSERT INTO rm_documents VALUES (?, ?, ?, ?, ?, ?, ?)"),
+            [
+                (
+                    d["document_id"],
+                    d["issuer_id"],
+                    d["credential_id"],
+                    d["version"],
+                    checkpoint_size,
+                    d["leaf_index"],
+                    event.public_url,
+                )
+                for d in event.documents
+            ],
+        )
+
+    def anchoring_key_adopted(self, address: str, at: str) -> None:
+        self._run(
+            "INSERT INTO rm_anchoring_keys SELECT COALESCE(MAX(seq), 0) + 1, ?, ?, NULL"
+            " FROM rm_anchoring_keys",
+            (address, at),
+        )
+
+    def anchoring_key_rotated(self, retired: str, adopted: str, at: str) -> None:
+        self._run(
+            "UPDATE rm_anchoring_keys SET revoked = ? WHERE address = ? AND revoked IS NULL",
+            (at, retired),
+        )
+        self.anchoring_key_adopted(adopted, at)
 
     def current_version(self, credential_id: str) -> int:
         self._run(
@@ -420,6 +515,102 @@ class ReadModel(ABC):
             {"position": p, "issuer_id": i, "at": at, "event": e, **json.loads(d)}
             for p, i, at, e, d in rows
         ]
+
+    def anchoring_keys(self) -> list[dict[str, str | None]]:
+        """The ledger's anchoring addresses, oldest first, with when each was valid."""
+        with self._cursor(write=False) as c:
+            c.execute(
+                self._sql("SELECT address, created, revoked FROM rm_anchoring_keys ORDER BY seq")
+            )
+            rows = c.fetchall()
+        return [{"address": a, "created": cr, "revoked": rv} for a, cr, rv in rows]
+
+    def document(self, credential_id: str, version: int) -> dict[str, Any] | None:
+        """Where a credential version's document is anchored, if it is."""
+        with self._cursor(write=False) as c:
+            c.execute(
+                self._sql(
+                    "SELECT document_id, issuer_id, checkpoint_size, leaf_index, public_url"
+                    " FROM rm_documents WHERE credential_id = ? AND version = ?"
+                ),
+                (credential_id, version),
+            )
+            row = c.fetchone()
+        if row is None:
+            return None
+        keys = ("document_id", "issuer_id", "checkpoint_size", "leaf_index", "public_url")
+        return {
+            **dict(zip(keys, row, strict=True)),
+            "credential_id": credential_id,
+            "version": version,
+        }
+
+    def revoked_documents(
+        self, issuer_id: str, document_id: str | None = None
+    ) -> list[dict[str, str]]:
+        """An issuer's documents that no longer stand, with why: the credential was revoked,
+        or the version was superseded. With ``document_id``, one indexed lookup."""
+        where = "d.issuer_id = ?"
+        params: list[Any] = [issuer_id]
+        if document_id is not None:
+            where += " AND d.document_id = ?"
+            params.append(document_id)
+        with self._cursor(write=False) as c:
+            c.execute(
+                self._sql(
+                    "SELECT d.document_id, d.version, c.status, c.current_version,"
+                    " c.revocation_reason FROM rm_documents d JOIN rm_credentials c"
+                    " ON c.credential_id = d.credential_id"
+                    f" WHERE {where} AND (c.status = 'revoked' OR d.version < c.current_version)"
+                    " ORDER BY d.document_id"
+                ),
+                params,
+            )
+            rows = c.fetchall()
+        return [
+            {
+                "id": doc_id,
+                "revocationReason": (
+                    f"revoked: {reason}"
+                    if status == "revoked"
+                    else f"superseded by version {version + 1}"
+                ),
+            }
+            for doc_id, version, status, _current, reason in rows
+        ]
+
+    def status_entry(self, credential_id: str) -> dict[str, Any] | None:
+        """A credential's place in its issuer's status list."""
+        with self._cursor(write=False) as c:
+            c.execute(
+                self._sql(
+                    "SELECT issuer_id, list_no, idx FROM rm_status_entries WHERE credential_id = ?"
+                ),
+                (credential_id,),
+            )
+            row = c.fetchone()
+        if row is None:
+            return None
+        return {"issuer_id": row[0], "list_no": int(row[1]), "index": int(row[2])}
+
+    def revoked_status_indexes(self, issuer_id: str, list_no: int) -> list[int] | None:
+        """The set bits of an issuer's status list, or None if the list does not exist."""
+        with self._cursor(write=False) as c:
+            c.execute(
+                self._sql("SELECT 1 FROM rm_status_lists WHERE issuer_id = ? AND list_no = ?"),
+                (issuer_id, list_no),
+            )
+            if c.fetchone() is None:
+                return None
+            c.execute(
+                self._sql(
+                    "SELECT s.idx FROM rm_status_entries s JOIN rm_credentials c"
+                    " ON c.credential_id = s.credential_id"
+                    " WHERE s.issuer_id = ? AND s.list_no = ? AND c.status = 'revoked'"
+                ),
+                (issuer_id, list_no),
+            )
+            return [int(r[0]) for r in c.fetchall()]
 
     def issuers(self, *, after: str | None, limit: int) -> list[dict[str, Any]]:
         with self._cursor(write=False) as c:

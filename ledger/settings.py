@@ -56,6 +56,18 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `serve` listens on.")
     port: int = Field(default=8000, description="Port `serve` listens on.")
+    public_url: str | None = Field(
+        default=None,
+        description="The ledger's public base URL, as verifiers reach it (issuer profiles and "
+        "revocation lists are served under it and named in documents). Default: "
+        "http(s)://HOST:PORT.",
+    )
+    tls_certfile: Path | None = Field(
+        default=None, description="PEM certificate (chain) `serve` presents: serves HTTPS."
+    )
+    tls_keyfile: Path | None = Field(
+        default=None, description="PEM private key of the TLS certificate."
+    )
     max_request_bytes: int = Field(
         default=1_048_576, description="Largest request body accepted (413 beyond)."
     )
@@ -86,7 +98,9 @@ class Settings(BaseSettings):
     )
     chain_rpc_url: str | None = Field(default=None, description="JSON-RPC URL (chain=rpc).")
     chain_private_key: SecretStr | None = Field(
-        default=None, description="Hex key of the anchoring account (chain=rpc)."
+        default=None,
+        description="Hex key of the anchoring account (else `anchoring_key` in secrets.json; "
+        "chain=anvil falls back to the node's first development account).",
     )
     chain_id: int | None = Field(
         default=None, description="The chain id the node must report (refused otherwise)."
@@ -97,6 +111,11 @@ class Settings(BaseSettings):
     )
     anvil_port: int | None = Field(
         default=None, description="Port of the Anvil node chain=anvil runs (default: a free one)."
+    )
+    anvil_chain_id: int = Field(
+        default=31337,
+        description="Chain id of the Anvil node chain=anvil runs (11155111 makes local anchors "
+        "name Sepolia, which the Blockcerts verifier's keymap knows).",
     )
     anvil_path: Path | None = Field(
         default=None, description="The anvil binary (default: .deploy/anvil or PATH)."
@@ -130,6 +149,18 @@ class Settings(BaseSettings):
         if len(key) != 32:
             raise ConfigurationError("CREDLEDGER_MASTER_KEY must decode to 32 bytes")
         return key
+
+    def public_url_value(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        scheme = "https" if self.tls_certfile else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    def anchoring_key_value(self) -> str | None:
+        """The anchoring account's hex key, if configured or rotated to."""
+        if self.chain_private_key is not None:
+            return self.chain_private_key.get_secret_value()
+        return read_secrets(self.data_dir).get("anchoring_key")
 
     def admin_token_value(self) -> str:
         return self._secret("admin_token", self.admin_token)
@@ -187,10 +218,20 @@ def create_secrets(data_dir: Path) -> tuple[Path, bool]:
     content = {**_new_secrets(), **existing}
     if content == existing:
         return path, False
+    _write_secrets(path, content)
+    return path, True
+
+
+def store_secret(data_dir: Path, name: str, value: str) -> None:
+    """Set one value in ``secrets.json`` (owner-only, replaced atomically)."""
+    path = data_dir / SECRETS_FILE
+    _write_secrets(path, {**read_secrets(data_dir), name: value})
+
+
+def _write_secrets(path: Path, content: dict[str, str]) -> None:
     temporary = path.with_suffix(".tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, stat.S_IRUSR | stat.S_IWUSR)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(content, handle, indent=2)
         handle.write("\n")
     os.replace(temporary, path)
-    return path, True

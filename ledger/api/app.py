@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ledger import __version__
-from ledger.api import credentials, issuers, log, problems, state, verification
+from ledger.api import blockcerts, credentials, issuers, log, problems, state, verification
 from ledger.api.app_context import ApiContext
 
 
@@ -37,6 +37,7 @@ def create_app(ctx: ApiContext, on_shutdown: Callable[[], None] | None = None) -
     )
     app.state.context = ctx
     problems.install(app)
+    app.include_router(blockcerts.router)
     app.include_router(issuers.router)
     app.include_router(credentials.router)
     app.include_router(log.router)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Request
 
 from anchors.anchoring import AnchorStore
@@ -37,6 +39,11 @@ class ApiContext:
     chain_info: dict[str, object] = field(default_factory=dict)
     on_write: Callable[[], object] = field(default=lambda: None)
     consistency_wait: float = 5.0
+
+    def status_list_key(self) -> Ed25519PrivateKey:
+        """The key that signs status lists: derived from the log key, never the same key."""
+        seed = hashlib.sha256(b"credledger/v1/status-list-key" + self.settings.log_key_seed())
+        return Ed25519PrivateKey.from_private_bytes(seed.digest())
 
     def check_admin(self, request: Request) -> None:
         supplied = request.headers.get("authorization", "")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict
 
 from ledger.api.app_context import ApiContext, context
+from ledger.api.blockcerts import credential_status
 from ledger.application import CommandResult
 from ledger.bundle import build_bundle
 from ledger.commands import SignedCommand
@@ -136,6 +137,7 @@ def status(credential_id: str, ctx: Ctx) -> dict[str, Any]:
         raise NotFound(f"no credential {credential_id}")
     for version in found["versions"]:
         version["anchor"] = ctx.anchor_state(version["log_position"])
+    found["credentialStatus"] = credential_status(ctx, credential_id)
     return found
 
 

@@ -34,23 +34,70 @@ def init(data_dir: Path) -> None:
 @options.data_dir
 @click.option("--host", envvar="CREDLEDGER_HOST", default="127.0.0.1", show_default=True)
 @click.option("--port", envvar="CREDLEDGER_PORT", default=8000, show_default=True, type=int)
+@click.option(
+    "--tls-cert",
+    envvar="CREDLEDGER_TLS_CERTFILE",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM certificate (with its chain): serve HTTPS.",
+)
+@click.option(
+    "--tls-key",
+    envvar="CREDLEDGER_TLS_KEYFILE",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM private key of --tls-cert.",
+)
+@click.option(
+    "--public-url",
+    envvar="CREDLEDGER_PUBLIC_URL",
+    help="Base URL verifiers reach the ledger at (default: http(s)://HOST:PORT).",
+)
 @options.reporting_errors
-def serve(data_dir: Path, host: str, port: int) -> None:
-    """Run the HTTP API with the in-process read-model projector.
+def serve(
+    data_dir: Path,
+    host: str,
+    port: int,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    public_url: str | None,
+) -> None:
+    """Run the HTTP API with the log, anchoring and read-model consumers.
+
+    Blockcerts verifiers fetch issuer profiles and revocation lists over HTTPS only: give a
+    certificate, or run behind a reverse proxy that terminates TLS and set --public-url.
 
     \b
-    Example:
+    Examples:
       credledger serve --port 8000
       open http://127.0.0.1:8000/docs for the OpenAPI documentation
+      credledger serve --port 8443 --tls-cert cert.pem --tls-key key.pem
+      credledger serve --public-url https://ledger.example.eu   # behind a TLS proxy
     """
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
     from consumers.embedded import EmbeddedLedger
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    settings = Settings(data_dir=data_dir, host=host, port=port)
+    settings = Settings(
+        data_dir=data_dir,
+        host=host,
+        port=port,
+        tls_certfile=tls_cert,
+        tls_keyfile=tls_key,
+        public_url=public_url,
+    )
     if settings.master_key is None:
         _, created = create_secrets(data_dir)
         if created:
             click.echo(f"Initialised {data_dir} with new secrets (see `credledger init`).")
     with EmbeddedLedger(settings) as embedded:
         app = create_app(embedded.api_context(), on_shutdown=embedded.stop)
-        uvicorn.run(app, host=host, port=port)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            ssl_certfile=str(tls_cert) if tls_cert else None,
+            ssl_keyfile=str(tls_key) if tls_key else None,
+            # Behind a proxy: trust its X-Forwarded-* headers only from loopback.
+            proxy_headers=True,
+            forwarded_allow_ips="127.0.0.1",
+        )

@@ -38,7 +38,10 @@ def test_each_batch_is_anchored_by_one_transaction_whose_data_is_the_root(
     assert [r.checkpoint_size for r in anchored] == [size for size, _ in checkpoints]
     sender = dev_account().address
     for record, (_, note) in zip(anchored, checkpoints, strict=True):
-        assert record.root == AnchorTree.build([checkpoint_leaf(note)]).root.hex()
+        leaves = [bytes.fromhex(leaf) for leaf in record.leaves]
+        assert leaves[0] == checkpoint_leaf(note)
+        assert len(leaves) == 1 + len(record.documents)
+        assert record.root == AnchorTree.build(leaves).root.hex()
         assert record.tx_hash is not None
         mined = chain.transaction(record.tx_hash)
         assert mined is not None
@@ -46,6 +49,9 @@ def test_each_batch_is_anchored_by_one_transaction_whose_data_is_the_root(
         assert mined.data == bytes.fromhex(record.root) and mined.chain_id == 31337
         assert mined.sender == sender
         assert len(record.attempts) == 1
+    # Every issued credential's document is a leaf of exactly one batch.
+    documented = [d["credential_id"] for r in anchored for d in r.documents]
+    assert len(documented) == len(set(documented)) == 7
     # One transaction per batch from the anchoring account, and no other.
     assert chain.confirmed_nonce(sender) == len(anchored)
 

@@ -1,0 +1,97 @@
+"""The Blockcerts document hash: SHA-256 of the URDNA2015 (RDFC-1.0) N-Quads of a JSON-LD document.
+
+Canonicalization runs in pyoxigraph (native code; the same bytes as pyld's URDNA2015, about
+three times faster). Contexts are never fetched: the VC 2.0 and Blockcerts contexts come from
+the ``cert-schema`` package (the copies cert-issuer and the reference verifier use) and are
+inlined before parsing. Like the reference verifier, a fallback ``@vocab`` catches every term
+no context defines: a document with an unmapped term has no hash, because a verifier would
+reject it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import pyoxigraph
+
+VC_V2 = "https://www.w3.org/ns/credentials/v2"
+BLOCKCERTS_V3_2 = "https://w3id.org/blockcerts/v3.2"
+DATA_INTEGRITY_V2 = "https://w3id.org/security/data-integrity/v2"
+
+# What the reference verifier adds to find terms that no context maps.
+FALLBACK_VOCAB = "http://fallback.org/"
+
+_CONTEXT_FILES = {
+    VC_V2: "3.2/credential_v2.json",
+    BLOCKCERTS_V3_2: "3.2/context.json",
+    "https://w3id.org/blockcerts/schema/3.2/context.json": "3.2/context.json",
+    DATA_INTEGRITY_V2: "3.2/dataIntegrityProof.json",
+}
+
+
+class CanonicalizationError(ValueError):
+    """The document cannot be canonicalized the way a Blockcerts verifier would."""
+
+
+@cache
+def context(url: str) -> Any:
+    """The ``@context`` value of a known context URL (never fetched from the network)."""
+    name = _CONTEXT_FILES.get(url)
+    if name is None:
+        raise CanonicalizationError(
+            f"the context {url} is not known offline; known: {', '.join(sorted(_CONTEXT_FILES))}"
+        )
+    text = (resources.files("cert_schema") / name).read_text(encoding="utf-8")
+    return json.loads(text)["@context"]
+
+
+def known_contexts() -> dict[str, Any]:
+    """Every context URL this module resolves, with its document (for serving or loaders)."""
+    return {url: {"@context": context(url)} for url in _CONTEXT_FILES}
+
+
+def _inlined(document: Mapping[str, Any]) -> dict[str, Any]:
+    contexts = document.get("@context")
+    if contexts is None:
+        raise CanonicalizationError("the document has no @context")
+    listed = contexts if isinstance(contexts, list) else [contexts]
+    inlined = [context(c) if isinstance(c, str) else c for c in listed]
+    inlined.append({"@vocab": FALLBACK_VOCAB})
+    return {**document, "@context": inlined}
+
+
+def canonical_nquads(document: Mapping[str, Any]) -> str:
+    """The canonical N-Quads of ``document`` (its ``proof`` included if it has one)."""
+    try:
+        quads = pyoxigraph.parse(
+            json.dumps(_inlined(document), ensure_ascii=False),
+            format=pyoxigraph.RdfFormat.JSON_LD,
+        )
+        dataset = pyoxigraph.Dataset(quads)
+    except (SyntaxError, ValueError) as exc:
+        raise CanonicalizationError(f"JSON-LD parsing failed: {exc}") from exc
+    dataset.canonicalize(pyoxigraph.CanonicalizationAlgorithm.RDFC_1_0)
+    text = pyoxigraph.serialize(dataset, format=pyoxigraph.RdfFormat.N_QUADS)
+    assert text is not None
+    lines = sorted(line for line in text.decode("utf-8").split("\n") if line)
+    if any(f"<{FALLBACK_VOCAB}" in line for line in lines):
+        unmapped = sorted(
+            {
+                line.split(f"<{FALLBACK_VOCAB}", 1)[1].split(">", 1)[0]
+                for line in lines
+                if f"<{FALLBACK_VOCAB}" in line
+            }
+        )
+        raise CanonicalizationError(f"unmapped fields (no context defines them): {unmapped}")
+    return "".join(line + "\n" for line in lines)
+
+
+def document_hash(document: Mapping[str, Any]) -> bytes:
+    """SHA-256 of the canonical N-Quads of ``document`` without its ``proof``."""
+    unproved = {k: v for k, v in document.items() if k != "proof"}
+    return hashlib.sha256(canonical_nquads(unproved).encode("utf-8")).digest()
