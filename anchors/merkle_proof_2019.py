@@ -54,7 +54,8 @@ def b58decode(text: str) -> bytes:
 
 
 def _wrapped(raw: bytes) -> bytes:
-    return cbor2.dumps(cbor2.dumps(raw))
+    # Encoded once here; the outer encoding makes it a byte string holding a byte string.
+    return bytes(cbor2.dumps(raw))
 
 
 def _unwrapped(value: Any) -> bytes:

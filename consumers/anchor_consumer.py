@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -20,6 +22,9 @@ from ledger.credential_documents import batch_documents
 from ledger.settings import ConfigurationError, Settings
 
 log = logging.getLogger("credledger.anchoring")
+
+# How long after adopting a key the first transaction with it is sent.
+KEY_MARGIN_SECONDS = 2.0
 
 
 @dataclass
@@ -94,6 +99,7 @@ class AnchorConsumer:
         self.origin = origin
         self.public_url = public_url
         self._lock = threading.Lock()
+        self._key_valid_from: float | None = None
 
     def step(self) -> None:
         """Move anchoring forward as far as the chain allows now; never raises for outages."""
@@ -118,7 +124,7 @@ class AnchorConsumer:
         for record in self.anchorer.store.unfinished():
             if record.state == "confirmed":
                 self._record(record)
-        if self.anchorer.in_flight() is None:
+        if self.anchorer.in_flight() is None and self._key_is_valid():
             latest = self.anchorer.store.latest()
             after = latest.checkpoint_size if latest is not None else 0
             upcoming = self.log.store.checkpoints(after, 1)
@@ -130,6 +136,17 @@ class AnchorConsumer:
                 self.anchorer.open(
                     size, note, [checkpoint_leaf(note), *leaves], documents, self.public_url
                 )
+
+    def _key_is_valid(self) -> bool:
+        """Whether a block mined now is strictly after the anchoring key's adoption, as a
+        verifier requires (profiles give whole seconds; keep a margin for clocks)."""
+        if self._key_valid_from is None:
+            keys = self.ledger.anchoring_keys()
+            if not keys:
+                return True
+            created = datetime.fromisoformat(str(keys[-1]["created"]).replace("Z", "+00:00"))
+            self._key_valid_from = created.timestamp() + KEY_MARGIN_SECONDS
+        return time.time() >= self._key_valid_from
 
     def _record(self, record: AnchorRecord) -> None:
         assert record.tx_hash and record.block_hash

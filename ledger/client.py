@@ -106,6 +106,10 @@ class CommandSigner:
     def read_personal_data(self, credential_id: str) -> dict[str, Any]:
         return self._signed(self._command("read-personal-data", None, credential_id=credential_id))
 
+    def read_documents(self, wanted: list[dict[str, Any]]) -> dict[str, Any]:
+        """A signed request for credential documents: ``[{"credential_id", "version"?}]``."""
+        return self._signed(self._command("read-documents", None, documents=wanted))
+
     def rotate_key(self, new_key: IssuerKey, command_id: str | None = None) -> dict[str, Any]:
         """A key rotation, signed by the current key and by the new one."""
         command = self._command("rotate-key", command_id, new_address=new_key.address)
@@ -201,6 +205,11 @@ class LedgerClient:
     def personal_data(self, body: dict[str, Any]) -> dict[str, Any]:
         credential_id = body["command"]["credential_id"]
         return self._call("POST", f"/credentials/{credential_id}/personal-data", json=body)
+
+    def documents(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """Each requested document, or the problem that kept it back."""
+        found: list[dict[str, Any]] = self._call("POST", "/documents", json=body)["documents"]
+        return found
 
     def status(self, credential_id: str) -> dict[str, Any]:
         return self._call("GET", f"/credentials/{credential_id}")

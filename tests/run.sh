@@ -8,6 +8,14 @@ python3 -m venv .venv
 # A real Ethereum node for the anchoring tests: Anvil, from the npm registry.
 [ -x .deploy/anvil/node_modules/.bin/anvil ] ||
   npm install --silent --no-audit --no-fund --prefix .deploy/anvil @foundry-rs/anvil
+# The Blockcerts reference verifier, for the interoperability tests: its Node bundle needs no
+# install (a plain `npm install` of it fails on git dependencies), so the package is unpacked.
+if [ ! -f .deploy/cert-verifier-js/package/dist/verifier-node/index.js ]; then
+  mkdir -p .deploy/cert-verifier-js
+  (cd .deploy/cert-verifier-js &&
+    npm pack --silent @blockcerts/cert-verifier-js@6.35.0 >/dev/null &&
+    tar xzf blockcerts-cert-verifier-js-6.35.0.tgz)
+fi
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

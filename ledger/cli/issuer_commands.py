@@ -183,3 +183,68 @@ def status(url: str, credential_id: str, as_json: bool) -> None:
             )
         else:
             click.echo("      anchoring pending (in the log's next batch)")
+
+
+@click.command()
+@options.url
+@options.key
+@options.issuer_id
+@click.argument("credential_ids", nargs=-1)
+@click.option(
+    "--from-file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="A file of credential ids, one per line (with CREDENTIAL_IDS or instead of them).",
+)
+@click.option("--version", type=int, help="A version other than the current one.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Directory to write <credential id>-v<version>.json documents into.",
+)
+@options.reporting_errors
+def documents(
+    url: str,
+    key_file: Path,
+    issuer_id: str,
+    credential_ids: tuple[str, ...],
+    from_file: Path | None,
+    version: int | None,
+    out: Path,
+) -> None:
+    """Fetch learners' Blockcerts documents (yours only), ready to hand to each learner.
+
+    A document verifies with the Blockcerts verifier once its batch is anchored. Up to 1,000
+    ids per request; more are fetched in several.
+
+    \b
+    Examples:
+      credledger documents --key issuer-key.json --issuer-id 1f0e... 9a7c... --out docs/
+      credledger documents --key issuer-key.json --issuer-id 1f0e... --from-file ids.txt --out docs/
+    """
+    ids = list(credential_ids)
+    if from_file is not None:
+        ids += [line.strip() for line in from_file.read_text("utf-8").splitlines() if line.strip()]
+    if not ids:
+        raise click.UsageError("name at least one credential id (or --from-file)")
+    out.mkdir(parents=True, exist_ok=True)
+    signer = _signer(key_file, issuer_id)
+    missing = 0
+    with options.client(url) as client:
+        for start in range(0, len(ids), 1000):
+            wanted: list[dict[str, Any]] = [
+                {"credential_id": cid, **({"version": version} if version else {})}
+                for cid in ids[start : start + 1000]
+            ]
+            for item in client.documents(signer.read_documents(wanted)):
+                if "document" in item:
+                    path = out / f"{item['credential_id']}-v{item['version']}.json"
+                    path.write_text(
+                        json.dumps(item["document"], indent=2, ensure_ascii=False) + "\n", "utf-8"
+                    )
+                    click.echo(f"{path}")
+                else:
+                    missing += 1
+                    click.echo(f"{item['credential_id']}: {item['problem']['detail']}", err=True)
+    if missing:
+        raise click.ClickException(f"{missing} of {len(ids)} documents could not be fetched")

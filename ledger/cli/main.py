@@ -28,8 +28,8 @@ def cli() -> None:
     """credledger: an event-sourced ledger for EU micro-credentials.
 
     \b
-    Operator:  init, serve, demo, register-issuer, suspend-issuer
-    Issuer:    keygen, issue, bulk-issue, amend, revoke, erase, rotate-key
+    Operator:  init, serve, demo, register-issuer, suspend-issuer, anchoring-key
+    Issuer:    keygen, issue, bulk-issue, amend, revoke, erase, rotate-key, documents
     Anyone:    status, proof, verify
     Auditors:  audit, witness
     """
@@ -41,6 +41,7 @@ for command in (
     demo.demo,
     operator.register_issuer,
     operator.suspend_issuer,
+    operator.anchoring_key,
     issuer_commands.keygen,
     issuer_commands.issue,
     bulk.bulk_issue,
@@ -48,6 +49,7 @@ for command in (
     issuer_commands.revoke,
     issuer_commands.erase,
     issuer_commands.rotate_key,
+    issuer_commands.documents,
     issuer_commands.status,
     verify_command.proof,
     verify_command.verify,

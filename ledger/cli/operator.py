@@ -1,6 +1,8 @@
-"""Operator commands: admitting and suspending issuers."""
+"""Operator commands: admitting and suspending issuers, rotating the anchoring key."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -67,3 +69,40 @@ def suspend_issuer(url: str, admin_token: str, issuer_id: str, reason: str) -> N
     """Suspend an issuer: its commands are refused until it is reinstated."""
     entry = options.client(url, admin_token).suspend_issuer(issuer_id, reason)
     click.echo(f"{entry['issuer_id']} {entry['status']}")
+
+
+@click.group("anchoring-key")
+def anchoring_key() -> None:
+    """The ledger's anchoring key (the address issuer profiles list)."""
+
+
+@anchoring_key.command("rotate")
+@options.data_dir
+@click.option(
+    "--key-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file holding the new hex private key (default: generate one).",
+)
+@options.reporting_errors
+def rotate_anchoring_key(data_dir: Path, key_file: Path | None) -> None:
+    """Retire the anchoring key and adopt a new one; run it with the service stopped.
+
+    Documents anchored before keep verifying: profiles list the old address as revoked from
+    now on. Fund the new address before starting the service again.
+
+    \b
+    Example:
+      credledger anchoring-key rotate --data-dir /var/lib/credledger --key-file new-key.hex
+    """
+    from ledger.anchoring_key_rotation import environment_overrides, rotate_anchoring_key
+    from ledger.settings import Settings
+
+    new_key = key_file.read_text("utf-8").strip() if key_file else None
+    rotation = rotate_anchoring_key(Settings(data_dir=data_dir), new_key)
+    click.echo(f"retired {rotation.retired} and adopted {rotation.adopted} at {rotation.at:%c}")
+    click.echo(f"fund {rotation.adopted} before the next batch is anchored")
+    if environment_overrides():
+        click.echo(
+            "CREDLEDGER_CHAIN_PRIVATE_KEY is set and overrides secrets.json: set it to the new key",
+            err=True,
+        )
