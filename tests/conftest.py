@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import socket
 import threading
 import time
 import uuid
@@ -35,6 +36,14 @@ class RunningLedger:
     admin: LedgerClient
     public: LedgerClient
     data_dir: Path
+    server: uvicorn.Server | None = None
+    thread: threading.Thread | None = None
+
+    def stop_http(self) -> None:
+        """Stop answering HTTP (the ledger goes away for its clients)."""
+        if self.server is not None and self.thread is not None:
+            self.server.should_exit = True
+            self.thread.join(timeout=10)
 
 
 @dataclass
@@ -44,8 +53,15 @@ class RegisteredIssuer:
     signer: CommandSigner
 
 
-def start_server(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def start_server(app: Any, port: int = 0) -> tuple[uvicorn.Server, threading.Thread, str]:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -128,12 +144,15 @@ def fresh_read_model(
 
 @pytest.fixture
 def ledger(settings: Settings) -> Iterator[RunningLedger]:
+    # The port is chosen first: profiles and lists name the URL the ledger is reached at.
+    port = free_port()
+    settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
     embedded = EmbeddedLedger(settings).start()
-    server, thread, url = start_server(create_app(embedded.api_context()))
+    server, thread, url = start_server(create_app(embedded.api_context()), port)
     admin = LedgerClient(url, admin_token=settings.admin_token_value())
     public = LedgerClient(url)
     try:
-        yield RunningLedger(embedded, url, admin, public, settings.data_dir)
+        yield RunningLedger(embedded, url, admin, public, settings.data_dir, server, thread)
     finally:
         admin.close()
         public.close()

@@ -14,6 +14,7 @@ from ledger.commands import SignedCommand
 from ledger.credential_documents import DocumentReader, issuer_profile_url
 from ledger.errors import LedgerError, NotFound
 from ledger.read_model import STATUS_LIST_SIZE
+from ledger.verify_document import Unreachable
 
 router = APIRouter(tags=["blockcerts"])
 Ctx = Annotated[ApiContext, Depends(context)]
@@ -56,6 +57,11 @@ def status_list_url(public_url: str, issuer_id: str, list_no: int) -> str:
     summary="The issuer's Blockcerts profile: anchoring keys, revocation list, register data",
 )
 def profile(issuer_id: str, ctx: Ctx) -> dict[str, Any]:
+    return issuer_profile(ctx, issuer_id)
+
+
+def issuer_profile(ctx: ApiContext, issuer_id: str) -> dict[str, Any]:
+    """The Blockcerts ``Profile`` of a registered issuer."""
     entry = _issuer(ctx, issuer_id)
     public_url = ctx.settings.public_url_value()
     keys = []
@@ -94,9 +100,16 @@ def revocation_list(
         Query(alias="assertionId", description="One document id: answered in constant time"),
     ] = None,
 ) -> dict[str, Any]:
+    response.headers["Cache-Control"] = _LIST_MAX_AGE
+    return issuer_revocation_list(ctx, issuer_id, assertion_id)
+
+
+def issuer_revocation_list(
+    ctx: ApiContext, issuer_id: str, assertion_id: str | None
+) -> dict[str, Any]:
+    """The Open Badges ``RevocationList`` of an issuer (one entry's worth with an id)."""
     _issuer(ctx, issuer_id)
     public_url = ctx.settings.public_url_value()
-    response.headers["Cache-Control"] = _LIST_MAX_AGE
     return {
         "@context": OPEN_BADGES_V2,
         "id": revocation_list_url(public_url, issuer_id),
@@ -169,3 +182,36 @@ def documents(body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
             item["problem"] = exc.problem()
         results.append(item)
     return {"documents": results}
+
+
+class LocalResolver:
+    """Resolves this ledger's own profile and revocation-list URLs from its read model; never
+    fetches another host (a verification request must not make the server a proxy)."""
+
+    def __init__(self, ctx: ApiContext) -> None:
+        self._ctx = ctx
+        self._issuers = f"{ctx.settings.public_url_value()}/issuers/"
+
+    def _issuer_id(self, url: str, suffix: str) -> str:
+        if not (url.startswith(self._issuers) and url.endswith(suffix)):
+            raise Unreachable(
+                f"{url} is not served by this ledger; verify documents of other ledgers with "
+                "`credledger verify`"
+            )
+        return url.removeprefix(self._issuers).removesuffix(suffix)
+
+    def profile(self, url: str) -> dict[str, Any]:
+        try:
+            return issuer_profile(self._ctx, self._issuer_id(url, "/profile"))
+        except LedgerError as exc:
+            raise Unreachable(exc.detail) from exc
+
+    def revoked(self, list_url: str, document_id: str) -> list[dict[str, Any]]:
+        try:
+            found = issuer_revocation_list(
+                self._ctx, self._issuer_id(list_url, "/revocation-list"), document_id
+            )
+        except LedgerError as exc:
+            raise Unreachable(exc.detail) from exc
+        entries: list[dict[str, Any]] = found["revokedAssertions"]
+        return entries

@@ -8,14 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import click
+import httpx
 
 from anchors.ethereum import Web3Chain
 from ledger.cli import options
 from ledger.client import LedgerClient, LedgerRequestError
 from ledger.read_model import version_status
 from ledger.verify import Report, verify_bundle
+from ledger.verify_document import HttpResolver, verify_document
 
-EXIT_CODES = {"valid": 0, "status-unknown": 3}
+EXIT_CODES = {"valid": 0, "status-unknown": 3, "issuer-unknown": 3}
 _MARKS = {True: ("PASS", "green"), False: ("FAIL", "red"), None: ("----", "yellow")}
 
 
@@ -64,6 +66,27 @@ def _print(report: Report, as_json: bool) -> None:
     click.echo(click.style(f"verdict: {report.verdict}", fg=colour, bold=True))
 
 
+def _fetch_json(url: str) -> Any:
+    response = httpx.get(url, timeout=10, headers={"Accept": "application/json"})
+    response.raise_for_status()
+    return response.json()
+
+
+def _pinned_profiles(paths: tuple[Path, ...]) -> dict[str, dict[str, Any]]:
+    pinned = {}
+    for path in paths:
+        profile = json.loads(path.read_text("utf-8"))
+        if not isinstance(profile, dict) or "id" not in profile:
+            raise click.BadParameter(f"{path} is not an issuer profile (no id)")
+        pinned[str(profile["id"])] = profile
+    return pinned
+
+
+def _is_document(data: Any) -> bool:
+    proof = data.get("proof") if isinstance(data, dict) else None
+    return isinstance(proof, dict) and proof.get("cryptosuite") == "merkle-proof-2019"
+
+
 @click.command()
 @click.argument("bundle_file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--rpc", envvar="CREDLEDGER_VERIFY_RPC", help="A JSON-RPC URL of the chain.")
@@ -77,6 +100,13 @@ def _print(report: Report, as_json: bool) -> None:
 @click.option("--confirmations", default=1, show_default=True, type=click.IntRange(1))
 @click.option("--witness", "witness_keys", multiple=True, help="A trusted witness key (repeat).")
 @click.option("--quorum", default=0, show_default=True, help="Cosignatures required.")
+@click.option(
+    "--issuer-profile",
+    "issuer_profiles",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="A saved issuer profile to trust instead of fetching it (documents; repeat).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def verify(
     bundle_file: Path,
@@ -86,17 +116,26 @@ def verify(
     confirmations: int,
     witness_keys: tuple[str, ...],
     quorum: int,
+    issuer_profiles: tuple[Path, ...],
     as_json: bool,
 ) -> None:
-    """Check a saved proof bundle without trusting the ledger.
+    """Check a Blockcerts credential document or a saved proof bundle, trusting nothing it
+    can recompute.
 
-    Every step is recomputed: the envelope, the issuer's signature and register entry, log
-    inclusion, the checkpoint signature, the anchor path and, with --rpc, the transaction on
-    chain. Exit status: 0 valid; 3 authentic but the current status was not checked (give
-    --ledger-url); 1 anything else.
+    A document (what a learner holds): its hash, the anchor path, with --rpc the transaction
+    and the issuer's anchoring key at its time (from the issuer profile, fetched or given with
+    --issuer-profile), its validity dates and the issuer's revocation list. A revocation list
+    that cannot be fetched gives "status-unknown", never "valid".
+
+    A bundle (`credledger proof`): the envelope, the issuer's signature and register entry, log
+    inclusion, the checkpoint signature, the anchor path and, with --rpc, the transaction.
+
+    Exit status: 0 valid; 3 authentic as far as checked, but the status or issuer could not be
+    checked; 1 anything else.
 
     \b
-    Example:
+    Examples:
+      credledger verify diploma.json --rpc https://sepolia.example/rpc
       credledger verify credential-proof.json --rpc http://127.0.0.1:8545 \\
         --log-key "credledger.local/1a2b3c4d+...+..."
     """
@@ -105,6 +144,11 @@ def verify(
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         bundle = {"unreadable": str(exc)}
     chain = Web3Chain.connect(rpc) if rpc else None
+    if _is_document(bundle):
+        resolver = HttpResolver(_fetch_json, _pinned_profiles(issuer_profiles))
+        report = verify_document(bundle, chain, resolver, confirmations=confirmations)
+        _print(report, as_json)
+        sys.exit(EXIT_CODES.get(report.verdict, 1))
     report = verify_bundle(
         bundle,
         chain,

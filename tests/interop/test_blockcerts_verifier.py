@@ -14,7 +14,6 @@ import datetime as dt
 import ipaddress
 import json
 import os
-import socket
 import ssl
 import subprocess
 import threading
@@ -43,7 +42,7 @@ from ledger.api import create_app
 from ledger.client import CommandSigner, LedgerClient
 from ledger.settings import Settings, create_secrets
 from ledger.signing import IssuerKey
-from tests.conftest import STORE, content, wait_for
+from tests.conftest import STORE, content, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 VERIFIER = ROOT / ".deploy" / "cert-verifier-js" / "package" / "dist" / "verifier-node"
@@ -100,13 +99,6 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
         )
     )
     return cert_path, key_path
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -254,7 +246,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     work = tmp_path_factory.mktemp("interop")
     cert, key = _self_signed(work)
     node = ManagedAnvil(binary, state_file=None, chain_id=SEPOLIA).start()
-    port = _free_port()
+    port = free_port()
     data_dir = work / "data"
     create_secrets(data_dir)
     common: dict[str, Any] = {
