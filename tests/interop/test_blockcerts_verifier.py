@@ -150,9 +150,10 @@ def _anchored(served: Served) -> bool:
     stored = storage.ledger.recorder.select_notifications(start=None, limit=1_000_000)
     substantive = [n for n in stored if ":BatchAnchor." not in n.topic]
     index = storage.log.store.index_of(substantive[-1].id)
-    anchored = index is not None and storage.anchors.covering(index) is not None
-    # ...and the read model has seen the anchor events (where each document sits).
-    return anchored and storage.read_model.position() >= stored[-1].id
+    if index is None or storage.anchors.covering(index) is None:
+        return False
+    # ...and the read model has seen the anchor events (stored before the anchor is recorded).
+    return storage.read_model.position() >= (storage.ledger.recorder.max_notification_id() or 0)
 
 
 def _issue_batch(served: Served, signer: CommandSigner, count: int, start: int) -> list[str]:

@@ -50,8 +50,10 @@ def settled(ledger: RunningLedger) -> None:
         stored = storage.ledger.recorder.select_notifications(start=None, limit=1_000_000)
         substantive = [n for n in stored if ":BatchAnchor." not in n.topic]
         index = storage.log.store.index_of(substantive[-1].id)
-        anchored = index is not None and storage.anchors.covering(index) is not None
-        return anchored and storage.read_model.position() >= stored[-1].id
+        if index is None or storage.anchors.covering(index) is None:
+            return False
+        # Read after the anchor is seen recorded: its events are stored by then.
+        return storage.read_model.position() >= (storage.ledger.recorder.max_notification_id() or 0)
 
     wait_for(done)
 

@@ -18,7 +18,7 @@ from ledger.cli.main import cli
 from ledger.client import CommandSigner
 from ledger.commands import IssuerRegistration, SignedCommand
 from ledger.samples import issuer_registration
-from ledger.settings import ConfigurationError
+from ledger.settings import ConfigurationError, Settings
 from ledger.signing import IssuerKey
 from tests.conftest import LEARNER, anchored_everything, content, settings_on, wait_for
 
@@ -36,9 +36,25 @@ def _issue_one(embedded: EmbeddedLedger) -> None:
     app.issue(SignedCommand(**CommandSigner(key, str(issuer.id)).issue(content(), LEARNER)))
 
 
-def _rotate(data_dir: Path, key_file: Path) -> Any:
-    return CliRunner().invoke(
-        cli, ["anchoring-key", "rotate", "--data-dir", str(data_dir), "--key-file", str(key_file)]
+def _rotate(settings: Settings, key_file: Path) -> Any:
+    # The command reads its store from the environment, as an operator's shell gives it.
+    env = {
+        "CREDLEDGER_STORE": settings.store,
+        "CREDLEDGER_POSTGRES_PORT": str(settings.postgres_port),
+        "CREDLEDGER_POSTGRES_DBNAME": settings.postgres_dbname,
+        "CREDLEDGER_POSTGRES_USER": settings.postgres_user,
+        "CREDLEDGER_POSTGRES_PASSWORD": settings.postgres_password.get_secret_value(),
+    }
+    return CliRunner(env=env).invoke(
+        cli,
+        [
+            "anchoring-key",
+            "rotate",
+            "--data-dir",
+            str(settings.data_dir),
+            "--key-file",
+            str(key_file),
+        ],
     )
 
 
@@ -75,7 +91,7 @@ def test_rotation_is_refused_while_a_batch_is_in_flight(
             wait_for(lambda: bool(embedded.storage.anchors.unfinished()))
         key_file = tmp_path / "new.hex"
         key_file.write_text(dev_account(3).key.hex())
-        result = _rotate(settings.data_dir, key_file)
+        result = _rotate(settings, key_file)
         assert result.exit_code != 0
         assert "still being anchored" in result.output
     finally:
@@ -91,7 +107,7 @@ def test_after_rotation_batches_are_anchored_by_the_new_key(
         wait_for(lambda: _all_recorded(embedded))
     key_file = tmp_path / "new.hex"
     key_file.write_text(dev_account(3).key.hex())
-    result = _rotate(settings.data_dir, key_file)
+    result = _rotate(settings, key_file)
     assert result.exit_code == 0, result.output
     # The rotated key now comes from secrets.json, not from the environment.
     rotated = settings.model_copy(update={"chain_private_key": None})
@@ -113,6 +129,6 @@ def test_a_retired_key_is_never_adopted_again(
     first, back = tmp_path / "first.hex", tmp_path / "back.hex"
     first.write_text(dev_account(3).key.hex())
     back.write_text(dev_account(0).key.hex())
-    assert _rotate(settings.data_dir, first).exit_code == 0
-    result = _rotate(settings.data_dir, back)
+    assert _rotate(settings, first).exit_code == 0
+    result = _rotate(settings, back)
     assert result.exit_code != 0 and "never reused" in result.output
