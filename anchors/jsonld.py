@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -55,23 +56,88 @@ def known_contexts() -> dict[str, Any]:
     return {url: {"@context": context(url)} for url in _CONTEXT_FILES}
 
 
-def _inlined(document: Mapping[str, Any]) -> dict[str, Any]:
+_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def _pruned(definitions: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
+    """``definitions`` without the terms ``names`` never mention.
+
+    Expansion only ever looks up words the document uses, so an unused term cannot change the
+    result; processing a known context costs far more than canonicalizing (most of the time
+    went to the VC 2.0 context's type-scoped terms). Keywords, prefixes (IRIs ending in ``/``,
+    ``#`` or ``:``) and nested scoped contexts are kept, the latter pruned the same way.
+    """
+    kept: dict[str, Any] = {}
+    for term, definition in definitions.items():
+        prefix = isinstance(definition, str) and definition.endswith(("/", "#", ":"))
+        if not (term.startswith("@") or term in names or prefix):
+            continue
+        if isinstance(definition, dict) and isinstance(definition.get("@context"), dict):
+            definition = {**definition, "@context": _pruned(definition["@context"], names)}
+        kept[term] = definition
+    return kept
+
+
+@cache
+def _terms(url: str) -> frozenset[str]:
+    """Every term a known context defines, at any depth."""
+    found: set[str] = set()
+
+    def walk(definitions: dict[str, Any]) -> None:
+        for term, definition in definitions.items():
+            found.add(term)
+            if isinstance(definition, dict) and isinstance(definition.get("@context"), dict):
+                walk(definition["@context"])
+
+    walk(context(url))
+    return frozenset(found)
+
+
+@cache
+def _pruned_json(url: str, used: frozenset[str]) -> str:
+    return json.dumps(_pruned(context(url), used), ensure_ascii=False)
+
+
+@lru_cache(maxsize=256)
+def _pruned_inline(text: str, used: frozenset[str]) -> str:
+    return json.dumps(_pruned(json.loads(text), used), ensure_ascii=False)
+
+
+def json_ld_text(document: Mapping[str, Any]) -> str:
+    """The document as JSON-LD text with its known contexts inlined (pruned to the terms it
+    uses) and the fallback vocabulary appended."""
     contexts = document.get("@context")
     if contexts is None:
         raise CanonicalizationError("the document has no @context")
     listed = contexts if isinstance(contexts, list) else [contexts]
-    inlined = [context(c) if isinstance(c, str) else c for c in listed]
-    inlined.append({"@vocab": FALLBACK_VOCAB})
-    return {**document, "@context": inlined}
+    body = json.dumps({k: v for k, v in document.items() if k != "@context"}, ensure_ascii=False)
+    names = set(_STRING.findall(body))
+    # A term defined in two contexts stays in both: a forbidden redefinition of a protected
+    # term must still fail.
+    seen: set[str] = set()
+    for given in listed:
+        defined = _terms(given) if isinstance(given, str) else set(given)
+        names.update(seen & defined)
+        seen.update(defined)
+    used = frozenset(names)
+    parts = []
+    for given in listed:
+        if isinstance(given, str):
+            parts.append(_pruned_json(given, _terms(given) & used))
+        elif isinstance(given, dict):
+            text = json.dumps(given, ensure_ascii=False, sort_keys=True)
+            parts.append(_pruned_inline(text, frozenset(given) & used))
+        else:
+            parts.append(json.dumps(given, ensure_ascii=False))
+    parts.append(json.dumps({"@vocab": FALLBACK_VOCAB}))
+    separator = ", " if body != "{}" else ""
+    return '{"@context": [' + ", ".join(parts) + "]" + separator + body[1:]
 
 
 def canonical_nquads(document: Mapping[str, Any]) -> str:
     """The canonical N-Quads of ``document`` (its ``proof`` included if it has one)."""
     try:
-        quads = pyoxigraph.parse(
-            json.dumps(_inlined(document), ensure_ascii=False),
-            format=pyoxigraph.RdfFormat.JSON_LD,
-        )
+        quads = pyoxigraph.parse(json_ld_text(document), format=pyoxigraph.RdfFormat.JSON_LD)
         dataset = pyoxigraph.Dataset(quads)
     except (SyntaxError, ValueError) as exc:
         raise CanonicalizationError(f"JSON-LD parsing failed: {exc}") from exc
