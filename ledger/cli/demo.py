@@ -1,11 +1,15 @@
 """``credledger demo``: the whole issuer journey on the embedded default, end to end.
 
 It starts the real HTTP API on a free local port, registers a demo issuer, issues three
-credentials through the signing client, amends one, revokes another, and prints their status.
+credentials through the signing client, amends one, revokes another, prints their status, waits
+for the anchor, verifies two proof bundles, and saves and verifies one learner's Blockcerts
+document.
 """
 
 from __future__ import annotations
 
+import json
+import socket
 import threading
 import time
 from datetime import UTC, datetime
@@ -23,8 +27,15 @@ from ledger.settings import Settings, create_secrets
 from ledger.signing import IssuerKey
 
 
-def _start_server(app: object) -> tuple[uvicorn.Server, threading.Thread, str]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))  # type: ignore[arg-type]
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _start_server(app: object, port: int) -> tuple[uvicorn.Server, threading.Thread, str]:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))  # type: ignore[arg-type]
     thread = threading.Thread(target=server.run, daemon=True, name="demo-api")
     thread.start()
     while not server.started:
@@ -33,6 +44,27 @@ def _start_server(app: object) -> tuple[uvicorn.Server, threading.Thread, str]:
         time.sleep(0.02)
     port = server.servers[0].sockets[0].getsockname()[1]
     return server, thread, f"http://127.0.0.1:{port}"
+
+
+def _document(client: LedgerClient, signer: CommandSigner, credential_id: str, out: Path) -> None:
+    """Fetch the learner's Blockcerts document of the current version, save it, verify it."""
+    deadline = time.monotonic() + 30
+    while True:
+        (item,) = client.documents(signer.read_documents([{"credential_id": credential_id}]))
+        if "document" in item or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    if "document" not in item:
+        raise click.ClickException(f"no document: {item['problem']['detail']}")
+    path = out / "documents" / f"{credential_id}-v{item['version']}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(item["document"], indent=2, ensure_ascii=False) + "\n", "utf-8")
+    click.echo(f"the learner's Blockcerts document (W3C VC 2.0, MerkleProof2019) is in {path}")
+    report = client.verify(document=item["document"])
+    click.echo(f"verify the document: {report['verdict']}")
+    for step in report["steps"]:
+        mark = {True: "pass", False: "FAIL", None: "----"}[step["passed"]]
+        click.echo(f"  {mark}  {step['name']:20} {step['detail']}")
 
 
 def _issuer_key(data_dir: Path) -> IssuerKey:
@@ -58,9 +90,13 @@ def demo(data_dir: Path) -> None:
 
     create_secrets(data_dir)
     # Short batches, so that the demo sees its credentials anchored within seconds.
-    settings = Settings(data_dir=data_dir, batch_age_seconds=1.0)
+    # The port is chosen first: documents and issuer profiles name the URL they are served at.
+    port = _free_port()
+    settings = Settings(
+        data_dir=data_dir, batch_age_seconds=1.0, public_url=f"http://127.0.0.1:{port}"
+    )
     with EmbeddedLedger(settings) as embedded:
-        server, thread, url = _start_server(create_app(embedded.api_context()))
+        server, thread, url = _start_server(create_app(embedded.api_context()), port)
         try:
             _journey(LedgerClient(url, admin_token=settings.admin_token_value()), data_dir, url)
         finally:
@@ -119,6 +155,7 @@ def _journey(client: LedgerClient, data_dir: Path, url: str) -> None:
         for step in report["steps"]:
             mark = {True: "pass", False: "FAIL", None: "----"}[step["passed"]]
             click.echo(f"  {mark}  {step['name']:20} {step['detail']}")
+    _document(client, signer, first, data_dir)
     click.echo("")
     click.echo(
         f"The chain's state is kept in {data_dir}: run the demo again, or `credledger serve "
