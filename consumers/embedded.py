@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
 from anchors.anchoring import Anchorer
+from anchors.chain import ChainUnavailable
 from anchors.checkpoint import NoteSigner
 from anchors.witness import verify_possession
 from consumers.anchor_consumer import AnchorConsumer, connect_chain
@@ -65,7 +66,7 @@ class EmbeddedLedger:
         try:
             # Issuer profiles list the anchoring address from now on; a key changed by
             # configuration alone (not by `credledger anchoring-key rotate`) is refused.
-            self.storage.ledger.adopt_anchoring_key(self.chain.account.address, datetime.now(UTC))
+            self.storage.ledger.adopt_anchoring_key(self.chain.account.address, self._adoption())
         except AnchoringKeyChanged as exc:
             self.chain.close()
             self.storage.close()
@@ -86,6 +87,18 @@ class EmbeddedLedger:
             self._thread("log-consumer", self.log_consumer.run, self._wake_log),
             self._thread("anchor-consumer", self.anchor_consumer.run, self._wake_anchor),
         ]
+
+    def _adoption(self) -> datetime:
+        """When the first anchoring key counts as adopted: now, or just before the chain's
+        latest block if the chain's clock is behind (verifiers compare block times with it)."""
+        now = datetime.now(UTC)
+        try:
+            block = self.chain.chain.block(self.chain.chain.head())
+        except ChainUnavailable:
+            return now
+        if block is None:
+            return now
+        return min(now, datetime.fromtimestamp(block[1], UTC)) - timedelta(seconds=1)
 
     def _thread(
         self,

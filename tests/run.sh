@@ -16,6 +16,13 @@ if [ ! -f .deploy/cert-verifier-js/package/dist/verifier-node/index.js ]; then
     npm pack --silent @blockcerts/cert-verifier-js@6.35.0 >/dev/null &&
     tar xzf blockcerts-cert-verifier-js-6.35.0.tgz)
 fi
+# Debian's Chromium for the browser tests of the public pages (driven by Playwright's library).
+if ! command -v chromium >/dev/null; then
+  as_root=""
+  [ "$(id -u)" = 0 ] || as_root="sudo"
+  $as_root apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq chromium chromium-driver >&2
+fi
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

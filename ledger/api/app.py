@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ledger import __version__
-from ledger.api import blockcerts, credentials, issuers, log, problems, state, verification
+from ledger.api import blockcerts, credentials, issuers, log, problems, state, verification, web
 from ledger.api.app_context import ApiContext
 
 
@@ -43,6 +43,7 @@ def create_app(ctx: ApiContext, on_shutdown: Callable[[], None] | None = None) -
     app.include_router(log.router)
     app.include_router(verification.router)
     app.include_router(state.router)
+    web.install(app)
 
     @app.get("/health", tags=["service"])
     def health() -> dict[str, object]:

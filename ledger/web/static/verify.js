@@ -1,0 +1,259 @@
+// The verifier page: a credential file, a pasted document or bundle, or a credential id in;
+// every check as it runs, a verdict that cannot be misread, and the credential's elements.
+'use strict';
+
+(() => {
+  const { json, codeLabels, label, el, fact, date, txLink, blockLink } = credledger;
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+  const TITLES = {
+    format: 'Document format',
+    integrity: 'Integrity: nothing was changed',
+    anchor_path: 'Place in the anchored batch',
+    transaction: 'Anchor on the blockchain',
+    issuer: "Issuer's anchoring key",
+    validity: 'Validity period',
+    status: 'Current status',
+    bundle: 'Proof bundle',
+    envelope: 'Ledger record',
+    issuer_signature: "Issuer's signature",
+    issuer_registered: 'Issuer registered and in good standing',
+    quality_assurance: "Issuer's quality assurance",
+    checkpoint_signature: 'Signed log checkpoint',
+    witnesses: 'Witness cosignatures',
+    log_inclusion: 'Included in the public log',
+    anchor: 'Anchored',
+  };
+  const CREDITS = {
+    'http://data.europa.eu/snb/education-credit/6fcec5c5af': 'ECTS',
+    'http://data.europa.eu/snb/education-credit/60b314e826': 'ECVET',
+  };
+  // Checks of the ledger's record that a Blockcerts document does not carry itself.
+  const RECORD_CHECKS = ['issuer_signature', 'issuer_registered', 'checkpoint_signature', 'log_inclusion', 'witnesses'];
+
+  const $ = (id) => document.getElementById(id);
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 120));
+
+  function classify(text) {
+    const trimmed = text.trim();
+    if (UUID.test(trimmed)) return { kind: 'id', credentialId: trimmed };
+    let data;
+    try { data = JSON.parse(trimmed); } catch { return { kind: 'unreadable' }; }
+    if (data && data.proof && data.proof.cryptosuite === 'merkle-proof-2019') {
+      return { kind: 'document', data, credentialId: data.ledgerCredentialId, version: data.credentialVersion };
+    }
+    if (data && typeof data.format === 'string' && data.credential_id) {
+      return { kind: 'bundle', data, credentialId: data.credential_id, version: data.version };
+    }
+    return { kind: 'unreadable' };
+  }
+
+  // The order a person reads the checks in, whichever request answered them.
+  const ORDER = ['format', 'bundle', 'envelope', 'integrity', 'anchor_path', 'issuer_signature', 'issuer',
+    'issuer_registered', 'quality_assurance', 'checkpoint_signature', 'log_inclusion', 'witnesses',
+    'transaction', 'anchor', 'validity', 'status'];
+
+  function stepItem(name) {
+    const mark = el('span', { class: 'mark running' }, 'Checking…');
+    const detail = el('span', { class: 'detail' }, '');
+    const item = el('li', { 'data-step': name }, mark, el('span', {}, el('span', { class: 'step-name' }, TITLES[name] || name), detail));
+    const rank = ORDER.indexOf(name);
+    const later = [...$('steps').children].find((li) => ORDER.indexOf(li.dataset.step) > rank);
+    $('steps').insertBefore(item, later || null);
+    return { item, mark, detail };
+  }
+
+  async function show(step) {
+    const shown = stepItem(step.name);
+    await pause();
+    const [cls, text] = step.passed === true ? ['pass', '✓ Passed'] : step.passed === false ? ['fail', '✗ Failed'] : ['open', '– Not checked'];
+    shown.mark.className = `mark ${cls}`;
+    shown.mark.textContent = text;
+    shown.detail.textContent = step.detail;
+    shown.item.dataset.result = cls;
+  }
+
+  async function verifyRecord(credentialId, version) {
+    try {
+      return await json('/verify', post({ credential_id: credentialId, version: version || null }));
+    } catch (error) {
+      if (error.problem && error.problem.code === 'anchor-pending') return { verdict: 'pending', steps: [], pending: error.message };
+      if (error.status === 404) return { verdict: 'unknown-credential', steps: [], missing: error.message };
+      throw error;
+    }
+  }
+
+  function post(body) {
+    return { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
+  }
+
+  function qualityStep(issuer, content) {
+    if (!issuer) return null;
+    const wanted = content && content.quality_assurance ? content.quality_assurance.type : null;
+    const evidence = issuer.quality_assurance || [];
+    const covered = evidence.find((qa) => !wanted || qa.type === wanted);
+    if (issuer.status !== 'active') {
+      return { name: 'quality_assurance', passed: false, detail: `${issuer.legal_name} is ${issuer.status} in the register.` };
+    }
+    if (!covered) {
+      return { name: 'quality_assurance', passed: false, detail: `${issuer.legal_name} has no registered evidence of ${label(wanted)}.` };
+    }
+    return {
+      name: 'quality_assurance',
+      passed: true,
+      detail: `${issuer.legal_name} (${label(issuer.country)}) is registered with ${label(covered.type)} by ${covered.body}.`,
+    };
+  }
+
+  function verdictOf(verdicts, status) {
+    if (verdicts.includes('invalid')) return ['bad', 'NOT VALID', 'This credential failed a check: do not accept it. The failed check says why.'];
+    if (verdicts.includes('revoked')) {
+      const revocation = status && status.revocation;
+      const when = revocation ? ` on ${date(revocation.at)}` : '';
+      const why = revocation ? `: “${revocation.reason}”` : '';
+      return ['bad', 'REVOKED', `The issuer revoked this credential${when}${why}.`];
+    }
+    if (verdicts.includes('superseded')) {
+      return ['bad', 'SUPERSEDED', `A newer version of this credential exists (version ${status ? status.current_version : '?'}); this one no longer stands.`];
+    }
+    if (verdicts.includes('pending')) return ['open', 'NOT YET ANCHORED', 'The credential is recorded but its batch is not anchored on the blockchain yet. Try again in a minute.'];
+    if (verdicts.includes('unknown-credential')) return ['bad', 'UNKNOWN', 'This ledger has no such credential.'];
+    if (verdicts.some((v) => v !== 'valid')) return ['open', 'COULD NOT BE CONFIRMED', 'Some checks could not be run, so this credential is not confirmed valid.'];
+    return ['valid', 'VALID', 'This credential is authentic, anchored, and has not been revoked or replaced.'];
+  }
+
+  function renderCredential(status, version) {
+    const list = $('facts');
+    list.replaceChildren();
+    const found = status.versions.find((v) => v.version === version) || status.versions[status.versions.length - 1];
+    const c = found.content;
+    fact(list, 'Title', c.title);
+    fact(list, 'Status', `${found.status}${found.superseded_by ? ` (superseded by version ${found.superseded_by})` : ''}`);
+    fact(list, 'Version', `${found.version} of ${status.current_version}`);
+    fact(list, 'Awarding body', ...c.awarding_bodies.map((b, i) => `${i ? '; ' : ''}${b.legal_name} (${label(b.country)})`));
+    fact(list, 'Issuer country', label(c.issuer_country), c.issuer_region ? `, ${c.issuer_region}` : '');
+    fact(list, 'Date of issue', date(c.issued));
+    if (c.valid_until) fact(list, 'Valid until', date(c.valid_until));
+    const workload = [];
+    for (const cp of c.workload.credit_points || []) workload.push(`${cp.point} ${CREDITS[cp.framework] || label(cp.framework)} credits`);
+    if (c.workload.volume_of_learning) workload.push(`${c.workload.volume_of_learning.replace(/^PT?/, '')} of learning`);
+    fact(list, 'Workload', workload.join('; '));
+    if (c.eqf_level) fact(list, 'Level', `EQF ${label(c.eqf_level)}`);
+    if (c.nqf_level) fact(list, 'National level', label(c.nqf_level));
+    fact(list, 'Field', label(c.thematic_area));
+    fact(list, 'Learning outcomes', el('ul', {}, ...c.learning_outcomes.map((o) => el('li', {}, o.text))));
+    fact(list, 'Assessment', c.assessment_types.map(label).join('; '));
+    fact(list, 'Form of participation', label(c.form_of_participation.mode),
+      c.form_of_participation.learning_setting ? `, ${label(c.form_of_participation.learning_setting)}` : '');
+    fact(list, 'Quality assurance', `${label(c.quality_assurance.type)} by ${c.quality_assurance.body}`);
+    if (c.grade) fact(list, 'Grade', c.grade.value, c.grade.scheme ? ` (${c.grade.scheme})` : '');
+    if (c.supervision) fact(list, 'Supervision and identity check', c.supervision);
+    if (c.prerequisites) fact(list, 'Prerequisites', c.prerequisites);
+    if (c.stackability) fact(list, 'Stackability', c.stackability.option, c.stackability.towards ? ` towards ${c.stackability.towards.title}` : '');
+    if (c.further_information) fact(list, 'Further information', c.further_information);
+    fact(list, 'Issuer', el('a', { href: `/issuer?id=${status.issuer_id}` }, 'issuer profile and key history'));
+    $('credential').hidden = false;
+
+    const anchor = found.anchor || {};
+    const anchorList = $('anchor-facts');
+    anchorList.replaceChildren();
+    if (anchor.state === 'anchored') {
+      fact(anchorList, 'Chain', anchor.chain_id === 11155111 ? 'Ethereum Sepolia (11155111)' : anchor.chain_id === 1 ? 'Ethereum mainnet (1)' : `chain ${anchor.chain_id}`);
+      fact(anchorList, 'Transaction', txLink(anchor.chain_id, anchor.tx_hash));
+      fact(anchorList, 'Block', blockLink(anchor.chain_id, anchor.block_number));
+      fact(anchorList, 'Batch', `log checkpoint of ${anchor.checkpoint_size} entries`);
+    } else {
+      fact(anchorList, 'State', anchor.detail || 'not anchored yet');
+    }
+    $('anchor').hidden = false;
+  }
+
+  async function run(input) {
+    $('result').hidden = false;
+    $('steps').replaceChildren();
+    $('credential').hidden = true;
+    $('anchor').hidden = true;
+    $('verdict').className = 'verdict open';
+    $('verdict-title').textContent = 'Checking…';
+    $('verdict-text').textContent = 'Each check appears below as it completes.';
+    $('raw').textContent = input.data ? JSON.stringify(input.data, null, 2) : input.credentialId;
+    await codeLabels();
+    const verdicts = [];
+    let status = null;
+    if (input.kind === 'document') {
+      const checked = await json('/verify', post({ document: input.data }));
+      verdicts.push(checked.verdict);
+      for (const step of checked.steps) await show(step);
+    }
+    if (input.kind === 'bundle') {
+      const checked = await json('/verify', post({ bundle: input.data }));
+      verdicts.push(checked.verdict);
+      for (const step of checked.steps) await show(step);
+    }
+    if (input.credentialId && input.kind !== 'bundle') {
+      const record = await verifyRecord(input.credentialId, input.version);
+      verdicts.push(record.verdict);
+      const steps = input.kind === 'document' ? record.steps.filter((s) => RECORD_CHECKS.includes(s.name)) : record.steps;
+      for (const step of steps) await show(step);
+      if (record.pending) await show({ name: 'anchor', passed: null, detail: record.pending });
+      if (record.missing) await show({ name: 'envelope', passed: false, detail: record.missing });
+    }
+    if (input.credentialId) {
+      status = await json(`/credentials/${input.credentialId}`).catch(() => null);
+      if (status) {
+        const issuer = await json(`/issuers/${status.issuer_id}`).catch(() => null);
+        const version = input.version || status.current_version;
+        const current = status.versions.find((v) => v.version === version);
+        const quality = qualityStep(issuer, current && current.content);
+        if (quality) { await show(quality); verdicts.push(quality.passed ? 'valid' : 'invalid'); }
+        renderCredential(status, version);
+      }
+    }
+    const [cls, title, text] = verdictOf(verdicts, status);
+    $('verdict').className = `verdict ${cls}`;
+    $('verdict').dataset.verdict = title;
+    $('verdict-title').textContent = title;
+    $('verdict-text').textContent = text;
+    $('verdict').focus();
+  }
+
+  async function submit(event) {
+    event.preventDefault();
+    $('form-error').textContent = '';
+    const file = $('file').files[0];
+    const text = file ? await file.text() : $('pasted').value;
+    const input = classify(text);
+    if (input.kind === 'unreadable') {
+      $('form-error').textContent = 'This is not a credential id, a credential document or a proof bundle.';
+      return;
+    }
+    try {
+      await run(input);
+    } catch (error) {
+      $('verdict').className = 'verdict open';
+      $('verdict-title').textContent = 'COULD NOT BE CHECKED';
+      $('verdict-text').textContent = `The ledger could not be asked: ${error.message}`;
+    }
+  }
+
+  function setup() {
+    $('verify-form').addEventListener('submit', submit);
+    $('file').addEventListener('change', () => { if ($('file').files.length) $('pasted').value = ''; });
+    const drop = $('drop');
+    drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+    drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+    drop.addEventListener('drop', async (e) => {
+      e.preventDefault();
+      drop.classList.remove('over');
+      const file = e.dataTransfer.files[0];
+      if (!file) return;
+      $('pasted').value = await file.text();
+      $('file').value = '';
+      $('verify-form').requestSubmit();
+    });
+    const wanted = new URLSearchParams(location.search).get('credential');
+    if (wanted) { $('pasted').value = wanted; $('verify-form').requestSubmit(); }
+  }
+
+  setup();
+})();

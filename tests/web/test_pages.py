@@ -1,0 +1,381 @@
+"""The public pages in a real headless Chromium (Debian's), driven with Playwright.
+
+One ledger serves the pages; credentials are issued, amended and revoked, their batches anchored
+and cosigned by a witness; then a person's use of the verifier is replayed: a valid file, a
+changed file, a revoked credential, a superseded version, a credential not yet anchored, and the
+whole flow by keyboard alone. Screenshots of each state are saved under test-artifacts/pages/.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from click.testing import CliRunner
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from anchors.witness import WitnessKey
+from consumers.embedded import EmbeddedLedger
+from ledger import samples
+from ledger.api import create_app
+from ledger.cli.main import cli
+from ledger.client import CommandSigner, LedgerClient
+from ledger.settings import Settings, create_secrets
+from ledger.signing import IssuerKey
+from tests.conftest import LEARNER, STORE, content, free_port, wait_for
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "pages"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+WITNESS = WitnessKey.generate()
+
+pytestmark = pytest.mark.skipif(
+    STORE != "sqlite", reason="the pages do not depend on the store: the SQLite pass runs them"
+)
+
+
+@dataclass
+class Site:
+    url: str
+    client: LedgerClient
+    signer: CommandSigner
+    issuer_id: str
+    documents: dict[str, dict[str, Any]]
+    credentials: dict[str, str]
+    ledger: EmbeddedLedger
+
+
+def _serve(settings: Settings) -> tuple[EmbeddedLedger, uvicorn.Server, threading.Thread]:
+    embedded = EmbeddedLedger(settings).start()
+    config = uvicorn.Config(
+        create_app(embedded.api_context()),
+        host="127.0.0.1",
+        port=settings.port,
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.01)
+    return embedded, server, thread
+
+
+def _settled(embedded: EmbeddedLedger) -> Callable[[], bool]:
+    storage = embedded.storage
+
+    def done() -> bool:
+        stored = storage.ledger.recorder.select_notifications(start=None, limit=1_000_000)
+        substantive = [n for n in stored if ":BatchAnchor." not in n.topic]
+        index = storage.log.store.index_of(substantive[-1].id)
+        if index is None or storage.anchors.covering(index) is None:
+            return False
+        return storage.read_model.position() >= (storage.ledger.recorder.max_notification_id() or 0)
+
+    return done
+
+
+def _cosign(url: str, client: LedgerClient, work: Path) -> None:
+    key_file = work / "witness.json"
+    if not key_file.exists():
+        WITNESS.save(key_file)
+    log_key = client._call("GET", "/log/key")["verifier_key"]
+    result = CliRunner().invoke(
+        cli,
+        [
+            "witness",
+            "cosign",
+            "--url",
+            url,
+            "--key",
+            str(key_file),
+            "--state",
+            str(work / "witness-state.json"),
+            "--log-key",
+            log_key,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    work = tmp_path_factory.mktemp("pages")
+    create_secrets(work / "data")
+    port = free_port()
+    settings = Settings(
+        data_dir=work / "data",
+        chain="in-process",
+        batch_age_seconds=0.2,
+        port=port,
+        public_url=f"http://127.0.0.1:{port}",
+        witnesses=[{"key": WITNESS.public, "proof": WITNESS.proof_of_possession()}],
+        witness_quorum=1,
+    )
+    embedded, server, thread = _serve(settings)
+    url = settings.public_url_value()
+    client = LedgerClient(url, admin_token=settings.admin_token_value())
+    try:
+        key = IssuerKey.generate()
+        issuer = client.register_issuer(samples.issuer_registration(key.address))
+        signer = CommandSigner(key, issuer["issuer_id"])
+        learners = [LEARNER, {"identifier": "s-2", "full_name": "Zoë Ångström"}]
+        learners.append({"identifier": "s-3", "full_name": "Łukasz Żółć"})
+        ids = [
+            client.issue(signer.issue(content(), learner))["credential_id"] for learner in learners
+        ]
+        wait_for(_settled(embedded))
+        _cosign(url, client, work)
+        valid, amended, revoked = ids
+        client.amend(
+            signer.amend(amended, content(title="Applied Machine Learning (with Lab)"), learners[1])
+        )
+        wait_for(_settled(embedded))
+        _cosign(url, client, work)
+        client.revoke(signer.revoke(revoked, "assessment irregularity confirmed by the exam board"))
+        wait_for(_settled(embedded))
+        _cosign(url, client, work)
+        wanted = [
+            {"credential_id": valid},
+            {"credential_id": amended, "version": 1},
+            {"credential_id": revoked},
+        ]
+        fetched = client.documents(signer.read_documents(wanted))
+        assert all("document" in item for item in fetched), fetched
+        documents = dict(
+            zip(("valid", "superseded", "revoked"), (i["document"] for i in fetched), strict=True)
+        )
+        tampered = copy.deepcopy(documents["valid"])
+        tampered["credentialSubject"]["hasClaim"]["specifiedBy"]["creditPoint"][0]["point"] = "30"
+        documents["tampered"] = tampered
+        yield Site(
+            url,
+            client,
+            signer,
+            issuer["issuer_id"],
+            documents,
+            {"valid": valid, "amended": amended, "revoked": revoked},
+            embedded,
+        )
+    finally:
+        client.close()
+        server.should_exit = True
+        thread.join(timeout=10)
+        embedded.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).exists(), "tests/run.sh installs Debian's chromium"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def _shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _verify_file(page: Page, site: Site, document: dict[str, Any], tmp_path: Path) -> None:
+    path = tmp_path / "credential.json"
+    path.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
+    page.goto(site.url + "/")
+    page.get_by_label("Credential file (Blockcerts JSON or proof bundle)").set_input_files(path)
+    page.get_by_role("button", name="Verify").click()
+    _wait_for_verdict(page)
+
+
+def _wait_for_verdict(page: Page) -> None:
+    expect(page.locator("#verdict")).to_have_attribute(
+        "data-verdict", re.compile(".+"), timeout=30_000
+    )
+
+
+def _steps(page: Page) -> dict[str, str]:
+    items = page.locator("#steps li")
+    return {
+        items.nth(i).get_attribute("data-step") or "": items.nth(i).get_attribute("data-result")
+        or ""
+        for i in range(items.count())
+    }
+
+
+def test_a_valid_credential_file_shows_valid_with_every_step_passed(
+    page: Page, site: Site, tmp_path: Path
+) -> None:
+    _verify_file(page, site, site.documents["valid"], tmp_path)
+    _shot(page, "valid")
+    expect(page.locator("#verdict-title")).to_have_text("VALID")
+    steps = _steps(page)
+    for name in (
+        "integrity",
+        "anchor_path",
+        "transaction",
+        "issuer",
+        "issuer_signature",
+        "issuer_registered",
+        "quality_assurance",
+        "log_inclusion",
+        "witnesses",
+        "status",
+    ):
+        assert steps.get(name) == "pass", (name, steps)
+    assert set(steps.values()) == {"pass"}
+
+
+def test_the_page_shows_the_constitutive_elements_not_raw_json(
+    page: Page, site: Site, tmp_path: Path
+) -> None:
+    _verify_file(page, site, site.documents["valid"], tmp_path)
+    facts = page.locator("#facts")
+    for term, value in (
+        ("Title", "Applied Machine Learning"),
+        ("Awarding body", "Example Technological University"),
+        ("Workload", "5 ECTS credits"),
+        ("Level", "EQF Level 6"),
+        ("Learning outcomes", "Train, evaluate and compare supervised learning models."),
+        ("Quality assurance", "Quality and Qualifications Ireland"),
+        ("Grade", "A"),
+    ):
+        expect(facts.locator("dt", has_text=term).first).to_be_visible()
+        expect(facts).to_contain_text(value)
+    expect(page.locator("#raw")).not_to_be_visible()
+
+
+def test_a_changed_file_shows_not_valid_at_integrity(
+    page: Page, site: Site, tmp_path: Path
+) -> None:
+    _verify_file(page, site, site.documents["tampered"], tmp_path)
+    _shot(page, "tampered")
+    expect(page.locator("#verdict-title")).to_have_text("NOT VALID")
+    assert _steps(page)["integrity"] == "fail"
+    expect(page.locator('[data-step="integrity"]')).to_contain_text("changed")
+
+
+def test_a_revoked_credential_shows_revoked_with_reason_and_date(page: Page, site: Site) -> None:
+    page.goto(site.url + "/")
+    page.get_by_label("Or paste a credential id").fill(site.credentials["revoked"])
+    page.get_by_role("button", name="Verify").click()
+    _wait_for_verdict(page)
+    _shot(page, "revoked")
+    expect(page.locator("#verdict-title")).to_have_text("REVOKED")
+    verdict = page.locator("#verdict-text")
+    expect(verdict).to_contain_text("assessment irregularity confirmed by the exam board")
+    expect(verdict).to_contain_text(re.compile(r"on \d{1,2} \w+ 20\d\d"))
+
+
+def test_a_superseded_version_shows_superseded_and_the_newer_version(
+    page: Page, site: Site, tmp_path: Path
+) -> None:
+    _verify_file(page, site, site.documents["superseded"], tmp_path)
+    _shot(page, "superseded")
+    expect(page.locator("#verdict-title")).to_have_text("SUPERSEDED")
+    expect(page.locator("#verdict-text")).to_contain_text("version 2")
+    expect(page.locator('[data-step="status"]').first).to_contain_text("superseded by version 2")
+
+
+@pytest.fixture(scope="module")
+def waiting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A ledger whose batches close only after an hour, and a credential issued on it."""
+    work = tmp_path_factory.mktemp("waiting")
+    create_secrets(work / "data")
+    port = free_port()
+    settings = Settings(
+        data_dir=work / "data",
+        chain="in-process",
+        batch_age_seconds=3600,
+        port=port,
+        public_url=f"http://127.0.0.1:{port}",
+    )
+    embedded, server, thread = _serve(settings)
+    client = LedgerClient(settings.public_url_value(), admin_token=settings.admin_token_value())
+    try:
+        key = IssuerKey.generate()
+        issuer = client.register_issuer(samples.issuer_registration(key.address))
+        signer = CommandSigner(key, issuer["issuer_id"])
+        issued = client.issue(signer.issue(content(), LEARNER))
+        yield settings.public_url_value(), str(issued["credential_id"])
+    finally:
+        client.close()
+        server.should_exit = True
+        thread.join(timeout=10)
+        embedded.stop()
+
+
+def test_a_credential_not_yet_anchored_shows_not_yet_anchored(
+    page: Page, waiting: tuple[str, str]
+) -> None:
+    url, credential_id = waiting
+    page.goto(f"{url}/?credential={credential_id}")
+    _wait_for_verdict(page)
+    _shot(page, "not-yet-anchored")
+    expect(page.locator("#verdict-title")).to_have_text("NOT YET ANCHORED")
+
+
+def test_the_verifier_works_by_keyboard_alone(page: Page, site: Site) -> None:
+    page.goto(site.url + "/")
+    page.keyboard.press("Tab")
+    expect(page.locator(".skip")).to_be_focused()
+    page.keyboard.press("Enter")
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "pasted":
+            break
+    expect(page.locator("#pasted")).to_be_focused()
+    page.keyboard.type(site.credentials["valid"])
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Verify")).to_be_focused()
+    page.keyboard.press("Enter")
+    _wait_for_verdict(page)
+    expect(page.locator("#verdict")).to_be_focused()
+    expect(page.locator("#verdict-title")).to_have_text("VALID")
+    page.keyboard.press("Tab")
+    _shot(page, "keyboard")
+    assert page.evaluate("document.activeElement.tagName") in ("A", "SUMMARY")
+
+
+def test_the_issuer_page_shows_quality_assurance_and_key_history(page: Page, site: Site) -> None:
+    page.goto(f"{site.url}/issuer?id={site.issuer_id}")
+    expect(page.locator("#issuer-name")).to_have_text("Example Technological University")
+    _shot(page, "issuer")
+    expect(page.locator("#qa")).to_contain_text("Quality and Qualifications Ireland")
+    expect(page.locator("#keys tr")).to_have_count(1)
+    expect(page.locator("#anchoring-keys")).to_contain_text("in use")
+
+
+def test_the_overview_shows_the_checkpoint_anchors_and_witness_quorum(
+    page: Page, site: Site
+) -> None:
+    page.goto(f"{site.url}/overview")
+    expect(page.locator("#chart circle").first).to_be_visible()
+    _shot(page, "overview")
+    expect(page.locator("#checkpoint")).to_contain_text("entries")
+    expect(page.locator("#witnesses")).to_contain_text("1 of 1 trusted witnesses")
+    assert page.locator("#anchors tr").count() >= 3
