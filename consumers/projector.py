@@ -117,8 +117,9 @@ class ReadModelProjector:
         self._read_model = read_model
         self._lock = threading.Lock()
 
-    def catch_up(self) -> int:
-        """Apply every event not yet applied; returns the position reached."""
+    def catch_up(self, progress: Callable[[int], object] | None = None) -> int:
+        """Apply every event not yet applied; returns the position reached. ``progress`` is
+        told the position after each batch."""
         with self._lock:
             position = self._read_model.position()
             while batch := self._follower.after(position):
@@ -131,6 +132,8 @@ class ReadModelProjector:
                     position = self._read_model.position()
                     continue
                 position = batch[-1].position
+                if progress is not None:
+                    progress(position)
             return position
 
     def run(self, stop: threading.Event, wake: threading.Event, interval: float = 0.5) -> None:

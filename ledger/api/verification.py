@@ -1,4 +1,5 @@
-"""``POST /verify``: every check of a credential or a proof bundle, with a sentence each."""
+"""``POST /verify``: every check of a credential, a proof bundle or a Blockcerts document, with a
+sentence each."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ledger.api.app_context import ApiContext, context
 from ledger.api.blockcerts import LocalResolver
-from ledger.bundle import build_bundle
+from ledger.bundle import AnchorPending, build_bundle
+from ledger.errors import NotFound
 from ledger.read_model import version_status
-from ledger.verify import verify_bundle
+from ledger.verify import Report, Step, verify_bundle
+from ledger.verify_combined import combine, quality_assurance_step
 from ledger.verify_document import verify_document
 
 router = APIRouter(tags=["verification"])
@@ -36,27 +39,20 @@ class VerifyRequest(BaseModel):
         return self
 
 
-@router.post("/verify", response_model=None, summary="Verify a credential or a proof bundle")
-def verify(body: VerifyRequest, ctx: Ctx) -> dict[str, Any]:
-    """Every step with pass/fail and a sentence; the verdict is ``valid`` only if all pass."""
-    if body.document is not None:
-        checked = verify_document(
-            body.document, ctx.chain, LocalResolver(ctx), confirmations=ctx.confirmations
-        )
-        return checked.as_dict()
-    bundle = body.bundle
+def _record(
+    ctx: ApiContext, credential_id: str, version: int | None, bundle: dict[str, Any] | None = None
+) -> Report:
     if bundle is None:
-        assert body.credential_id is not None
         bundle = build_bundle(
-            body.credential_id,
-            body.version,
+            credential_id,
+            version,
             ctx.read_model,
             ctx.log,
             ctx.anchors,
             ctx.log_verifier_key,
             ctx.witnesses,
         )
-    report = verify_bundle(
+    return verify_bundle(
         bundle,
         ctx.chain,
         trusted_log_key=ctx.log_verifier_key,
@@ -67,4 +63,46 @@ def verify(body: VerifyRequest, ctx: Ctx) -> dict[str, Any]:
             ctx.read_model.credential(cid), position
         ),
     )
-    return {**report.as_dict(), "credential": report.credential}
+
+
+def _quality(ctx: ApiContext, credential_id: str, version: int | None) -> Step | None:
+    found = ctx.read_model.credential(credential_id)
+    if found is None:
+        return None
+    wanted = version or found["current_version"]
+    content = next((v["content"] for v in found["versions"] if v["version"] == wanted), None)
+    return quality_assurance_step(ctx.read_model.issuer(found["issuer_id"]), content)
+
+
+@router.post("/verify", response_model=None, summary="Verify a credential, a bundle or a document")
+def verify(body: VerifyRequest, ctx: Ctx) -> dict[str, Any]:
+    """Every step with pass/fail and a sentence; the verdict is ``valid`` only if all pass.
+
+    A document is checked as the Blockcerts verifier would (failing closed), and, where this
+    ledger holds the credential, together with its record and the issuer's quality assurance.
+    """
+    if body.document is not None:
+        document = verify_document(
+            body.document, ctx.chain, LocalResolver(ctx), confirmations=ctx.confirmations
+        )
+        credential_id = body.document.get("ledgerCredentialId")
+        version = body.document.get("credentialVersion")
+        if not isinstance(credential_id, str) or not isinstance(version, int):
+            return combine(document, None, None).as_dict()
+        try:
+            record: Report | None = _record(ctx, credential_id, version)
+            missing = None
+        except AnchorPending as exc:
+            record, missing = None, exc.detail
+        except NotFound:
+            record, missing = None, None
+        return combine(document, record, _quality(ctx, credential_id, version), missing).as_dict()
+    if body.bundle is not None:
+        report = _record(ctx, str(body.bundle.get("credential_id")), None, body.bundle)
+        credential_id, version = str(body.bundle.get("credential_id")), body.bundle.get("version")
+    else:
+        assert body.credential_id is not None
+        credential_id, version = body.credential_id, body.version
+        report = _record(ctx, credential_id, version)
+    combined = combine(None, report, _quality(ctx, credential_id, version))
+    return {**combined.as_dict(), "credential": report.credential}

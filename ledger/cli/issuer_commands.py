@@ -125,6 +125,10 @@ def erase(url: str, key_file: Path, issuer_id: str, credential_id: str) -> None:
     """Erase the personal data of the learner of CREDENTIAL_ID (all their credentials here).
 
     Statuses, history and proofs keep working; nobody can read the learner's data again.
+
+    \b
+    Example:
+      credledger erase --key issuer-key.json --issuer-id 1f0e... 7c9a...
     """
     body = _signer(key_file, issuer_id).erase(credential_id)
     _print(options.client(url).erase(body))
@@ -143,7 +147,13 @@ def erase(url: str, key_file: Path, issuer_id: str, credential_id: str) -> None:
 )
 @options.reporting_errors
 def rotate_key(url: str, key_file: Path, issuer_id: str, new_key_file: Path) -> None:
-    """Move the issuer to a new key; commands signed with the old one are refused after."""
+    """Move the issuer to a new key; commands signed with the old one are refused after.
+
+    \b
+    Example:
+      credledger keygen --out new-key.json
+      credledger rotate-key --key issuer-key.json --issuer-id 1f0e... --new-key new-key.json
+    """
     new_key = IssuerKey.load(new_key_file)
     _print(options.client(url).rotate_key(_signer(key_file, issuer_id).rotate_key(new_key)))
 

@@ -13,6 +13,7 @@ from ledger.cli import (
     demo,
     issuer_commands,
     operator,
+    rebuild_command,
     server,
     verify_command,
     witness_command,
@@ -28,7 +29,8 @@ def cli() -> None:
     """credledger: an event-sourced ledger for EU micro-credentials.
 
     \b
-    Operator:  init, serve, demo, register-issuer, suspend-issuer, anchoring-key
+    Operator:  init, serve, demo, register-issuer, suspend-issuer, reinstate-issuer,
+               anchoring-key, rebuild-read-model
     Issuer:    keygen, issue, bulk-issue, amend, revoke, erase, rotate-key, documents
     Anyone:    status, proof, verify
     Auditors:  audit, witness
@@ -41,7 +43,9 @@ for command in (
     demo.demo,
     operator.register_issuer,
     operator.suspend_issuer,
+    operator.reinstate_issuer,
     operator.anchoring_key,
+    rebuild_command.rebuild_read_model,
     issuer_commands.keygen,
     issuer_commands.issue,
     bulk.bulk_issue,

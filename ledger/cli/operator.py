@@ -66,8 +66,30 @@ def register_issuer(
 @click.option("--reason", required=True)
 @options.reporting_errors
 def suspend_issuer(url: str, admin_token: str, issuer_id: str, reason: str) -> None:
-    """Suspend an issuer: its commands are refused until it is reinstated."""
+    """Suspend an issuer: its commands are refused until it is reinstated.
+
+    \b
+    Example:
+      credledger suspend-issuer 1f0e... --reason "accreditation withdrawn by QQI"
+    """
     entry = options.client(url, admin_token).suspend_issuer(issuer_id, reason)
+    click.echo(f"{entry['issuer_id']} {entry['status']}")
+
+
+@click.command("reinstate-issuer")
+@options.url
+@admin_token
+@click.argument("issuer_id")
+@click.option("--reason", required=True)
+@options.reporting_errors
+def reinstate_issuer(url: str, admin_token: str, issuer_id: str, reason: str) -> None:
+    """Reinstate a suspended issuer: its commands are accepted again.
+
+    \b
+    Example:
+      credledger reinstate-issuer 1f0e... --reason "accreditation renewed"
+    """
+    entry = options.client(url, admin_token).reinstate_issuer(issuer_id, reason)
     click.echo(f"{entry['issuer_id']} {entry['status']}")
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from ledger.cli import options
 from ledger.client import LedgerClient, LedgerRequestError
 from ledger.read_model import version_status
 from ledger.verify import Report, verify_bundle
+from ledger.verify_combined import combine, quality_assurance_step
 from ledger.verify_document import HttpResolver, verify_document
 
 EXIT_CODES = {"valid": 0, "status-unknown": 3, "issuer-unknown": 3}
@@ -87,6 +90,38 @@ def _is_document(data: Any) -> bool:
     return isinstance(proof, dict) and proof.get("cryptosuite") == "merkle-proof-2019"
 
 
+def _ledger_of(document: dict[str, Any]) -> str | None:
+    """The ledger a credledger document names: its issuer profile's base URL."""
+    issuer = document.get("issuer")
+    url = issuer.get("id") if isinstance(issuer, dict) else issuer
+    match = re.match(r"^(https?://.+)/issuers/[0-9a-f-]{36}/profile$", str(url or ""))
+    return match.group(1) if match else None
+
+
+def _with_record(
+    document: Report,
+    data: dict[str, Any],
+    ledger_url: str | None,
+    check: Callable[[dict[str, Any]], Report],
+) -> Report:
+    """The document's report joined with its ledger record and the issuer's register entry,
+    as the web page shows them; an unreachable ledger leaves those checks not done."""
+    credential_id, version = data.get("ledgerCredentialId"), data.get("credentialVersion")
+    if ledger_url is None or not isinstance(credential_id, str):
+        return combine(document, None, None)
+    try:
+        with LedgerClient(ledger_url, timeout=10) as client:
+            record = check(client.proof(credential_id, version))
+            found = client.status(credential_id)
+            issuer = client.issuer(found["issuer_id"])
+    except (LedgerRequestError, httpx.HTTPError) as exc:
+        unreachable = Report(verdict="status-unknown")
+        unreachable.add("envelope", None, f"The ledger's record could not be fetched: {exc}.")
+        return combine(document, unreachable, None)
+    content = next((v["content"] for v in found["versions"] if v["version"] == version), None)
+    return combine(document, record, quality_assurance_step(issuer, content))
+
+
 @click.command()
 @click.argument("bundle_file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--rpc", envvar="CREDLEDGER_VERIFY_RPC", help="A JSON-RPC URL of the chain.")
@@ -146,7 +181,20 @@ def verify(
     chain = Web3Chain.connect(rpc) if rpc else None
     if _is_document(bundle):
         resolver = HttpResolver(_fetch_json, _pinned_profiles(issuer_profiles))
-        report = verify_document(bundle, chain, resolver, confirmations=confirmations)
+        document = verify_document(bundle, chain, resolver, confirmations=confirmations)
+        report = _with_record(
+            document,
+            bundle,
+            ledger_url or _ledger_of(bundle),
+            lambda found: verify_bundle(
+                found,
+                chain,
+                trusted_log_key=log_key,
+                confirmations=confirmations,
+                witnesses=frozenset(witness_keys),
+                quorum=quorum,
+            ),
+        )
         _print(report, as_json)
         sys.exit(EXIT_CODES.get(report.verdict, 1))
     report = verify_bundle(

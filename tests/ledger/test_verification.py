@@ -53,6 +53,7 @@ def test_a_credential_verifies_with_every_step_passed(
         "envelope": True,
         "issuer_signature": True,
         "issuer_registered": True,
+        "quality_assurance": True,
         "checkpoint_signature": True,
         "witnesses": None,
         "log_inclusion": True,
@@ -145,3 +146,13 @@ def test_changing_any_byte_of_the_bundle_fails_a_named_step(
         )
         failed_steps.update(failed)
     assert {"bundle", "log_inclusion", "checkpoint_signature", "anchor_path"} <= failed_steps
+
+
+def test_a_suspended_issuer_fails_the_quality_assurance_check(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    credential_id = anchored_credential(ledger, issuer)
+    ledger.admin.suspend_issuer(issuer.issuer_id, "accreditation withdrawn")
+    report = ledger.public.verify(credential_id=credential_id)
+    assert steps(report)["quality_assurance"] is False
+    assert report["verdict"] == "invalid"

@@ -28,8 +28,6 @@
     'http://data.europa.eu/snb/education-credit/6fcec5c5af': 'ECTS',
     'http://data.europa.eu/snb/education-credit/60b314e826': 'ECVET',
   };
-  // Checks of the ledger's record that a Blockcerts document does not carry itself.
-  const RECORD_CHECKS = ['issuer_signature', 'issuer_registered', 'checkpoint_signature', 'log_inclusion', 'witnesses'];
 
   const $ = (id) => document.getElementById(id);
   const pause = () => new Promise((resolve) => setTimeout(resolve, 120));
@@ -73,39 +71,31 @@
     shown.item.dataset.result = cls;
   }
 
-  async function verifyRecord(credentialId, version) {
-    try {
-      return await json('/verify', post({ credential_id: credentialId, version: version || null }));
-    } catch (error) {
-      if (error.problem && error.problem.code === 'anchor-pending') return { verdict: 'pending', steps: [], pending: error.message };
-      if (error.status === 404) return { verdict: 'unknown-credential', steps: [], missing: error.message };
-      throw error;
-    }
-  }
-
   function post(body) {
     return { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
   }
 
-  function qualityStep(issuer, content) {
-    if (!issuer) return null;
-    const wanted = content && content.quality_assurance ? content.quality_assurance.type : null;
-    const evidence = issuer.quality_assurance || [];
-    const covered = evidence.find((qa) => !wanted || qa.type === wanted);
-    if (issuer.status !== 'active') {
-      return { name: 'quality_assurance', passed: false, detail: `${issuer.legal_name} is ${issuer.status} in the register.` };
+  // One request: the server runs every check (document, ledger record, register) and returns
+  // them in reading order; they are shown one after another.
+  async function check(input) {
+    const body = input.kind === 'document' ? { document: input.data }
+      : input.kind === 'bundle' ? { bundle: input.data }
+        : { credential_id: input.credentialId };
+    try {
+      return await json('/verify', post(body));
+    } catch (error) {
+      if (error.problem && error.problem.code === 'anchor-pending') {
+        return { verdict: 'not-anchored', steps: [{ name: 'anchor', passed: null, detail: error.message }] };
+      }
+      if (error.status === 404) {
+        return { verdict: 'unknown-credential', steps: [{ name: 'envelope', passed: false, detail: error.message }] };
+      }
+      throw error;
     }
-    if (!covered) {
-      return { name: 'quality_assurance', passed: false, detail: `${issuer.legal_name} has no registered evidence of ${label(wanted)}.` };
-    }
-    return {
-      name: 'quality_assurance',
-      passed: true,
-      detail: `${issuer.legal_name} (${label(issuer.country)}) is registered with ${label(covered.type)} by ${covered.body}.`,
-    };
   }
 
-  function verdictOf(verdicts, status) {
+  function verdictOf(verdict, status) {
+    const verdicts = [verdict];
     if (verdicts.includes('invalid')) return ['bad', 'NOT VALID', 'This credential failed a check: do not accept it. The failed check says why.'];
     if (verdicts.includes('revoked')) {
       const revocation = status && status.revocation;
@@ -116,7 +106,9 @@
     if (verdicts.includes('superseded')) {
       return ['bad', 'SUPERSEDED', `A newer version of this credential exists (version ${status ? status.current_version : '?'}); this one no longer stands.`];
     }
-    if (verdicts.includes('pending')) return ['open', 'NOT YET ANCHORED', 'The credential is recorded but its batch is not anchored on the blockchain yet. Try again in a minute.'];
+    if (verdicts.includes('expired')) return ['bad', 'EXPIRED', 'This credential is past its validity date.'];
+    if (verdicts.includes('not-yet-valid')) return ['bad', 'NOT YET VALID', 'This credential is not valid yet.'];
+    if (verdicts.includes('not-anchored')) return ['open', 'NOT YET ANCHORED', 'The credential is recorded but its batch is not anchored on the blockchain yet. Try again in a minute.'];
     if (verdicts.includes('unknown-credential')) return ['bad', 'UNKNOWN', 'This ledger has no such credential.'];
     if (verdicts.some((v) => v !== 'valid')) return ['open', 'COULD NOT BE CONFIRMED', 'Some checks could not be run, so this credential is not confirmed valid.'];
     return ['valid', 'VALID', 'This credential is authentic, anchored, and has not been revoked or replaced.'];
@@ -178,38 +170,14 @@
     $('verdict-text').textContent = 'Each check appears below as it completes.';
     $('raw').textContent = input.data ? JSON.stringify(input.data, null, 2) : input.credentialId;
     await codeLabels();
-    const verdicts = [];
+    const checked = await check(input);
+    for (const step of checked.steps) await show(step);
     let status = null;
-    if (input.kind === 'document') {
-      const checked = await json('/verify', post({ document: input.data }));
-      verdicts.push(checked.verdict);
-      for (const step of checked.steps) await show(step);
-    }
-    if (input.kind === 'bundle') {
-      const checked = await json('/verify', post({ bundle: input.data }));
-      verdicts.push(checked.verdict);
-      for (const step of checked.steps) await show(step);
-    }
-    if (input.credentialId && input.kind !== 'bundle') {
-      const record = await verifyRecord(input.credentialId, input.version);
-      verdicts.push(record.verdict);
-      const steps = input.kind === 'document' ? record.steps.filter((s) => RECORD_CHECKS.includes(s.name)) : record.steps;
-      for (const step of steps) await show(step);
-      if (record.pending) await show({ name: 'anchor', passed: null, detail: record.pending });
-      if (record.missing) await show({ name: 'envelope', passed: false, detail: record.missing });
-    }
     if (input.credentialId) {
       status = await json(`/credentials/${input.credentialId}`).catch(() => null);
-      if (status) {
-        const issuer = await json(`/issuers/${status.issuer_id}`).catch(() => null);
-        const version = input.version || status.current_version;
-        const current = status.versions.find((v) => v.version === version);
-        const quality = qualityStep(issuer, current && current.content);
-        if (quality) { await show(quality); verdicts.push(quality.passed ? 'valid' : 'invalid'); }
-        renderCredential(status, version);
-      }
+      if (status) renderCredential(status, input.version || status.current_version);
     }
-    const [cls, title, text] = verdictOf(verdicts, status);
+    const [cls, title, text] = verdictOf(checked.verdict, status);
     $('verdict').className = `verdict ${cls}`;
     $('verdict').dataset.verdict = title;
     $('verdict-title').textContent = title;

@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 from click.testing import CliRunner
 
 from ledger.cli.main import cli
+from ledger.settings import Settings
+from ledger.storage import open_storage
 from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content
 
 
@@ -72,6 +75,49 @@ def test_every_command_has_help_with_an_example() -> None:
     top = subprocess.run(
         [sys.executable, "-m", "ledger.cli", "--help"], capture_output=True, text=True, check=True
     )
-    for name in ("init", "serve", "demo", "issue", "bulk-issue", "amend", "revoke", "status"):
+    for name, command in cli.commands.items():
         assert name in top.stdout
-        assert "Example" in CliRunner().invoke(cli, [name, "--help"]).stdout, name
+        if isinstance(command, click.Group):
+            for sub in command.commands:
+                shown = CliRunner().invoke(cli, [name, sub, "--help"]).stdout
+                assert "Example" in shown, f"{name} {sub}"
+        else:
+            assert "Example" in CliRunner().invoke(cli, [name, "--help"]).stdout, name
+
+
+def test_verify_colours_its_steps_on_a_terminal_and_not_when_piped(tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text(json.dumps({"format": "not a proof bundle"}))
+    piped = CliRunner().invoke(cli, ["verify", str(bundle)])
+    terminal = CliRunner().invoke(cli, ["verify", str(bundle)], color=True)
+    assert "FAIL" in piped.stdout and "\x1b[" not in piped.stdout
+    assert "FAIL" in terminal.stdout and "\x1b[" in terminal.stdout
+
+
+def _store_env(settings: Settings) -> dict[str, str]:
+    return {
+        "CREDLEDGER_STORE": settings.store,
+        "CREDLEDGER_POSTGRES_PORT": str(settings.postgres_port),
+        "CREDLEDGER_POSTGRES_DBNAME": settings.postgres_dbname,
+        "CREDLEDGER_POSTGRES_USER": settings.postgres_user,
+        "CREDLEDGER_POSTGRES_PASSWORD": settings.postgres_password.get_secret_value(),
+    }
+
+
+def test_rebuilding_the_read_model_shows_progress_and_gives_the_same_digest(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    for _ in range(3):
+        ledger.public.issue(issuer.signer.issue(content(), LEARNER))
+    settings = ledger.embedded.settings
+    ledger.stop_http()
+    ledger.embedded.stop()
+    storage = open_storage(settings)
+    before, _ = storage.read_model.digest()
+    storage.close()
+    result = CliRunner().invoke(
+        cli, ["rebuild-read-model", "--data-dir", str(settings.data_dir)], env=_store_env(settings)
+    )
+    assert result.exit_code == 0, result.output
+    assert "rebuilding" in result.stderr and "event/s" in result.stderr
+    assert f"digest {before}" in result.stdout

@@ -54,15 +54,26 @@ def test_a_document_verifies_on_the_command_line_with_every_step(
     _documents(ledger, issuer, tmp_path, credential_id)
     code, report = _verify(tmp_path / "docs" / f"{credential_id}-v1.json", anvil)
     assert (code, report["verdict"]) == (0, "valid")
+    # The same checks, in the same order, as the web page and POST /verify show.
     assert [s["name"] for s in report["steps"]] == [
         "format",
         "integrity",
         "anchor_path",
-        "transaction",
+        "issuer_signature",
         "issuer",
+        "issuer_registered",
+        "quality_assurance",
+        "checkpoint_signature",
+        "log_inclusion",
+        "witnesses",
+        "transaction",
         "validity",
         "status",
     ]
+    api = ledger.public.verify(
+        document=json.loads((tmp_path / "docs" / f"{credential_id}-v1.json").read_text())
+    )
+    assert [s["name"] for s in api["steps"]] == [s["name"] for s in report["steps"]]
 
 
 def test_a_revoked_document_is_revoked_on_the_command_line(

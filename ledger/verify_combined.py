@@ -1,0 +1,118 @@
+"""One report from every check a verifier can make, in the order a person reads them.
+
+A Blockcerts document proves its own integrity and anchor; the ledger's record of the same
+credential version adds what the document does not carry: the issuer's signature, the issuer's
+standing in the register, log inclusion, the signed checkpoint and the witnesses' cosignatures.
+The register adds the issuer's quality assurance. The web page, ``POST /verify`` and
+``credledger verify`` all show this one report.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.verify import Report, Step
+
+# The record's checks that a document does not carry itself.
+RECORD_CHECKS = (
+    "issuer_signature",
+    "issuer_registered",
+    "checkpoint_signature",
+    "log_inclusion",
+    "witnesses",
+)
+ORDER = (
+    "format",
+    "bundle",
+    "envelope",
+    "integrity",
+    "anchor_path",
+    "issuer_signature",
+    "issuer",
+    "issuer_registered",
+    "quality_assurance",
+    "checkpoint_signature",
+    "log_inclusion",
+    "witnesses",
+    "transaction",
+    "anchor",
+    "validity",
+    "status",
+)
+# Worst first: the verdict of a combined report is the worst of its parts.
+_SEVERITY = (
+    "invalid",
+    "revoked",
+    "superseded",
+    "expired",
+    "not-yet-valid",
+    "not-anchored",
+    "issuer-unknown",
+    "status-unknown",
+    "valid",
+)
+
+
+def worst(*verdicts: str) -> str:
+    return min(verdicts, key=lambda v: _SEVERITY.index(v) if v in _SEVERITY else 0)
+
+
+def quality_assurance_step(issuer: dict[str, Any] | None, content: dict[str, Any] | None) -> Step:
+    """Whether the issuer is registered, in good standing, with evidence of the quality
+    assurance the credential names."""
+    if issuer is None:
+        return Step("quality_assurance", False, "The issuer is not in the register.")
+    name = issuer["legal_name"]
+    if issuer["status"] != "active":
+        return Step("quality_assurance", False, f"{name} is {issuer['status']} in the register.")
+    wanted = (content or {}).get("quality_assurance", {}).get("type")
+    evidence = [qa for qa in issuer["quality_assurance"] if wanted is None or qa["type"] == wanted]
+    if not evidence:
+        return Step(
+            "quality_assurance",
+            False,
+            f"{name} has no registered evidence of the quality assurance the credential names.",
+        )
+    qa = evidence[0]
+    reference = f" ({qa['reference']})" if qa.get("reference") else ""
+    return Step(
+        "quality_assurance",
+        True,
+        f"{name} is registered with quality-assurance evidence from {qa['body']}{reference}.",
+    )
+
+
+def combine(
+    document: Report | None,
+    record: Report | None,
+    quality: Step | None,
+    record_missing: str | None = None,
+) -> Report:
+    """The document's checks, the record's (only those a document lacks, when there is a
+    document), the quality assurance; sorted for reading, with the worst verdict."""
+    combined = Report()
+    verdicts = []
+    if document is not None:
+        combined.steps.extend(document.steps)
+        verdicts.append(document.verdict)
+    if record is not None:
+        if document is None:
+            combined.steps.extend(record.steps)
+            verdicts.append(record.verdict)
+        else:
+            # The document answers for status and anchor; the record adds only its own checks.
+            kept = [s for s in record.steps if s.name in RECORD_CHECKS]
+            combined.steps.extend(kept)
+            failed = any(s.passed is False for s in kept)
+            unchecked = any(s.passed is None and s.name != "witnesses" for s in kept)
+            verdicts.append("invalid" if failed else "status-unknown" if unchecked else "valid")
+    if record_missing is not None:
+        combined.steps.append(Step("anchor", None, record_missing))
+        verdicts.append("not-anchored")
+    if quality is not None:
+        combined.steps.append(quality)
+        verdicts.append("valid" if quality.passed else "invalid")
+    rank = {name: i for i, name in enumerate(ORDER)}
+    combined.steps.sort(key=lambda s: rank.get(s.name, len(ORDER)))
+    combined.verdict = worst(*verdicts) if verdicts else "invalid"
+    return combined
