@@ -16,6 +16,9 @@ if [ ! -f .deploy/cert-verifier-js/package/dist/verifier-node/index.js ]; then
     npm pack --silent @blockcerts/cert-verifier-js@6.35.0 >/dev/null &&
     tar xzf blockcerts-cert-verifier-js-6.35.0.tgz)
 fi
+# axe-core checks the public pages against WCAG 2.1 A/AA rules in the browser tests.
+[ -f .deploy/axe/node_modules/axe-core/axe.min.js ] ||
+  npm install --silent --no-audit --no-fund --prefix .deploy/axe axe-core@4
 # Debian's Chromium for the browser tests of the public pages (driven by Playwright's library).
 if ! command -v chromium >/dev/null; then
   as_root=""

@@ -33,7 +33,9 @@ from ledger.settings import Settings, create_secrets
 from ledger.signing import IssuerKey
 from tests.conftest import LEARNER, STORE, content, free_port, wait_for
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "pages"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "pages"
+AXE = ROOT / ".deploy" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -198,6 +200,15 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
+@pytest.fixture
+def audited_page(browser: Browser) -> Iterator[Page]:
+    """A page whose Content-Security-Policy lets axe-core be injected (for the audit only)."""
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, bypass_csp=True)
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
 def _shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -298,6 +309,7 @@ def test_a_superseded_version_shows_superseded_and_the_newer_version(
     _shot(page, "superseded")
     expect(page.locator("#verdict-title")).to_have_text("SUPERSEDED")
     expect(page.locator("#verdict-text")).to_contain_text("version 2")
+    expect(page.locator("#verdict-text")).to_contain_text(re.compile(r"on \d{1,2} \w+ 20\d\d"))
     expect(page.locator('[data-step="status"]').first).to_contain_text("superseded by version 2")
 
 
@@ -379,3 +391,36 @@ def test_the_overview_shows_the_checkpoint_anchors_and_witness_quorum(
     expect(page.locator("#checkpoint")).to_contain_text("entries")
     expect(page.locator("#witnesses")).to_contain_text("1 of 1 trusted witnesses")
     assert page.locator("#anchors tr").count() >= 3
+
+
+def _accessibility_violations(page: Page) -> list[dict[str, Any]]:
+    """What axe-core finds against the WCAG 2.1 A and AA rules on the page as shown."""
+    assert AXE.exists(), "tests/run.sh installs axe-core"
+    page.add_script_tag(path=str(AXE))
+    found: list[dict[str, Any]] = page.evaluate(
+        """async () => (await axe.run(document, {runOnly: {type: 'tag',
+            values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})).violations
+            .map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}))"""
+    )
+    return found
+
+
+def test_the_verifier_with_a_result_meets_wcag_21_aa_rules(
+    audited_page: Page, site: Site, tmp_path: Path
+) -> None:
+    page = audited_page
+    _verify_file(page, site, site.documents["tampered"], tmp_path)
+    page.locator("#raw-details summary").click()
+    assert _accessibility_violations(page) == []
+
+
+def test_the_issuer_and_overview_pages_meet_wcag_21_aa_rules(
+    audited_page: Page, site: Site
+) -> None:
+    page = audited_page
+    page.goto(f"{site.url}/issuer?id={site.issuer_id}")
+    expect(page.locator("#issuer-name")).to_have_text("Example Technological University")
+    assert _accessibility_violations(page) == []
+    page.goto(f"{site.url}/overview")
+    expect(page.locator("#chart circle").first).to_be_visible()
+    assert _accessibility_violations(page) == []

@@ -94,7 +94,7 @@
     }
   }
 
-  function verdictOf(verdict, status) {
+  function verdictOf(verdict, status, version) {
     const verdicts = [verdict];
     if (verdicts.includes('invalid')) return ['bad', 'NOT VALID', 'This credential failed a check: do not accept it. The failed check says why.'];
     if (verdicts.includes('revoked')) {
@@ -104,11 +104,18 @@
       return ['bad', 'REVOKED', `The issuer revoked this credential${when}${why}.`];
     }
     if (verdicts.includes('superseded')) {
-      return ['bad', 'SUPERSEDED', `A newer version of this credential exists (version ${status ? status.current_version : '?'}); this one no longer stands.`];
+      const shown = status && status.versions.find((v) => v.version === version);
+      const next = shown && status.versions.find((v) => v.version === shown.superseded_by);
+      const when = next ? ` on ${date(next.recorded_at)}` : '';
+      return ['bad', 'SUPERSEDED', `The issuer replaced this version${when} with version ${shown ? shown.superseded_by : status ? status.current_version : '?'}; this one no longer stands.`];
     }
     if (verdicts.includes('expired')) return ['bad', 'EXPIRED', 'This credential is past its validity date.'];
     if (verdicts.includes('not-yet-valid')) return ['bad', 'NOT YET VALID', 'This credential is not valid yet.'];
-    if (verdicts.includes('not-anchored')) return ['open', 'NOT YET ANCHORED', 'The credential is recorded but its batch is not anchored on the blockchain yet. Try again in a minute.'];
+    if (verdicts.includes('not-anchored')) {
+      const shown = status && status.versions.find((v) => v.version === version);
+      const when = shown ? ` on ${date(shown.recorded_at)}` : '';
+      return ['open', 'NOT YET ANCHORED', `The credential was recorded${when}, but its batch is not anchored on the blockchain yet. Try again in a minute.`];
+    }
     if (verdicts.includes('unknown-credential')) return ['bad', 'UNKNOWN', 'This ledger has no such credential.'];
     if (verdicts.some((v) => v !== 'valid')) return ['open', 'COULD NOT BE CONFIRMED', 'Some checks could not be run, so this credential is not confirmed valid.'];
     return ['valid', 'VALID', 'This credential is authentic, anchored, and has not been revoked or replaced.'];
@@ -177,7 +184,7 @@
       status = await json(`/credentials/${input.credentialId}`).catch(() => null);
       if (status) renderCredential(status, input.version || status.current_version);
     }
-    const [cls, title, text] = verdictOf(checked.verdict, status);
+    const [cls, title, text] = verdictOf(checked.verdict, status, input.version || (status && status.current_version));
     $('verdict').className = `verdict ${cls}`;
     $('verdict').dataset.verdict = title;
     $('verdict-title').textContent = title;
