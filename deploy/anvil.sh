@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Start, stop or check a local Ethereum node (Anvil, npm @foundry-rs/anvil) for credledger,
+# idempotently, on a loopback port, with its chain state kept under .deploy/anvil-node.
+#   deploy/anvil.sh start|stop|status
+# Environment: CREDLEDGER_ANVIL_PORT (default 58545), CREDLEDGER_ANVIL_CHAIN_ID (default 31337;
+# 11155111 makes Blockcerts documents name Sepolia).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PORT="${CREDLEDGER_ANVIL_PORT:-58545}"
+CHAIN_ID="${CREDLEDGER_ANVIL_CHAIN_ID:-31337}"
+HOME_DIR="$PWD/.deploy/anvil-node"
+PIDFILE="$HOME_DIR/anvil.pid"
+
+binary() {
+  [ -x .deploy/anvil/node_modules/.bin/anvil ] ||
+    npm install --silent --no-audit --no-fund --prefix .deploy/anvil @foundry-rs/anvil >&2
+  # The npm package's launcher starts the platform binary as a child; run the binary itself,
+  # so that stopping it stops the node.
+  local found
+  found=$(find .deploy/anvil/node_modules/@foundry-rs -type f -name anvil -perm -u+x 2>/dev/null |
+    grep -v "/.bin/" | head -n 1)
+  echo "${found:-.deploy/anvil/node_modules/.bin/anvil}"
+}
+
+running() {
+  [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
+}
+
+start() {
+  mkdir -p "$HOME_DIR"
+  if running; then echo "Anvil on 127.0.0.1:$PORT (already running)"; return; fi
+  local anvil; anvil=$(binary)
+  nohup "$anvil" --host 127.0.0.1 --port "$PORT" --chain-id "$CHAIN_ID" --silent \
+    --state "$HOME_DIR/state.json" --state-interval 1 >"$HOME_DIR/anvil.log" 2>&1 &
+  echo $! > "$PIDFILE"
+  for _ in $(seq 1 60); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+      echo "Anvil on 127.0.0.1:$PORT, chain id $CHAIN_ID (state in $HOME_DIR)"
+      return
+    fi
+    sleep 0.25
+  done
+  echo "Anvil did not open port $PORT" >&2
+  exit 1
+}
+
+stop() {
+  if running; then
+    local pid; pid=$(cat "$PIDFILE")
+    kill "$pid"
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$PIDFILE"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) if running; then echo "running (pid $(cat "$PIDFILE"))"; else echo "stopped"; exit 3; fi ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Start, stop or check a local Apache Kafka 4 broker for credledger, idempotently: KRaft mode
+# (one node, broker and controller), loopback ports, data under .deploy/kafka in the project.
+# The broker's jars come from Maven Central (org.apache.kafka:kafka_2.13 and its dependencies,
+# resolved by Maven once and cached in .deploy/kafka/libs); it runs with `java`.
+#   deploy/kafka.sh start|stop|status
+# Environment: CREDLEDGER_KAFKA_PORT (default 59092; the controller listens on the next port),
+# CREDLEDGER_KAFKA_VERSION (default 4.4.0).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PORT="${CREDLEDGER_KAFKA_PORT:-59092}"
+CONTROLLER_PORT=$((PORT + 1))
+VERSION="${CREDLEDGER_KAFKA_VERSION:-4.4.0}"
+HOME_DIR="$PWD/.deploy/kafka"
+LIBS="$HOME_DIR/libs-$VERSION"
+DATA="$HOME_DIR/data"
+CONFIG="$HOME_DIR/server.properties"
+PIDFILE="$HOME_DIR/kafka.pid"
+LOG="$HOME_DIR/kafka.log"
+
+fetch() {
+  [ -f "$LIBS/.complete" ] && return
+  mkdir -p "$HOME_DIR/resolve"
+  # A throwaway project whose only purpose is to name the broker, so that Maven copies the
+  # broker with every runtime dependency into one folder.
+  cat > "$HOME_DIR/resolve/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.credledger</groupId>
+  <artifactId>kafka-broker</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka_2.13</artifactId>
+      <version>$VERSION</version>
+    </dependency>
+    <dependency>
+      <groupId>org.slf4j</groupId>
+      <artifactId>slf4j-simple</artifactId>
+      <version>1.7.36</version>
+    </dependency>
+  </dependencies>
+</project>
+POM
+  echo "fetching the Kafka $VERSION broker from Maven Central ..." >&2
+  mvn -q -f "$HOME_DIR/resolve/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$LIBS" >&2
+  touch "$LIBS/.complete"
+}
+
+running() {
+  [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
+}
+
+write_config() {
+  cat > "$CONFIG" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$DATA
+num.partitions=1
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+PROPS
+}
+
+start() {
+  fetch
+  mkdir -p "$HOME_DIR"
+  if running; then
+    echo "Kafka on 127.0.0.1:$PORT (already running)"
+    return
+  fi
+  write_config
+  local java=(java -Xms256m -Xmx768m -cp "$LIBS/*")
+  if [ ! -f "$DATA/meta.properties" ]; then
+    local cluster
+    cluster=$("${java[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
+    "${java[@]}" kafka.tools.StorageTool format --standalone -t "$cluster" -c "$CONFIG" >/dev/null
+  fi
+  nohup "${java[@]}" kafka.Kafka "$CONFIG" >"$LOG" 2>&1 &
+  echo $! > "$PIDFILE"
+  for _ in $(seq 1 120); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+      echo "Kafka on 127.0.0.1:$PORT (data in $DATA)"
+      return
+    fi
+    running || { tail -n 30 "$LOG" >&2; echo "Kafka did not start" >&2; exit 1; }
+    sleep 0.5
+  done
+  echo "Kafka did not open port $PORT within a minute" >&2
+  exit 1
+}
+
+stop() {
+  if running; then
+    local pid; pid=$(cat "$PIDFILE")
+    kill "$pid"
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$PIDFILE"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) if running; then echo "running (pid $(cat "$PIDFILE"))"; else echo "stopped"; exit 3; fi ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac
