@@ -9,6 +9,7 @@ The register adds the issuer's quality assurance. The web page, ``POST /verify``
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ledger.verify import Report, Step
@@ -82,6 +83,15 @@ def quality_assurance_step(issuer: dict[str, Any] | None, content: dict[str, Any
     )
 
 
+def bundle_content(found: dict[str, Any], bundle: dict[str, Any]) -> dict[str, Any] | None:
+    """The content of the version a proof bundle proves, from the credential's public status."""
+    try:
+        position = json.loads(bundle["event"]["envelope"])["position"]
+    except (KeyError, TypeError, ValueError):
+        return None
+    return next((v["content"] for v in found["versions"] if v["log_position"] == position), None)
+
+
 def combine(
     document: Report | None,
     record: Report | None,
@@ -111,7 +121,8 @@ def combine(
         verdicts.append("not-anchored")
     if quality is not None:
         combined.steps.append(quality)
-        verdicts.append("valid" if quality.passed else "invalid")
+        outcome = {True: "valid", False: "invalid", None: "status-unknown"}[quality.passed]
+        verdicts.append(outcome)
     rank = {name: i for i, name in enumerate(ORDER)}
     combined.steps.sort(key=lambda s: rank.get(s.name, len(ORDER)))
     combined.verdict = worst(*verdicts) if verdicts else "invalid"

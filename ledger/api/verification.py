@@ -14,7 +14,7 @@ from ledger.bundle import AnchorPending, build_bundle
 from ledger.errors import NotFound
 from ledger.read_model import version_status
 from ledger.verify import Report, Step, verify_bundle
-from ledger.verify_combined import combine, quality_assurance_step
+from ledger.verify_combined import bundle_content, combine, quality_assurance_step
 from ledger.verify_document import verify_document
 
 router = APIRouter(tags=["verification"])
@@ -98,11 +98,19 @@ def verify(body: VerifyRequest, ctx: Ctx) -> dict[str, Any]:
             record, missing = None, None
         return combine(document, record, _quality(ctx, credential_id, version), missing).as_dict()
     if body.bundle is not None:
-        report = _record(ctx, str(body.bundle.get("credential_id")), None, body.bundle)
-        credential_id, version = str(body.bundle.get("credential_id")), body.bundle.get("version")
-    else:
-        assert body.credential_id is not None
-        credential_id, version = body.credential_id, body.version
-        report = _record(ctx, credential_id, version)
-    combined = combine(None, report, _quality(ctx, credential_id, version))
+        credential_id = str(body.bundle.get("credential_id"))
+        report = _record(ctx, credential_id, None, body.bundle)
+        found = ctx.read_model.credential(credential_id)
+        quality = (
+            None
+            if found is None
+            else quality_assurance_step(
+                ctx.read_model.issuer(found["issuer_id"]), bundle_content(found, body.bundle)
+            )
+        )
+        combined = combine(None, report, quality)
+        return {**combined.as_dict(), "credential": report.credential}
+    assert body.credential_id is not None
+    report = _record(ctx, body.credential_id, body.version)
+    combined = combine(None, report, _quality(ctx, body.credential_id, body.version))
     return {**combined.as_dict(), "credential": report.credential}

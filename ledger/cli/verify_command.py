@@ -16,8 +16,8 @@ from anchors.ethereum import Web3Chain
 from ledger.cli import options
 from ledger.client import LedgerClient, LedgerRequestError
 from ledger.read_model import version_status
-from ledger.verify import Report, verify_bundle
-from ledger.verify_combined import combine, quality_assurance_step
+from ledger.verify import Report, Step, verify_bundle
+from ledger.verify_combined import bundle_content, combine, quality_assurance_step
 from ledger.verify_document import HttpResolver, verify_document
 
 EXIT_CODES = {"valid": 0, "status-unknown": 3, "issuer-unknown": 3}
@@ -206,5 +206,18 @@ def verify(
         witnesses=frozenset(witness_keys),
         quorum=quorum,
     )
+    if ledger_url is not None and isinstance(bundle, dict) and "credential_id" in bundle:
+        report = combine(None, report, _register_check(ledger_url, bundle))
     _print(report, as_json)
     sys.exit(EXIT_CODES.get(report.verdict, 1))
+
+
+def _register_check(ledger_url: str, bundle: dict[str, Any]) -> Step | None:
+    """The issuer's quality assurance, from the ledger's register (as the page shows it)."""
+    try:
+        with LedgerClient(ledger_url, timeout=10) as client:
+            found = client.status(str(bundle["credential_id"]))
+            issuer = client.issuer(found["issuer_id"])
+    except (LedgerRequestError, httpx.HTTPError):
+        return Step("quality_assurance", None, "The ledger's register could not be asked.")
+    return quality_assurance_step(issuer, bundle_content(found, bundle))

@@ -424,3 +424,18 @@ def test_the_issuer_and_overview_pages_meet_wcag_21_aa_rules(
     page.goto(f"{site.url}/overview")
     expect(page.locator("#chart circle").first).to_be_visible()
     assert _accessibility_violations(page) == []
+
+
+def test_a_proof_bundle_file_shows_the_version_it_proves(
+    page: Page, site: Site, tmp_path: Path
+) -> None:
+    bundle = site.client.proof(site.credentials["amended"], 1)
+    path = tmp_path / "proof.json"
+    path.write_text(json.dumps(bundle), "utf-8")
+    page.goto(site.url + "/")
+    page.get_by_label("Credential file (Blockcerts JSON or proof bundle)").set_input_files(path)
+    page.get_by_role("button", name="Verify").click()
+    _wait_for_verdict(page)
+    _shot(page, "bundle-superseded")
+    expect(page.locator("#verdict-title")).to_have_text("SUPERSEDED")
+    expect(page.locator("#facts")).to_contain_text("1 of 2")

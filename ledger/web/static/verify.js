@@ -182,6 +182,12 @@
     let status = null;
     if (input.credentialId) {
       status = await json(`/credentials/${input.credentialId}`).catch(() => null);
+      if (status && input.kind === 'bundle') {
+        // A bundle proves the version recorded at its envelope's log position.
+        const position = JSON.parse(input.data.event.envelope).position;
+        const proved = status.versions.find((v) => v.log_position === position);
+        if (proved) input.version = proved.version;
+      }
       if (status) renderCredential(status, input.version || status.current_version);
     }
     const [cls, title, text] = verdictOf(checked.verdict, status, input.version || (status && status.current_version));
