@@ -10,6 +10,9 @@ PORT="${CREDLEDGER_ANVIL_PORT:-58545}"
 CHAIN_ID="${CREDLEDGER_ANVIL_CHAIN_ID:-31337}"
 HOME_DIR="$PWD/.deploy/anvil-node"
 PIDFILE="$HOME_DIR/anvil.pid"
+LOG="$HOME_DIR/anvil.log"
+# shellcheck source=deploy/service.sh
+source deploy/service.sh
 
 binary() {
   [ -x .deploy/anvil/node_modules/.bin/anvil ] ||
@@ -22,41 +25,20 @@ binary() {
   echo "${found:-.deploy/anvil/node_modules/.bin/anvil}"
 }
 
-running() {
-  [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
-}
-
 start() {
   mkdir -p "$HOME_DIR"
-  if running; then echo "Anvil on 127.0.0.1:$PORT (already running)"; return; fi
+  if service_running "$PIDFILE"; then echo "Anvil on 127.0.0.1:$PORT (already running)"; return; fi
   local anvil; anvil=$(binary)
   nohup "$anvil" --host 127.0.0.1 --port "$PORT" --chain-id "$CHAIN_ID" --silent \
-    --state "$HOME_DIR/state.json" --state-interval 1 >"$HOME_DIR/anvil.log" 2>&1 &
+    --state "$HOME_DIR/state.json" --state-interval 1 >"$LOG" 2>&1 &
   echo $! > "$PIDFILE"
-  for _ in $(seq 1 60); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-      echo "Anvil on 127.0.0.1:$PORT, chain id $CHAIN_ID (state in $HOME_DIR)"
-      return
-    fi
-    sleep 0.25
-  done
-  echo "Anvil did not open port $PORT" >&2
-  exit 1
-}
-
-stop() {
-  if running; then
-    local pid; pid=$(cat "$PIDFILE")
-    kill "$pid"
-    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -f "$PIDFILE"
+  service_wait_port "$PORT" "$PIDFILE" "$LOG" 15
+  echo "Anvil on 127.0.0.1:$PORT, chain id $CHAIN_ID (state in $HOME_DIR)"
 }
 
 case "${1:-}" in
   start) start ;;
-  stop) stop ;;
-  status) if running; then echo "running (pid $(cat "$PIDFILE"))"; else echo "stopped"; exit 3; fi ;;
+  stop) service_stop "$PIDFILE" ;;
+  status) if service_running "$PIDFILE"; then echo "running (pid $(cat "$PIDFILE"))"; else echo "stopped"; exit 3; fi ;;
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac

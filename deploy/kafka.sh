@@ -17,6 +17,8 @@ DATA="$HOME_DIR/data"
 CONFIG="$HOME_DIR/server.properties"
 PIDFILE="$HOME_DIR/kafka.pid"
 LOG="$HOME_DIR/kafka.log"
+# shellcheck source=deploy/service.sh
+source deploy/service.sh
 
 fetch() {
   [ -f "$LIBS/.complete" ] && return
@@ -50,10 +52,6 @@ POM
   touch "$LIBS/.complete"
 }
 
-running() {
-  [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
-}
-
 write_config() {
   cat > "$CONFIG" <<PROPS
 process.roles=broker,controller
@@ -79,7 +77,7 @@ PROPS
 start() {
   fetch
   mkdir -p "$HOME_DIR"
-  if running; then
+  if service_running "$PIDFILE"; then
     echo "Kafka on 127.0.0.1:$PORT (already running)"
     return
   fi
@@ -92,31 +90,13 @@ start() {
   fi
   nohup "${java[@]}" kafka.Kafka "$CONFIG" >"$LOG" 2>&1 &
   echo $! > "$PIDFILE"
-  for _ in $(seq 1 120); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-      echo "Kafka on 127.0.0.1:$PORT (data in $DATA)"
-      return
-    fi
-    running || { tail -n 30 "$LOG" >&2; echo "Kafka did not start" >&2; exit 1; }
-    sleep 0.5
-  done
-  echo "Kafka did not open port $PORT within a minute" >&2
-  exit 1
-}
-
-stop() {
-  if running; then
-    local pid; pid=$(cat "$PIDFILE")
-    kill "$pid"
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -f "$PIDFILE"
+  service_wait_port "$PORT" "$PIDFILE" "$LOG" 60
+  echo "Kafka on 127.0.0.1:$PORT (data in $DATA)"
 }
 
 case "${1:-}" in
   start) start ;;
-  stop) stop ;;
-  status) if running; then echo "running (pid $(cat "$PIDFILE"))"; else echo "stopped"; exit 3; fi ;;
+  stop) service_stop "$PIDFILE" ;;
+  status) if service_running "$PIDFILE"; then echo "running (pid $(cat "$PIDFILE"))"; else echo "stopped"; exit 3; fi ;;
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac

@@ -244,6 +244,20 @@ def anvil_settings(
     return settings_on(tmp_path, database, anvil)
 
 
+def settled(embedded: EmbeddedLedger) -> bool:
+    """Every event but anchoring bookkeeping is anchored, and the read model has seen the
+    anchors' events too (they are stored before the anchor is marked recorded)."""
+    storage = embedded.storage
+    stored = storage.ledger.recorder.select_notifications(start=None, limit=1_000_000)
+    substantive = [n for n in stored if ":BatchAnchor." not in n.topic]
+    if not substantive:
+        return True
+    index = storage.log.store.index_of(substantive[-1].id)
+    if index is None or storage.anchors.covering(index) is None:
+        return False
+    return storage.read_model.position() >= (storage.ledger.recorder.max_notification_id() or 0)
+
+
 def anchored_everything(ledger: RunningLedger) -> bool:
     """Every stored event but anchoring bookkeeping is in a recorded anchor's batch."""
     storage = ledger.embedded.storage

@@ -42,7 +42,7 @@ from ledger.api import create_app
 from ledger.client import CommandSigner, LedgerClient
 from ledger.settings import Settings, create_secrets
 from ledger.signing import IssuerKey
-from tests.conftest import STORE, content, free_port, wait_for
+from tests.conftest import STORE, content, free_port, settled, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 VERIFIER = ROOT / ".deploy" / "cert-verifier-js" / "package" / "dist" / "verifier-node"
@@ -145,17 +145,6 @@ def _trusting(cert: Path) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(cert))
 
 
-def _anchored(served: Served) -> bool:
-    storage = served.embedded.storage
-    stored = storage.ledger.recorder.select_notifications(start=None, limit=1_000_000)
-    substantive = [n for n in stored if ":BatchAnchor." not in n.topic]
-    index = storage.log.store.index_of(substantive[-1].id)
-    if index is None or storage.anchors.covering(index) is None:
-        return False
-    # ...and the read model has seen the anchor events (stored before the anchor is recorded).
-    return storage.read_model.position() >= (storage.ledger.recorder.max_notification_id() or 0)
-
-
 def _issue_batch(served: Served, signer: CommandSigner, count: int, start: int) -> list[str]:
     bodies = [
         signer.issue(
@@ -166,7 +155,7 @@ def _issue_batch(served: Served, signer: CommandSigner, count: int, start: int) 
     ]
     results = served.public.bulk_issue(bodies)
     assert all(r["ok"] for r in results), results
-    wait_for(lambda: _anchored(served), timeout=60)
+    wait_for(lambda: settled(served.embedded), timeout=60)
     return [str(r["result"]["credential_id"]) for r in results]
 
 
@@ -281,7 +270,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             )
         )
         served.public.revoke(signer.revoke(revoked, "assessment misconduct established"))
-        wait_for(lambda: _anchored(served), timeout=60)
+        wait_for(lambda: settled(served.embedded), timeout=60)
         records = served.embedded.storage.anchors
         checkpoints = served.embedded.storage.log.store.checkpoints(0, 1000)
         found.batch_sizes = [

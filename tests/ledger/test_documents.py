@@ -26,6 +26,7 @@ from tests.conftest import (
     issue,
     wait_for,
 )
+from tests.conftest import settled as everything_settled
 
 
 @pytest.fixture
@@ -44,18 +45,7 @@ def http(ledger: RunningLedger) -> Iterator[httpx.Client]:
 
 def settled(ledger: RunningLedger) -> None:
     """Wait until every event is anchored and the read model has seen the anchors."""
-    storage = ledger.embedded.storage
-
-    def done() -> bool:
-        stored = storage.ledger.recorder.select_notifications(start=None, limit=1_000_000)
-        substantive = [n for n in stored if ":BatchAnchor." not in n.topic]
-        index = storage.log.store.index_of(substantive[-1].id)
-        if index is None or storage.anchors.covering(index) is None:
-            return False
-        # Read after the anchor is seen recorded: its events are stored by then.
-        return storage.read_model.position() >= (storage.ledger.recorder.max_notification_id() or 0)
-
-    wait_for(done)
+    wait_for(lambda: everything_settled(ledger.embedded))
 
 
 def fetch(

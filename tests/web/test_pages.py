@@ -13,7 +13,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from ledger.cli.main import cli
 from ledger.client import CommandSigner, LedgerClient
 from ledger.settings import Settings, create_secrets
 from ledger.signing import IssuerKey
-from tests.conftest import LEARNER, STORE, content, free_port, wait_for
+from tests.conftest import LEARNER, STORE, content, free_port, settled, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "pages"
@@ -78,20 +78,6 @@ def _serve(settings: Settings) -> tuple[EmbeddedLedger, uvicorn.Server, threadin
         assert thread.is_alive(), "uvicorn did not start"
         time.sleep(0.01)
     return embedded, server, thread
-
-
-def _settled(embedded: EmbeddedLedger) -> Callable[[], bool]:
-    storage = embedded.storage
-
-    def done() -> bool:
-        stored = storage.ledger.recorder.select_notifications(start=None, limit=1_000_000)
-        substantive = [n for n in stored if ":BatchAnchor." not in n.topic]
-        index = storage.log.store.index_of(substantive[-1].id)
-        if index is None or storage.anchors.covering(index) is None:
-            return False
-        return storage.read_model.position() >= (storage.ledger.recorder.max_notification_id() or 0)
-
-    return done
 
 
 def _cosign(url: str, client: LedgerClient, work: Path) -> None:
@@ -143,16 +129,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         ids = [
             client.issue(signer.issue(content(), learner))["credential_id"] for learner in learners
         ]
-        wait_for(_settled(embedded))
+        wait_for(lambda: settled(embedded))
         _cosign(url, client, work)
         valid, amended, revoked = ids
         client.amend(
             signer.amend(amended, content(title="Applied Machine Learning (with Lab)"), learners[1])
         )
-        wait_for(_settled(embedded))
+        wait_for(lambda: settled(embedded))
         _cosign(url, client, work)
         client.revoke(signer.revoke(revoked, "assessment irregularity confirmed by the exam board"))
-        wait_for(_settled(embedded))
+        wait_for(lambda: settled(embedded))
         _cosign(url, client, work)
         wanted = [
             {"credential_id": valid},

@@ -1,0 +1,37 @@
+# Shared by the deploy scripts: a background service known by its pid file.
+# shellcheck shell=bash
+
+# service_running PIDFILE: whether the process the pid file names is alive.
+service_running() {
+  [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+}
+
+# service_wait_port PORT PIDFILE LOG SECONDS: wait until the port accepts connections; fail
+# (showing the log's end) if the process dies or the time runs out.
+service_wait_port() {
+  local port=$1 pidfile=$2 log=$3 seconds=$4
+  local tries=$((seconds * 4))
+  for _ in $(seq 1 "$tries"); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    if ! service_running "$pidfile"; then
+      tail -n 30 "$log" >&2
+      echo "the service exited before opening port $port" >&2
+      return 1
+    fi
+    sleep 0.25
+  done
+  echo "nothing opened port $port within ${seconds}s" >&2
+  return 1
+}
+
+# service_stop PIDFILE: stop the process politely, then for good after 15 seconds.
+service_stop() {
+  local pidfile=$1
+  if service_running "$pidfile"; then
+    local pid; pid=$(cat "$pidfile")
+    kill "$pid"
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
