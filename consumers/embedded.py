@@ -13,7 +13,9 @@ from anchors.chain import ChainUnavailable
 from anchors.checkpoint import NoteSigner
 from anchors.witness import verify_possession
 from consumers.anchor_consumer import AnchorConsumer, connect_chain
-from consumers.follower import NotificationFollower
+from consumers.follower import Follower, NotificationFollower
+from consumers.kafka_follower import KafkaFollower
+from consumers.kafka_relay import KafkaRelay
 from consumers.log_consumer import LogConsumer
 from consumers.projector import ReadModelProjector
 from ledger.api.app_context import ApiContext
@@ -42,13 +44,15 @@ class EmbeddedLedger:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.storage: Storage = open_storage(settings)
+        self.relay: KafkaRelay | None = None
+        self._kafka_followers: list[KafkaFollower] = []
         self.projector = ReadModelProjector(
-            NotificationFollower(self.storage.ledger), self.storage.read_model
+            self._follower(settings.kafka_projector_group), self.storage.read_model
         )
         self.signer = NoteSigner.from_seed(settings.log_origin_value(), settings.log_key_seed())
         self.witnesses = trusted_witnesses(settings)
         self.log_consumer = LogConsumer(
-            NotificationFollower(self.storage.ledger),
+            self._follower(settings.kafka_log_group),
             self.storage.log,
             self.signer,
             settings.log_origin_value(),
@@ -82,11 +86,24 @@ class EmbeddedLedger:
         self._wake_projector = threading.Event()
         self._wake_log = threading.Event()
         self._wake_anchor = threading.Event()
+        self._wake_relay = threading.Event()
+        if settings.transport == "kafka":
+            self.relay = KafkaRelay(self.storage.ledger, self.storage.read_model, settings)
         self._threads = [
             self._thread("read-model-projector", self.projector.run, self._wake_projector),
             self._thread("log-consumer", self.log_consumer.run, self._wake_log),
             self._thread("anchor-consumer", self.anchor_consumer.run, self._wake_anchor),
         ]
+        if self.relay is not None:
+            self._threads.append(self._thread("kafka-relay", self.relay.run, self._wake_relay))
+
+    def _follower(self, group_id: str) -> Follower:
+        """The transport a consumer reads the store's events through."""
+        if self.settings.transport != "kafka":
+            return NotificationFollower(self.storage.ledger)
+        follower = KafkaFollower(self.storage.ledger, self.settings, group_id).start()
+        self._kafka_followers.append(follower)
+        return follower
 
     def _adoption(self) -> datetime:
         """When the first anchoring key counts as adopted: now, or just before the chain's
@@ -109,7 +126,10 @@ class EmbeddedLedger:
         return threading.Thread(target=run, args=(self._stop, wake), daemon=True, name=name)
 
     def start(self) -> EmbeddedLedger:
-        self.projector.catch_up()
+        if self.relay is not None:
+            self.relay.start()
+        else:
+            self.projector.catch_up()
         for thread in self._threads:
             thread.start()
         return self
@@ -118,15 +138,25 @@ class EmbeddedLedger:
         if self._stop.is_set():
             return
         self._stop.set()
-        for wake in (self._wake_projector, self._wake_log, self._wake_anchor):
+        for wake in (self._wake_projector, self._wake_log, self._wake_anchor, self._wake_relay):
             wake.set()
         for thread in self._threads:
             if thread.is_alive():
                 thread.join(timeout=10)
+        if self.relay is not None:
+            self.relay.stop()
+        for follower in self._kafka_followers:
+            follower.stop()
         self.storage.close()
         self.chain.close()
 
     def _written(self) -> None:
+        if self.relay is not None:
+            # Through Kafka: the relay publishes, the consumers follow; the request waits for
+            # the read model to catch up (ApiContext.written).
+            for wake in (self._wake_relay, self._wake_projector, self._wake_log):
+                wake.set()
+            return
         # The read model is caught up in the request, so the answer reflects the write; the
         # log follows in its own thread.
         self.projector.catch_up()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from eventsourcing.application import Application
 
@@ -14,6 +14,15 @@ class StoredEvent:
 
     position: int
     event: Any
+
+
+class Follower(Protocol):
+    """What a consumer needs of a transport: the events after a position, in the store's order,
+    and a way to say how far its own transaction has applied them."""
+
+    def after(self, position: int) -> list[StoredEvent]: ...
+
+    def commit_through(self, position: int) -> None: ...
 
 
 class NotificationFollower:
@@ -33,6 +42,9 @@ class NotificationFollower:
             start=position, limit=self.batch_size, stop=self._until, inclusive_of_start=False
         )
         return [StoredEvent(n.id, self._mapper.to_domain_event(n)) for n in notifications]
+
+    def commit_through(self, position: int) -> None:
+        """Nothing to commit: the store itself is read, and each consumer keeps its position."""
 
     def head(self) -> int:
         """The position of the newest stored event (0 when empty)."""

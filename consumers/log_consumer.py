@@ -10,7 +10,7 @@ from collections.abc import Callable
 from anchors.checkpoint import NoteSigner
 from anchors.log import LogStoreConflict, TransparencyLog
 from consumers.envelope import entry
-from consumers.follower import NotificationFollower
+from consumers.follower import Follower
 from ledger.domain import BatchAnchor
 
 _BOOKKEEPING = (BatchAnchor.Anchored, BatchAnchor.Reanchored, BatchAnchor.Orphaned)
@@ -21,7 +21,7 @@ class LogConsumer:
 
     def __init__(
         self,
-        follower: NotificationFollower,
+        follower: Follower,
         log: TransparencyLog,
         signer: NoteSigner,
         origin: str,
@@ -64,6 +64,7 @@ class LogConsumer:
                     self._substantive = True
                 self._close_if_due()
             self._close_if_due()
+            self._follower.commit_through(position)
             return position
 
     def _pending(self) -> int:

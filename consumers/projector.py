@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from types import SimpleNamespace
 from typing import Any
 
-from consumers.follower import NotificationFollower, StoredEvent
+from consumers.follower import Follower, StoredEvent
 from ledger.domain import AnchoringKeys, BatchAnchor, CommandReceipt, Credential, Issuer
 from ledger.read_model import PositionMoved, ReadModel, ReadModelWriter
 
@@ -112,7 +112,7 @@ def _apply(writer: ReadModelWriter, stored: StoredEvent) -> None:
 class ReadModelProjector:
     """Keeps a read model up to date with the event store, one transaction per batch."""
 
-    def __init__(self, follower: NotificationFollower, read_model: ReadModel) -> None:
+    def __init__(self, follower: Follower, read_model: ReadModel) -> None:
         self._follower = follower
         self._read_model = read_model
         self._lock = threading.Lock()
@@ -134,6 +134,7 @@ class ReadModelProjector:
                 position = batch[-1].position
                 if progress is not None:
                     progress(position)
+            self._follower.commit_through(position)
             return position
 
     def run(self, stop: threading.Event, wake: threading.Event, interval: float = 0.5) -> None:

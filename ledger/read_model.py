@@ -333,6 +333,34 @@ class ReadModel(ABC):
             row = c.fetchone()
         return int(row[0]) if row else 0
 
+    def tracked(self, name: str) -> int:
+        """The position another follower of the store (such as the Kafka relay) has reached."""
+        with self._cursor(write=False) as c:
+            c.execute(self._sql("SELECT position FROM rm_tracking WHERE name = ?"), (name,))
+            row = c.fetchone()
+        return int(row[0]) if row else 0
+
+    def track(self, name: str, from_position: int, to_position: int) -> None:
+        """Move ``name`` from ``from_position`` to ``to_position``; raises
+        :class:`PositionMoved` if it is no longer at ``from_position``."""
+        with self._cursor(write=True) as c:
+            if from_position == 0:
+                c.execute(
+                    self._sql(
+                        "INSERT INTO rm_tracking VALUES (?, ?) ON CONFLICT (name) DO NOTHING"
+                    ),
+                    (name, to_position),
+                )
+            else:
+                c.execute(
+                    self._sql(
+                        "UPDATE rm_tracking SET position = ? WHERE name = ? AND position = ?"
+                    ),
+                    (to_position, name, from_position),
+                )
+            if c.rowcount != 1:
+                raise PositionMoved(f"{name} is no longer at position {from_position}")
+
     @contextmanager
     def transaction(self, from_position: int, to_position: int) -> Iterator[ReadModelWriter]:
         """Apply changes for positions after ``from_position`` up to ``to_position`` at once.

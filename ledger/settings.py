@@ -87,6 +87,27 @@ class Settings(BaseSettings):
         default=None,
         description="Base64 Ed25519 seed that signs checkpoints; else from secrets.json.",
     )
+    transport: Literal["embedded", "kafka"] = Field(
+        default="embedded",
+        description="How events reach the log and the read model: embedded (followed in "
+        "process) or kafka (a relay publishes them to Apache Kafka; consumer groups read them).",
+    )
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:59092", description="Kafka brokers (transport=kafka)."
+    )
+    kafka_topic: str = Field(default="credledger.events", description="The events topic.")
+    kafka_partitions: int = Field(
+        default=1, ge=1, description="Partitions of the events topic (one key keeps the order)."
+    )
+    kafka_replication_factor: int = Field(
+        default=1, ge=1, description="Replicas of the events topic (3 in production)."
+    )
+    kafka_log_group: str = Field(
+        default="credledger-log", description="Consumer group of the log-and-anchor consumer."
+    )
+    kafka_projector_group: str = Field(
+        default="credledger-read-model", description="Consumer group of the read-model projector."
+    )
     batch_size: int = Field(default=1000, ge=1, description="Events per batch at most.")
     batch_age_seconds: float = Field(
         default=10.0, gt=0, description="A batch with events closes after this long."

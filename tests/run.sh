@@ -26,6 +26,8 @@ if ! command -v chromium >/dev/null; then
   $as_root apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq chromium chromium-driver >&2
 fi
+# The Kafka tests start a local broker with deploy/kafka.sh; stop it whatever happens.
+trap 'bash deploy/kafka.sh stop >/dev/null 2>&1 || true' EXIT
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

@@ -1,0 +1,133 @@
+"""The Kafka relay: every stored event published to the topic in the store's global order.
+
+The producer is idempotent and waits for every in-sync replica; the relay's position is kept in
+the database (compare-and-set) and moved only after the broker acknowledged the whole batch,
+so a crash or an outage repeats messages but never loses one. Consumers drop the repeats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from consumers.kafka_messages import EventMessage
+from ledger.read_model import PositionMoved, ReadModel
+from ledger.settings import Settings
+
+log = logging.getLogger("credledger.kafka")
+
+RELAY = "kafka-relay"
+# Every message has this key: one partition holds the whole stream, in order.
+STREAM_KEY = b"credledger-events"
+
+
+async def ensure_topic(settings: Settings) -> None:
+    """Create the events topic if it does not exist yet."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [
+                NewTopic(
+                    settings.kafka_topic,
+                    num_partitions=settings.kafka_partitions,
+                    replication_factor=settings.kafka_replication_factor,
+                )
+            ]
+        )
+    except TopicAlreadyExistsError:
+        pass
+    finally:
+        await admin.close()
+
+
+class KafkaRelay:
+    """Publishes what the event store holds beyond the relay's tracked position."""
+
+    def __init__(
+        self, application: Any, tracking: ReadModel, settings: Settings, batch_size: int = 500
+    ) -> None:
+        self._recorder = application.recorder
+        self._tracking = tracking
+        self._settings = settings
+        self._batch_size = batch_size
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._producer: AIOKafkaProducer | None = None
+
+    def _call(self, coroutine: Any, timeout: float = 60) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def start(self) -> KafkaRelay:
+        self._thread.start()
+        return self
+
+    async def _producer_ready(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            await ensure_topic(self._settings)
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                enable_idempotence=True,
+                acks="all",
+                linger_ms=5,
+            )
+            await producer.start()
+            self._producer = producer
+        return self._producer
+
+    async def _send(self, messages: list[EventMessage]) -> None:
+        producer = await self._producer_ready()
+        sent = [
+            await producer.send(self._settings.kafka_topic, m.encode(), key=STREAM_KEY)
+            for m in messages
+        ]
+        await asyncio.gather(*sent)
+
+    def publish(self) -> int:
+        """Publish the next batch; returns how many events were published (0: none new)."""
+        position = self._tracking.tracked(RELAY)
+        notifications = self._recorder.select_notifications(
+            start=position, limit=self._batch_size, inclusive_of_start=False
+        )
+        if not notifications:
+            return 0
+        messages, previous = [], position
+        for notification in notifications:
+            messages.append(EventMessage.of(notification, previous))
+            previous = notification.id
+        self._call(self._send(messages))
+        try:
+            self._tracking.track(RELAY, position, previous)
+        except PositionMoved:
+            log.info("another relay published up to here first")
+        return len(messages)
+
+    def run(self, stop: threading.Event, wake: threading.Event, interval: float = 0.2) -> None:
+        while not stop.is_set():
+            try:
+                while self.publish() and not stop.is_set():
+                    pass
+            except (KafkaError, TimeoutError, OSError) as exc:
+                log.warning("the relay waits for Kafka: %s", exc)
+                self._reset()
+            wake.wait(interval)
+            wake.clear()
+
+    def _reset(self) -> None:
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            try:
+                self._call(producer.stop(), timeout=10)
+            except Exception:
+                log.debug("closing the producer failed", exc_info=True)
+
+    def stop(self) -> None:
+        self._reset()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)

@@ -1,0 +1,155 @@
+"""Events through a real Apache Kafka broker (deploy/kafka.sh): the relay publishes the store's
+events in order; the log and the read model consume them as consumer groups, dropping repeats
+and waiting out gaps. Each test has a topic and groups of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from anchors.log import TransparencyLog
+from anchors.memory import MemoryLogStore
+from consumers.embedded import EmbeddedLedger
+from consumers.envelope import StoredEnvelopes
+from consumers.kafka_follower import KafkaFollower
+from consumers.kafka_messages import EventMessage
+from consumers.kafka_relay import RELAY, STREAM_KEY, ensure_topic
+from ledger.client import CommandSigner
+from ledger.commands import IssuerRegistration, SignedCommand
+from ledger.samples import issuer_registration
+from ledger.settings import Settings, create_secrets
+from ledger.signing import IssuerKey
+from tests.conftest import LEARNER, content, settled, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def kafka() -> str:
+    """A local broker, started (idempotently) by the deploy script."""
+    subprocess.run(["bash", str(ROOT / "deploy" / "kafka.sh"), "start"], check=True)
+    return "127.0.0.1:59092"
+
+
+@pytest.fixture
+def kafka_settings(tmp_path: Path, database: Callable[[], dict[str, Any]], kafka: str) -> Settings:
+    create_secrets(tmp_path / "data")
+    run = uuid.uuid4().hex[:8]
+    return Settings(
+        data_dir=tmp_path / "data",
+        chain="in-process",
+        transport="kafka",
+        kafka_bootstrap_servers=kafka,
+        kafka_topic=f"credledger-test-{run}",
+        kafka_log_group=f"log-{run}",
+        kafka_projector_group=f"read-model-{run}",
+        batch_age_seconds=0.3,
+        **database(),
+    )
+
+
+@pytest.fixture
+def running(kafka_settings: Settings) -> Iterator[EmbeddedLedger]:
+    embedded = EmbeddedLedger(kafka_settings).start()
+    yield embedded
+    embedded.stop()
+
+
+def _issue(embedded: EmbeddedLedger, count: int) -> None:
+    key = IssuerKey.generate()
+    app = embedded.storage.ledger
+    issuer = app.register_issuer(IssuerRegistration(**issuer_registration(key.address)))
+    signer = CommandSigner(key, str(issuer.id))
+    commands = [
+        SignedCommand(**signer.issue(content(), {**LEARNER, "identifier": f"k-{i}"}))
+        for i in range(count)
+    ]
+    app.issue_many(commands)
+
+
+def _replayed_root(embedded: EmbeddedLedger) -> bytes:
+    """The log root of the same history, rebuilt from the store without any transport."""
+    log = TransparencyLog(MemoryLogStore())
+    read = StoredEnvelopes(embedded.storage.ledger)
+    while batch := read(log.size(), 1000):
+        log.append([entry for _, entry in batch], [position for position, _ in batch])
+    return log.root()
+
+
+def _quiet(embedded: EmbeddedLedger) -> bool:
+    """Anchored, and both consumers at the store's last event (anchor events included)."""
+    stored = embedded.storage.ledger.recorder.max_notification_id()
+    log_at, read_at = embedded.storage.log.position(), embedded.storage.read_model.position()
+    return settled(embedded) and log_at == read_at == stored
+
+
+def test_every_event_reaches_the_log_and_the_read_model_in_the_stores_order(
+    running: EmbeddedLedger,
+) -> None:
+    _issue(running, 50)
+    wait_for(lambda: _quiet(running))
+    assert running.storage.log.root() == _replayed_root(running)
+
+
+def test_messages_published_again_are_dropped_by_position(running: EmbeddedLedger) -> None:
+    _issue(running, 20)
+    wait_for(lambda: _quiet(running))
+    size, digest = running.storage.log.size(), running.storage.read_model.digest()
+    # The relay forgets how far it got (as after a crash before it recorded its position).
+    published = running.storage.read_model.tracked(RELAY)
+    running.storage.read_model.track(RELAY, published, 1)
+    wait_for(lambda: running.storage.read_model.tracked(RELAY) == published)
+    running.log_consumer.catch_up()
+    running.projector.catch_up()
+    assert running.storage.log.size() == size
+    assert running.storage.read_model.digest() == digest
+    assert running.storage.log.root() == _replayed_root(running)
+
+
+def test_a_gap_is_waited_out_never_skipped(kafka_settings: Settings) -> None:
+    # Stored events from a ledger of its own, sent by hand out of order.
+    with EmbeddedLedger(kafka_settings.model_copy(update={"transport": "embedded"})) as source:
+        _issue(source, 2)
+        notifications = source.storage.ledger.recorder.select_notifications(start=None, limit=10)
+        messages, previous = [], 0
+        for notification in notifications:
+            messages.append(EventMessage.of(notification, previous))
+            previous = notification.id
+        follower = KafkaFollower(source.storage.ledger, kafka_settings, "gap-test").start()
+        try:
+            _produce(kafka_settings, messages[1:])
+            assert _after_polling(follower, 0, polls=10) == []
+            _produce(kafka_settings, messages[:1])
+            received = _after_polling(follower, 0, polls=50)
+            assert [e.position for e in received] == [m.position for m in messages]
+        finally:
+            follower.stop()
+
+
+def _after_polling(follower: KafkaFollower, position: int, polls: int) -> list[Any]:
+    """The first events the follower gives after ``position`` within some polls, or none."""
+    for _ in range(polls):
+        if found := follower.after(position):
+            return found
+    return []
+
+
+def _produce(settings: Settings, messages: list[EventMessage]) -> None:
+    async def send() -> None:
+        await ensure_topic(settings)
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+        await producer.start()
+        try:
+            for message in messages:
+                await producer.send_and_wait(settings.kafka_topic, message.encode(), key=STREAM_KEY)
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
