@@ -3,6 +3,7 @@ in threads of the same process."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -89,9 +90,19 @@ class EmbeddedLedger:
         self._wake_relay = threading.Event()
         if settings.transport == "kafka":
             self.relay = KafkaRelay(self.storage.ledger, self.storage.read_model, settings)
+        # Through Kafka, a consumer's poll itself waits for new messages: no pause between.
+        pause = 0.0 if self.relay is not None else None
         self._threads = [
-            self._thread("read-model-projector", self.projector.run, self._wake_projector),
-            self._thread("log-consumer", self.log_consumer.run, self._wake_log),
+            self._thread(
+                "read-model-projector",
+                functools.partial(self.projector.run, interval=0.5 if pause is None else pause),
+                self._wake_projector,
+            ),
+            self._thread(
+                "log-consumer",
+                functools.partial(self.log_consumer.run, interval=pause),
+                self._wake_log,
+            ),
             self._thread("anchor-consumer", self.anchor_consumer.run, self._wake_anchor),
         ]
         if self.relay is not None:

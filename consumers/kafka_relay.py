@@ -108,7 +108,7 @@ class KafkaRelay:
             log.info("another relay published up to here first")
         return len(messages)
 
-    def run(self, stop: threading.Event, wake: threading.Event, interval: float = 0.2) -> None:
+    def run(self, stop: threading.Event, wake: threading.Event, interval: float = 0.05) -> None:
         while not stop.is_set():
             try:
                 while self.publish() and not stop.is_set():
@@ -116,6 +116,11 @@ class KafkaRelay:
             except (KafkaError, TimeoutError, OSError) as exc:
                 log.warning("the relay waits for Kafka: %s", exc)
                 self._reset()
+                stop.wait(1.0)
+            except Exception:
+                # The database is out: nothing moved; publish again from the tracked position.
+                log.exception("the relay failed; retrying")
+                stop.wait(1.0)
             wake.wait(interval)
             wake.clear()
 

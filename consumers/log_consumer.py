@@ -3,6 +3,7 @@ batches closed by size or age with a signed checkpoint."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from consumers.envelope import entry
 from consumers.follower import Follower
 from ledger.domain import BatchAnchor
 
+log = logging.getLogger("credledger.log")
 _BOOKKEEPING = (BatchAnchor.Anchored, BatchAnchor.Reanchored, BatchAnchor.Orphaned)
 
 
@@ -88,10 +90,17 @@ class LogConsumer:
         self._substantive = False
         return self.log.sign_checkpoint(self._signer, self.origin)
 
-    def run(self, stop: threading.Event, wake: threading.Event) -> None:
+    def run(
+        self, stop: threading.Event, wake: threading.Event, interval: float | None = None
+    ) -> None:
         """Catch up whenever woken, and at least every quarter of the batch age."""
-        interval = min(0.5, self._batch_age / 4)
+        interval = min(0.5, self._batch_age / 4) if interval is None else interval
         while not stop.is_set():
-            self.catch_up()
+            try:
+                self.catch_up()
+            except Exception:
+                # A database or broker outage: the log keeps what it appended; retry.
+                log.exception("the log consumer failed; retrying")
+                stop.wait(1.0)
             wake.wait(interval)
             wake.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from types import SimpleNamespace
@@ -12,6 +13,7 @@ from ledger.domain import AnchoringKeys, BatchAnchor, CommandReceipt, Credential
 from ledger.read_model import PositionMoved, ReadModel, ReadModelWriter
 
 Handler = Callable[[ReadModelWriter, Any, str, int], None]
+log = logging.getLogger("credledger.read_model")
 
 
 def _credential_version(event_name: str) -> Handler:
@@ -140,6 +142,11 @@ class ReadModelProjector:
     def run(self, stop: threading.Event, wake: threading.Event, interval: float = 0.5) -> None:
         """Catch up whenever woken, or every ``interval`` seconds, until ``stop`` is set."""
         while not stop.is_set():
-            self.catch_up()
+            try:
+                self.catch_up()
+            except Exception:
+                # A database or broker outage: what was applied stays applied; retry.
+                log.exception("the read-model projector failed; retrying")
+                stop.wait(1.0)
             wake.wait(interval)
             wake.clear()

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor
@@ -158,6 +159,18 @@ def event_store_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_POOL_SIZE": str(settings.postgres_pool_size),
         "POSTGRES_LOCK_TIMEOUT": "10",
     }
+
+
+@contextmanager
+def schema_lock(settings: Settings) -> Iterator[None]:
+    """Hold a cluster-wide lock while opening the stores: processes starting together (API
+    workers, consumers) would otherwise race to create the same tables."""
+    with psycopg.connect(conninfo(settings), autocommit=True) as connection:
+        connection.execute("SELECT pg_advisory_lock(91620002)")
+        try:
+            yield
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(91620002)")
 
 
 def open_read_model(settings: Settings) -> PostgresReadModel:

@@ -8,7 +8,7 @@ own, so it can be dropped and rebuilt without touching history.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +131,11 @@ def event_store_env(settings: Settings) -> dict[str, str]:
         "SQLITE_DBNAME": str(settings.events_db),
         "SQLITE_LOCK_TIMEOUT": "30",
     }
+
+
+def schema_lock(settings: Settings) -> AbstractContextManager[None]:
+    """Nothing to hold: SQLite serialises schema changes itself."""
+    return nullcontext()
 
 
 def open_read_model(settings: Settings) -> SQLiteReadModel:

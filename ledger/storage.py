@@ -1,8 +1,8 @@
 """Choosing the storage backend by configuration, in this one place.
 
 Each backend module (``ledger.sqlite``, ``ledger.postgres``) provides ``event_store_env``,
-``open_vault``, ``open_read_model``, ``open_log_store`` and ``open_anchor_store``; nothing else
-names a backend.
+``schema_lock``, ``open_vault``, ``open_read_model``, ``open_log_store`` and
+``open_anchor_store``; nothing else names a backend.
 """
 
 from __future__ import annotations
@@ -47,14 +47,15 @@ def open_storage(settings: Settings) -> Storage:
         # Issuers are read by every command; the cache fast-forwards, so it is never stale.
         "AGGREGATE_CACHE_MAXSIZE": "10000",
     }
-    ledger = Ledger(
-        lambda recorder: backend.open_vault(recorder, cipher),
-        env=env,
-        supervision_values=settings.supervision_values,
-        read_freshness=timedelta(seconds=settings.read_freshness_seconds),
-    )
-    read_model: ReadModel = backend.open_read_model(settings)
-    log_store = backend.open_log_store(settings)
+    with backend.schema_lock(settings):
+        ledger = Ledger(
+            lambda recorder: backend.open_vault(recorder, cipher),
+            env=env,
+            supervision_values=settings.supervision_values,
+            read_freshness=timedelta(seconds=settings.read_freshness_seconds),
+        )
+        read_model: ReadModel = backend.open_read_model(settings)
+        log_store = backend.open_log_store(settings)
     return Storage(
         ledger=ledger,
         read_model=read_model,

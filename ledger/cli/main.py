@@ -29,7 +29,7 @@ def cli() -> None:
     """credledger: an event-sourced ledger for EU micro-credentials.
 
     \b
-    Operator:  init, serve, demo, register-issuer, suspend-issuer, reinstate-issuer,
+    Operator:  init, serve, consume, demo, register-issuer, suspend-issuer, reinstate-issuer,
                anchoring-key, rebuild-read-model
     Issuer:    keygen, issue, bulk-issue, amend, revoke, erase, rotate-key, documents
     Anyone:    status, proof, verify
@@ -40,6 +40,7 @@ def cli() -> None:
 for command in (
     server.init,
     server.serve,
+    server.consume,
     demo.demo,
     operator.register_issuer,
     operator.suspend_issuer,

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import threading
 from pathlib import Path
 
 import click
 import uvicorn
 
+from consumers.api_worker import WORKER_CHAIN, chain_description
 from ledger.api import create_app
 from ledger.cli import options
 from ledger.settings import Settings, create_secrets
@@ -51,6 +55,19 @@ def init(data_dir: Path) -> None:
     envvar="CREDLEDGER_PUBLIC_URL",
     help="Base URL verifiers reach the ledger at (default: http(s)://HOST:PORT).",
 )
+@click.option(
+    "--workers",
+    envvar="CREDLEDGER_WORKERS",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1),
+    help="API worker processes; with more than one, the consumers run once, in this process.",
+)
+@click.option(
+    "--no-consumers",
+    is_flag=True,
+    help="Serve the API only; run `credledger consume` for the log, anchors and read model.",
+)
 @options.reporting_errors
 def serve(
     data_dir: Path,
@@ -59,6 +76,8 @@ def serve(
     tls_cert: Path | None,
     tls_key: Path | None,
     public_url: str | None,
+    workers: int,
+    no_consumers: bool,
 ) -> None:
     """Run the HTTP API with the log, anchoring and read-model consumers.
 
@@ -71,6 +90,7 @@ def serve(
       open http://127.0.0.1:8000/docs for the OpenAPI documentation
       credledger serve --port 8443 --tls-cert cert.pem --tls-key key.pem
       credledger serve --public-url https://ledger.example.eu   # behind a TLS proxy
+      CREDLEDGER_STORE=postgres CREDLEDGER_TRANSPORT=kafka credledger serve --workers 2
     """
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
@@ -89,15 +109,63 @@ def serve(
         _, created = create_secrets(data_dir)
         if created:
             click.echo(f"Initialised {data_dir} with new secrets (see `credledger init`).")
+    served = {
+        "host": host,
+        "port": port,
+        "ssl_certfile": str(tls_cert) if tls_cert else None,
+        "ssl_keyfile": str(tls_key) if tls_key else None,
+        # Behind a proxy: trust its X-Forwarded-* headers only from loopback.
+        "proxy_headers": True,
+        "forwarded_allow_ips": "127.0.0.1",
+    }
+    if workers == 1 and not no_consumers:
+        with EmbeddedLedger(settings) as embedded:
+            app = create_app(embedded.api_context(), on_shutdown=embedded.stop)
+            uvicorn.run(app, **served)  # type: ignore[arg-type]
+        return
+    _share_settings(settings)
+    if no_consumers:
+        os.environ[WORKER_CHAIN] = chain_description({}, settings.chain_rpc_url)
+        uvicorn.run("consumers.api_worker:app", factory=True, workers=workers, **served)  # type: ignore[arg-type]
+        return
     with EmbeddedLedger(settings) as embedded:
-        app = create_app(embedded.api_context(), on_shutdown=embedded.stop)
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            ssl_certfile=str(tls_cert) if tls_cert else None,
-            ssl_keyfile=str(tls_key) if tls_key else None,
-            # Behind a proxy: trust its X-Forwarded-* headers only from loopback.
-            proxy_headers=True,
-            forwarded_allow_ips="127.0.0.1",
-        )
+        node = embedded.chain.node
+        rpc_url = node.url if node is not None else settings.chain_rpc_url
+        os.environ[WORKER_CHAIN] = chain_description(embedded.api_context().chain_info, rpc_url)
+        uvicorn.run("consumers.api_worker:app", factory=True, workers=workers, **served)  # type: ignore[arg-type]
+
+
+def _share_settings(settings: Settings) -> None:
+    """Put what the flags set into the environment the worker processes read theirs from."""
+    os.environ["CREDLEDGER_DATA_DIR"] = str(settings.data_dir)
+    os.environ["CREDLEDGER_HOST"] = settings.host
+    os.environ["CREDLEDGER_PORT"] = str(settings.port)
+    os.environ["CREDLEDGER_PUBLIC_URL"] = settings.public_url_value()
+    for name, value in (
+        ("CREDLEDGER_TLS_CERTFILE", settings.tls_certfile),
+        ("CREDLEDGER_TLS_KEYFILE", settings.tls_keyfile),
+    ):
+        if value is not None:
+            os.environ[name] = str(value)
+
+
+@click.command()
+@options.data_dir
+@options.reporting_errors
+def consume(data_dir: Path) -> None:
+    """Run the consumers only: the Kafka relay (transport=kafka), the log and anchor consumers
+    and the read-model projector, until stopped (SIGINT or SIGTERM).
+
+    \b
+    Example:
+      CREDLEDGER_STORE=postgres CREDLEDGER_TRANSPORT=kafka credledger consume
+    """
+    from consumers.embedded import EmbeddedLedger
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with EmbeddedLedger(Settings(data_dir=data_dir)):
+        click.echo("consuming; stop with Ctrl-C", err=True)
+        stop.wait()
