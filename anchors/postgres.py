@@ -30,8 +30,10 @@ _SCHEMA = (
 
 
 class PostgresLogStore(SQLLogStore):
-    def __init__(self, conninfo: str, pool_size: int = 4) -> None:
-        self._pool = ConnectionPool(conninfo, min_size=1, max_size=pool_size, open=True)
+    def __init__(self, conninfo: str, pool_size: int = 4, timeout: float = 5.0) -> None:
+        self._pool = ConnectionPool(
+            conninfo, min_size=1, max_size=pool_size, open=True, timeout=timeout
+        )
         with self._transaction(write=False) as c:
             # Serialise schema creation between processes starting at once.
             c.execute("SELECT pg_advisory_xact_lock(91620001)")

@@ -29,7 +29,7 @@ start() {
   mkdir -p "$HOME_DIR"
   if service_running "$PIDFILE"; then echo "Anvil on 127.0.0.1:$PORT (already running)"; return; fi
   local anvil; anvil=$(binary)
-  nohup "$anvil" --host 127.0.0.1 --port "$PORT" --chain-id "$CHAIN_ID" --silent \
+  setsid nohup "$anvil" --host 127.0.0.1 --port "$PORT" --chain-id "$CHAIN_ID" --silent \
     --state "$HOME_DIR/state.json" --state-interval 1 >"$LOG" 2>&1 &
   echo $! > "$PIDFILE"
   service_wait_port "$PORT" "$PIDFILE" "$LOG" 15

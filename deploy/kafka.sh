@@ -88,7 +88,8 @@ start() {
     cluster=$("${java[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
     "${java[@]}" kafka.tools.StorageTool format --standalone -t "$cluster" -c "$CONFIG" >/dev/null
   fi
-  nohup "${java[@]}" kafka.Kafka "$CONFIG" >"$LOG" 2>&1 &
+  # A session of its own: the broker outlives whatever started it, until stopped.
+  setsid nohup "${java[@]}" kafka.Kafka "$CONFIG" >"$LOG" 2>&1 &
   echo $! > "$PIDFILE"
   service_wait_port "$PORT" "$PIDFILE" "$LOG" 60
   echo "Kafka on 127.0.0.1:$PORT (data in $DATA)"

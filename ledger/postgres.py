@@ -126,6 +126,7 @@ class PostgresReadModel(ReadModel):
             min_size=1,
             max_size=settings.postgres_pool_size,
             open=True,
+            timeout=settings.postgres_timeout_seconds,
             kwargs={"autocommit": False},
         )
         self.create_tables()
@@ -158,6 +159,7 @@ def event_store_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_PASSWORD": settings.postgres_password.get_secret_value(),
         "POSTGRES_POOL_SIZE": str(settings.postgres_pool_size),
         "POSTGRES_LOCK_TIMEOUT": "10",
+        "POSTGRES_CONNECT_TIMEOUT": str(settings.postgres_timeout_seconds),
     }
 
 
@@ -184,7 +186,9 @@ def open_vault(recorder: Any, cipher: LearnerCipher) -> PostgresVault:
 
 
 def open_log_store(settings: Settings) -> PostgresLogStore:
-    return PostgresLogStore(conninfo(settings), settings.postgres_pool_size)
+    return PostgresLogStore(
+        conninfo(settings), settings.postgres_pool_size, settings.postgres_timeout_seconds
+    )
 
 
 def open_anchor_store(log_store: PostgresLogStore) -> PostgresAnchorStore:

@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     postgres_user: str = Field(default="credledger", description="PostgreSQL user.")
     postgres_password: SecretStr = Field(default=SecretStr(""), description="PostgreSQL password.")
     postgres_pool_size: int = Field(default=5, description="Connections per pool.")
+    postgres_timeout_seconds: int = Field(
+        default=2,
+        ge=1,
+        description="How long one attempt waits for a connection (the event store retries a "
+        "few times, riding out a short restart) before the API answers 503.",
+    )
     master_key: SecretStr | None = Field(
         default=None,
         description="Base64 of 32 bytes that wrap learners' data keys; else from secrets.json.",

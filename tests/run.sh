@@ -26,8 +26,8 @@ if ! command -v chromium >/dev/null; then
   $as_root apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq chromium chromium-driver >&2
 fi
-# The Kafka tests start a local broker with deploy/kafka.sh; stop it whatever happens.
-trap 'bash deploy/kafka.sh stop >/dev/null 2>&1 || true' EXIT
+# The Kafka and scale-out tests run a broker and an Anvil node from deploy/; stop them at the end.
+trap 'bash deploy/kafka.sh stop >/dev/null 2>&1 || true; bash deploy/anvil.sh stop >/dev/null 2>&1 || true' EXIT
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
@@ -35,6 +35,8 @@ echo "== mypy"
 .venv/bin/mypy
 echo "== pytest on SQLite (the embedded default)"
 .venv/bin/python -m pytest -q "$@"
-echo "== pytest on PostgreSQL (a local cluster from deploy/postgres.sh)"
+echo "== pytest on PostgreSQL, with Kafka and Anvil for the scale-out tests (all from deploy/)"
 bash deploy/postgres.sh start
+bash deploy/kafka.sh start
+bash deploy/anvil.sh start
 CREDLEDGER_TEST_STORE=postgres .venv/bin/python -m pytest -q "$@"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from eventsourcing.persistence import OperationalError as StoreUnavailable
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -82,6 +84,14 @@ def install(app: FastAPI) -> None:
         log.warning("store unavailable during %s %s", request.method, request.url.path)
         return problem_response(
             Unavailable("the event store is unavailable; nothing was written, retry later")
+        )
+
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def database_down(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable during %s %s", request.method, request.url.path)
+        return problem_response(
+            Unavailable("the database is unavailable; nothing was written, retry later")
         )
 
     @app.exception_handler(Exception)

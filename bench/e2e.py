@@ -1,0 +1,217 @@
+"""End to end: sustained issuing and issue-to-anchored latency, scale-out beside embedded.
+
+In one run, on this machine, two deployments of `credledger serve` each get the same work:
+- **scale-out**: PostgreSQL, Apache Kafka and Anvil started from deploy/, two API workers, the
+  consumers (Kafka relay, log, anchoring, read model) once in the serving process;
+- **embedded** (the default): SQLite, events followed in process, the ledger's own Anvil node.
+
+For each: 10,000 pre-signed credentials sent as bulk requests of 100 by 8 concurrent clients
+(sustained rate), then 1,000 single-credential requests by 8 clients (single rate); the
+issue-to-anchored latency of every bulk credential is the time from its request's answer to the
+moment its document appears in a recorded anchor (`GET /log/anchors`, polled every 0.2 s).
+
+    .venv/bin/python bench/e2e.py [--credentials 10000] [--singles 1000] [--batch-age 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from anchors.anvil import dev_account
+from ledger import samples
+from ledger.client import CommandSigner, LedgerClient
+from ledger.settings import read_secrets
+from ledger.signing import IssuerKey
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_PORT = 55432
+CLIENTS = 8
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _deploy(service: str) -> None:
+    subprocess.run(["bash", str(ROOT / "deploy" / f"{service}.sh"), "start"], check=True)
+
+
+def _content(issued: str) -> dict[str, Any]:
+    return samples.credential_content(datetime.fromisoformat(issued))
+
+
+class Deployment:
+    def __init__(self, name: str, env: dict[str, str], workers: int, work: Path) -> None:
+        self.name = name
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.data_dir = work / name
+        subprocess.run(
+            [sys.executable, "-m", "ledger.cli", "init", "--data-dir", str(self.data_dir)],
+            check=True,
+            capture_output=True,
+        )
+        command = [sys.executable, "-m", "ledger.cli", "serve", "--data-dir", str(self.data_dir)]
+        command += ["--port", str(self.port), "--workers", str(workers)]
+        self.process = subprocess.Popen(
+            command,
+            env={**os.environ, **env},
+            stdout=(work / f"{name}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"{name} did not start; see {work / f'{name}.log'}")
+            time.sleep(0.25)
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=60)
+
+
+def _run(deployment: Deployment, credentials: int, singles: int) -> dict[str, Any]:
+    token = read_secrets(deployment.data_dir)["admin_token"]
+    key = IssuerKey.generate()
+    with LedgerClient(deployment.url, admin_token=token) as admin:
+        issuer = admin.register_issuer(samples.issuer_registration(key.address))
+    signer = CommandSigner(key, issuer["issuer_id"])
+    now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    content = _content(now)
+    learners = [{"identifier": f"b-{i}", "full_name": "Zoë Ångström"} for i in range(credentials)]
+    bulks = [
+        [signer.issue(content, learner) for learner in learners[i : i + 100]]
+        for i in range(0, credentials, 100)
+    ]
+    single_bodies = [
+        signer.issue(content, {"identifier": f"s-{i}", "full_name": "Ana Núñez"})
+        for i in range(singles)
+    ]
+    answered: dict[str, float] = {}
+    anchored: dict[str, float] = {}
+    stop = threading.Event()
+
+    def watch() -> None:
+        seen_size = 0
+        with httpx.Client(base_url=deployment.url, timeout=30) as http:
+            while not stop.is_set():
+                page = http.get("/log/anchors", params={"after_size": seen_size, "limit": 500})
+                for anchor in page.json()["items"]:
+                    for document in anchor.get("documents", []):
+                        anchored.setdefault(document["credential_id"], time.monotonic())
+                    seen_size = max(seen_size, anchor["checkpoint_size"])
+                stop.wait(0.2)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+
+    def send_bulk(bodies: list[dict[str, Any]]) -> None:
+        with LedgerClient(deployment.url, timeout=120) as client:
+            results = client.bulk_issue(bodies)
+        at = time.monotonic()
+        for result in results:
+            assert result["ok"], result
+            answered[result["result"]["credential_id"]] = at
+
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
+        list(pool.map(send_bulk, bulks))
+    bulk_seconds = time.monotonic() - started
+
+    def send_single(body: dict[str, Any]) -> None:
+        with LedgerClient(deployment.url, timeout=120) as client:
+            client.issue(body)
+
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
+        list(pool.map(send_single, single_bodies))
+    single_seconds = time.monotonic() - started
+
+    deadline = time.monotonic() + 600
+    while not set(answered) <= set(anchored):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{deployment.name}: not everything was anchored within 10 minutes")
+        time.sleep(0.2)
+    stop.set()
+    latencies = sorted(anchored[c] - answered[c] for c in answered)
+    return {
+        "bulk_rate": credentials / bulk_seconds,
+        "single_rate": singles / single_seconds,
+        "p50": statistics.median(latencies),
+        "p99": latencies[int(len(latencies) * 0.99) - 1],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--credentials", type=int, default=10_000)
+    parser.add_argument("--singles", type=int, default=1_000)
+    parser.add_argument("--batch-age", type=float, default=2.0)
+    args = parser.parse_args()
+    for service in ("postgres", "kafka", "anvil"):
+        _deploy(service)
+    database = f"bench_{uuid.uuid4().hex[:10]}"
+    psql = ["psql", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-qc"]
+    subprocess.run([*psql, f"CREATE DATABASE {database} OWNER credledger"], check=True)
+    common = {"CREDLEDGER_BATCH_AGE_SECONDS": str(args.batch_age)}
+    scale_out = {
+        **common,
+        "CREDLEDGER_STORE": "postgres",
+        "CREDLEDGER_POSTGRES_PORT": str(PG_PORT),
+        "CREDLEDGER_POSTGRES_DBNAME": database,
+        "CREDLEDGER_POSTGRES_PASSWORD": "credledger",
+        "CREDLEDGER_POSTGRES_POOL_SIZE": "10",
+        "CREDLEDGER_TRANSPORT": "kafka",
+        "CREDLEDGER_KAFKA_TOPIC": f"{database}.events",
+        "CREDLEDGER_CHAIN": "rpc",
+        "CREDLEDGER_CHAIN_RPC_URL": "http://127.0.0.1:58545",
+        "CREDLEDGER_CHAIN_PRIVATE_KEY": dev_account(8).key.hex(),
+    }
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for name, env, workers in (("scale-out", scale_out, 2), ("embedded", common, 1)):
+            deployment = Deployment(name, env, workers, work)
+            try:
+                results[name] = _run(deployment, args.credentials, args.singles)
+            finally:
+                deployment.stop()
+    print(json.dumps(results, indent=2))
+    print(f"{'':10} {'bulk/s':>8} {'single/s':>9} {'p50 s':>7} {'p99 s':>7}")
+    for name, r in results.items():
+        print(
+            f"{name:10} {r['bulk_rate']:8.0f} {r['single_rate']:9.0f} "
+            f"{r['p50']:7.2f} {r['p99']:7.2f}"
+        )
+    ratio = results["scale-out"]["bulk_rate"] / results["embedded"]["bulk_rate"]
+    print(f"bulk rate, scale-out / embedded: {ratio:.2f}x; p99 target: < {args.batch_age + 5} s")
+
+
+if __name__ == "__main__":
+    main()
