@@ -60,8 +60,12 @@ def free_port() -> int:
         return port
 
 
-def start_server(app: Any, port: int = 0) -> tuple[uvicorn.Server, threading.Thread, str]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+def start_server(
+    app: Any, port: int = 0, **tls: Any
+) -> tuple[uvicorn.Server, threading.Thread, str]:
+    """A real uvicorn server in a thread; ``tls`` takes uvicorn's ssl_certfile/ssl_keyfile."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **tls)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:

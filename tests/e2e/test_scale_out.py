@@ -59,20 +59,25 @@ def test_the_consumers_killed_mid_batch_and_restarted_lose_and_double_nothing(
     check_everything(cluster, load)
 
 
-def test_the_kafka_broker_stopped_and_restarted_during_load_loses_and_doubles_nothing(
-    cluster: Cluster,
-) -> None:
+def _restarted_during_load(cluster: Cluster, service: str) -> Load:
+    """Load with ``service`` stopped for a few seconds a quarter of the way through."""
     cluster.serve()
     load = Load.register(cluster)
     try:
         for done in load.issue(batches=20):
             if done == 5:
-                deploy("kafka", "stop")
+                deploy(service, "stop")
                 time.sleep(3)
-                deploy("kafka", "start")
+                deploy(service, "start")
     finally:
-        deploy("kafka", "start")
-    check_everything(cluster, load)
+        deploy(service, "start")
+    return load
+
+
+def test_the_kafka_broker_stopped_and_restarted_during_load_loses_and_doubles_nothing(
+    cluster: Cluster,
+) -> None:
+    check_everything(cluster, _restarted_during_load(cluster, "kafka"))
 
 
 def test_postgresql_restarted_during_load_answers_503_then_recovers_by_itself(
@@ -103,14 +108,4 @@ def test_postgresql_restarted_during_load_answers_503_then_recovers_by_itself(
 def test_anvil_stopped_and_restarted_during_load_loses_and_doubles_nothing(
     cluster: Cluster,
 ) -> None:
-    cluster.serve()
-    load = Load.register(cluster)
-    try:
-        for done in load.issue(batches=20):
-            if done == 5:
-                deploy("anvil", "stop")
-                time.sleep(3)
-                deploy("anvil", "start")
-    finally:
-        deploy("anvil", "start")
-    check_everything(cluster, load)
+    check_everything(cluster, _restarted_during_load(cluster, "anvil"))

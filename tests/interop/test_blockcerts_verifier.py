@@ -17,7 +17,6 @@ import os
 import ssl
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +41,7 @@ from ledger.api import create_app
 from ledger.client import CommandSigner, LedgerClient
 from ledger.settings import Settings, create_secrets
 from ledger.signing import IssuerKey
-from tests.conftest import STORE, content, free_port, settled, wait_for
+from tests.conftest import STORE, content, free_port, settled, start_server, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 VERIFIER = ROOT / ".deploy" / "cert-verifier-js" / "package" / "dist" / "verifier-node"
@@ -119,20 +118,9 @@ class Served:
 
 def _serve(settings: Settings, cert: Path, key: Path) -> Served:
     embedded = EmbeddedLedger(settings).start()
-    config = uvicorn.Config(
-        create_app(embedded.api_context()),
-        host="127.0.0.1",
-        port=settings.port,
-        log_level="warning",
-        ssl_certfile=str(cert),
-        ssl_keyfile=str(key),
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.01)
+    app = create_app(embedded.api_context())
+    tls = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+    server, thread, _ = start_server(app, settings.port, **tls)
     url = settings.public_url_value()
     token = {"Authorization": f"Bearer {settings.admin_token_value()}"}
     trust = _trusting(cert)

@@ -12,7 +12,6 @@ import copy
 import json
 import re
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,15 @@ from ledger.cli.main import cli
 from ledger.client import CommandSigner, LedgerClient
 from ledger.settings import Settings, create_secrets
 from ledger.signing import IssuerKey
-from tests.conftest import LEARNER, STORE, content, free_port, settled, wait_for
+from tests.conftest import (
+    LEARNER,
+    STORE,
+    content,
+    free_port,
+    settled,
+    start_server,
+    wait_for,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "pages"
@@ -65,18 +72,7 @@ class Site:
 
 def _serve(settings: Settings) -> tuple[EmbeddedLedger, uvicorn.Server, threading.Thread]:
     embedded = EmbeddedLedger(settings).start()
-    config = uvicorn.Config(
-        create_app(embedded.api_context()),
-        host="127.0.0.1",
-        port=settings.port,
-        log_level="warning",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.01)
+    server, thread, _ = start_server(create_app(embedded.api_context()), settings.port)
     return embedded, server, thread
 
 
