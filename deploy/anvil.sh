@@ -29,9 +29,13 @@ start() {
   mkdir -p "$HOME_DIR"
   if service_running "$PIDFILE"; then echo "Anvil on 127.0.0.1:$PORT (already running)"; return; fi
   local anvil; anvil=$(binary)
-  setsid nohup "$anvil" --host 127.0.0.1 --port "$PORT" --chain-id "$CHAIN_ID" --silent \
-    --state "$HOME_DIR/state.json" --state-interval 1 >"$LOG" 2>&1 &
-  echo $! > "$PIDFILE"
+  service_wait_port_free "$PORT" 30
+  # A session of its own, and the pid of the node itself (see deploy/kafka.sh).
+  rm -f "$PIDFILE"
+  setsid bash -c 'echo $$ > "$0"; exec "${@}"' "$PIDFILE" "$anvil" --host 127.0.0.1 \
+    --port "$PORT" --chain-id "$CHAIN_ID" --silent --state "$HOME_DIR/state.json" \
+    --state-interval 1 </dev/null >"$LOG" 2>&1 &
+  for _ in $(seq 1 40); do [ -s "$PIDFILE" ] && break; sleep 0.05; done
   service_wait_port "$PORT" "$PIDFILE" "$LOG" 15
   echo "Anvil on 127.0.0.1:$PORT, chain id $CHAIN_ID (state in $HOME_DIR)"
 }

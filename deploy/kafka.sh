@@ -82,15 +82,20 @@ start() {
     return
   fi
   write_config
+  service_wait_port_free "$PORT" 60
+  service_wait_port_free "$CONTROLLER_PORT" 60
   local java=(java -Xms256m -Xmx768m -cp "$LIBS/*")
   if [ ! -f "$DATA/meta.properties" ]; then
     local cluster
     cluster=$("${java[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
     "${java[@]}" kafka.tools.StorageTool format --standalone -t "$cluster" -c "$CONFIG" >/dev/null
   fi
-  # A session of its own: the broker outlives whatever started it, until stopped.
-  setsid nohup "${java[@]}" kafka.Kafka "$CONFIG" >"$LOG" 2>&1 &
-  echo $! > "$PIDFILE"
+  # A session of its own: the broker outlives whatever started it, until stopped. The pid
+  # is written by the process that becomes the broker, whether or not setsid had to fork.
+  rm -f "$PIDFILE"
+  setsid bash -c 'echo $$ > "$0"; exec "${@}"' "$PIDFILE" "${java[@]}" kafka.Kafka "$CONFIG" \
+    </dev/null >"$LOG" 2>&1 &
+  for _ in $(seq 1 40); do [ -s "$PIDFILE" ] && break; sleep 0.05; done
   service_wait_port "$PORT" "$PIDFILE" "$LOG" 60
   echo "Kafka on 127.0.0.1:$PORT (data in $DATA)"
 }

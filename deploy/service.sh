@@ -24,14 +24,27 @@ service_wait_port() {
   return 1
 }
 
-# service_stop PIDFILE: stop the process politely, then for good after 15 seconds.
+# service_wait_port_free PORT SECONDS: wait until nothing listens on the port any more (a
+# service just stopped may hold it for a moment; starting again before would fail to bind).
+service_wait_port_free() {
+  local port=$1 seconds=$2
+  for _ in $(seq 1 $((seconds * 4))); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || return 0
+    sleep 0.25
+  done
+  echo "port $port is still taken after ${seconds}s" >&2
+  return 1
+}
+
+# service_stop PIDFILE: stop the process politely, then for good after 60 seconds.
 service_stop() {
   local pidfile=$1
   if service_running "$pidfile"; then
     local pid; pid=$(cat "$pidfile")
     kill "$pid"
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    for _ in $(seq 1 240); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
     kill -9 "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
   fi
   rm -f "$pidfile"
 }
