@@ -41,7 +41,7 @@ from ledger.settings import read_secrets
 from ledger.signing import IssuerKey
 
 ROOT = Path(__file__).resolve().parents[1]
-PG_PORT = 55432
+PG_PORT = 25432
 CLIENTS = 8
 
 
@@ -190,7 +190,7 @@ def main() -> None:
         "CREDLEDGER_TRANSPORT": "kafka",
         "CREDLEDGER_KAFKA_TOPIC": f"{database}.events",
         "CREDLEDGER_CHAIN": "rpc",
-        "CREDLEDGER_CHAIN_RPC_URL": "http://127.0.0.1:58545",
+        "CREDLEDGER_CHAIN_RPC_URL": "http://127.0.0.1:28545",
         "CREDLEDGER_CHAIN_PRIVATE_KEY": dev_account(8).key.hex(),
     }
     results = {}

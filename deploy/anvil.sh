@@ -2,11 +2,11 @@
 # Start, stop or check a local Ethereum node (Anvil, npm @foundry-rs/anvil) for credledger,
 # idempotently, on a loopback port, with its chain state kept under .deploy/anvil-node.
 #   deploy/anvil.sh start|stop|status
-# Environment: CREDLEDGER_ANVIL_PORT (default 58545), CREDLEDGER_ANVIL_CHAIN_ID (default 31337;
+# Environment: CREDLEDGER_ANVIL_PORT (default 28545), CREDLEDGER_ANVIL_CHAIN_ID (default 31337;
 # 11155111 makes Blockcerts documents name Sepolia).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PORT="${CREDLEDGER_ANVIL_PORT:-58545}"
+PORT="${CREDLEDGER_ANVIL_PORT:-28545}"
 CHAIN_ID="${CREDLEDGER_ANVIL_CHAIN_ID:-31337}"
 HOME_DIR="$PWD/.deploy/anvil-node"
 PIDFILE="$HOME_DIR/anvil.pid"
@@ -26,6 +26,7 @@ binary() {
 }
 
 start() {
+  service_check_port "$PORT"
   mkdir -p "$HOME_DIR"
   if service_running "$PIDFILE"; then echo "Anvil on 127.0.0.1:$PORT (already running)"; return; fi
   local anvil; anvil=$(binary)

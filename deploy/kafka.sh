@@ -4,11 +4,11 @@
 # The broker's jars come from Maven Central (org.apache.kafka:kafka_2.13 and its dependencies,
 # resolved by Maven once and cached in .deploy/kafka/libs); it runs with `java`.
 #   deploy/kafka.sh start|stop|status
-# Environment: CREDLEDGER_KAFKA_PORT (default 59092; the controller listens on the next port),
+# Environment: CREDLEDGER_KAFKA_PORT (default 29092; the controller listens on the next port),
 # CREDLEDGER_KAFKA_VERSION (default 4.4.0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PORT="${CREDLEDGER_KAFKA_PORT:-59092}"
+PORT="${CREDLEDGER_KAFKA_PORT:-29092}"
 CONTROLLER_PORT=$((PORT + 1))
 VERSION="${CREDLEDGER_KAFKA_VERSION:-4.4.0}"
 HOME_DIR="$PWD/.deploy/kafka"
@@ -75,6 +75,8 @@ PROPS
 }
 
 start() {
+  service_check_port "$PORT"
+  service_check_port "$CONTROLLER_PORT"
   fetch
   mkdir -p "$HOME_DIR"
   if service_running "$PIDFILE"; then
@@ -84,7 +86,8 @@ start() {
   write_config
   service_wait_port_free "$PORT" 60
   service_wait_port_free "$CONTROLLER_PORT" 60
-  local java=(java -Xms256m -Xmx768m -cp "$LIBS/*")
+  local java=(java -Xms256m -Xmx768m -Dorg.slf4j.simpleLogger.showDateTime=true
+    '-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd HH:mm:ss.SSS' -cp "$LIBS/*")
   if [ ! -f "$DATA/meta.properties" ]; then
     local cluster
     cluster=$("${java[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
@@ -94,7 +97,7 @@ start() {
   # is written by the process that becomes the broker, whether or not setsid had to fork.
   rm -f "$PIDFILE"
   setsid bash -c 'echo $$ > "$0"; exec "${@}"' "$PIDFILE" "${java[@]}" kafka.Kafka "$CONFIG" \
-    </dev/null >"$LOG" 2>&1 &
+    </dev/null >>"$LOG" 2>&1 &
   for _ in $(seq 1 40); do [ -s "$PIDFILE" ] && break; sleep 0.05; done
   service_wait_port "$PORT" "$PIDFILE" "$LOG" 60
   echo "Kafka on 127.0.0.1:$PORT (data in $DATA)"

@@ -2,13 +2,15 @@
 # Start, stop or check a local PostgreSQL for credledger, idempotently, on a loopback port,
 # with its data under .deploy/postgres in the project.
 #   deploy/postgres.sh start|stop|status
-# Environment: CREDLEDGER_POSTGRES_PORT (default 55432). Creates role and database
+# Environment: CREDLEDGER_POSTGRES_PORT (default 25432). Creates role and database
 # "credledger" (password "credledger", for this local cluster only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PORT="${CREDLEDGER_POSTGRES_PORT:-55432}"
+PORT="${CREDLEDGER_POSTGRES_PORT:-25432}"
 DATA="$PWD/.deploy/postgres"
 LOG="$PWD/.deploy/postgres.log"
+# shellcheck source=deploy/service.sh
+source deploy/service.sh
 
 bindir() {
   local dir
@@ -27,6 +29,7 @@ as_owner() {
 }
 
 start() {
+  service_check_port "$PORT"
   local bin; bin=$(bindir)
   mkdir -p "$PWD/.deploy"
   if [ ! -f "$DATA/PG_VERSION" ]; then

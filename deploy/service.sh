@@ -6,6 +6,20 @@ service_running() {
   [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
 }
 
+# service_check_port PORT: refuse a port inside the kernel's ephemeral range. While a service
+# is down its clients keep reconnecting; one of those attempts can be given the service's own
+# port as its local port and connect to itself (a TCP self-connect), and the service then
+# cannot bind its port when it starts again. Ports below the range never collide.
+service_check_port() {
+  local port=$1 low high
+  read -r low high < /proc/sys/net/ipv4/ip_local_port_range || return 0
+  if [ "$port" -ge "$low" ] && [ "$port" -le "$high" ]; then
+    echo "port $port is inside the ephemeral range $low-$high (net.ipv4.ip_local_port_range):" \
+      "a reconnecting client could take it; choose a port below $low" >&2
+    return 1
+  fi
+}
+
 # service_wait_port PORT PIDFILE LOG SECONDS: wait until the port accepts connections; fail
 # (showing the log's end) if the process dies or the time runs out.
 service_wait_port() {

@@ -99,7 +99,7 @@ class Settings(BaseSettings):
         "process) or kafka (a relay publishes them to Apache Kafka; consumer groups read them).",
     )
     kafka_bootstrap_servers: str = Field(
-        default="127.0.0.1:59092", description="Kafka brokers (transport=kafka)."
+        default="127.0.0.1:29092", description="Kafka brokers (transport=kafka)."
     )
     kafka_topic: str = Field(default="credledger.events", description="The events topic.")
     kafka_partitions: int = Field(

@@ -78,7 +78,7 @@ def start_server(
 # The suite runs on SQLite by default and on PostgreSQL with CREDLEDGER_TEST_STORE=postgres
 # (tests/run.sh starts a local cluster with deploy/postgres.sh for that run).
 STORE = os.environ.get("CREDLEDGER_TEST_STORE", "sqlite")
-PG_PORT = int(os.environ.get("CREDLEDGER_POSTGRES_PORT", "55432"))
+PG_PORT = int(os.environ.get("CREDLEDGER_POSTGRES_PORT", "25432"))
 
 
 def _admin_sql(statement: str) -> None:

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def kafka() -> str:
     """A local broker, started (idempotently) by the deploy script."""
     subprocess.run(["bash", str(ROOT / "deploy" / "kafka.sh"), "start"], check=True)
-    return "127.0.0.1:59092"
+    return "127.0.0.1:29092"
 
 
 @pytest.fixture

@@ -29,12 +29,14 @@ from ledger.storage import Storage, open_storage
 from tests.conftest import LEARNER, PG_PORT, _admin_sql, content, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-ANVIL_PORT = 58545
+ANVIL_PORT = 28545
 
 
 def deploy(service: str, action: str) -> None:
     """Start or stop a service with its deploy script (idempotent)."""
+    print(time.strftime("%H:%M:%S"), "deploy", service, action, flush=True)
     subprocess.run(["bash", str(ROOT / "deploy" / f"{service}.sh"), action], check=True)
+    print(time.strftime("%H:%M:%S"), "deploy", service, action, "done", flush=True)
 
 
 @dataclass

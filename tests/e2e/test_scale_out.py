@@ -74,11 +74,6 @@ def _restarted_during_load(cluster: Cluster, service: str) -> Load:
     return load
 
 
-@pytest.mark.skip(
-    reason="flaky, issue #6 stays open: in one CI run of two the broker was not listening again "
-    "after deploy/kafka.sh stop/start under load, and the run waited until its timeout; the "
-    "cause is not found yet"
-)
 def test_the_kafka_broker_stopped_and_restarted_during_load_loses_and_doubles_nothing(
     cluster: Cluster,
 ) -> None:
