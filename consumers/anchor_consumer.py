@@ -17,8 +17,8 @@ from anchors.anvil import ManagedAnvil, dev_account, find_anvil
 from anchors.chain import Chain, ChainRejected, ChainUnavailable
 from anchors.ethereum import Web3Chain
 from anchors.log import TransparencyLog
+from consumers.document_leaves import DocumentLeaves
 from ledger.application import Ledger
-from ledger.credential_documents import batch_documents
 from ledger.settings import ConfigurationError, Settings
 
 log = logging.getLogger("credledger.anchoring")
@@ -92,6 +92,7 @@ class AnchorConsumer:
         ledger: Ledger,
         origin: str,
         public_url: str = "http://127.0.0.1:8000",
+        hash_processes: int = 0,
     ) -> None:
         self.log = log_
         self.anchorer = anchorer
@@ -100,6 +101,7 @@ class AnchorConsumer:
         self.public_url = public_url
         self._lock = threading.Lock()
         self._key_valid_from: float | None = None
+        self.leaves = DocumentLeaves(ledger, log_, public_url, hash_processes)
 
     def step(self) -> None:
         """Move anchoring forward as far as the chain allows now; never raises for outages."""
@@ -124,18 +126,18 @@ class AnchorConsumer:
         for record in self.anchorer.store.unfinished():
             if record.state == "confirmed":
                 self._record(record)
-        if self.anchorer.in_flight() is None and self._key_is_valid():
-            latest = self.anchorer.store.latest()
-            after = latest.checkpoint_size if latest is not None else 0
-            upcoming = self.log.store.checkpoints(after, 1)
-            if upcoming:
-                size, note = upcoming[0]
-                leaves, documents = batch_documents(
-                    self.ledger, self.log.store.entries(after, size), self.public_url
-                )
-                self.anchorer.open(
-                    size, note, [checkpoint_leaf(note), *leaves], documents, self.public_url
-                )
+        latest = self.anchorer.store.latest()
+        after = latest.checkpoint_size if latest is not None else 0
+        upcoming = self.log.store.checkpoints(after, 1)
+        if upcoming and self.anchorer.in_flight() is None and self._key_is_valid():
+            size, note = upcoming[0]
+            leaves, documents = self.leaves.take(after, size)
+            self.anchorer.open(
+                size, note, [checkpoint_leaf(note), *leaves], documents, self.public_url
+            )
+        else:
+            # Waiting for the chain or for the batch to close: hash what the log has so far.
+            self.leaves.ahead(after, self.log.size())
 
     def _key_is_valid(self) -> bool:
         """Whether a block mined now is strictly after the anchoring key's adoption, as a
@@ -153,6 +155,10 @@ class AnchorConsumer:
         assert record.block_number is not None and record.block_time is not None
         self.ledger.record_anchor({"origin": self.origin, **record.mined()})
         self.anchorer.mark_recorded(record)
+
+    def close(self) -> None:
+        """Stop the document hashing processes."""
+        self.leaves.close()
 
     def run(self, stop: threading.Event, wake: threading.Event, interval: float = 0.5) -> None:
         while not stop.is_set():

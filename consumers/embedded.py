@@ -82,6 +82,7 @@ class EmbeddedLedger:
             self.storage.ledger,
             settings.log_origin_value(),
             public_url=settings.public_url_value(),
+            hash_processes=settings.hash_processes,
         )
         self._stop = threading.Event()
         self._wake_projector = threading.Event()
@@ -154,6 +155,7 @@ class EmbeddedLedger:
         for thread in self._threads:
             if thread.is_alive():
                 thread.join(timeout=10)
+        self.anchor_consumer.close()
         if self.relay is not None:
             self.relay.stop()
         for follower in self._kafka_followers:

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.utils import get_topic
+
 from anchors.anchor_tree import AnchorTree
 from anchors.anchoring import AnchorStore
 from anchors.jsonld import document_hash
@@ -36,6 +38,7 @@ from ledger.read_model import ReadModel
 log = logging.getLogger("credledger.documents")
 
 _VERSIONED = ("Credential.Issued", "Credential.Amended")
+_VERSIONED_TOPICS = (get_topic(Credential.Issued), get_topic(Credential.Amended))
 
 
 def issuer_profile_url(public_url: str, issuer_id: str) -> str:
@@ -50,45 +53,95 @@ def _version_of(ledger: Ledger, credential_id: str, aggregate_version: int) -> t
     return len(credential.versions), credential.versions[-1]
 
 
-def batch_documents(
+@dataclass(frozen=True)
+class DocumentSource:
+    """A credential version's document, before it takes a place in a batch."""
+
+    entry: int  # index of its entry among those it was built from
+    commitment: str
+    document: dict[str, Any]
+    placement: dict[str, Any]  # document id, issuer, credential and version
+
+
+def document_sources(
     ledger: Ledger, entries: Sequence[bytes], public_url: str
-) -> tuple[list[bytes], list[dict[str, Any]]]:
-    """The document leaves of a batch's log entries, and what each leaf is."""
-    leaves: list[bytes] = []
-    documents: list[dict[str, Any]] = []
-    for raw in entries:
-        if b'"Credential.' not in raw:
+) -> list[DocumentSource]:
+    """The documents of the credential versions that ``entries`` issue or amend, in order.
+
+    The commands come from the stored events, read in one query (not from the entries:
+    their canonical JSON writes ``5.0`` as ``5``, which JSON-LD would type differently), and
+    the learners' data in one vault read. Versions whose data is erased are left out.
+    """
+    entry_of: dict[int, int] = {}
+    for index, raw in enumerate(entries):
+        if b'"Credential.' in raw:
+            envelope = json.loads(raw)
+            if envelope["type"] in _VERSIONED:
+                entry_of[int(envelope["position"])] = index
+    if not entry_of:
+        return []
+    positions = sorted(entry_of)
+    stored = ledger.recorder.select_notifications(
+        start=positions[0],
+        limit=positions[-1] - positions[0] + 1,
+        stop=positions[-1],
+        topics=_VERSIONED_TOPICS,
+    )
+    versions: list[tuple[int, str, int, dict[str, Any]]] = []
+    for notification in stored:
+        if notification.id not in entry_of:
             continue
-        envelope = json.loads(raw)
-        if envelope["type"] not in _VERSIONED:
-            continue
-        credential_id = envelope["aggregate_id"]
-        version, command = _version_of(ledger, credential_id, envelope["aggregate_version"])
-        content = command["content"]
-        opened = ledger.vault.get(content["learner"]["commitment"])
-        if opened is None:
+        event = ledger.mapper.to_domain_event(notification)
+        credential_id = str(event.originator_id)
+        if isinstance(event, Credential.Issued):
+            version, command = 1, dict(event.command)
+        else:
+            version, command = _version_of(ledger, credential_id, event.originator_version)
+        versions.append((notification.id, credential_id, version, command))
+    commitments = [command["content"]["learner"]["commitment"] for *_, command in versions]
+    opened = ledger.vault.get_many(commitments)
+    sources: list[DocumentSource] = []
+    for (position, credential_id, version, command), commitment in zip(
+        versions, commitments, strict=True
+    ):
+        if commitment not in opened:
             log.info("no document for %s version %d: personal data erased", credential_id, version)
             continue
         issuer_id = command["issuer_id"]
         document = credential_document(
             credential_id=credential_id,
             version=version,
-            content=content,
-            learner=opened.learner,
-            salt=opened.salt,
+            content=command["content"],
+            learner=opened[commitment].learner,
+            salt=opened[commitment].salt,
             issuer_profile_url=issuer_profile_url(public_url, issuer_id),
         )
-        leaves.append(document_hash(document))
-        documents.append(
-            {
-                "document_id": document["id"],
-                "issuer_id": issuer_id,
-                "credential_id": credential_id,
-                "version": version,
-                "leaf_index": len(leaves),  # leaf 0 is the checkpoint's
-            }
-        )
-    return leaves, documents
+        placement = {
+            "document_id": document["id"],
+            "issuer_id": issuer_id,
+            "credential_id": credential_id,
+            "version": version,
+        }
+        sources.append(DocumentSource(entry_of[position], commitment, document, placement))
+    return sources
+
+
+def place_documents(
+    sources: Sequence[DocumentSource], leaves: Sequence[bytes]
+) -> tuple[list[bytes], list[dict[str, Any]]]:
+    """The batch's document leaves in order, and what each is (leaf 0 is the checkpoint's)."""
+    placed = [
+        {**source.placement, "leaf_index": index} for index, source in enumerate(sources, start=1)
+    ]
+    return list(leaves), placed
+
+
+def batch_documents(
+    ledger: Ledger, entries: Sequence[bytes], public_url: str
+) -> tuple[list[bytes], list[dict[str, Any]]]:
+    """The document leaves of a batch's log entries, and what each leaf is."""
+    sources = document_sources(ledger, entries, public_url)
+    return place_documents(sources, [document_hash(source.document) for source in sources])
 
 
 @dataclass

@@ -138,15 +138,25 @@ class PersonalDataVault(ABC):
 
     def get(self, commitment: str) -> OpenedRecord | None:
         """The clear data behind ``commitment``, or None if unknown or erased."""
-        found = self._load(commitment)
-        if found is None:
-            return None
-        ref, ciphertext, wrapped = found
-        return self.cipher.open(self.cipher.unwrap(ref, wrapped), commitment, ciphertext)
+        return self.get_many([commitment]).get(commitment)
+
+    def get_many(self, commitments: list[str]) -> dict[str, OpenedRecord]:
+        """The clear data behind each commitment the vault still holds, in one read."""
+        opened: dict[str, OpenedRecord] = {}
+        data_keys: dict[str, bytes] = {}
+        for commitment, (ref, ciphertext, wrapped) in self._load(commitments).items():
+            if ref not in data_keys:
+                data_keys[ref] = self.cipher.unwrap(ref, wrapped)
+            opened[commitment] = self.cipher.open(data_keys[ref], commitment, ciphertext)
+        return opened
+
+    def held(self, commitments: list[str]) -> set[str]:
+        """Which of ``commitments`` the vault still holds data for (not erased)."""
+        return set(self._load(commitments))
 
     def learner_of(self, commitment: str) -> str | None:
         """The learner reference behind ``commitment``, if its data is still held."""
-        found = self._load(commitment)
+        found = self._load([commitment]).get(commitment)
         return None if found is None else found[0]
 
     @abstractmethod
@@ -161,5 +171,5 @@ class PersonalDataVault(ABC):
     def _wrapped_keys(self, learner_refs: list[str]) -> dict[str, bytes]: ...
 
     @abstractmethod
-    def _load(self, commitment: str) -> tuple[str, bytes, bytes] | None:
-        """(learner_ref, ciphertext, wrapped data key) for ``commitment``."""
+    def _load(self, commitments: list[str]) -> dict[str, tuple[str, bytes, bytes]]:
+        """(learner_ref, ciphertext, wrapped data key) of each commitment still held."""

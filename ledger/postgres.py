@@ -84,17 +84,23 @@ class PostgresVault(PersonalDataVault):
             )
             return {row["learner_ref"]: bytes(row["wrapped_key"]) for row in c.fetchall()}
 
-    def _load(self, commitment: str) -> tuple[str, bytes, bytes] | None:
+    def _load(self, commitments: list[str]) -> dict[str, tuple[str, bytes, bytes]]:
         with self._datastore.transaction(commit=False) as c:
             c.execute(
-                "SELECT p.learner_ref, p.ciphertext, k.wrapped_key FROM personal_data p"
-                " JOIN learner_keys k ON k.learner_ref = p.learner_ref WHERE p.commitment = %s",
-                (commitment,),
+                "SELECT p.commitment, p.learner_ref, p.ciphertext, k.wrapped_key"
+                " FROM personal_data p JOIN learner_keys k ON k.learner_ref = p.learner_ref"
+                " WHERE p.commitment = ANY(%s)",
+                (commitments,),
             )
-            row = c.fetchone()
-        if row is None:
-            return None
-        return row["learner_ref"], bytes(row["ciphertext"]), bytes(row["wrapped_key"])
+            rows = c.fetchall()
+        return {
+            row["commitment"]: (
+                row["learner_ref"],
+                bytes(row["ciphertext"]),
+                bytes(row["wrapped_key"]),
+            )
+            for row in rows
+        }
 
     def credentials_of(self, learner_ref: str) -> list[str]:
         with self._datastore.transaction(commit=False) as c:

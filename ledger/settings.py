@@ -118,6 +118,12 @@ class Settings(BaseSettings):
     batch_age_seconds: float = Field(
         default=10.0, gt=0, description="A batch with events closes after this long."
     )
+    hash_processes: int = Field(
+        default=1,
+        ge=0,
+        description="Processes that hash credential documents while their batch fills "
+        "(0: in the anchoring thread).",
+    )
     chain: Literal["anvil", "rpc", "in-process"] = Field(
         default="anvil",
         description="anvil: a local node the ledger runs, state in the data directory; "

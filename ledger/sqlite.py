@@ -82,17 +82,22 @@ class SQLiteVault(PersonalDataVault):
                 found.update((row["learner_ref"], row["wrapped_key"]) for row in c.fetchall())
         return found
 
-    def _load(self, commitment: str) -> tuple[str, bytes, bytes] | None:
+    def _load(self, commitments: list[str]) -> dict[str, tuple[str, bytes, bytes]]:
+        found: dict[str, tuple[str, bytes, bytes]] = {}
         with self._datastore.transaction(commit=False) as c:
-            c.execute(
-                "SELECT p.learner_ref, p.ciphertext, k.wrapped_key FROM personal_data p"
-                " JOIN learner_keys k ON k.learner_ref = p.learner_ref WHERE p.commitment = ?",
-                (commitment,),
-            )
-            row = c.fetchone()
-        if row is None:
-            return None
-        return row["learner_ref"], row["ciphertext"], row["wrapped_key"]
+            for start in range(0, len(commitments), 500):
+                chunk = commitments[start : start + 500]
+                c.execute(
+                    "SELECT p.commitment, p.learner_ref, p.ciphertext, k.wrapped_key"
+                    " FROM personal_data p JOIN learner_keys k ON k.learner_ref = p.learner_ref"
+                    f" WHERE p.commitment IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                found.update(
+                    (row["commitment"], (row["learner_ref"], row["ciphertext"], row["wrapped_key"]))
+                    for row in c.fetchall()
+                )
+        return found
 
     def credentials_of(self, learner_ref: str) -> list[str]:
         with self._datastore.transaction(commit=False) as c:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -14,6 +13,7 @@ from fastapi import Request
 from anchors.anchoring import AnchorStore
 from anchors.chain import Chain
 from anchors.log import TransparencyLog
+from ledger.api.read_your_writes import PositionWatch
 from ledger.application import Ledger
 from ledger.errors import AdminAuthenticationError, Unavailable
 from ledger.read_model import ReadModel
@@ -39,6 +39,10 @@ class ApiContext:
     chain_info: dict[str, object] = field(default_factory=dict)
     on_write: Callable[[], object] = field(default=lambda: None)
     consistency_wait: float = 5.0
+    _read_model_watch: PositionWatch = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._read_model_watch = PositionWatch(self.read_model.position)
 
     def status_list_key(self) -> Ed25519PrivateKey:
         """The key that signs status lists: derived from the log key, never the same key."""
@@ -69,14 +73,11 @@ class ApiContext:
         """Wait until the read model reflects what was just written (read-your-writes)."""
         target = self.ledger.recorder.max_notification_id() or 0
         self.on_write()
-        deadline = time.monotonic() + self.consistency_wait
-        while self.read_model.position() < target:
-            if time.monotonic() > deadline:
-                raise Unavailable(
-                    "the command was stored, but the read model has not caught up yet; "
-                    "query its status again shortly"
-                )
-            time.sleep(0.005)
+        if not self._read_model_watch.wait(target, self.consistency_wait):
+            raise Unavailable(
+                "the command was stored, but the read model has not caught up yet; "
+                "query its status again shortly"
+            )
 
 
 async def context(request: Request) -> ApiContext:

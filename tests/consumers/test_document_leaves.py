@@ -1,0 +1,111 @@
+"""Document leaves hashed ahead, in a separate process, while their batch fills: a batch
+anchors exactly the leaves it would have got by hashing everything at its close."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from consumers.document_leaves import DocumentLeaves
+from ledger.credential_documents import batch_documents
+from ledger.settings import Settings, create_secrets
+from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, issue, wait_for
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database: Callable[[], dict[str, Any]]) -> Settings:
+    create_secrets(tmp_path / "data")
+    # No batch closes by itself here: the tests take batches by hand.
+    return Settings(
+        data_dir=tmp_path / "data",
+        chain="in-process",
+        batch_size=100_000,
+        batch_age_seconds=3600,
+        **database(),
+    )
+
+
+@pytest.fixture
+def leaves(ledger: RunningLedger) -> Iterator[DocumentLeaves]:
+    storage = ledger.embedded.storage
+    prepared = DocumentLeaves(storage.ledger, storage.log, ledger.url, processes=1)
+    yield prepared
+    prepared.close()
+
+
+def _issue_several(ledger: RunningLedger, issuer: RegisteredIssuer, count: int) -> list[str]:
+    return [
+        issue(ledger, issuer, learner={**LEARNER, "identifier": f"leaves-{i}"})
+        for i in range(count)
+    ]
+
+
+def _logged(ledger: RunningLedger) -> int:
+    """The log's size once it holds every stored event."""
+    storage = ledger.embedded.storage
+    wait_for(lambda: storage.log.position() == storage.ledger.recorder.max_notification_id())
+    return storage.log.size()
+
+
+def _at_close(ledger: RunningLedger, start: int, end: int) -> tuple[list[bytes], list[Any]]:
+    """What hashing everything at batch close gives for entries ``start`` to ``end``."""
+    storage = ledger.embedded.storage
+    return batch_documents(storage.ledger, storage.log.store.entries(start, end), ledger.url)
+
+
+def test_leaves_hashed_ahead_are_those_hashed_at_batch_close(
+    ledger: RunningLedger, issuer: RegisteredIssuer, leaves: DocumentLeaves
+) -> None:
+    ids = _issue_several(ledger, issuer, 5)
+    ledger.public.amend(issuer.signer.amend(ids[2], content(title="Renamed"), LEARNER))
+    size = _logged(ledger)
+    leaves.ahead(0, size)
+    taken = leaves.take(0, size)
+    assert taken == _at_close(ledger, 0, size)
+    assert [d["version"] for d in taken[1]] == [1, 1, 1, 1, 1, 2]
+    assert [d["leaf_index"] for d in taken[1]] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_batch_takes_its_own_entries_and_leaves_the_rest_for_the_next(
+    ledger: RunningLedger, issuer: RegisteredIssuer, leaves: DocumentLeaves
+) -> None:
+    _issue_several(ledger, issuer, 3)
+    middle = _logged(ledger)
+    _issue_several(ledger, issuer, 2)
+    size = _logged(ledger)
+    leaves.ahead(0, size)
+    assert leaves.take(0, middle) == _at_close(ledger, 0, middle)
+    assert leaves.take(middle, size) == _at_close(ledger, middle, size)
+
+
+def test_a_learner_erased_after_preparation_gets_no_leaf(
+    ledger: RunningLedger, issuer: RegisteredIssuer, leaves: DocumentLeaves
+) -> None:
+    ids = _issue_several(ledger, issuer, 3)
+    size = _logged(ledger)
+    leaves.ahead(0, size)
+    ledger.public.erase(issuer.signer.erase(ids[1]))
+    leaf_hashes, documents = leaves.take(0, size)
+    assert [d["credential_id"] for d in documents] == [ids[0], ids[2]]
+    assert (leaf_hashes, documents) == _at_close(ledger, 0, size)
+
+
+def test_a_killed_hashing_process_costs_nothing_but_time(
+    ledger: RunningLedger, issuer: RegisteredIssuer, leaves: DocumentLeaves
+) -> None:
+    _issue_several(ledger, issuer, 2)
+    leaves.ahead(0, _logged(ledger))
+    pool = leaves._pool
+    assert pool is not None
+    for process in list(pool._processes.values()):
+        os.kill(process.pid, signal.SIGKILL)
+    _issue_several(ledger, issuer, 2)
+    size = _logged(ledger)
+    leaves.ahead(0, size)
+    assert leaves.take(0, size) == _at_close(ledger, 0, size)
+    assert leaves._pool is None or leaves._pool is not pool
