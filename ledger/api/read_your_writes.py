@@ -15,7 +15,7 @@ from collections.abc import Callable
 class PositionWatch:
     """Waits for a position to reach a target; one thread polls it while anyone waits."""
 
-    def __init__(self, position: Callable[[], int], interval: float = 0.005) -> None:
+    def __init__(self, position: Callable[[], int], interval: float = 0.01) -> None:
         self._position = position
         self._interval = interval
         self._changed = threading.Condition()
@@ -49,14 +49,17 @@ class PositionWatch:
                 self._waiting -= 1
 
     def _poll(self) -> None:
+        fresh = True  # the waiter that started this poller waits for its first reading
         while True:
             try:
                 position, failure = self._position(), None
             except Exception as exc:
                 position, failure = self._known, exc
             with self._changed:
-                self._known, self._failure = position, failure
-                self._changed.notify_all()
+                if fresh or (position, failure) != (self._known, self._failure):
+                    self._known, self._failure = position, failure
+                    self._changed.notify_all()
+                    fresh = False
                 if self._waiting == 0:
                     self._polling = False
                     return
