@@ -60,6 +60,67 @@ def _content(issued: str) -> dict[str, Any]:
     return samples.credential_content(datetime.fromisoformat(issued))
 
 
+_HZ = os.sysconf("SC_CLK_TCK")
+
+
+def _processes() -> dict[int, tuple[int, str, float, int]]:
+    """pid -> (parent pid, command line, CPU seconds, threads), from /proc (Linux)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            command = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        threads = int(next(line for line in status.splitlines() if line.startswith("Threads:"))[8:])
+        cpu = (int(fields[11]) + int(fields[12])) / _HZ
+        found[int(entry)] = (int(fields[1]), command, cpu, threads)
+    return found
+
+
+class CpuMeter:
+    """CPU seconds each part of a deployment spends between two readings."""
+
+    def __init__(self, serving_pid: int) -> None:
+        self.serving_pid = serving_pid
+
+    def _part(self, pid: int, table: dict[int, tuple[int, str, float, int]]) -> str:
+        parent, command, _, threads = table[pid]
+        if pid == self.serving_pid:
+            return "serving process (consumers)"
+        if pid == os.getpid():
+            return "benchmark clients"
+        ancestor = parent
+        while ancestor > 1 and ancestor in table:
+            if ancestor == self.serving_pid:
+                # The hashing pool's process runs one thread; a uvicorn worker runs many.
+                return "document hashing" if threads <= 2 else "API workers"
+            ancestor = table[ancestor][0]
+        if "postgres" in command:
+            return "PostgreSQL"
+        if "kafka.Kafka" in command:
+            return "Kafka broker"
+        if "anvil" in command:
+            return "Anvil"
+        return "other"
+
+    def read(self) -> dict[str, float]:
+        table = _processes()
+        parts: dict[str, float] = {}
+        for pid, (_, _, cpu, _) in table.items():
+            part = self._part(pid, table)
+            parts[part] = parts.get(part, 0.0) + cpu
+        return parts
+
+    @staticmethod
+    def spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+        return {part: after[part] - before.get(part, 0.0) for part in after}
+
+
 class Deployment:
     def __init__(self, name: str, env: dict[str, str], workers: int, work: Path) -> None:
         self.name = name
@@ -139,10 +200,13 @@ def _run(deployment: Deployment, credentials: int, singles: int) -> dict[str, An
             assert result["ok"], result
             answered[result["result"]["credential_id"]] = at
 
+    meter = CpuMeter(deployment.process.pid)
+    cpu_before = meter.read()
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
         list(pool.map(send_bulk, bulks))
     bulk_seconds = time.monotonic() - started
+    cpu = CpuMeter.spent(cpu_before, meter.read())
 
     def send_single(body: dict[str, Any]) -> None:
         with LedgerClient(deployment.url, timeout=120) as client:
@@ -165,6 +229,12 @@ def _run(deployment: Deployment, credentials: int, singles: int) -> dict[str, An
         "single_rate": singles / single_seconds,
         "p50": statistics.median(latencies),
         "p99": latencies[int(len(latencies) * 0.99) - 1],
+        # CPU of the bulk phase, per part: cores busy, and milliseconds per credential.
+        "bulk_cpu": {
+            part: {"cores": seconds / bulk_seconds, "ms_each": seconds * 1000 / credentials}
+            for part, seconds in sorted(cpu.items(), key=lambda item: -item[1])
+            if seconds > 0
+        },
     }
 
 
@@ -209,6 +279,13 @@ def main() -> None:
             f"{name:10} {r['bulk_rate']:8.0f} {r['single_rate']:9.0f} "
             f"{r['p50']:7.2f} {r['p99']:7.2f}"
         )
+    for name, r in results.items():
+        print(f"{name}, CPU during the bulk phase:")
+        for part, use in r["bulk_cpu"].items():
+            cores, each = use["cores"], use["ms_each"]
+            print(f"  {part:28} {cores:5.2f} cores {each:6.2f} ms a credential")
+        total = sum(use["cores"] for use in r["bulk_cpu"].values())
+        print(f"  {'total':28} {total:5.2f} cores of {os.cpu_count()}")
     ratio = results["scale-out"]["bulk_rate"] / results["embedded"]["bulk_rate"]
     print(f"bulk rate, scale-out / embedded: {ratio:.2f}x; p99 target: < {args.batch_age + 5} s")
 

@@ -15,6 +15,7 @@ from anchors.checkpoint import NoteSigner
 from anchors.witness import verify_possession
 from consumers.anchor_consumer import AnchorConsumer, connect_chain
 from consumers.follower import Follower, NotificationFollower
+from consumers.kafka_connection import client_options
 from consumers.kafka_follower import KafkaFollower
 from consumers.kafka_relay import KafkaRelay
 from consumers.log_consumer import LogConsumer
@@ -44,6 +45,8 @@ class EmbeddedLedger:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        if settings.transport == "kafka":
+            client_options(settings)  # an incomplete security setting stops the start here
         self.storage: Storage = open_storage(settings)
         self.relay: KafkaRelay | None = None
         self._kafka_followers: list[KafkaFollower] = []

@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from consumers.follower import StoredEvent
+from consumers.kafka_connection import client_options
 from consumers.kafka_messages import EventMessage
 from consumers.kafka_relay import ensure_topic
 from ledger.settings import Settings
@@ -64,7 +65,7 @@ class KafkaFollower:
             await ensure_topic(self._settings)
             consumer = AIOKafkaConsumer(
                 self._settings.kafka_topic,
-                bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                **client_options(self._settings),
                 group_id=self._group_id,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",

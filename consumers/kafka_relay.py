@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
+from consumers.kafka_connection import client_options
 from consumers.kafka_messages import EventMessage
 from ledger.read_model import PositionMoved, ReadModel
 from ledger.settings import Settings
@@ -29,7 +30,7 @@ STREAM_KEY = b"credledger-events"
 
 async def ensure_topic(settings: Settings) -> None:
     """Create the events topic if it does not exist yet."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(**client_options(settings))
     await admin.start()
     try:
         await admin.create_topics(
@@ -72,7 +73,7 @@ class KafkaRelay:
         if self._producer is None:
             await ensure_topic(self._settings)
             producer = AIOKafkaProducer(
-                bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                **client_options(self._settings),
                 enable_idempotence=True,
                 acks="all",
                 linger_ms=5,

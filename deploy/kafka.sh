@@ -4,12 +4,15 @@
 # The broker's jars come from Maven Central (org.apache.kafka:kafka_2.13 and its dependencies,
 # resolved by Maven once and cached in .deploy/kafka/libs); it runs with `java`.
 #   deploy/kafka.sh start|stop|status
-# Environment: CREDLEDGER_KAFKA_PORT (default 29092; the controller listens on the next port),
+# Environment: CREDLEDGER_KAFKA_PORT (default 29092: PLAINTEXT; the controller listens on the
+# next port, and a SASL_PLAINTEXT listener with mechanism PLAIN on the one after, for user
+# "credledger" with a password generated at first start into .deploy/kafka/sasl-password),
 # CREDLEDGER_KAFKA_VERSION (default 4.4.0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT="${CREDLEDGER_KAFKA_PORT:-29092}"
 CONTROLLER_PORT=$((PORT + 1))
+SASL_PORT=$((PORT + 2))
 VERSION="${CREDLEDGER_KAFKA_VERSION:-4.4.0}"
 HOME_DIR="$PWD/.deploy/kafka"
 LIBS="$HOME_DIR/libs-$VERSION"
@@ -17,6 +20,7 @@ DATA="$HOME_DIR/data"
 CONFIG="$HOME_DIR/server.properties"
 PIDFILE="$HOME_DIR/kafka.pid"
 LOG="$HOME_DIR/kafka.log"
+SASL_PASSWORD_FILE="$HOME_DIR/sasl-password"
 # shellcheck source=deploy/service.sh
 source deploy/service.sh
 
@@ -53,15 +57,21 @@ POM
 }
 
 write_config() {
-  cat > "$CONFIG" <<PROPS
+  if [ ! -s "$SASL_PASSWORD_FILE" ]; then
+    (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$SASL_PASSWORD_FILE")
+  fi
+  local password; password=$(cat "$SASL_PASSWORD_FILE")
+  (umask 077 && rm -f "$CONFIG" && cat > "$CONFIG" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT,SASL_PLAINTEXT://127.0.0.1:$SASL_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT,SASL_PLAINTEXT://127.0.0.1:$SASL_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_credledger="$password";
 log.dirs=$DATA
 num.partitions=1
 offsets.topic.replication.factor=1
@@ -72,11 +82,13 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 PROPS
+  )
 }
 
 start() {
   service_check_port "$PORT"
   service_check_port "$CONTROLLER_PORT"
+  service_check_port "$SASL_PORT"
   fetch
   mkdir -p "$HOME_DIR"
   if service_running "$PIDFILE"; then
@@ -86,6 +98,7 @@ start() {
   write_config
   service_wait_port_free "$PORT" 60
   service_wait_port_free "$CONTROLLER_PORT" 60
+  service_wait_port_free "$SASL_PORT" 60
   local java=(java -Xms256m -Xmx768m -Dorg.slf4j.simpleLogger.showDateTime=true
     '-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd HH:mm:ss.SSS' -cp "$LIBS/*")
   if [ ! -f "$DATA/meta.properties" ]; then
@@ -100,7 +113,7 @@ start() {
     </dev/null >>"$LOG" 2>&1 &
   for _ in $(seq 1 40); do [ -s "$PIDFILE" ] && break; sleep 0.05; done
   service_wait_port "$PORT" "$PIDFILE" "$LOG" 60
-  echo "Kafka on 127.0.0.1:$PORT (data in $DATA)"
+  echo "Kafka on 127.0.0.1:$PORT, SASL on $SASL_PORT (data in $DATA)"
 }
 
 case "${1:-}" in

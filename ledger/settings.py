@@ -101,6 +101,23 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:29092", description="Kafka brokers (transport=kafka)."
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT",
+        description="How clients talk to the brokers (SASL_SSL for most managed clusters).",
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="SCRAM-SHA-512", description="SASL mechanism (SASL_* protocols)."
+    )
+    kafka_sasl_username: str | None = Field(default=None, description="SASL user name.")
+    kafka_sasl_password: SecretStr | None = Field(default=None, description="SASL password.")
+    kafka_ssl_cafile: Path | None = Field(
+        default=None,
+        description="CA bundle that signs the brokers' certificates (default: the system's).",
+    )
+    kafka_ssl_certfile: Path | None = Field(
+        default=None, description="Client certificate, for brokers that require one."
+    )
+    kafka_ssl_keyfile: Path | None = Field(default=None, description="Its private key.")
     kafka_topic: str = Field(default="credledger.events", description="The events topic.")
     kafka_partitions: int = Field(
         default=1, ge=1, description="Partitions of the events topic (one key keeps the order)."

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from pydantic import SecretStr
 
 from anchors.log import TransparencyLog
 from anchors.memory import MemoryLogStore
@@ -24,11 +25,12 @@ from consumers.kafka_relay import RELAY, STREAM_KEY, ensure_topic
 from ledger.client import CommandSigner
 from ledger.commands import IssuerRegistration, SignedCommand
 from ledger.samples import issuer_registration
-from ledger.settings import Settings, create_secrets
+from ledger.settings import ConfigurationError, Settings, create_secrets
 from ledger.signing import IssuerKey
 from tests.conftest import LEARNER, content, settled, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
+SASL_LISTENER = "127.0.0.1:29094"
 
 
 @pytest.fixture(scope="session")
@@ -153,3 +155,51 @@ def _produce(settings: Settings, messages: list[EventMessage]) -> None:
             await producer.stop()
 
     asyncio.run(send())
+
+
+def _sasl(settings: Settings, password: str) -> Settings:
+    """The same ledger, reaching the broker through its SASL_PLAINTEXT listener."""
+    return settings.model_copy(
+        update={
+            "kafka_bootstrap_servers": SASL_LISTENER,
+            "kafka_security_protocol": "SASL_PLAINTEXT",
+            "kafka_sasl_mechanism": "PLAIN",
+            "kafka_sasl_username": "credledger",
+            "kafka_sasl_password": SecretStr(password),
+        }
+    )
+
+
+def test_events_flow_through_a_sasl_listener_with_the_right_credentials(
+    kafka_settings: Settings,
+) -> None:
+    password = (ROOT / ".deploy" / "kafka" / "sasl-password").read_text().strip()
+    embedded = EmbeddedLedger(_sasl(kafka_settings, password)).start()
+    try:
+        _issue(embedded, 10)
+        wait_for(lambda: _quiet(embedded))
+        assert embedded.storage.log.root() == _replayed_root(embedded)
+    finally:
+        embedded.stop()
+
+
+def test_a_wrong_sasl_password_publishes_nothing_and_says_why(
+    kafka_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    embedded = EmbeddedLedger(_sasl(kafka_settings, "not-the-password")).start()
+    try:
+        _issue(embedded, 3)
+        wait_for(lambda: "the relay waits for Kafka" in caplog.text)
+        assert "Authentication failed: Invalid username or password" in caplog.text
+        assert embedded.storage.read_model.tracked(RELAY) == 0
+        assert embedded.storage.log.size() == 0
+    finally:
+        embedded.stop()
+
+
+def test_a_sasl_protocol_without_credentials_is_refused_at_start(
+    kafka_settings: Settings,
+) -> None:
+    incomplete = kafka_settings.model_copy(update={"kafka_security_protocol": "SASL_SSL"})
+    with pytest.raises(ConfigurationError, match="CREDLEDGER_KAFKA_SASL_USERNAME"):
+        EmbeddedLedger(incomplete)
