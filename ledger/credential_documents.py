@@ -1,11 +1,12 @@
 """Credential documents in and out of anchor trees.
 
-At batch close, :func:`batch_documents` builds the document of every credential version issued
-or amended in the batch and returns their hashes as anchor-tree leaves. Later,
-:class:`DocumentReader` rebuilds a version's document from the stored event and the sealed
-personal data, checks that it hashes to the anchored leaf, and attaches its MerkleProof2019
-proof. A learner erased before their batch closed gets no leaf; one erased afterwards keeps
-the documents they hold (the proof needs no personal data), but no new one can be made.
+:func:`document_sources` builds the document of every credential version a batch issues or
+amends; their hashes become the batch's anchor-tree leaves (``consumers.document_leaves`` hashes
+them ahead of time). Later, :class:`DocumentReader` rebuilds a
+version's document from the stored event and the sealed personal data, checks that it hashes
+to the anchored leaf, and attaches its MerkleProof2019 proof. A learner erased before their
+batch is anchored gets no leaf; one erased afterwards keeps the documents they hold (the proof
+needs no personal data), but no new one can be made.
 """
 
 from __future__ import annotations
@@ -134,14 +135,6 @@ def place_documents(
         {**source.placement, "leaf_index": index} for index, source in enumerate(sources, start=1)
     ]
     return list(leaves), placed
-
-
-def batch_documents(
-    ledger: Ledger, entries: Sequence[bytes], public_url: str
-) -> tuple[list[bytes], list[dict[str, Any]]]:
-    """The document leaves of a batch's log entries, and what each leaf is."""
-    sources = document_sources(ledger, entries, public_url)
-    return place_documents(sources, [document_hash(source.document) for source in sources])
 
 
 @dataclass

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from anchors.jsonld import document_hash
 from consumers.document_leaves import DocumentLeaves
-from ledger.credential_documents import batch_documents
+from ledger.credential_documents import document_sources, place_documents
 from ledger.settings import Settings, create_secrets
 from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, issue, wait_for
 
@@ -55,7 +56,9 @@ def _logged(ledger: RunningLedger) -> int:
 def _at_close(ledger: RunningLedger, start: int, end: int) -> tuple[list[bytes], list[Any]]:
     """What hashing everything at batch close gives for entries ``start`` to ``end``."""
     storage = ledger.embedded.storage
-    return batch_documents(storage.ledger, storage.log.store.entries(start, end), ledger.url)
+    entries = storage.log.store.entries(start, end)
+    sources = document_sources(storage.ledger, entries, ledger.url)
+    return place_documents(sources, [document_hash(source.document) for source in sources])
 
 
 def test_leaves_hashed_ahead_are_those_hashed_at_batch_close(
