@@ -23,6 +23,10 @@ from ledger.credential_documents import DocumentSource, document_sources, place_
 
 log = logging.getLogger("credledger.anchoring")
 
+# How many log entries past the last anchored batch are prepared at most: while the chain is
+# out, the log keeps growing, and prepared documents are held in memory (a few kB each).
+AHEAD_LIMIT = 20_000
+
 
 class DocumentLeaves:
     """The document leaves of the log's entries from a start index on, hashed ahead.
@@ -44,7 +48,22 @@ class DocumentLeaves:
         self._prepared: list[tuple[int, DocumentSource, Future[bytes]]] = []
 
     def ahead(self, start: int, end: int) -> None:
-        """Prepare the documents of entries ``start`` to ``end`` that are not prepared yet."""
+        """Prepare the documents of entries ``start`` to ``end`` not prepared yet (at most
+        :data:`AHEAD_LIMIT` entries past ``start``)."""
+        self._prepare(start, min(end, start + AHEAD_LIMIT))
+
+    def take(self, start: int, end: int) -> tuple[list[bytes], list[dict[str, Any]]]:
+        """The leaves of the batch of entries ``start`` to ``end``, and what each leaf is."""
+        self._prepare(start, end)
+        batch = [(source, leaf) for index, source, leaf in self._prepared if index < end]
+        self._prepared = [item for item in self._prepared if item[0] >= end]
+        self._start = end
+        # Erased since it was prepared: the batch gets no leaf for it.
+        held = self.ledger.vault.held([source.commitment for source, _ in batch])
+        kept = [(source, leaf) for source, leaf in batch if source.commitment in held]
+        return place_documents([s for s, _ in kept], [self._result(s, f) for s, f in kept])
+
+    def _prepare(self, start: int, end: int) -> None:
         if self._start != start:
             self._start, self._through, self._prepared = start, start, []
         if end <= self._through:
@@ -53,17 +72,6 @@ class DocumentLeaves:
         for source in document_sources(self.ledger, entries, self.public_url):
             self._prepared.append((self._through + source.entry, source, self._hash(source)))
         self._through = end
-
-    def take(self, start: int, end: int) -> tuple[list[bytes], list[dict[str, Any]]]:
-        """The leaves of the batch of entries ``start`` to ``end``, and what each leaf is."""
-        self.ahead(start, end)
-        batch = [(source, leaf) for index, source, leaf in self._prepared if index < end]
-        self._prepared = [item for item in self._prepared if item[0] >= end]
-        self._start = end
-        # Erased since it was prepared: the batch gets no leaf for it.
-        held = self.ledger.vault.held([source.commitment for source, _ in batch])
-        kept = [(source, leaf) for source, leaf in batch if source.commitment in held]
-        return place_documents([s for s, _ in kept], [self._result(s, f) for s, f in kept])
 
     def close(self) -> None:
         """Stop the hashing processes."""

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from anchors.jsonld import document_hash
+from consumers import document_leaves
 from consumers.document_leaves import DocumentLeaves
 from ledger.credential_documents import document_sources, place_documents
 from ledger.settings import Settings, create_secrets
@@ -112,3 +113,17 @@ def test_a_killed_hashing_process_costs_nothing_but_time(
     leaves.ahead(0, size)
     assert leaves.take(0, size) == _at_close(ledger, 0, size)
     assert leaves._pool is None or leaves._pool is not pool
+
+
+def test_preparation_stops_at_its_limit_and_a_batch_past_it_is_still_whole(
+    ledger: RunningLedger,
+    issuer: RegisteredIssuer,
+    leaves: DocumentLeaves,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(document_leaves, "AHEAD_LIMIT", 2)
+    _issue_several(ledger, issuer, 3)
+    size = _logged(ledger)
+    leaves.ahead(0, size)
+    assert leaves._through == 2
+    assert leaves.take(0, size) == _at_close(ledger, 0, size)
