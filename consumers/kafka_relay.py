@@ -109,7 +109,9 @@ class KafkaRelay:
             log.info("another relay published up to here first")
         return len(messages)
 
-    def run(self, stop: threading.Event, wake: threading.Event, interval: float = 0.05) -> None:
+    def run(self, stop: threading.Event, wake: threading.Event, interval: float = 0.01) -> None:
+        """Publish whenever woken, and every ``interval`` seconds: API workers in other
+        processes cannot wake the relay, and each of their requests waits for it."""
         while not stop.is_set():
             try:
                 while self.publish() and not stop.is_set():
