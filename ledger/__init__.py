@@ -5,4 +5,7 @@ The public surface is small: :mod:`ledger.application` (the service), :mod:`ledg
 :mod:`ledger.settings` (configuration).
 """
 
+# First, so that no library can leave the interpreter's recursion limit raised (see anchors).
+import anchors  # noqa: F401
+
 __version__ = "0.1.0"

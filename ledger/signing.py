@@ -71,11 +71,11 @@ def recover_signer(message: bytes, signature_hex: str) -> bytes:
         raise SignatureFormatError("the signature is not hex") from None
     if len(signature) != 65:
         raise SignatureFormatError("the signature must be 65 bytes: r, s and v")
-    v = signature[64]
-    if v in (27, 28):
-        v -= 27
-    if v not in (0, 1):
+    # One encoding per signature: personal_sign's v of 27 or 28. Accepting 0 or 1 as well
+    # would give the same signature two spellings, and so two different signed events.
+    if signature[64] not in (27, 28):
         raise SignatureFormatError("the signature's recovery byte v must be 27 or 28")
+    v = signature[64] - 27
     if int.from_bytes(signature[32:64], "big") > _HALF_N:
         raise SignatureFormatError("the signature's s value must be in the lower half (EIP-2)")
     try:

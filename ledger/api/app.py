@@ -8,8 +8,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ledger import __version__
-from ledger.api import blockcerts, credentials, issuers, log, problems, state, verification, web
+from ledger.api import (
+    blockcerts,
+    credentials,
+    issuers,
+    log,
+    openapi,
+    problems,
+    state,
+    verification,
+    web,
+)
 from ledger.api.app_context import ApiContext
+from ledger.api.body_limits import BodyLimits
 
 
 def create_app(ctx: ApiContext, on_shutdown: Callable[[], None] | None = None) -> FastAPI:
@@ -28,6 +39,8 @@ def create_app(ctx: ApiContext, on_shutdown: Callable[[], None] | None = None) -
     app = FastAPI(
         lifespan=lifespan,
         title="credledger",
+        docs_url=None,  # served by ledger.api.web from the package, not from a CDN
+        redoc_url=None,
         version=__version__,
         description=(
             "An event-sourced ledger for EU micro-credentials. Issuers post signed commands; "
@@ -53,5 +66,7 @@ def create_app(ctx: ApiContext, on_shutdown: Callable[[], None] | None = None) -
             "read_model_position": ctx.read_model.position(),
         }
 
-    app.add_middleware(problems.BodySizeLimit, limit=ctx.settings.max_request_bytes)
+    app.openapi = lambda: openapi.document(app)  # type: ignore[method-assign]
+    app.add_middleware(BodyLimits, max_bytes=ctx.settings.max_request_bytes)
+    app.add_middleware(problems.UnexpectedErrors)
     return app

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from anchors import data_integrity, status_list
 from ledger.api.app_context import ApiContext, context
+from ledger.api.parameters import INT64_MAX
 from ledger.commands import SignedCommand
 from ledger.credential_documents import DocumentReader, issuer_profile_url
 from ledger.errors import LedgerError, NotFound
@@ -124,7 +125,12 @@ def issuer_revocation_list(
     response_model=None,
     summary="A W3C Bitstring Status List credential of this issuer's credentials",
 )
-def bitstring_status_list(issuer_id: str, list_no: int, ctx: Ctx, response: Response) -> Any:
+def bitstring_status_list(
+    issuer_id: str,
+    list_no: Annotated[int, Path(ge=0, le=INT64_MAX)],
+    ctx: Ctx,
+    response: Response,
+) -> Any:
     _issuer(ctx, issuer_id)
     revoked = ctx.read_model.revoked_status_indexes(issuer_id, list_no)
     if revoked is None:

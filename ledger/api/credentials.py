@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ledger.api.app_context import ApiContext, context
 from ledger.api.blockcerts import credential_status
+from ledger.api.parameters import INT64_MAX
 from ledger.application import CommandResult
 from ledger.bundle import build_bundle
 from ledger.commands import SignedCommand
@@ -149,7 +150,9 @@ def status(credential_id: str, ctx: Ctx) -> dict[str, Any]:
 def proof(
     credential_id: str,
     ctx: Ctx,
-    version: Annotated[int | None, Query(ge=1, description="Default: the current one")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=INT64_MAX, description="Default: the current one")
+    ] = None,
 ) -> dict[str, Any]:
     return build_bundle(
         credential_id,

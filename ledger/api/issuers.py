@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from ledger.api.app_context import ApiContext, context
+from ledger.api.parameters import INT64_MAX
 from ledger.commands import IssuerRegistration, SignedCommand, StatusChange
 from ledger.errors import FieldError, InvalidInput, NotFound
 
@@ -80,7 +81,7 @@ def list_issuers(
 @router.get("/history", response_model=None, summary="The issuer register over time, in log order")
 def register_history(
     ctx: Ctx,
-    after_position: Annotated[int, Query(ge=0)] = 0,
+    after_position: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     items = ctx.read_model.register_history(after_position=after_position, limit=limit)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from anchors.checkpoint import Checkpoint
 from anchors.witness import verify_cosignature
 from ledger.api.app_context import ApiContext, context
+from ledger.api.parameters import INT64_MAX
 from ledger.bundle import witnessed
 from ledger.errors import FieldError, Forbidden, InvalidInput, NotFound, SignatureInvalid
 
@@ -63,7 +64,7 @@ def state(ctx: Ctx) -> dict[str, Any]:
 @router.get("/anchors", response_model=None, summary="Recorded anchors, oldest first")
 def anchors(
     ctx: Ctx,
-    after_size: Annotated[int, Query(ge=0)] = 0,
+    after_size: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     items = []
@@ -83,7 +84,7 @@ def witnesses(ctx: Ctx) -> dict[str, Any]:
 class CosignatureSubmission(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    size: int = Field(ge=1, description="The size of the cosigned checkpoint.")
+    size: int = Field(ge=1, le=INT64_MAX, description="The size of the cosigned checkpoint.")
     witness: str = Field(description="The witness's BLS12-381 public key, hex.")
     signature: str = Field(description="Its signature over the checkpoint, hex.")
 
@@ -112,7 +113,7 @@ def checkpoint(ctx: Ctx) -> dict[str, Any]:
 @router.get("/checkpoints", response_model=None, summary="Signed checkpoints, oldest first")
 def checkpoints(
     ctx: Ctx,
-    after_size: Annotated[int, Query(ge=0)] = 0,
+    after_size: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     items = [_checkpoint(ctx, note) for _, note in ctx.log.store.checkpoints(after_size, limit)]
@@ -123,7 +124,7 @@ def checkpoints(
 def entries(
     ctx: Ctx,
     response: Response,
-    start: Annotated[int, Query(ge=0)] = 0,
+    start: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     found = ctx.log.store.entries(start, start + limit)
@@ -140,8 +141,8 @@ def entries(
 @router.get("/proof/inclusion", response_model=None, summary="RFC 9162 inclusion proof")
 def inclusion(
     ctx: Ctx,
-    index: Annotated[int, Query(ge=0)],
-    size: Annotated[int, Query(ge=1)],
+    index: Annotated[int, Query(ge=0, le=INT64_MAX)],
+    size: Annotated[int, Query(ge=1, le=INT64_MAX)],
 ) -> dict[str, Any]:
     _size_within(ctx, "size", size)
     if index >= size:
@@ -158,8 +159,8 @@ def inclusion(
 @router.get("/proof/consistency", response_model=None, summary="RFC 9162 consistency proof")
 def consistency(
     ctx: Ctx,
-    old_size: Annotated[int, Query(ge=1)],
-    new_size: Annotated[int, Query(ge=1)],
+    old_size: Annotated[int, Query(ge=1, le=INT64_MAX)],
+    new_size: Annotated[int, Query(ge=1, le=INT64_MAX)],
 ) -> dict[str, Any]:
     _size_within(ctx, "new_size", new_size)
     if old_size > new_size:

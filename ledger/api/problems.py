@@ -1,4 +1,4 @@
-"""RFC 9457 problem documents for every failure, and the request size limit."""
+"""RFC 9457 problem documents for every failure, the unexpected ones included."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.errors import (
@@ -19,7 +20,6 @@ from ledger.errors import (
     InvalidInput,
     LedgerError,
     MalformedRequest,
-    TooLarge,
     Unavailable,
 )
 
@@ -58,6 +58,21 @@ class _HttpProblem(LedgerError):
         return body
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at the request's path (Starlette names one route's)."""
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.routes
+        )
+    ]
+
+
 def install(app: FastAPI) -> None:
     """Make every error answer with a problem document."""
 
@@ -70,14 +85,19 @@ def install(app: FastAPI) -> None:
         return problem_response(_request_errors(exc))
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         if isinstance(exc.__cause__, LedgerError):
             # FastAPI wraps errors raised while reading the body (e.g. the size limit).
             return problem_response(exc.__cause__)
         if exc.status_code == 400:
             return problem_response(MalformedRequest(str(exc.detail)))
         error = _HttpProblem(exc.status_code, str(exc.detail))
-        return JSONResponse(error.problem(), status_code=exc.status_code, media_type=PROBLEM_JSON)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return JSONResponse(
+            error.problem(), status_code=exc.status_code, media_type=PROBLEM_JSON, headers=headers
+        )
 
     @app.exception_handler(StoreUnavailable)
     async def store_down(request: Request, exc: StoreUnavailable) -> JSONResponse:
@@ -94,41 +114,36 @@ def install(app: FastAPI) -> None:
             Unavailable("the database is unavailable; nothing was written, retry later")
         )
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Only the type: messages and tracebacks may quote request data.
-        log.error(
-            "unexpected %s during %s %s", type(exc).__name__, request.method, request.url.path
-        )
-        return problem_response(LedgerError("an unexpected error occurred; nothing was written"))
 
+class UnexpectedErrors:
+    """Answer any error no handler knows with a 500 problem, logging only its type.
 
-class BodySizeLimit:
-    """Refuse bodies over ``limit`` bytes with 413, whether or not they declare a length."""
+    Messages and tracebacks may quote request data, so neither is logged. This sits inside
+    Starlette's own error middleware, which would log the traceback and re-raise.
+    """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = TooLarge(f"the request body is larger than {self.limit} bytes")
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await problem_response(too_large)(scope, receive, send)
-            return
-        received = 0
+        started = False
 
-        async def limited() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    # Raised inside the app, so its LedgerError handler answers 413.
-                    raise too_large
-            return message
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
 
-        await self.app(scope, limited, send)
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            log.error(
+                "unexpected %s during %s %s", type(exc).__name__, scope["method"], scope["path"]
+            )
+            if not started:
+                answer = problem_response(
+                    LedgerError("an unexpected error occurred; nothing was written")
+                )
+                await answer(scope, receive, send)

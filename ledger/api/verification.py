@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ledger.api.app_context import ApiContext, context
 from ledger.api.blockcerts import LocalResolver
+from ledger.api.parameters import INT64_MAX
 from ledger.bundle import AnchorPending, build_bundle
 from ledger.errors import NotFound
 from ledger.read_model import version_status
@@ -25,7 +26,9 @@ class VerifyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     credential_id: str | None = Field(default=None, description="Verify this credential.")
-    version: int | None = Field(default=None, ge=1, description="Default: the current one.")
+    version: int | None = Field(
+        default=None, ge=1, le=INT64_MAX, description="Default: the current one."
+    )
     bundle: dict[str, Any] | None = Field(default=None, description="Or a saved proof bundle.")
     document: dict[str, Any] | None = Field(
         default=None, description="Or a Blockcerts credential document issued by this ledger."

@@ -2,6 +2,8 @@
 
 Static files only (HTML, CSS and plain JavaScript shipped in the package): nothing is fetched
 from elsewhere at run time and nothing is built. The pages call the same public API as anyone.
+The API documentation at ``/docs`` is Swagger UI served from its Python package, under the
+same Content-Security-Policy: no visitor's browser calls a third party.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ledger import codelists
 router = APIRouter(include_in_schema=False)
 
 _STATIC = resources.files("ledger") / "web" / "static"
+_SWAGGER_UI = resources.files("swagger_ui") / "static"
 # The pages load their own scripts and styles only, and talk only to this API.
 _HEADERS = {
     "Content-Security-Policy": (
@@ -46,19 +49,25 @@ def _page(name: str) -> HTMLResponse:
     return HTMLResponse((_STATIC / name).read_text("utf-8"), headers=_HEADERS)
 
 
-@router.get("/")
+# HEAD answers like GET on every page, as HTTP requires of a GET resource.
+@router.api_route("/", methods=["GET", "HEAD"])
 def verifier_page() -> HTMLResponse:
     return _page("index.html")
 
 
-@router.get("/issuer")
+@router.api_route("/issuer", methods=["GET", "HEAD"])
 def issuer_page() -> HTMLResponse:
     return _page("issuer.html")
 
 
-@router.get("/overview")
+@router.api_route("/overview", methods=["GET", "HEAD"])
 def overview_page() -> HTMLResponse:
     return _page("overview.html")
+
+
+@router.api_route("/docs", methods=["GET", "HEAD"])
+def api_documentation() -> HTMLResponse:
+    return _page("docs.html")
 
 
 @cache
@@ -80,3 +89,4 @@ def install(app: FastAPI) -> None:
     """Serve the pages and their static files."""
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(_STATIC)), name="static")
+    app.mount("/docs/assets", StaticFiles(directory=str(_SWAGGER_UI)), name="docs-assets")

@@ -24,7 +24,7 @@ from anchors.merkle import (
     verify_inclusion,
 )
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "rfc9162"
+VECTORS = Path(__file__).resolve().parent / "vectors" / "rfc9162"
 RFC6962_LEAVES = [
     b"",
     b"\x00",
@@ -84,7 +84,7 @@ def test_consistency_vectors(path: Path) -> None:
 
 
 def test_the_vectors_are_all_there() -> None:
-    assert VECTORS.is_dir(), f"the vectors belong at {VECTORS} (../shared beside the repo)"
+    assert VECTORS.is_dir(), f"the vectors belong at {VECTORS}"
     assert len(cases("inclusion")) == 98 and len(cases("consistency")) == 98
 
 

@@ -73,6 +73,18 @@ def test_a_high_s_signature_is_refused(ledger: RunningLedger, issuer: Registered
     assert "lower half" in problem["detail"]
 
 
+def test_a_signature_has_one_encoding_and_a_recovery_byte_of_0_or_1_is_refused(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    body = issuer.signer.issue(content(), LEARNER)
+    raw = bytes.fromhex(body["signature"][2:])
+    body["signature"] = "0x" + (raw[:64] + bytes([raw[64] - 27])).hex()
+    before = log_size(ledger)
+    problem = refused(lambda: ledger.public.issue(body), 401, "bad-signature")
+    assert "27 or 28" in problem["detail"]
+    assert log_size(ledger) == before
+
+
 def test_an_unknown_issuer_is_refused(ledger: RunningLedger) -> None:
     stranger = CommandSigner(IssuerKey.generate(), "00000000-0000-4000-8000-000000000000")
     refused(lambda: ledger.public.issue(stranger.issue(content(), LEARNER)), 401, "unknown-issuer")
