@@ -44,6 +44,7 @@ from ledger.domain import (
     anchor_id_for,
     credential_id_for,
     issuer_id_for,
+    legacy_receipt_id_for,
     receipt_id_for,
 )
 from ledger.errors import (
@@ -61,6 +62,7 @@ from ledger.errors import (
     PersonalDataErased,
     SignatureInvalid,
     UnknownIssuer,
+    VersionMismatch,
 )
 from ledger.personal_data import (
     LearnerRecord,
@@ -341,6 +343,11 @@ class Ledger(Application[UUID]):
             existing: Any = self.repository.get(prepared.credential.id)
         except AggregateNotFoundError:
             return None
+        if isinstance(existing, CommandReceipt):
+            raise CommandIdReused(
+                f"command id {existing.command_id!r} was used before for a "
+                f"{existing.result['command_type']} command"
+            )
         first = existing.versions[0]
         if _digest(first) != _digest(prepared.credential.versions[0]):
             raise CommandIdReused(
@@ -369,6 +376,7 @@ class Ledger(Application[UUID]):
         credential = self._own_credential(amend.credential_id, amend.issuer_id)
         if credential.revoked:
             raise AlreadyRevoked("a revoked credential cannot be amended")
+        self._at_current_version(credential, amend.version)
         commitment = amend.content.learner.commitment
         record = None
         if commitment != credential.learner_commitment or signed.personal_data is not None:
@@ -406,6 +414,7 @@ class Ledger(Application[UUID]):
         credential = self._own_credential(revoke.credential_id, revoke.issuer_id)
         if credential.revoked:
             raise AlreadyRevoked("the credential is already revoked")
+        self._at_current_version(credential, revoke.version)
         credential.revoke(command=signed.command, signature=signed.signature)
         result = CommandResult(
             revoke.command_id,
@@ -434,6 +443,7 @@ class Ledger(Application[UUID]):
         }
         result = self._replayed(erase, signed)
         if result is None:
+            self._at_current_version(credential, erase.version)
             affected = {UUID(cid) for ref in learner_refs for cid in self.vault.credentials_of(ref)}
             credentials = [credential] + [
                 self._credential(str(cid)) for cid in sorted(affected - {credential.id})
@@ -570,13 +580,30 @@ class Ledger(Application[UUID]):
         if errors:
             raise InvalidInput(errors)
 
-    def _replayed(self, command: _Command, signed: SignedCommand) -> CommandResult | None:
-        try:
-            receipt: Any = self.repository.get(
-                receipt_id_for(command.issuer_id, command.command_id)
+    @staticmethod
+    def _at_current_version(credential: Credential, version: int) -> None:
+        current = len(credential.versions)
+        if version != current:
+            raise VersionMismatch(
+                f"the command acts on version {version}, the credential's current version is "
+                f"{current}",
+                current_version=current,
             )
-        except AggregateNotFoundError:
+
+    def _replayed(self, command: _Command, signed: SignedCommand) -> CommandResult | None:
+        """The first result if this command id was used before by the issuer; 409 if it was
+        used for a different command, of any type."""
+        receipt = self._get(str(receipt_id_for(command.issuer_id, command.command_id)))
+        if receipt is None:
+            receipt = self._get(str(legacy_receipt_id_for(command.issuer_id, command.command_id)))
+        if receipt is None:
             return None
+        if isinstance(receipt, Credential):
+            raise CommandIdReused(
+                f"command id {command.command_id!r} was used before to issue credential "
+                f"{receipt.id}"
+            )
+        assert isinstance(receipt, CommandReceipt)
         if receipt.command_digest != _digest(signed.command):
             raise CommandIdReused(
                 f"command id {command.command_id!r} was used before for a different command"

@@ -75,33 +75,45 @@ class CommandSigner:
     def amend(
         self,
         credential_id: str,
+        version: int,
         content: dict[str, Any],
         learner: dict[str, Any] | None = None,
         commitment: str | None = None,
         command_id: str | None = None,
     ) -> dict[str, Any]:
-        """An amend request; give the learner's data again, or keep the current commitment."""
+        """An amend request of ``version`` (the current one); give the learner's data again, or
+        keep the current commitment."""
         if learner is not None:
             committed, personal = self._with_learner(content, learner, command_id)
             command = self._command(
-                "amend", command_id, credential_id=credential_id, content=committed
+                "amend", command_id, credential_id=credential_id, version=version, content=committed
             )
             return self._signed(command, personal_data=personal)
         if commitment is None:
             raise ValueError("give the learner's data or the current commitment")
         committed = {**content, "learner": {"commitment": commitment}}
-        command = self._command("amend", command_id, credential_id=credential_id, content=committed)
+        command = self._command(
+            "amend", command_id, credential_id=credential_id, version=version, content=committed
+        )
         return self._signed(command)
 
     def revoke(
-        self, credential_id: str, reason: str, command_id: str | None = None
+        self, credential_id: str, version: int, reason: str, command_id: str | None = None
     ) -> dict[str, Any]:
+        """A revocation of the credential as it stands at ``version`` (the current one)."""
         return self._signed(
-            self._command("revoke", command_id, credential_id=credential_id, reason=reason)
+            self._command(
+                "revoke", command_id, credential_id=credential_id, version=version, reason=reason
+            )
         )
 
-    def erase(self, credential_id: str, command_id: str | None = None) -> dict[str, Any]:
-        return self._signed(self._command("erase", command_id, credential_id=credential_id))
+    def erase(
+        self, credential_id: str, version: int, command_id: str | None = None
+    ) -> dict[str, Any]:
+        """An erasure of the learner's data, asked through ``credential_id`` at ``version``."""
+        return self._signed(
+            self._command("erase", command_id, credential_id=credential_id, version=version)
+        )
 
     def read_personal_data(self, credential_id: str) -> dict[str, Any]:
         return self._signed(self._command("read-personal-data", None, credential_id=credential_id))

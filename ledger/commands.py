@@ -3,6 +3,12 @@
 A command is a JSON object; the issuer signs its RFC 8785 bytes. Personal data never enters a
 command: the learner appears as a salted commitment, and the clear data with its salt travels
 beside the command in ``personal_data``, to be checked against the commitment and stored apart.
+
+A signature proves exactly one thing: every command names its type, its command id (one
+namespace per issuer, across all types) and its target. An issue command's credential id is
+derived from the issuer and the command id; amend, revoke and erase name the credential and the
+version they act on, so a signed command cannot be recorded against another credential or at
+another point of its history.
 """
 
 from __future__ import annotations
@@ -58,15 +64,30 @@ class IssueCommand(_Command):
     content: CredentialContent
 
 
+Version = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=1_000_000,
+        description="The credential version the command acts on: its current version when "
+        "signed. The signature then speaks for that version only.",
+    ),
+]
+
+
 class AmendCommand(_Command):
+    """Replace version ``version`` of a credential with ``content`` (which becomes version + 1)."""
+
     type: Literal["amend"]
     credential_id: UuidStr
+    version: Version
     content: CredentialContent
 
 
 class RevokeCommand(_Command):
     type: Literal["revoke"]
     credential_id: UuidStr
+    version: Version
     reason: Text
 
 
@@ -75,6 +96,7 @@ class EraseCommand(_Command):
 
     type: Literal["erase"]
     credential_id: UuidStr
+    version: Version
 
 
 class RotateKeyCommand(_Command):

@@ -20,6 +20,10 @@ _ANCHOR_NS = uuid.UUID("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")
 _ANCHORING_KEYS_ID = uuid.UUID("0d6f3b8a-2c41-4e57-9a6b-7e8f9c0d1e2f")
 
 
+class UnboundCommand(Exception):
+    """A command asked to be recorded where its signature does not speak for it."""
+
+
 def credential_id_for(issuer_id: str, command_id: str) -> uuid.UUID:
     """The id of the credential an issue command creates: repeating the command finds it."""
     return uuid.uuid5(_CREDENTIAL_NS, f"{issuer_id}/{command_id}")
@@ -31,6 +35,15 @@ def issuer_id_for(address: str) -> uuid.UUID:
 
 
 def receipt_id_for(issuer_id: str, command_id: str) -> uuid.UUID:
+    """Where a command's receipt is kept: the id an issue command with the same command id
+    would give its credential. Command ids are one namespace per issuer, across all command
+    types, and the store's uniqueness of (aggregate, version) enforces it even under races."""
+    return credential_id_for(issuer_id, command_id)
+
+
+def legacy_receipt_id_for(issuer_id: str, command_id: str) -> uuid.UUID:
+    """Where receipts were kept before command ids were one namespace (still looked up, so a
+    repeated command recorded then still returns its first result)."""
     return uuid.uuid5(_RECEIPT_NS, f"{issuer_id}/{command_id}")
 
 
@@ -146,18 +159,52 @@ class Credential(Aggregate):
     def learner_commitment(self) -> str:
         return str(self.current["content"]["learner"]["commitment"])
 
-    @event(Amended)
     def amend(self, command: dict[str, Any], signature: str) -> None:
-        self.versions.append(command)
+        """Record a new version, made by ``command`` from the current one."""
+        self._bound(command, "amend")
+        self._amend(command=command, signature=signature)
 
-    @event(Revoked)
     def revoke(self, command: dict[str, Any], signature: str) -> None:
-        self.revoked = True
+        self._bound(command, "revoke")
+        self._revoke(command=command, signature=signature)
 
-    @event(PersonalDataErased)
     def erase_personal_data(self, command: dict[str, Any], signature: str) -> None:
         """Record that the learner's data is gone; ``command`` names the credential it was
         asked through, which may be another of the same learner's credentials."""
+        self._bound(command, "erase")
+        self._erase_personal_data(command=command, signature=signature)
+
+    def _bound(self, command: dict[str, Any], kind: str) -> None:
+        """Refuse to record ``command`` unless it speaks for this credential as it stands.
+
+        The application checks all of this first, with errors for the caller; this is the
+        invariant that no event is recorded for anything a signature does not name.
+        """
+        names_this = command.get("credential_id") == str(self.id)
+        bound = (
+            command.get("type") == kind
+            and command.get("issuer_id") == self.issuer_id
+            and (names_this or kind == "erase")
+            and (not names_this or command.get("version") == len(self.versions))
+        )
+        if not bound:
+            raise UnboundCommand(
+                f"a {command.get('type')} command for {command.get('credential_id')} at version "
+                f"{command.get('version')} cannot be recorded on credential {self.id} at "
+                f"version {len(self.versions)}"
+            )
+
+    # The event bodies run on replay too: no checks there, history is what it is.
+    @event(Amended)
+    def _amend(self, command: dict[str, Any], signature: str) -> None:
+        self.versions.append(command)
+
+    @event(Revoked)
+    def _revoke(self, command: dict[str, Any], signature: str) -> None:
+        self.revoked = True
+
+    @event(PersonalDataErased)
+    def _erase_personal_data(self, command: dict[str, Any], signature: str) -> None:
         self.personal_data_erased = True
 
 
@@ -179,6 +226,7 @@ class CommandReceipt(Aggregate):
         self, issuer_id: str, command_id: str, command_digest: str, result: dict[str, Any]
     ) -> None:
         self.issuer_id = issuer_id
+        self.command_id = command_id
         self.command_digest = command_digest
         self.result = result
 

@@ -153,6 +153,19 @@ class ConcurrentWrite(Conflict):
         return f"{self.title}: {self.detail}\nRead the credential again and retry the command."
 
 
+class VersionMismatch(Conflict):
+    """The command names a version of the credential that is not its current one."""
+
+    code = "version-mismatch"
+    title = "Not the current version"
+
+    def diagnostics(self) -> str:
+        return (
+            f"{self.title}: {self.detail}\nRead the credential again and sign the command for "
+            "its current version."
+        )
+
+
 class CommandIdReused(Conflict):
     code = "command-id-reused"
     title = "Command id reused"

@@ -123,9 +123,9 @@ def _journey(client: LedgerClient, data_dir: Path, url: str) -> None:
 
     first, second = issued[0]["credential_id"], issued[1]["credential_id"]
     corrected = {**content, "title": "Applied Machine Learning (with Lab)"}
-    client.amend(signer.amend(first, corrected, learner=samples.LEARNERS[0]))
+    client.amend(signer.amend(first, 1, corrected, learner=samples.LEARNERS[0]))
     click.echo(f"amended {first}: version 2 supersedes version 1")
-    client.revoke(signer.revoke(second, "assessment irregularity confirmed by the exam board"))
+    client.revoke(signer.revoke(second, 1, "assessment irregularity confirmed by the exam board"))
     click.echo(f"revoked {second}")
 
     click.echo("")

@@ -27,6 +27,28 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
+def _version(url: str, credential_id: str, given: int | None) -> int:
+    """The version a command acts on: the one given, or the credential's current version.
+
+    The signature binds the command to this version, so a concurrent amendment makes the
+    ledger refuse it (409) instead of applying it to a version the issuer has not seen.
+    """
+    if given is not None:
+        return given
+    with options.client(url) as client:
+        return int(client.status(credential_id)["current_version"])
+
+
+acting_on = click.option(
+    "--version",
+    "version",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The version to act on (default: the credential's current version, as the ledger "
+    "reports it now).",
+)
+
+
 def _print(result: dict[str, Any]) -> None:
     click.echo(json.dumps(result, indent=2, ensure_ascii=False))
 
@@ -81,8 +103,11 @@ def issue(url: str, key_file: Path, issuer_id: str, file: Path) -> None:
 @options.issuer_id
 @click.argument("credential_id")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@acting_on
 @options.reporting_errors
-def amend(url: str, key_file: Path, issuer_id: str, credential_id: str, file: Path) -> None:
+def amend(
+    url: str, key_file: Path, issuer_id: str, credential_id: str, file: Path, version: int | None
+) -> None:
     """Publish a new version of CREDENTIAL_ID from FILE (same shape as for issue).
 
     \b
@@ -91,7 +116,11 @@ def amend(url: str, key_file: Path, issuer_id: str, credential_id: str, file: Pa
     """
     data = _read_json(file)
     body = _signer(key_file, issuer_id).amend(
-        credential_id, data["content"], learner=data["learner"], command_id=data.get("command_id")
+        credential_id,
+        _version(url, credential_id, version),
+        data["content"],
+        learner=data["learner"],
+        command_id=data.get("command_id"),
     )
     _print(options.client(url).amend(body))
 
@@ -102,15 +131,20 @@ def amend(url: str, key_file: Path, issuer_id: str, credential_id: str, file: Pa
 @options.issuer_id
 @click.argument("credential_id")
 @click.option("--reason", required=True, help="Why; shown to verifiers.")
+@acting_on
 @options.reporting_errors
-def revoke(url: str, key_file: Path, issuer_id: str, credential_id: str, reason: str) -> None:
+def revoke(
+    url: str, key_file: Path, issuer_id: str, credential_id: str, reason: str, version: int | None
+) -> None:
     """Revoke CREDENTIAL_ID (final).
 
     \b
     Example:
       credledger revoke --key issuer-key.json --issuer-id 1f0e... 7c9a... --reason "issued in error"
     """
-    body = _signer(key_file, issuer_id).revoke(credential_id, reason)
+    body = _signer(key_file, issuer_id).revoke(
+        credential_id, _version(url, credential_id, version), reason
+    )
     _print(options.client(url).revoke(body))
 
 
@@ -120,8 +154,11 @@ def revoke(url: str, key_file: Path, issuer_id: str, credential_id: str, reason:
 @options.issuer_id
 @click.argument("credential_id")
 @click.confirmation_option(prompt="Erase this learner's personal data for good?")
+@acting_on
 @options.reporting_errors
-def erase(url: str, key_file: Path, issuer_id: str, credential_id: str) -> None:
+def erase(
+    url: str, key_file: Path, issuer_id: str, credential_id: str, version: int | None
+) -> None:
     """Erase the personal data of the learner of CREDENTIAL_ID (all their credentials here).
 
     Statuses, history and proofs keep working; nobody can read the learner's data again.
@@ -130,7 +167,7 @@ def erase(url: str, key_file: Path, issuer_id: str, credential_id: str) -> None:
     Example:
       credledger erase --key issuer-key.json --issuer-id 1f0e... 7c9a...
     """
-    body = _signer(key_file, issuer_id).erase(credential_id)
+    body = _signer(key_file, issuer_id).erase(credential_id, _version(url, credential_id, version))
     _print(options.client(url).erase(body))
 
 

@@ -66,7 +66,7 @@ def test_leaves_hashed_ahead_are_those_hashed_at_batch_close(
     ledger: RunningLedger, issuer: RegisteredIssuer, leaves: DocumentLeaves
 ) -> None:
     ids = _issue_several(ledger, issuer, 5)
-    ledger.public.amend(issuer.signer.amend(ids[2], content(title="Renamed"), LEARNER))
+    ledger.public.amend(issuer.signer.amend(ids[2], 1, content(title="Renamed"), LEARNER))
     size = _logged(ledger)
     leaves.ahead(0, size)
     taken = leaves.take(0, size)
@@ -93,7 +93,7 @@ def test_a_learner_erased_after_preparation_gets_no_leaf(
     ids = _issue_several(ledger, issuer, 3)
     size = _logged(ledger)
     leaves.ahead(0, size)
-    ledger.public.erase(issuer.signer.erase(ids[1]))
+    ledger.public.erase(issuer.signer.erase(ids[1], 1))
     leaf_hashes, documents = leaves.take(0, size)
     assert [d["credential_id"] for d in documents] == [ids[0], ids[2]]
     assert (leaf_hashes, documents) == _at_close(ledger, 0, size)

@@ -52,7 +52,7 @@ def test_the_log_holds_one_envelope_per_stored_event_in_store_order(
     ledger: RunningLedger, issuer: RegisteredIssuer
 ) -> None:
     ids = [issue(ledger, issuer, learner={**LEARNER, "identifier": f"l{i}"}) for i in range(6)]
-    ledger.public.revoke(issuer.signer.revoke(ids[0], "withdrawn"))
+    ledger.public.revoke(issuer.signer.revoke(ids[0], 1, "withdrawn"))
     wait_for(lambda: logged_everything(ledger))
     app = ledger.embedded.storage.ledger
     stored = app.recorder.select_notifications(start=None, limit=1000)

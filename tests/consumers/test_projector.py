@@ -15,9 +15,9 @@ from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, is
 def busy_history(ledger: RunningLedger, issuer: RegisteredIssuer) -> None:
     """Issues, amendments, revocations, an erasure, a suspension and a key rotation."""
     ids = [issue(ledger, issuer, learner={**LEARNER, "identifier": f"l{i}"}) for i in range(6)]
-    ledger.public.amend(issuer.signer.amend(ids[0], content(title="v2"), learner=LEARNER))
-    ledger.public.revoke(issuer.signer.revoke(ids[1], "withdrawn"))
-    ledger.public.erase(issuer.signer.erase(ids[2]))
+    ledger.public.amend(issuer.signer.amend(ids[0], 1, content(title="v2"), learner=LEARNER))
+    ledger.public.revoke(issuer.signer.revoke(ids[1], 1, "withdrawn"))
+    ledger.public.erase(issuer.signer.erase(ids[2], 1))
     new_key = IssuerKey.generate()
     ledger.public.rotate_key(issuer.signer.rotate_key(new_key))
     ledger.admin.suspend_issuer(issuer.issuer_id, "audit")

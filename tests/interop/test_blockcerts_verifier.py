@@ -253,11 +253,12 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         served.public.amend(
             signer.amend(
                 amended,
+                1,
                 content(title="Applied Machine Learning (amended)"),
                 {"identifier": "learner-3", "full_name": NAMES[3]},
             )
         )
-        served.public.revoke(signer.revoke(revoked, "assessment misconduct established"))
+        served.public.revoke(signer.revoke(revoked, 1, "assessment misconduct established"))
         wait_for(lambda: settled(served.embedded), timeout=60)
         records = served.embedded.storage.anchors
         checkpoints = served.embedded.storage.log.store.checkpoints(0, 1000)

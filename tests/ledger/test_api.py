@@ -70,7 +70,7 @@ def test_a_command_for_another_credential_than_the_url_is_refused(
     ledger: RunningLedger, http: httpx.Client, issuer: RegisteredIssuer
 ) -> None:
     first, second = issue(ledger, issuer), issue(ledger, issuer)
-    body = issuer.signer.revoke(first, "x")
+    body = issuer.signer.revoke(first, 1, "x")
     response = http.post(f"/credentials/{second}/revocation", json=body)
     problem = assert_problem(response, 422, "invalid-input")
     assert problem["errors"] == [
@@ -106,7 +106,7 @@ def test_credentials_can_be_filtered_by_status(
     ledger: RunningLedger, issuer: RegisteredIssuer
 ) -> None:
     kept, revoked = issue(ledger, issuer), issue(ledger, issuer)
-    ledger.public.revoke(issuer.signer.revoke(revoked, "x"))
+    ledger.public.revoke(issuer.signer.revoke(revoked, 1, "x"))
     page = ledger.public.credentials(status="revoked")
     assert [item["credential_id"] for item in page["items"]] == [revoked]
     assert kept not in [item["credential_id"] for item in page["items"]]

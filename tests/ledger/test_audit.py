@@ -48,11 +48,11 @@ def busy_history(ledger: RunningLedger, issuer: RegisteredIssuer) -> list[str]:
     ids = [r["result"]["credential_id"] for r in ledger.public.bulk_issue(bodies)]
     for credential_id in ids[:30]:
         ledger.public.amend(
-            issuer.signer.amend(credential_id, content(title="Amended"), learner=LEARNER)
+            issuer.signer.amend(credential_id, 1, content(title="Amended"), learner=LEARNER)
         )
     for credential_id in ids[30:60]:
-        ledger.public.revoke(issuer.signer.revoke(credential_id, "withdrawn"))
-    ledger.public.erase(issuer.signer.erase(ids[60]))
+        ledger.public.revoke(issuer.signer.revoke(credential_id, 1, "withdrawn"))
+    ledger.public.erase(issuer.signer.erase(ids[60], 1))
     new_key = IssuerKey.generate()
     ledger.public.rotate_key(issuer.signer.rotate_key(new_key))
     issuer.signer.key = new_key
@@ -267,7 +267,7 @@ def quiet_history(ledger: RunningLedger, issuer: RegisteredIssuer) -> RunningLed
             issuer.signer.issue(content(), {**LEARNER, "identifier": f"q{i}"})
         )["credential_id"]
         if i % 4 == 0:
-            ledger.public.revoke(issuer.signer.revoke(credential_id, "withdrawn"))
+            ledger.public.revoke(issuer.signer.revoke(credential_id, 1, "withdrawn"))
     wait_for(lambda: anchored_everything(ledger), timeout=60)
     return ledger
 

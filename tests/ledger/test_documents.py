@@ -69,7 +69,7 @@ def test_an_issuer_gets_a_document_for_each_version(
     ledger: RunningLedger, issuer: RegisteredIssuer
 ) -> None:
     credential_id = issue(ledger, issuer)
-    ledger.public.amend(issuer.signer.amend(credential_id, content(title="Renamed"), LEARNER))
+    ledger.public.amend(issuer.signer.amend(credential_id, 1, content(title="Renamed"), LEARNER))
     settled(ledger)
     first = document(ledger, issuer, credential_id, 1)
     current = document(ledger, issuer, credential_id)
@@ -154,7 +154,7 @@ def test_after_erasure_no_new_document_is_made_but_a_held_one_still_verifies(
     credential_id = issue(ledger, issuer)
     settled(ledger)
     held = document(ledger, issuer, credential_id)
-    ledger.public.erase(issuer.signer.erase(credential_id))
+    ledger.public.erase(issuer.signer.erase(credential_id, 1))
     settled(ledger)
     assert fetch(ledger, issuer.signer, credential_id)["problem"]["code"] == (
         "personal-data-erased"
@@ -177,9 +177,9 @@ def test_the_revocation_list_gives_revoked_and_superseded_documents_with_reasons
     ledger: RunningLedger, issuer: RegisteredIssuer, http: httpx.Client
 ) -> None:
     revoked, amended, kept = (issue(ledger, issuer) for _ in range(3))
-    ledger.public.amend(issuer.signer.amend(amended, content(title="Renamed"), LEARNER))
+    ledger.public.amend(issuer.signer.amend(amended, 1, content(title="Renamed"), LEARNER))
     settled(ledger)
-    ledger.public.revoke(issuer.signer.revoke(revoked, "issued in error"))
+    ledger.public.revoke(issuer.signer.revoke(revoked, 1, "issued in error"))
     settled(ledger)
     listed = http.get(f"/issuers/{issuer.issuer_id}/revocation-list").json()
     reasons = {e["id"]: e["revocationReason"] for e in listed["revokedAssertions"]}
@@ -197,7 +197,7 @@ def test_a_revocation_list_query_for_one_id_answers_for_that_id_only(
     first, second = issue(ledger, issuer), issue(ledger, issuer)
     settled(ledger)
     for credential_id in (first, second):
-        ledger.public.revoke(issuer.signer.revoke(credential_id, "withdrawn"))
+        ledger.public.revoke(issuer.signer.revoke(credential_id, 1, "withdrawn"))
     wanted = document(ledger, issuer, first)["id"]
     url = f"/issuers/{issuer.issuer_id}/revocation-list"
     listed = http.get(url, params={"assertionId": wanted}).json()["revokedAssertions"]
@@ -208,7 +208,7 @@ def test_the_status_list_sets_the_bit_of_a_revoked_credential_only(
     ledger: RunningLedger, issuer: RegisteredIssuer, http: httpx.Client
 ) -> None:
     revoked, active = issue(ledger, issuer), issue(ledger, issuer)
-    ledger.public.revoke(issuer.signer.revoke(revoked, "withdrawn"))
+    ledger.public.revoke(issuer.signer.revoke(revoked, 1, "withdrawn"))
     entries = {c: ledger.public.status(c)["credentialStatus"] for c in (revoked, active)}
     assert entries[revoked]["statusListCredential"] == entries[active]["statusListCredential"]
     assert entries[revoked]["statusListIndex"] != entries[active]["statusListIndex"]
@@ -274,7 +274,7 @@ def test_verify_reports_a_revoked_document_as_revoked(
     credential_id = issue(ledger, issuer)
     settled(ledger)
     held = document(ledger, issuer, credential_id)
-    ledger.public.revoke(issuer.signer.revoke(credential_id, "issued in error"))
+    ledger.public.revoke(issuer.signer.revoke(credential_id, 1, "issued in error"))
     report = http.post("/verify", json={"document": held}).json()
     assert report["verdict"] == "revoked"
     assert "issued in error" in report["steps"][-1]["detail"]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import threading
 from typing import Any
+from uuid import UUID
 
 import pytest
 
+from ledger.canonical import canonical_bytes
 from ledger.client import LedgerRequestError
 from ledger.commands import SignedCommand
+from ledger.domain import UnboundCommand
 from ledger.errors import AlreadyRevoked, ConcurrentWrite
 from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, issue, stored_events
 
@@ -37,7 +40,7 @@ def test_amending_supersedes_the_previous_version(
 ) -> None:
     credential_id = issue(ledger, issuer)
     result = ledger.public.amend(
-        issuer.signer.amend(credential_id, content(title="Corrected title"), learner=LEARNER)
+        issuer.signer.amend(credential_id, 1, content(title="Corrected title"), learner=LEARNER)
     )
     assert result["version"] == 2
     found = ledger.public.status(credential_id)
@@ -54,7 +57,9 @@ def test_an_amendment_may_keep_the_learner_commitment(
     credential_id = issue(ledger, issuer)
     commitment = ledger.embedded.storage.read_model.commitment_of(credential_id, 1)
     assert commitment is not None
-    body = issuer.signer.amend(credential_id, content(title="Kept learner"), commitment=commitment)
+    body = issuer.signer.amend(
+        credential_id, 1, content(title="Kept learner"), commitment=commitment
+    )
     assert ledger.public.amend(body)["version"] == 2
 
 
@@ -63,9 +68,11 @@ def test_revoking_needs_a_reason_and_is_recorded(
 ) -> None:
     credential_id = issue(ledger, issuer)
     refused(
-        lambda: ledger.public.revoke(issuer.signer.revoke(credential_id, "")), 422, "invalid-input"
+        lambda: ledger.public.revoke(issuer.signer.revoke(credential_id, 1, "")),
+        422,
+        "invalid-input",
     )
-    ledger.public.revoke(issuer.signer.revoke(credential_id, "plagiarism"))
+    ledger.public.revoke(issuer.signer.revoke(credential_id, 1, "plagiarism"))
     found = ledger.public.status(credential_id)
     assert found["status"] == "revoked"
     assert found["revocation"]["reason"] == "plagiarism"
@@ -74,9 +81,9 @@ def test_revoking_needs_a_reason_and_is_recorded(
 
 def test_revoking_twice_is_a_conflict(ledger: RunningLedger, issuer: RegisteredIssuer) -> None:
     credential_id = issue(ledger, issuer)
-    ledger.public.revoke(issuer.signer.revoke(credential_id, "first"))
+    ledger.public.revoke(issuer.signer.revoke(credential_id, 1, "first"))
     refused(
-        lambda: ledger.public.revoke(issuer.signer.revoke(credential_id, "second")),
+        lambda: ledger.public.revoke(issuer.signer.revoke(credential_id, 1, "second")),
         409,
         "already-revoked",
     )
@@ -86,9 +93,11 @@ def test_amending_after_revocation_is_a_conflict(
     ledger: RunningLedger, issuer: RegisteredIssuer
 ) -> None:
     credential_id = issue(ledger, issuer)
-    ledger.public.revoke(issuer.signer.revoke(credential_id, "withdrawn"))
+    ledger.public.revoke(issuer.signer.revoke(credential_id, 1, "withdrawn"))
     refused(
-        lambda: ledger.public.amend(issuer.signer.amend(credential_id, content(), learner=LEARNER)),
+        lambda: ledger.public.amend(
+            issuer.signer.amend(credential_id, 1, content(), learner=LEARNER)
+        ),
         409,
         "already-revoked",
     )
@@ -99,7 +108,7 @@ def test_an_issuer_cannot_revoke_another_issuers_credential(
 ) -> None:
     credential_id = issue(ledger, other_issuer)
     refused(
-        lambda: ledger.public.revoke(issuer.signer.revoke(credential_id, "not mine")),
+        lambda: ledger.public.revoke(issuer.signer.revoke(credential_id, 1, "not mine")),
         403,
         "not-your-credential",
     )
@@ -111,7 +120,9 @@ def test_an_issuer_cannot_amend_or_read_another_issuers_credential(
 ) -> None:
     credential_id = issue(ledger, other_issuer)
     refused(
-        lambda: ledger.public.amend(issuer.signer.amend(credential_id, content(), learner=LEARNER)),
+        lambda: ledger.public.amend(
+            issuer.signer.amend(credential_id, 1, content(), learner=LEARNER)
+        ),
         403,
         "not-your-credential",
     )
@@ -125,7 +136,7 @@ def test_an_issuer_cannot_amend_or_read_another_issuers_credential(
 def test_unknown_credentials_are_404(ledger: RunningLedger, issuer: RegisteredIssuer) -> None:
     missing = "00000000-0000-4000-8000-000000000000"
     refused(lambda: ledger.public.status(missing), 404, "not-found")
-    refused(lambda: ledger.public.revoke(issuer.signer.revoke(missing, "x")), 404, "not-found")
+    refused(lambda: ledger.public.revoke(issuer.signer.revoke(missing, 1, "x")), 404, "not-found")
 
 
 def test_two_concurrent_revocations_exactly_one_wins(
@@ -133,7 +144,7 @@ def test_two_concurrent_revocations_exactly_one_wins(
 ) -> None:
     credential_id = issue(ledger, issuer)
     app = ledger.embedded.storage.ledger
-    bodies = [SignedCommand(**issuer.signer.revoke(credential_id, f"r{i}")) for i in range(2)]
+    bodies = [SignedCommand(**issuer.signer.revoke(credential_id, 1, f"r{i}")) for i in range(2)]
     barrier = threading.Barrier(2)
     outcomes: list[object] = []
 
@@ -164,7 +175,7 @@ def test_concurrent_revocations_over_http_give_one_success_and_one_409(
     ledger: RunningLedger, issuer: RegisteredIssuer
 ) -> None:
     credential_id = issue(ledger, issuer)
-    bodies = [issuer.signer.revoke(credential_id, f"reason {i}") for i in range(8)]
+    bodies = [issuer.signer.revoke(credential_id, 1, f"reason {i}") for i in range(8)]
     statuses: list[int] = []
 
     def send(body: dict[str, Any]) -> None:
@@ -194,7 +205,7 @@ def test_a_repeated_revocation_returns_the_first_result(
     ledger: RunningLedger, issuer: RegisteredIssuer
 ) -> None:
     credential_id = issue(ledger, issuer)
-    body = issuer.signer.revoke(credential_id, "withdrawn", command_id="revoke-1")
+    body = issuer.signer.revoke(credential_id, 1, "withdrawn", command_id="revoke-1")
     first = ledger.public.revoke(body)
     after_first = events(ledger)
     assert ledger.public.revoke(body) == {**first, "replayed": True}
@@ -212,6 +223,82 @@ def test_a_command_id_reused_for_different_content_is_a_conflict(
         409,
         "command-id-reused",
     )
+
+
+def test_a_command_id_is_one_namespace_across_command_types(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    credential_id = issue(ledger, issuer)
+    ledger.public.issue(issuer.signer.issue(content(), LEARNER, command_id="shared-id"))
+    before = events(ledger)
+    refused(
+        lambda: ledger.public.revoke(
+            issuer.signer.revoke(credential_id, 1, "withdrawn", command_id="shared-id")
+        ),
+        409,
+        "command-id-reused",
+    )
+    assert events(ledger) == before
+
+
+def test_an_issue_may_not_take_the_command_id_of_another_command(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    credential_id = issue(ledger, issuer)
+    ledger.public.revoke(issuer.signer.revoke(credential_id, 1, "withdrawn", command_id="r-7"))
+    before = events(ledger)
+    refused(
+        lambda: ledger.public.issue(issuer.signer.issue(content(), LEARNER, command_id="r-7")),
+        409,
+        "command-id-reused",
+    )
+    assert events(ledger) == before
+
+
+@pytest.mark.parametrize("kind", ["amend", "revoke", "erase"])
+def test_a_command_for_a_version_that_is_not_the_current_one_is_refused(
+    ledger: RunningLedger, issuer: RegisteredIssuer, kind: str
+) -> None:
+    credential_id = issue(ledger, issuer)
+    ledger.public.amend(
+        issuer.signer.amend(credential_id, 1, content(title="Second"), learner=LEARNER)
+    )
+    stale = {
+        "amend": lambda: ledger.public.amend(
+            issuer.signer.amend(credential_id, 1, content(title="Third"), learner=LEARNER)
+        ),
+        "revoke": lambda: ledger.public.revoke(issuer.signer.revoke(credential_id, 1, "x")),
+        "erase": lambda: ledger.public.erase(issuer.signer.erase(credential_id, 1)),
+    }[kind]
+    before = events(ledger)
+    with pytest.raises(LedgerRequestError) as caught:
+        stale()
+    assert (caught.value.status, caught.value.code) == (409, "version-mismatch")
+    assert caught.value.problem["current_version"] == 2
+    assert events(ledger) == before
+
+
+def test_a_command_without_the_version_it_acts_on_is_refused(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    credential_id = issue(ledger, issuer)
+    body = issuer.signer.revoke(credential_id, 1, "withdrawn")
+    del body["command"]["version"]
+    body["signature"] = issuer.key.sign(canonical_bytes(body["command"]))
+    with pytest.raises(LedgerRequestError) as caught:
+        ledger.public.revoke(body)
+    assert caught.value.problem["errors"][0]["field"] == "command.version"
+
+
+def test_the_domain_refuses_a_command_recorded_on_another_credential(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    first, second = issue(ledger, issuer), issue(ledger, issuer)
+    application = ledger.embedded.storage.ledger
+    target: Any = application.repository.get(UUID(second))
+    body = issuer.signer.revoke(first, 1, "withdrawn")
+    with pytest.raises(UnboundCommand):
+        target.revoke(command=body["command"], signature=body["signature"])
 
 
 def test_bulk_issue_reports_each_item_and_keeps_the_good_ones(

@@ -62,7 +62,7 @@ def test_no_personal_data_in_clear_anywhere_on_disk(
     ledger: RunningLedger, issuer: RegisteredIssuer
 ) -> None:
     credential_id = issue(ledger, issuer, learner=LEARNER)
-    ledger.public.amend(issuer.signer.amend(credential_id, content(title="v2"), learner=LEARNER))
+    ledger.public.amend(issuer.signer.amend(credential_id, 1, content(title="v2"), learner=LEARNER))
     stored = everything_stored(ledger)
     assert len(stored) > 1000
     assert present(stored) == []
@@ -99,7 +99,7 @@ def test_a_signed_read_must_be_fresh(ledger: RunningLedger, issuer: RegisteredIs
 
 
 def erase(ledger: RunningLedger, issuer: RegisteredIssuer, credential_id: str) -> dict[str, Any]:
-    return ledger.public.erase(issuer.signer.erase(credential_id))
+    return ledger.public.erase(issuer.signer.erase(credential_id, 1))
 
 
 def test_after_erasure_no_api_returns_the_learners_data(
@@ -149,9 +149,9 @@ def test_revocation_and_amendment_still_work_after_erasure(
     commitment = ledger.embedded.storage.read_model.commitment_of(credential_id, 1)
     assert commitment is not None
     ledger.public.amend(
-        issuer.signer.amend(credential_id, content(title="Renamed"), commitment=commitment)
+        issuer.signer.amend(credential_id, 1, content(title="Renamed"), commitment=commitment)
     )
-    ledger.public.revoke(issuer.signer.revoke(credential_id, "course withdrawn"))
+    ledger.public.revoke(issuer.signer.revoke(credential_id, 2, "course withdrawn"))
     assert ledger.public.status(credential_id)["status"] == "revoked"
 
 
@@ -159,7 +159,7 @@ def test_a_repeated_erasure_returns_the_first_result(
     ledger: RunningLedger, issuer: RegisteredIssuer
 ) -> None:
     credential_id = issue(ledger, issuer, learner=LEARNER)
-    body = issuer.signer.erase(credential_id, command_id="gdpr-request-7")
+    body = issuer.signer.erase(credential_id, 1, command_id="gdpr-request-7")
     first = ledger.public.erase(body)
     assert ledger.public.erase(body) == {**first, "replayed": True}
 

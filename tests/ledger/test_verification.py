@@ -78,7 +78,7 @@ def test_a_revoked_credential_is_reported_revoked_with_its_reason(
     ledger: RunningLedger, issuer: RegisteredIssuer
 ) -> None:
     credential_id = anchored_credential(ledger, issuer)
-    ledger.public.revoke(issuer.signer.revoke(credential_id, "degree mill"))
+    ledger.public.revoke(issuer.signer.revoke(credential_id, 1, "degree mill"))
     report = ledger.public.verify(credential_id=credential_id)
     assert report["verdict"] == "revoked"
     assert "degree mill" in report["steps"][-1]["detail"]
@@ -88,7 +88,7 @@ def test_a_superseded_version_is_reported_superseded(
     ledger: RunningLedger, issuer: RegisteredIssuer
 ) -> None:
     credential_id = anchored_credential(ledger, issuer)
-    ledger.public.amend(issuer.signer.amend(credential_id, content(title="v2"), learner=LEARNER))
+    ledger.public.amend(issuer.signer.amend(credential_id, 1, content(title="v2"), learner=LEARNER))
     wait_for(lambda: anchored_everything(ledger))
     old = ledger.public.verify(credential_id=credential_id, version=1)
     assert old["verdict"] == "superseded"

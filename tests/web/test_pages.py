@@ -129,11 +129,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         _cosign(url, client, work)
         valid, amended, revoked = ids
         client.amend(
-            signer.amend(amended, content(title="Applied Machine Learning (with Lab)"), learners[1])
+            signer.amend(
+                amended, 1, content(title="Applied Machine Learning (with Lab)"), learners[1]
+            )
         )
         wait_for(lambda: settled(embedded))
         _cosign(url, client, work)
-        client.revoke(signer.revoke(revoked, "assessment irregularity confirmed by the exam board"))
+        client.revoke(
+            signer.revoke(revoked, 1, "assessment irregularity confirmed by the exam board")
+        )
         wait_for(lambda: settled(embedded))
         _cosign(url, client, work)
         wanted = [

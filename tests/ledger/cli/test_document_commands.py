@@ -82,7 +82,7 @@ def test_a_revoked_document_is_revoked_on_the_command_line(
     credential_id = issue(ledger, issuer)
     settled(ledger)
     _documents(ledger, issuer, tmp_path, credential_id)
-    ledger.public.revoke(issuer.signer.revoke(credential_id, "issued in error"))
+    ledger.public.revoke(issuer.signer.revoke(credential_id, 1, "issued in error"))
     code, report = _verify(tmp_path / "docs" / f"{credential_id}-v1.json", anvil)
     assert (code, report["verdict"]) == (1, "revoked")
 
@@ -93,7 +93,7 @@ def test_an_unreachable_revocation_list_gives_status_unknown_never_valid(
     credential_id = issue(ledger, issuer)
     settled(ledger)
     _documents(ledger, issuer, tmp_path, credential_id)
-    ledger.public.revoke(issuer.signer.revoke(credential_id, "issued in error"))
+    ledger.public.revoke(issuer.signer.revoke(credential_id, 1, "issued in error"))
     profile = tmp_path / "profile.json"
     profile.write_text(
         json.dumps(ledger.public._call("GET", f"/issuers/{issuer.issuer_id}/profile"))
