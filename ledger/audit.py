@@ -3,6 +3,8 @@
 Against a local store, the audit walks the event store in order and, for each event, rebuilds
 its envelope and checks it is the log's entry at the same index, checks its issuer signature
 against the issuer register as replayed from the history itself, and rebuilds the log tree.
+It re-derives each signed command's binding: the event's type, credential and version are
+the ones the command names, and no command id of an issuer is used twice (ledger.binding).
 At every checkpoint it checks the signature, the root, and the consistency with the previous
 checkpoint; every recorded anchor is checked on chain; finally the read model is replayed into
 a scratch database and its digest compared with the live one. The first discrepancy ends the
@@ -26,6 +28,7 @@ from anchors.log import TransparencyLog
 from anchors.memory import MemoryLogStore
 from anchors.merkle import VerificationError, root_plan, verify_consistency
 from anchors.witness import verify_quorum
+from ledger.binding import Bindings
 from ledger.canonical import canonical_bytes, canonical_bytes_of_text
 from ledger.signing import SignatureFormatError, checksum_address, recover_signer
 
@@ -148,10 +151,19 @@ class Resume:
     keys: dict[str, str]
     suspended: list[str]
     frontier: dict[str, str]
+    credentials: dict[str, list[Any]] = field(default_factory=dict)
+    commands: dict[str, str] = field(default_factory=dict)
+    erased: list[str] = field(default_factory=list)
 
     @classmethod
     def at(
-        cls, note: str, size: int, position: int, register: _Register, tree: TransparencyLog
+        cls,
+        note: str,
+        size: int,
+        position: int,
+        register: _Register,
+        tree: TransparencyLog,
+        bindings: Bindings,
     ) -> Resume:
         plan = root_plan(size).nodes
         hashes = tree.store.nodes(plan)
@@ -162,6 +174,9 @@ class Resume:
             keys=dict(register.keys),
             suspended=sorted(register.suspended),
             frontier={f"{level}/{index}": hashes[(level, index)].hex() for level, index in plan},
+            credentials={k: list(v) for k, v in bindings.credentials.items()},
+            commands=dict(bindings.commands),
+            erased=sorted(bindings.erased),
         )
 
     def save(self, path: Path) -> None:
@@ -233,6 +248,7 @@ class Auditor:
         self._progress = progress
         self._resume = resume
         self.rebuilt = TransparencyLog(MemoryLogStore())
+        self._bindings = Bindings()
         self.checkpoints_seen: dict[int, str] = {}
         self.resume_point: Resume | None = resume
 
@@ -288,7 +304,12 @@ class Auditor:
                     previous = self._check_checkpoint(rebuilt, index + end, note, previous)
                     report.checkpoints += 1
                     self.resume_point = Resume.at(
-                        note, index + end, int(envelopes[-1]["position"]), register, rebuilt
+                        note,
+                        index + end,
+                        int(envelopes[-1]["position"]),
+                        register,
+                        rebuilt,
+                        self._bindings,
                     )
                     self._timed(report, "checkpoints and consistency", started)
                 begin = end
@@ -355,6 +376,11 @@ class Auditor:
                 )
             )
         register = _Register(dict(resume.keys), set(resume.suspended))
+        self._bindings = Bindings(
+            {k: list(v) for k, v in resume.credentials.items()},
+            dict(resume.commands),
+            set(resume.erased),
+        )
         return resume.size, register, previous
 
     def _check_entry(
@@ -390,6 +416,22 @@ class Auditor:
                 )
             )
         if self._stored is not None and entry != expected:
+            # The store skipped the logged position: that event, not the next, was deleted.
+            deleted = (
+                isinstance(logged_position, int)
+                and position is not None
+                and position > logged_position
+            )
+            if deleted:
+                raise Discrepancy(
+                    Finding(
+                        "event-store",
+                        index,
+                        logged_position,
+                        f"the event at position {logged_position} (the log's entry {index}) "
+                        "is missing from the event store",
+                    )
+                )
             raise Discrepancy(
                 Finding(
                     "event-store",
@@ -404,7 +446,8 @@ class Auditor:
         if problem is not None:
             raise Discrepancy(Finding("issuer-signature", index, position, problem))
         register.apply(envelope)
-        self._timed(report, "issuer signatures and register", started)
+        self._bound(envelope, index, position, "")
+        self._timed(report, "issuer signatures, bindings and register", started)
         result: dict[str, Any] = envelope
         return result
 
@@ -423,8 +466,16 @@ class Auditor:
                 Finding("issuer-signature", index, position, f"{problem} (not yet logged)")
             )
         register.apply(envelope)
+        self._bound(envelope, index, position, " (not yet logged)")
         result: dict[str, Any] = envelope
         return result
+
+    def _bound(self, envelope: dict[str, Any], index: int, position: int | None, note: str) -> None:
+        """Check that the event's signed command names it (type, target, version, id)."""
+        problem = self._bindings.check(envelope)
+        if problem is not None:
+            raise Discrepancy(Finding("binding", index, position, problem + note))
+        self._bindings.apply(envelope)
 
     def _check_checkpoint(
         self,

@@ -29,6 +29,7 @@ from tests.conftest import (
     anchored_everything,
     content,
     register,
+    settled,
     wait_for,
 )
 
@@ -156,6 +157,7 @@ def test_a_deleted_event_is_named(history: list[str], settings: Settings) -> Non
     events_db(settings).execute("DELETE FROM stored_events WHERE rowid = ?", (position,))
     finding = audit(settings).finding
     assert finding is not None and finding.check == "event-store" and finding.index == index
+    assert finding.position == position
 
 
 def test_two_swapped_events_are_named(history: list[str], settings: Settings) -> None:
@@ -268,8 +270,68 @@ def quiet_history(ledger: RunningLedger, issuer: RegisteredIssuer) -> RunningLed
         )["credential_id"]
         if i % 4 == 0:
             ledger.public.revoke(issuer.signer.revoke(credential_id, 1, "withdrawn"))
+        elif i % 4 == 1:
+            ledger.public.amend(
+                issuer.signer.amend(credential_id, 1, content(title="Amended"), learner=LEARNER)
+            )
     wait_for(lambda: anchored_everything(ledger), timeout=60)
     return ledger
+
+
+def append_copy(settings: Settings, source: int, onto: int) -> int:
+    """Store a copy of the event at position ``source`` as the next event of the aggregate
+    of the event at position ``onto``, as an attacker with write access to the store would;
+    the copy's position."""
+    connection = events_db(settings)
+    topic, state = connection.execute(
+        "SELECT topic, state FROM stored_events WHERE rowid = ?", (source,)
+    ).fetchone()
+    stored_id, version = connection.execute(
+        "SELECT originator_id, MAX(originator_version) FROM stored_events WHERE originator_id = "
+        "(SELECT originator_id FROM stored_events WHERE rowid = ?)",
+        (onto,),
+    ).fetchone()
+    connection.execute(
+        "INSERT INTO stored_events VALUES (?, ?, ?, ?)", (stored_id, version + 1, topic, state)
+    )
+    position: int = connection.execute("SELECT MAX(rowid) FROM stored_events").fetchone()[0]
+    return position
+
+
+def logged_and_anchored(settings: Settings) -> None:
+    """Run the consumers over the store as it is now, until everything is anchored."""
+    from consumers.embedded import EmbeddedLedger
+
+    with EmbeddedLedger(settings) as running:
+        wait_for(lambda: settled(running), timeout=60)
+
+
+def test_a_signed_revocation_moved_onto_another_credential_is_named_by_the_audit(
+    quiet_history: RunningLedger, settings: Settings
+) -> None:
+    quiet_history.embedded.stop()
+    source, revoked = stored_event(settings, "Credential.Revoked", 0)
+    onto, issued = stored_event(settings, "Credential.Issued", 2)
+    assert issued["command"]["command_id"] != revoked["command"]["command_id"]
+    position = append_copy(settings, source, onto)
+    logged_and_anchored(settings)
+    finding = audit(settings).finding
+    assert finding is not None and finding.check == "binding", finding
+    assert finding.position == position and finding.index == index_of(settings, position)
+    assert "names credential" in finding.detail
+
+
+def test_a_signed_amendment_recorded_twice_is_named_by_the_audit(
+    quiet_history: RunningLedger, settings: Settings
+) -> None:
+    quiet_history.embedded.stop()
+    source, _ = stored_event(settings, "Credential.Amended", 0)
+    position = append_copy(settings, source, source)
+    logged_and_anchored(settings)
+    finding = audit(settings).finding
+    assert finding is not None and finding.check == "binding", finding
+    assert finding.position == position
+    assert "was used by an earlier event" in finding.detail
 
 
 def logged_up_to_date(ledger: RunningLedger) -> bool:
