@@ -21,7 +21,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from anchors.anchor_tree import AnchorTree
-from anchors.chain import BURN_ADDRESS, Chain, ChainRejected, Fees
+from anchors.chain import BURN_ADDRESS, Chain, ChainRejected, Fees, confirmations_of
 
 # A 32-byte calldata transfer costs 21,000 + 10 x 4 x 32 = 22,280 under Prague's floor rule.
 GAS_LIMIT = 30_000
@@ -217,8 +217,10 @@ class Anchorer:
         mined = [i for a in record.attempts if (i := self.chain.inclusion(a.tx_hash))]
         if mined:
             inclusion = mined[0]
-            head = self.chain.head()
-            if head - inclusion.block_number + 1 < self.confirmations:
+            depth = confirmations_of(inclusion.block_number, self.chain.head())
+            if depth < self.confirmations:
+                # A development node would otherwise wait for the next anchor to make a block.
+                self.chain.mine(self.confirmations - depth)
                 return record
             block = self.chain.block(inclusion.block_number)
             if block is None or block[0] != inclusion.block_hash:

@@ -9,6 +9,12 @@ from dataclasses import dataclass
 BURN_ADDRESS = "0xdeaDDeADDEaDdeaDdEAddEADDEAdDeadDEADDEaD"
 
 
+def confirmations_of(block_number: int, head: int) -> int:
+    """How many blocks confirm a transaction mined in ``block_number`` when the chain is at
+    ``head``: the blocks after it, as block explorers and the Blockcerts verifier count."""
+    return max(0, head - block_number)
+
+
 class ChainUnavailable(Exception):
     """The chain node cannot be reached now; try again later."""
 
@@ -89,3 +95,9 @@ class Chain(ABC):
     @abstractmethod
     def transaction(self, tx_hash: str) -> MinedTransaction | None:
         """The mined transaction, or None."""
+
+    def mine(self, blocks: int) -> bool:
+        """Mine ``blocks`` empty blocks now, where the chain is a development node that mines
+        only when asked (Anvil, eth-tester); True if it did. A public chain makes its own
+        blocks, and this answers False."""
+        return False

@@ -7,6 +7,7 @@ from typing import Any
 from web3 import Web3
 from web3.exceptions import TransactionNotFound, Web3RPCError
 from web3.providers import BaseProvider
+from web3.types import RPCEndpoint
 
 from anchors.chain import (
     Chain,
@@ -26,11 +27,16 @@ def _hex(value: Any) -> str:
     return text if text.startswith("0x") else "0x" + text
 
 
+# Nodes that make a block only when a transaction arrives or they are asked to.
+_DEVELOPMENT_NODES = ("anvil/", "ethereumtester/", "hardhatnetwork/", "ganache/")
+
+
 class Web3Chain(Chain):
     """A chain behind a web3 provider; transport failures become :class:`ChainUnavailable`."""
 
     def __init__(self, provider: BaseProvider) -> None:
         self.web3 = Web3(provider)
+        self._development: bool | None = None
 
     @classmethod
     def connect(cls, rpc_url: str, timeout: float = 10.0) -> Web3Chain:
@@ -45,6 +51,16 @@ class Web3Chain(Chain):
             if type(exc).__module__.startswith(("requests", "urllib3", "aiohttp")):
                 raise ChainUnavailable(f"the chain node is unreachable: {exc}") from exc
             raise
+
+    def mine(self, blocks: int) -> bool:
+        if self._development is None:
+            client = str(self._call(lambda: self.web3.client_version)).lower()
+            self._development = client.startswith(_DEVELOPMENT_NODES)
+        if not self._development:
+            return False
+        for _ in range(blocks):
+            self._call(self.web3.provider.make_request, RPCEndpoint("evm_mine"), [])
+        return True
 
     def chain_id(self) -> int:
         return int(self._call(lambda: self.web3.eth.chain_id))

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from anchors.anchor_tree import AnchorTree, checkpoint_leaf
 from anchors.anchoring import AnchorRecord
-from anchors.chain import BURN_ADDRESS, Chain, ChainUnavailable
+from anchors.chain import BURN_ADDRESS, Chain, ChainUnavailable, confirmations_of
 from anchors.checkpoint import Checkpoint, NoteVerifier, verify_checkpoint
 from anchors.log import TransparencyLog
 from anchors.memory import MemoryLogStore
@@ -557,7 +557,7 @@ class Auditor:
                     "the anchor-tree root",
                 )
             )
-        if head - mined.block_number + 1 < self._confirmations:
+        if confirmations_of(mined.block_number, head) < self._confirmations:
             raise Discrepancy(
                 Finding("anchor-transaction", size - 1, None, f"anchor {size} lacks confirmations")
             )

@@ -81,6 +81,26 @@ def build_bundle(
         if event["position"] < chosen["log_position"]
     ]
     tree = AnchorTree.build([bytes.fromhex(leaf) for leaf in anchor.leaves])
+    placed = next(
+        (
+            d
+            for d in anchor.documents
+            if d.get("credential_id") == credential_id and d.get("version") == chosen["version"]
+        ),
+        None,
+    )
+    # The leaf the ledger anchored for this version's credential document, if it made one (a
+    # learner erased before the batch was anchored has none): a document is checked against it.
+    document = (
+        None
+        if placed is None
+        else {
+            "version": chosen["version"],
+            "leaf": anchor.leaves[placed["leaf_index"]],
+            "leaf_index": placed["leaf_index"],
+            "path": tree.path(placed["leaf_index"]),
+        }
+    )
     return {
         "format": BUNDLE_FORMAT,
         "credential_id": credential_id,
@@ -101,4 +121,5 @@ def build_bundle(
             "leaf_index": 0,
             "path": tree.path(0),
         },
+        "document": document,
     }

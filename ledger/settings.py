@@ -155,7 +155,14 @@ class Settings(BaseSettings):
     chain_id: int | None = Field(
         default=None, description="The chain id the node must report (refused otherwise)."
     )
-    confirmations: int = Field(default=1, ge=1, description="Blocks that confirm an anchor.")
+    confirmations: int = Field(
+        default=1,
+        ge=0,
+        le=1000,
+        description="Blocks mined after the including block before an anchor counts, as block "
+        "explorers and the Blockcerts verifier count them (a development node is asked to mine "
+        "them).",
+    )
     anchor_replace_after_seconds: float = Field(
         default=60.0, gt=0, description="Re-send a waiting anchor with a higher fee after."
     )

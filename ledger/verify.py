@@ -16,10 +16,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from anchors.anchor_tree import checkpoint_leaf, root_from_path
-from anchors.chain import BURN_ADDRESS, Chain, ChainUnavailable
+from anchors.chain import BURN_ADDRESS, Chain, ChainUnavailable, confirmations_of
 from anchors.checkpoint import NoteVerifier, verify_checkpoint
 from anchors.merkle import VerificationError, leaf_hash, verify_inclusion
 from anchors.witness import verify_quorum
+from ledger.binding import target_problem
 from ledger.bundle import BUNDLE_FORMAT
 from ledger.canonical import canonical_bytes
 from ledger.signing import SignatureFormatError, checksum_address, recover_signer
@@ -40,6 +41,9 @@ class Report:
     steps: list[Step] = field(default_factory=list)
     verdict: str = "invalid"
     credential: dict[str, Any] | None = None
+    # The credential document's anchor-tree leaf (hex): for a document, its own hash; for a
+    # ledger record, the leaf the ledger anchored for that version. Combined, they must agree.
+    document_leaf: str | None = None
 
     def add(self, name: str, passed: bool | None, detail: str) -> bool | None:
         self.steps.append(Step(name, passed, detail))
@@ -130,12 +134,16 @@ def _verify(
     credential_ok = envelope.get("type") in _CREDENTIAL_EVENTS and envelope.get(
         "aggregate_id"
     ) == bundle.get("credential_id")
+    unbound = target_problem(envelope) if credential_ok else None
     check(
         "envelope",
-        credential_ok,
+        credential_ok and unbound is None,
         f"The log entry is the {envelope.get('type')} event of credential "
-        f"{envelope.get('aggregate_id')}, hashing to {leaf_hash(raw).hex()[:16]}…"
-        if credential_ok
+        f"{envelope.get('aggregate_id')}, hashing to {leaf_hash(raw).hex()[:16]}…, and its "
+        "signed command names this credential."
+        if credential_ok and unbound is None
+        else f"The event is not the one its signed command names: {unbound}."
+        if unbound
         else "The envelope is not an issue or amendment of this credential.",
     )
     report.credential = {k: v for k, v in command.get("content", {}).items() if k != "learner"}
@@ -251,6 +259,8 @@ def _verify(
         else f"The anchor path leads to {computed.hex()}, not the anchored root.",
     )
 
+    _check_document_leaf(check, report, bundle.get("document"), anchored_root)
+
     if chain is None:
         report.add("transaction", None, "No chain was given: the anchor was not checked.")
     else:
@@ -287,6 +297,32 @@ def _verify(
         report.verdict = "revoked"
 
 
+def _check_document_leaf(
+    check: Callable[[str, bool, str], None],
+    report: Report,
+    document: Any,
+    root: bytes,
+) -> None:
+    """The leaf the ledger anchored for this version's document, proved under the same root."""
+    if document is None:
+        return
+    try:
+        leaf = bytes.fromhex(str(document["leaf"]))
+        reached = root_from_path(leaf, document["path"])
+    except (VerificationError, ValueError, KeyError, TypeError) as exc:
+        check("document_leaf", False, f"The document leaf's path is unusable: {exc}.")
+        return
+    check(
+        "document_leaf",
+        reached == root,
+        f"The ledger anchored document leaf {leaf.hex()[:16]}… for version "
+        f"{document.get('version')} in the same tree."
+        if reached == root
+        else "The document leaf's path does not lead to the anchored root.",
+    )
+    report.document_leaf = leaf.hex()
+
+
 def _check_transaction(
     check: Callable[[str, bool, str], None],
     report: Report,
@@ -304,8 +340,9 @@ def _check_transaction(
         mined = chain.transaction(tx_hash)
         head = chain.head()
     except ChainUnavailable as exc:
+        # A check that could not run accuses nobody: the verdict becomes "status-unknown".
         report.add("transaction", None, f"The chain could not be reached: {exc}.")
-        raise _Failed from None
+        return
     if mined is None:
         check("transaction", False, f"Transaction {anchor.get('tx_hash')} is not on the chain.")
         return
@@ -316,18 +353,25 @@ def _check_transaction(
         problems.append("its data is not the anchored root")
     if (mined.to or "").lower() != BURN_ADDRESS.lower() or mined.value != 0:
         problems.append("it is not a zero-value transaction to the burn address")
-    if mined.block_hash != anchor.get("block_hash") or mined.block_number != anchor.get(
+    # A re-organisation may mine the same transaction in another block: the root is still
+    # anchored by that transaction, so only the confirmations count, counted where it is now.
+    moved = mined.block_hash != anchor.get("block_hash") or mined.block_number != anchor.get(
         "block_number"
-    ):
-        problems.append("it is in another block than the bundle says")
-    depth = head - mined.block_number + 1
+    )
+    depth = confirmations_of(mined.block_number, head)
     if depth < confirmations:
         problems.append(f"it has {depth} confirmations, {confirmations} are required")
+    note = (
+        f" (the bundle names block {anchor.get('block_number')}: the transaction moved to "
+        "another block in a re-organisation)"
+        if moved
+        else ""
+    )
     check(
         "transaction",
         not problems,
         f"Transaction {mined.tx_hash} in block {mined.block_number} of chain {chain_id} carries "
-        f"the root, with {depth} confirmations."
+        f"the root, with {depth} confirmations{note}."
         if not problems
         else "The anchoring transaction does not match: " + "; ".join(problems) + ".",
     )

@@ -27,7 +27,9 @@ ORDER = (
     "bundle",
     "envelope",
     "integrity",
+    "ledger_record",
     "anchor_path",
+    "document_leaf",
     "issuer_signature",
     "issuer",
     "issuer_registered",
@@ -92,6 +94,34 @@ def bundle_content(found: dict[str, Any], bundle: dict[str, Any]) -> dict[str, A
     return next((v["content"] for v in found["versions"] if v["log_position"] == position), None)
 
 
+def record_leaf_step(document: Report, record: Report) -> Step:
+    """Whether the document's hash is the leaf the ledger anchored for its credential version.
+
+    A document can verify on its own (its hash, path and transaction hold) and still not be the
+    ledger's: changed, re-hashed and anchored by another transaction. The ledger's record of the
+    version names the one leaf that is.
+    """
+    if record.document_leaf is None:
+        return Step(
+            "ledger_record",
+            False,
+            "The ledger anchored no document for this credential version: this document is "
+            "not the ledger's record of it.",
+        )
+    if document.document_leaf != record.document_leaf:
+        return Step(
+            "ledger_record",
+            False,
+            "This document is not the one the ledger anchored for this credential version "
+            f"(the ledger's leaf is {record.document_leaf[:16]}…).",
+        )
+    return Step(
+        "ledger_record",
+        True,
+        "The document is the one the ledger anchored for this credential version.",
+    )
+
+
 def combine(
     document: Report | None,
     record: Report | None,
@@ -110,8 +140,11 @@ def combine(
             combined.steps.extend(record.steps)
             verdicts.append(record.verdict)
         else:
-            # The document answers for status and anchor; the record adds only its own checks.
+            # The document answers for status and anchor; the record adds only its own checks,
+            # and says whether the document is the one it anchored for that version.
             kept = [s for s in record.steps if s.name in RECORD_CHECKS]
+            if any(s.name == "bundle" and s.passed for s in record.steps):
+                kept.append(record_leaf_step(document, record))
             combined.steps.extend(kept)
             failed = any(s.passed is False for s in kept)
             unchecked = any(s.passed is None and s.name != "witnesses" for s in kept)

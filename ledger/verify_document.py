@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from anchors.anchor_tree import root_from_path
-from anchors.chain import BURN_ADDRESS, Chain, ChainUnavailable
+from anchors.chain import BURN_ADDRESS, Chain, ChainUnavailable, confirmations_of
 from anchors.jsonld import VC_V2, CanonicalizationError, document_hash
 from anchors.merkle import VerificationError
 from anchors.merkle_proof_2019 import MerkleProof2019, ProofValueError
@@ -116,6 +116,7 @@ def _verify(
             report, "integrity", "The document's hash is not the one its proof anchors: changed."
         )
     report.add("integrity", True, "The document hashes (URDNA2015, SHA-256) to its proof's leaf.")
+    report.document_leaf = local.hex()
     try:
         computed = root_from_path(proof.target_hash, proof.path)
     except VerificationError as exc:
@@ -201,8 +202,9 @@ def _transaction(
         head = chain.head()
         block = chain.block(mined.block_number) if mined is not None else None
     except ChainUnavailable as exc:
+        # Not checked is not failed: the verdict can only become "status-unknown".
         report.add("transaction", None, f"The chain could not be reached: {exc}.")
-        raise _Failed from None
+        return _Anchored(None, None)
     if mined is None or block is None:
         raise _fail(report, "transaction", f"Transaction {tx_hash} is not on the chain.")
     problems = []
@@ -212,7 +214,7 @@ def _transaction(
         problems.append("its data is not the proof's Merkle root")
     if (mined.to or "").lower() != BURN_ADDRESS.lower() or mined.value != 0:
         problems.append("it is not a zero-value transaction to the burn address")
-    depth = head - mined.block_number + 1
+    depth = confirmations_of(mined.block_number, head)
     if depth < confirmations:
         problems.append(f"it has {depth} confirmations, {confirmations} are required")
     if problems:

@@ -56,7 +56,8 @@ function explorer(input) {
       const tx = await rpc(input.rpcUrl, 'eth_getTransactionByHash', [hash]);
       if (!tx || !tx.blockNumber) throw new Error('transaction not mined');
       const head = parseInt(await rpc(input.rpcUrl, 'eth_blockNumber', []), 16);
-      if (head - parseInt(tx.blockNumber, 16) + 1 < input.confirmations) throw new Error('not confirmed');
+      // Blocks after the including one, as the verifier's own explorers count confirmations.
+      if (head - parseInt(tx.blockNumber, 16) < input.confirmations) throw new Error('not confirmed');
       const block = await rpc(input.rpcUrl, 'eth_getBlockByNumber', [tx.blockNumber, false]);
       return {
         remoteHash: tx.input.replace(/^0x/, ''),

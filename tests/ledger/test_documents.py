@@ -13,6 +13,7 @@ import pytest
 
 from anchors import data_integrity, status_list
 from anchors.anchor_tree import root_from_path
+from anchors.chain import BURN_ADDRESS
 from anchors.jsonld import document_hash
 from anchors.merkle_proof_2019 import MerkleProof2019
 from ledger.client import CommandSigner
@@ -241,6 +242,7 @@ def test_verify_accepts_a_valid_document(
         (
             "format",
             "integrity",
+            "ledger_record",
             "anchor_path",
             "issuer_signature",
             "issuer",
@@ -278,3 +280,55 @@ def test_verify_reports_a_revoked_document_as_revoked(
     report = http.post("/verify", json={"document": held}).json()
     assert report["verdict"] == "revoked"
     assert "issued in error" in report["steps"][-1]["detail"]
+
+
+def credit_points_of(node: Any) -> list[dict[str, Any]]:
+    """Every CreditPoint object in a document."""
+    if isinstance(node, dict):
+        points = node.get("creditPoint") if "@context" not in node else None
+        points = points or []
+        found = [points] if isinstance(points, dict) else list(points)
+        inside = [v for k, v in node.items() if k != "@context"]
+        return found + [p for value in inside for p in credit_points_of(value)]
+    if isinstance(node, list):
+        return [p for value in node for p in credit_points_of(value)]
+    return []
+
+
+def test_a_changed_document_anchored_by_another_transaction_is_not_the_ledgers_record(
+    ledger: RunningLedger, issuer: RegisteredIssuer, http: httpx.Client
+) -> None:
+    credential_id = issue(ledger, issuer)
+    settled(ledger)
+    forged = document(ledger, issuer, credential_id)
+    assert credit_points_of(forged)
+    for point in credit_points_of(forged):
+        point["point"] = "60"
+    # Re-hashed, and anchored alone in a transaction of its own by the anchoring key itself.
+    leaf = document_hash({k: v for k, v in forged.items() if k != "proof"})
+    anchoring = ledger.embedded.chain
+    signed = anchoring.account.sign_transaction(
+        {
+            "type": 2,
+            "chainId": anchoring.chain.chain_id(),
+            "nonce": anchoring.chain.nonce(anchoring.account.address),
+            "to": BURN_ADDRESS,
+            "value": 0,
+            "data": leaf,
+            "gas": 30_000,
+            "maxFeePerGas": 10**10,
+            "maxPriorityFeePerGas": 10**9,
+        }
+    )
+    anchoring.chain.send(bytes(signed.raw_transaction))
+    anchoring.chain.mine(1)
+    proof = MerkleProof2019(leaf, leaf, (), anchoring.chain.chain_id(), bytes(signed.hash))
+    forged["proof"]["proofValue"] = proof.encode()
+    report = http.post("/verify", json={"document": forged}).json()
+    passed = {s["name"]: s["passed"] for s in report["steps"]}
+    # On its own the forgery holds: its hash, its path and its transaction check out.
+    assert passed["integrity"] and passed["anchor_path"] and passed["transaction"]
+    assert passed["ledger_record"] is False
+    assert report["verdict"] == "invalid"
+    step = next(s for s in report["steps"] if s["name"] == "ledger_record")
+    assert "not the one the ledger anchored for this credential version" in step["detail"]

@@ -3,6 +3,7 @@ changed byte makes a named step fail; revoked and superseded versions are report
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 from pathlib import Path
@@ -22,6 +23,7 @@ from tests.conftest import (
     RunningLedger,
     anchored_everything,
     content,
+    free_port,
     issue,
     wait_for,
 )
@@ -58,6 +60,7 @@ def test_a_credential_verifies_with_every_step_passed(
         "witnesses": None,
         "log_inclusion": True,
         "anchor_path": True,
+        "document_leaf": True,
         "transaction": True,
         "status": True,
     }
@@ -141,11 +144,74 @@ def test_changing_any_byte_of_the_bundle_fails_a_named_step(
             continue  # e.g. a changed space between tokens
         report = verify_bundle(bundle, chain, trusted_log_key=log_key)
         failed = [s.name for s in report.steps if s.passed is False]
+        where = json.loads(text)["anchor"]
+        if {k: bundle["anchor"].get(k) for k in ("block_hash", "block_number")} != {
+            k: where[k] for k in ("block_hash", "block_number")
+        }:
+            # The block a bundle names is where the transaction was when it was made; after a
+            # re-organisation it may be elsewhere. The transaction is what binds the root.
+            moved = next(s for s in report.steps if s.name == "transaction")
+            assert moved.passed and "moved to another block" in moved.detail
+            continue
         assert report.verdict == "invalid" and failed, (
             f"byte {position} changed, still passes: {text[position - 40 : position + 40]!r}"
         )
         failed_steps.update(failed)
     assert {"bundle", "log_inclusion", "checkpoint_signature", "anchor_path"} <= failed_steps
+
+
+def test_a_bundle_whose_transaction_was_mined_again_in_another_block_verifies(
+    ledger: RunningLedger, issuer: RegisteredIssuer, anvil: ManagedAnvil
+) -> None:
+    snapshot = anvil.rpc("evm_snapshot")
+    credential_id = anchored_credential(ledger, issuer)
+    bundle = ledger.public.proof(credential_id)
+    raw = anvil.rpc("eth_getRawTransactionByHash", bundle["anchor"]["tx_hash"])
+    # The re-organisation: the anchor's block is dropped, and the same signed transaction is
+    # mined again in another block (by us, or by the ledger seeing its anchor orphaned).
+    anvil.rpc("evm_revert", snapshot)
+    anvil.rpc("evm_mine")
+    with contextlib.suppress(Exception):  # the ledger may have sent it again already
+        anvil.rpc("eth_sendRawTransaction", raw)
+    chain = Web3Chain.connect(anvil.url)
+    wait_for(lambda: chain.transaction(bundle["anchor"]["tx_hash"]) is not None)
+    anvil.rpc("evm_mine")
+    moved = chain.transaction(bundle["anchor"]["tx_hash"])
+    assert moved is not None and moved.block_hash != bundle["anchor"]["block_hash"]
+    log_key = ledger.public._call("GET", "/log/key")["verifier_key"]
+    report = verify_bundle(bundle, chain, trusted_log_key=log_key)
+    transaction = next(s for s in report.steps if s.name == "transaction")
+    assert transaction.passed is True, transaction.detail
+    assert "moved to another block in a re-organisation" in transaction.detail
+    assert report.verdict == "status-unknown"  # no ledger was asked for the status
+
+
+def test_an_unreachable_chain_gives_could_not_be_confirmed_never_invalid(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    credential_id = anchored_credential(ledger, issuer)
+    bundle = ledger.public.proof(credential_id)
+    log_key = ledger.public._call("GET", "/log/key")["verifier_key"]
+    nowhere = Web3Chain.connect(f"http://127.0.0.1:{free_port()}", timeout=2)
+    report = verify_bundle(bundle, nowhere, trusted_log_key=log_key)
+    transaction = next(s for s in report.steps if s.name == "transaction")
+    assert transaction.passed is None and "could not be reached" in transaction.detail
+    assert report.verdict == "status-unknown"
+    assert not [s.name for s in report.steps if s.passed is False]
+
+
+def test_the_cli_says_could_not_be_confirmed_when_the_chain_is_unreachable(
+    ledger: RunningLedger, issuer: RegisteredIssuer, tmp_path: Path
+) -> None:
+    credential_id = anchored_credential(ledger, issuer)
+    saved = tmp_path / "proof.json"
+    saved.write_text(json.dumps(ledger.public.proof(credential_id)), "utf-8")
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(
+        cli, ["verify", str(saved), "--rpc", nowhere, "--ledger-url", ledger.url]
+    )
+    assert result.exit_code == 3, result.output
+    assert "invalid" not in result.output
 
 
 def test_a_suspended_issuer_fails_the_quality_assurance_check(

@@ -58,6 +58,7 @@ def test_a_document_verifies_on_the_command_line_with_every_step(
     assert [s["name"] for s in report["steps"]] == [
         "format",
         "integrity",
+        "ledger_record",
         "anchor_path",
         "issuer_signature",
         "issuer",
