@@ -58,11 +58,18 @@ class AuditReport:
     anchors: int = 0
     unlogged: int = 0
     finding: Finding | None = None
+    # Checks that could not run (an unreachable chain): nothing found, nothing confirmed.
+    unconfirmed: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
         return self.finding is None
+
+    @property
+    def confirmed(self) -> bool:
+        """Clean, and every check ran."""
+        return self.finding is None and not self.unconfirmed
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +79,7 @@ class AuditReport:
             "anchors": self.anchors,
             "unlogged": self.unlogged,
             "finding": None if self.finding is None else asdict(self.finding),
+            "unconfirmed": self.unconfirmed,
             "seconds": {phase: round(value, 3) for phase, value in self.timings.items()},
         }
 
@@ -330,7 +338,9 @@ class Auditor:
             report.unlogged += len(tail)
         started = time.perf_counter()
         first = self._resume.size if self._resume is not None else 0
-        report.anchors = self._check_anchors({k: v for k, v in checkpoints.items() if k > first})
+        report.anchors = self._check_anchors(
+            {k: v for k, v in checkpoints.items() if k > first}, report
+        )
         started = self._timed(report, "anchors on chain", started)
         self._check_read_model()
         self._timed(report, "read-model digests", started)
@@ -518,7 +528,7 @@ class Auditor:
                 ) from None
         return checkpoint
 
-    def _check_anchors(self, checkpoints: dict[int, str]) -> int:
+    def _check_anchors(self, checkpoints: dict[int, str], report: AuditReport) -> int:
         count = 0
         for size in sorted(checkpoints):
             record = self._anchors.get(size)
@@ -534,19 +544,21 @@ class Auditor:
                     Finding("anchor", size - 1, None, f"anchor {size}: the first leaf is wrong")
                 )
             root = AnchorTree.build(leaves).root
-            if self._chain is not None:
-                self._check_transaction(size, record, root)
+            if self._chain is not None and not report.unconfirmed:
+                try:
+                    self._check_transaction(size, record, root)
+                except ChainUnavailable as exc:
+                    # Not checked is not failed: say so, and accuse no anchor.
+                    report.unconfirmed.append(
+                        f"the chain is unreachable ({exc}); anchors from checkpoint {size} on "
+                        "could not be confirmed"
+                    )
             count += 1
         return count
 
     def _check_transaction(self, size: int, record: Any, root: bytes) -> None:
-        try:
-            mined = self._chain.transaction(record.tx_hash) if self._chain else None
-            head = self._chain.head() if self._chain else 0
-        except ChainUnavailable as exc:
-            raise Discrepancy(
-                Finding("chain", size - 1, None, f"the chain is unreachable: {exc}")
-            ) from None
+        mined = self._chain.transaction(record.tx_hash) if self._chain else None
+        head = self._chain.head() if self._chain else 0
         if mined is None or mined.data != root or (mined.to or "").lower() != BURN_ADDRESS.lower():
             raise Discrepancy(
                 Finding(

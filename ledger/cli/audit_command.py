@@ -33,6 +33,11 @@ def _summary(report: AuditReport) -> None:
         f"audited {report.entries} log entries, {report.checkpoints} checkpoints, "
         f"{report.anchors} anchors"
     )
+    if report.finding is None and report.unconfirmed:
+        click.echo(click.style("could not be confirmed: no discrepancy found, but", fg="yellow"))
+        for reason in report.unconfirmed:
+            click.echo(f"  {reason}")
+        return
     if report.finding is None:
         click.echo(click.style("clean: no discrepancy found", fg="green", bold=True))
         return
@@ -89,7 +94,8 @@ def audit(
 
     With --data-dir the stores are read directly and the log is also checked against the
     event store; with --url only what the API publishes is used. Exit status 0 when clean,
-    1 at the first discrepancy (its log index and event position are named).
+    1 at the first discrepancy (its log index and event position are named), 3 when nothing
+    was found but a check could not run (the chain unreachable): could not be confirmed.
 
     \b
     Examples:
@@ -135,7 +141,7 @@ def audit(
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:
         _summary(report)
-    sys.exit(0 if report.clean else 1)
+    sys.exit(0 if report.confirmed else 3 if report.clean else 1)
 
 
 def _progress(total: int) -> tqdm[Any]:

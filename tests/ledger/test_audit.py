@@ -28,6 +28,7 @@ from tests.conftest import (
     RunningLedger,
     anchored_everything,
     content,
+    free_port,
     register,
     settled,
     wait_for,
@@ -140,6 +141,26 @@ def test_the_cli_audits_clean_and_says_so(
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["clean"] is True
+
+
+def test_an_unreachable_chain_leaves_the_audit_unconfirmed_not_failed(
+    history: list[str], settings: Settings
+) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "audit",
+            "--data-dir",
+            str(settings.data_dir),
+            "--rpc",
+            f"http://127.0.0.1:{free_port()}",
+            "--json",
+        ],
+        env={"CREDLEDGER_CHAIN": "rpc"},
+    )
+    assert result.exit_code == 3, result.output
+    report = json.loads(result.stdout)
+    assert report["finding"] is None and "unreachable" in report["unconfirmed"][0]
 
 
 def test_a_changed_event_is_named(history: list[str], settings: Settings) -> None:
