@@ -20,7 +20,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError
 
-from ledger import codelists, verification
+from ledger import verification
 from ledger.canonical import canonical_bytes
 from ledger.commands import (
     AmendCommand,
@@ -33,7 +33,7 @@ from ledger.commands import (
     SignedCommand,
     _Command,
 )
-from ledger.content import parse_timestamp, utc_now
+from ledger.content import DEFAULT_RULES, ContentRules, parse_timestamp, utc_now
 from ledger.domain import (
     ANCHORING_KEYS_ID,
     AnchoringKeys,
@@ -123,13 +123,13 @@ class Ledger(Application[UUID]):
         self,
         vault: Callable[[ApplicationRecorder], PersonalDataVault],
         env: dict[str, str] | None = None,
-        supervision_values: tuple[str, ...] = codelists.SUPERVISION_VALUES,
+        rules: ContentRules = DEFAULT_RULES,
         read_freshness: timedelta = timedelta(minutes=5),
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         super().__init__(env)
         self.vault = vault(self.recorder)
-        self._supervision = supervision_values
+        self._rules = rules
         self._read_freshness = read_freshness
         self._clock = clock
 
@@ -289,7 +289,7 @@ class Ledger(Application[UUID]):
         checked = verification.check_issue(
             (signed.command, signed.signature, signed.personal_data),
             self._clock(),
-            self._supervision,
+            self._rules,
         )
         if isinstance(checked, LedgerError):
             raise checked
@@ -301,7 +301,7 @@ class Ledger(Application[UUID]):
         now = self._clock()
         for item in signed:
             yield verification.check_issue(
-                (item.command, item.signature, item.personal_data), now, self._supervision
+                (item.command, item.signature, item.personal_data), now, self._rules
             )
 
     def _issue_prepared(self, prepared: _PreparedIssue) -> CommandResult | LedgerError:
@@ -366,7 +366,7 @@ class Ledger(Application[UUID]):
     def _amend(self, signed: SignedCommand) -> CommandResult:
         now = self._clock()
         amend = verification.command(AmendCommand, signed.command, now)
-        verification.content_rules(amend.content, now, self._supervision, "command.content")
+        verification.content_rules(amend.content, now, self._rules, "command.content")
         issuer = self._authenticate(amend, signed)
         self._matches_register(
             amend.content.issuer_country, amend.content.quality_assurance.type, issuer
@@ -581,9 +581,9 @@ class Ledger(Application[UUID]):
             raise InvalidInput(errors)
 
     @staticmethod
-    def _at_current_version(credential: Credential, version: int) -> None:
+    def _at_current_version(credential: Credential, version: str) -> None:
         current = len(credential.versions)
-        if version != current:
+        if version != str(current):
             raise VersionMismatch(
                 f"the command acts on version {version}, the credential's current version is "
                 f"{current}",

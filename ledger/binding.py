@@ -122,7 +122,7 @@ class Bindings:
             return None
         if repeated_erase:
             return f"the erase command marked credential {aggregate} twice"
-        if command.get("version") != current:
+        if command.get("version") != str(current):
             return (
                 f"the signed {command.get('type')} command acts on version "
                 f"{command.get('version')}, credential {aggregate} was at version {current}"

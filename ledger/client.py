@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import unicodedata
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -21,9 +22,21 @@ from ledger.content import LearnerData, utc_now
 from ledger.signing import IssuerKey
 
 
+def nfc(value: Any) -> Any:
+    """``value`` with every string in Unicode NFC, the only form the ledger accepts: one name
+    spelled in NFC or NFD must give one commitment and one signed text."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, dict):
+        return {nfc(k): nfc(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [nfc(v) for v in value]
+    return value
+
+
 def normalize_learner(learner: dict[str, Any]) -> dict[str, Any]:
-    """The learner's data exactly as the ledger will commit to it."""
-    return LearnerData.model_validate(learner).model_dump(mode="json", exclude_none=True)
+    """The learner's data exactly as the ledger will commit to it (NFC, validated)."""
+    return LearnerData.model_validate(nfc(learner)).model_dump(mode="json", exclude_none=True)
 
 
 class CommandSigner:
@@ -42,7 +55,7 @@ class CommandSigner:
             "command_id": command_id or str(uuid.uuid4()),
             "issuer_id": self.issuer_id,
             "signed_at": self._clock().isoformat(timespec="seconds"),
-            **fields,
+            **nfc(fields),
         }
 
     def _signed(self, command: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -86,14 +99,22 @@ class CommandSigner:
         if learner is not None:
             committed, personal = self._with_learner(content, learner, command_id)
             command = self._command(
-                "amend", command_id, credential_id=credential_id, version=version, content=committed
+                "amend",
+                command_id,
+                credential_id=credential_id,
+                version=str(version),
+                content=committed,
             )
             return self._signed(command, personal_data=personal)
         if commitment is None:
             raise ValueError("give the learner's data or the current commitment")
         committed = {**content, "learner": {"commitment": commitment}}
         command = self._command(
-            "amend", command_id, credential_id=credential_id, version=version, content=committed
+            "amend",
+            command_id,
+            credential_id=credential_id,
+            version=str(version),
+            content=committed,
         )
         return self._signed(command)
 
@@ -103,7 +124,11 @@ class CommandSigner:
         """A revocation of the credential as it stands at ``version`` (the current one)."""
         return self._signed(
             self._command(
-                "revoke", command_id, credential_id=credential_id, version=version, reason=reason
+                "revoke",
+                command_id,
+                credential_id=credential_id,
+                version=str(version),
+                reason=reason,
             )
         )
 
@@ -112,7 +137,7 @@ class CommandSigner:
     ) -> dict[str, Any]:
         """An erasure of the learner's data, asked through ``credential_id`` at ``version``."""
         return self._signed(
-            self._command("erase", command_id, credential_id=credential_id, version=version)
+            self._command("erase", command_id, credential_id=credential_id, version=str(version))
         )
 
     def read_personal_data(self, credential_id: str) -> dict[str, Any]:

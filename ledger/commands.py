@@ -64,13 +64,14 @@ class IssueCommand(_Command):
     content: CredentialContent
 
 
+# Text like every other command field (commands hold only text, so their canonical bytes are
+# plain): a version number in ASCII digits, without leading zeros.
 Version = Annotated[
-    int,
+    str,
+    StringConstraints(pattern=r"^[1-9][0-9]{0,6}$"),
     Field(
-        ge=1,
-        le=1_000_000,
-        description="The credential version the command acts on: its current version when "
-        "signed. The signature then speaks for that version only.",
+        description='The credential version the command acts on, in digits ("2"): its '
+        "current version when signed. The signature then speaks for that version only.",
     ),
 ]
 

@@ -2,13 +2,22 @@
 
 The models mirror the mandatory and optional elements of the 2022 Council Recommendation
 (Annex I) with European Learning Model code lists. Structural rules (types, shapes, closed code
-lists) live on the models; rules that relate several fields are in :func:`consistency_errors`.
-Validation never rewrites the input: what the issuer signed is what the ledger stores.
+lists) live on the models; rules that relate several fields, and the configurable bounds, are in
+:func:`consistency_errors`. Validation never rewrites the input: what the issuer signed is what
+the ledger stores, and anchors for ever.
+
+Text policy, for every text field of a command, a registration and a learner's data: Unicode NFC
+(refused otherwise, never normalised here: normalising would change what was signed; the
+client library normalises before it signs and commits), not blank, no control characters (a
+line feed only in long texts), no bidirectional embedding, override or isolate characters.
+Every pattern matches the whole value, with ASCII digits only.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
@@ -18,13 +27,26 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from ledger import codelists
 from ledger.errors import FieldError
 
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
-_DECIMAL = re.compile(r"^\d+(\.\d+)?$")
-_DURATION = re.compile(
-    r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$"
+# Every pattern is used with fullmatch (a "$" would also match before a final line feed) and
+# with ASCII digits only ([0-9], never \d, which matches any script's digits).
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})"
 )
-_ESCO_SKILL = re.compile(r"^http://data\.europa\.eu/esco/skill/[0-9a-f-]{36}$")
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_DECIMAL = re.compile(r"[0-9]{1,6}(\.[0-9]{1,3})?")
+_DURATION = re.compile(
+    r"P(?!$)([0-9]{1,4}Y)?([0-9]{1,4}M)?([0-9]{1,4}W)?([0-9]{1,5}D)?"
+    r"(T(?=[0-9])([0-9]{1,6}H)?([0-9]{1,6}M)?([0-9]{1,8}(\.[0-9]{1,3})?S)?)?"
+)
+_UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_ESCO_SKILL = re.compile(rf"http://data\.europa\.eu/esco/skill/{_UUID}")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+# C0 and C1 controls, DEL, surrogates, and the bidirectional embeddings, overrides and
+# isolates (U+202A-U+202E, U+2066-U+2069) that can make text display other than it reads.
+_FORBIDDEN_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_FORBIDDEN_IN_TEXT = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+_HOURS_PER = {"Y": 8766.0, "M": 730.5, "W": 168.0, "D": 24.0}
 
 # Clocks of issuers and ledger differ a little; "not in the future" allows this much.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -32,7 +54,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 def parse_timestamp(value: str) -> datetime:
     """Parse an RFC 3339 timestamp that must carry a time zone."""
-    if not _RFC3339.match(value):
+    if not _RFC3339.fullmatch(value):
         raise ValueError(
             "must be an RFC 3339 date-time with a time zone, such as 2026-03-01T09:00:00+01:00"
         )
@@ -47,20 +69,50 @@ def _timestamp(value: str) -> str:
     return value
 
 
+# A code list this short is named in full in an error; a longer one is pointed to.
+_LISTED_IN_FULL = 20
+
+
 def in_codelist(codelist_name: str, what: str) -> AfterValidator:
+    """A value of the EU code list ``codelist_name``; ``what`` names its kind, in plural."""
+
     def check(value: str) -> str:
-        if value not in codelists.load(codelist_name):
-            raise ValueError(f"{value!r} is not in the EU code list of {what}s ({codelist_name})")
+        found = codelists.load(codelist_name)
+        if value in found:
+            return value
+        if len(found.labels) <= _LISTED_IN_FULL:
+            allowed = "; ".join(f"{uri} ({label})" for uri, label in found.labels.items())
+            raise ValueError(
+                f"{value!r} is not in the EU code list of {what} ({codelist_name}); "
+                f"allowed: {allowed}"
+            )
+        raise ValueError(
+            f"{value!r} is not in the EU code list of {what} ({codelist_name}, "
+            f"{len(found.labels)} entries: GET /codelists/labels?list={codelist_name})"
+        )
+
+    return AfterValidator(check)
+
+
+def _text_policy(forbidden: re.Pattern[str]) -> AfterValidator:
+    def check(value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank (whitespace only)")
+        if (found := forbidden.search(value)) is not None:
+            kind = "bidirectional control" if "\u202a" <= found.group() <= "\u2069" else "control"
+            raise ValueError(f"must not contain the {kind} character U+{ord(found.group()):04X}")
+        if not unicodedata.is_normalized("NFC", value):
+            raise ValueError("must be in Unicode normalization form NFC (normalise, then sign)")
         return value
 
     return AfterValidator(check)
 
 
 def _positive_decimal(value: str) -> str:
-    if not _DECIMAL.match(value):
+    if not _DECIMAL.fullmatch(value):
         raise ValueError(
-            f'{value!r} must be a plain positive decimal such as "5" or "2.5" '
-            "(no units: credits and hours are separate fields)"
+            f'{value!r} must be a plain positive decimal such as "5" or "2.5", with ASCII '
+            "digits (no units: credits and hours are separate fields)"
         )
     try:
         if Decimal(value) <= 0:
@@ -71,15 +123,27 @@ def _positive_decimal(value: str) -> str:
 
 
 def _duration(value: str) -> str:
-    if not _DURATION.match(value):
+    if not _DURATION.fullmatch(value):
         raise ValueError(f"{value!r} must be an ISO 8601 duration such as PT125H")
     if not re.search(r"[1-9]", value):
         raise ValueError("must be a positive duration")
     return value
 
 
+def duration_hours(value: str) -> float:
+    """The hours an ISO 8601 duration spans (a year of 365.25 days, a month of 1/12 year)."""
+    date_part, _, time_part = value[1:].partition("T")
+    hours = sum(
+        float(n) * _HOURS_PER[unit] for n, unit in re.findall(r"([0-9.]+)([YMWD])", date_part)
+    )
+    factors = {"H": 1.0, "M": 1 / 60, "S": 1 / 3600}
+    return hours + sum(
+        float(n) * factors[unit] for n, unit in re.findall(r"([0-9.]+)([HMS])", time_part)
+    )
+
+
 def _esco_skill(value: str) -> str:
-    if not _ESCO_SKILL.match(value):
+    if not _ESCO_SKILL.fullmatch(value):
         raise ValueError(
             "must be an ESCO skill URI: http://data.europa.eu/esco/skill/<lower-case UUID>"
         )
@@ -87,16 +151,22 @@ def _esco_skill(value: str) -> str:
 
 
 def _commitment(value: str) -> str:
-    if not _HEX64.match(value):
+    if not _HEX64.fullmatch(value):
         raise ValueError("must be 64 lower-case hex digits (a SHA-256 commitment)")
     return value
 
 
-Text = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=False)]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Text = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=2000, strip_whitespace=False),
+    _text_policy(_FORBIDDEN_IN_TEXT),
+]
+ShortText = Annotated[
+    str, StringConstraints(min_length=1, max_length=500), _text_policy(_FORBIDDEN_IN_LINE)
+]
 Timestamp = Annotated[str, AfterValidator(_timestamp)]
-Country = Annotated[str, in_codelist("countries", "country")]
-Language = Annotated[str, in_codelist("languages", "language")]
+Country = Annotated[str, in_codelist("countries", "countries")]
+Language = Annotated[str, in_codelist("languages", "languages")]
 
 
 class _Strict(BaseModel):
@@ -121,7 +191,7 @@ class LearningOutcome(_Strict):
 
 
 class CreditPoint(_Strict):
-    framework: Annotated[str, in_codelist("credit-points", "credit system")]
+    framework: Annotated[str, in_codelist("credit-points", "credit systems")]
     point: Annotated[str, AfterValidator(_positive_decimal)]
 
 
@@ -133,14 +203,14 @@ class Workload(_Strict):
 
 
 class FormOfParticipation(_Strict):
-    mode: Annotated[str, in_codelist("modes", "mode of learning")]
+    mode: Annotated[str, in_codelist("modes", "modes of learning")]
     learning_setting: (
-        Annotated[str, in_codelist("learning-settings", "learning setting")] | None
+        Annotated[str, in_codelist("learning-settings", "learning settings")] | None
     ) = None
 
 
 class QualityAssurance(_Strict):
-    type: Annotated[str, in_codelist("accreditation-types", "quality-assurance type")]
+    type: Annotated[str, in_codelist("accreditation-types", "quality-assurance types")]
     body: ShortText
     reference: ShortText | None = None
 
@@ -175,11 +245,11 @@ class CredentialContent(_Strict):
     valid_until: Timestamp | None = None
     learning_outcomes: Annotated[list[LearningOutcome], Field(min_length=1, max_length=100)]
     workload: Workload
-    eqf_level: Annotated[str, in_codelist("eqf", "EQF level")] | None = None
-    nqf_level: Annotated[str, in_codelist("nqf", "NQF level")] | None = None
-    thematic_area: Annotated[str, in_codelist("isced-f", "ISCED-F field")]
+    eqf_level: Annotated[str, in_codelist("eqf", "EQF levels")] | None = None
+    nqf_level: Annotated[str, in_codelist("nqf", "NQF levels")] | None = None
+    thematic_area: Annotated[str, in_codelist("isced-f", "ISCED-F fields")]
     assessment_types: Annotated[
-        list[Annotated[str, in_codelist("assessment-types", "type of assessment")]],
+        list[Annotated[str, in_codelist("assessment-types", "types of assessment")]],
         Field(min_length=1, max_length=14),
     ]
     form_of_participation: FormOfParticipation
@@ -202,14 +272,53 @@ class LearnerData(_Strict):
     email: ShortText | None = None
 
 
+@dataclass(frozen=True)
+class ContentRules:
+    """The ledger's configurable rules for credential content."""
+
+    supervision_values: tuple[str, ...] = codelists.SUPERVISION_VALUES
+    max_credit_points: Decimal = Decimal(60)
+    """A micro-credential is short: 60 ECTS is a full year of study."""
+    max_volume_hours: int = 1800
+    """60 ECTS at 30 hours each."""
+
+
+DEFAULT_RULES = ContentRules()
+
+
+def _bounds_errors(workload: Workload, rules: ContentRules, prefix: str) -> list[FieldError]:
+    errors = []
+    for index, credit in enumerate(workload.credit_points or []):
+        if Decimal(credit.point) > rules.max_credit_points:
+            errors.append(
+                FieldError(
+                    f"{prefix}.workload.credit_points[{index}].point",
+                    "too-large",
+                    f"must be at most {rules.max_credit_points} for a micro-credential",
+                )
+            )
+    volume = workload.volume_of_learning
+    if volume is not None and duration_hours(volume) > rules.max_volume_hours:
+        errors.append(
+            FieldError(
+                f"{prefix}.workload.volume_of_learning",
+                "too-large",
+                f"must be at most {rules.max_volume_hours} hours for a micro-credential",
+            )
+        )
+    return errors
+
+
 def consistency_errors(
     content: CredentialContent,
     now: datetime,
-    supervision_values: tuple[str, ...] = codelists.SUPERVISION_VALUES,
+    rules: ContentRules = DEFAULT_RULES,
     prefix: str = "content",
 ) -> list[FieldError]:
-    """The rules that relate several fields of one credential, with the field each breaks."""
-    errors: list[FieldError] = []
+    """The rules that relate several fields of one credential, and the configured bounds,
+    with the field each breaks."""
+    errors: list[FieldError] = _bounds_errors(content.workload, rules, prefix)
+    supervision_values = rules.supervision_values
     issued = parse_timestamp(content.issued)
     if issued > now + CLOCK_SKEW:
         errors.append(FieldError(f"{prefix}.issued", "date-in-future", "must not be in the future"))

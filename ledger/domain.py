@@ -185,7 +185,7 @@ class Credential(Aggregate):
             command.get("type") == kind
             and command.get("issuer_id") == self.issuer_id
             and (names_this or kind == "erase")
-            and (not names_this or command.get("version") == len(self.versions))
+            and (not names_this or command.get("version") == str(len(self.versions)))
         )
         if not bound:
             raise UnboundCommand(

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import stat
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +20,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ledger import codelists
+from ledger.content import ContentRules
 from ledger.errors import LedgerError
 
 SECRETS_FILE = "secrets.json"
@@ -84,6 +86,18 @@ class Settings(BaseSettings):
     supervision_values: tuple[str, ...] = Field(
         default=codelists.SUPERVISION_VALUES,
         description="Accepted supervision and identity-verification values (JSON list).",
+    )
+    max_credit_points: Decimal = Field(
+        default=ContentRules.max_credit_points,
+        gt=0,
+        le=240,
+        description="Most credit points (ECTS or ECVET) one credential may carry.",
+    )
+    max_volume_hours: int = Field(
+        default=ContentRules.max_volume_hours,
+        gt=0,
+        le=10_000,
+        description="Longest volume of learning one credential may state, in hours.",
     )
     log_origin: str | None = Field(
         default=None,
@@ -188,6 +202,15 @@ class Settings(BaseSettings):
     read_freshness_seconds: int = Field(
         default=300, description="How old a signed read request may be."
     )
+
+    @property
+    def content_rules(self) -> ContentRules:
+        """The configured rules for credential content."""
+        return ContentRules(
+            supervision_values=self.supervision_values,
+            max_credit_points=self.max_credit_points,
+            max_volume_hours=self.max_volume_hours,
+        )
 
     @property
     def events_db(self) -> Path:

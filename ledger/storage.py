@@ -51,7 +51,7 @@ def open_storage(settings: Settings) -> Storage:
         ledger = Ledger(
             lambda recorder: backend.open_vault(recorder, cipher),
             env=env,
-            supervision_values=settings.supervision_values,
+            rules=settings.content_rules,
             read_freshness=timedelta(seconds=settings.read_freshness_seconds),
         )
         read_model: ReadModel = backend.open_read_model(settings)

@@ -17,6 +17,7 @@ from ledger.commands import IssueCommand, PersonalData
 from ledger.commitment import matches
 from ledger.content import (
     CLOCK_SKEW,
+    ContentRules,
     CredentialContent,
     consistency_errors,
     learner_errors,
@@ -52,9 +53,9 @@ def signer(data: dict[str, Any], signature: str) -> bytes:
 
 
 def content_rules(
-    content: CredentialContent, now: datetime, supervision: tuple[str, ...], prefix: str
+    content: CredentialContent, now: datetime, rules: ContentRules, prefix: str
 ) -> None:
-    errors = consistency_errors(content, now, supervision_values=supervision, prefix=prefix)
+    errors = consistency_errors(content, now, rules, prefix=prefix)
     if errors:
         raise InvalidInput(errors)
 
@@ -109,13 +110,13 @@ class CheckedIssue:
 def check_issue(
     body: tuple[dict[str, Any], str, dict[str, Any] | None],
     now: datetime,
-    supervision: tuple[str, ...],
+    rules: ContentRules,
 ) -> CheckedIssue | LedgerError:
     """Every stateless check of one issue request: (command, signature, personal_data)."""
     data, signature, personal = body
     try:
         issue = command(IssueCommand, data, now)
-        content_rules(issue.content, now, supervision, "command.content")
+        content_rules(issue.content, now, rules, "command.content")
         commitment = issue.content.learner.commitment
         opened = personal_data(personal, commitment, now)
         return CheckedIssue(

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, Query, Response
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -31,7 +31,7 @@ _HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
-_LISTS = (
+CodeListName = Literal[
     "accreditation-types",
     "assessment-types",
     "countries",
@@ -42,7 +42,8 @@ _LISTS = (
     "learning-settings",
     "modes",
     "nqf",
-)
+]
+_LISTS: tuple[CodeListName, ...] = get_args(CodeListName)  # as errors and ?list= name them
 
 
 def _page(name: str) -> HTMLResponse:
@@ -79,9 +80,16 @@ def _labels() -> dict[str, str]:
 
 
 @router.get("/codelists/labels", include_in_schema=True, tags=["service"])
-def labels(response: Response) -> dict[str, Any]:
-    """Every EU code-list URI the ledger knows, with its English label (for display)."""
+def labels(
+    response: Response,
+    list_name: Annotated[
+        CodeListName | None, Query(alias="list", description="One code list only")
+    ] = None,
+) -> dict[str, Any]:
+    """Every EU code-list URI the ledger knows (or those of one list), with its English label."""
     response.headers["Cache-Control"] = "public, max-age=86400"
+    if list_name is not None:
+        return dict(codelists.load(list_name).labels)
     return _labels()
 
 

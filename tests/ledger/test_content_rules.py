@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from ledger.canonical import canonical_bytes
 from ledger.client import LedgerRequestError
+from ledger.samples import ECTS
 from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -380,3 +382,98 @@ def test_a_valid_credential_with_hours_and_no_level_is_accepted(
     del body["eqf_level"]
     result = ledger.public.issue(issuer.signer.issue(body, LEARNER))
     assert result["status"] == "active"
+
+
+def resigned(issuer: RegisteredIssuer, body: dict[str, Any]) -> dict[str, Any]:
+    """The request with its command signed again as it now stands (the client library would
+    have normalised what a hostile or careless client sends as is)."""
+    body["signature"] = issuer.key.sign(canonical_bytes(body["command"]))
+    return body
+
+
+SKILL = "http://data.europa.eu/esco/skill/0b8f5e3c-9d1a-4c1e-8f7a-2b3c4d5e6f70"
+HOSTILE = [
+    ("NUL, RLO and script", ["title"], "\x00\u202e<script>", "control character U+0000"),
+    ("right-to-left override", ["title"], "Applied \u202eML", "bidirectional control"),
+    ("a title of spaces", ["title"], "   ", "blank"),
+    ("a line feed in a title", ["title"], "Applied\nML", "control character U+000A"),
+    ("decomposed (NFD) text", ["title"], "Cafe\u0301 management", "NFC"),
+    ("points of 309 digits", ["workload", "credit_points", 0, "point"], "1" + "0" * 308, "ASCII"),
+    ("points with a line feed", ["workload", "credit_points", 0, "point"], "5\n", "ASCII"),
+    ("points in Arabic digits", ["workload", "credit_points", 0, "point"], "\u0665", "ASCII"),
+    ("more points than a year", ["workload", "credit_points", 0, "point"], "61", "at most 60"),
+    ("volume with a line feed", ["workload", "volume_of_learning"], "PT40H\n", "ISO 8601"),
+    ("volume beyond a year", ["workload", "volume_of_learning"], "PT2000H", "at most 1800"),
+    ("skill with a line feed", ["learning_outcomes", 0, "esco_skill"], SKILL + "\n", "ESCO"),
+    (
+        "skill of dashes",
+        ["learning_outcomes", 0, "esco_skill"],
+        "http://data.europa.eu/esco/skill/" + "-" * 36,
+        "ESCO",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "reason"), [c[1:] for c in HOSTILE], ids=[c[0] for c in HOSTILE]
+)
+def test_a_value_that_would_be_anchored_for_ever_is_refused_with_field_and_reason(
+    ledger: RunningLedger, issuer: RegisteredIssuer, path: list[Any], value: str, reason: str
+) -> None:
+    body = issuer.signer.issue(
+        content(
+            workload={"credit_points": [{"framework": ECTS, "point": "5"}]},
+            learning_outcomes=[{"text": "Trains a model", "esco_skill": SKILL}],
+        ),
+        LEARNER,
+    )
+    if path[0] == "workload" and path[1] == "volume_of_learning":
+        body["command"]["content"]["workload"] = {"volume_of_learning": "PT40H"}
+    target = body["command"]["content"]
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    with pytest.raises(LedgerRequestError) as caught:
+        ledger.public.issue(resigned(issuer, body))
+    assert caught.value.status == 422, caught.value.problem
+    (error,) = caught.value.problem["errors"]
+    where = ".".join(f"[{p}]" if isinstance(p, int) else p for p in path).replace(".[", "[")
+    assert error["field"] == f"command.content.{where}"
+    assert reason in error["message"]
+
+
+def test_learner_data_in_nfd_is_refused_before_any_commitment(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    body = issuer.signer.issue(content(), LEARNER)
+    body["personal_data"]["learner"]["full_name"] = "Zoe\u0308 Martin"
+    with pytest.raises(LedgerRequestError) as caught:
+        ledger.public.issue(body)
+    assert caught.value.problem["errors"][0]["field"] == "personal_data.learner.full_name"
+    assert "NFC" in caught.value.problem["errors"][0]["message"]
+
+
+def test_the_client_commits_to_one_spelling_of_a_name_in_nfc_or_nfd(
+    issuer: RegisteredIssuer,
+) -> None:
+    composed = issuer.signer.issue(content(), {**LEARNER, "full_name": "Zoë"}, command_id="c-1")
+    decomposed = issuer.signer.issue(
+        content(), {**LEARNER, "full_name": "Zoe\u0308"}, command_id="c-1"
+    )
+    commitment = composed["command"]["content"]["learner"]["commitment"]
+    assert decomposed["command"]["content"]["learner"]["commitment"] == commitment
+
+
+def test_a_small_code_list_is_named_in_full_when_a_value_is_not_in_it(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    online = "http://data.europa.eu/snb/learning-schedule/online"
+    problem = rejected(ledger, issuer, content(form_of_participation={"mode": online}))
+    message = problem["errors"][0]["message"]
+    assert "EU code list of modes of learning (modes); allowed:" in message
+    assert "http://data.europa.eu/snb/learning-assessment/920fbb3cbe (Online)" in message
+
+
+def test_a_large_code_list_is_pointed_to(ledger: RunningLedger, issuer: RegisteredIssuer) -> None:
+    problem = rejected(ledger, issuer, content(thematic_area="http://example.org/field"))
+    assert "GET /codelists/labels?list=isced-f" in problem["errors"][0]["message"]

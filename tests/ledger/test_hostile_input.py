@@ -119,3 +119,10 @@ def test_every_operation_documents_its_problem_responses(http: httpx.Client) -> 
             assert problems, f"{method.upper()} {path} documents no error response"
             for response in problems.values():
                 assert "application/problem+json" in response["content"], (method, path)
+
+
+def test_the_labels_of_one_code_list_can_be_asked_for(http: httpx.Client) -> None:
+    modes = http.get("/codelists/labels", params={"list": "modes"}).json()
+    assert modes["http://data.europa.eu/snb/learning-assessment/920fbb3cbe"] == "Online"
+    assert len(modes) < len(http.get("/codelists/labels").json())
+    assert http.get("/codelists/labels", params={"list": "nonsense"}).status_code == 422
