@@ -60,6 +60,7 @@ from ledger.errors import (
     NotFound,
     NotYourCredential,
     PersonalDataErased,
+    ReadAlreadyAnswered,
     SignatureInvalid,
     UnknownIssuer,
     VersionMismatch,
@@ -497,6 +498,7 @@ class Ledger(Application[UUID]):
         read = self._fresh_read(ReadPersonalDataCommand, signed)
         self._authenticate(read, signed)
         credential = self._own_credential(read.credential_id, read.issuer_id)
+        self._spend(read)
         opened = self.vault.get(credential.learner_commitment)
         if opened is None:
             raise PersonalDataErased("the learner's personal data has been erased")
@@ -512,6 +514,7 @@ class Ledger(Application[UUID]):
                 self._own_credential(wanted.credential_id, read.issuer_id)
             except NotFound as exc:
                 raise NotFound(f"command.documents[{index}]: {exc.detail}") from exc
+        self._spend(read)
         return read
 
     # Shared steps ----------------------------------------------------------------------------
@@ -531,6 +534,17 @@ class Ledger(Application[UUID]):
                 ]
             )
         return read
+
+    def _spend(self, read: _Command) -> None:
+        """Answer a signed read once: a replay within its freshness window is refused."""
+        now = self._clock()
+        expires = parse_timestamp(read.signed_at) + self._read_freshness
+        nonce = f"{read.issuer_id}/{read.command_id}"
+        if not self.vault.spend_read(nonce, now.timestamp(), expires.timestamp()):
+            raise ReadAlreadyAnswered(
+                f"the signed read {read.command_id!r} was answered already; a signed read "
+                "is answered once"
+            )
 
     def _authenticate(self, command: _Command, signed: SignedCommand) -> Issuer:
         signer = verification.signer(signed.command, signed.signature)

@@ -166,6 +166,14 @@ class VersionMismatch(Conflict):
         )
 
 
+class ReadAlreadyAnswered(Conflict):
+    code = "read-already-answered"
+    title = "Signed read already answered"
+
+    def diagnostics(self) -> str:
+        return f"{self.title}: {self.detail}\nSign a new request (a new command id) to read again."
+
+
 class CommandIdReused(Conflict):
     code = "command-id-reused"
     title = "Command id reused"

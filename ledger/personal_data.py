@@ -171,5 +171,10 @@ class PersonalDataVault(ABC):
     def _wrapped_keys(self, learner_refs: list[str]) -> dict[str, bytes]: ...
 
     @abstractmethod
+    def spend_read(self, nonce: str, now: float, expires: float) -> bool:
+        """Record a signed read as answered until ``expires`` (epoch seconds); False if it was
+        already. Kept beside the learners' data, so every API worker sees it."""
+
+    @abstractmethod
     def _load(self, commitments: list[str]) -> dict[str, tuple[str, bytes, bytes]]:
         """(learner_ref, ciphertext, wrapped data key) of each commitment still held."""

@@ -27,6 +27,9 @@ _VAULT_SCHEMA = (
     " commitment TEXT PRIMARY KEY, credential_id TEXT NOT NULL,"
     " learner_ref TEXT NOT NULL, ciphertext BLOB NOT NULL)",
     "CREATE INDEX IF NOT EXISTS personal_data_by_learner ON personal_data (learner_ref)",
+    # Signed reads already answered, kept while they are fresh, so each is answered once.
+    "CREATE TABLE IF NOT EXISTS spent_reads (nonce TEXT PRIMARY KEY, expires DOUBLE PRECISION"
+    " NOT NULL)",
 )
 
 
@@ -112,6 +115,15 @@ class SQLiteVault(PersonalDataVault):
         with self._datastore.transaction(commit=True) as c:
             c.execute("DELETE FROM personal_data WHERE learner_ref = ?", (learner_ref,))
             c.execute("DELETE FROM learner_keys WHERE learner_ref = ?", (learner_ref,))
+
+    def spend_read(self, nonce: str, now: float, expires: float) -> bool:
+        with self._datastore.transaction(commit=True) as c:
+            c.execute("DELETE FROM spent_reads WHERE expires < ?", (now,))
+            c.execute(
+                "INSERT INTO spent_reads VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING",
+                (nonce, expires),
+            )
+            return bool(c.sqlite_cursor.rowcount == 1)
 
 
 class SQLiteReadModel(ReadModel):

@@ -16,7 +16,7 @@ from anchors.anchor_tree import root_from_path
 from anchors.chain import BURN_ADDRESS
 from anchors.jsonld import document_hash
 from anchors.merkle_proof_2019 import MerkleProof2019
-from ledger.client import CommandSigner
+from ledger.client import CommandSigner, LedgerRequestError
 from ledger.commitment import commit
 from ledger.settings import Settings, create_secrets
 from tests.conftest import (
@@ -147,6 +147,20 @@ def test_a_stale_document_request_is_refused(
     with pytest.raises(Exception, match="within") as raised:
         fetch(ledger, old, credential_id)
     assert getattr(raised.value, "code", None) == "invalid-input"
+
+
+def test_a_signed_document_request_is_answered_once(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    credential_id = issue(ledger, issuer)
+    settled(ledger)
+    request = issuer.signer.read_documents([{"credential_id": credential_id}])
+    assert "document" in ledger.public.documents(request)[0]
+    with pytest.raises(LedgerRequestError) as replayed:
+        ledger.public.documents(request)
+    assert (replayed.value.status, replayed.value.code) == (409, "read-already-answered")
+    again = issuer.signer.read_documents([{"credential_id": credential_id}])
+    assert "document" in ledger.public.documents(again)[0]
 
 
 def test_after_erasure_no_new_document_is_made_but_a_held_one_still_verifies(

@@ -88,6 +88,16 @@ def test_the_issuer_reads_its_learners_data_with_a_signed_request(
     assert found["learner"] == LEARNER
 
 
+def test_a_signed_read_is_answered_once(ledger: RunningLedger, issuer: RegisteredIssuer) -> None:
+    credential_id = issue(ledger, issuer, learner=LEARNER)
+    body = issuer.signer.read_personal_data(credential_id)
+    ledger.public.personal_data(body)
+    with pytest.raises(LedgerRequestError) as caught:
+        ledger.public.personal_data(body)
+    assert (caught.value.status, caught.value.code) == (409, "read-already-answered")
+    assert "learner" not in caught.value.problem
+
+
 def test_a_signed_read_must_be_fresh(ledger: RunningLedger, issuer: RegisteredIssuer) -> None:
     credential_id = issue(ledger, issuer, learner=LEARNER)
     body = issuer.signer.read_personal_data(credential_id)
