@@ -41,6 +41,8 @@ class Tally:
     issued: int = 0
     replayed: int = 0
     failures: list[dict[str, Any]] = field(default_factory=list)
+    # (line number, credential id, replayed) of every line the ledger took
+    credentials: list[tuple[int, str, bool]] = field(default_factory=list)
 
 
 def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -130,7 +132,10 @@ def send(client: LedgerClient, lines: list[Line], batch_size: int, progress: tqd
         for line, outcome in zip(batch, results, strict=True):
             if not outcome["ok"]:
                 tally.failures.append({"line": line.number, **outcome["problem"]})
-            elif outcome["result"]["replayed"]:
+                continue
+            result = outcome["result"]
+            tally.credentials.append((line.number, result["credential_id"], result["replayed"]))
+            if result["replayed"]:
                 tally.replayed += 1
             else:
                 tally.issued += 1
@@ -139,9 +144,41 @@ def send(client: LedgerClient, lines: list[Line], batch_size: int, progress: tqd
     return tally
 
 
-def _describe(failure: dict[str, Any]) -> str:
+def _reasons(failure: dict[str, Any]) -> str:
     reasons = [f"{e['field']}: {e['message']}" for e in failure.get("errors", [])]
-    return f"line {failure['line']}: " + ("; ".join(reasons) or str(failure.get("detail")))
+    return "; ".join(reasons) or str(failure.get("detail"))
+
+
+def describe_failures(failures: list[dict[str, Any]]) -> list[str]:
+    """One line per distinct reason, with the lines that share it (first ten named)."""
+    grouped: dict[str, list[int]] = {}
+    for failure in failures:
+        grouped.setdefault(_reasons(failure), []).append(int(failure["line"]))
+    described = []
+    for reasons, numbers in grouped.items():
+        shown = ", ".join(str(n) for n in numbers[:10]) + (", …" if len(numbers) > 10 else "")
+        where = f"line {shown}" if len(numbers) == 1 else f"{len(numbers)} lines ({shown})"
+        described.append(f"{where}: {reasons}")
+    return described
+
+
+def read_template(path: Path) -> dict[str, Any]:
+    """The shared content; a template wrapped as {"content": {...}} is recognised and unwrapped
+    (the template is the content itself), with a note."""
+    try:
+        template = json.loads(path.read_text("utf-8"))
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"{path}: not JSON ({exc})") from None
+    if not isinstance(template, dict):
+        raise click.ClickException(f"{path}: the template must be a JSON object (the content)")
+    if set(template) == {"content"} and isinstance(template["content"], dict):
+        click.echo(
+            f'note: {path} wraps the content in {{"content": ...}}; the template is the '
+            "content itself, so its inner object is used",
+            err=True,
+        )
+        return dict(template["content"])
+    return template
 
 
 @click.command("bulk-issue")
@@ -160,6 +197,12 @@ def _describe(failure: dict[str, Any]) -> str:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write each failed line and its reasons here as JSON lines.",
 )
+@click.option(
+    "--ids",
+    "ids_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write each issued line's credential id here as JSON lines (else they are printed).",
+)
 @options.reporting_errors
 def bulk_issue(
     url: str,
@@ -169,6 +212,7 @@ def bulk_issue(
     template: Path | None,
     batch_size: int,
     report: Path | None,
+    ids_file: Path | None,
 ) -> None:
     """Issue a credential for every line of FILE (.jsonl or .csv).
 
@@ -177,14 +221,15 @@ def bulk_issue(
            (content and command_id optional with --template).
     CSV:   a header row of dotted names, e.g. learner.identifier,learner.full_name,content.title
 
-    Exits 1 if any line failed; the failures are listed with their line numbers.
+    Prints each issued line's credential id ("line<TAB>id", or --ids FILE), then the counts;
+    failures are grouped by reason with their line numbers. Exits 1 if any line failed.
 
     \b
     Example:
       credledger bulk-issue --key issuer-key.json --issuer-id 1f0e... \\
         --template course.json learners.csv --report failures.jsonl
     """
-    shared = json.loads(template.read_text("utf-8")) if template else {}
+    shared = read_template(template) if template else {}
     signer = CommandSigner(IssuerKey.load(key_file), issuer_id)
     lines = read_lines(file, shared, signer)
     with (
@@ -192,12 +237,20 @@ def bulk_issue(
         tqdm(total=len(lines), unit="line", desc="issuing", file=sys.stderr) as progress,
     ):
         tally = send(client, lines, batch_size, progress)
+    if ids_file is not None:
+        with ids_file.open("w", encoding="utf-8") as handle:
+            for number, credential_id, replayed in tally.credentials:
+                entry = {"line": number, "credential_id": credential_id, "replayed": replayed}
+                handle.write(json.dumps(entry) + "\n")
+    else:
+        for number, credential_id, _ in tally.credentials:
+            click.echo(f"{number}\t{credential_id}")
     click.echo(
         f"{tally.issued} issued, {tally.replayed} already issued, "
         f"{len(tally.failures)} failed, of {len(lines)} lines"
     )
-    for failure in tally.failures:
-        click.echo(_describe(failure), err=True)
+    for described in describe_failures(tally.failures):
+        click.echo(described, err=True)
     if report is not None:
         with report.open("w", encoding="utf-8") as handle:
             for failure in tally.failures:

@@ -114,3 +114,64 @@ def test_csv_rows_with_dotted_columns(
     assert result.exit_code == 1
     assert "2 issued, 0 already issued, 1 failed, of 3 lines" in result.stdout
     assert "line 3: learner.identifier: is required" in result.stderr
+
+
+def learners_file(tmp_path: Path, count: int) -> Path:
+    source = tmp_path / "learners.jsonl"
+    source.write_text(
+        "\n".join(
+            json.dumps({"learner": {"identifier": f"s{i}", "full_name": f"L {i}"}})
+            for i in range(count)
+        )
+    )
+    return source
+
+
+def test_each_issued_line_is_named_with_its_credential_id(
+    ledger: RunningLedger, issuer: RegisteredIssuer, key_file: Path, tmp_path: Path
+) -> None:
+    template = tmp_path / "course.json"
+    template.write_text(json.dumps(content()))
+    source = learners_file(tmp_path, 3)
+    printed = run_bulk(ledger, issuer, key_file, "--template", str(template), str(source))
+    rows = [line.split("\t") for line in printed.stdout.splitlines() if "\t" in line]
+    assert [number for number, _ in rows] == ["1", "2", "3"]
+    for _, credential_id in rows:
+        assert ledger.public.status(credential_id)["issuer_id"] == issuer.issuer_id
+    ids = tmp_path / "ids.jsonl"
+    again = run_bulk(
+        ledger, issuer, key_file, "--template", str(template), "--ids", str(ids), str(source)
+    )
+    written = [json.loads(line) for line in ids.read_text().splitlines()]
+    assert [(w["line"], w["credential_id"], w["replayed"]) for w in written] == [
+        (int(n), cid, True) for n, cid in rows
+    ]
+    assert "\t" not in again.stdout
+
+
+def test_a_template_wrapped_in_content_is_recognised_once(
+    ledger: RunningLedger, issuer: RegisteredIssuer, key_file: Path, tmp_path: Path
+) -> None:
+    template = tmp_path / "course.json"
+    template.write_text(json.dumps({"content": content()}))
+    result = run_bulk(
+        ledger, issuer, key_file, "--template", str(template), str(learners_file(tmp_path, 5))
+    )
+    assert result.exit_code == 0, result.output
+    assert "5 issued" in result.stdout
+    assert result.stderr.count('wraps the content in {"content": ...}') == 1
+
+
+def test_identical_failures_are_grouped(
+    ledger: RunningLedger, issuer: RegisteredIssuer, key_file: Path, tmp_path: Path
+) -> None:
+    template = tmp_path / "course.json"
+    template.write_text(json.dumps(content(eqf_level="http://data.europa.eu/snb/eqf/11")))
+    result = run_bulk(
+        ledger, issuer, key_file, "--template", str(template), str(learners_file(tmp_path, 30))
+    )
+    assert result.exit_code == 1
+    assert "30 lines (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, …): command.content.eqf_level:" in (
+        result.stderr
+    )
+    assert result.stderr.count("eqf_level") == 1
