@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ssl
 import unicodedata
 import uuid
 from collections.abc import Callable
@@ -178,9 +179,17 @@ class LedgerClient:
         admin_token: str | None = None,
         http: httpx.Client | None = None,
         timeout: float = 30.0,
+        ca_file: str | None = None,
     ) -> None:
+        """``ca_file``: a PEM bundle to trust for the ledger's TLS certificate (a self-signed
+        or private CA), instead of the system's."""
         headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
-        self._http = http or httpx.Client(base_url=base_url, timeout=timeout, headers=headers)
+        self._http = http or httpx.Client(
+            base_url=base_url,
+            timeout=timeout,
+            headers=headers,
+            verify=ssl.create_default_context(cafile=ca_file) if ca_file else True,
+        )
 
     def close(self) -> None:
         self._http.close()

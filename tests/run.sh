@@ -27,7 +27,7 @@ if ! command -v chromium >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq chromium chromium-driver >&2
 fi
 # The Kafka and scale-out tests run a broker and an Anvil node from deploy/; stop them at the end.
-trap 'bash deploy/kafka.sh stop >/dev/null 2>&1 || true; bash deploy/anvil.sh stop >/dev/null 2>&1 || true' EXIT
+trap 'bash deploy/kafka.sh stop >/dev/null 2>&1 || true; bash deploy/anvil.sh stop >/dev/null 2>&1 || true; bash deploy/postgres.sh stop >/dev/null 2>&1 || true' EXIT
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

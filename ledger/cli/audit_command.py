@@ -23,7 +23,7 @@ from ledger.audit import (
 )
 from ledger.audit_sources import RemoteAnchors, RemoteHistory
 from ledger.bundle import witnessed
-from ledger.client import LedgerClient
+from ledger.cli import options
 from ledger.settings import Settings
 from ledger.storage import open_storage
 
@@ -110,7 +110,7 @@ def audit(
     keep = state_file.with_suffix(".read-model.sqlite") if state_file is not None else None
     if url is not None:
         report, auditor = _remote(url, log_key, chain, confirmations, resume, keep)
-        client = LedgerClient(url)
+        client = options.client(url)
 
         def cosigned(size: int) -> dict[str, Any]:
             page = client._call("GET", "/log/checkpoints", params={"after_size": size - 1})
@@ -197,7 +197,7 @@ def _remote(
 ) -> tuple[AuditReport, Auditor]:
     from consumers.audit_replay import RemoteReplay
 
-    client = LedgerClient(url)
+    client = options.client(url)
     history = RemoteHistory(client)
     key = log_key or str(client._call("GET", "/log/key")["verifier_key"])
     with _progress(history.size()) as bar:

@@ -94,7 +94,8 @@ def issue(url: str, key_file: Path, issuer_id: str, file: Path) -> None:
     body = _signer(key_file, issuer_id).issue(
         data["content"], data["learner"], command_id=data.get("command_id")
     )
-    _print(options.client(url).issue(body))
+    with options.client(url) as client:
+        _print(client.issue(body))
 
 
 @click.command()
@@ -122,7 +123,8 @@ def amend(
         learner=data["learner"],
         command_id=data.get("command_id"),
     )
-    _print(options.client(url).amend(body))
+    with options.client(url) as client:
+        _print(client.amend(body))
 
 
 @click.command()
@@ -145,7 +147,8 @@ def revoke(
     body = _signer(key_file, issuer_id).revoke(
         credential_id, _version(url, credential_id, version), reason
     )
-    _print(options.client(url).revoke(body))
+    with options.client(url) as client:
+        _print(client.revoke(body))
 
 
 @click.command()
@@ -168,7 +171,8 @@ def erase(
       credledger erase --key issuer-key.json --issuer-id 1f0e... 7c9a...
     """
     body = _signer(key_file, issuer_id).erase(credential_id, _version(url, credential_id, version))
-    _print(options.client(url).erase(body))
+    with options.client(url) as client:
+        _print(client.erase(body))
 
 
 @click.command("rotate-key")
@@ -192,7 +196,8 @@ def rotate_key(url: str, key_file: Path, issuer_id: str, new_key_file: Path) -> 
       credledger rotate-key --key issuer-key.json --issuer-id 1f0e... --new-key new-key.json
     """
     new_key = IssuerKey.load(new_key_file)
-    _print(options.client(url).rotate_key(_signer(key_file, issuer_id).rotate_key(new_key)))
+    with options.client(url) as client:
+        _print(client.rotate_key(_signer(key_file, issuer_id).rotate_key(new_key)))
 
 
 @click.command()
@@ -207,7 +212,8 @@ def status(url: str, credential_id: str, as_json: bool) -> None:
     Example:
       credledger status 7c9a...
     """
-    found = options.client(url).status(credential_id)
+    with options.client(url) as client:
+        found = client.status(credential_id)
     if as_json:
         _print(found)
         return

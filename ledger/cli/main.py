@@ -13,6 +13,7 @@ from ledger.cli import (
     demo,
     issuer_commands,
     operator,
+    options,
     rebuild_command,
     server,
     verify_command,
@@ -25,6 +26,7 @@ from ledger.cli import (
     epilog="Every option can also be set by environment variable; see the README.",
 )
 @click.version_option(package_name="credledger")
+@options.ca_file
 def cli() -> None:
     """credledger: an event-sourced ledger for EU micro-credentials.
 

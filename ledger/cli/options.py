@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -49,6 +50,33 @@ issuer_id = click.option(
 )
 
 
+ca_file = click.option(
+    "--ca-file",
+    type=click.Path(dir_okay=False, exists=True),
+    envvar="CREDLEDGER_CA_FILE",
+    help="A PEM file of the CA (or self-signed certificate) to trust for the ledger's HTTPS.",
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _, value: ctx.ensure_object(dict).update(ca_file=value),
+)
+
+
+def trusted_ca() -> str | None:
+    """The --ca-file (or CREDLEDGER_CA_FILE) given to the command line, if any."""
+    context = click.get_current_context(silent=True)
+    found = (context.find_root().obj or {}).get("ca_file") if context else None
+    return str(found) if found else os.environ.get("CREDLEDGER_CA_FILE") or None
+
+
+def _unreachable(exc: httpx.TransportError) -> str:
+    if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        return (
+            f"the ledger's TLS certificate is not trusted ({exc}); give the CA that signed it "
+            "(or the self-signed certificate) with --ca-file or CREDLEDGER_CA_FILE"
+        )
+    return f"cannot reach the ledger: {exc}"
+
+
 def reporting_errors(function: F) -> F:
     """Turn a refused request into its explanation and exit status 1, not a traceback."""
 
@@ -59,10 +87,11 @@ def reporting_errors(function: F) -> F:
         except (LedgerRequestError, LedgerError) as exc:
             raise click.ClickException(exc.diagnostics()) from None
         except httpx.TransportError as exc:
-            raise click.ClickException(f"cannot reach the ledger: {exc}") from None
+            raise click.ClickException(_unreachable(exc)) from None
 
     return wrapper  # type: ignore[return-value]
 
 
-def client(base_url: str, admin_token: str | None = None) -> LedgerClient:
-    return LedgerClient(base_url, admin_token=admin_token)
+def client(base_url: str, admin_token: str | None = None, timeout: float = 30.0) -> LedgerClient:
+    """A client of the ledger at ``base_url``, trusting --ca-file where one was given."""
+    return LedgerClient(base_url, admin_token=admin_token, timeout=timeout, ca_file=trusted_ca())

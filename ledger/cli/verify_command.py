@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ import httpx
 
 from anchors.ethereum import Web3Chain
 from ledger.cli import options
-from ledger.client import LedgerClient, LedgerRequestError
+from ledger.client import LedgerRequestError
 from ledger.read_model import version_status
 from ledger.verify import Report, Step, verify_bundle
 from ledger.verify_combined import bundle_content, combine, quality_assurance_step
@@ -39,7 +40,8 @@ def proof(url: str, credential_id: str, version: int | None, out: Path | None) -
     Example:
       credledger proof 7c9a... --out credential-proof.json
     """
-    bundle = json.dumps(LedgerClient(url).proof(credential_id, version), indent=2)
+    with options.client(url) as client:
+        bundle = json.dumps(client.proof(credential_id, version), indent=2)
     if out is None:
         click.echo(bundle)
     else:
@@ -47,7 +49,7 @@ def proof(url: str, credential_id: str, version: int | None, out: Path | None) -
 
 
 def _status_from(url: str) -> Any:
-    client = LedgerClient(url, timeout=10)
+    client = options.client(url, timeout=10)
 
     def current(credential_id: str, position: int) -> dict[str, Any] | None:
         try:
@@ -70,7 +72,13 @@ def _print(report: Report, as_json: bool) -> None:
 
 
 def _fetch_json(url: str) -> Any:
-    response = httpx.get(url, timeout=10, headers={"Accept": "application/json"})
+    ca_file = options.trusted_ca()
+    response = httpx.get(
+        url,
+        timeout=10,
+        headers={"Accept": "application/json"},
+        verify=ssl.create_default_context(cafile=ca_file) if ca_file else True,
+    )
     response.raise_for_status()
     return response.json()
 
@@ -110,7 +118,7 @@ def _with_record(
     if ledger_url is None or not isinstance(credential_id, str):
         return combine(document, None, None)
     try:
-        with LedgerClient(ledger_url, timeout=10) as client:
+        with options.client(ledger_url, timeout=10) as client:
             record = check(client.proof(credential_id, version))
             found = client.status(credential_id)
             issuer = client.issuer(found["issuer_id"])
@@ -221,7 +229,7 @@ def verify(
 def _register_check(ledger_url: str, bundle: dict[str, Any]) -> Step | None:
     """The issuer's quality assurance, from the ledger's register (as the page shows it)."""
     try:
-        with LedgerClient(ledger_url, timeout=10) as client:
+        with options.client(ledger_url, timeout=10) as client:
             found = client.status(str(bundle["credential_id"]))
             issuer = client.issuer(found["issuer_id"])
     except (LedgerRequestError, httpx.HTTPError):

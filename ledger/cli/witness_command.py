@@ -13,7 +13,6 @@ from anchors.checkpoint import NoteVerifier
 from anchors.merkle import VerificationError
 from anchors.witness import ForkDetected, Witness, WitnessKey
 from ledger.cli import options
-from ledger.client import LedgerClient
 
 
 @click.group()
@@ -63,7 +62,7 @@ def cosign(url: str, key_file: Path, state_file: Path, log_key: str) -> None:
     verifier = NoteVerifier.parse(log_key)
     origin = verifier.name
     member = Witness(WitnessKey.load(key_file), state_file)
-    with LedgerClient(url) as client:
+    with options.client(url) as client:
         latest = client._call("GET", "/log/checkpoint")
         proof: list[bytes] = []
         previous = member.last(origin)

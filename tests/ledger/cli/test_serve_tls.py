@@ -14,8 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
 from ledger import samples
+from ledger.cli.main import cli
 from ledger.settings import create_secrets
 from ledger.signing import IssuerKey
 from tests.conftest import free_port
@@ -78,3 +80,24 @@ def test_profiles_name_the_https_url(served: tuple[str, Path, str]) -> None:
         profile = http.get(f"/issuers/{entry.json()['issuer_id']}/profile").json()
     assert profile["id"].startswith(f"{url}/issuers/")
     assert profile["revocationList"].startswith("https://")
+
+
+def test_the_cli_without_the_ca_says_how_to_trust_it(served: tuple[str, Path, str]) -> None:
+    url, _, _ = served
+    result = CliRunner().invoke(
+        cli, ["status", "--url", url, "00000000-0000-4000-8000-000000000000"]
+    )
+    assert result.exit_code == 1
+    assert "--ca-file or CREDLEDGER_CA_FILE" in result.output
+
+
+def test_the_cli_trusts_the_ca_file_it_is_given(served: tuple[str, Path, str]) -> None:
+    url, cert, _ = served
+    missing = "00000000-0000-4000-8000-000000000000"
+    by_flag = CliRunner().invoke(cli, ["--ca-file", str(cert), "status", "--url", url, missing])
+    by_variable = CliRunner().invoke(
+        cli, ["status", "--url", url, missing], env={"CREDLEDGER_CA_FILE": str(cert)}
+    )
+    for result in (by_flag, by_variable):
+        # Trusted, the request reaches the ledger, which answers that there is no such one.
+        assert result.exit_code == 1 and "Not found (404)" in result.output, result.output
