@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+
+from anchors.child_process import die_with_parent
 
 # Anvil's well-known development mnemonic: its accounts are funded on every local chain.
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
@@ -49,13 +49,6 @@ def find_anvil(explicit: Path | None = None) -> Path | None:
     if found:
         candidates.append(Path(found))
     return next((c for c in candidates if c is not None and c.exists()), None)
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: on Linux, be sent SIGTERM when the ledger's process dies."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def free_port() -> int:
@@ -115,7 +108,7 @@ class ManagedAnvil:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import signal
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from anchors.child_process import die_with_parent
 from anchors.jsonld import CanonicalizationError, document_hash
 from anchors.log import TransparencyLog
 from ledger.application import Ledger
@@ -86,8 +89,12 @@ class DocumentLeaves:
             return done
         if self._pool is None:
             # Spawned, not forked: the consumer process has threads and open connections.
+            # Each worker ends with this process, even one killed with SIGKILL.
             self._pool = ProcessPoolExecutor(
-                self._processes, mp_context=multiprocessing.get_context("spawn")
+                self._processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=die_with_parent,
+                initargs=(signal.SIGKILL, os.getpid()),
             )
         try:
             return self._pool.submit(document_hash, source.document)
