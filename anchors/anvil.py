@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -16,6 +19,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from anchors.child_process import die_with_parent
+
+log = logging.getLogger("credledger.chain")
 
 # Anvil's well-known development mnemonic: its accounts are funded on every local chain.
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
@@ -55,6 +60,29 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+# Below Linux's ephemeral range (32768-60999): a client reconnecting while the node is down
+# could otherwise be given the node's own port as its local port, connect to itself, and keep
+# the restarted node from binding.
+_STABLE_PORTS = range(20000, 32768)
+
+
+def remembered_port(path: Path) -> int:
+    """The node's port as remembered in ``path``; the first time, a free one below the
+    ephemeral range, written there so that every restart serves the same RPC URL."""
+    if path.exists():
+        return int(path.read_text("utf-8").strip())
+    for candidate in random.Random().sample(_STABLE_PORTS, 200):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{candidate}\n", "utf-8")
+        return candidate
+    raise RuntimeError("no free port for the local chain node below 32768")
 
 
 class ManagedAnvil:
@@ -120,6 +148,14 @@ class ManagedAnvil:
         self.stop()
         raise RuntimeError(f"anvil did not answer on {self.url} within {timeout} s")
 
+    def running(self) -> bool:
+        """Whether the process this object started is still running."""
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
     def ready(self) -> bool:
         try:
             answer = httpx.post(
@@ -166,3 +202,46 @@ class ManagedAnvil:
         deadline = time.monotonic() + timeout
         while self.ready() and time.monotonic() < deadline:
             time.sleep(0.05)
+
+
+class NodeSupervisor:
+    """Keeps a managed node running: restarts it on the same port and state when it exits,
+    waiting longer after each failed start (1 s, doubling, at most ``max_backoff``)."""
+
+    def __init__(self, node: ManagedAnvil, check_every: float = 0.5, max_backoff: float = 30.0):
+        self.node = node
+        self.restarts = 0
+        self._check_every = check_every
+        self._max_backoff = max_backoff
+        self._stopping = threading.Event()
+        # The node's parent-death signal follows the thread that starts it: this one, which
+        # lives exactly as long as the supervision.
+        self._thread = threading.Thread(target=self._watch, name="anvil-supervisor", daemon=True)
+
+    def start(self) -> NodeSupervisor:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop supervising (then stop the node: it is no longer restarted)."""
+        self._stopping.set()
+        self._thread.join(timeout=60)
+
+    def _watch(self) -> None:
+        backoff = 1.0
+        while not self._stopping.wait(self._check_every):
+            if self.node.running():
+                backoff = 1.0
+                continue
+            log.error("the local chain node exited; restarting it at %s", self.node.url)
+            try:
+                self.node.start()
+            except RuntimeError as exc:
+                log.error(
+                    "the local chain node did not restart (%s); next try in %.0f s", exc, backoff
+                )
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+                continue
+            self.restarts += 1
+            log.warning("the local chain node is back at %s", self.node.url)

@@ -13,7 +13,7 @@ from eth_account.signers.local import LocalAccount
 
 from anchors.anchor_tree import checkpoint_leaf
 from anchors.anchoring import Anchorer, AnchorRecord
-from anchors.anvil import ManagedAnvil, dev_account, find_anvil
+from anchors.anvil import ManagedAnvil, NodeSupervisor, dev_account, find_anvil, remembered_port
 from anchors.chain import Chain, ChainRejected, ChainUnavailable
 from anchors.ethereum import Web3Chain
 from anchors.log import TransparencyLog
@@ -32,8 +32,11 @@ class ChainConnection:
     chain: Chain
     account: LocalAccount
     node: ManagedAnvil | None = None
+    supervisor: NodeSupervisor | None = None
 
     def close(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.stop()
         if self.node is not None:
             self.node.stop()
 
@@ -67,11 +70,13 @@ def connect_chain(settings: Settings) -> ChainConnection:
             binary,
             settings.data_dir / "anvil-state.json",
             chain_id=settings.anvil_chain_id,
-            port=settings.anvil_port,
-        ).start()
+            port=settings.anvil_port or remembered_port(settings.data_dir / "anvil-port"),
+        )
+        node.start()
+        supervisor = NodeSupervisor(node).start()
         log.info("local chain (Anvil, chain id %d) at %s", settings.anvil_chain_id, node.url)
         account = Account.from_key(key) if key is not None else dev_account()
-        connection = ChainConnection(Web3Chain.connect(node.url), account, node)
+        connection = ChainConnection(Web3Chain.connect(node.url), account, node, supervisor)
     if settings.chain_id is not None:
         reported = connection.chain.chain_id()
         if reported != settings.chain_id:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -56,3 +58,36 @@ def test_anchors_made_before_a_restart_verify_after_it(
 def recorded(embedded: EmbeddedLedger) -> bool:
     latest = embedded.storage.anchors.latest()
     return latest is not None and latest.state == "recorded"
+
+
+def test_the_local_node_killed_is_back_within_seconds_on_the_same_port_and_anchors_on(
+    tmp_path: Path, database: Callable[[], dict[str, Any]]
+) -> None:
+    create_secrets(tmp_path / "data")
+    settings = Settings(data_dir=tmp_path / "data", batch_age_seconds=0.3, **database())
+    with EmbeddedLedger(settings) as running:
+        node = running.chain.node
+        assert node is not None and node.pid is not None
+        url = node.url
+        os.killpg(node.pid, signal.SIGKILL)
+        wait_for(lambda: not node.running(), timeout=10)
+        wait_for(lambda: node.running() and node.ready(), timeout=15)
+        assert node.url == url
+        app = running.storage.ledger
+        key = IssuerKey.generate()
+        issuer = app.register_issuer(IssuerRegistration(**issuer_registration(key.address)))
+        app.issue(SignedCommand(**CommandSigner(key, str(issuer.id)).issue(content(), LEARNER)))
+        wait_for(lambda: recorded(running), timeout=30)
+
+
+def test_the_local_node_keeps_its_port_across_restarts_of_the_ledger(
+    tmp_path: Path, database: Callable[[], dict[str, Any]]
+) -> None:
+    create_secrets(tmp_path / "data")
+    settings = Settings(data_dir=tmp_path / "data", **database())
+    with EmbeddedLedger(settings) as first:
+        assert first.chain.node is not None
+        url = first.chain.node.url
+    with EmbeddedLedger(settings) as second:
+        assert second.chain.node is not None and second.chain.node.url == url
+    assert int(url.rsplit(":", 1)[1]) < 32768  # below the ephemeral ports
