@@ -10,8 +10,8 @@ to waiting for (or re-broadcasting) its transaction. One batch is in flight at a
 
 from __future__ import annotations
 
-import contextlib
 import json
+import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -25,6 +25,9 @@ from anchors.chain import BURN_ADDRESS, Chain, ChainRejected, Fees, confirmation
 
 # A 32-byte calldata transfer costs 21,000 + 10 x 4 x 32 = 22,280 under Prague's floor rule.
 GAS_LIMIT = 30_000
+
+
+log = logging.getLogger("credledger.anchoring")
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,14 @@ class AnchorStore(ABC):
     def covering(self, index: int) -> AnchorRecord | None:
         """The first recorded anchor whose batch includes log entry ``index``."""
 
+    @abstractmethod
+    def set_blocked(self, reason: str | None) -> None:
+        """Record why the chain refuses the anchoring now (None: it no longer does)."""
+
+    @abstractmethod
+    def blocked(self) -> tuple[str, str] | None:
+        """(reason, since when) the chain refuses the anchoring, for every process to show."""
+
 
 class Anchorer:
     """Moves batches from checkpoint to confirmed anchor, one step at a time."""
@@ -130,6 +141,7 @@ class Anchorer:
         self.account = account
         self.store = store
         self.confirmations = confirmations
+        self._blocked: str | None = None
         self.replace_after = replace_after
         self.watch_blocks = watch_blocks
         self._clock = clock
@@ -207,10 +219,26 @@ class Anchorer:
         return replace(record, attempts=[*record.attempts, attempt])
 
     def _broadcast(self, attempt: Attempt) -> None:
-        # A refusal (e.g. "nonce too low" once another attempt is mined) is not an error
-        # here: the next step looks at the chain and sees why.
-        with contextlib.suppress(ChainRejected):
+        # A refusal for the nonce (once another attempt is mined) is no error: the next step
+        # looks at the chain and sees why. One the account cannot get past by waiting
+        # (insufficient funds, say) blocks every anchor: it is logged and recorded for
+        # `/health` and `status` until a transaction is accepted again.
+        try:
             self.chain.send(bytes.fromhex(attempt.raw))
+        except ChainRejected as exc:
+            reason = str(exc)
+            if "nonce" in reason.lower() or "already known" in reason.lower():
+                return
+            blocked = f"{reason} (account {self.account.address})"
+            if self._blocked != blocked:
+                log.error("anchoring blocked: the chain refuses the transaction: %s", blocked)
+                self.store.set_blocked(blocked)
+                self._blocked = blocked
+            return
+        if self._blocked is not None:
+            log.warning("anchoring unblocked: the chain accepted a transaction again")
+            self.store.set_blocked(None)
+            self._blocked = None
 
     def advance(self, record: AnchorRecord) -> AnchorRecord:
         """One step for a pending batch; returns the record as now stored."""

@@ -31,6 +31,14 @@ def _hex(value: Any) -> str:
 _DEVELOPMENT_NODES = ("anvil/", "ethereumtester/", "hardhatnetwork/", "ganache/")
 
 
+def _rpc_message(exc: Web3RPCError) -> str:
+    """The node's own words for a refusal (web3 gives the JSON-RPC error object)."""
+    error = (exc.rpc_response or {}).get("error")
+    if isinstance(error, dict) and error.get("message"):
+        return str(error["message"])
+    return str(exc)
+
+
 class Web3Chain(Chain):
     """A chain behind a web3 provider; transport failures become :class:`ChainUnavailable`."""
 
@@ -99,10 +107,10 @@ class Web3Chain(Chain):
         try:
             self._call(self.web3.eth.send_raw_transaction, raw)
         except Web3RPCError as exc:
-            message = str(exc).lower()
-            if any(marker in message for marker in _KNOWN):
+            message = _rpc_message(exc)
+            if any(marker in message.lower() for marker in _KNOWN):
                 return
-            raise ChainRejected(str(exc)) from exc
+            raise ChainRejected(message) from exc
         except ValueError as exc:
             if any(marker in str(exc).lower() for marker in _KNOWN):
                 return

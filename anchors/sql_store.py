@@ -9,6 +9,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from typing import Any
 
 from anchors import tiles
@@ -176,3 +177,17 @@ class SQLAnchorStore(AnchorStore):
             (index,),
         )
         return found[0] if found else None
+
+    def set_blocked(self, reason: str | None) -> None:
+        with self._store._transaction(write=True) as c:
+            c.execute("DELETE FROM log_anchoring_blocked")
+            if reason is not None:
+                since = datetime.now(UTC).isoformat(timespec="seconds")
+                c.execute(
+                    self._store._sql("INSERT INTO log_anchoring_blocked VALUES (1, ?, ?)"),
+                    (reason, since),
+                )
+
+    def blocked(self) -> tuple[str, str] | None:
+        rows = self._store._rows("SELECT reason, since FROM log_anchoring_blocked", ())
+        return (str(rows[0][0]), str(rows[0][1])) if rows else None

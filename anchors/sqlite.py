@@ -26,6 +26,9 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS log_cosignatures ("
     " size INTEGER NOT NULL, witness TEXT NOT NULL, signature TEXT NOT NULL,"
     " PRIMARY KEY (size, witness))",
+    # Why anchoring cannot go on, if the chain refused it (one row, or none).
+    "CREATE TABLE IF NOT EXISTS log_anchoring_blocked ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1), reason TEXT NOT NULL, since TEXT NOT NULL)",
 )
 
 

@@ -64,6 +64,7 @@ def create_app(ctx: ApiContext, on_shutdown: Callable[[], None] | None = None) -
             "status": "ok",
             "log_size": ctx.ledger.recorder.max_notification_id() or 0,
             "read_model_position": ctx.read_model.position(),
+            "anchoring": ctx.anchoring_health(),
         }
 
     app.openapi = lambda: openapi.document(app)  # type: ignore[method-assign]

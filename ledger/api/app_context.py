@@ -60,13 +60,31 @@ class ApiContext:
         index = self.log.store.index_of(log_position)
         anchor = self.anchors.covering(index) if index is not None else None
         if anchor is None:
-            return {"state": "pending", "detail": "in the log's next batch; anchoring is pending"}
+            pending: dict[str, object] = {
+                "state": "pending",
+                "detail": "in the log's next batch; anchoring is pending",
+            }
+            blocked = self.anchors.blocked()
+            if blocked is not None:
+                pending["detail"] = f"anchoring: blocked since {blocked[1]} — {blocked[0]}"
+            return pending
         return {
             "state": "anchored",
             "checkpoint_size": anchor.checkpoint_size,
             "chain_id": anchor.chain_id,
             "tx_hash": anchor.tx_hash,
             "block_number": anchor.block_number,
+        }
+
+    def anchoring_health(self) -> dict[str, str]:
+        """Whether anchoring goes on, or why the chain refuses it."""
+        blocked = self.anchors.blocked()
+        if blocked is None:
+            return {"state": "ok"}
+        return {
+            "state": "blocked",
+            "since": blocked[1],
+            "detail": f"anchoring: blocked — {blocked[0]}",
         }
 
     def written(self) -> None:
