@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -14,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 
@@ -272,3 +276,46 @@ def anchored_everything(ledger: RunningLedger) -> bool:
         return True
     index = storage.log.store.index_of(substantive[-1].id)
     return index is not None and storage.anchors.covering(index) is not None
+
+
+ServeProcess = tuple[subprocess.Popen[bytes], str, str]
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[ServeProcess]:
+    """`credledger serve` as its own process (embedded, in-process chain): (process, URL,
+    admin token)."""
+    data_dir = tmp_path / "data"
+    create_secrets(data_dir)
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ledger.cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+        ],
+        env={**os.environ, "CREDLEDGER_CHAIN": "in-process", "CREDLEDGER_BATCH_AGE_SECONDS": "60"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"{url}/health", timeout=2)
+            break
+        except httpx.HTTPError:
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+    token = json.loads((data_dir / "secrets.json").read_text())["admin_token"]
+    try:
+        yield process, url, token
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)

@@ -127,7 +127,8 @@ def entries(
     start: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    found = ctx.log.store.entries(start, start + limit)
+    # The stop is bounded too: start + limit may pass the stores' 64-bit integers.
+    found = ctx.log.store.entries(start, min(start + limit, INT64_MAX))
     if len(found) == limit:
         # A full page of an append-only log never changes.
         response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
