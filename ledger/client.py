@@ -97,19 +97,13 @@ class CommandSigner:
     ) -> dict[str, Any]:
         """An amend request of ``version`` (the current one); give the learner's data again, or
         keep the current commitment."""
+        extra: dict[str, Any] = {}
         if learner is not None:
-            committed, personal = self._with_learner(content, learner, command_id)
-            command = self._command(
-                "amend",
-                command_id,
-                credential_id=credential_id,
-                version=str(version),
-                content=committed,
-            )
-            return self._signed(command, personal_data=personal)
-        if commitment is None:
+            committed, extra["personal_data"] = self._with_learner(content, learner, command_id)
+        elif commitment is not None:
+            committed = {**content, "learner": {"commitment": commitment}}
+        else:
             raise ValueError("give the learner's data or the current commitment")
-        committed = {**content, "learner": {"commitment": commitment}}
         command = self._command(
             "amend",
             command_id,
@@ -117,7 +111,7 @@ class CommandSigner:
             version=str(version),
             content=committed,
         )
-        return self._signed(command)
+        return self._signed(command, **extra)
 
     def revoke(
         self, credential_id: str, version: int, reason: str, command_id: str | None = None

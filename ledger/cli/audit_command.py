@@ -69,13 +69,7 @@ def _summary(report: AuditReport) -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Incremental: resume from the checkpoint the last audit reached, kept here.",
 )
-@click.option(
-    "--confirmations",
-    default=1,
-    show_default=True,
-    type=click.IntRange(0),
-    help="Blocks after the including block (as block explorers count).",
-)
+@options.confirmations
 @click.option("--witness", "witness_keys", multiple=True, help="A trusted witness key (repeat).")
 @click.option("--quorum", default=0, show_default=True, help="Cosignatures the latest needs.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON report instead of a summary.")

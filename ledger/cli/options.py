@@ -50,6 +50,14 @@ issuer_id = click.option(
 )
 
 
+confirmations = click.option(
+    "--confirmations",
+    default=1,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Blocks after the including block (as block explorers count).",
+)
+
 ca_file = click.option(
     "--ca-file",
     type=click.Path(dir_okay=False, exists=True),

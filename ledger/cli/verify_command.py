@@ -140,13 +140,7 @@ def _with_record(
     "--ledger-url",
     help="Ask this ledger for the current status (else the status is not checked).",
 )
-@click.option(
-    "--confirmations",
-    default=1,
-    show_default=True,
-    type=click.IntRange(0),
-    help="Blocks after the including block (as block explorers count).",
-)
+@options.confirmations
 @click.option("--witness", "witness_keys", multiple=True, help="A trusted witness key (repeat).")
 @click.option("--quorum", default=0, show_default=True, help="Cosignatures required.")
 @click.option(
