@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.domain import credential_id_for
+from ledger.domain import credential_id_text
 
 COMMAND_OF_EVENT = {
     "Credential.Issued": "issue",
@@ -42,7 +42,7 @@ def target_problem(envelope: dict[str, Any]) -> str | None:
     if issuer != envelope.get("issuer_id"):
         return f"the signed command is by issuer {issuer}, the event names {envelope['issuer_id']}"
     if kind == "Credential.Issued":
-        derived = str(credential_id_for(str(issuer), str(command.get("command_id"))))
+        derived = credential_id_text(str(issuer), str(command.get("command_id")))
         if derived != aggregate:
             return (
                 f"the issue command {command.get('command_id')!r} creates credential {derived}, "

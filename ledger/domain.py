@@ -7,6 +7,7 @@ public history can be re-verified by anyone.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
@@ -27,6 +28,18 @@ class UnboundCommand(Exception):
 def credential_id_for(issuer_id: str, command_id: str) -> uuid.UUID:
     """The id of the credential an issue command creates: repeating the command finds it."""
     return uuid.uuid5(_CREDENTIAL_NS, f"{issuer_id}/{command_id}")
+
+
+def credential_id_text(issuer_id: str, command_id: str) -> str:
+    """``str(credential_id_for(...))``, computed without building a UUID object: the audit
+    derives it for every issued credential, and the object costs more than the hash."""
+    digest = bytearray(
+        hashlib.sha1(_CREDENTIAL_NS.bytes + f"{issuer_id}/{command_id}".encode()).digest()[:16]
+    )
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def issuer_id_for(address: str) -> uuid.UUID:

@@ -10,6 +10,8 @@
     format: 'Document format',
     integrity: 'Integrity: nothing was changed',
     anchor_path: 'Place in the anchored batch',
+    ledger_record: "The ledger's own record of this version",
+    document_leaf: "The document the ledger anchored for this version",
     transaction: 'Anchor on the blockchain',
     issuer: "Issuer's anchoring key",
     validity: 'Validity period',
@@ -47,7 +49,8 @@
   }
 
   // The order a person reads the checks in, whichever request answered them.
-  const ORDER = ['format', 'bundle', 'envelope', 'integrity', 'anchor_path', 'issuer_signature', 'issuer',
+  const ORDER = ['format', 'bundle', 'envelope', 'integrity', 'ledger_record', 'anchor_path', 'document_leaf',
+    'issuer_signature', 'issuer',
     'issuer_registered', 'quality_assurance', 'checkpoint_signature', 'log_inclusion', 'witnesses',
     'transaction', 'anchor', 'validity', 'status'];
 
