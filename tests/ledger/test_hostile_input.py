@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,3 +128,33 @@ def test_the_labels_of_one_code_list_can_be_asked_for(http: httpx.Client) -> Non
     assert modes["http://data.europa.eu/snb/learning-assessment/920fbb3cbe"] == "Online"
     assert len(modes) < len(http.get("/codelists/labels").json())
     assert http.get("/codelists/labels", params={"list": "nonsense"}).status_code == 422
+
+
+def test_an_unexpected_error_is_a_500_problem_and_logs_only_its_type(
+    ledger: RunningLedger, http: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken() -> None:
+        raise ValueError("learner Siobhán Ó Súilleabháin, born 2001-02-03")
+
+    assert ledger.server is not None
+    ledger.server.config.app.add_api_route("/broken", broken)
+    # uvicorn's own loggers do not propagate to the root: listen to them directly.
+    server_log = logging.getLogger("uvicorn")
+    server_log.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.DEBUG):
+            response = http.get("/broken")
+            # The server logs after it has answered: give it the moment to do so.
+            time.sleep(1)
+    finally:
+        server_log.removeHandler(caplog.handler)
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "Siobhán" not in response.text
+    logged = "\n".join(
+        record.getMessage() + (record.exc_text or "") + str(record.exc_info or "")
+        for record in caplog.records
+    )
+    assert "unexpected ValueError during GET /broken" in logged
+    assert "Siobhán" not in logged and "Traceback" not in logged
+    assert not any(record.exc_info for record in caplog.records)
