@@ -449,8 +449,10 @@ class Ledger(Application[UUID]):
             credentials = [credential] + [
                 self._credential(str(cid)) for cid in sorted(affected - {credential.id})
             ]
+            # The credential the command names always records it (its signature speaks for
+            # that one first); the learner's others only if not erased already.
             for each in credentials:
-                if not each.personal_data_erased:
+                if each is credential or not each.personal_data_erased:
                     each.erase_personal_data(command=signed.command, signature=signed.signature)
             result = CommandResult(
                 erase.command_id,

@@ -10,9 +10,10 @@ from uuid import UUID
 
 import pytest
 
+from ledger.binding import Bindings
 from ledger.canonical import canonical_bytes
 from ledger.client import LedgerRequestError
-from tests.conftest import RegisteredIssuer, RunningLedger, content, issue
+from tests.conftest import RegisteredIssuer, RunningLedger, content, issue, wait_for
 
 LEARNER = {
     "identifier": "R00987654",
@@ -149,6 +150,25 @@ def test_erasure_covers_all_of_the_learners_credentials_from_that_issuer(
     assert ledger.public.status(elsewhere)["personal_data_erased"] is False
     read = other_issuer.signer.read_personal_data(elsewhere)
     assert ledger.public.personal_data(read)["learner"] == LEARNER
+
+
+def test_erasures_of_a_learners_credentials_stay_bound_in_the_public_history(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    first = issue(ledger, issuer, learner=LEARNER)
+    issue(ledger, issuer, learner=LEARNER, title="Second course")
+    erase(ledger, issuer, first)
+    # The learner comes back for another course, and asks again through the first credential.
+    issue(ledger, issuer, learner=LEARNER, title="Third course")
+    erase(ledger, issuer, first)
+    storage = ledger.embedded.storage
+    wait_for(lambda: storage.log.position() >= (storage.ledger.recorder.max_notification_id() or 0))
+    bindings = Bindings()
+    for entry in storage.log.store.entries(0, storage.log.size()):
+        envelope = json.loads(entry)
+        assert bindings.check(envelope) is None, envelope
+        bindings.apply(envelope)
+    assert len([key for key in bindings.erased if key.endswith(first)]) == 2
 
 
 def test_revocation_and_amendment_still_work_after_erasure(
