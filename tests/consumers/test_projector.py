@@ -64,8 +64,8 @@ def test_two_projectors_on_one_read_model_apply_each_event_once(
     ledger: RunningLedger, issuer: RegisteredIssuer, fresh_read_model: Callable[[str], ReadModel]
 ) -> None:
     busy_history(ledger, issuer)
-    _, first = fresh_projection(ledger, fresh_read_model("shared"))
-    model, second = fresh_projection(ledger, fresh_read_model("shared"))
+    _, first = fresh_projection(ledger, fresh_read_model("common"))
+    model, second = fresh_projection(ledger, fresh_read_model("common"))
     threads = [threading.Thread(target=p.catch_up) for p in (first, second)]
     for thread in threads:
         thread.start()
