@@ -141,7 +141,9 @@ class Anchorer:
         self.account = account
         self.store = store
         self.confirmations = confirmations
-        self._blocked: str | None = None
+        # From the store: a restarted anchorer clears a block recorded before it started.
+        found = store.blocked()
+        self._blocked: str | None = found[0] if found else None
         self.replace_after = replace_after
         self.watch_blocks = watch_blocks
         self._clock = clock
@@ -227,7 +229,7 @@ class Anchorer:
             self.chain.send(bytes.fromhex(attempt.raw))
         except ChainRejected as exc:
             reason = str(exc)
-            if "nonce" in reason.lower() or "already known" in reason.lower():
+            if "nonce" in reason.lower():
                 return
             blocked = f"{reason} (account {self.account.address})"
             if self._blocked != blocked:
