@@ -21,17 +21,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from consumers.audit_replay import LocalReplay
-from consumers.embedded import EmbeddedLedger
 from consumers.envelope import StoredEnvelopes
 from consumers.follower import NotificationFollower
 from consumers.projector import ReadModelProjector
-from ledger import samples
-from ledger.audit import Auditor, LocalHistory
+from ledger.audit.auditor import Auditor, LocalHistory
 from ledger.client import CommandSigner
-from ledger.commands import IssuerRegistration, SignedCommand
+from ledger.domain import samples
+from ledger.domain.commands import IssuerRegistration, SignedCommand
+from ledger.domain.signing import IssuerKey
+from ledger.persistence.sqlite import SQLiteReadModel
+from ledger.runtime.embedded import EmbeddedLedger
 from ledger.settings import Settings, create_secrets
-from ledger.signing import IssuerKey
-from ledger.sqlite import SQLiteReadModel
 
 
 def build_history(embedded: EmbeddedLedger, events: int) -> None:

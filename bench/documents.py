@@ -28,9 +28,9 @@ import pyoxigraph
 
 from anchors.anchor_tree import AnchorTree
 from anchors.jsonld import document_hash, json_ld_text
-from ledger.commitment import commit, new_salt
-from ledger.documents import credential_document
-from ledger.samples import credential_content
+from ledger.domain.commitment import commit, new_salt
+from ledger.domain.samples import credential_content
+from ledger.formats.blockcerts.document import credential_document
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".deploy" / "cert-issuer-venv"

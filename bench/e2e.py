@@ -37,10 +37,10 @@ from typing import Any
 import httpx
 
 from anchors.anvil import dev_account
-from ledger import samples
 from ledger.client import CommandSigner, LedgerClient
+from ledger.domain import samples
+from ledger.domain.signing import IssuerKey
 from ledger.settings import read_secrets
-from ledger.signing import IssuerKey
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_PORT = 25432

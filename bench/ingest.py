@@ -35,12 +35,12 @@ import httpx
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
-from ledger import samples
+from ledger.application.storage import open_storage
 from ledger.client import CommandSigner, LedgerClient
-from ledger.commands import IssuerRegistration, SignedCommand
+from ledger.domain import samples
+from ledger.domain.commands import IssuerRegistration, SignedCommand
+from ledger.domain.signing import IssuerKey
 from ledger.settings import Settings, create_secrets
-from ledger.signing import IssuerKey
-from ledger.storage import open_storage
 
 BATCH = 100
 

@@ -18,7 +18,7 @@ from anchors.chain import Chain, ChainRejected, ChainUnavailable
 from anchors.ethereum import Web3Chain
 from anchors.log import TransparencyLog
 from consumers.document_leaves import DocumentLeaves
-from ledger.application import Ledger
+from ledger.application.service import Ledger
 from ledger.settings import ConfigurationError, Settings
 
 log = logging.getLogger("credledger.anchoring")

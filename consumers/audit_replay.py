@@ -8,8 +8,8 @@ from typing import Any
 
 from consumers.projector import replay_envelopes
 from ledger.client import LedgerClient
-from ledger.read_model import ReadModel
-from ledger.sqlite import SQLiteReadModel
+from ledger.persistence.read_model import ReadModel
+from ledger.persistence.sqlite import SQLiteReadModel
 
 
 class _Replay:

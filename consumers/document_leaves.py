@@ -21,8 +21,12 @@ from typing import Any
 from anchors.child_process import die_with_parent
 from anchors.jsonld import CanonicalizationError, document_hash
 from anchors.log import TransparencyLog
-from ledger.application import Ledger
-from ledger.credential_documents import DocumentSource, document_sources, place_documents
+from ledger.application.service import Ledger
+from ledger.formats.blockcerts.anchor_batches import (
+    DocumentSource,
+    document_sources,
+    place_documents,
+)
 
 log = logging.getLogger("credledger.anchoring")
 

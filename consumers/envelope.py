@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.canonical import canonical_bytes
-from ledger.domain import AnchoringKeys, BatchAnchor, CommandReceipt, Credential, Issuer
+from ledger.domain.aggregates import AnchoringKeys, BatchAnchor, CommandReceipt, Credential, Issuer
+from ledger.domain.canonical import canonical_bytes
 
 ENVELOPE_VERSION = 1
 

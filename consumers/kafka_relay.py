@@ -18,7 +18,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from consumers.kafka_connection import client_options
 from consumers.kafka_messages import EventMessage
-from ledger.read_model import PositionMoved, ReadModel
+from ledger.persistence.read_model import PositionMoved, ReadModel
 from ledger.settings import Settings
 
 log = logging.getLogger("credledger.kafka")

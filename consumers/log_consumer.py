@@ -12,7 +12,7 @@ from anchors.checkpoint import NoteSigner
 from anchors.log import LogStoreConflict, TransparencyLog
 from consumers.envelope import entry
 from consumers.follower import Follower
-from ledger.domain import BatchAnchor
+from ledger.domain.aggregates import BatchAnchor
 
 log = logging.getLogger("credledger.log")
 _BOOKKEEPING = (BatchAnchor.Anchored, BatchAnchor.Reanchored, BatchAnchor.Orphaned)

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from consumers.follower import Follower, StoredEvent
-from ledger.domain import AnchoringKeys, BatchAnchor, CommandReceipt, Credential, Issuer
-from ledger.read_model import PositionMoved, ReadModel, ReadModelWriter
+from ledger.domain.aggregates import AnchoringKeys, BatchAnchor, CommandReceipt, Credential, Issuer
+from ledger.persistence.read_model import PositionMoved, ReadModel, ReadModelWriter
 
 Handler = Callable[[ReadModelWriter, Any, str, int], None]
 log = logging.getLogger("credledger.read_model")

@@ -1,7 +1,7 @@
 """credledger: an event-sourced ledger for EU micro-credentials.
 
-The public surface is small: :mod:`ledger.application` (the service), :mod:`ledger.client`
-(signing and sending commands), :mod:`ledger.errors` (what can go wrong) and
+The public surface is small: :mod:`ledger.application.service` (the service), :mod:`ledger.client`
+(signing and sending commands), :mod:`ledger.domain.errors` (what can go wrong) and
 :mod:`ledger.settings` (configuration).
 """
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import httpx
 
-from ledger.canonical import canonical_bytes
-from ledger.commitment import commit, new_salt
-from ledger.content import LearnerData, utc_now
-from ledger.signing import IssuerKey
+from ledger.domain.canonical import canonical_bytes
+from ledger.domain.commitment import commit, new_salt
+from ledger.domain.content import LearnerData, utc_now
+from ledger.domain.signing import IssuerKey
 
 
 def nfc(value: Any) -> Any:

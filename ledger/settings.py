@@ -19,9 +19,9 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ledger import codelists
-from ledger.content import ContentRules
-from ledger.errors import LedgerError
+from ledger.domain import codelists
+from ledger.domain.content import ContentRules
+from ledger.domain.errors import LedgerError
 
 SECRETS_FILE = "secrets.json"
 

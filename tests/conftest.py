@@ -22,13 +22,13 @@ import pytest
 import uvicorn
 
 from anchors.anvil import ManagedAnvil, dev_account, find_anvil
-from consumers.embedded import EmbeddedLedger
-from ledger import samples
 from ledger.api import create_app
 from ledger.client import CommandSigner, LedgerClient
-from ledger.read_model import ReadModel
+from ledger.domain import samples
+from ledger.domain.signing import IssuerKey
+from ledger.persistence.read_model import ReadModel
+from ledger.runtime.embedded import EmbeddedLedger
 from ledger.settings import Settings, create_secrets
-from ledger.signing import IssuerKey
 
 
 @dataclass
@@ -140,7 +140,7 @@ def fresh_read_model(
         if name not in fields:
             fields[name] = database()
         settings = Settings(data_dir=tmp_path / name, **fields[name])
-        backend = importlib.import_module(f"ledger.{settings.store}")
+        backend = importlib.import_module(f"ledger.persistence.{settings.store}")
         model: ReadModel = backend.open_read_model(settings)
         opened[f"{name}-{len(opened)}"] = model
         return model

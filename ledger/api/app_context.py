@@ -14,9 +14,9 @@ from anchors.anchoring import AnchorStore
 from anchors.chain import Chain
 from anchors.log import TransparencyLog
 from ledger.api.read_your_writes import PositionWatch
-from ledger.application import Ledger
-from ledger.errors import AdminAuthenticationError, Unavailable
-from ledger.read_model import ReadModel
+from ledger.application.service import Ledger
+from ledger.domain.errors import AdminAuthenticationError, Unavailable
+from ledger.persistence.read_model import ReadModel
 from ledger.settings import Settings
 
 

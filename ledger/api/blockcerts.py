@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from anchors import data_integrity, status_list
 from ledger.api.app_context import ApiContext, context
 from ledger.api.parameters import INT64_MAX
-from ledger.commands import SignedCommand
-from ledger.credential_documents import DocumentReader, issuer_profile_url
-from ledger.errors import LedgerError, NotFound
-from ledger.read_model import STATUS_LIST_SIZE
-from ledger.verify_document import Unreachable
+from ledger.domain.commands import SignedCommand
+from ledger.domain.errors import LedgerError, NotFound
+from ledger.formats.blockcerts.anchor_batches import DocumentReader, issuer_profile_url
+from ledger.formats.blockcerts.verify import Unreachable
+from ledger.persistence.read_model import STATUS_LIST_SIZE
 
 router = APIRouter(tags=["blockcerts"])
 Ctx = Annotated[ApiContext, Depends(context)]

@@ -12,7 +12,7 @@ import re
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.api.problems import problem_response
-from ledger.errors import MalformedRequest, TooLarge
+from ledger.domain.errors import MalformedRequest, TooLarge
 
 MAX_JSON_DEPTH = 64
 """Deeper than every body the API takes (a bulk request is 8 levels, a Blockcerts document 12)."""

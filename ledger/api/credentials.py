@@ -10,10 +10,10 @@ from pydantic import BaseModel, ConfigDict
 from ledger.api.app_context import ApiContext, context
 from ledger.api.blockcerts import credential_status
 from ledger.api.parameters import INT64_MAX
-from ledger.application import CommandResult
-from ledger.bundle import build_bundle
-from ledger.commands import SignedCommand
-from ledger.errors import FieldError, InvalidInput, LedgerError, NotFound, TooLarge
+from ledger.application.service import CommandResult
+from ledger.domain.commands import SignedCommand
+from ledger.domain.errors import FieldError, InvalidInput, LedgerError, NotFound, TooLarge
+from ledger.verify.bundle import build_bundle
 
 router = APIRouter(prefix="/credentials", tags=["credentials"])
 Ctx = Annotated[ApiContext, Depends(context)]

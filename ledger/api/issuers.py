@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from ledger.api.app_context import ApiContext, context
 from ledger.api.parameters import INT64_MAX
-from ledger.commands import IssuerRegistration, SignedCommand, StatusChange
-from ledger.errors import FieldError, InvalidInput, NotFound
+from ledger.domain.commands import IssuerRegistration, SignedCommand, StatusChange
+from ledger.domain.errors import FieldError, InvalidInput, NotFound
 
 router = APIRouter(prefix="/issuers", tags=["issuers"])
 Ctx = Annotated[ApiContext, Depends(context)]

@@ -12,8 +12,8 @@ from anchors.checkpoint import Checkpoint
 from anchors.witness import verify_cosignature
 from ledger.api.app_context import ApiContext, context
 from ledger.api.parameters import INT64_MAX
-from ledger.bundle import witnessed
-from ledger.errors import FieldError, Forbidden, InvalidInput, NotFound, SignatureInvalid
+from ledger.domain.errors import FieldError, Forbidden, InvalidInput, NotFound, SignatureInvalid
+from ledger.verify.bundle import witnessed
 
 router = APIRouter(prefix="/log", tags=["transparency log"])
 Ctx = Annotated[ApiContext, Depends(context)]

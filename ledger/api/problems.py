@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ledger.errors import (
+from ledger.domain.errors import (
     FieldError,
     InvalidInput,
     LedgerError,

@@ -11,12 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ledger.api.app_context import ApiContext, context
 from ledger.api.blockcerts import LocalResolver
 from ledger.api.parameters import INT64_MAX
-from ledger.bundle import AnchorPending, build_bundle
-from ledger.errors import NotFound
-from ledger.read_model import version_status
-from ledger.verify import Report, Step, verify_bundle
-from ledger.verify_combined import bundle_content, combine, quality_assurance_step
-from ledger.verify_document import verify_document
+from ledger.domain.errors import NotFound
+from ledger.formats.blockcerts.verify import verify_document
+from ledger.persistence.read_model import version_status
+from ledger.verify.bundle import AnchorPending, build_bundle
+from ledger.verify.bundle_checks import verify_bundle
+from ledger.verify.combined import bundle_content, combine, quality_assurance_step
+from ledger.verify.report import Report, Step
 
 router = APIRouter(tags=["verification"])
 Ctx = Annotated[ApiContext, Depends(context)]

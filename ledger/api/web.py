@@ -16,7 +16,7 @@ from fastapi import APIRouter, FastAPI, Query, Response
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from ledger import codelists
+from ledger.domain import codelists
 
 router = APIRouter(include_in_schema=False)
 

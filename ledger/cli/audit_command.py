@@ -13,7 +13,8 @@ from tqdm import tqdm
 from anchors.chain import Chain
 from anchors.checkpoint import NoteSigner
 from anchors.ethereum import Web3Chain
-from ledger.audit import (
+from ledger.application.storage import open_storage
+from ledger.audit.auditor import (
     Auditor,
     AuditReport,
     Finding,
@@ -21,11 +22,10 @@ from ledger.audit import (
     Resume,
     check_witnesses,
 )
-from ledger.audit_sources import RemoteAnchors, RemoteHistory
-from ledger.bundle import witnessed
+from ledger.audit.remote_sources import RemoteAnchors, RemoteHistory
 from ledger.cli import options
 from ledger.settings import Settings
-from ledger.storage import open_storage
+from ledger.verify.bundle import witnessed
 
 
 def _summary(report: AuditReport) -> None:

@@ -20,11 +20,11 @@ import click
 from pydantic import ValidationError
 from tqdm import tqdm
 
-from ledger.canonical import canonical_bytes
 from ledger.cli import options
 from ledger.client import CommandSigner, LedgerClient
-from ledger.signing import IssuerKey
-from ledger.validation import field_errors
+from ledger.domain.canonical import canonical_bytes
+from ledger.domain.field_errors import field_errors
+from ledger.domain.signing import IssuerKey
 
 
 @dataclass

@@ -18,13 +18,13 @@ from pathlib import Path
 import click
 import uvicorn
 
-from ledger import samples
 from ledger.api import create_app
 from ledger.cli import options
 from ledger.client import CommandSigner, LedgerClient, LedgerRequestError
-from ledger.domain import issuer_id_for
+from ledger.domain import samples
+from ledger.domain.aggregates import issuer_id_for
+from ledger.domain.signing import IssuerKey
 from ledger.settings import Settings, create_secrets
-from ledger.signing import IssuerKey
 
 
 def _free_port() -> int:
@@ -86,7 +86,7 @@ def demo(data_dir: Path) -> None:
     Example:
       credledger demo --data-dir /tmp/credledger-demo
     """
-    from consumers.embedded import EmbeddedLedger
+    from ledger.runtime.embedded import EmbeddedLedger
 
     create_secrets(data_dir)
     # Short batches, so that the demo sees its credentials anchored within seconds.

@@ -10,7 +10,7 @@ import click
 
 from ledger.cli import options
 from ledger.client import CommandSigner
-from ledger.signing import IssuerKey
+from ledger.domain.signing import IssuerKey
 
 
 def _signer(key_file: Path, issuer_id: str) -> CommandSigner:

@@ -116,7 +116,10 @@ def rotate_anchoring_key(data_dir: Path, key_file: Path | None) -> None:
     Example:
       credledger anchoring-key rotate --data-dir /var/lib/credledger --key-file new-key.hex
     """
-    from ledger.anchoring_key_rotation import environment_overrides, rotate_anchoring_key
+    from ledger.application.anchoring_key_rotation import (
+        environment_overrides,
+        rotate_anchoring_key,
+    )
     from ledger.settings import Settings
 
     new_key = key_file.read_text("utf-8").strip() if key_file else None

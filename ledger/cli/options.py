@@ -12,7 +12,7 @@ import click
 import httpx
 
 from ledger.client import LedgerClient, LedgerRequestError
-from ledger.errors import LedgerError
+from ledger.domain.errors import LedgerError
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -26,8 +26,8 @@ def rebuild_read_model(data_dir: Path) -> None:
     """
     from consumers.follower import NotificationFollower
     from consumers.projector import ReadModelProjector
+    from ledger.application.storage import open_storage
     from ledger.settings import Settings
-    from ledger.storage import open_storage
 
     storage = open_storage(Settings(data_dir=data_dir))
     try:

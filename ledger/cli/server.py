@@ -11,9 +11,9 @@ from pathlib import Path
 import click
 import uvicorn
 
-from consumers.api_worker import WORKER_CHAIN, chain_description
 from ledger.api import create_app
 from ledger.cli import options
+from ledger.runtime.api_worker import WORKER_CHAIN, chain_description
 from ledger.settings import Settings, create_secrets
 
 
@@ -94,7 +94,7 @@ def serve(
     """
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
-    from consumers.embedded import EmbeddedLedger
+    from ledger.runtime.embedded import EmbeddedLedger
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = Settings(
@@ -126,13 +126,13 @@ def serve(
     _share_settings(settings)
     if no_consumers:
         os.environ[WORKER_CHAIN] = chain_description({}, settings.chain_rpc_url)
-        uvicorn.run("consumers.api_worker:app", factory=True, workers=workers, **served)  # type: ignore[arg-type]
+        uvicorn.run("ledger.runtime.api_worker:app", factory=True, workers=workers, **served)  # type: ignore[arg-type]
         return
     with EmbeddedLedger(settings) as embedded:
         node = embedded.chain.node
         rpc_url = node.url if node is not None else settings.chain_rpc_url
         os.environ[WORKER_CHAIN] = chain_description(embedded.api_context().chain_info, rpc_url)
-        uvicorn.run("consumers.api_worker:app", factory=True, workers=workers, **served)  # type: ignore[arg-type]
+        uvicorn.run("ledger.runtime.api_worker:app", factory=True, workers=workers, **served)  # type: ignore[arg-type]
 
 
 def _share_settings(settings: Settings) -> None:
@@ -160,7 +160,7 @@ def consume(data_dir: Path) -> None:
     Example:
       CREDLEDGER_STORE=postgres CREDLEDGER_TRANSPORT=kafka credledger consume
     """
-    from consumers.embedded import EmbeddedLedger
+    from ledger.runtime.embedded import EmbeddedLedger
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stop = threading.Event()

@@ -16,10 +16,11 @@ import httpx
 from anchors.ethereum import Web3Chain
 from ledger.cli import options
 from ledger.client import LedgerRequestError
-from ledger.read_model import version_status
-from ledger.verify import Report, Step, verify_bundle
-from ledger.verify_combined import bundle_content, combine, quality_assurance_step
-from ledger.verify_document import HttpResolver, verify_document
+from ledger.formats.blockcerts.verify import HttpResolver, verify_document
+from ledger.persistence.read_model import version_status
+from ledger.verify.bundle_checks import verify_bundle
+from ledger.verify.combined import bundle_content, combine, quality_assurance_step
+from ledger.verify.report import Report, Step
 
 EXIT_CODES = {"valid": 0, "status-unknown": 3, "issuer-unknown": 3}
 _MARKS = {True: ("PASS", "green"), False: ("FAIL", "red"), None: ("----", "yellow")}

@@ -7,7 +7,7 @@ import pytest
 from anchors.anchor_tree import AnchorTree, checkpoint_leaf
 from anchors.anvil import ManagedAnvil, dev_account
 from anchors.chain import BURN_ADDRESS
-from ledger.domain import BatchAnchor
+from ledger.domain.aggregates import BatchAnchor
 from ledger.settings import Settings
 from tests.conftest import (
     LEARNER,

@@ -17,14 +17,14 @@ import pytest
 
 from anchors.anchoring import AnchorRecord
 from anchors.anvil import ManagedAnvil, dev_account, find_anvil
-from consumers.embedded import EmbeddedLedger
+from ledger.application.storage import open_storage
 from ledger.client import CommandSigner, LedgerRequestError
-from ledger.commands import IssuerRegistration, SignedCommand
-from ledger.domain import BatchAnchor, anchor_id_for
-from ledger.samples import issuer_registration
+from ledger.domain.aggregates import BatchAnchor, anchor_id_for
+from ledger.domain.commands import IssuerRegistration, SignedCommand
+from ledger.domain.samples import issuer_registration
+from ledger.domain.signing import IssuerKey
+from ledger.runtime.embedded import EmbeddedLedger
 from ledger.settings import Settings
-from ledger.signing import IssuerKey
-from ledger.storage import open_storage
 from tests.conftest import (
     LEARNER,
     RegisteredIssuer,
@@ -62,7 +62,7 @@ def recorded(record: AnchorRecord | None) -> bool:
 
 
 def anchor_events(ledger: EmbeddedLedger) -> list[Any]:
-    app = ledger.storage.ledger
+    app = ledger.application.storage.ledger
     stored = app.recorder.select_notifications(start=None, limit=100_000)
     events = [app.mapper.to_domain_event(n) for n in stored]
     return [e for e in events if isinstance(e, BatchAnchor.Event)]
@@ -71,7 +71,7 @@ def anchor_events(ledger: EmbeddedLedger) -> list[Any]:
 CRASH_AFTER_BROADCAST = textwrap.dedent(
     """
     import json, os, signal, sys
-    from consumers.embedded import EmbeddedLedger
+    from ledger.runtime.embedded import EmbeddedLedger
     from anchors.anchor_tree import checkpoint_leaf
     from ledger.settings import Settings
 

@@ -14,7 +14,7 @@ import pytest
 from anchors.jsonld import document_hash
 from consumers import document_leaves
 from consumers.document_leaves import DocumentLeaves
-from ledger.credential_documents import document_sources, place_documents
+from ledger.formats.blockcerts.anchor_batches import document_sources, place_documents
 from ledger.settings import Settings, create_secrets
 from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, issue, wait_for
 

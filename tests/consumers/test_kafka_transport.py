@@ -17,16 +17,16 @@ from pydantic import SecretStr
 
 from anchors.log import TransparencyLog
 from anchors.memory import MemoryLogStore
-from consumers.embedded import EmbeddedLedger
 from consumers.envelope import StoredEnvelopes
 from consumers.kafka_follower import KafkaFollower
 from consumers.kafka_messages import EventMessage
 from consumers.kafka_relay import RELAY, STREAM_KEY, ensure_topic
 from ledger.client import CommandSigner
-from ledger.commands import IssuerRegistration, SignedCommand
-from ledger.samples import issuer_registration
+from ledger.domain.commands import IssuerRegistration, SignedCommand
+from ledger.domain.samples import issuer_registration
+from ledger.domain.signing import IssuerKey
+from ledger.runtime.embedded import EmbeddedLedger
 from ledger.settings import ConfigurationError, Settings, create_secrets
-from ledger.signing import IssuerKey
 from tests.conftest import LEARNER, content, settled, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,8 +15,8 @@ import pytest
 
 from anchors.checkpoint import NoteVerifier, verify_checkpoint
 from anchors.merkle import leaf_hash, reference_root, verify_consistency, verify_inclusion
-from consumers.embedded import EmbeddedLedger
 from consumers.envelope import entry
+from ledger.runtime.embedded import EmbeddedLedger
 from ledger.settings import Settings, create_secrets
 from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, issue
 

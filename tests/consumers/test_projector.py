@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from consumers.follower import NotificationFollower
 from consumers.projector import ReadModelProjector
-from ledger.read_model import ReadModel
-from ledger.signing import IssuerKey
+from ledger.domain.signing import IssuerKey
+from ledger.persistence.read_model import ReadModel
 from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, issue
 
 

@@ -21,11 +21,11 @@ from anchors.anvil import dev_account
 from anchors.log import TransparencyLog
 from anchors.memory import MemoryLogStore
 from consumers.envelope import StoredEnvelopes
-from ledger import samples
+from ledger.application.storage import Storage, open_storage
 from ledger.client import CommandSigner, LedgerClient, LedgerRequestError
+from ledger.domain import samples
+from ledger.domain.signing import IssuerKey
 from ledger.settings import Settings, create_secrets
-from ledger.signing import IssuerKey
-from ledger.storage import Storage, open_storage
 from tests.conftest import LEARNER, PG_PORT, _admin_sql, content, free_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -34,13 +34,13 @@ from web3 import Web3
 from anchors.anvil import ManagedAnvil, dev_account, find_anvil
 from anchors.chain import BURN_ADDRESS
 from anchors.merkle_proof_2019 import MerkleProof2019
-from consumers.embedded import EmbeddedLedger
-from ledger import samples
-from ledger.anchoring_key_rotation import rotate_anchoring_key
 from ledger.api import create_app
+from ledger.application.anchoring_key_rotation import rotate_anchoring_key
 from ledger.client import CommandSigner, LedgerClient
+from ledger.domain import samples
+from ledger.domain.signing import IssuerKey
+from ledger.runtime.embedded import EmbeddedLedger
 from ledger.settings import Settings, create_secrets
-from ledger.signing import IssuerKey
 from tests.conftest import STORE, content, free_port, settled, start_server, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]

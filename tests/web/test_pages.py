@@ -23,13 +23,13 @@ from click.testing import CliRunner
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from anchors.witness import WitnessKey
-from consumers.embedded import EmbeddedLedger
-from ledger import samples
 from ledger.api import create_app
 from ledger.cli.main import cli
 from ledger.client import CommandSigner, LedgerClient
+from ledger.domain import samples
+from ledger.domain.signing import IssuerKey
+from ledger.runtime.embedded import EmbeddedLedger
 from ledger.settings import Settings, create_secrets
-from ledger.signing import IssuerKey
 from tests.conftest import (
     LEARNER,
     STORE,

@@ -13,13 +13,13 @@ from click.testing import CliRunner
 from pydantic import SecretStr
 
 from anchors.anvil import ManagedAnvil, dev_account, find_anvil
-from consumers.embedded import EmbeddedLedger
 from ledger.cli.main import cli
 from ledger.client import CommandSigner
-from ledger.commands import IssuerRegistration, SignedCommand
-from ledger.samples import issuer_registration
+from ledger.domain.commands import IssuerRegistration, SignedCommand
+from ledger.domain.samples import issuer_registration
+from ledger.domain.signing import IssuerKey
+from ledger.runtime.embedded import EmbeddedLedger
 from ledger.settings import ConfigurationError, Settings
-from ledger.signing import IssuerKey
 from tests.conftest import LEARNER, anchored_everything, content, settings_on, wait_for
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 from click.testing import CliRunner
 
+from ledger.application.storage import open_storage
 from ledger.cli.main import cli
 from ledger.settings import Settings
-from ledger.storage import open_storage
 from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content
 
 

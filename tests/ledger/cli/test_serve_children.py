@@ -5,9 +5,9 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from ledger import samples
 from ledger.client import CommandSigner, LedgerClient
-from ledger.signing import IssuerKey
+from ledger.domain import samples
+from ledger.domain.signing import IssuerKey
 from tests.conftest import LEARNER, ServeProcess, content, wait_for
 
 

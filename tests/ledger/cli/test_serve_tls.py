@@ -16,10 +16,10 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from ledger import samples
 from ledger.cli.main import cli
+from ledger.domain import samples
+from ledger.domain.signing import IssuerKey
 from ledger.settings import create_secrets
-from ledger.signing import IssuerKey
 from tests.conftest import free_port
 from tests.interop.test_blockcerts_verifier import _self_signed
 

@@ -1,0 +1,133 @@
+"""Checks of a signed command that need no state: shape, rules, commitment and signature.
+
+They are pure functions of the request and the clock; the checks that need the issuer register
+run afterwards in the application.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from ledger.domain.canonical import canonical_bytes_of_text
+from ledger.domain.commands import IssueCommand, PersonalData
+from ledger.domain.commitment import matches
+from ledger.domain.content import (
+    CLOCK_SKEW,
+    ContentRules,
+    CredentialContent,
+    consistency_errors,
+    learner_errors,
+    parse_timestamp,
+)
+from ledger.domain.errors import FieldError, InvalidInput, LedgerError, SignatureInvalid
+from ledger.domain.field_errors import parse
+from ledger.domain.signing import SignatureFormatError, recover_signer
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def command(model: type[M], data: dict[str, Any], now: datetime) -> M:
+    """The command parsed as ``model``, signed no later than now (422 otherwise)."""
+    parsed = parse(model, data, "command")
+    signed_at = getattr(parsed, "signed_at", None)
+    if signed_at is not None and parse_timestamp(signed_at) > now + CLOCK_SKEW:
+        raise InvalidInput(
+            [FieldError("command.signed_at", "date-in-future", "must not be in the future")]
+        )
+    return parsed
+
+
+def signer(data: dict[str, Any], signature: str) -> bytes:
+    """The address (20 bytes) that signed the command's canonical bytes (401 if none).
+
+    Call it on a command its model has validated: the fast canonical form relies on that.
+    """
+    try:
+        return recover_signer(canonical_bytes_of_text(data), signature)
+    except SignatureFormatError as exc:
+        raise SignatureInvalid(str(exc)) from None
+
+
+def content_rules(
+    content: CredentialContent, now: datetime, rules: ContentRules, prefix: str
+) -> None:
+    errors = consistency_errors(content, now, rules, prefix=prefix)
+    if errors:
+        raise InvalidInput(errors)
+
+
+def personal_data(data: dict[str, Any] | None, commitment: str, now: datetime) -> PersonalData:
+    """The learner's data, checked to open ``commitment`` (422 otherwise)."""
+    if data is None:
+        raise InvalidInput(
+            [
+                FieldError(
+                    "personal_data",
+                    "missing",
+                    "the learner's data and salt are required for a new commitment",
+                )
+            ]
+        )
+    opened = parse(PersonalData, data, "personal_data")
+    errors = learner_errors(opened.learner, now.date(), "personal_data.learner")
+    if errors:
+        raise InvalidInput(errors)
+    if not matches(learner_json(opened), opened.salt, commitment):
+        raise InvalidInput(
+            [
+                FieldError(
+                    "command.content.learner.commitment",
+                    "commitment-mismatch",
+                    "is not SHA-256(salt || JCS(learner)) of the personal data sent",
+                )
+            ]
+        )
+    return opened
+
+
+def learner_json(opened: PersonalData) -> dict[str, Any]:
+    return opened.learner.model_dump(mode="json", exclude_none=True)
+
+
+@dataclass(frozen=True)
+class CheckedIssue:
+    """An issue command that passed every stateless check."""
+
+    command_id: str
+    issuer_id: str
+    signer: bytes
+    issuer_country: str
+    qa_type: str
+    commitment: str
+    learner: dict[str, Any]
+    salt: str
+
+
+def check_issue(
+    body: tuple[dict[str, Any], str, dict[str, Any] | None],
+    now: datetime,
+    rules: ContentRules,
+) -> CheckedIssue | LedgerError:
+    """Every stateless check of one issue request: (command, signature, personal_data)."""
+    data, signature, personal = body
+    try:
+        issue = command(IssueCommand, data, now)
+        content_rules(issue.content, now, rules, "command.content")
+        commitment = issue.content.learner.commitment
+        opened = personal_data(personal, commitment, now)
+        return CheckedIssue(
+            command_id=issue.command_id,
+            issuer_id=issue.issuer_id,
+            signer=signer(data, signature),
+            issuer_country=issue.content.issuer_country,
+            qa_type=issue.content.quality_assurance.type,
+            commitment=commitment,
+            learner=learner_json(opened),
+            salt=opened.salt,
+        )
+    except LedgerError as exc:
+        return exc

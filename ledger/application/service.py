@@ -1,0 +1,716 @@
+"""The ledger service: it turns signed commands into events, or refuses them with a reason.
+
+Checks run in a fixed order, each with its own error: the command's shape and rules (422), the
+signature over the canonical bytes and the issuer it must belong to (401), the issuer's standing
+(403), the content against the issuer's register entry (422), ownership of the credential (403),
+and the credential's state (409). A command id seen before returns the first result and writes
+nothing. Events of one command are appended atomically; a concurrent writer on the same
+credential is detected by optimistic concurrency and the command decided again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError
+
+from ledger.application import command_checks
+from ledger.domain.aggregates import (
+    ANCHORING_KEYS_ID,
+    AnchoringKeys,
+    BatchAnchor,
+    CommandReceipt,
+    Credential,
+    Issuer,
+    anchor_id_for,
+    credential_id_for,
+    issuer_id_for,
+    legacy_receipt_id_for,
+    receipt_id_for,
+)
+from ledger.domain.canonical import canonical_bytes
+from ledger.domain.commands import (
+    AmendCommand,
+    EraseCommand,
+    IssuerRegistration,
+    ReadDocumentsCommand,
+    ReadPersonalDataCommand,
+    RevokeCommand,
+    RotateKeyCommand,
+    SignedCommand,
+    _Command,
+)
+from ledger.domain.content import DEFAULT_RULES, ContentRules, parse_timestamp, utc_now
+from ledger.domain.errors import (
+    AlreadyRegistered,
+    AlreadyRevoked,
+    AnchoringKeyChanged,
+    CommandIdReused,
+    ConcurrentWrite,
+    FieldError,
+    InvalidInput,
+    IssuerSuspended,
+    LedgerError,
+    NotFound,
+    NotYourCredential,
+    PersonalDataErased,
+    ReadAlreadyAnswered,
+    SignatureInvalid,
+    UnknownIssuer,
+    VersionMismatch,
+)
+from ledger.domain.signing import address_bytes, checksum_address
+from ledger.persistence.personal_data import (
+    LearnerRecord,
+    OpenedRecord,
+    PersonalDataVault,
+)
+from ledger.persistence.stored_topics import register_former_topics
+
+C = TypeVar("C", bound=_Command)
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command did; a repeated command gets the same result with ``replayed``."""
+
+    command_id: str
+    command_type: str
+    issuer_id: str
+    credential_id: str | None
+    version: int | None
+    status: str
+    replayed: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _PreparedIssue:
+    credential: Credential
+    signature: str
+    record: LearnerRecord
+    result: CommandResult
+
+    def fresh(self) -> Credential:
+        """The credential once more: a failed save has already taken the pending event."""
+        return Credential(
+            issuer_id=self.credential.issuer_id,
+            command=self.credential.versions[0],
+            signature=self.signature,
+        )
+
+
+def _digest(command: dict[str, Any]) -> str:
+    """What makes two commands the same: everything but the moment they were signed, so a
+    client that re-signs a retry still gets the first result."""
+    same = {k: v for k, v in command.items() if k != "signed_at"}
+    return hashlib.sha256(canonical_bytes(same)).hexdigest()
+
+
+class Ledger(Application[UUID]):
+    """The credential ledger application over an eventsourcing event store."""
+
+    name = "credledger"
+
+    def __init__(
+        self,
+        vault: Callable[[ApplicationRecorder], PersonalDataVault],
+        env: dict[str, str] | None = None,
+        rules: ContentRules = DEFAULT_RULES,
+        read_freshness: timedelta = timedelta(minutes=5),
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        # Histories written before the aggregates moved name them by their former topics.
+        register_former_topics()
+        super().__init__(env)
+        self.vault = vault(self.recorder)
+        self._rules = rules
+        self._read_freshness = read_freshness
+        self._clock = clock
+
+    # The issuer register (operator actions) -------------------------------------------------
+
+    def register_issuer(self, registration: IssuerRegistration) -> Issuer:
+        """Admit an issuer to the register; its id is fixed by its first address."""
+        issuer_id = issuer_id_for(registration.address)
+        if self._exists(issuer_id):
+            raise AlreadyRegistered(
+                "an issuer with this address is already registered", issuer_id=str(issuer_id)
+            )
+        issuer = Issuer(
+            legal_name=registration.legal_name,
+            country=registration.country,
+            region=registration.region,
+            quality_assurance=[qa.model_dump() for qa in registration.quality_assurance],
+            address=registration.address,
+        )
+        self._save(issuer)
+        return issuer
+
+    def suspend_issuer(self, issuer_id: str, reason: str) -> Issuer:
+        issuer = self._issuer(issuer_id)
+        if not issuer.suspended:
+            issuer.suspend(reason=reason)
+            self._save(issuer)
+        return issuer
+
+    def reinstate_issuer(self, issuer_id: str, reason: str) -> Issuer:
+        issuer = self._issuer(issuer_id)
+        if issuer.suspended:
+            issuer.reinstate(reason=reason)
+            self._save(issuer)
+        return issuer
+
+    # Anchors (recorded by the anchoring consumer) -------------------------------------------
+
+    def record_anchor(self, anchored: dict[str, Any]) -> None:
+        """Record that a batch is anchored (or anchored again after a re-organisation).
+
+        Idempotent: recording the same transaction in the same block twice writes nothing.
+        """
+        anchor_id = anchor_id_for(anchored["origin"], anchored["checkpoint_size"])
+        found = self._get(str(anchor_id))
+        if found is None:
+            self._save(BatchAnchor(**anchored))
+            return
+        assert isinstance(found, BatchAnchor)
+        if (found.tx_hash, found.block_hash, found.orphaned) == (
+            anchored["tx_hash"],
+            anchored["block_hash"],
+            False,
+        ):
+            return
+        found.reanchor(
+            tx_hash=anchored["tx_hash"],
+            block_number=anchored["block_number"],
+            block_hash=anchored["block_hash"],
+            block_time=anchored["block_time"],
+            sender=anchored["sender"],
+        )
+        self._save(found)
+
+    def anchoring_keys(self) -> list[dict[str, str | None]]:
+        """Every address the ledger has anchored from, oldest first, with created/revoked."""
+        found = self._get(str(ANCHORING_KEYS_ID))
+        return [dict(k) for k in found.keys] if isinstance(found, AnchoringKeys) else []
+
+    def adopt_anchoring_key(self, address: str, at: datetime) -> None:
+        """Record the first anchoring address (idempotent for the same address)."""
+        found = self._get(str(ANCHORING_KEYS_ID))
+        if found is None:
+            self._save(AnchoringKeys(address=address, at=_instant(at)))
+        elif isinstance(found, AnchoringKeys) and found.current.lower() != address.lower():
+            raise AnchoringKeyChanged(
+                f"the ledger anchors from {found.current}, the configuration gives {address}; "
+                "change the anchoring key with `credledger anchoring-key rotate`"
+            )
+
+    def rotate_anchoring_key(self, new_address: str, at: datetime) -> None:
+        """Retire the current anchoring address and adopt ``new_address``, both at ``at``."""
+        found = self._get(str(ANCHORING_KEYS_ID))
+        if not isinstance(found, AnchoringKeys):
+            raise AnchoringKeyChanged("the ledger has not anchored yet: there is no key to rotate")
+        if found.current.lower() == new_address.lower():
+            raise AnchoringKeyChanged(f"{new_address} is already the anchoring address")
+        if any(str(k["address"]).lower() == new_address.lower() for k in found.keys):
+            raise AnchoringKeyChanged(f"{new_address} was retired; a retired key is never reused")
+        found.rotate(retired=found.current, adopted=new_address, at=_instant(at))
+        self._save(found)
+
+    def record_orphan(
+        self, origin: str, checkpoint_size: int, tx_hash: str, block_hash: str
+    ) -> None:
+        """Record that a batch's anchoring block was re-organised away (idempotent)."""
+        found = self._get(str(anchor_id_for(origin, checkpoint_size)))
+        if isinstance(found, BatchAnchor) and not found.orphaned:
+            found.orphan(tx_hash=tx_hash, block_hash=block_hash)
+            self._save(found)
+
+    # Issuing ---------------------------------------------------------------------------------
+
+    def issue(self, signed: SignedCommand) -> CommandResult:
+        """Issue one credential."""
+        prepared = self._prepared(signed, self._check(signed), {})
+        existing = self._existing_issue(prepared)
+        if existing is not None:
+            return existing
+        try:
+            self._save_with_personal_data([prepared.record], prepared.credential)
+        except ConcurrentWrite:
+            # The same command, sent twice at once: the other request wrote it.
+            existing = self._existing_issue(prepared)
+            if existing is None:
+                raise
+            return existing
+        return prepared.result
+
+    def issue_many(self, signed: Sequence[SignedCommand]) -> list[CommandResult | LedgerError]:
+        """Issue many credentials at once; each item gets a result or its own error.
+
+        Good items are written in one transaction; if any was already issued (a retried bulk
+        request), the items are written one by one instead.
+        """
+        outcomes: list[CommandResult | LedgerError] = []
+        prepared: list[_PreparedIssue] = []
+        seen: set[UUID] = set()
+        issuers: dict[str, Issuer] = {}
+        for item, checked in zip(signed, self._check_all(signed), strict=True):
+            try:
+                if isinstance(checked, LedgerError):
+                    raise checked
+                one = self._prepared(item, checked, issuers)
+                if one.credential.id in seen:
+                    raise CommandIdReused("the same command id appears twice in this request")
+            except LedgerError as exc:
+                outcomes.append(exc)
+                continue
+            seen.add(one.credential.id)
+            prepared.append(one)
+            outcomes.append(one.result)
+        if not prepared:
+            return outcomes
+        try:
+            self._save_with_personal_data(
+                [p.record for p in prepared], *(p.credential for p in prepared)
+            )
+        except ConcurrentWrite:
+            by_id = {p.result.credential_id: p for p in prepared}
+            for index, outcome in enumerate(outcomes):
+                if isinstance(outcome, CommandResult) and outcome.credential_id in by_id:
+                    outcomes[index] = self._issue_prepared(by_id[outcome.credential_id])
+        return outcomes
+
+    def _check(self, signed: SignedCommand) -> command_checks.CheckedIssue:
+        checked = command_checks.check_issue(
+            (signed.command, signed.signature, signed.personal_data),
+            self._clock(),
+            self._rules,
+        )
+        if isinstance(checked, LedgerError):
+            raise checked
+        return checked
+
+    def _check_all(
+        self, signed: Sequence[SignedCommand]
+    ) -> Iterator[command_checks.CheckedIssue | LedgerError]:
+        now = self._clock()
+        for item in signed:
+            yield command_checks.check_issue(
+                (item.command, item.signature, item.personal_data), now, self._rules
+            )
+
+    def _issue_prepared(self, prepared: _PreparedIssue) -> CommandResult | LedgerError:
+        try:
+            existing = self._existing_issue(prepared)
+            if existing is not None:
+                return existing
+            self._save_with_personal_data([prepared.record], prepared.fresh())
+        except LedgerError as exc:
+            return exc
+        return prepared.result
+
+    def _prepared(
+        self,
+        signed: SignedCommand,
+        checked: command_checks.CheckedIssue,
+        issuers: dict[str, Issuer],
+    ) -> _PreparedIssue:
+        issuer = self._signing_issuer(checked.issuer_id, checked.signer, issuers)
+        self._matches_register(checked.issuer_country, checked.qa_type, issuer)
+        credential = Credential(
+            issuer_id=checked.issuer_id, command=signed.command, signature=signed.signature
+        )
+        credential_id = str(credential.id)
+        return _PreparedIssue(
+            credential=credential,
+            signature=signed.signature,
+            record=LearnerRecord(
+                checked.issuer_id, credential_id, checked.commitment, checked.learner, checked.salt
+            ),
+            result=CommandResult(
+                checked.command_id, "issue", checked.issuer_id, credential_id, 1, "active"
+            ),
+        )
+
+    def _existing_issue(self, prepared: _PreparedIssue) -> CommandResult | None:
+        """The first result if this issue command was seen before; 409 if the id was reused."""
+        try:
+            existing: Any = self.repository.get(prepared.credential.id)
+        except AggregateNotFoundError:
+            return None
+        if isinstance(existing, CommandReceipt):
+            raise CommandIdReused(
+                f"command id {existing.command_id!r} was used before for a "
+                f"{existing.result['command_type']} command"
+            )
+        first = existing.versions[0]
+        if _digest(first) != _digest(prepared.credential.versions[0]):
+            raise CommandIdReused(
+                f"command id {first['command_id']!r} was used before for a different credential"
+            )
+        return CommandResult(
+            **{**prepared.result.as_dict(), "status": self._status(existing), "replayed": True}
+        )
+
+    # Other issuer commands -----------------------------------------------------------------
+
+    def amend(self, signed: SignedCommand) -> CommandResult:
+        """Publish a new version of a credential; the previous one becomes superseded."""
+        return self._retrying(lambda: self._amend(signed))
+
+    def _amend(self, signed: SignedCommand) -> CommandResult:
+        now = self._clock()
+        amend = command_checks.command(AmendCommand, signed.command, now)
+        command_checks.content_rules(amend.content, now, self._rules, "command.content")
+        issuer = self._authenticate(amend, signed)
+        self._matches_register(
+            amend.content.issuer_country, amend.content.quality_assurance.type, issuer
+        )
+        if (replayed := self._replayed(amend, signed)) is not None:
+            return replayed
+        credential = self._own_credential(amend.credential_id, amend.issuer_id)
+        if credential.revoked:
+            raise AlreadyRevoked("a revoked credential cannot be amended")
+        self._at_current_version(credential, amend.version)
+        commitment = amend.content.learner.commitment
+        record = None
+        if commitment != credential.learner_commitment or signed.personal_data is not None:
+            opened = command_checks.personal_data(signed.personal_data, commitment, now)
+            record = LearnerRecord(
+                amend.issuer_id,
+                amend.credential_id,
+                commitment,
+                command_checks.learner_json(opened),
+                opened.salt,
+            )
+        credential.amend(command=signed.command, signature=signed.signature)
+        result = CommandResult(
+            amend.command_id,
+            "amend",
+            amend.issuer_id,
+            amend.credential_id,
+            len(credential.versions),
+            "active",
+        )
+        self._save_with_personal_data(
+            [record] if record else [], credential, self._receipt(amend, signed, result)
+        )
+        return result
+
+    def revoke(self, signed: SignedCommand) -> CommandResult:
+        """Revoke a credential, with a reason; revocation is final."""
+        return self._retrying(lambda: self._revoke(signed))
+
+    def _revoke(self, signed: SignedCommand) -> CommandResult:
+        revoke = command_checks.command(RevokeCommand, signed.command, self._clock())
+        self._authenticate(revoke, signed)
+        if (replayed := self._replayed(revoke, signed)) is not None:
+            return replayed
+        credential = self._own_credential(revoke.credential_id, revoke.issuer_id)
+        if credential.revoked:
+            raise AlreadyRevoked("the credential is already revoked")
+        self._at_current_version(credential, revoke.version)
+        credential.revoke(command=signed.command, signature=signed.signature)
+        result = CommandResult(
+            revoke.command_id,
+            "revoke",
+            revoke.issuer_id,
+            revoke.credential_id,
+            len(credential.versions),
+            "revoked",
+        )
+        self._save(credential, self._receipt(revoke, signed, result))
+        return result
+
+    def erase(self, signed: SignedCommand) -> CommandResult:
+        """Erase the personal data of the learner of a credential, across all of that
+        learner's credentials from this issuer. Statuses, history and proofs stay intact."""
+        return self._retrying(lambda: self._erase(signed))
+
+    def _erase(self, signed: SignedCommand) -> CommandResult:
+        erase = command_checks.command(EraseCommand, signed.command, self._clock())
+        self._authenticate(erase, signed)
+        credential = self._own_credential(erase.credential_id, erase.issuer_id)
+        learner_refs = {
+            ref
+            for version in credential.versions
+            if (ref := self.vault.learner_of(version["content"]["learner"]["commitment"]))
+        }
+        result = self._replayed(erase, signed)
+        if result is None:
+            self._at_current_version(credential, erase.version)
+            affected = {UUID(cid) for ref in learner_refs for cid in self.vault.credentials_of(ref)}
+            credentials = [credential] + [
+                self._credential(str(cid)) for cid in sorted(affected - {credential.id})
+            ]
+            # The credential the command names always records it (its signature speaks for
+            # that one first); the learner's others only if not erased already.
+            for each in credentials:
+                if each is credential or not each.personal_data_erased:
+                    each.erase_personal_data(command=signed.command, signature=signed.signature)
+            result = CommandResult(
+                erase.command_id,
+                "erase",
+                erase.issuer_id,
+                erase.credential_id,
+                len(credential.versions),
+                self._status(credential),
+            )
+            self._save(*credentials, self._receipt(erase, signed, result))
+        # Destroying keys comes after the events, and a repeated command does it again, so a
+        # crash in between never leaves an erasure recorded but not done.
+        for ref in learner_refs:
+            self.vault.erase(ref)
+        return result
+
+    def rotate_key(self, signed: SignedCommand) -> CommandResult:
+        """Move the issuer to a new key; both the current and the new key must sign."""
+        return self._retrying(lambda: self._rotate_key(signed))
+
+    def _rotate_key(self, signed: SignedCommand) -> CommandResult:
+        rotate = command_checks.command(RotateKeyCommand, signed.command, self._clock())
+        issuer = self._authenticate(rotate, signed)
+        if (replayed := self._replayed(rotate, signed)) is not None:
+            return replayed
+        new_address = rotate.new_address
+        new_signer = command_checks.signer(signed.command, signed.new_key_signature or "")
+        if new_signer != address_bytes(new_address):
+            raise SignatureInvalid("new_key_signature is not made by the key of new_address")
+        if new_address.lower() == issuer.address.lower() or self._exists(
+            issuer_id_for(new_address)
+        ):
+            raise InvalidInput(
+                [FieldError("command.new_address", "address-in-use", "is already in use")]
+            )
+        issuer.rotate_key(signed.command, signed.signature, signed.new_key_signature or "")
+        result = CommandResult(
+            rotate.command_id, rotate.type, rotate.issuer_id, None, None, "key-rotated"
+        )
+        self._save(issuer, self._receipt(rotate, signed, result))
+        return result
+
+    def read_personal_data(self, signed: SignedCommand) -> OpenedRecord:
+        """The learner's data behind a credential's current version, for its issuer only."""
+        read = self._fresh_read(ReadPersonalDataCommand, signed)
+        self._authenticate(read, signed)
+        credential = self._own_credential(read.credential_id, read.issuer_id)
+        self._spend(read)
+        opened = self.vault.get(credential.learner_commitment)
+        if opened is None:
+            raise PersonalDataErased("the learner's personal data has been erased")
+        return opened
+
+    def authorize_document_read(self, signed: SignedCommand) -> ReadDocumentsCommand:
+        """Check a signed request for documents: fresh, by the issuer of every credential
+        named. Documents carry the learner's data, so nobody else may have them."""
+        read = self._fresh_read(ReadDocumentsCommand, signed)
+        self._authenticate(read, signed)
+        for index, wanted in enumerate(read.documents):
+            try:
+                self._own_credential(wanted.credential_id, read.issuer_id)
+            except NotFound as exc:
+                raise NotFound(f"command.documents[{index}]: {exc.detail}") from exc
+        self._spend(read)
+        return read
+
+    # Shared steps ----------------------------------------------------------------------------
+
+    def _fresh_read(self, model: type[C], signed: SignedCommand) -> C:
+        now = self._clock()
+        read = command_checks.command(model, signed.command, now)
+        if abs(now - parse_timestamp(read.signed_at)) > self._read_freshness:
+            raise InvalidInput(
+                [
+                    FieldError(
+                        "command.signed_at",
+                        "stale-request",
+                        "a signed read must be made within "
+                        f"{int(self._read_freshness.total_seconds())} seconds of signing",
+                    )
+                ]
+            )
+        return read
+
+    def _spend(self, read: _Command) -> None:
+        """Answer a signed read once: a replay within its freshness window is refused."""
+        now = self._clock()
+        expires = parse_timestamp(read.signed_at) + self._read_freshness
+        nonce = f"{read.issuer_id}/{read.command_id}"
+        if not self.vault.spend_read(nonce, now.timestamp(), expires.timestamp()):
+            raise ReadAlreadyAnswered(
+                f"the signed read {read.command_id!r} was answered already; a signed read "
+                "is answered once"
+            )
+
+    def _authenticate(self, command: _Command, signed: SignedCommand) -> Issuer:
+        signer = command_checks.signer(signed.command, signed.signature)
+        return self._signing_issuer(command.issuer_id, signer, {})
+
+    def _signing_issuer(self, issuer_id: str, signer: bytes, issuers: dict[str, Issuer]) -> Issuer:
+        """The issuer, if ``signer`` is its current key and it is in good standing.
+
+        ``issuers`` memoises lookups across the items of one bulk request.
+        """
+        issuer = issuers.get(issuer_id)
+        if issuer is None:
+            try:
+                issuer = self._issuer(issuer_id)
+            except NotFound:
+                raise UnknownIssuer(f"no issuer {issuer_id} is registered") from None
+            issuers[issuer_id] = issuer
+        if signer != address_bytes(issuer.address):
+            raise SignatureInvalid(
+                "the signature is not by the issuer's current key "
+                f"(it was made by {checksum_address(signer)}, the issuer's key is "
+                f"{issuer.address})"
+            )
+        if issuer.suspended:
+            raise IssuerSuspended("the issuer is suspended from the register")
+        return issuer
+
+    @staticmethod
+    def _matches_register(country: str, qa_type: str, issuer: Issuer) -> None:
+        errors = []
+        if country != issuer.country:
+            errors.append(
+                FieldError(
+                    "command.content.issuer_country",
+                    "issuer-mismatch",
+                    "must be the country the issuer is registered in",
+                )
+            )
+        if qa_type not in issuer.qa_types():
+            errors.append(
+                FieldError(
+                    "command.content.quality_assurance.type",
+                    "qa-not-registered",
+                    "must be a kind of quality assurance the issuer registered evidence for",
+                )
+            )
+        if errors:
+            raise InvalidInput(errors)
+
+    @staticmethod
+    def _at_current_version(credential: Credential, version: str) -> None:
+        current = len(credential.versions)
+        if version != str(current):
+            raise VersionMismatch(
+                f"the command acts on version {version}, the credential's current version is "
+                f"{current}",
+                current_version=current,
+            )
+
+    def _replayed(self, command: _Command, signed: SignedCommand) -> CommandResult | None:
+        """The first result if this command id was used before by the issuer; 409 if it was
+        used for a different command, of any type."""
+        receipt = self._get(str(receipt_id_for(command.issuer_id, command.command_id)))
+        if receipt is None:
+            receipt = self._get(str(legacy_receipt_id_for(command.issuer_id, command.command_id)))
+        if receipt is None:
+            return None
+        if isinstance(receipt, Credential):
+            raise CommandIdReused(
+                f"command id {command.command_id!r} was used before to issue credential "
+                f"{receipt.id}"
+            )
+        assert isinstance(receipt, CommandReceipt)
+        if receipt.command_digest != _digest(signed.command):
+            raise CommandIdReused(
+                f"command id {command.command_id!r} was used before for a different command"
+            )
+        return CommandResult(**{**receipt.result, "replayed": True})
+
+    def _receipt(
+        self, command: _Command, signed: SignedCommand, result: CommandResult
+    ) -> CommandReceipt:
+        return CommandReceipt(
+            issuer_id=command.issuer_id,
+            command_id=command.command_id,
+            command_digest=_digest(signed.command),
+            result=result.as_dict(),
+        )
+
+    def _own_credential(self, credential_id: str, issuer_id: str) -> Credential:
+        credential = self._credential(credential_id)
+        if credential.issuer_id != issuer_id:
+            raise NotYourCredential("the credential was issued by another issuer")
+        return credential
+
+    def _credential(self, credential_id: str) -> Credential:
+        found = self._get(credential_id)
+        if not isinstance(found, Credential):
+            raise NotFound(f"no credential {credential_id}")
+        return found
+
+    def _issuer(self, issuer_id: str) -> Issuer:
+        found = self._get(issuer_id)
+        if not isinstance(found, Issuer):
+            raise NotFound(f"no issuer {issuer_id}")
+        return found
+
+    def _get(self, aggregate_id: str) -> object:
+        try:
+            return self.repository.get(UUID(aggregate_id))
+        except (AggregateNotFoundError, ValueError):
+            return None
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        try:
+            self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        return True
+
+    @staticmethod
+    def _status(credential: Credential) -> str:
+        return "revoked" if credential.revoked else "active"
+
+    def _save_with_personal_data(self, records: list[LearnerRecord], *aggregates: Any) -> None:
+        """Save the aggregates' events and the learners' sealed data in one transaction.
+
+        If the transaction conflicts, the data is sealed again and saved once more: a
+        concurrent writer may have created the same new learner's key, which the second seal
+        then uses. A conflict on the events themselves fails again and is reported.
+        """
+        if not records:
+            self._save(*aggregates)
+            return
+        pending = [event for aggregate in aggregates for event in aggregate.collect_events()]
+        try:
+            self._save(*pending, personal_data=self.vault.seal(records))
+        except ConcurrentWrite:
+            self._save(*pending, personal_data=self.vault.seal(records))
+
+    def _save(self, *aggregates: Any, **kwargs: Any) -> None:
+        try:
+            self.save(*aggregates, **kwargs)
+        except IntegrityError:
+            raise ConcurrentWrite(
+                "another command changed this credential at the same moment"
+            ) from None
+
+    @staticmethod
+    def _retrying(decide: Callable[[], R]) -> R:
+        """Decide a command; if a concurrent write won the race, decide it once more on the
+        new state, which then gives the precise outcome (e.g. already revoked)."""
+        try:
+            return decide()
+        except ConcurrentWrite:
+            return decide()
+
+
+__all__ = ["CommandResult", "Ledger", "credential_id_for"]
+
+
+def _instant(at: datetime) -> str:
+    """A key's created/revoked time: whole seconds in UTC, as verifiers compare block times."""
+    return at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,616 @@
+"""The auditor: re-derive everything the ledger claims from what it stores, trusting nothing.
+
+Against a local store, the audit walks the event store in order and, for each event, rebuilds
+its envelope and checks it is the log's entry at the same index, checks its issuer signature
+against the issuer register as replayed from the history itself, and rebuilds the log tree.
+It re-derives each signed command's binding: the event's type, credential and version are
+the ones the command names, and no command id of an issuer is used twice (ledger.domain.binding).
+At every checkpoint it checks the signature, the root, and the consistency with the previous
+checkpoint; every recorded anchor is checked on chain; finally the read model is replayed into
+a scratch database and its digest compared with the live one. The first discrepancy ends the
+audit and is reported with its log index and event position.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from anchors.anchor_tree import AnchorTree, checkpoint_leaf
+from anchors.anchoring import AnchorRecord
+from anchors.chain import BURN_ADDRESS, Chain, ChainUnavailable, confirmations_of
+from anchors.checkpoint import Checkpoint, NoteVerifier, verify_checkpoint
+from anchors.log import TransparencyLog
+from anchors.memory import MemoryLogStore
+from anchors.merkle import VerificationError, root_plan, verify_consistency
+from anchors.witness import verify_quorum
+from ledger.domain.binding import Bindings
+from ledger.domain.canonical import canonical_bytes, canonical_bytes_of_text
+from ledger.domain.signing import SignatureFormatError, checksum_address, recover_signer
+
+_SIGNED = (
+    "Credential.Issued",
+    "Credential.Amended",
+    "Credential.Revoked",
+    "Credential.PersonalDataErased",
+    "Issuer.KeyRotated",
+)
+
+
+@dataclass
+class Finding:
+    """The first discrepancy: where, and what differs."""
+
+    check: str
+    index: int | None
+    position: int | None
+    detail: str
+
+
+@dataclass
+class AuditReport:
+    entries: int = 0
+    checkpoints: int = 0
+    anchors: int = 0
+    unlogged: int = 0
+    finding: Finding | None = None
+    # Checks that could not run (an unreachable chain): nothing found, nothing confirmed.
+    unconfirmed: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def clean(self) -> bool:
+        return self.finding is None
+
+    @property
+    def confirmed(self) -> bool:
+        """Clean, and every check ran."""
+        return self.finding is None and not self.unconfirmed
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "clean": self.clean,
+            "entries": self.entries,
+            "checkpoints": self.checkpoints,
+            "anchors": self.anchors,
+            "unlogged": self.unlogged,
+            "finding": None if self.finding is None else asdict(self.finding),
+            "unconfirmed": self.unconfirmed,
+            "seconds": {phase: round(value, 3) for phase, value in self.timings.items()},
+        }
+
+
+class Discrepancy(Exception):
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.detail)
+        self.finding = finding
+
+
+@dataclass
+class _Register:
+    """Issuer keys and standing, replayed from the history in order."""
+
+    keys: dict[str, str] = field(default_factory=dict)
+    suspended: set[str] = field(default_factory=set)
+
+    def apply(self, envelope: dict[str, Any]) -> None:
+        kind, issuer = envelope["type"], str(envelope["issuer_id"])
+        content = envelope["content"]
+        if kind == "Issuer.Registered":
+            self.keys[str(envelope["aggregate_id"])] = str(content["address"]).lower()
+        elif kind == "Issuer.KeyRotated":
+            self.keys[issuer] = str(content["new_address"]).lower()
+        elif kind == "Issuer.Suspended":
+            self.suspended.add(str(envelope["aggregate_id"]))
+        elif kind == "Issuer.Reinstated":
+            self.suspended.discard(str(envelope["aggregate_id"]))
+
+
+def check_envelope_signature(envelope: dict[str, Any], register: _Register) -> str | None:
+    """Why the envelope's issuer signature does not hold, or None if it does."""
+    if envelope["type"] not in _SIGNED:
+        return None
+    command = dict(envelope["content"])
+    command.pop("new_key_signature", None)
+    issuer = str(envelope["issuer_id"])
+    try:
+        # Issuer commands hold only text (their schema admits nothing else), so the plain
+        # canonical form applies; a command that is not text fails the signature, as it should.
+        signer = (
+            "0x"
+            + recover_signer(canonical_bytes_of_text(command), str(envelope["signature"])).hex()
+        )
+    except SignatureFormatError as exc:
+        return f"the issuer signature is unusable: {exc}"
+    expected = register.keys.get(issuer)
+    if expected is None:
+        return f"issuer {issuer} was not registered at this point"
+    if signer.lower() != expected:
+        return (
+            f"signed by {checksum_address(bytes.fromhex(signer[2:]))}, but the key of issuer "
+            f"{issuer} was {expected} at this point"
+        )
+    if issuer in register.suspended:
+        return f"issuer {issuer} was suspended at this point"
+    return None
+
+
+class ReadModelReplay(Protocol):
+    """A scratch read model built from the audited envelopes, to compare with the live one."""
+
+    def feed(self, envelopes: list[dict[str, Any]]) -> None: ...
+    def digests(self) -> tuple[str, str]:
+        """(live, replayed) digests at the same position."""
+        ...
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where an incremental audit starts: the last checkpoint audited, and what had been
+    derived up to it (the issuer register and the right edge of the rebuilt tree)."""
+
+    checkpoint: str
+    size: int
+    position: int
+    keys: dict[str, str]
+    suspended: list[str]
+    frontier: dict[str, str]
+    credentials: dict[str, list[Any]] = field(default_factory=dict)
+    commands: dict[str, str] = field(default_factory=dict)
+    erased: list[str] = field(default_factory=list)
+
+    @classmethod
+    def at(
+        cls,
+        note: str,
+        size: int,
+        position: int,
+        register: _Register,
+        tree: TransparencyLog,
+        bindings: Bindings,
+    ) -> Resume:
+        plan = root_plan(size).nodes
+        hashes = tree.store.nodes(plan)
+        return cls(
+            checkpoint=note,
+            size=size,
+            position=position,
+            keys=dict(register.keys),
+            suspended=sorted(register.suspended),
+            frontier={f"{level}/{index}": hashes[(level, index)].hex() for level, index in plan},
+            credentials={k: list(v) for k, v in bindings.credentials.items()},
+            commands=dict(bindings.commands),
+            erased=sorted(bindings.erased),
+        )
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Resume | None:
+        if not path.exists():
+            return None
+        return cls(**json.loads(path.read_text("utf-8")))
+
+
+def _node(key: str) -> tuple[int, int]:
+    level, index = key.split("/")
+    return int(level), int(index)
+
+
+class History(Protocol):
+    """What the audit reads of a log: its size, its entries and its checkpoints."""
+
+    def size(self) -> int: ...
+    def entries(self, start: int, stop: int) -> list[bytes]: ...
+    def checkpoints(self) -> dict[int, str]: ...
+
+
+class Anchors(Protocol):
+    def get(self, checkpoint_size: int) -> AnchorRecord | None: ...
+
+
+@dataclass
+class LocalHistory:
+    """A log read from its own store."""
+
+    log: TransparencyLog
+
+    def size(self) -> int:
+        return self.log.size()
+
+    def entries(self, start: int, stop: int) -> list[bytes]:
+        return self.log.store.entries(start, stop)
+
+    def checkpoints(self) -> dict[int, str]:
+        return dict(self.log.store.checkpoints(0, 1_000_000))
+
+
+class Auditor:
+    """Audits a log's history; with ``stored_envelopes`` (the event store's events as log
+    entries, in order) it also checks the log against the event store."""
+
+    def __init__(
+        self,
+        stored_envelopes: Callable[[int, int], list[tuple[int, bytes]]] | None,
+        log: History,
+        anchors: Anchors,
+        verifier_key: str,
+        chain: Chain | None,
+        confirmations: int = 1,
+        replay: ReadModelReplay | None = None,
+        resume: Resume | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self._stored = stored_envelopes
+        self._log = log
+        self._anchors = anchors
+        self._verifier = NoteVerifier.parse(verifier_key)
+        self._chain = chain
+        self._confirmations = confirmations
+        self._replay = replay
+        self._progress = progress
+        self._resume = resume
+        self.rebuilt = TransparencyLog(MemoryLogStore())
+        self._bindings = Bindings()
+        self.checkpoints_seen: dict[int, str] = {}
+        self.resume_point: Resume | None = resume
+
+    def run(self, batch: int = 1000) -> AuditReport:
+        report = AuditReport()
+        try:
+            self._audit(report, batch)
+        except Discrepancy as exc:
+            report.finding = exc.finding
+        return report
+
+    def _timed(self, report: AuditReport, phase: str, started: float) -> float:
+        now = time.perf_counter()
+        report.timings[phase] = report.timings.get(phase, 0.0) + now - started
+        return now
+
+    def _audit(self, report: AuditReport, batch: int) -> None:
+        size = self._log.size()
+        checkpoints = self._log.checkpoints()
+        self.checkpoints_seen = {k: v for k, v in checkpoints.items() if k <= size}
+        index, register, previous = self._start()
+        rebuilt = self.rebuilt
+        last_checkpoint = max(self.checkpoints_seen, default=0)
+        while index < size:
+            started = time.perf_counter()
+            logged = self._log.entries(index, min(size, index + batch))
+            started = self._timed(report, "reading the log", started)
+            stored = self._stored(index, len(logged)) if self._stored else None
+            self._timed(report, "rebuilding envelopes from the event store", started)
+            cuts = sorted(c - index for c in checkpoints if index < c <= index + len(logged))
+            begin = 0
+            for end in [*cuts, len(logged)]:
+                envelopes = []
+                for offset in range(begin, end):
+                    position, expected = (
+                        stored[offset]
+                        if stored is not None and offset < len(stored)
+                        else (None, None)
+                    )
+                    envelopes.append(
+                        self._check_entry(
+                            index + offset, logged[offset], position, expected, register, report
+                        )
+                    )
+                started = time.perf_counter()
+                if self._replay is not None:
+                    self._replay.feed(envelopes)
+                    started = self._timed(report, "read-model replay", started)
+                if end > begin:
+                    rebuilt.append(logged[begin:end], list(range(index + begin, index + end)))
+                started = self._timed(report, "rebuilding the tree", started)
+                if index + end in checkpoints and end > begin:
+                    note = checkpoints[index + end]
+                    previous = self._check_checkpoint(rebuilt, index + end, note, previous)
+                    report.checkpoints += 1
+                started = self._timed(report, "checkpoints and consistency", started)
+                # The state to resume from is kept at the last checkpoint only: copying it at
+                # every checkpoint would make the audit quadratic in the history.
+                if index + end == last_checkpoint and end > begin:
+                    self.resume_point = Resume.at(
+                        note,
+                        index + end,
+                        int(envelopes[-1]["position"]),
+                        register,
+                        rebuilt,
+                        self._bindings,
+                    )
+                    self._timed(report, "the state to resume from", started)
+                begin = end
+            index += len(logged)
+            report.entries = index
+            if self._progress is not None:
+                self._progress(index, size)
+        # Events stored after the log's last entry are not logged yet (the log follows the
+        # store); they are still checked, so that a forged one is found before it is logged.
+        while self._stored is not None and (tail := self._stored(index, batch)):
+            envelopes = [
+                self._check_unlogged(index + offset, position, entry, register)
+                for offset, (position, entry) in enumerate(tail)
+            ]
+            if self._replay is not None:
+                self._replay.feed(envelopes)
+            index += len(tail)
+            report.unlogged += len(tail)
+        started = time.perf_counter()
+        first = self._resume.size if self._resume is not None else 0
+        report.anchors = self._check_anchors(
+            {k: v for k, v in checkpoints.items() if k > first}, report
+        )
+        started = self._timed(report, "anchors on chain", started)
+        self._check_read_model()
+        self._timed(report, "read-model digests", started)
+
+    def _start(self) -> tuple[int, _Register, Checkpoint | None]:
+        """Where the audit begins: the start of the log, or where the last one stopped."""
+        if self._resume is None:
+            return 0, _Register(), None
+        resume = self._resume
+        try:
+            previous = verify_checkpoint(resume.checkpoint, self._verifier, self._verifier.name)
+        except VerificationError as exc:
+            raise Discrepancy(
+                Finding("resume", None, None, f"the saved checkpoint does not verify: {exc}")
+            ) from None
+        self.rebuilt = TransparencyLog(
+            MemoryLogStore.resumed(
+                resume.size,
+                resume.position,
+                {_node(key): bytes.fromhex(value) for key, value in resume.frontier.items()},
+            )
+        )
+        size = self._log.size()
+        if size < resume.size:
+            raise Discrepancy(
+                Finding(
+                    "consistency",
+                    None,
+                    None,
+                    f"the log has {size} entries, fewer than the {resume.size} of the checkpoint "
+                    "audited before: history was rewritten",
+                )
+            )
+        again = self._log.checkpoints().get(resume.size)
+        if again is not None and again != resume.checkpoint:
+            raise Discrepancy(
+                Finding(
+                    "consistency",
+                    resume.size - 1,
+                    None,
+                    f"the log now shows another checkpoint of size {resume.size} than the one "
+                    "audited before: history was rewritten",
+                )
+            )
+        register = _Register(dict(resume.keys), set(resume.suspended))
+        self._bindings = Bindings(
+            {k: list(v) for k, v in resume.credentials.items()},
+            dict(resume.commands),
+            set(resume.erased),
+        )
+        return resume.size, register, previous
+
+    def _check_entry(
+        self,
+        index: int,
+        entry: bytes,
+        position: int | None,
+        expected: bytes | None,
+        register: _Register,
+        report: AuditReport,
+    ) -> dict[str, Any]:
+        started = time.perf_counter()
+        try:
+            envelope = json.loads(entry)
+            # Equal to the event store's rebuilt envelope, it is canonical by construction.
+            canonical = (expected is not None and entry == expected) or (
+                canonical_bytes(envelope) == entry
+            )
+        except ValueError:
+            canonical, envelope = False, {}
+        if not canonical:
+            raise Discrepancy(Finding("envelope", index, position, "the entry is not canonical"))
+        logged_position = envelope.get("position")
+        if self._stored is None:
+            position = logged_position
+        elif expected is None:
+            raise Discrepancy(
+                Finding(
+                    "event-store",
+                    index,
+                    logged_position,
+                    f"the log's entry {index} (position {logged_position}) has no stored event",
+                )
+            )
+        if self._stored is not None and entry != expected:
+            # The store skipped the logged position: that event, not the next, was deleted.
+            deleted = (
+                isinstance(logged_position, int)
+                and position is not None
+                and position > logged_position
+            )
+            if deleted:
+                raise Discrepancy(
+                    Finding(
+                        "event-store",
+                        index,
+                        logged_position,
+                        f"the event at position {logged_position} (the log's entry {index}) "
+                        "is missing from the event store",
+                    )
+                )
+            raise Discrepancy(
+                Finding(
+                    "event-store",
+                    index,
+                    position,
+                    f"the stored event at position {position} differs from the log's entry "
+                    f"{index} (logged position {logged_position})",
+                )
+            )
+        started = self._timed(report, "envelopes (canonical form, store agreement)", started)
+        problem = check_envelope_signature(envelope, register)
+        if problem is not None:
+            raise Discrepancy(Finding("issuer-signature", index, position, problem))
+        register.apply(envelope)
+        self._bound(envelope, index, position, "")
+        self._timed(report, "issuer signatures, bindings and register", started)
+        result: dict[str, Any] = envelope
+        return result
+
+    def _check_unlogged(
+        self, index: int, position: int, entry: bytes, register: _Register
+    ) -> dict[str, Any]:
+        try:
+            envelope = json.loads(entry)
+        except ValueError:
+            raise Discrepancy(
+                Finding("event-store", index, position, "the stored event does not decode")
+            ) from None
+        problem = check_envelope_signature(envelope, register)
+        if problem is not None:
+            raise Discrepancy(
+                Finding("issuer-signature", index, position, f"{problem} (not yet logged)")
+            )
+        register.apply(envelope)
+        self._bound(envelope, index, position, " (not yet logged)")
+        result: dict[str, Any] = envelope
+        return result
+
+    def _bound(self, envelope: dict[str, Any], index: int, position: int | None, note: str) -> None:
+        """Check that the event's signed command names it (type, target, version, id)."""
+        problem = self._bindings.check(envelope)
+        if problem is not None:
+            raise Discrepancy(Finding("binding", index, position, problem + note))
+        self._bindings.apply(envelope)
+
+    def _check_checkpoint(
+        self,
+        rebuilt: TransparencyLog,
+        size: int,
+        note: str,
+        previous: Checkpoint | None,
+    ) -> Checkpoint:
+        try:
+            checkpoint = verify_checkpoint(note, self._verifier, self._verifier.name)
+        except VerificationError as exc:
+            raise Discrepancy(
+                Finding("checkpoint-signature", size - 1, None, f"checkpoint {size}: {exc}")
+            ) from None
+        root = rebuilt.root(size)
+        if checkpoint.size != size or checkpoint.root != root:
+            raise Discrepancy(
+                Finding(
+                    "checkpoint-root",
+                    size - 1,
+                    None,
+                    f"the signed checkpoint of size {checkpoint.size} has root "
+                    f"{checkpoint.root.hex()}, the entries give {root.hex()}",
+                )
+            )
+        if previous is not None:
+            proof = rebuilt.consistency_proof(previous.size, size)
+            try:
+                verify_consistency(
+                    previous.size, size, previous.root, checkpoint.root, list(proof.hashes)
+                )
+            except VerificationError as exc:
+                raise Discrepancy(
+                    Finding(
+                        "consistency",
+                        size - 1,
+                        None,
+                        f"checkpoints {previous.size} and {size} are not consistent: {exc}",
+                    )
+                ) from None
+        return checkpoint
+
+    def _check_anchors(self, checkpoints: dict[int, str], report: AuditReport) -> int:
+        count = 0
+        for size in sorted(checkpoints):
+            record = self._anchors.get(size)
+            if record is None or record.state != "recorded":
+                continue
+            if record.checkpoint_note != checkpoints[size]:
+                raise Discrepancy(
+                    Finding("anchor", size - 1, None, f"anchor {size} is of another checkpoint")
+                )
+            leaves = [bytes.fromhex(leaf) for leaf in record.leaves]
+            if not leaves or leaves[0] != checkpoint_leaf(checkpoints[size]):
+                raise Discrepancy(
+                    Finding("anchor", size - 1, None, f"anchor {size}: the first leaf is wrong")
+                )
+            root = AnchorTree.build(leaves).root
+            if self._chain is not None and not report.unconfirmed:
+                try:
+                    self._check_transaction(size, record, root)
+                except ChainUnavailable as exc:
+                    # Not checked is not failed: say so, and accuse no anchor.
+                    report.unconfirmed.append(
+                        f"the chain is unreachable ({exc}); anchors from checkpoint {size} on "
+                        "could not be confirmed"
+                    )
+            count += 1
+        return count
+
+    def _check_transaction(self, size: int, record: Any, root: bytes) -> None:
+        mined = self._chain.transaction(record.tx_hash) if self._chain else None
+        head = self._chain.head() if self._chain else 0
+        if mined is None or mined.data != root or (mined.to or "").lower() != BURN_ADDRESS.lower():
+            raise Discrepancy(
+                Finding(
+                    "anchor-transaction",
+                    size - 1,
+                    None,
+                    f"anchor of checkpoint {size}: transaction {record.tx_hash} does not carry "
+                    "the anchor-tree root",
+                )
+            )
+        if confirmations_of(mined.block_number, head) < self._confirmations:
+            raise Discrepancy(
+                Finding("anchor-transaction", size - 1, None, f"anchor {size} lacks confirmations")
+            )
+
+    def _check_read_model(self) -> None:
+        if self._replay is None:
+            return
+        try:
+            live, replayed = self._replay.digests()
+        except RuntimeError as exc:
+            raise Discrepancy(Finding("read-model", None, None, str(exc))) from None
+        if live != replayed:
+            raise Discrepancy(
+                Finding(
+                    "read-model",
+                    None,
+                    None,
+                    f"the live read model's digest {live[:16]}… differs from the replay's "
+                    f"{replayed[:16]}…",
+                )
+            )
+
+
+def check_witnesses(
+    note: str, cosigned: dict[str, Any], trusted: frozenset[str], quorum: int
+) -> Finding | None:
+    """Whether the latest checkpoint carries a quorum of trusted witnesses' cosignatures."""
+    signers = tuple(cosigned.get("signers") or ())
+    aggregated = cosigned.get("aggregate")
+    body = note.partition("\n\n")[0] + "\n"
+    if aggregated and verify_quorum(body, signers, str(aggregated), trusted, quorum):
+        return None
+    return Finding(
+        "witnesses",
+        None,
+        None,
+        f"the latest checkpoint lacks a valid aggregate cosignature by {quorum} trusted "
+        f"witnesses ({len(signers)} signed)",
+    )

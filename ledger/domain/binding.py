@@ -1,0 +1,146 @@
+"""What a signed command binds, re-derived from the public history: one event, no other.
+
+A command names its type, its command id and its target: an issue command the credential its
+id derives to, amend, revoke and erase the credential and the version they act on, rotate-key
+its issuer. The ledger records an event only where its command says; these checks let anyone
+see that it did, from the envelopes alone. ``target_problem`` needs the envelope only;
+``Bindings`` follows the history in order for what needs state (versions, command ids).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledger.domain.aggregates import credential_id_text
+
+COMMAND_OF_EVENT = {
+    "Credential.Issued": "issue",
+    "Credential.Amended": "amend",
+    "Credential.Revoked": "revoke",
+    "Credential.PersonalDataErased": "erase",
+    "Issuer.KeyRotated": "rotate-key",
+}
+
+
+def target_problem(envelope: dict[str, Any]) -> str | None:
+    """Why the envelope's signed command does not name this event, or None if it does.
+
+    Checks the command's type against the event's, its issuer against the envelope's, and
+    its target against the event's aggregate (an erase may also mark the other credentials of
+    the same learner, so its target is checked with state, by :class:`Bindings`).
+    """
+    kind = envelope.get("type")
+    expected = COMMAND_OF_EVENT.get(str(kind))
+    if expected is None:
+        return None
+    command = envelope.get("content") or {}
+    aggregate = str(envelope.get("aggregate_id"))
+    issuer = command.get("issuer_id")
+    if command.get("type") != expected:
+        return f"the signed command is of type {command.get('type')!r}, the event is {kind}"
+    if issuer != envelope.get("issuer_id"):
+        return f"the signed command is by issuer {issuer}, the event names {envelope['issuer_id']}"
+    if kind == "Credential.Issued":
+        derived = credential_id_text(str(issuer), str(command.get("command_id")))
+        if derived != aggregate:
+            return (
+                f"the issue command {command.get('command_id')!r} creates credential {derived}, "
+                f"not {aggregate}"
+            )
+    elif kind == "Issuer.KeyRotated":
+        if aggregate != issuer:
+            return f"the key rotation is signed for issuer {issuer}, not {aggregate}"
+    elif kind != "Credential.PersonalDataErased" and command.get("credential_id") != aggregate:
+        return (
+            f"the signed {expected} command names credential {command.get('credential_id')}, "
+            f"the event is of credential {aggregate}"
+        )
+    return None
+
+
+@dataclass
+class Bindings:
+    """Each credential's issuer and current version, and each issuer's command ids, as the
+    history has them so far; ``check`` then ``apply`` every envelope, in log order."""
+
+    credentials: dict[str, list[Any]] = field(default_factory=dict)
+    """credential id -> [issuer id, current version]"""
+    commands: dict[str, str] = field(default_factory=dict)
+    """"issuer id/command id" -> the signature of the command that first used it"""
+    erased: set[str] = field(default_factory=set)
+    """credentials an erase command has marked ("command key/credential id")"""
+
+    def check(self, envelope: dict[str, Any]) -> str | None:
+        """Why ``envelope`` is not bound to its event at this point of the history."""
+        kind = str(envelope.get("type"))
+        if kind not in COMMAND_OF_EVENT:
+            return None
+        problem = target_problem(envelope)
+        if problem is not None:
+            return problem
+        command = envelope["content"]
+        key = f"{command['issuer_id']}/{command.get('command_id')}"
+        first = self.commands.get(key)
+        repeated_erase = kind == "Credential.PersonalDataErased" and first == envelope.get(
+            "signature"
+        )
+        if first is not None and not repeated_erase:
+            return (
+                f"command id {command.get('command_id')!r} of issuer {command['issuer_id']} "
+                "was used by an earlier event: a command id speaks for one command"
+            )
+        if kind == "Issuer.KeyRotated":
+            return None
+        aggregate = str(envelope["aggregate_id"])
+        known = self.credentials.get(aggregate)
+        if kind == "Credential.Issued":
+            return f"credential {aggregate} was issued before" if known else None
+        if known is None:
+            return f"credential {aggregate} was never issued"
+        if known[0] != command["issuer_id"]:
+            return f"credential {aggregate} belongs to issuer {known[0]}, not the command's"
+        return self._version_problem(kind, aggregate, command, key, known[1], repeated_erase)
+
+    def _version_problem(
+        self,
+        kind: str,
+        aggregate: str,
+        command: dict[str, Any],
+        key: str,
+        current: int,
+        repeated_erase: bool,
+    ) -> str | None:
+        named = str(command.get("credential_id"))
+        if kind == "Credential.PersonalDataErased" and named != aggregate:
+            # The same learner's other credential: the erase must already have marked the
+            # credential it names, in this command, and this one only once.
+            if not repeated_erase or f"{key}/{named}" not in self.erased:
+                return f"the erase command names credential {named}, which it has not erased"
+            if f"{key}/{aggregate}" in self.erased:
+                return f"the erase command marked credential {aggregate} twice"
+            return None
+        if repeated_erase:
+            return f"the erase command marked credential {aggregate} twice"
+        if command.get("version") != str(current):
+            return (
+                f"the signed {command.get('type')} command acts on version "
+                f"{command.get('version')}, credential {aggregate} was at version {current}"
+            )
+        return None
+
+    def apply(self, envelope: dict[str, Any]) -> None:
+        """Take ``envelope`` (checked) into the state."""
+        kind = str(envelope.get("type"))
+        if kind not in COMMAND_OF_EVENT:
+            return
+        command = envelope["content"]
+        key = f"{command['issuer_id']}/{command.get('command_id')}"
+        self.commands.setdefault(key, str(envelope.get("signature")))
+        aggregate = str(envelope["aggregate_id"])
+        if kind == "Credential.Issued":
+            self.credentials[aggregate] = [command["issuer_id"], 1]
+        elif kind == "Credential.Amended":
+            self.credentials[aggregate][1] += 1
+        elif kind == "Credential.PersonalDataErased":
+            self.erased.add(f"{key}/{aggregate}")

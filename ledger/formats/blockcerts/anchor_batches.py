@@ -1,0 +1,219 @@
+"""Credential documents in and out of anchor trees.
+
+:func:`document_sources` builds the document of every credential version a batch issues or
+amends; their hashes become the batch's anchor-tree leaves (``consumers.document_leaves`` hashes
+them ahead of time). Later, :class:`DocumentReader` rebuilds a
+version's document from the stored event and the sealed personal data, checks that it hashes
+to the anchored leaf, and attaches its MerkleProof2019 proof. A learner erased before their
+batch is anchored gets no leaf; one erased afterwards keeps the documents they hold (the proof
+needs no personal data), but no new one can be made.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from anchors.anchor_tree import AnchorTree
+from anchors.anchoring import AnchorStore
+from anchors.jsonld import document_hash
+from anchors.merkle_proof_2019 import MerkleProof2019
+from ledger.application.service import Ledger
+from ledger.domain.aggregates import Credential
+from ledger.domain.errors import (
+    DocumentDoesNotReproduce,
+    DocumentUnavailable,
+    NotFound,
+    PersonalDataErased,
+)
+from ledger.formats.blockcerts.document import credential_document, document_id
+from ledger.persistence.read_model import ReadModel
+from ledger.persistence.stored_topics import topics_of
+
+log = logging.getLogger("credledger.documents")
+
+_VERSIONED = ("Credential.Issued", "Credential.Amended")
+_VERSIONED_TOPICS = topics_of(Credential.Issued, Credential.Amended)
+
+
+def issuer_profile_url(public_url: str, issuer_id: str) -> str:
+    """Where an issuer's Blockcerts profile is served."""
+    return f"{public_url.rstrip('/')}/issuers/{issuer_id}/profile"
+
+
+def _version_of(ledger: Ledger, credential_id: str, aggregate_version: int) -> tuple[int, Any]:
+    """(credential version, command) of the event at ``aggregate_version``."""
+    credential: object = ledger.repository.get(UUID(credential_id), version=aggregate_version)
+    assert isinstance(credential, Credential)
+    return len(credential.versions), credential.versions[-1]
+
+
+@dataclass(frozen=True)
+class DocumentSource:
+    """A credential version's document, before it takes a place in a batch."""
+
+    entry: int  # index of its entry among those it was built from
+    commitment: str
+    document: dict[str, Any]
+    placement: dict[str, Any]  # document id, issuer, credential and version
+
+
+def document_sources(
+    ledger: Ledger, entries: Sequence[bytes], public_url: str
+) -> list[DocumentSource]:
+    """The documents of the credential versions that ``entries`` issue or amend, in order.
+
+    The commands come from the stored events, read in one query (not from the entries:
+    their canonical JSON writes ``5.0`` as ``5``, which JSON-LD would type differently), and
+    the learners' data in one vault read. Versions whose data is erased are left out.
+    """
+    entry_of: dict[int, int] = {}
+    for index, raw in enumerate(entries):
+        if b'"Credential.' in raw:
+            envelope = json.loads(raw)
+            if envelope["type"] in _VERSIONED:
+                entry_of[int(envelope["position"])] = index
+    if not entry_of:
+        return []
+    positions = sorted(entry_of)
+    stored = ledger.recorder.select_notifications(
+        start=positions[0],
+        limit=positions[-1] - positions[0] + 1,
+        stop=positions[-1],
+        topics=_VERSIONED_TOPICS,
+    )
+    versions: list[tuple[int, str, int, dict[str, Any]]] = []
+    for notification in stored:
+        if notification.id not in entry_of:
+            continue
+        event = ledger.mapper.to_domain_event(notification)
+        credential_id = str(event.originator_id)
+        if isinstance(event, Credential.Issued):
+            version, command = 1, dict(event.command)
+        else:
+            version, command = _version_of(ledger, credential_id, event.originator_version)
+        versions.append((notification.id, credential_id, version, command))
+    commitments = [command["content"]["learner"]["commitment"] for *_, command in versions]
+    opened = ledger.vault.get_many(commitments)
+    sources: list[DocumentSource] = []
+    for (position, credential_id, version, command), commitment in zip(
+        versions, commitments, strict=True
+    ):
+        if commitment not in opened:
+            log.info("no document for %s version %d: personal data erased", credential_id, version)
+            continue
+        issuer_id = command["issuer_id"]
+        document = credential_document(
+            credential_id=credential_id,
+            version=version,
+            content=command["content"],
+            learner=opened[commitment].learner,
+            salt=opened[commitment].salt,
+            issuer_profile_url=issuer_profile_url(public_url, issuer_id),
+        )
+        placement = {
+            "document_id": document["id"],
+            "issuer_id": issuer_id,
+            "credential_id": credential_id,
+            "version": version,
+        }
+        sources.append(DocumentSource(entry_of[position], commitment, document, placement))
+    return sources
+
+
+def place_documents(
+    sources: Sequence[DocumentSource], leaves: Sequence[bytes]
+) -> tuple[list[bytes], list[dict[str, Any]]]:
+    """The batch's document leaves in order, and what each is (leaf 0 is the checkpoint's)."""
+    placed = [
+        {**source.placement, "leaf_index": index} for index, source in enumerate(sources, start=1)
+    ]
+    return list(leaves), placed
+
+
+@dataclass
+class DocumentReader:
+    """Hands out anchored credential documents with their proofs."""
+
+    ledger: Ledger
+    read_model: ReadModel
+    anchors: AnchorStore
+
+    def document(self, credential_id: str, version: int | None = None) -> dict[str, Any]:
+        """The document of ``version`` (default: the current one), proof attached."""
+        found = self.read_model.credential(credential_id)
+        if found is None:
+            raise NotFound(f"no credential {credential_id}")
+        version = found["current_version"] if version is None else version
+        if not 1 <= version <= found["current_version"]:
+            raise NotFound(f"credential {credential_id} has no version {version}")
+        placed = self.read_model.document(credential_id, version)
+        if placed is None:
+            raise DocumentUnavailable(self._why_missing(found, version))
+        record = self.anchors.get(placed["checkpoint_size"])
+        if record is None or record.tx_hash is None or record.state != "recorded":
+            raise DocumentUnavailable(
+                f"version {version} of {credential_id} is being anchored again; retry shortly"
+            )
+        credential: object = self.ledger.repository.get(UUID(credential_id))
+        assert isinstance(credential, Credential)
+        command = credential.versions[version - 1]
+        opened = self.ledger.vault.get(command["content"]["learner"]["commitment"])
+        if opened is None:
+            raise PersonalDataErased(
+                "the learner's personal data has been erased: no new document can be made "
+                "(documents the learner already holds keep verifying)"
+            )
+        profile_url = issuer_profile_url(placed["public_url"], command["issuer_id"])
+        document = credential_document(
+            credential_id=credential_id,
+            version=version,
+            content=command["content"],
+            learner=opened.learner,
+            salt=opened.salt,
+            issuer_profile_url=profile_url,
+        )
+        leaves = [bytes.fromhex(leaf) for leaf in record.leaves]
+        leaf = document_hash(document)
+        index = placed["leaf_index"]
+        if leaves[index] != leaf or document["id"] != document_id(credential_id, version):
+            raise DocumentDoesNotReproduce(
+                f"the document of {credential_id} version {version} no longer hashes to its "
+                "anchored leaf; the ledger's data or code changed since it was anchored"
+            )
+        tree = AnchorTree.build(leaves)
+        proof = MerkleProof2019(
+            target_hash=leaf,
+            merkle_root=tree.root,
+            path=tuple(tree.path(index)),
+            chain_id=record.chain_id,
+            tx_hash=bytes.fromhex(record.tx_hash.removeprefix("0x")),
+        )
+        assert record.block_time is not None
+        created = datetime.fromtimestamp(record.block_time, UTC).isoformat()
+        document["proof"] = {
+            "type": "DataIntegrityProof",
+            "cryptosuite": "merkle-proof-2019",
+            "proofPurpose": "assertionMethod",
+            "created": created.replace("+00:00", "Z"),
+            "verificationMethod": f"{profile_url}#{record.sender.lower()}",
+            "proofValue": proof.encode(),
+        }
+        return document
+
+    @staticmethod
+    def _why_missing(found: dict[str, Any], version: int) -> str:
+        if found["personal_data_erased"]:
+            return (
+                f"version {version} has no document: the learner's data was erased before its "
+                "batch was anchored"
+            )
+        return (
+            f"version {version} is not anchored yet; its document exists once its batch is "
+            "anchored (see the credential's anchor state)"
+        )

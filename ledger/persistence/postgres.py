@@ -1,0 +1,213 @@
+"""The PostgreSQL backend: event store with the personal-data vault, and read model.
+
+The event store is eventsourcing's PostgreSQL recorder, extended (as for SQLite) to write
+sealed personal data in the same transaction as the events. The read model uses its own pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL
+from psycopg_pool import ConnectionPool
+
+from anchors.postgres import PostgresAnchorStore, PostgresLogStore
+from ledger.persistence.personal_data import LearnerCipher, PersonalDataVault, SealedBatch
+from ledger.persistence.read_model import Cursor as ReadModelCursor
+from ledger.persistence.read_model import ReadModel
+from ledger.settings import Settings
+
+_VAULT_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS learner_keys ("
+    " learner_ref TEXT PRIMARY KEY, wrapped_key BYTEA NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS personal_data ("
+    " commitment TEXT PRIMARY KEY, credential_id TEXT NOT NULL,"
+    " learner_ref TEXT NOT NULL, ciphertext BYTEA NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS personal_data_by_learner ON personal_data (learner_ref)",
+    # Signed reads already answered, kept while they are fresh, so each is answered once.
+    "CREATE TABLE IF NOT EXISTS spent_reads (nonce TEXT PRIMARY KEY, expires DOUBLE PRECISION"
+    " NOT NULL)",
+)
+
+
+class PostgresLedgerRecorder(PostgresApplicationRecorder):
+    """The application recorder, also storing sealed personal data with the events."""
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        self.sql_create_statements.extend(SQL(statement).format() for statement in _VAULT_SCHEMA)
+
+    def _insert_events(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        *,
+        personal_data: SealedBatch | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if personal_data is None:
+            return
+        # A plain insert: a learner key created concurrently fails the transaction, and the
+        # ledger seals again under that key. Sorted, so two writers never wait on each other
+        # in opposite orders.
+        if personal_data.new_keys:
+            curs.executemany(
+                "INSERT INTO learner_keys VALUES (%s, %s)", sorted(personal_data.new_keys.items())
+            )
+        curs.executemany(
+            "INSERT INTO personal_data VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT (commitment) DO UPDATE SET ciphertext = excluded.ciphertext,"
+            " learner_ref = excluded.learner_ref, credential_id = excluded.credential_id",
+            [
+                (r.commitment, r.credential_id, r.learner_ref, r.ciphertext)
+                for r in personal_data.records
+            ],
+        )
+
+
+class PostgresVault(PersonalDataVault):
+    """Reads and erasures of the vault tables that :class:`PostgresLedgerRecorder` writes."""
+
+    def __init__(self, recorder: PostgresLedgerRecorder, cipher: LearnerCipher) -> None:
+        super().__init__(cipher)
+        self._datastore = recorder.datastore
+
+    def _wrapped_keys(self, learner_refs: list[str]) -> dict[str, bytes]:
+        with self._datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT learner_ref, wrapped_key FROM learner_keys WHERE learner_ref = ANY(%s)",
+                (learner_refs,),
+            )
+            return {row["learner_ref"]: bytes(row["wrapped_key"]) for row in c.fetchall()}
+
+    def _load(self, commitments: list[str]) -> dict[str, tuple[str, bytes, bytes]]:
+        with self._datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT p.commitment, p.learner_ref, p.ciphertext, k.wrapped_key"
+                " FROM personal_data p JOIN learner_keys k ON k.learner_ref = p.learner_ref"
+                " WHERE p.commitment = ANY(%s)",
+                (commitments,),
+            )
+            rows = c.fetchall()
+        return {
+            row["commitment"]: (
+                row["learner_ref"],
+                bytes(row["ciphertext"]),
+                bytes(row["wrapped_key"]),
+            )
+            for row in rows
+        }
+
+    def credentials_of(self, learner_ref: str) -> list[str]:
+        with self._datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT DISTINCT credential_id FROM personal_data WHERE learner_ref = %s"
+                " ORDER BY credential_id",
+                (learner_ref,),
+            )
+            return [row["credential_id"] for row in c.fetchall()]
+
+    def erase(self, learner_ref: str) -> None:
+        with self._datastore.transaction(commit=True) as c:
+            c.execute("DELETE FROM personal_data WHERE learner_ref = %s", (learner_ref,))
+            c.execute("DELETE FROM learner_keys WHERE learner_ref = %s", (learner_ref,))
+
+    def spend_read(self, nonce: str, now: float, expires: float) -> bool:
+        with self._datastore.transaction(commit=True) as c:
+            c.execute("DELETE FROM spent_reads WHERE expires < %s", (now,))
+            c.execute(
+                "INSERT INTO spent_reads VALUES (%s, %s) ON CONFLICT (nonce) DO NOTHING",
+                (nonce, expires),
+            )
+            return bool(c.rowcount == 1)
+
+
+def conninfo(settings: Settings) -> str:
+    return (
+        f"host={settings.postgres_host} port={settings.postgres_port} "
+        f"dbname={settings.postgres_dbname} user={settings.postgres_user} "
+        f"password={settings.postgres_password.get_secret_value()}"
+    )
+
+
+class PostgresReadModel(ReadModel):
+    def __init__(self, settings: Settings) -> None:
+        self._pool = ConnectionPool(
+            conninfo(settings),
+            min_size=1,
+            max_size=settings.postgres_pool_size,
+            open=True,
+            timeout=settings.postgres_timeout_seconds,
+            kwargs={"autocommit": False},
+        )
+        self.create_tables()
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", "%s")
+
+    @contextmanager
+    def _cursor(self, *, write: bool) -> Iterator[ReadModelCursor]:
+        with (
+            self._pool.connection() as connection,
+            connection.transaction(),
+            connection.cursor() as cursor,
+        ):
+            yield cursor
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def event_store_env(settings: Settings) -> dict[str, str]:
+    """eventsourcing's configuration for the PostgreSQL event store."""
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "APPLICATION_RECORDER_TOPIC": "ledger.persistence.postgres:PostgresLedgerRecorder",
+        "POSTGRES_HOST": settings.postgres_host,
+        "POSTGRES_PORT": str(settings.postgres_port),
+        "POSTGRES_DBNAME": settings.postgres_dbname,
+        "POSTGRES_USER": settings.postgres_user,
+        "POSTGRES_PASSWORD": settings.postgres_password.get_secret_value(),
+        "POSTGRES_POOL_SIZE": str(settings.postgres_pool_size),
+        "POSTGRES_LOCK_TIMEOUT": "10",
+        "POSTGRES_CONNECT_TIMEOUT": str(settings.postgres_timeout_seconds),
+    }
+
+
+@contextmanager
+def schema_lock(settings: Settings) -> Iterator[None]:
+    """Hold a cluster-wide lock while opening the stores: processes starting together (API
+    workers, consumers) would otherwise race to create the same tables."""
+    with psycopg.connect(conninfo(settings), autocommit=True) as connection:
+        connection.execute("SELECT pg_advisory_lock(91620002)")
+        try:
+            yield
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(91620002)")
+
+
+def open_read_model(settings: Settings) -> PostgresReadModel:
+    return PostgresReadModel(settings)
+
+
+def open_vault(recorder: Any, cipher: LearnerCipher) -> PostgresVault:
+    if not isinstance(recorder, PostgresLedgerRecorder):
+        raise TypeError("the PostgreSQL vault needs the ledger's PostgreSQL recorder")
+    return PostgresVault(recorder, cipher)
+
+
+def open_log_store(settings: Settings) -> PostgresLogStore:
+    return PostgresLogStore(
+        conninfo(settings), settings.postgres_pool_size, settings.postgres_timeout_seconds
+    )
+
+
+def open_anchor_store(log_store: PostgresLogStore) -> PostgresAnchorStore:
+    return PostgresAnchorStore(log_store)

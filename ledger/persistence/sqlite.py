@@ -1,0 +1,173 @@
+"""The embedded SQLite backend: event store with the personal-data vault, and read model.
+
+The event store is eventsourcing's SQLite recorder, extended so that personal data is written
+in the same transaction as the events that commit to it. The read model lives in a file of its
+own, so it can be dropped and rebuilt without touching history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+
+from anchors.sqlite import SQLiteAnchorStore, SQLiteConnections, SQLiteLogStore
+from ledger.persistence.personal_data import LearnerCipher, PersonalDataVault, SealedBatch
+from ledger.persistence.read_model import Cursor, ReadModel
+from ledger.settings import Settings
+
+_VAULT_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS learner_keys ("
+    " learner_ref TEXT PRIMARY KEY, wrapped_key BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS personal_data ("
+    " commitment TEXT PRIMARY KEY, credential_id TEXT NOT NULL,"
+    " learner_ref TEXT NOT NULL, ciphertext BLOB NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS personal_data_by_learner ON personal_data (learner_ref)",
+    # Signed reads already answered, kept while they are fresh, so each is answered once.
+    "CREATE TABLE IF NOT EXISTS spent_reads (nonce TEXT PRIMARY KEY, expires DOUBLE PRECISION"
+    " NOT NULL)",
+)
+
+
+class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
+    """The application recorder, also storing sealed personal data with the events."""
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *_VAULT_SCHEMA]
+
+    def _insert_events(
+        self,
+        c: SQLiteCursor,
+        stored_events: Sequence[StoredEvent],
+        *,
+        personal_data: SealedBatch | None = None,
+        **kwargs: Any,
+    ) -> Sequence[int] | None:
+        if personal_data is not None:
+            # A plain insert: if a concurrent writer created the same learner's key first, the
+            # transaction fails and the ledger seals again under that key.
+            c.executemany(
+                "INSERT INTO learner_keys VALUES (?, ?)", sorted(personal_data.new_keys.items())
+            )
+            c.executemany(
+                "INSERT INTO personal_data VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (commitment) DO UPDATE SET ciphertext = excluded.ciphertext,"
+                " learner_ref = excluded.learner_ref, credential_id = excluded.credential_id",
+                [
+                    (r.commitment, r.credential_id, r.learner_ref, r.ciphertext)
+                    for r in personal_data.records
+                ],
+            )
+        return super()._insert_events(c, stored_events, **kwargs)
+
+
+class SQLiteVault(PersonalDataVault):
+    """Reads and erasures of the vault tables that :class:`SQLiteLedgerRecorder` writes."""
+
+    def __init__(self, recorder: SQLiteLedgerRecorder, cipher: LearnerCipher) -> None:
+        super().__init__(cipher)
+        self._datastore = recorder.datastore
+
+    def _wrapped_keys(self, learner_refs: list[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        with self._datastore.transaction(commit=False) as c:
+            for start in range(0, len(learner_refs), 500):
+                chunk = learner_refs[start : start + 500]
+                c.execute(
+                    "SELECT learner_ref, wrapped_key FROM learner_keys"
+                    f" WHERE learner_ref IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                found.update((row["learner_ref"], row["wrapped_key"]) for row in c.fetchall())
+        return found
+
+    def _load(self, commitments: list[str]) -> dict[str, tuple[str, bytes, bytes]]:
+        found: dict[str, tuple[str, bytes, bytes]] = {}
+        with self._datastore.transaction(commit=False) as c:
+            for start in range(0, len(commitments), 500):
+                chunk = commitments[start : start + 500]
+                c.execute(
+                    "SELECT p.commitment, p.learner_ref, p.ciphertext, k.wrapped_key"
+                    " FROM personal_data p JOIN learner_keys k ON k.learner_ref = p.learner_ref"
+                    f" WHERE p.commitment IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                found.update(
+                    (row["commitment"], (row["learner_ref"], row["ciphertext"], row["wrapped_key"]))
+                    for row in c.fetchall()
+                )
+        return found
+
+    def credentials_of(self, learner_ref: str) -> list[str]:
+        with self._datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT DISTINCT credential_id FROM personal_data WHERE learner_ref = ?"
+                " ORDER BY credential_id",
+                (learner_ref,),
+            )
+            return [row["credential_id"] for row in c.fetchall()]
+
+    def erase(self, learner_ref: str) -> None:
+        with self._datastore.transaction(commit=True) as c:
+            c.execute("DELETE FROM personal_data WHERE learner_ref = ?", (learner_ref,))
+            c.execute("DELETE FROM learner_keys WHERE learner_ref = ?", (learner_ref,))
+
+    def spend_read(self, nonce: str, now: float, expires: float) -> bool:
+        with self._datastore.transaction(commit=True) as c:
+            c.execute("DELETE FROM spent_reads WHERE expires < ?", (now,))
+            c.execute(
+                "INSERT INTO spent_reads VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING",
+                (nonce, expires),
+            )
+            return bool(c.sqlite_cursor.rowcount == 1)
+
+
+class SQLiteReadModel(ReadModel):
+    def __init__(self, path: Path, *, durable: bool = True) -> None:
+        # Derived and rebuildable: a transaction lost to a power cut is replayed. A scratch
+        # model (``durable=False``, an auditor's replay) need not reach the disk at all.
+        self._connections = SQLiteConnections(path, durable=False, scratch=not durable)
+        self.create_tables()
+
+    @contextmanager
+    def _cursor(self, *, write: bool) -> Iterator[Cursor]:
+        with self._connections.cursor(write=write) as cursor:
+            yield cursor
+
+
+def event_store_env(settings: Settings) -> dict[str, str]:
+    """eventsourcing's configuration for the SQLite event store."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "APPLICATION_RECORDER_TOPIC": "ledger.persistence.sqlite:SQLiteLedgerRecorder",
+        "SQLITE_DBNAME": str(settings.events_db),
+        "SQLITE_LOCK_TIMEOUT": "30",
+    }
+
+
+def schema_lock(settings: Settings) -> AbstractContextManager[None]:
+    """Nothing to hold: SQLite serialises schema changes itself."""
+    return nullcontext()
+
+
+def open_read_model(settings: Settings) -> SQLiteReadModel:
+    return SQLiteReadModel(settings.read_model_db)
+
+
+def open_vault(recorder: Any, cipher: LearnerCipher) -> SQLiteVault:
+    if not isinstance(recorder, SQLiteLedgerRecorder):
+        raise TypeError("the SQLite vault needs the ledger's SQLite recorder")
+    return SQLiteVault(recorder, cipher)
+
+
+def open_log_store(settings: Settings) -> SQLiteLogStore:
+    return SQLiteLogStore(settings.log_db)
+
+
+def open_anchor_store(log_store: SQLiteLogStore) -> SQLiteAnchorStore:
+    return SQLiteAnchorStore(log_store)

@@ -1,0 +1,213 @@
+"""The embedded runtime: ledger, read model and transparency log, with their consumers running
+in threads of the same process."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+
+from anchors.anchoring import Anchorer
+from anchors.chain import ChainUnavailable
+from anchors.checkpoint import NoteSigner
+from anchors.witness import verify_possession
+from consumers.anchor_consumer import AnchorConsumer, connect_chain
+from consumers.follower import Follower, NotificationFollower
+from consumers.kafka_connection import client_options
+from consumers.kafka_follower import KafkaFollower
+from consumers.kafka_relay import KafkaRelay
+from consumers.log_consumer import LogConsumer
+from consumers.projector import ReadModelProjector
+from ledger.api.app_context import ApiContext
+from ledger.application.storage import Storage, open_storage
+from ledger.domain.errors import AnchoringKeyChanged
+from ledger.settings import ConfigurationError, Settings
+
+
+def trusted_witnesses(settings: Settings) -> frozenset[str]:
+    """The configured witness keys, each checked against its proof of possession."""
+    keys = []
+    for witness in settings.witnesses:
+        if not verify_possession(witness.get("key", ""), witness.get("proof", "")):
+            raise ConfigurationError(
+                f"witness key {witness.get('key', '')[:16]}… lacks a valid proof of possession"
+            )
+        keys.append(witness["key"])
+    if settings.witness_quorum > len(keys):
+        raise ConfigurationError("the witness quorum is larger than the number of witnesses")
+    return frozenset(keys)
+
+
+class EmbeddedLedger:
+    """Opens storage for ``settings`` and keeps the read model and the log following it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        if settings.transport == "kafka":
+            client_options(settings)  # an incomplete security setting stops the start here
+        self.storage: Storage = open_storage(settings)
+        self.relay: KafkaRelay | None = None
+        self._kafka_followers: list[KafkaFollower] = []
+        self.projector = ReadModelProjector(
+            self._follower(settings.kafka_projector_group), self.storage.read_model
+        )
+        self.signer = NoteSigner.from_seed(settings.log_origin_value(), settings.log_key_seed())
+        self.witnesses = trusted_witnesses(settings)
+        self.log_consumer = LogConsumer(
+            self._follower(settings.kafka_log_group),
+            self.storage.log,
+            self.signer,
+            settings.log_origin_value(),
+            batch_size=settings.batch_size,
+            batch_age=settings.batch_age_seconds,
+        )
+        self.chain = connect_chain(settings)
+        self.anchorer = Anchorer(
+            self.chain.chain,
+            self.chain.account,
+            self.storage.anchors,
+            confirmations=settings.confirmations,
+            replace_after=settings.anchor_replace_after_seconds,
+        )
+        try:
+            # Issuer profiles list the anchoring address from now on; a key changed by
+            # configuration alone (not by `credledger anchoring-key rotate`) is refused.
+            self.storage.ledger.adopt_anchoring_key(self.chain.account.address, self._adoption())
+        except AnchoringKeyChanged as exc:
+            self.chain.close()
+            self.storage.close()
+            raise ConfigurationError(exc.detail) from exc
+        self.anchor_consumer = AnchorConsumer(
+            self.storage.log,
+            self.anchorer,
+            self.storage.ledger,
+            settings.log_origin_value(),
+            public_url=settings.public_url_value(),
+            hash_processes=settings.hash_processes,
+        )
+        self._stop = threading.Event()
+        self._wake_projector = threading.Event()
+        self._wake_log = threading.Event()
+        self._wake_anchor = threading.Event()
+        self._wake_relay = threading.Event()
+        if settings.transport == "kafka":
+            self.relay = KafkaRelay(self.storage.ledger, self.storage.read_model, settings)
+        # Through Kafka, a consumer's poll itself waits for new messages: no pause between.
+        pause = 0.0 if self.relay is not None else None
+        self._threads = [
+            self._thread(
+                "read-model-projector",
+                functools.partial(self.projector.run, interval=0.5 if pause is None else pause),
+                self._wake_projector,
+            ),
+            self._thread(
+                "log-consumer",
+                functools.partial(self.log_consumer.run, interval=pause),
+                self._wake_log,
+            ),
+            self._thread("anchor-consumer", self.anchor_consumer.run, self._wake_anchor),
+        ]
+        if self.relay is not None:
+            self._threads.append(self._thread("kafka-relay", self.relay.run, self._wake_relay))
+
+    def _follower(self, group_id: str) -> Follower:
+        """The transport a consumer reads the store's events through."""
+        if self.settings.transport != "kafka":
+            return NotificationFollower(self.storage.ledger)
+        follower = KafkaFollower(self.storage.ledger, self.settings, group_id).start()
+        self._kafka_followers.append(follower)
+        return follower
+
+    def _adoption(self) -> datetime:
+        """When the first anchoring key counts as adopted: now, or just before the chain's
+        latest block if the chain's clock is behind (verifiers compare block times with it)."""
+        now = datetime.now(UTC)
+        try:
+            block = self.chain.chain.block(self.chain.chain.head())
+        except ChainUnavailable:
+            return now
+        if block is None:
+            return now
+        return min(now, datetime.fromtimestamp(block[1], UTC)) - timedelta(seconds=1)
+
+    def _thread(
+        self,
+        name: str,
+        run: Callable[[threading.Event, threading.Event], None],
+        wake: threading.Event,
+    ) -> threading.Thread:
+        return threading.Thread(target=run, args=(self._stop, wake), daemon=True, name=name)
+
+    def start(self) -> EmbeddedLedger:
+        if self.relay is not None:
+            self.relay.start()
+        else:
+            self.projector.catch_up()
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        for wake in (self._wake_projector, self._wake_log, self._wake_anchor, self._wake_relay):
+            wake.set()
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout=10)
+        self.anchor_consumer.close()
+        if self.relay is not None:
+            self.relay.stop()
+        for follower in self._kafka_followers:
+            follower.stop()
+        self.storage.close()
+        self.chain.close()
+
+    def _written(self) -> None:
+        if self.relay is not None:
+            # Through Kafka: the relay publishes, the consumers follow; the request waits for
+            # the read model to catch up (ApiContext.written).
+            for wake in (self._wake_relay, self._wake_projector, self._wake_log):
+                wake.set()
+            return
+        # The read model is caught up in the request, so the answer reflects the write; the
+        # log follows in its own thread.
+        self.projector.catch_up()
+        self._wake_log.set()
+
+    def api_context(self) -> ApiContext:
+        return ApiContext(
+            ledger=self.storage.ledger,
+            read_model=self.storage.read_model,
+            log=self.storage.log,
+            anchors=self.storage.anchors,
+            chain=self.chain.chain,
+            confirmations=self.settings.confirmations,
+            log_origin=self.settings.log_origin_value(),
+            witnesses=self.witnesses,
+            witness_quorum=self.settings.witness_quorum,
+            chain_info={
+                "chain_id": self.anchorer.chain_id(),
+                "anchoring_address": self.chain.account.address,
+                # A node the ledger runs itself is on this machine: verifiers here can use it.
+                "local_rpc_url": self.chain.node.url if self.chain.node else None,
+            },
+            log_verifier_key=self.signer.verifier_key(),
+            settings=self.settings,
+            admin_token=self.settings.admin_token_value(),
+            on_write=self._written,
+        )
+
+    def __enter__(self) -> EmbeddedLedger:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

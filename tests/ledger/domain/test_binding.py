@@ -1,0 +1,82 @@
+"""What a signed command binds, re-derived from envelopes alone: one event, no other."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from ledger.domain.aggregates import credential_id_for, credential_id_text
+from ledger.domain.binding import Bindings, target_problem
+
+ISSUER = "3f1c2a9e-7b4d-4e8f-9a1b-2c3d4e5f6a7b"
+
+
+def issued(command_id: str) -> dict[str, Any]:
+    return {
+        "type": "Credential.Issued",
+        "aggregate_id": credential_id_text(ISSUER, command_id),
+        "issuer_id": ISSUER,
+        "signature": f"sig-{command_id}",
+        "content": {"type": "issue", "command_id": command_id, "issuer_id": ISSUER},
+    }
+
+
+def erased(on: str, named: str, version: str = "1") -> dict[str, Any]:
+    return {
+        "type": "Credential.PersonalDataErased",
+        "aggregate_id": on,
+        "issuer_id": ISSUER,
+        "signature": "sig-erase",
+        "content": {
+            "type": "erase",
+            "command_id": "gdpr-1",
+            "issuer_id": ISSUER,
+            "credential_id": named,
+            "version": version,
+        },
+    }
+
+
+def history(*envelopes: dict[str, Any]) -> str | None:
+    """The first binding problem of a history, or None."""
+    bindings = Bindings()
+    for envelope in envelopes:
+        problem = bindings.check(envelope)
+        if problem is not None:
+            return problem
+        bindings.apply(envelope)
+    return None
+
+
+def test_the_fast_credential_id_is_the_uuid5_one() -> None:
+    for command_id in ("a", "enrolment-2026-17", "ü/ß", str(uuid.uuid4())):
+        assert credential_id_text(ISSUER, command_id) == str(credential_id_for(ISSUER, command_id))
+
+
+def test_an_issue_recorded_under_another_credential_id_is_named() -> None:
+    moved = {**issued("a"), "aggregate_id": credential_id_text(ISSUER, "b")}
+    assert "creates credential" in str(target_problem(moved))
+
+
+def test_one_erase_may_mark_every_credential_of_the_learner_once() -> None:
+    a, b = issued("a"), issued("b")
+    first, second = a["aggregate_id"], b["aggregate_id"]
+    assert history(a, b, erased(first, first), erased(second, first)) is None
+
+
+def test_an_erase_that_marks_another_credential_before_the_one_it_names_is_named() -> None:
+    a, b = issued("a"), issued("b")
+    first, second = a["aggregate_id"], b["aggregate_id"]
+    assert "which it has not erased" in str(history(a, b, erased(second, first)))
+
+
+def test_an_erase_marking_a_credential_twice_is_named() -> None:
+    a = issued("a")
+    first = a["aggregate_id"]
+    assert "twice" in str(history(a, erased(first, first), erased(first, first)))
+
+
+def test_a_command_for_a_past_version_is_named() -> None:
+    a = issued("a")
+    first = a["aggregate_id"]
+    assert "acts on version 2" in str(history(a, erased(first, first, version="2")))

@@ -1,0 +1,53 @@
+"""Canonical bytes are RFC 8785 (JCS) exactly, whichever path computes them."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import rfc8785
+
+from ledger.domain.canonical import canonical_bytes
+from ledger.domain.commitment import commit, matches, new_salt
+
+ALPHABET = 'aZ09 "\\/\b\f\n\r\t\x00\x1f\x7f\u00e9\u00df\u2028\u20ac\ud7ff\ue000\uffff\U0001f600'
+
+
+def random_value(rng: random.Random, depth: int = 0) -> Any:
+    kind = rng.randrange(8 if depth < 4 else 5)
+    if kind == 0:
+        return "".join(rng.choice(ALPHABET) for _ in range(rng.randrange(12)))
+    if kind == 1:
+        return rng.choice([True, False, None])
+    if kind == 2:
+        return rng.choice([0, -1, 2**53 - 1, -(2**53 - 1), rng.randrange(-(10**6), 10**6)])
+    if kind == 3:
+        return rng.choice([0.5, -1e21, 1e-7, 123456789.125, 2.0, 5e-324])
+    if kind == 4:
+        return "plain"
+    if kind == 5:
+        return [random_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+    keys = ["".join(rng.choice(ALPHABET) for _ in range(rng.randrange(1, 5))) for _ in range(4)]
+    return {key: random_value(rng, depth + 1) for key in keys}
+
+
+def test_matches_the_reference_implementation_on_random_json() -> None:
+    rng = random.Random(9162)
+    for _ in range(3000):
+        value = random_value(rng)
+        assert canonical_bytes(value) == bytes(rfc8785.dumps(value)), value
+
+
+def test_keys_sort_by_utf16_code_units() -> None:
+    value = {"\ue000": 1, "\U0001f600": 2, "a": 3}
+    assert canonical_bytes(value) == '{"a":3,"\U0001f600":2,"\ue000":1}'.encode()
+
+
+def test_a_commitment_opens_only_with_its_salt_and_data() -> None:
+    learner = {"identifier": "x1", "full_name": "Zoë"}
+    salt = new_salt()
+    commitment = commit(learner, salt)
+    assert matches(learner, salt, commitment)
+    assert not matches({**learner, "full_name": "Zoe"}, salt, commitment)
+    assert not matches(learner, new_salt(), commitment)
+    assert not matches(learner, "00", commitment)

@@ -1,0 +1,232 @@
+"""Learners' personal data: never in clear in the stores, readable only by the issuer,
+and erasable, after which nothing returns it and everything else keeps working."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from ledger.client import LedgerRequestError
+from ledger.domain.binding import Bindings
+from ledger.domain.canonical import canonical_bytes
+from tests.conftest import RegisteredIssuer, RunningLedger, content, issue, wait_for
+
+LEARNER = {
+    "identifier": "R00987654",
+    "full_name": "Małgorzata Wiśniewska-Kowalczyk",
+    "email": "m.wisniewska@example.org",
+    "date_of_birth": "1999-04-01",
+}
+CLEAR_VALUES = ("Wiśniewska", "R00987654", "m.wisniewska@example.org", "1999-04-01")
+
+
+def stored_bytes(data_dir: Path) -> bytes:
+    """Every byte the ledger keeps on disk (databases, their WAL and journal files)."""
+    return b"".join(p.read_bytes() for p in sorted(data_dir.rglob("*")) if p.is_file())
+
+
+def everything_stored(ledger: RunningLedger) -> bytes:
+    """The files of the embedded stores, or on PostgreSQL every row of every table."""
+    settings = ledger.embedded.settings
+    if settings.store != "postgres":
+        return stored_bytes(ledger.data_dir)
+    import psycopg
+
+    from ledger.persistence.postgres import conninfo
+
+    chunks = []
+    with psycopg.connect(conninfo(settings)) as connection:
+        tables = connection.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchall()
+        for (table,) in tables:
+            for row in connection.execute(f"SELECT * FROM {table}"):
+                for value in row:
+                    chunks.append(value if isinstance(value, bytes) else str(value).encode())
+    return b"\n".join(chunks)
+
+
+def present(haystack: bytes) -> list[str]:
+    found = []
+    for value in CLEAR_VALUES:
+        encodings = {value.encode("utf-8"), json.dumps(value).encode("ascii")}
+        if any(e in haystack for e in encodings):
+            found.append(value)
+    return found
+
+
+def test_no_personal_data_in_clear_anywhere_on_disk(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    credential_id = issue(ledger, issuer, learner=LEARNER)
+    ledger.public.amend(issuer.signer.amend(credential_id, 1, content(title="v2"), learner=LEARNER))
+    stored = everything_stored(ledger)
+    assert len(stored) > 1000
+    assert present(stored) == []
+
+
+def test_the_grep_itself_finds_clear_text(tmp_path: Path) -> None:
+    (tmp_path / "f").write_bytes(json.dumps({"n": CLEAR_VALUES[0]}).encode())
+    assert present(stored_bytes(tmp_path)) == [CLEAR_VALUES[0]]
+
+
+def test_public_answers_carry_no_learner(ledger: RunningLedger, issuer: RegisteredIssuer) -> None:
+    credential_id = issue(ledger, issuer, learner=LEARNER)
+    answer = json.dumps(ledger.public.status(credential_id), ensure_ascii=False)
+    assert present(answer.encode()) == []
+    assert "learner" not in answer and "commitment" not in answer
+
+
+def test_the_issuer_reads_its_learners_data_with_a_signed_request(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    credential_id = issue(ledger, issuer, learner=LEARNER)
+    found = ledger.public.personal_data(issuer.signer.read_personal_data(credential_id))
+    assert found["learner"] == LEARNER
+
+
+def test_a_signed_read_is_answered_once(ledger: RunningLedger, issuer: RegisteredIssuer) -> None:
+    credential_id = issue(ledger, issuer, learner=LEARNER)
+    body = issuer.signer.read_personal_data(credential_id)
+    ledger.public.personal_data(body)
+    with pytest.raises(LedgerRequestError) as caught:
+        ledger.public.personal_data(body)
+    assert (caught.value.status, caught.value.code) == (409, "read-already-answered")
+    assert "learner" not in caught.value.problem
+
+
+def test_a_signed_read_must_be_fresh(ledger: RunningLedger, issuer: RegisteredIssuer) -> None:
+    credential_id = issue(ledger, issuer, learner=LEARNER)
+    body = issuer.signer.read_personal_data(credential_id)
+    body["command"]["signed_at"] = "2020-01-01T00:00:00+00:00"
+    body["signature"] = issuer.key.sign(canonical_bytes(body["command"]))
+    with pytest.raises(LedgerRequestError) as caught:
+        ledger.public.personal_data(body)
+    assert caught.value.problem["errors"][0]["rule"] == "stale-request"
+
+
+def erase(ledger: RunningLedger, issuer: RegisteredIssuer, credential_id: str) -> dict[str, Any]:
+    return ledger.public.erase(issuer.signer.erase(credential_id, 1))
+
+
+def test_after_erasure_no_api_returns_the_learners_data(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    credential_id = issue(ledger, issuer, learner=LEARNER)
+    erase(ledger, issuer, credential_id)
+    with pytest.raises(LedgerRequestError) as caught:
+        ledger.public.personal_data(issuer.signer.read_personal_data(credential_id))
+    assert (caught.value.status, caught.value.code) == (404, "personal-data-erased")
+
+
+def test_erasure_destroys_the_key_and_statuses_still_answer(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    credential_id = issue(ledger, issuer, learner=LEARNER)
+    storage = ledger.embedded.storage
+    commitment = storage.read_model.commitment_of(credential_id, 1)
+    assert commitment is not None
+    learner_ref = storage.vault.learner_of(commitment)
+    assert learner_ref is not None
+    erase(ledger, issuer, credential_id)
+    assert storage.vault.learner_of(commitment) is None
+    assert storage.vault.credentials_of(learner_ref) == []
+    found = ledger.public.status(credential_id)
+    assert (found["status"], found["personal_data_erased"]) == ("active", True)
+
+
+def test_erasure_covers_all_of_the_learners_credentials_from_that_issuer(
+    ledger: RunningLedger, issuer: RegisteredIssuer, other_issuer: RegisteredIssuer
+) -> None:
+    first = issue(ledger, issuer, learner=LEARNER)
+    second = issue(ledger, issuer, learner=LEARNER, title="Second course")
+    elsewhere = issue(ledger, other_issuer, learner=LEARNER)
+    erase(ledger, issuer, first)
+    assert ledger.public.status(second)["personal_data_erased"] is True
+    assert ledger.public.status(elsewhere)["personal_data_erased"] is False
+    read = other_issuer.signer.read_personal_data(elsewhere)
+    assert ledger.public.personal_data(read)["learner"] == LEARNER
+
+
+def test_erasures_of_a_learners_credentials_stay_bound_in_the_public_history(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    first = issue(ledger, issuer, learner=LEARNER)
+    issue(ledger, issuer, learner=LEARNER, title="Second course")
+    erase(ledger, issuer, first)
+    # The learner comes back for another course, and asks again through the first credential.
+    issue(ledger, issuer, learner=LEARNER, title="Third course")
+    erase(ledger, issuer, first)
+    storage = ledger.embedded.storage
+    wait_for(lambda: storage.log.position() >= (storage.ledger.recorder.max_notification_id() or 0))
+    bindings = Bindings()
+    for entry in storage.log.store.entries(0, storage.log.size()):
+        envelope = json.loads(entry)
+        assert bindings.check(envelope) is None, envelope
+        bindings.apply(envelope)
+    assert len([key for key in bindings.erased if key.endswith(first)]) == 2
+
+
+def test_revocation_and_amendment_still_work_after_erasure(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    credential_id = issue(ledger, issuer, learner=LEARNER)
+    erase(ledger, issuer, credential_id)
+    commitment = ledger.embedded.storage.read_model.commitment_of(credential_id, 1)
+    assert commitment is not None
+    ledger.public.amend(
+        issuer.signer.amend(credential_id, 1, content(title="Renamed"), commitment=commitment)
+    )
+    ledger.public.revoke(issuer.signer.revoke(credential_id, 2, "course withdrawn"))
+    assert ledger.public.status(credential_id)["status"] == "revoked"
+
+
+def test_a_repeated_erasure_returns_the_first_result(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    credential_id = issue(ledger, issuer, learner=LEARNER)
+    body = issuer.signer.erase(credential_id, 1, command_id="gdpr-request-7")
+    first = ledger.public.erase(body)
+    assert ledger.public.erase(body) == {**first, "replayed": True}
+
+
+def test_history_keeps_only_the_commitment(ledger: RunningLedger, issuer: RegisteredIssuer) -> None:
+    credential_id = issue(ledger, issuer, learner=LEARNER)
+    erase(ledger, issuer, credential_id)
+    app = ledger.embedded.storage.ledger
+    issued = next(iter(app.events.get(UUID(credential_id))))
+    assert set(issued.command["content"]["learner"]) == {"commitment"}
+
+
+def test_concurrent_first_credentials_of_one_learner_share_one_key(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    import threading
+
+    from ledger.domain.commands import SignedCommand
+
+    app = ledger.embedded.storage.ledger
+    bodies = [
+        SignedCommand(**issuer.signer.issue(content(title=f"Course {i}"), LEARNER))
+        for i in range(4)
+    ]
+    barrier = threading.Barrier(len(bodies))
+    results: list[str] = []
+
+    def issue_one(body: SignedCommand) -> None:
+        barrier.wait()
+        results.append(str(app.issue(body).credential_id))
+
+    threads = [threading.Thread(target=issue_one, args=(body,)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 4
+    for credential_id in results:
+        read = issuer.signer.read_personal_data(credential_id)
+        assert ledger.public.personal_data(read)["learner"] == LEARNER

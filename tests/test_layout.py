@@ -1,0 +1,138 @@
+"""The package layout: dependencies point one way, from the edges to the domain.
+
+Each package may import only the packages its row below names (``docs/architecture.md`` draws
+the same map). Imports are read from the source with ``ast``, including those inside functions.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+OURS = ("ledger", "consumers", "anchors")
+
+_CORE = {"anchors", "ledger.domain", "ledger.settings", "ledger.persistence", "ledger.application"}
+ALLOWED: dict[str, set[str]] = {
+    "anchors": set(),
+    "ledger": {"anchors"},
+    "ledger.domain": set(),
+    "ledger.settings": {"ledger.domain"},
+    "ledger.persistence": {"anchors", "ledger.domain", "ledger.settings"},
+    "ledger.application": {"anchors", "ledger.domain", "ledger.settings", "ledger.persistence"},
+    "ledger.verify": {"anchors", "ledger.domain", "ledger.settings", "ledger.persistence"},
+    "ledger.formats": _CORE | {"ledger.verify"},
+    "ledger.client": {"ledger.domain"},
+    "ledger.audit": _CORE | {"ledger.verify", "ledger.client"},
+    "consumers": _CORE | {"ledger.formats", "ledger.client"},
+    "ledger.api": _CORE | {"ledger", "ledger.formats", "ledger.verify"},
+    "ledger.runtime": _CORE | {"consumers", "ledger.api"},
+    "ledger.cli": _CORE
+    | {
+        "ledger",
+        "consumers",
+        "ledger.api",
+        "ledger.audit",
+        "ledger.client",
+        "ledger.formats",
+        "ledger.runtime",
+        "ledger.verify",
+    },
+}
+EDGES = ("ledger.api", "ledger.cli", "ledger.web", "ledger.runtime")
+
+
+def _unit(module: str) -> str:
+    """The layer a module belongs to: ``ledger.<package>``, or a top-level package."""
+    parts = module.split(".")
+    return f"ledger.{parts[1]}" if parts[0] == "ledger" and len(parts) > 1 else parts[0]
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for top in OURS:
+        for path in (ROOT / top).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            found[name] = path
+    return found
+
+
+def _imports(path: Path) -> set[str]:
+    imported = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            imported.add(node.module)
+    return {name for name in imported if name.split(".")[0] in OURS}
+
+
+def _dependencies() -> dict[str, dict[str, set[str]]]:
+    """For each layer: the layers it imports, each with the modules that import it."""
+    found: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for module, path in _modules().items():
+        for imported in _imports(path):
+            if _unit(imported) != _unit(module):
+                found[_unit(module)][_unit(imported)].add(module)
+    return found
+
+
+def test_every_package_has_a_row_in_the_map() -> None:
+    assert {_unit(module) for module in _modules()} == set(ALLOWED)
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_a_package_imports_only_what_its_row_allows(layer: str) -> None:
+    wrong = {
+        imported: sorted(importers)
+        for imported, importers in _dependencies()[layer].items()
+        if imported not in ALLOWED[layer]
+    }
+    assert wrong == {}
+
+
+def test_nothing_outside_the_edges_imports_the_api_the_cli_the_web_or_the_runtime() -> None:
+    offenders = sorted(
+        module
+        for module, path in _modules().items()
+        if _unit(module) not in EDGES
+        and any(_unit(imported) in EDGES for imported in _imports(path))
+    )
+    assert offenders == []
+
+
+def test_the_map_has_no_cycles() -> None:
+    done: set[str] = set()
+
+    def visit(layer: str, path: tuple[str, ...]) -> None:
+        assert layer not in path, f"cycle: {' -> '.join((*path, layer))}"
+        if layer in done:
+            return
+        for below in ALLOWED[layer]:
+            visit(below, (*path, layer))
+        done.add(layer)
+
+    for layer in ALLOWED:
+        visit(layer, ())
+
+
+def test_anchors_and_the_core_import_without_the_web_stack() -> None:
+    probe = (
+        "import importlib, pkgutil, sys\n"
+        "for name in ('anchors', 'consumers', 'ledger.domain', 'ledger.persistence',\n"
+        "             'ledger.application', 'ledger.formats', 'ledger.verify', 'ledger.audit'):\n"
+        "    package = importlib.import_module(name)\n"
+        "    for found in pkgutil.walk_packages(package.__path__, name + '.'):\n"
+        "        importlib.import_module(found.name)\n"
+        "print(sorted(m for m in ('fastapi', 'starlette', 'uvicorn') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
