@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -72,24 +73,31 @@ def bulk_issue(body: BulkIssue, ctx: Ctx) -> dict[str, Any]:
     return {"results": results, "succeeded": len(results) - failed, "failed": failed}
 
 
+def _decided(
+    credential_id: str,
+    body: SignedCommand,
+    ctx: ApiContext,
+    decide: Callable[[SignedCommand], CommandResult],
+) -> dict[str, Any]:
+    """A signed command on the credential in the URL, decided and then made readable."""
+    _same_credential(body, credential_id)
+    result = decide(body)
+    ctx.written()
+    return result.as_dict()
+
+
 @router.post(
     "/{credential_id}/amendments", response_model=None, summary="Amend a credential (signed)"
 )
 def amend(credential_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
-    _same_credential(body, credential_id)
-    result = ctx.ledger.amend(body)
-    ctx.written()
-    return result.as_dict()
+    return _decided(credential_id, body, ctx, ctx.ledger.amend)
 
 
 @router.post(
     "/{credential_id}/revocation", response_model=None, summary="Revoke a credential (signed)"
 )
 def revoke(credential_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
-    _same_credential(body, credential_id)
-    result = ctx.ledger.revoke(body)
-    ctx.written()
-    return result.as_dict()
+    return _decided(credential_id, body, ctx, ctx.ledger.revoke)
 
 
 @router.post(
@@ -98,10 +106,7 @@ def revoke(credential_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
     summary="Erase the learner's personal data (signed)",
 )
 def erase(credential_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
-    _same_credential(body, credential_id)
-    result = ctx.ledger.erase(body)
-    ctx.written()
-    return result.as_dict()
+    return _decided(credential_id, body, ctx, ctx.ledger.erase)
 
 
 @router.post(

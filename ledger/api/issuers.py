@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -33,12 +34,23 @@ def register(
     return _entry(ctx, str(issuer.id))
 
 
-@router.post("/{issuer_id}/suspension", response_model=None, summary="Suspend an issuer (operator)")
-def suspend(issuer_id: str, change: StatusChange, request: Request, ctx: Ctx) -> dict[str, Any]:
+def _status_changed(
+    issuer_id: str,
+    change: StatusChange,
+    request: Request,
+    ctx: ApiContext,
+    apply: Callable[[str, str], object],
+) -> dict[str, Any]:
+    """An operator's change of an issuer's status, applied and then made readable."""
     ctx.check_admin(request)
-    ctx.ledger.suspend_issuer(issuer_id, change.reason)
+    apply(issuer_id, change.reason)
     ctx.written()
     return _entry(ctx, issuer_id)
+
+
+@router.post("/{issuer_id}/suspension", response_model=None, summary="Suspend an issuer (operator)")
+def suspend(issuer_id: str, change: StatusChange, request: Request, ctx: Ctx) -> dict[str, Any]:
+    return _status_changed(issuer_id, change, request, ctx, ctx.ledger.suspend_issuer)
 
 
 @router.post(
@@ -47,10 +59,7 @@ def suspend(issuer_id: str, change: StatusChange, request: Request, ctx: Ctx) ->
     summary="Reinstate a suspended issuer (operator)",
 )
 def reinstate(issuer_id: str, change: StatusChange, request: Request, ctx: Ctx) -> dict[str, Any]:
-    ctx.check_admin(request)
-    ctx.ledger.reinstate_issuer(issuer_id, change.reason)
-    ctx.written()
-    return _entry(ctx, issuer_id)
+    return _status_changed(issuer_id, change, request, ctx, ctx.ledger.reinstate_issuer)
 
 
 @router.post(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ledger.cli import options
+from ledger.client import LedgerClient
 
 admin_token = click.option(
     "--admin-token",
@@ -59,38 +62,39 @@ def register_issuer(
     click.echo(entry["issuer_id"])
 
 
-@click.command("suspend-issuer")
-@options.url
-@admin_token
-@click.argument("issuer_id")
-@click.option("--reason", required=True)
-@options.reporting_errors
-def suspend_issuer(url: str, admin_token: str, issuer_id: str, reason: str) -> None:
-    """Suspend an issuer: its commands are refused until it is reinstated.
+def _status_command(
+    name: str,
+    change: Callable[[LedgerClient, str, str], dict[str, Any]],
+    summary: str,
+    example: str,
+) -> click.Command:
+    """An operator command that changes an issuer's status through the client's ``change``."""
 
-    \b
-    Example:
-      credledger suspend-issuer 1f0e... --reason "accreditation withdrawn by QQI"
-    """
-    entry = options.client(url, admin_token).suspend_issuer(issuer_id, reason)
-    click.echo(f"{entry['issuer_id']} {entry['status']}")
+    @click.command(name, help=f"{summary}\n\n\b\nExample:\n  {example}")
+    @options.url
+    @admin_token
+    @click.argument("issuer_id")
+    @click.option("--reason", required=True)
+    @options.reporting_errors
+    def command(url: str, admin_token: str, issuer_id: str, reason: str) -> None:
+        entry = change(options.client(url, admin_token), issuer_id, reason)
+        click.echo(f"{entry['issuer_id']} {entry['status']}")
+
+    return command
 
 
-@click.command("reinstate-issuer")
-@options.url
-@admin_token
-@click.argument("issuer_id")
-@click.option("--reason", required=True)
-@options.reporting_errors
-def reinstate_issuer(url: str, admin_token: str, issuer_id: str, reason: str) -> None:
-    """Reinstate a suspended issuer: its commands are accepted again.
-
-    \b
-    Example:
-      credledger reinstate-issuer 1f0e... --reason "accreditation renewed"
-    """
-    entry = options.client(url, admin_token).reinstate_issuer(issuer_id, reason)
-    click.echo(f"{entry['issuer_id']} {entry['status']}")
+suspend_issuer = _status_command(
+    "suspend-issuer",
+    LedgerClient.suspend_issuer,
+    "Suspend an issuer: its commands are refused until it is reinstated.",
+    'credledger suspend-issuer 1f0e... --reason "accreditation withdrawn by QQI"',
+)
+reinstate_issuer = _status_command(
+    "reinstate-issuer",
+    LedgerClient.reinstate_issuer,
+    "Reinstate a suspended issuer: its commands are accepted again.",
+    'credledger reinstate-issuer 1f0e... --reason "accreditation renewed"',
+)
 
 
 @click.group("anchoring-key")

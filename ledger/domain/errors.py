@@ -29,6 +29,8 @@ class LedgerError(Exception):
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal-error"
     title: ClassVar[str] = "Internal error"
+    # What the caller can do about it, where there is something to do.
+    advice: ClassVar[str | None] = None
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -37,7 +39,8 @@ class LedgerError(Exception):
 
     def diagnostics(self) -> str:
         """A human explanation: what happened and, where it helps, what to do."""
-        return f"{self.title}: {self.detail}"
+        told = f"{self.title}: {self.detail}"
+        return told if self.advice is None else f"{told}\n{self.advice}"
 
     def problem(self) -> dict[str, Any]:
         """The RFC 9457 problem document for this error."""
@@ -89,12 +92,10 @@ class SignatureInvalid(AuthenticationError):
     code = "bad-signature"
     title = "Bad signature"
 
-    def diagnostics(self) -> str:
-        return (
-            f"{self.title}: {self.detail}\n"
-            "Sign the command with the issuer's current key over its RFC 8785 canonical bytes "
-            "(the credledger client does this for you)."
-        )
+    advice = (
+        "Sign the command with the issuer's current key over its RFC 8785 canonical bytes "
+        "(the credledger client does this for you)."
+    )
 
 
 class UnknownIssuer(AuthenticationError):
@@ -149,8 +150,7 @@ class ConcurrentWrite(Conflict):
     code = "concurrent-write"
     title = "Concurrent write"
 
-    def diagnostics(self) -> str:
-        return f"{self.title}: {self.detail}\nRead the credential again and retry the command."
+    advice = "Read the credential again and retry the command."
 
 
 class VersionMismatch(Conflict):
@@ -159,19 +159,14 @@ class VersionMismatch(Conflict):
     code = "version-mismatch"
     title = "Not the current version"
 
-    def diagnostics(self) -> str:
-        return (
-            f"{self.title}: {self.detail}\nRead the credential again and sign the command for "
-            "its current version."
-        )
+    advice = "Read the credential again and sign the command for its current version."
 
 
 class ReadAlreadyAnswered(Conflict):
     code = "read-already-answered"
     title = "Signed read already answered"
 
-    def diagnostics(self) -> str:
-        return f"{self.title}: {self.detail}\nSign a new request (a new command id) to read again."
+    advice = "Sign a new request (a new command id) to read again."
 
 
 class CommandIdReused(Conflict):

@@ -14,7 +14,7 @@ from anchors.anvil import ManagedAnvil
 from ledger.cli.main import cli
 from ledger.settings import Settings
 from tests.conftest import RegisteredIssuer, RunningLedger, issue
-from tests.ledger.test_documents import settled
+from tests.ledger.formats.blockcerts.test_documents import settled
 
 
 @pytest.fixture
