@@ -24,7 +24,8 @@ from consumers.audit_replay import LocalReplay
 from consumers.envelope import StoredEnvelopes
 from consumers.follower import NotificationFollower
 from consumers.projector import ReadModelProjector
-from ledger.audit.auditor import Auditor, LocalHistory
+from ledger.audit.auditor import Auditor
+from ledger.audit.sources import LocalHistory
 from ledger.client import CommandSigner
 from ledger.domain import samples
 from ledger.domain.commands import IssuerRegistration, SignedCommand

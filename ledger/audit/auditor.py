@@ -16,218 +16,21 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from anchors.anchor_tree import AnchorTree, checkpoint_leaf
-from anchors.anchoring import AnchorRecord
 from anchors.chain import BURN_ADDRESS, Chain, ChainUnavailable, confirmations_of
 from anchors.checkpoint import Checkpoint, NoteVerifier, verify_checkpoint
 from anchors.log import TransparencyLog
 from anchors.memory import MemoryLogStore
-from anchors.merkle import VerificationError, root_plan, verify_consistency
+from anchors.merkle import VerificationError, verify_consistency
 from anchors.witness import verify_quorum
+from ledger.audit.issuer_register import IssuerRegister, check_envelope_signature
+from ledger.audit.report import AuditReport, Discrepancy, Finding
+from ledger.audit.resume import Resume, node_of
+from ledger.audit.sources import Anchors, History, ReadModelReplay
 from ledger.domain.binding import Bindings
-from ledger.domain.canonical import canonical_bytes, canonical_bytes_of_text
-from ledger.domain.signing import SignatureFormatError, checksum_address, recover_signer
-
-_SIGNED = (
-    "Credential.Issued",
-    "Credential.Amended",
-    "Credential.Revoked",
-    "Credential.PersonalDataErased",
-    "Issuer.KeyRotated",
-)
-
-
-@dataclass
-class Finding:
-    """The first discrepancy: where, and what differs."""
-
-    check: str
-    index: int | None
-    position: int | None
-    detail: str
-
-
-@dataclass
-class AuditReport:
-    entries: int = 0
-    checkpoints: int = 0
-    anchors: int = 0
-    unlogged: int = 0
-    finding: Finding | None = None
-    # Checks that could not run (an unreachable chain): nothing found, nothing confirmed.
-    unconfirmed: list[str] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def clean(self) -> bool:
-        return self.finding is None
-
-    @property
-    def confirmed(self) -> bool:
-        """Clean, and every check ran."""
-        return self.finding is None and not self.unconfirmed
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "clean": self.clean,
-            "entries": self.entries,
-            "checkpoints": self.checkpoints,
-            "anchors": self.anchors,
-            "unlogged": self.unlogged,
-            "finding": None if self.finding is None else asdict(self.finding),
-            "unconfirmed": self.unconfirmed,
-            "seconds": {phase: round(value, 3) for phase, value in self.timings.items()},
-        }
-
-
-class Discrepancy(Exception):
-    def __init__(self, finding: Finding) -> None:
-        super().__init__(finding.detail)
-        self.finding = finding
-
-
-@dataclass
-class _Register:
-    """Issuer keys and standing, replayed from the history in order."""
-
-    keys: dict[str, str] = field(default_factory=dict)
-    suspended: set[str] = field(default_factory=set)
-
-    def apply(self, envelope: dict[str, Any]) -> None:
-        kind, issuer = envelope["type"], str(envelope["issuer_id"])
-        content = envelope["content"]
-        if kind == "Issuer.Registered":
-            self.keys[str(envelope["aggregate_id"])] = str(content["address"]).lower()
-        elif kind == "Issuer.KeyRotated":
-            self.keys[issuer] = str(content["new_address"]).lower()
-        elif kind == "Issuer.Suspended":
-            self.suspended.add(str(envelope["aggregate_id"]))
-        elif kind == "Issuer.Reinstated":
-            self.suspended.discard(str(envelope["aggregate_id"]))
-
-
-def check_envelope_signature(envelope: dict[str, Any], register: _Register) -> str | None:
-    """Why the envelope's issuer signature does not hold, or None if it does."""
-    if envelope["type"] not in _SIGNED:
-        return None
-    command = dict(envelope["content"])
-    command.pop("new_key_signature", None)
-    issuer = str(envelope["issuer_id"])
-    try:
-        # Issuer commands hold only text (their schema admits nothing else), so the plain
-        # canonical form applies; a command that is not text fails the signature, as it should.
-        signer = (
-            "0x"
-            + recover_signer(canonical_bytes_of_text(command), str(envelope["signature"])).hex()
-        )
-    except SignatureFormatError as exc:
-        return f"the issuer signature is unusable: {exc}"
-    expected = register.keys.get(issuer)
-    if expected is None:
-        return f"issuer {issuer} was not registered at this point"
-    if signer.lower() != expected:
-        return (
-            f"signed by {checksum_address(bytes.fromhex(signer[2:]))}, but the key of issuer "
-            f"{issuer} was {expected} at this point"
-        )
-    if issuer in register.suspended:
-        return f"issuer {issuer} was suspended at this point"
-    return None
-
-
-class ReadModelReplay(Protocol):
-    """A scratch read model built from the audited envelopes, to compare with the live one."""
-
-    def feed(self, envelopes: list[dict[str, Any]]) -> None: ...
-    def digests(self) -> tuple[str, str]:
-        """(live, replayed) digests at the same position."""
-        ...
-
-
-@dataclass(frozen=True)
-class Resume:
-    """Where an incremental audit starts: the last checkpoint audited, and what had been
-    derived up to it (the issuer register and the right edge of the rebuilt tree)."""
-
-    checkpoint: str
-    size: int
-    position: int
-    keys: dict[str, str]
-    suspended: list[str]
-    frontier: dict[str, str]
-    credentials: dict[str, list[Any]] = field(default_factory=dict)
-    commands: dict[str, str] = field(default_factory=dict)
-    erased: list[str] = field(default_factory=list)
-
-    @classmethod
-    def at(
-        cls,
-        note: str,
-        size: int,
-        position: int,
-        register: _Register,
-        tree: TransparencyLog,
-        bindings: Bindings,
-    ) -> Resume:
-        plan = root_plan(size).nodes
-        hashes = tree.store.nodes(plan)
-        return cls(
-            checkpoint=note,
-            size=size,
-            position=position,
-            keys=dict(register.keys),
-            suspended=sorted(register.suspended),
-            frontier={f"{level}/{index}": hashes[(level, index)].hex() for level, index in plan},
-            credentials={k: list(v) for k, v in bindings.credentials.items()},
-            commands=dict(bindings.commands),
-            erased=sorted(bindings.erased),
-        )
-
-    def save(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: Path) -> Resume | None:
-        if not path.exists():
-            return None
-        return cls(**json.loads(path.read_text("utf-8")))
-
-
-def _node(key: str) -> tuple[int, int]:
-    level, index = key.split("/")
-    return int(level), int(index)
-
-
-class History(Protocol):
-    """What the audit reads of a log: its size, its entries and its checkpoints."""
-
-    def size(self) -> int: ...
-    def entries(self, start: int, stop: int) -> list[bytes]: ...
-    def checkpoints(self) -> dict[int, str]: ...
-
-
-class Anchors(Protocol):
-    def get(self, checkpoint_size: int) -> AnchorRecord | None: ...
-
-
-@dataclass
-class LocalHistory:
-    """A log read from its own store."""
-
-    log: TransparencyLog
-
-    def size(self) -> int:
-        return self.log.size()
-
-    def entries(self, start: int, stop: int) -> list[bytes]:
-        return self.log.store.entries(start, stop)
-
-    def checkpoints(self) -> dict[int, str]:
-        return dict(self.log.store.checkpoints(0, 1_000_000))
+from ledger.domain.canonical import canonical_bytes
 
 
 class Auditor:
@@ -350,10 +153,10 @@ class Auditor:
         self._check_read_model()
         self._timed(report, "read-model digests", started)
 
-    def _start(self) -> tuple[int, _Register, Checkpoint | None]:
+    def _start(self) -> tuple[int, IssuerRegister, Checkpoint | None]:
         """Where the audit begins: the start of the log, or where the last one stopped."""
         if self._resume is None:
-            return 0, _Register(), None
+            return 0, IssuerRegister(), None
         resume = self._resume
         try:
             previous = verify_checkpoint(resume.checkpoint, self._verifier, self._verifier.name)
@@ -365,7 +168,7 @@ class Auditor:
             MemoryLogStore.resumed(
                 resume.size,
                 resume.position,
-                {_node(key): bytes.fromhex(value) for key, value in resume.frontier.items()},
+                {node_of(key): bytes.fromhex(value) for key, value in resume.frontier.items()},
             )
         )
         size = self._log.size()
@@ -390,7 +193,7 @@ class Auditor:
                     "audited before: history was rewritten",
                 )
             )
-        register = _Register(dict(resume.keys), set(resume.suspended))
+        register = IssuerRegister(dict(resume.keys), set(resume.suspended))
         self._bindings = Bindings(
             {k: list(v) for k, v in resume.credentials.items()},
             dict(resume.commands),
@@ -404,7 +207,7 @@ class Auditor:
         entry: bytes,
         position: int | None,
         expected: bytes | None,
-        register: _Register,
+        register: IssuerRegister,
         report: AuditReport,
     ) -> dict[str, Any]:
         started = time.perf_counter()
@@ -467,7 +270,7 @@ class Auditor:
         return result
 
     def _check_unlogged(
-        self, index: int, position: int, entry: bytes, register: _Register
+        self, index: int, position: int, entry: bytes, register: IssuerRegister
     ) -> dict[str, Any]:
         try:
             envelope = json.loads(entry)

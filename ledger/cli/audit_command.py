@@ -14,15 +14,11 @@ from anchors.chain import Chain
 from anchors.checkpoint import NoteSigner
 from anchors.ethereum import Web3Chain
 from ledger.application.storage import open_storage
-from ledger.audit.auditor import (
-    Auditor,
-    AuditReport,
-    Finding,
-    LocalHistory,
-    Resume,
-    check_witnesses,
-)
+from ledger.audit.auditor import Auditor, check_witnesses
 from ledger.audit.remote_sources import RemoteAnchors, RemoteHistory
+from ledger.audit.report import AuditReport, Finding
+from ledger.audit.resume import Resume
+from ledger.audit.sources import LocalHistory
 from ledger.cli import options
 from ledger.settings import Settings
 from ledger.verify.bundle import witnessed

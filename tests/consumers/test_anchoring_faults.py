@@ -62,7 +62,7 @@ def recorded(record: AnchorRecord | None) -> bool:
 
 
 def anchor_events(ledger: EmbeddedLedger) -> list[Any]:
-    app = ledger.application.storage.ledger
+    app = ledger.storage.ledger
     stored = app.recorder.select_notifications(start=None, limit=100_000)
     events = [app.mapper.to_domain_event(n) for n in stored]
     return [e for e in events if isinstance(e, BatchAnchor.Event)]

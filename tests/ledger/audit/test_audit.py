@@ -16,7 +16,9 @@ from anchors.checkpoint import NoteSigner
 from consumers.audit_replay import LocalReplay
 from consumers.envelope import StoredEnvelopes
 from ledger.application.storage import open_storage
-from ledger.audit.auditor import Auditor, AuditReport, LocalHistory
+from ledger.audit.auditor import Auditor
+from ledger.audit.report import AuditReport
+from ledger.audit.sources import LocalHistory
 from ledger.cli.main import cli
 from ledger.domain.canonical import canonical_bytes
 from ledger.domain.signing import IssuerKey

@@ -1,0 +1,50 @@
+"""What the audit reads: a log's history, its anchors, and a replay of the read model.
+
+The protocols here are met by the log's own store (:class:`LocalHistory`), by a running
+ledger's public API (``remote_sources``) and by the consumers' read-model replay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from anchors.anchoring import AnchorRecord
+from anchors.log import TransparencyLog
+
+
+class ReadModelReplay(Protocol):
+    """A scratch read model built from the audited envelopes, to compare with the live one."""
+
+    def feed(self, envelopes: list[dict[str, Any]]) -> None: ...
+    def digests(self) -> tuple[str, str]:
+        """(live, replayed) digests at the same position."""
+        ...
+
+
+class History(Protocol):
+    """What the audit reads of a log: its size, its entries and its checkpoints."""
+
+    def size(self) -> int: ...
+    def entries(self, start: int, stop: int) -> list[bytes]: ...
+    def checkpoints(self) -> dict[int, str]: ...
+
+
+class Anchors(Protocol):
+    def get(self, checkpoint_size: int) -> AnchorRecord | None: ...
+
+
+@dataclass
+class LocalHistory:
+    """A log read from its own store."""
+
+    log: TransparencyLog
+
+    def size(self) -> int:
+        return self.log.size()
+
+    def entries(self, start: int, stop: int) -> list[bytes]:
+        return self.log.store.entries(start, stop)
+
+    def checkpoints(self) -> dict[int, str]:
+        return dict(self.log.store.checkpoints(0, 1_000_000))
