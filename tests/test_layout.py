@@ -7,6 +7,7 @@ the same map). Imports are read from the source with ``ast``, including those in
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from collections import defaultdict
@@ -136,3 +137,23 @@ def test_anchors_and_the_core_import_without_the_web_stack() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def _named_paths(document: str) -> set[str]:
+    text = (ROOT / document).read_text("utf-8")
+    return set(re.findall(r"`((?:ledger|consumers|anchors)/[\w/.]*)`", text))
+
+
+@pytest.mark.parametrize("document", ["README.md", "docs/architecture.md"])
+def test_every_path_the_documentation_names_exists(document: str) -> None:
+    assert sorted(p for p in _named_paths(document) if not (ROOT / p).exists()) == []
+
+
+def test_the_architecture_page_has_a_row_for_every_package() -> None:
+    rows = {
+        path.rstrip("/").removesuffix(".py").replace("/", ".")
+        for path in _named_paths("docs/architecture.md")
+        if path.endswith(("/", ".py"))
+    }
+    packages = {layer for layer in ALLOWED if layer != "ledger"}
+    assert packages - {_unit(row) for row in rows} == set()
