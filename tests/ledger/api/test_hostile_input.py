@@ -16,7 +16,7 @@ import pytest
 from ledger.api.body_limits import MAX_JSON_DEPTH, nesting_depth_exceeds
 from tests.conftest import RunningLedger
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
