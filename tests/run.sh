@@ -19,6 +19,13 @@ fi
 # axe-core checks the public pages against WCAG 2.1 A/AA rules in the browser tests.
 [ -f .deploy/axe/node_modules/axe-core/axe.min.js ] ||
   npm install --silent --no-audit --no-fund --prefix .deploy/axe axe-core@4
+# EU DSS (Java) validates the EDC seals: a small program under tests/interop/dss, built with
+# Maven once (its jars from Maven Central, kept in .deploy/m2 with the build in .deploy/dss).
+if [ ! -f .deploy/dss/classes/dev/credledger/dss/ValidateSeals.class ]; then
+  mvn -q -B -f tests/interop/dss/pom.xml -Dmaven.repo.local="$PWD/.deploy/m2" \
+    -DbuildDirectory="$PWD/.deploy/dss" compile dependency:copy-dependencies \
+    -DoutputDirectory="$PWD/.deploy/dss/lib" -DincludeScope=runtime >&2
+fi
 # Debian's Chromium for the browser tests of the public pages (driven by Playwright's library).
 if ! command -v chromium >/dev/null; then
   as_root=""
