@@ -23,7 +23,13 @@ def _content(event: Any) -> tuple[str | None, dict[str, Any], str | None]:
     """(issuer id, content, issuer signature) of an event, by type."""
     if isinstance(
         event,
-        Credential.Issued | Credential.Amended | Credential.Revoked | Credential.PersonalDataErased,
+        Credential.Issued
+        | Credential.Amended
+        | Credential.Revoked
+        | Credential.PersonalDataErased
+        | Credential.SealRecorded
+        | Issuer.SealCertificateRegistered
+        | Issuer.SealCertificateRevoked,
     ):
         return _signed(event)
     if isinstance(event, Issuer.KeyRotated):

@@ -46,6 +46,15 @@ _HANDLERS: dict[type[Any], Handler] = {
     Issuer.KeyRotated: lambda w, e, at, pos: w.issuer_key_rotated(
         str(e.originator_id), at, pos, e.new_address
     ),
+    Issuer.SealCertificateRegistered: lambda w, e, at, pos: w.seal_certificate_registered(
+        str(e.originator_id), at, pos, e.command
+    ),
+    Issuer.SealCertificateRevoked: lambda w, e, at, pos: w.seal_certificate_revoked(
+        str(e.originator_id), at, pos, e.command
+    ),
+    Credential.SealRecorded: lambda w, e, at, pos: w.seal_recorded(
+        str(e.originator_id), at, pos, e.command
+    ),
     Credential.Issued: _credential_version("issued"),
     Credential.Amended: _credential_version("amended"),
     Credential.Revoked: lambda w, e, at, pos: w.credential_revoked(

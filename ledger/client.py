@@ -21,6 +21,8 @@ from ledger.domain.canonical import canonical_bytes
 from ledger.domain.commitment import commit, new_salt
 from ledger.domain.content import LearnerData, utc_now
 from ledger.domain.signing import IssuerKey
+from ledger.formats.edc.credential import credential_reference
+from ledger.formats.edc.seal import certificate_digest, read_sealed
 
 
 def nfc(value: Any) -> Any:
@@ -138,9 +140,52 @@ class CommandSigner:
     def read_personal_data(self, credential_id: str) -> dict[str, Any]:
         return self._signed(self._command("read-personal-data", None, credential_id=credential_id))
 
-    def read_documents(self, wanted: list[dict[str, Any]]) -> dict[str, Any]:
-        """A signed request for credential documents: ``[{"credential_id", "version"?}]``."""
-        return self._signed(self._command("read-documents", None, documents=wanted))
+    def read_documents(
+        self, wanted: list[dict[str, Any]], format: str = "blockcerts"
+    ) -> dict[str, Any]:
+        """A signed request for credential documents: ``[{"credential_id", "version"?}]``;
+        ``format`` ``edc`` asks for the unsealed Europass EDC credentials, to seal here."""
+        fields: dict[str, Any] = {"documents": wanted}
+        if format != "blockcerts":
+            fields["format"] = format
+        return self._signed(self._command("read-documents", None, **fields))
+
+    def register_seal_certificate(
+        self, certificate_pem: str, replaces: str | None = None, command_id: str | None = None
+    ) -> dict[str, Any]:
+        """Register the seal certificate (PEM); ``replaces`` rotates out a registered one."""
+        fields: dict[str, Any] = {"certificate": certificate_pem}
+        if replaces is not None:
+            fields["replaces"] = replaces
+        return self._signed(self._command("register-seal-certificate", command_id, **fields))
+
+    def revoke_seal_certificate(
+        self, certificate_sha256: str, reason: str, command_id: str | None = None
+    ) -> dict[str, Any]:
+        return self._signed(
+            self._command(
+                "revoke-seal-certificate",
+                command_id,
+                certificate_sha256=certificate_sha256,
+                reason=reason,
+            )
+        )
+
+    def record_seal(self, sealed: dict[str, Any], command_id: str | None = None) -> dict[str, Any]:
+        """A record of a sealed EDC credential: its digests, signed, the seal beside."""
+        read = read_sealed(sealed)
+        reference = credential_reference(str(read.credential.get("id")))
+        if reference is None:
+            raise ValueError("the sealed credential does not name a credential of this ledger")
+        command = self._command(
+            "record-seal",
+            command_id,
+            credential_id=reference[0],
+            version=str(reference[1]),
+            seal_sha256=read.digest,
+            certificate_sha256=certificate_digest(read.certificate),
+        )
+        return self._signed(command, sealed=sealed)
 
     def rotate_key(self, new_key: IssuerKey, command_id: str | None = None) -> dict[str, Any]:
         """A key rotation, signed by the current key and by the new one."""
@@ -250,6 +295,35 @@ class LedgerClient:
         """Each requested document, or the problem that kept it back."""
         found: list[dict[str, Any]] = self._call("POST", "/documents", json=body)["documents"]
         return found
+
+    def register_seal_certificate(self, body: dict[str, Any]) -> dict[str, Any]:
+        issuer_id = body["command"]["issuer_id"]
+        return self._call("POST", f"/issuers/{issuer_id}/seal-certificates", json=body)
+
+    def revoke_seal_certificate(self, body: dict[str, Any]) -> dict[str, Any]:
+        command = body["command"]
+        path = (
+            f"/issuers/{command['issuer_id']}/seal-certificates/"
+            f"{command['certificate_sha256']}/revocation"
+        )
+        return self._call("POST", path, json=body)
+
+    def seal_certificates(self, issuer_id: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self._call("GET", f"/issuers/{issuer_id}/seal-certificates")[
+            "items"
+        ]
+        return found
+
+    def record_seal(self, body: dict[str, Any]) -> dict[str, Any]:
+        credential_id = body["command"]["credential_id"]
+        return self._call("POST", f"/credentials/{credential_id}/seals", json=body)
+
+    def record_seals(self, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each record's result or problem, in order."""
+        results: list[dict[str, Any]] = self._call("POST", "/seals", json={"items": bodies})[
+            "results"
+        ]
+        return results
 
     def status(self, credential_id: str) -> dict[str, Any]:
         return self._call("GET", f"/credentials/{credential_id}")

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
         default=1000, description="Most commands in one bulk request (413 beyond)."
     )
     page_size_limit: int = Field(default=500, description="Largest page a listing returns.")
+    edc_trust_anchors: Path | None = Field(
+        default=None,
+        description="PEM file of the CA certificates an EDC seal certificate's chain must lead "
+        "to when a sealed credential is verified here (none: the chain is reported unchecked).",
+    )
     supervision_values: tuple[str, ...] = Field(
         default=codelists.SUPERVISION_VALUES,
         description="Accepted supervision and identity-verification values (JSON list).",

@@ -28,7 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "ledger.application": {"anchors", "ledger.domain", "ledger.settings", "ledger.persistence"},
     "ledger.verify": {"anchors", "ledger.domain", "ledger.settings", "ledger.persistence"},
     "ledger.formats": _CORE | {"ledger.verify"},
-    "ledger.client": {"ledger.domain"},
+    "ledger.client": {"ledger.domain", "ledger.formats"},
     "ledger.audit": _CORE | {"ledger.verify", "ledger.client"},
     "consumers": _CORE | {"ledger.formats", "ledger.client"},
     "ledger.api": _CORE | {"ledger", "ledger.formats", "ledger.verify"},

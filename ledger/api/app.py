@@ -11,6 +11,7 @@ from ledger import __version__
 from ledger.api import (
     blockcerts,
     credentials,
+    edc,
     issuers,
     log,
     openapi,
@@ -53,6 +54,7 @@ def create_app(ctx: ApiContext, on_shutdown: Callable[[], None] | None = None) -
     app.include_router(blockcerts.router)
     app.include_router(issuers.router)
     app.include_router(credentials.router)
+    app.include_router(edc.router)
     app.include_router(log.router)
     app.include_router(verification.router)
     app.include_router(state.router)

@@ -15,6 +15,8 @@ from ledger.domain.commands import SignedCommand
 from ledger.domain.errors import LedgerError, NotFound
 from ledger.formats.blockcerts.anchor_batches import DocumentReader, issuer_profile_url
 from ledger.formats.blockcerts.verify import Unreachable
+from ledger.formats.edc.credential import credential_reference
+from ledger.formats.edc.records import EdcReader
 from ledger.persistence.read_model import STATUS_LIST_SIZE
 
 router = APIRouter(tags=["blockcerts"])
@@ -178,16 +180,23 @@ def credential_status(ctx: ApiContext, credential_id: str) -> dict[str, Any] | N
 def documents(body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
     read = ctx.ledger.authorize_document_read(body)
     reader = DocumentReader(ctx.ledger, ctx.read_model, ctx.anchors)
+    edc = EdcReader(ctx.ledger)
     results: list[dict[str, Any]] = []
     for wanted in read.documents:
         item: dict[str, Any] = {"credential_id": wanted.credential_id, "version": wanted.version}
         try:
-            item["document"] = reader.document(wanted.credential_id, wanted.version)
-            item["version"] = item["document"]["credentialVersion"]
+            if read.format == "edc":
+                # Unsealed: the issuer seals it on its side, then records the seal.
+                item["credential"] = edc.credential(wanted.credential_id, wanted.version)
+                reference = credential_reference(item["credential"]["id"])
+                item["version"] = None if reference is None else reference[1]
+            else:
+                item["document"] = reader.document(wanted.credential_id, wanted.version)
+                item["version"] = item["document"]["credentialVersion"]
         except LedgerError as exc:
             item["problem"] = exc.problem()
         results.append(item)
-    return {"documents": results}
+    return {"format": read.format, "documents": results}
 
 
 class LocalResolver:

@@ -10,9 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ledger.api.app_context import ApiContext, context
 from ledger.api.blockcerts import LocalResolver
+from ledger.api.edc import LocalSealLedger, trust_anchors
 from ledger.api.parameters import INT64_MAX
 from ledger.domain.errors import NotFound
 from ledger.formats.blockcerts.verify import verify_document
+from ledger.formats.edc.verify import verify_sealed
 from ledger.persistence.read_model import version_status
 from ledger.verify.bundle import AnchorPending, build_bundle
 from ledger.verify.bundle_checks import verify_bundle
@@ -34,12 +36,15 @@ class VerifyRequest(BaseModel):
     document: dict[str, Any] | None = Field(
         default=None, description="Or a Blockcerts credential document issued by this ledger."
     )
+    edc: dict[str, Any] | None = Field(
+        default=None, description="Or a sealed Europass EDC credential (JAdES, JWS JSON)."
+    )
 
     @model_validator(mode="after")
     def one_subject(self) -> VerifyRequest:
-        given = [x for x in (self.credential_id, self.bundle, self.document) if x is not None]
-        if len(given) != 1:
-            raise ValueError("give exactly one of credential_id, bundle or document")
+        subjects = (self.credential_id, self.bundle, self.document, self.edc)
+        if len([x for x in subjects if x is not None]) != 1:
+            raise ValueError("give exactly one of credential_id, bundle, document or edc")
         return self
 
 
@@ -85,6 +90,8 @@ def verify(body: VerifyRequest, ctx: Ctx) -> dict[str, Any]:
     A document is checked as the Blockcerts verifier would (failing closed), and, where this
     ledger holds the credential, together with its record and the issuer's quality assurance.
     """
+    if body.edc is not None:
+        return verify_sealed(body.edc, LocalSealLedger(ctx), trust_anchors(ctx)).as_dict()
     if body.document is not None:
         document = verify_document(
             body.document, ctx.chain, LocalResolver(ctx), confirmations=ctx.confirmations

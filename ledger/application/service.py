@@ -28,6 +28,7 @@ from ledger.domain.aggregates import (
     CommandReceipt,
     Credential,
     Issuer,
+    SealFacts,
     anchor_id_for,
     credential_id_for,
     issuer_id_for,
@@ -41,12 +42,21 @@ from ledger.domain.commands import (
     IssuerRegistration,
     ReadDocumentsCommand,
     ReadPersonalDataCommand,
+    RecordSealCommand,
+    RegisterSealCertificateCommand,
     RevokeCommand,
+    RevokeSealCertificateCommand,
     RotateKeyCommand,
     SignedCommand,
     _Command,
 )
-from ledger.domain.content import DEFAULT_RULES, ContentRules, parse_timestamp, utc_now
+from ledger.domain.content import (
+    CLOCK_SKEW,
+    DEFAULT_RULES,
+    ContentRules,
+    parse_timestamp,
+    utc_now,
+)
 from ledger.domain.errors import (
     AlreadyRegistered,
     AlreadyRevoked,
@@ -61,10 +71,12 @@ from ledger.domain.errors import (
     NotYourCredential,
     PersonalDataErased,
     ReadAlreadyAnswered,
+    SealAlreadyRecorded,
     SignatureInvalid,
     UnknownIssuer,
     VersionMismatch,
 )
+from ledger.domain.seal_certificates import CertificateRefused, parse_seal_certificate
 from ledger.domain.signing import address_bytes, checksum_address
 from ledger.persistence.personal_data import (
     LearnerRecord,
@@ -498,6 +510,180 @@ class Ledger(Application[UUID]):
         self._save(issuer, self._receipt(rotate, signed, result))
         return result
 
+    # Electronic seals (Europass EDC) -----------------------------------------------------------
+
+    def register_seal_certificate(self, signed: SignedCommand) -> CommandResult:
+        """Register the certificate the issuer seals EDC credentials with (optionally
+        rotating out one registered before)."""
+        return self._retrying(lambda: self._register_seal_certificate(signed))
+
+    def _register_seal_certificate(self, signed: SignedCommand) -> CommandResult:
+        now = self._clock()
+        register = command_checks.command(RegisterSealCertificateCommand, signed.command, now)
+        issuer = self._authenticate(register, signed)
+        if (replayed := self._replayed(register, signed)) is not None:
+            return replayed
+        try:
+            certificate = parse_seal_certificate(register.certificate)
+        except CertificateRefused as refused:
+            raise InvalidInput([refused.error]) from None
+        errors = []
+        if now > certificate.not_after:
+            errors.append(_certificate_error("expired", "has expired"))
+        if certificate.sha256 in issuer.seal_certificates:
+            raise AlreadyRegistered(
+                "this seal certificate is registered already", certificate_sha256=certificate.sha256
+            )
+        if certificate.country != issuer.country:
+            errors.append(
+                _certificate_error(
+                    "identifier-country",
+                    f"names organisation {certificate.legal_identifier}, not of the country the "
+                    "issuer is registered in",
+                )
+            )
+        current = [c for c in issuer.seal_certificates.values() if not c["revoked"]]
+        if any(c["legal_identifier"] != certificate.legal_identifier for c in current):
+            errors.append(
+                _certificate_error(
+                    "legal-identifier-changed",
+                    f"names organisation {certificate.legal_identifier}; the issuer's registered "
+                    "seal certificates name another",
+                )
+            )
+        if register.replaces is not None:
+            replaced = issuer.seal_certificates.get(register.replaces)
+            if replaced is None or replaced["revoked"] or replaced["retired"]:
+                errors.append(
+                    FieldError(
+                        "command.replaces",
+                        "not-registered",
+                        "must be a registered seal certificate of the issuer still in use",
+                    )
+                )
+        if errors:
+            raise InvalidInput(errors)
+        issuer.register_seal_certificate(
+            signed.command,
+            signed.signature,
+            SealFacts(
+                sha256=certificate.sha256,
+                not_before=_instant(certificate.not_before),
+                not_after=_instant(certificate.not_after),
+                legal_identifier=certificate.legal_identifier,
+                country=certificate.country,
+            ),
+        )
+        result = CommandResult(
+            register.command_id,
+            register.type,
+            register.issuer_id,
+            None,
+            None,
+            "seal-certificate-registered",
+        )
+        self._save(issuer, self._receipt(register, signed, result))
+        return result
+
+    def revoke_seal_certificate(self, signed: SignedCommand) -> CommandResult:
+        """Revoke a registered seal certificate: no seal made with it is recorded again."""
+        return self._retrying(lambda: self._revoke_seal_certificate(signed))
+
+    def _revoke_seal_certificate(self, signed: SignedCommand) -> CommandResult:
+        revoke = command_checks.command(RevokeSealCertificateCommand, signed.command, self._clock())
+        issuer = self._authenticate(revoke, signed)
+        if (replayed := self._replayed(revoke, signed)) is not None:
+            return replayed
+        found = issuer.seal_certificates.get(revoke.certificate_sha256)
+        if found is None:
+            raise NotFound(f"the issuer has no seal certificate {revoke.certificate_sha256}")
+        if found["revoked"]:
+            raise AlreadyRevoked("the seal certificate is already revoked")
+        issuer.revoke_seal_certificate(signed.command, signed.signature)
+        result = CommandResult(
+            revoke.command_id, revoke.type, revoke.issuer_id, None, None, "seal-certificate-revoked"
+        )
+        self._save(issuer, self._receipt(revoke, signed, result))
+        return result
+
+    def authorize_seal_record(self, signed: SignedCommand) -> RecordSealCommand:
+        """Check a record-seal command's shape, signature and credential before its seal is
+        compared with the ledger's record (which holds the learner's data)."""
+        record = command_checks.command(RecordSealCommand, signed.command, self._clock())
+        self._authenticate(record, signed)
+        self._own_credential(record.credential_id, record.issuer_id)
+        return record
+
+    def record_seal(self, signed: SignedCommand, sealed_at: datetime) -> CommandResult:
+        """Record the digest of an EDC credential the issuer sealed at ``sealed_at``.
+
+        The seal itself (its signature, and that its payload is the ledger's record of the
+        version) is checked by ``ledger.formats.edc.recording`` before this is called.
+        """
+        return self._retrying(lambda: self._record_seal(signed, sealed_at))
+
+    def _record_seal(self, signed: SignedCommand, sealed_at: datetime) -> CommandResult:
+        now = self._clock()
+        record = command_checks.command(RecordSealCommand, signed.command, now)
+        issuer = self._authenticate(record, signed)
+        if (replayed := self._replayed(record, signed)) is not None:
+            return replayed
+        credential = self._own_credential(record.credential_id, record.issuer_id)
+        if credential.revoked:
+            raise AlreadyRevoked("a revoked credential is not sealed again")
+        self._at_current_version(credential, record.version)
+        if credential.personal_data_erased:
+            raise PersonalDataErased(
+                "the learner's personal data has been erased: no new EDC credential is recorded"
+            )
+        if record.seal_sha256 in credential.seals:
+            raise SealAlreadyRecorded("this seal is recorded already")
+        self._usable_certificate(issuer, record.certificate_sha256, sealed_at, now)
+        credential.record_seal(signed.command, signed.signature)
+        result = CommandResult(
+            record.command_id,
+            record.type,
+            record.issuer_id,
+            record.credential_id,
+            len(credential.versions),
+            "seal-recorded",
+        )
+        self._save(credential, self._receipt(record, signed, result))
+        return result
+
+    @staticmethod
+    def _usable_certificate(
+        issuer: Issuer, certificate_sha256: str, sealed_at: datetime, now: datetime
+    ) -> None:
+        field = "command.certificate_sha256"
+        found = issuer.seal_certificates.get(certificate_sha256)
+        if found is None:
+            raise InvalidInput(
+                [
+                    FieldError(
+                        field,
+                        "unregistered-certificate",
+                        "is not a seal certificate the issuer registered",
+                    )
+                ]
+            )
+        problem = None
+        if found["revoked"]:
+            problem = ("certificate-revoked", "names a revoked seal certificate")
+        elif found["retired"]:
+            problem = ("certificate-retired", "names a seal certificate rotated out")
+        elif not (
+            parse_timestamp(found["not_before"]) <= sealed_at <= parse_timestamp(found["not_after"])
+        ) or now > parse_timestamp(found["not_after"]):
+            problem = (
+                "certificate-expired",
+                "names a seal certificate not valid at the seal's signing time or now",
+            )
+        elif sealed_at > now + CLOCK_SKEW:
+            problem = ("signing-time-in-future", "the seal's signing time is in the future")
+        if problem is not None:
+            raise InvalidInput([FieldError(field, *problem)])
+
     def read_personal_data(self, signed: SignedCommand) -> OpenedRecord:
         """The learner's data behind a credential's current version, for its issuer only."""
         read = self._fresh_read(ReadPersonalDataCommand, signed)
@@ -709,6 +895,10 @@ class Ledger(Application[UUID]):
 
 
 __all__ = ["CommandResult", "Ledger", "credential_id_for"]
+
+
+def _certificate_error(rule: str, message: str) -> FieldError:
+    return FieldError("command.certificate", rule, message)
 
 
 def _instant(at: datetime) -> str:

@@ -9,16 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.domain.binding import COMMAND_OF_EVENT
 from ledger.domain.canonical import canonical_bytes_of_text
 from ledger.domain.signing import SignatureFormatError, checksum_address, recover_signer
 
-_SIGNED = (
-    "Credential.Issued",
-    "Credential.Amended",
-    "Credential.Revoked",
-    "Credential.PersonalDataErased",
-    "Issuer.KeyRotated",
-)
+# Every event that records an issuer's signed command.
+_SIGNED = frozenset(COMMAND_OF_EVENT)
 
 
 @dataclass

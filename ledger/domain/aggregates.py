@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
@@ -23,6 +24,17 @@ _ANCHORING_KEYS_ID = uuid.UUID("0d6f3b8a-2c41-4e57-9a6b-7e8f9c0d1e2f")
 
 class UnboundCommand(Exception):
     """A command asked to be recorded where its signature does not speak for it."""
+
+
+@dataclass(frozen=True)
+class SealFacts:
+    """What the register records of a seal certificate (times as RFC 3339 UTC text)."""
+
+    sha256: str
+    not_before: str
+    not_after: str
+    legal_identifier: str
+    country: str
 
 
 def credential_id_for(issuer_id: str, command_id: str) -> uuid.UUID:
@@ -86,6 +98,19 @@ class Issuer(Aggregate):
         signature: str
         new_key_signature: str
 
+    class SealCertificateRegistered(Aggregate.Event):
+        command: dict[str, Any]
+        signature: str
+        sha256: str
+        not_before: str
+        not_after: str
+        legal_identifier: str
+        country: str
+
+    class SealCertificateRevoked(Aggregate.Event):
+        command: dict[str, Any]
+        signature: str
+
     @event(Registered)
     def __init__(
         self,
@@ -101,6 +126,7 @@ class Issuer(Aggregate):
         self.quality_assurance = quality_assurance
         self.address = address
         self.suspended = False
+        self.seal_certificates: dict[str, dict[str, Any]] = {}
 
     @event(Suspended)
     def suspend(self, reason: str) -> None:
@@ -127,6 +153,61 @@ class Issuer(Aggregate):
         new_key_signature: str,
     ) -> None:
         self.address = new_address
+
+    def register_seal_certificate(
+        self, command: dict[str, Any], signature: str, certificate: SealFacts
+    ) -> None:
+        """Record the issuer's seal certificate (and retire the one it replaces)."""
+        if command.get("type") != "register-seal-certificate" or command.get("issuer_id") != str(
+            self.id
+        ):
+            raise UnboundCommand(f"a {command.get('type')} command cannot register a seal here")
+        self._register_seal_certificate(
+            command=command,
+            signature=signature,
+            sha256=certificate.sha256,
+            not_before=certificate.not_before,
+            not_after=certificate.not_after,
+            legal_identifier=certificate.legal_identifier,
+            country=certificate.country,
+        )
+
+    @event(SealCertificateRegistered)
+    def _register_seal_certificate(
+        self,
+        command: dict[str, Any],
+        signature: str,
+        sha256: str,
+        not_before: str,
+        not_after: str,
+        legal_identifier: str,
+        country: str,
+    ) -> None:
+        # When a certificate was retired or revoked is the event's time, in the public history.
+        replaced = command.get("replaces")
+        if replaced in self.seal_certificates:
+            self.seal_certificates[replaced]["retired"] = True
+        self.seal_certificates[sha256] = {
+            "not_before": not_before,
+            "not_after": not_after,
+            "legal_identifier": legal_identifier,
+            "country": country,
+            "retired": False,
+            "revoked": False,
+        }
+
+    def revoke_seal_certificate(self, command: dict[str, Any], signature: str) -> None:
+        if command.get("type") != "revoke-seal-certificate" or command.get("issuer_id") != str(
+            self.id
+        ):
+            raise UnboundCommand(f"a {command.get('type')} command cannot revoke a seal here")
+        self._revoke_seal_certificate(command=command, signature=signature)
+
+    @event(SealCertificateRevoked)
+    def _revoke_seal_certificate(self, command: dict[str, Any], signature: str) -> None:
+        found = self.seal_certificates.get(command["certificate_sha256"])
+        if found is not None:
+            found["revoked"] = True
 
     def qa_types(self) -> set[str]:
         return {qa["type"] for qa in self.quality_assurance}
@@ -156,12 +237,17 @@ class Credential(Aggregate):
         command: dict[str, Any]
         signature: str
 
+    class SealRecorded(Aggregate.Event):
+        command: dict[str, Any]
+        signature: str
+
     @event(Issued)
     def __init__(self, issuer_id: str, command: dict[str, Any], signature: str) -> None:
         self.issuer_id = issuer_id
         self.versions: list[dict[str, Any]] = [command]
         self.revoked = False
         self.personal_data_erased = False
+        self.seals: set[str] = set()
 
     @property
     def current(self) -> dict[str, Any]:
@@ -186,6 +272,11 @@ class Credential(Aggregate):
         asked through, which may be another of the same learner's credentials."""
         self._bound(command, "erase")
         self._erase_personal_data(command=command, signature=signature)
+
+    def record_seal(self, command: dict[str, Any], signature: str) -> None:
+        """Record that the issuer sealed the current version as an EDC credential."""
+        self._bound(command, "record-seal")
+        self._record_seal(command=command, signature=signature)
 
     def _bound(self, command: dict[str, Any], kind: str) -> None:
         """Refuse to record ``command`` unless it speaks for this credential as it stands.
@@ -219,6 +310,10 @@ class Credential(Aggregate):
     @event(PersonalDataErased)
     def _erase_personal_data(self, command: dict[str, Any], signature: str) -> None:
         self.personal_data_erased = True
+
+    @event(SealRecorded)
+    def _record_seal(self, command: dict[str, Any], signature: str) -> None:
+        self.seals.add(command["seal_sha256"])
 
 
 class CommandReceipt(Aggregate):

@@ -1,10 +1,11 @@
 """What a signed command binds, re-derived from the public history: one event, no other.
 
 A command names its type, its command id and its target: an issue command the credential its
-id derives to, amend, revoke and erase the credential and the version they act on, rotate-key
-its issuer. The ledger records an event only where its command says; these checks let anyone
-see that it did, from the envelopes alone. ``target_problem`` needs the envelope only;
-``Bindings`` follows the history in order for what needs state (versions, command ids).
+id derives to, amend, revoke, erase and record-seal the credential and the version they act on,
+rotate-key and the seal-certificate commands their issuer. The ledger records an event only
+where its command says; these checks let anyone see that it did, from the envelopes alone.
+``target_problem`` needs the envelope only; ``Bindings`` follows the history in order for what
+needs state (versions, command ids).
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ COMMAND_OF_EVENT = {
     "Credential.Revoked": "revoke",
     "Credential.PersonalDataErased": "erase",
     "Issuer.KeyRotated": "rotate-key",
+    "Issuer.SealCertificateRegistered": "register-seal-certificate",
+    "Issuer.SealCertificateRevoked": "revoke-seal-certificate",
+    "Credential.SealRecorded": "record-seal",
 }
+# Events of the issuer itself: the command's target is its issuer.
+_ISSUER_EVENTS = frozenset(
+    {"Issuer.KeyRotated", "Issuer.SealCertificateRegistered", "Issuer.SealCertificateRevoked"}
+)
 
 
 def target_problem(envelope: dict[str, Any]) -> str | None:
@@ -48,9 +56,9 @@ def target_problem(envelope: dict[str, Any]) -> str | None:
                 f"the issue command {command.get('command_id')!r} creates credential {derived}, "
                 f"not {aggregate}"
             )
-    elif kind == "Issuer.KeyRotated":
+    elif kind in _ISSUER_EVENTS:
         if aggregate != issuer:
-            return f"the key rotation is signed for issuer {issuer}, not {aggregate}"
+            return f"the {expected} command is signed for issuer {issuer}, not {aggregate}"
     elif kind != "Credential.PersonalDataErased" and command.get("credential_id") != aggregate:
         return (
             f"the signed {expected} command names credential {command.get('credential_id')}, "
@@ -90,7 +98,7 @@ class Bindings:
                 f"command id {command.get('command_id')!r} of issuer {command['issuer_id']} "
                 "was used by an earlier event: a command id speaks for one command"
             )
-        if kind == "Issuer.KeyRotated":
+        if kind in _ISSUER_EVENTS:
             return None
         aggregate = str(envelope["aggregate_id"])
         known = self.credentials.get(aggregate)

@@ -105,6 +105,39 @@ class RotateKeyCommand(_Command):
     new_address: Address
 
 
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+PemCertificate = Annotated[str, StringConstraints(min_length=1, max_length=16_384)]
+
+
+class RegisterSealCertificateCommand(_Command):
+    """Register the X.509 certificate the issuer seals EDC credentials with; ``replaces``
+    names a registered certificate this one rotates out (it stays valid for seals made
+    before)."""
+
+    type: Literal["register-seal-certificate"]
+    certificate: PemCertificate
+    replaces: Sha256 | None = None
+
+
+class RevokeSealCertificateCommand(_Command):
+    """Revoke a registered seal certificate: seals made with it from now on are refused."""
+
+    type: Literal["revoke-seal-certificate"]
+    certificate_sha256: Sha256
+    reason: Text
+
+
+class RecordSealCommand(_Command):
+    """Record that the issuer sealed version ``version`` of a credential as an EDC credential:
+    the seal's digest and certificate, so the sealed file is in the log and anchored."""
+
+    type: Literal["record-seal"]
+    credential_id: UuidStr
+    version: Version
+    seal_sha256: Sha256
+    certificate_sha256: Sha256
+
+
 class ReadPersonalDataCommand(_Command):
     """A signed read: only the issuer of a credential may see its learner's data."""
 
@@ -124,6 +157,7 @@ class ReadDocumentsCommand(_Command):
 
     type: Literal["read-documents"]
     documents: Annotated[list[DocumentWanted], Field(min_length=1, max_length=1000)]
+    format: Literal["blockcerts", "edc"] = "blockcerts"
 
 
 class PersonalData(BaseModel):
@@ -156,6 +190,11 @@ class SignedCommand(BaseModel):
         description="For rotate-key: the new key's signature over the same bytes "
         "(proof that the issuer holds it).",
     )
+    sealed: dict[str, Any] | None = Field(
+        default=None,
+        description="For record-seal: the sealed EDC credential (JAdES, JWS JSON), checked "
+        "against the command and the ledger's record; only its digest is stored.",
+    )
 
 
 COMMAND_MODELS: dict[str, type[_Command]] = {
@@ -164,6 +203,9 @@ COMMAND_MODELS: dict[str, type[_Command]] = {
     "revoke": RevokeCommand,
     "erase": EraseCommand,
     "rotate-key": RotateKeyCommand,
+    "register-seal-certificate": RegisterSealCertificateCommand,
+    "revoke-seal-certificate": RevokeSealCertificateCommand,
+    "record-seal": RecordSealCommand,
     "read-personal-data": ReadPersonalDataCommand,
 }
 

@@ -174,6 +174,11 @@ class CommandIdReused(Conflict):
     title = "Command id reused"
 
 
+class SealAlreadyRecorded(Conflict):
+    code = "seal-already-recorded"
+    title = "Seal already recorded"
+
+
 class AlreadyRegistered(Conflict):
     code = "already-registered"
     title = "Already registered"

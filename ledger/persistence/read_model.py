@@ -13,7 +13,10 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, Protocol
+
+from ledger.domain.seal_certificates import parse_seal_certificate
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS rm_tracking ( name TEXT PRIMARY KEY, position INTEGER NOT NULL)",
@@ -54,6 +57,15 @@ SCHEMA = (
     " credential_id TEXT NOT NULL, PRIMARY KEY (issuer_id, list_no, idx))",
     "CREATE UNIQUE INDEX IF NOT EXISTS rm_status_entries_by_credential"
     " ON rm_status_entries (credential_id)",
+    "CREATE TABLE IF NOT EXISTS rm_seal_certificates ("
+    " issuer_id TEXT NOT NULL, sha256 TEXT NOT NULL, certificate TEXT NOT NULL,"
+    " not_before TEXT NOT NULL, not_after TEXT NOT NULL, legal_identifier TEXT NOT NULL,"
+    " country TEXT NOT NULL, registered_at TEXT NOT NULL, retired_at TEXT, revoked_at TEXT,"
+    " revocation_reason TEXT, position INTEGER NOT NULL, PRIMARY KEY (issuer_id, sha256))",
+    "CREATE TABLE IF NOT EXISTS rm_seals ("
+    " seal_sha256 TEXT PRIMARY KEY, credential_id TEXT NOT NULL, version INTEGER NOT NULL,"
+    " issuer_id TEXT NOT NULL, certificate_sha256 TEXT NOT NULL, recorded_at TEXT NOT NULL,"
+    " position INTEGER NOT NULL)",
 )
 
 # A W3C Bitstring Status List of this many entries per list (the specification's minimum,
@@ -73,6 +85,8 @@ _DIGEST_TABLES = (
     ("rm_anchoring_keys", "seq"),
     ("rm_status_lists", "issuer_id, list_no"),
     ("rm_status_entries", "issuer_id, list_no, idx"),
+    ("rm_seal_certificates", "issuer_id, sha256"),
+    ("rm_seals", "seal_sha256"),
 )
 
 
@@ -88,6 +102,10 @@ class Cursor(Protocol):
 
 class PositionMoved(Exception):
     """Another projector advanced the read model first; this batch was not applied."""
+
+
+def _utc(at: datetime) -> str:
+    return at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _json(value: Any) -> str:
@@ -162,6 +180,65 @@ class ReadModelWriter:
             (address, at, issuer_id),
         )
         self._history(issuer_id, position, at, "key-rotated", {"address": address})
+
+    def seal_certificate_registered(
+        self, issuer_id: str, at: str, position: int, command: dict[str, Any]
+    ) -> None:
+        certificate = parse_seal_certificate(command["certificate"])
+        if command.get("replaces"):
+            self._run(
+                "UPDATE rm_seal_certificates SET retired_at = ? WHERE issuer_id = ? AND sha256 = ?",
+                (at, issuer_id, command["replaces"]),
+            )
+        self._run(
+            "INSERT INTO rm_seal_certificates VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?)",
+            (
+                issuer_id,
+                certificate.sha256,
+                command["certificate"],
+                _utc(certificate.not_before),
+                _utc(certificate.not_after),
+                certificate.legal_identifier,
+                certificate.country,
+                at,
+                position,
+            ),
+        )
+        self._history(
+            issuer_id, position, at, "seal-certificate-registered", {"sha256": certificate.sha256}
+        )
+
+    def seal_certificate_revoked(
+        self, issuer_id: str, at: str, position: int, command: dict[str, Any]
+    ) -> None:
+        self._run(
+            "UPDATE rm_seal_certificates SET revoked_at = ?, revocation_reason = ?"
+            " WHERE issuer_id = ? AND sha256 = ?",
+            (at, command["reason"], issuer_id, command["certificate_sha256"]),
+        )
+        self._history(
+            issuer_id,
+            position,
+            at,
+            "seal-certificate-revoked",
+            {"sha256": command["certificate_sha256"]},
+        )
+
+    def seal_recorded(
+        self, credential_id: str, at: str, position: int, command: dict[str, Any]
+    ) -> None:
+        self._run(
+            "INSERT INTO rm_seals VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                command["seal_sha256"],
+                credential_id,
+                int(command["version"]),
+                command["issuer_id"],
+                command["certificate_sha256"],
+                at,
+                position,
+            ),
+        )
 
     def _history(
         self, issuer_id: str, position: int, at: str, event: str, detail: dict[str, Any]
@@ -481,6 +558,57 @@ class ReadModel(ABC):
             rows = c.fetchall()
         keys = ("credential_id", "issuer_id", "status", "current_version", "title", "issued")
         return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def seal_certificates(self, issuer_id: str) -> list[dict[str, Any]]:
+        """An issuer's seal certificates, in the order registered."""
+        with self._cursor(write=False) as c:
+            c.execute(
+                self._sql(
+                    "SELECT sha256, certificate, not_before, not_after, legal_identifier, country,"
+                    " registered_at, retired_at, revoked_at, revocation_reason, position"
+                    " FROM rm_seal_certificates WHERE issuer_id = ? ORDER BY position"
+                ),
+                (issuer_id,),
+            )
+            rows = c.fetchall()
+        keys = (
+            "sha256",
+            "certificate",
+            "not_before",
+            "not_after",
+            "legal_identifier",
+            "country",
+            "registered_at",
+            "retired_at",
+            "revoked_at",
+            "revocation_reason",
+            "position",
+        )
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def seal(self, seal_sha256: str) -> dict[str, Any] | None:
+        """The record of a sealed EDC credential, by the seal's digest."""
+        with self._cursor(write=False) as c:
+            c.execute(
+                self._sql(
+                    "SELECT seal_sha256, credential_id, version, issuer_id, certificate_sha256,"
+                    " recorded_at, position FROM rm_seals WHERE seal_sha256 = ?"
+                ),
+                (seal_sha256,),
+            )
+            row = c.fetchone()
+        if row is None:
+            return None
+        keys = (
+            "seal_sha256",
+            "credential_id",
+            "version",
+            "issuer_id",
+            "certificate_sha256",
+            "recorded_at",
+            "position",
+        )
+        return dict(zip(keys, row, strict=True))
 
     def issuer(self, issuer_id: str) -> dict[str, Any] | None:
         """An issuer's public register entry with its key and status history."""
