@@ -3,7 +3,8 @@
 It starts the real HTTP API on a free local port, registers a demo issuer, issues three
 credentials through the signing client, amends one, revokes another, prints their status, waits
 for the anchor, verifies two proof bundles, and saves and verifies one learner's Blockcerts
-document.
+document; then it seals the same learner's Europass EDC credential with a demo seal (a demo CA
+and seal certificate made in the data directory), records and verifies it.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ import uvicorn
 
 from ledger.api import create_app
 from ledger.cli import options
+from ledger.cli.seal_commands import load_chain, load_key, seal_and_record
 from ledger.client import CommandSigner, LedgerClient, LedgerRequestError
 from ledger.domain import samples
 from ledger.domain.aggregates import issuer_id_for
 from ledger.domain.signing import IssuerKey
+from ledger.formats.edc.demo_pki import DemoCA
 from ledger.settings import Settings, create_secrets
 
 
@@ -67,6 +70,58 @@ def _document(client: LedgerClient, signer: CommandSigner, credential_id: str, o
         click.echo(f"  {mark}  {step['name']:20} {step['detail']}")
 
 
+DEMO_CA = "demo-ca.pem"
+DEMO_SEAL = "demo-seal.pem"
+DEMO_SEAL_KEY = "demo-seal-key.pem"
+
+
+def _demo_pki(data_dir: Path) -> None:
+    """A demo CA and the demo issuer's seal certificate, made once in the data directory."""
+    if (data_dir / DEMO_SEAL_KEY).exists():
+        return
+    ca = DemoCA.create()
+    identity = ca.issue_seal(samples.ISSUER_NAME, samples.ISSUER_LEGAL_IDENTIFIER, "IE")
+    (data_dir / DEMO_CA).write_bytes(ca.certificate_pem())
+    (data_dir / DEMO_SEAL).write_bytes(identity.certificate_pem())
+    key_path = data_dir / DEMO_SEAL_KEY
+    key_path.touch(mode=0o600)
+    key_path.write_bytes(identity.key_pem())
+
+
+def _edc(client: LedgerClient, signer: CommandSigner, credential_id: str, data_dir: Path) -> None:
+    """Seal the learner's Europass EDC credential with the demo seal, record it, verify it."""
+    pem = (data_dir / DEMO_SEAL).read_text("ascii")
+    try:
+        client.register_seal_certificate(signer.register_seal_certificate(pem))
+        click.echo("registered the demo issuer's electronic-seal certificate")
+    except LedgerRequestError as exc:
+        if exc.code != "already-registered":
+            raise
+    out = data_dir / "documents"
+    written, failures = seal_and_record(
+        client,
+        signer,
+        [{"credential_id": credential_id}],
+        load_chain(data_dir / DEMO_SEAL),
+        load_key(data_dir / DEMO_SEAL_KEY),
+        out,
+    )
+    if failures:
+        raise click.ClickException(f"no EDC credential: {failures[0]}")
+    (path,) = written
+    click.echo(f"the learner's Europass EDC credential (ELM v3, JAdES seal) is in {path}")
+    sealed = json.loads(path.read_text("utf-8"))
+    deadline = time.monotonic() + 60
+    report = client.verify(edc=sealed)
+    while report["verdict"] == "not-anchored" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        report = client.verify(edc=sealed)
+    click.echo(f"verify the EDC credential: {report['verdict']}")
+    for step in report["steps"]:
+        mark = {True: "pass", False: "FAIL", None: "----"}[step["passed"]]
+        click.echo(f"  {mark}  {step['name']:20} {step['detail']}")
+
+
 def _issuer_key(data_dir: Path) -> IssuerKey:
     path = data_dir / "demo-issuer-key.json"
     if path.exists():
@@ -89,11 +144,15 @@ def demo(data_dir: Path) -> None:
     from ledger.runtime.embedded import EmbeddedLedger
 
     create_secrets(data_dir)
+    _demo_pki(data_dir)
     # Short batches, so that the demo sees its credentials anchored within seconds.
     # The port is chosen first: documents and issuer profiles name the URL they are served at.
     port = _free_port()
     settings = Settings(
-        data_dir=data_dir, batch_age_seconds=1.0, public_url=f"http://127.0.0.1:{port}"
+        data_dir=data_dir,
+        batch_age_seconds=1.0,
+        public_url=f"http://127.0.0.1:{port}",
+        edc_trust_anchors=data_dir / DEMO_CA,
     )
     with EmbeddedLedger(settings) as embedded:
         server, thread, url = _start_server(create_app(embedded.api_context()), port)
@@ -156,6 +215,7 @@ def _journey(client: LedgerClient, data_dir: Path, url: str) -> None:
             mark = {True: "pass", False: "FAIL", None: "----"}[step["passed"]]
             click.echo(f"  {mark}  {step['name']:20} {step['detail']}")
     _document(client, signer, first, data_dir)
+    _edc(client, signer, first, data_dir)
     click.echo("")
     click.echo(
         f"The chain's state is kept in {data_dir}: run the demo again, or `credledger serve "

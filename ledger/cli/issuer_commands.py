@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from ledger.cli import options
+from ledger.cli.seal_commands import load_chain, load_key, seal_and_record
 from ledger.client import CommandSigner
 from ledger.domain.signing import IssuerKey
 
@@ -253,8 +254,27 @@ def status(url: str, credential_id: str, as_json: bool) -> None:
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
     required=True,
-    help="Directory to write <credential id>-v<version>.json documents into.",
+    help="Directory to write <credential id>-v<version>.json (.edc.jsonld) documents into.",
 )
+@click.option(
+    "--format",
+    "document_format",
+    type=click.Choice(["blockcerts", "edc"]),
+    default="blockcerts",
+    show_default=True,
+    help="Blockcerts documents, or Europass EDC credentials sealed here and recorded.",
+)
+@click.option(
+    "--seal-cert",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="With --format edc: the seal certificate (PEM, with its chain).",
+)
+@click.option(
+    "--seal-key",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="With --format edc: the seal's private key (PEM); it never leaves this machine.",
+)
+@click.option("--rsa-pss", is_flag=True, help="With an RSA seal key: PS256 instead of RS256.")
 @options.reporting_errors
 def documents(
     url: str,
@@ -264,16 +284,25 @@ def documents(
     from_file: Path | None,
     version: int | None,
     out: Path,
+    document_format: str,
+    seal_cert: Path | None,
+    seal_key: Path | None,
+    rsa_pss: bool,
 ) -> None:
-    """Fetch learners' Blockcerts documents (yours only), ready to hand to each learner.
+    """Fetch learners' documents (yours only), ready to hand to each learner.
 
-    A document verifies with the Blockcerts verifier once its batch is anchored. Up to 1,000
-    ids per request; more are fetched in several.
+    Blockcerts documents verify with the Blockcerts verifier once their batch is anchored.
+    With --format edc, each credential version comes as a Europass EDC credential (ELM v3),
+    is sealed here with JAdES (baseline B), and its seal is recorded in the ledger (so it is in
+    the log and the next anchor); the seal key stays here. Up to 1,000 ids per request; more
+    are fetched in several.
 
     \b
     Examples:
       credledger documents --key issuer-key.json --issuer-id 1f0e... 9a7c... --out docs/
       credledger documents --key issuer-key.json --issuer-id 1f0e... --from-file ids.txt --out docs/
+      credledger documents --key issuer-key.json --issuer-id 1f0e... 9a7c... --out docs/ \\
+        --format edc --seal-cert seal.pem --seal-key seal-key.pem
     """
     ids = list(credential_ids)
     if from_file is not None:
@@ -282,6 +311,9 @@ def documents(
         raise click.UsageError("name at least one credential id (or --from-file)")
     out.mkdir(parents=True, exist_ok=True)
     signer = _signer(key_file, issuer_id)
+    if document_format == "edc":
+        _edc_documents(url, signer, ids, version, out, seal_cert, seal_key, rsa_pss)
+        return
     missing = 0
     with options.client(url) as client:
         for start in range(0, len(ids), 1000):
@@ -301,3 +333,35 @@ def documents(
                     click.echo(f"{item['credential_id']}: {item['problem']['detail']}", err=True)
     if missing:
         raise click.ClickException(f"{missing} of {len(ids)} documents could not be fetched")
+
+
+def _edc_documents(
+    url: str,
+    signer: CommandSigner,
+    ids: list[str],
+    version: int | None,
+    out: Path,
+    seal_cert: Path | None,
+    seal_key: Path | None,
+    rsa_pss: bool,
+) -> None:
+    if seal_cert is None or seal_key is None:
+        raise click.UsageError("--format edc needs --seal-cert and --seal-key")
+    chain, key = load_chain(seal_cert), load_key(seal_key)
+    failures: list[str] = []
+    with options.client(url) as client:
+        for start in range(0, len(ids), 1000):
+            wanted: list[dict[str, Any]] = [
+                {"credential_id": cid, **({"version": version} if version else {})}
+                for cid in ids[start : start + 1000]
+            ]
+            written, failed = seal_and_record(
+                client, signer, wanted, chain, key, out, rsa_pss=rsa_pss
+            )
+            failures += failed
+            for path in written:
+                click.echo(f"{path}")
+    for failure in failures:
+        click.echo(failure, err=True)
+    if failures:
+        raise click.ClickException(f"{len(failures)} of {len(ids)} EDC credentials failed")

@@ -15,6 +15,7 @@ from ledger.cli import (
     operator,
     options,
     rebuild_command,
+    seal_commands,
     server,
     verify_command,
     witness_command,
@@ -33,7 +34,7 @@ def cli() -> None:
     \b
     Operator:  init, serve, consume, demo, register-issuer, suspend-issuer, reinstate-issuer,
                anchoring-key, rebuild-read-model
-    Issuer:    keygen, issue, bulk-issue, amend, revoke, erase, rotate-key, documents
+    Issuer:    keygen, issue, bulk-issue, amend, revoke, erase, rotate-key, documents, seal-cert
     Anyone:    status, proof, verify
     Auditors:  audit, witness
     """
@@ -57,6 +58,7 @@ for command in (
     issuer_commands.erase,
     issuer_commands.rotate_key,
     issuer_commands.documents,
+    seal_commands.seal_cert,
     issuer_commands.status,
     verify_command.proof,
     verify_command.verify,

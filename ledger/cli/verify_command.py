@@ -12,11 +12,13 @@ from typing import Any
 
 import click
 import httpx
+from cryptography import x509
 
 from anchors.ethereum import Web3Chain
 from ledger.cli import options
 from ledger.client import LedgerRequestError
 from ledger.formats.blockcerts.verify import HttpResolver, verify_document
+from ledger.formats.edc.verify import NoSealLedger, TrustAnchors, verify_sealed
 from ledger.persistence.read_model import version_status
 from ledger.verify.bundle_checks import verify_bundle
 from ledger.verify.combined import bundle_content, combine, quality_assurance_step
@@ -94,6 +96,51 @@ def _pinned_profiles(paths: tuple[Path, ...]) -> dict[str, dict[str, Any]]:
     return pinned
 
 
+def is_sealed(data: Any) -> bool:
+    """Whether ``data`` is a JWS in JSON serialization (a sealed EDC credential)."""
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("payload"), str)
+        and isinstance(data.get("signatures"), list)
+    )
+
+
+_LOCAL_EDC_STEPS = ("seal", "certificate_chain", "shapes")
+
+
+def verify_sealed_file(
+    sealed: dict[str, Any], trust_anchors: Path | None, ledger_url: str | None
+) -> Report:
+    """The seal, chain and shapes checked here; the ledger's record, anchor and status asked
+    of the ledger (its seal and shape steps are replaced by these)."""
+    trust = (
+        None
+        if trust_anchors is None
+        else TrustAnchors(tuple(x509.load_pem_x509_certificates(trust_anchors.read_bytes())))
+    )
+    local = verify_sealed(sealed, NoSealLedger(), trust)
+    report = Report(steps=[s for s in local.steps if s.name in _LOCAL_EDC_STEPS])
+    if ledger_url is None:
+        report.add("ledger_record", None, "No ledger was asked (--ledger-url): not checked.")
+        remote_verdict = "status-unknown"
+    else:
+        try:
+            with options.client(ledger_url, timeout=30) as client:
+                answer = client.verify(edc=sealed)
+        except (LedgerRequestError, httpx.HTTPError) as exc:
+            answer = {"verdict": "status-unknown", "steps": []}
+            report.add("ledger_record", None, f"The ledger could not be asked: {exc}")
+        for step in answer["steps"]:
+            if step["name"] not in _LOCAL_EDC_STEPS:
+                report.add(step["name"], step["passed"], step["detail"])
+        remote_verdict = str(answer["verdict"])
+    if any(step.passed is False for step in report.steps[: len(_LOCAL_EDC_STEPS)]):
+        report.verdict = "invalid"
+    else:
+        report.verdict = remote_verdict
+    return report
+
+
 def _is_document(data: Any) -> bool:
     proof = data.get("proof") if isinstance(data, dict) else None
     return isinstance(proof, dict) and proof.get("cryptosuite") == "merkle-proof-2019"
@@ -151,6 +198,11 @@ def _with_record(
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="A saved issuer profile to trust instead of fetching it (documents; repeat).",
 )
+@click.option(
+    "--trust-anchors",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="EDC: a PEM file of the CA certificates a seal's chain must lead to.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def verify(
     bundle_file: Path,
@@ -161,15 +213,20 @@ def verify(
     witness_keys: tuple[str, ...],
     quorum: int,
     issuer_profiles: tuple[Path, ...],
+    trust_anchors: Path | None,
     as_json: bool,
 ) -> None:
-    """Check a Blockcerts credential document or a saved proof bundle, trusting nothing it
-    can recompute.
+    """Check a Blockcerts credential document, a sealed Europass EDC credential or a saved
+    proof bundle, trusting nothing it can recompute.
 
     A document (what a learner holds): its hash, the anchor path, with --rpc the transaction
     and the issuer's anchoring key at its time (from the issuer profile, fetched or given with
     --issuer-profile), its validity dates and the issuer's revocation list. A revocation list
     that cannot be fetched gives "status-unknown", never "valid".
+
+    A sealed EDC credential (.edc.jsonld): here, the JAdES seal, the certificate chain (with
+    --trust-anchors) and the EDC shapes; from the ledger at --ledger-url, its record of the
+    seal, the anchor and the current status.
 
     A bundle (`credledger proof`): the envelope, the issuer's signature and register entry, log
     inclusion, the checkpoint signature, the anchor path and, with --rpc, the transaction.
@@ -187,6 +244,10 @@ def verify(
         bundle = json.loads(bundle_file.read_text("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         bundle = {"unreadable": str(exc)}
+    if is_sealed(bundle):
+        report = verify_sealed_file(bundle, trust_anchors, ledger_url)
+        _print(report, as_json)
+        sys.exit(EXIT_CODES.get(report.verdict, 1))
     chain = Web3Chain.connect(rpc) if rpc else None
     if _is_document(bundle):
         resolver = HttpResolver(_fetch_json, _pinned_profiles(issuer_profiles))

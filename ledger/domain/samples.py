@@ -8,13 +8,17 @@ from typing import Any
 from ledger.domain.codelists import ECTS
 
 IRELAND = "http://publications.europa.eu/resource/authority/country/IRL"
+ISSUER_NAME = "Example Technological University"
+# The organisation identifier on its seal certificate (ETSI EN 319 412-1): its eIDAS legal
+# identifier in EDC credentials.
+ISSUER_LEGAL_IDENTIFIER = "VATIE-1234567X"
 INSTITUTIONAL_QA = "http://data.europa.eu/snb/accreditation/bb4618238e"
 
 
 def issuer_registration(address: str) -> dict[str, Any]:
     """A university admitted to the register with institutional quality assurance."""
     return {
-        "legal_name": "Example Technological University",
+        "legal_name": ISSUER_NAME,
         "country": IRELAND,
         "region": "Leinster",
         "quality_assurance": [

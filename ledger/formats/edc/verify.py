@@ -57,6 +57,28 @@ class SealLedger(Protocol):
         ...
 
 
+class NoSealLedger:
+    """No ledger at hand: only the seal, chain and shapes can be checked."""
+
+    def seal_record(self, digest: str) -> dict[str, Any] | None:
+        return None
+
+    def seal_certificates(self, issuer_id: str) -> list[dict[str, Any]]:
+        return []
+
+    def issuer(self, issuer_id: str) -> dict[str, Any] | None:
+        return None
+
+    def credential(self, credential_id: str) -> dict[str, Any] | None:
+        return None
+
+    def commitment_of(self, credential_id: str, version: int) -> str | None:
+        return None
+
+    def anchoring(self, position: int, digest: str) -> tuple[bool | None, str]:
+        return None, "No ledger at hand."
+
+
 @dataclass(frozen=True)
 class TrustAnchors:
     """The CA certificates a seal certificate's chain must end at, here."""
