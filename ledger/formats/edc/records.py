@@ -41,9 +41,9 @@ def register_entry(issuer: Issuer) -> dict[str, Any]:
     identifier = legal_identifier(issuer)
     if identifier is None:
         raise DocumentUnavailable(
-            "the issuer has registered no seal certificate: an EDC credential names the "
-            "issuer's eIDAS legal identifier, which the ledger takes from it "
-            "(credledger seal-cert register)"
+            "the issuer has no seal certificate in use (none registered, or all rotated out "
+            "or revoked): an EDC credential names the issuer's eIDAS legal identifier, which "
+            "the ledger takes from it (credledger seal-cert register)"
         )
     return {
         "issuer_id": str(issuer.id),
