@@ -1,4 +1,5 @@
-"""Blockcerts documents produced and hashed per second: credledger beside cert-issuer 3.13.
+"""Credential documents per second: Blockcerts beside cert-issuer 3.13, Europass EDC beside
+EU DSS 6.2.
 
 One run, the same batch of credentials. credledger builds each credential version's document
 from its stored content and learner data and hashes it (URDNA2015 in pyoxigraph, contexts
@@ -7,6 +8,12 @@ another web3), is given the very same documents and runs its ``prepare_batch`` s
 validation, pyld URDNA2015 normalization and hashing, the Merkle tree. Both must give the same
 leaves and root, or the run fails. Reports documents per second, the ratio and where the time
 goes on each side.
+
+Then the EDC format, in the same run: ELM credentials built, sealed (JAdES baseline B, ES256
+and RS256) and their seal digests computed per second on one core; EU DSS 6.2 (the Java
+program in tests/interop/dss, built by the test command) seals the very same payloads with the
+same keys in one warmed-up JVM, and its first seal must verify with credledger's reader. The
+SHACL validation time per credential is reported (a test-time cost).
 
     .venv/bin/python bench/documents.py [--count 2000] [--rounds 3]
 """
@@ -25,12 +32,17 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph
+from cryptography.hazmat.primitives import serialization
 
 from anchors.anchor_tree import AnchorTree
 from anchors.jsonld import document_hash, json_ld_text
 from ledger.domain.commitment import commit, new_salt
 from ledger.domain.samples import credential_content
 from ledger.formats.blockcerts.document import credential_document
+from ledger.formats.edc.credential import edc_credential
+from ledger.formats.edc.demo_pki import DemoCA, SealIdentity
+from ledger.formats.edc.seal import payload_bytes, read_sealed, seal, seal_holds
+from ledger.formats.edc.shapes import violations
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".deploy" / "cert-issuer-venv"
@@ -168,6 +180,117 @@ def main() -> None:
         "credledger's hash, by stage:      "
         + ", ".join(f"{k} {v / total:.0%}" for k, v in stages.items())
     )
+
+    edc(stored)
+
+
+ISSUER = {
+    "issuer_id": "db5cf7be-8661-58d5-996e-0e26a6f13e99",
+    "legal_name": "Example Technological University",
+    "country": "http://publications.europa.eu/resource/authority/country/IRL",
+    "region": "Leinster",
+    "quality_assurance": [
+        {
+            "type": "http://data.europa.eu/snb/accreditation/bb4618238e",
+            "body": "Quality and Qualifications Ireland",
+            "reference": "https://www.deqar.eu/institutions/example",
+        }
+    ],
+    "legal_identifier": {
+        "notation": "VATIE-1234567X",
+        "country": "http://publications.europa.eu/resource/authority/country/IRL",
+    },
+}
+DSS = ROOT / ".deploy" / "dss"
+
+
+def dss_seal_rate(identity: SealIdentity, payloads: list[bytes]) -> tuple[float, dict[str, Any]]:
+    """EU DSS's seals per second over ``payloads`` with ``identity``, and its first seal."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        key = folder / "key.der"
+        key.write_bytes(
+            identity.key.private_bytes(
+                serialization.Encoding.DER,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        certificate = folder / "cert.der"
+        certificate.write_bytes(identity.certificate.public_bytes(serialization.Encoding.DER))
+        files = []
+        for index, payload in enumerate(payloads):
+            path = folder / f"{index}.json"
+            path.write_bytes(payload)
+            files.append(str(path))
+        out = folder / "first.jsonld"
+        completed = subprocess.run(
+            [
+                "java",
+                "-cp",
+                f"{DSS / 'classes'}:{DSS / 'lib'}/*",
+                "dev.credledger.dss.SealBench",
+                str(key),
+                str(certificate),
+                str(out),
+                *files,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        timing = json.loads(completed.stdout.strip().splitlines()[-1])
+        first: dict[str, Any] = json.loads(out.read_text("utf-8"))
+    return timing["count"] / timing["seconds"], first
+
+
+def edc(stored: list[dict[str, Any]]) -> None:
+    """The EDC part of the run: build, seal, digest; EU DSS beside; SHACL per credential."""
+    ca = DemoCA.create()
+    identities = {
+        "ES256": ca.issue_seal("Example TU", "VATIE-1234567X", "IE"),
+        "RS256": ca.issue_seal("Example TU", "VATIE-1234567X", "IE", rsa_key=True),
+    }
+    started = time.perf_counter()
+    credentials = [
+        edc_credential(
+            credential_id=f"00000000-0000-5000-8000-{i:012d}",
+            version=1,
+            content=s["content"],
+            learner=s["learner"],
+            salt=s["salt"],
+            issuer=ISSUER,
+        )
+        for i, s in enumerate(stored)
+    ]
+    build = time.perf_counter() - started
+    count = len(credentials)
+    print(f"\nEDC: {count} credentials; build {count / build:8.0f} credentials/s")
+    now = datetime.now(UTC)
+    for name, identity in identities.items():
+        started = time.perf_counter()
+        sealed = [seal(c, identity.chain, identity.key, now) for c in credentials]
+        sealing = time.perf_counter() - started
+        started = time.perf_counter()
+        digests = [read_sealed(s).digest for s in sealed]
+        digesting = time.perf_counter() - started
+        assert len(set(digests)) == count
+        whole = count / (build + sealing + digesting)
+        theirs, first = dss_seal_rate(identity, [payload_bytes(c) for c in credentials])
+        if not seal_holds(read_sealed(first)):
+            sys.exit("EU DSS's seal does not verify with credledger's reader: no comparison")
+        ours = count / sealing
+        print(
+            f"{name}: credledger seal {ours:8.0f}/s, digest {count / digesting:8.0f}/s, "
+            f"build + seal + digest {whole:8.0f} sealed credentials/s"
+        )
+        print(f"{name}: EU DSS 6.2 seal {theirs:8.0f}/s (warm JVM)   ratio: {ours / theirs:.2f}x")
+    sample = credentials[: min(20, count)]
+    started = time.perf_counter()
+    for credential in sample:
+        assert violations(credential) == []
+    shacl = (time.perf_counter() - started) / len(sample)
+    print(f"SHACL validation (pySHACL, EDC generic-full): {shacl * 1000:.0f} ms per credential")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, cast
 
 from cryptography import x509
@@ -28,12 +29,11 @@ from joserfc.jwk import ECKey, RSAKey
 from joserfc.jws import GeneralJSONSerialization, JWSRegistry
 from joserfc.registry import HeaderParameter
 
-from ledger.domain.canonical import canonical_bytes
-
 CONTENT_TYPE = "application/ld+json"
 ALGORITHMS = ("ES256", "RS256", "PS256")
-# The header parameters a baseline-B seal made here carries, and no others.
-_HEADER = {"alg", "typ", "cty", "kid", "x5t#S256", "x5c", "b64", "crit", "iat"}
+# The header parameters a baseline-B seal made here carries, and no others (EU DSS names the
+# certificate with x5t#o where its digest is not SHA-256).
+_HEADER = {"alg", "typ", "cty", "kid", "x5t#S256", "x5t#o", "x5c", "b64", "crit", "iat"}
 MAX_HEADER_BYTES = 64 * 1024
 MAX_PAYLOAD_BYTES = 1024 * 1024
 
@@ -146,6 +146,13 @@ def _pem(key: Any) -> bytes:
     return pem
 
 
+@lru_cache(maxsize=64)
+def _signing_jwk(key: SealKey) -> ECKey | RSAKey:
+    """The joserfc key of a seal key (cached: importing an RSA private key validates it, which
+    costs far more than a signature)."""
+    return _jwk(key)
+
+
 def _jwk(key: Any) -> ECKey | RSAKey:
     if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
         return ECKey.import_key(_pem(key))
@@ -181,9 +188,20 @@ def seal(
         "iat": int(signed_at.timestamp()),
     }
     sealed = jws.serialize_json(
-        [{"protected": header}], canonical_bytes(credential), _jwk(key), registry=_REGISTRY
+        [{"protected": header}], payload_bytes(credential), _signing_jwk(key), registry=_REGISTRY
     )
     return dict(sealed)
+
+
+def payload_bytes(credential: dict[str, Any]) -> bytes:
+    """The credential's JSON as sealed: keys sorted, no insignificant whitespace, UTF-8.
+
+    Deterministic, so the same version seals the same bytes; a verifier compares the parsed
+    payload, never these bytes, with the ledger's record.
+    """
+    return json.dumps(credential, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode(
+        "utf-8"
+    )
 
 
 def _digest(protected: str, payload: bytes, signature: str) -> str:
@@ -240,6 +258,26 @@ def _signing_time(header: dict[str, Any]) -> datetime:
     raise MalformedSeal("iat", "the signing time must be a numeric date")
 
 
+_DIGESTS = {"S256": hashlib.sha256, "S384": hashlib.sha384, "S512": hashlib.sha512}
+
+
+def _check_certificate_reference(header: dict[str, Any], certificate: x509.Certificate) -> None:
+    """The header's digest of the signing certificate (``x5t#S256``, or JAdES ``x5t#o`` with
+    another algorithm, as EU DSS writes by default) must be the first x5c certificate's."""
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    if "x5t#S256" in header:
+        if header["x5t#S256"] != _b64url(hashlib.sha256(der).digest()):
+            raise MalformedSeal("x5t#S256", "is not the digest of the first x5c certificate")
+        return
+    reference = header.get("x5t#o")
+    if isinstance(reference, dict) and reference.get("digAlg") in _DIGESTS:
+        digest = _DIGESTS[reference["digAlg"]](der).digest()
+        if reference.get("digVal") != _b64url(digest):
+            raise MalformedSeal("x5t#o", "is not the digest of the first x5c certificate")
+        return
+    raise MalformedSeal("x5t#S256", "the seal must name its certificate's digest")
+
+
 def read_sealed(sealed: Any) -> SealedCredential:
     """Read a sealed credential's parts without judging the seal (see :func:`seal_holds`)."""
     if not isinstance(sealed, dict) or not isinstance(sealed.get("payload"), str):
@@ -252,9 +290,7 @@ def read_sealed(sealed: Any) -> SealedCredential:
         raise MalformedSeal("signatures[0].signature", "must be a base64url string")
     header = _header(signature.get("protected"))
     certificates = _certificates(header.get("x5c"))
-    der = certificates[0].public_bytes(serialization.Encoding.DER)
-    if header.get("x5t#S256") != _b64url(hashlib.sha256(der).digest()):
-        raise MalformedSeal("x5t#S256", "is not the digest of the first x5c certificate")
+    _check_certificate_reference(header, certificates[0])
     payload = sealed["payload"].encode("utf-8")
     try:
         credential = json.loads(payload)
