@@ -14,6 +14,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ from ledger.cli.main import cli
 from ledger.client import CommandSigner, LedgerClient
 from ledger.domain import samples
 from ledger.domain.signing import IssuerKey
+from ledger.formats.edc.demo_pki import DemoCA
+from ledger.formats.edc.seal import seal
 from ledger.runtime.embedded import EmbeddedLedger
 from ledger.settings import Settings, create_secrets
 from tests.conftest import (
@@ -103,8 +106,11 @@ def _cosign(url: str, client: LedgerClient, work: Path) -> None:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     work = tmp_path_factory.mktemp("pages")
     create_secrets(work / "data")
+    ca = DemoCA.create()
+    (work / "edc-ca.pem").write_bytes(ca.certificate_pem())
     port = free_port()
     settings = Settings(
+        edc_trust_anchors=work / "edc-ca.pem",
         data_dir=work / "data",
         chain="in-process",
         batch_age_seconds=0.2,
@@ -150,6 +156,17 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         documents = dict(
             zip(("valid", "superseded", "revoked"), (i["document"] for i in fetched), strict=True)
         )
+        sealer = ca.issue_seal(samples.ISSUER_NAME, samples.ISSUER_LEGAL_IDENTIFIER, "IE")
+        client.register_seal_certificate(
+            signer.register_seal_certificate(sealer.certificate_pem().decode())
+        )
+        (unsealed,) = client.documents(
+            signer.read_documents([{"credential_id": valid}], format="edc")
+        )
+        sealed = seal(unsealed["credential"], sealer.chain, sealer.key, datetime.now(UTC))
+        client.record_seal(signer.record_seal(sealed))
+        wait_for(lambda: settled(embedded))
+        documents["edc"] = sealed
         tampered = copy.deepcopy(documents["valid"])
         tampered["credentialSubject"]["hasClaim"]["specifiedBy"]["creditPoint"][0]["point"] = "30"
         documents["tampered"] = tampered
@@ -204,7 +221,7 @@ def _verify_file(page: Page, site: Site, document: dict[str, Any], tmp_path: Pat
     path = tmp_path / "credential.json"
     path.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
     page.goto(site.url + "/")
-    page.get_by_label("Credential file (Blockcerts JSON or proof bundle)").set_input_files(path)
+    page.get_by_label(re.compile("^Credential file")).set_input_files(path)
     page.get_by_role("button", name="Verify").click()
     _wait_for_verdict(page)
 
@@ -266,6 +283,38 @@ def test_the_page_shows_the_constitutive_elements_not_raw_json(
     expect(page.locator("#raw")).not_to_be_visible()
 
 
+def test_a_sealed_edc_credential_shows_valid_with_its_seal_checks_and_elements(
+    page: Page, site: Site, tmp_path: Path
+) -> None:
+    _verify_file(page, site, site.documents["edc"], tmp_path)
+    _shot(page, "edc")
+    expect(page.locator("#verdict-title")).to_have_text("VALID")
+    steps = _steps(page)
+    assert steps == {
+        name: "pass"
+        for name in (
+            "seal",
+            "certificate_chain",
+            "shapes",
+            "seal_certificate",
+            "ledger_record",
+            "anchor",
+            "status",
+        )
+    }
+    expect(page.locator("#facts")).to_contain_text("EQF Level 6")
+
+
+def test_the_commissions_sealed_sample_shows_not_issued_here(
+    page: Page, site: Site, tmp_path: Path
+) -> None:
+    samples_dir = ROOT / "tests" / "ledger" / "formats" / "edc" / "commission-samples"
+    sample = json.loads((samples_dir / "Sample-MC-Annex1-signed.jsonld").read_text("utf-8"))
+    _verify_file(page, site, sample, tmp_path)
+    expect(page.locator("#verdict-title")).to_have_text("NOT ISSUED HERE")
+    assert _steps(page)["seal"] == "pass"
+
+
 def test_a_changed_file_shows_not_valid_at_integrity(
     page: Page, site: Site, tmp_path: Path
 ) -> None:
@@ -304,8 +353,11 @@ def waiting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
     """A ledger whose batches close only after an hour, and a credential issued on it."""
     work = tmp_path_factory.mktemp("waiting")
     create_secrets(work / "data")
+    ca = DemoCA.create()
+    (work / "edc-ca.pem").write_bytes(ca.certificate_pem())
     port = free_port()
     settings = Settings(
+        edc_trust_anchors=work / "edc-ca.pem",
         data_dir=work / "data",
         chain="in-process",
         batch_age_seconds=3600,
@@ -419,7 +471,7 @@ def test_a_proof_bundle_file_shows_the_version_it_proves(
     path = tmp_path / "proof.json"
     path.write_text(json.dumps(bundle), "utf-8")
     page.goto(site.url + "/")
-    page.get_by_label("Credential file (Blockcerts JSON or proof bundle)").set_input_files(path)
+    page.get_by_label(re.compile("^Credential file")).set_input_files(path)
     page.get_by_role("button", name="Verify").click()
     _wait_for_verdict(page)
     _shot(page, "bundle-superseded")

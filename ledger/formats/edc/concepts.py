@@ -7,6 +7,7 @@ The ledger stores code-list URIs; an EDC credential carries each as a concept wh
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from ledger.domain import codelists
@@ -81,8 +82,12 @@ def label_of(uri: str) -> str:
     raise ValueError(f"{uri} is not in a known EU code list")
 
 
+@lru_cache(maxsize=4096)
 def concept(uri: str, label: str | None = None) -> dict[str, Any]:
-    """The ELM concept of a code-list URI, with its scheme and English label."""
+    """The ELM concept of a code-list URI, with its scheme and English label.
+
+    Cached, so one dict serves every credential that names the concept: never change it.
+    """
     node: dict[str, Any] = {
         "id": uri,
         "type": "Concept",

@@ -25,7 +25,12 @@
     witnesses: 'Witness cosignatures',
     log_inclusion: 'Included in the public log',
     anchor: 'Anchored',
+    seal: "Issuer's electronic seal (JAdES)",
+    certificate_chain: "Seal certificate's chain of trust",
+    shapes: 'Europass EDC format (EU shapes)',
+    seal_certificate: 'Seal certificate registered to the issuer',
   };
+  const EDC_ID = /^urn:credledger:([0-9a-f-]{36}):v([0-9]+)$/;
   const CREDITS = {
     'http://data.europa.eu/snb/education-credit/6fcec5c5af': 'ECTS',
     'http://data.europa.eu/snb/education-credit/60b314e826': 'ECVET',
@@ -42,6 +47,14 @@
     if (data && data.proof && data.proof.cryptosuite === 'merkle-proof-2019') {
       return { kind: 'document', data, credentialId: data.ledgerCredentialId, version: data.credentialVersion };
     }
+    if (data && typeof data.payload === 'string' && Array.isArray(data.signatures)) {
+      // A sealed Europass EDC credential: its payload names the ledger's credential and version.
+      let named = null;
+      try { named = EDC_ID.exec(JSON.parse(data.payload).id || ''); } catch { named = null; }
+      return named
+        ? { kind: 'edc', data, credentialId: named[1], version: Number(named[2]) }
+        : { kind: 'edc', data };
+    }
     if (data && typeof data.format === 'string' && data.credential_id) {
       return { kind: 'bundle', data, credentialId: data.credential_id, version: data.version };
     }
@@ -49,7 +62,8 @@
   }
 
   // The order a person reads the checks in, whichever request answered them.
-  const ORDER = ['format', 'bundle', 'envelope', 'integrity', 'ledger_record', 'anchor_path', 'document_leaf',
+  const ORDER = ['format', 'seal', 'certificate_chain', 'shapes', 'seal_certificate',
+    'bundle', 'envelope', 'integrity', 'ledger_record', 'anchor_path', 'document_leaf',
     'issuer_signature', 'issuer',
     'issuer_registered', 'quality_assurance', 'checkpoint_signature', 'log_inclusion', 'witnesses',
     'transaction', 'anchor', 'validity', 'status'];
@@ -83,7 +97,8 @@
   async function check(input) {
     const body = input.kind === 'document' ? { document: input.data }
       : input.kind === 'bundle' ? { bundle: input.data }
-        : { credential_id: input.credentialId };
+        : input.kind === 'edc' ? { edc: input.data }
+          : { credential_id: input.credentialId };
     try {
       return await json('/verify', post(body));
     } catch (error) {
@@ -120,6 +135,7 @@
       return ['open', 'NOT YET ANCHORED', `The credential was recorded${when}, but its batch is not anchored on the blockchain yet. Try again in a minute.`];
     }
     if (verdicts.includes('unknown-credential')) return ['bad', 'UNKNOWN', 'This ledger has no such credential.'];
+    if (verdicts.includes('not-issued-here')) return ['bad', 'NOT ISSUED HERE', 'This credential was not issued through this ledger: it has no record of it. Check it where it was issued.'];
     if (verdicts.some((v) => v !== 'valid')) return ['open', 'COULD NOT BE CONFIRMED', 'Some checks could not be run, so this credential is not confirmed valid.'];
     return ['valid', 'VALID', 'This credential is authentic, anchored, and has not been revoked or replaced.'];
   }
@@ -208,7 +224,7 @@
     const text = file ? await file.text() : $('pasted').value;
     const input = classify(text);
     if (input.kind === 'unreadable') {
-      $('form-error').textContent = 'This is not a credential id, a credential document or a proof bundle.';
+      $('form-error').textContent = 'This is not a credential id, a credential document, a sealed EDC credential or a proof bundle.';
       return;
     }
     try {
