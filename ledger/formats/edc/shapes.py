@@ -16,6 +16,7 @@ from typing import Any
 import pyshacl
 import rdflib
 from pyld import jsonld
+from rdflib.exceptions import ParserError
 
 from ledger.formats.edc.credential import EDC_AP, VC_V1
 
@@ -27,6 +28,10 @@ _PACKAGE = resources.files("ledger.formats.edc")
 
 class UnknownContext(ValueError):
     """The credential names a context that is not kept here: it is not an EDC credential."""
+
+
+class NotJsonLd(ValueError):
+    """The credential cannot be expanded to RDF with the EDC contexts."""
 
 
 @dataclass(frozen=True)
@@ -43,9 +48,7 @@ def _context(url: str) -> dict[str, Any]:
     name = _CONTEXTS.get(url)
     if name is None:
         raise UnknownContext(f"the context {url} is not an EDC context known here")
-    text = (
-        resources.files("ledger.formats.edc").joinpath("contexts").joinpath(name).read_text("utf-8")
-    )
+    text = (_PACKAGE / "contexts" / name).read_text("utf-8")
     document: dict[str, Any] = json.loads(text)
     return document
 
@@ -58,24 +61,28 @@ def _loader(url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
 def _shapes() -> rdflib.Graph:
     graph = rdflib.Graph()
     for name in _SHAPES:
-        text = (
-            resources.files("ledger.formats.edc")
-            .joinpath("shapes")
-            .joinpath(name)
-            .read_text("utf-8")
-        )
+        text = (_PACKAGE / "shapes" / name).read_text("utf-8")
         graph.parse(data=text, format="turtle")
     return graph
 
 
 def as_rdf(credential: dict[str, Any]) -> rdflib.Graph:
     """The credential's RDF graph, expanded with the local contexts."""
-    nquads = jsonld.to_rdf(credential, {"format": "application/n-quads", "documentLoader": _loader})
+    try:
+        nquads = jsonld.to_rdf(
+            credential, {"format": "application/n-quads", "documentLoader": _loader}
+        )
+    except jsonld.JsonLdError as exc:
+        raise NotJsonLd(f"not JSON-LD with the EDC contexts ({exc.type})") from None
     graph = rdflib.Graph()
     with warnings.catch_warnings():
         # rdflib's N-Quads parser uses its own deprecated default-context API.
         warnings.simplefilter("ignore", DeprecationWarning)
-        graph.parse(data=nquads, format="nquads")
+        try:
+            graph.parse(data=nquads, format="nquads")
+        except ParserError:
+            # pyld writes some values of hostile input as N-Quads no parser reads.
+            raise NotJsonLd("its RDF cannot be read back (malformed values)") from None
     return graph
 
 

@@ -37,7 +37,7 @@ from ledger.formats.edc.seal import (
     seal_holds,
     unexpected_headers,
 )
-from ledger.formats.edc.shapes import UnknownContext, violations
+from ledger.formats.edc.shapes import violations
 from ledger.verify.report import Report
 
 _ISSUER = re.compile(r"urn:credledger:issuer:([0-9a-f-]{36})")
@@ -109,12 +109,17 @@ class TrustAnchors:
         return "the chain does not lead to a trust anchor configured here"
 
 
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def learner_of(person: dict[str, Any]) -> tuple[dict[str, Any], str | None, str | None]:
     """The learner's data as the ledger committed to it, the commitment and the salt, read
     back from the credential subject."""
+    listed = person.get("identifier")
     identifiers = {
         str(i.get("schemeName")): str(i.get("notation"))
-        for i in person.get("identifier", [])
+        for i in (listed if isinstance(listed, list) else [])
         if isinstance(i, dict)
     }
 
@@ -131,9 +136,9 @@ def learner_of(person: dict[str, Any]) -> tuple[dict[str, Any], str | None, str 
     born = person.get("dateOfBirth")
     if isinstance(born, str):
         learner["date_of_birth"] = born.removesuffix("T00:00:00Z")
-    contacts = person.get("contactPoint") or []
-    for contact in contacts if isinstance(contacts, list) else []:
-        for mailbox in contact.get("emailAddress", []) if isinstance(contact, dict) else []:
+    for contact in _listed(person.get("contactPoint")):
+        mailboxes = contact.get("emailAddress") if isinstance(contact, dict) else None
+        for mailbox in _listed(mailboxes):
             address = str(mailbox.get("id", "")) if isinstance(mailbox, dict) else ""
             if address.startswith("mailto:"):
                 learner["email"] = address.removeprefix("mailto:")
@@ -309,7 +314,7 @@ def verify_sealed(
             if not found
             else f"{len(found)} violations of the EDC shapes, first: {found[0].message}",
         )
-    except (UnknownContext, ValueError) as exc:
+    except ValueError as exc:  # an unknown context, or not JSON-LD at all
         report.add("shapes", False, f"The credential cannot be read as EDC JSON-LD: {exc}")
     status = _record_steps(report, sealed, ledger)
     if status is None:
