@@ -8,12 +8,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict
 
+from ledger.api import bulk
 from ledger.api.app_context import ApiContext, context
 from ledger.api.blockcerts import credential_status
 from ledger.api.parameters import INT64_MAX
 from ledger.application.service import CommandResult
 from ledger.domain.commands import SignedCommand
-from ledger.domain.errors import FieldError, InvalidInput, LedgerError, NotFound, TooLarge
+from ledger.domain.errors import FieldError, InvalidInput, NotFound
 from ledger.verify.bundle import build_bundle
 
 router = APIRouter(prefix="/credentials", tags=["credentials"])
@@ -59,18 +60,10 @@ def issue(body: SignedCommand, ctx: Ctx, response: Response) -> dict[str, Any]:
     summary="Issue many credentials; each item succeeds or fails on its own",
 )
 def bulk_issue(body: BulkIssue, ctx: Ctx) -> dict[str, Any]:
-    if len(body.items) > ctx.settings.max_bulk_items:
-        raise TooLarge(f"at most {ctx.settings.max_bulk_items} items fit in one bulk request")
+    bulk.within_limit(ctx, len(body.items))
     outcomes = ctx.ledger.issue_many(body.items)
     ctx.written()
-    results = []
-    for index, outcome in enumerate(outcomes):
-        if isinstance(outcome, LedgerError):
-            results.append({"index": index, "ok": False, "problem": outcome.problem()})
-        else:
-            results.append({"index": index, "ok": True, "result": outcome.as_dict()})
-    failed = sum(1 for r in results if not r["ok"])
-    return {"results": results, "succeeded": len(results) - failed, "failed": failed}
+    return bulk.answer(outcomes)
 
 
 def _decided(

@@ -15,9 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from anchors.checkpoint import NoteVerifier, verify_checkpoint
 from anchors.merkle import VerificationError, leaf_hash, verify_inclusion
+from ledger.api import bulk
 from ledger.api.app_context import ApiContext, context
+from ledger.application.service import CommandResult
 from ledger.domain.commands import SignedCommand
-from ledger.domain.errors import FieldError, InvalidInput, LedgerError, NotFound, TooLarge
+from ledger.domain.errors import FieldError, InvalidInput, LedgerError, NotFound
 from ledger.formats.edc.records import record_sealed
 from ledger.formats.edc.verify import TrustAnchors
 
@@ -99,19 +101,15 @@ class BulkSeals(BaseModel):
     summary="Record many sealed EDC credentials in one request (each signed; per-item results)",
 )
 def record_seals(body: BulkSeals, ctx: Ctx) -> dict[str, Any]:
-    if len(body.items) > ctx.settings.max_bulk_items:
-        raise TooLarge(f"at most {ctx.settings.max_bulk_items} items fit in one bulk request")
-    results = []
-    for index, item in enumerate(body.items):
+    bulk.within_limit(ctx, len(body.items))
+    outcomes: list[CommandResult | LedgerError] = []
+    for item in body.items:
         try:
-            results.append(
-                {"index": index, "ok": True, "result": record_sealed(ctx.ledger, item).as_dict()}
-            )
+            outcomes.append(record_sealed(ctx.ledger, item))
         except LedgerError as exc:
-            results.append({"index": index, "ok": False, "problem": exc.problem()})
+            outcomes.append(exc)
     ctx.written()
-    failed = sum(1 for r in results if not r["ok"])
-    return {"results": results, "succeeded": len(results) - failed, "failed": failed}
+    return bulk.answer(outcomes)
 
 
 @cache
