@@ -2,17 +2,23 @@
 
 The events in ``history-2026-11-29/`` were written by main before the layout change, each under
 a ``ledger.domain:`` topic (see its README). Stored events are never rewritten, so every one of
-those topics must keep resolving to its class.
+those topics must keep resolving to its class. In the PostgreSQL pass the same rows are written
+into a PostgreSQL event store first, byte for byte, and read back from there.
 """
 
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 
 from consumers.follower import NotificationFollower
 from consumers.projector import ReadModelProjector
@@ -24,12 +30,26 @@ from ledger.settings import Settings, create_secrets
 HISTORY = Path(__file__).parent / "history-2026-11-29" / "events.sqlite"
 
 
+def _stored_rows() -> list[StoredEvent]:
+    with closing(sqlite3.connect(HISTORY)) as connection:
+        rows = connection.execute(
+            "SELECT originator_id, originator_version, topic, state FROM stored_events"
+            " ORDER BY rowid"
+        ).fetchall()
+    return [StoredEvent(UUID(o), v, topic, bytes(state)) for o, v, topic, state in rows]
+
+
 @pytest.fixture
-def storage(tmp_path: Path) -> Iterator[Storage]:
+def storage(tmp_path: Path, database: Callable[[], dict[str, Any]]) -> Iterator[Storage]:
     data_dir = tmp_path / "data"
     create_secrets(data_dir)
-    shutil.copy(HISTORY, data_dir / "events.sqlite")
-    opened = open_storage(Settings(data_dir=data_dir, store="sqlite"))
+    fields = database()
+    if not fields:
+        shutil.copy(HISTORY, data_dir / "events.sqlite")
+    opened = open_storage(Settings(data_dir=data_dir, **(fields or {"store": "sqlite"})))
+    if fields:
+        for row in _stored_rows():  # one at a time: the store's order is the history's order
+            opened.ledger.recorder.insert_events([row])
     try:
         yield opened
     finally:
@@ -72,7 +92,8 @@ def test_an_aggregate_grows_with_events_under_its_current_topic(storage: Storage
         start=1, limit=100, topics=topics_of(Issuer.Registered)
     )
     storage.ledger.suspend_issuer(str(registered.originator_id), "a review of the register")
-    latest = storage.ledger.recorder.select_notifications(start=22, limit=1)
+    last = storage.ledger.recorder.max_notification_id()
+    latest = storage.ledger.recorder.select_notifications(start=last, limit=1)
     assert latest[0].topic == "ledger.domain.aggregates:Issuer.Suspended"
     issuer = storage.ledger.repository.get(registered.originator_id)
     assert isinstance(issuer, Issuer)
