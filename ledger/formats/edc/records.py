@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError
+
 from ledger.application.service import CommandResult, Ledger
 from ledger.domain.aggregates import Credential, Issuer
 from ledger.domain.commands import SignedCommand
@@ -65,7 +67,7 @@ class EdcReader:
         """The EDC credential of ``version`` (default: the current one), not yet sealed."""
         try:
             found: object = self.ledger.repository.get(UUID(credential_id))
-        except Exception:
+        except (AggregateNotFoundError, ValueError):
             raise NotFound(f"no credential {credential_id}") from None
         if not isinstance(found, Credential):
             raise NotFound(f"no credential {credential_id}")
