@@ -37,7 +37,6 @@ from ledger.formats.edc.seal import (
     seal_holds,
     unexpected_headers,
 )
-from ledger.formats.edc.shapes import violations
 from ledger.verify.report import Report
 
 _ISSUER = re.compile(r"urn:credledger:issuer:([0-9a-f-]{36})")
@@ -305,6 +304,10 @@ def verify_sealed(
             problem is None,
             problem or "The seal certificate's chain leads to a trust anchor configured here.",
         )
+    # pySHACL and rdflib are imported here, not with the module: loaded in every API process
+    # they add a third to the objects each full garbage collection walks.
+    from ledger.formats.edc.shapes import violations
+
     try:
         found = violations(sealed.credential)
         report.add(
