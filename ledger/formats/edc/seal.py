@@ -44,7 +44,7 @@ class _SealRegistry(JWSRegistry):
     max_payload_length = MAX_PAYLOAD_BYTES
 
 
-def _any(value: Any) -> None:
+def _judged_by_the_verifier(value: Any) -> None:
     """JAdES parameters judged by the verifier itself, not by the JWS layer."""
 
 
@@ -53,7 +53,7 @@ def _any(value: Any) -> None:
 _JADES_HEADER = {
     "iat": HeaderParameter("Signing time (JAdES baseline B)", "int"),
     "sigT": HeaderParameter("Claimed signing time (JAdES, older)", "str"),
-    "adoTst": HeaderParameter("Time-stamp of the signed data (JAdES)", _any),
+    "adoTst": HeaderParameter("Time-stamp of the signed data (JAdES)", _judged_by_the_verifier),
 }
 _REGISTRY = _SealRegistry(
     header_registry=_JADES_HEADER, strict_check_header=False, algorithms=list(ALGORITHMS)
