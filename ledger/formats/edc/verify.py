@@ -178,9 +178,8 @@ def _record_steps(
         return None
     issuer_id = found.group(1)
     digest = certificate_digest(sealed.certificate)
-    registered = next(
-        (c for c in ledger.seal_certificates(issuer_id) if c["sha256"] == digest), None
-    )
+    certificates = ledger.seal_certificates(issuer_id)
+    registered = next((c for c in certificates if c["sha256"] == digest), None)
     report.add("seal_certificate", *_certificate_verdict(registered, sealed.signing_time))
     credential_id, version = reference
     if (record["credential_id"], record["version"]) != (credential_id, version):
@@ -191,7 +190,7 @@ def _record_steps(
             f"{record['version']}, not the {credential_id} version {version} it names.",
         )
         return None
-    return _rebuilt(report, sealed, ledger, issuer_id, credential_id, version, record)
+    return _rebuilt(report, sealed, ledger, issuer_id, credential_id, version, record, certificates)
 
 
 def _certificate_verdict(registered: dict[str, Any] | None, signed: datetime) -> tuple[bool, str]:
@@ -224,6 +223,7 @@ def _rebuilt(
     credential_id: str,
     version: int,
     record: dict[str, Any],
+    certificates: list[dict[str, Any]],
 ) -> dict[str, Any] | None:
     credential = ledger.credential(credential_id)
     register = ledger.issuer(issuer_id)
@@ -238,7 +238,7 @@ def _rebuilt(
         legal = next(
             (
                 {"notation": c["legal_identifier"], "country": c["country"]}
-                for c in ledger.seal_certificates(issuer_id)
+                for c in certificates
                 if c["sha256"] == record["certificate_sha256"]
             ),
             None,
