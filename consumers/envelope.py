@@ -35,6 +35,17 @@ def _content(event: Any) -> tuple[str | None, dict[str, Any], str | None]:
     if isinstance(event, Issuer.KeyRotated):
         issuer_id, command, signature = _signed(event)
         return issuer_id, {**command, "new_key_signature": event.new_key_signature}, signature
+    if isinstance(event, Issuer.WalletKeyAdopted):
+        issuer_id, command, signature = _signed(event)
+        return issuer_id, {**command, "wallet_key": {"kid": event.kid, "jwk": event.jwk}}, signature
+    if isinstance(event, Credential.WalletDelivered):
+        issuer_id, command, signature = _signed(event)
+        delivery = {
+            "jwt_sha256": event.jwt_sha256,
+            "kid": event.kid,
+            "status_index": event.status_index,
+        }
+        return issuer_id, {**command, "delivery": delivery}, signature
     if isinstance(event, Issuer.Registered):
         registered: dict[str, Any] = {
             "legal_name": event.legal_name,

@@ -55,6 +55,12 @@ _HANDLERS: dict[type[Any], Handler] = {
     Credential.SealRecorded: lambda w, e, at, pos: w.seal_recorded(
         str(e.originator_id), at, pos, e.command
     ),
+    Issuer.WalletKeyAdopted: lambda w, e, at, pos: w.wallet_key_adopted(
+        str(e.originator_id), at, pos, e.kid, e.jwk
+    ),
+    Credential.WalletDelivered: lambda w, e, at, pos: w.wallet_delivered(
+        str(e.originator_id), at, pos, e.command, e.jwt_sha256, e.kid, e.status_index
+    ),
     Credential.Issued: _credential_version("issued"),
     Credential.Amended: _credential_version("amended"),
     Credential.Revoked: lambda w, e, at, pos: w.credential_revoked(
@@ -82,8 +88,11 @@ _BY_NAME: dict[str, Handler] = {cls.__qualname__: handler for cls, handler in _H
 def _as_event(envelope: dict[str, Any]) -> SimpleNamespace:
     """An envelope with the attributes the handlers read from a domain event."""
     content = envelope["content"]
+    # What the ledger recorded beside a signed command reads as the event's own attributes.
     return SimpleNamespace(
         **{k: v for k, v in content.items() if k not in ("command",)},
+        **content.get("wallet_key", {}),
+        **content.get("delivery", {}),
         originator_id=envelope["aggregate_id"],
         command=content,
     )

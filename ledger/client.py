@@ -187,6 +187,19 @@ class CommandSigner:
         )
         return self._signed(command, sealed=sealed)
 
+    def adopt_wallet_key(self, command_id: str | None = None) -> dict[str, Any]:
+        """Have the ledger adopt a new key for this issuer's SD-JWT VCs."""
+        return self._signed(self._command("adopt-wallet-key", command_id))
+
+    def offer(
+        self, credential_id: str, version: int, command_id: str | None = None
+    ) -> dict[str, Any]:
+        """Offer version ``version`` of a credential to the learner's wallet (signed now: an
+        offer request must be fresh)."""
+        return self._signed(
+            self._command("offer", command_id, credential_id=credential_id, version=str(version))
+        )
+
     def rotate_key(self, new_key: IssuerKey, command_id: str | None = None) -> dict[str, Any]:
         """A key rotation, signed by the current key and by the new one."""
         command = self._command("rotate-key", command_id, new_address=new_key.address)
@@ -307,6 +320,15 @@ class LedgerClient:
             f"{command['certificate_sha256']}/revocation"
         )
         return self._call("POST", path, json=body)
+
+    def adopt_wallet_key(self, body: dict[str, Any]) -> dict[str, Any]:
+        issuer_id = body["command"]["issuer_id"]
+        return self._call("POST", f"/issuers/{issuer_id}/wallet-keys", json=body)
+
+    def offer(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A credential offer for the learner's wallet, with its URI and PIN."""
+        credential_id = body["command"]["credential_id"]
+        return self._call("POST", f"/credentials/{credential_id}/offers", json=body)
 
     def seal_certificates(self, issuer_id: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = self._call("GET", f"/issuers/{issuer_id}/seal-certificates")[

@@ -207,6 +207,30 @@ class Settings(BaseSettings):
     read_freshness_seconds: int = Field(
         default=300, description="How old a signed read request may be."
     )
+    wallet_offer_seconds: int = Field(
+        default=86_400,
+        ge=60,
+        le=30 * 86_400,
+        description="How long a credential offer to a learner's wallet stays open.",
+    )
+    wallet_pin_tries: int = Field(
+        default=5, ge=1, le=20, description="Wrong PINs after which an offer is locked."
+    )
+    wallet_token_seconds: int = Field(
+        default=300, ge=30, le=3600, description="How long an OpenID4VCI access token lasts."
+    )
+    wallet_nonce_seconds: int = Field(
+        default=300,
+        ge=30,
+        le=3600,
+        description="How long a key-proof nonce, and a presentation's key binding, stay fresh.",
+    )
+    status_list_ttl_seconds: int = Field(
+        default=300,
+        ge=10,
+        le=86_400,
+        description="How long verifiers may cache a Token Status List (its ttl and max-age).",
+    )
 
     @property
     def content_rules(self) -> ContentRules:

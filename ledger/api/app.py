@@ -18,6 +18,7 @@ from ledger.api import (
     problems,
     state,
     verification,
+    wallets,
     web,
 )
 from ledger.api.app_context import ApiContext
@@ -55,6 +56,7 @@ def create_app(ctx: ApiContext, on_shutdown: Callable[[], None] | None = None) -
     app.include_router(issuers.router)
     app.include_router(credentials.router)
     app.include_router(edc.router)
+    app.include_router(wallets.router)
     app.include_router(log.router)
     app.include_router(verification.router)
     app.include_router(state.router)

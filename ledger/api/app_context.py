@@ -17,6 +17,7 @@ from ledger.api.read_your_writes import PositionWatch
 from ledger.application.service import Ledger
 from ledger.domain.errors import AdminAuthenticationError, Unavailable
 from ledger.persistence.read_model import ReadModel
+from ledger.persistence.wallet_sessions import WalletSessions
 from ledger.settings import Settings
 
 
@@ -28,6 +29,7 @@ class ApiContext:
     read_model: ReadModel
     log: TransparencyLog
     anchors: AnchorStore
+    wallet_sessions: WalletSessions
     chain: Chain | None
     confirmations: int
     log_origin: str

@@ -3,7 +3,6 @@ a sealed credential."""
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,10 +12,9 @@ from fastapi import APIRouter, Depends, Response
 from fastapi import Path as PathParameter
 from pydantic import BaseModel, ConfigDict, Field
 
-from anchors.checkpoint import NoteVerifier, verify_checkpoint
-from anchors.merkle import VerificationError, leaf_hash, verify_inclusion
 from ledger.api import bulk
 from ledger.api.app_context import ApiContext, context
+from ledger.api.log_records import anchored_record
 from ledger.application.service import CommandResult
 from ledger.domain.commands import SignedCommand
 from ledger.domain.errors import FieldError, InvalidInput, LedgerError, NotFound
@@ -135,33 +133,12 @@ class LocalSealLedger:
         self.commitment_of = ctx.read_model.commitment_of
 
     def anchoring(self, position: int, digest: str) -> tuple[bool | None, str]:
-        log, anchors = self._ctx.log, self._ctx.anchors
-        index = log.store.index_of(position)
-        anchor = anchors.covering(index) if index is not None else None
-        if index is None or anchor is None or anchor.tx_hash is None:
-            return None, "The seal's record is in the log's next batch: anchoring is pending."
-        entry = log.store.entries(index, index + 1)[0]
-        envelope = json.loads(entry)
-        content = envelope.get("content") or {}
-        if (
-            envelope.get("type") != "Credential.SealRecorded"
-            or content.get("seal_sha256") != digest
-        ):
-            return False, f"Log entry {index} does not record this seal."
-        try:
-            checkpoint = verify_checkpoint(
-                anchor.checkpoint_note,
-                NoteVerifier.parse(self._ctx.log_verifier_key),
-                self._ctx.log_origin,
-            )
-            proof = log.inclusion_proof(index, checkpoint.size)
-            verify_inclusion(
-                index, checkpoint.size, leaf_hash(entry), proof.hashes, checkpoint.root
-            )
-        except VerificationError as exc:
-            return False, f"The seal's log entry is not under the anchored checkpoint: {exc}."
-        return True, (
-            f"The seal's record is log entry {index}, under the checkpoint of "
-            f"{checkpoint.size} entries anchored in transaction {anchor.tx_hash} (block "
-            f"{anchor.block_number}, chain {anchor.chain_id})."
+        return anchored_record(
+            self._ctx,
+            position,
+            lambda envelope: (
+                envelope.get("type") == "Credential.SealRecorded"
+                and (envelope.get("content") or {}).get("seal_sha256") == digest
+            ),
+            "seal",
         )

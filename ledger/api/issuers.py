@@ -20,6 +20,8 @@ def _entry(ctx: ApiContext, issuer_id: str) -> dict[str, Any]:
     entry = ctx.read_model.issuer(issuer_id)
     if entry is None:
         raise NotFound(f"no issuer {issuer_id}")
+    # The keys that sign its SD-JWT VCs, each with when it was in use.
+    entry["wallet_keys"] = ctx.read_model.wallet_keys(issuer_id)
     return entry
 
 

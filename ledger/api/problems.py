@@ -21,6 +21,7 @@ from ledger.domain.errors import (
     LedgerError,
     MalformedRequest,
     Unavailable,
+    WalletRequestRefused,
 )
 
 log = logging.getLogger("credledger.api")
@@ -29,7 +30,15 @@ PROBLEM_JSON = "application/problem+json"
 
 
 def problem_response(error: LedgerError) -> JSONResponse:
-    return JSONResponse(error.problem(), status_code=error.status, media_type=PROBLEM_JSON)
+    headers = {}
+    if isinstance(error, WalletRequestRefused):
+        # OAuth answers are never cached (RFC 6749 section 5.2); a refused token says so.
+        headers["Cache-Control"] = "no-store"
+        if error.status == 401:
+            headers["WWW-Authenticate"] = f'Bearer error="{error.error}"'
+    return JSONResponse(
+        error.problem(), status_code=error.status, media_type=PROBLEM_JSON, headers=headers
+    )
 
 
 def _request_errors(exc: RequestValidationError) -> LedgerError:

@@ -6,15 +6,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from ledger.api.app_context import ApiContext, context
 from ledger.api.blockcerts import LocalResolver
 from ledger.api.edc import LocalSealLedger, trust_anchors
 from ledger.api.parameters import INT64_MAX
+from ledger.api.wallets import LocalWalletLedger
 from ledger.domain.errors import NotFound
 from ledger.formats.blockcerts.verify import verify_document
 from ledger.formats.edc.verify import verify_sealed
+from ledger.formats.sd_jwt.jws import MAX_TOKEN_CHARS
+from ledger.formats.sd_jwt.verify import verify_presentation
 from ledger.persistence.read_model import version_status
 from ledger.verify.bundle import AnchorPending, build_bundle
 from ledger.verify.bundle_checks import verify_bundle
@@ -39,12 +42,21 @@ class VerifyRequest(BaseModel):
     edc: dict[str, Any] | None = Field(
         default=None, description="Or a sealed Europass EDC credential (JAdES, JWS JSON)."
     )
+    sd_jwt: Annotated[str, StringConstraints(max_length=MAX_TOKEN_CHARS)] | None = Field(
+        default=None,
+        description="Or an SD-JWT VC presentation, <jwt>~<disclosure>~…~<kb-jwt>, with the "
+        "nonce and audience this verifier asked the holder's key binding for.",
+    )
+    nonce: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    audience: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
 
     @model_validator(mode="after")
     def one_subject(self) -> VerifyRequest:
-        subjects = (self.credential_id, self.bundle, self.document, self.edc)
+        subjects = (self.credential_id, self.bundle, self.document, self.edc, self.sd_jwt)
         if len([x for x in subjects if x is not None]) != 1:
-            raise ValueError("give exactly one of credential_id, bundle, document or edc")
+            raise ValueError("give exactly one of credential_id, bundle, document, edc or sd_jwt")
+        if self.sd_jwt is not None and (self.nonce is None or self.audience is None):
+            raise ValueError("an sd_jwt presentation is verified for a nonce and an audience")
         return self
 
 
@@ -92,6 +104,18 @@ def verify(body: VerifyRequest, ctx: Ctx) -> dict[str, Any]:
     """
     if body.edc is not None:
         return verify_sealed(body.edc, LocalSealLedger(ctx), trust_anchors(ctx)).as_dict()
+    if body.sd_jwt is not None:
+        assert body.nonce is not None and body.audience is not None
+        report = verify_presentation(
+            body.sd_jwt,
+            nonce=body.nonce,
+            audience=body.audience,
+            base_url=ctx.settings.public_url_value(),
+            ledger=LocalWalletLedger(ctx),
+            now=ctx.ledger.clock(),
+            max_age=float(ctx.settings.wallet_nonce_seconds),
+        )
+        return {**report.as_dict(), "credential": report.credential}
     if body.document is not None:
         document = verify_document(
             body.document, ctx.chain, LocalResolver(ctx), confirmations=ctx.confirmations

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError
 
@@ -37,9 +38,11 @@ from ledger.domain.aggregates import (
 )
 from ledger.domain.canonical import canonical_bytes
 from ledger.domain.commands import (
+    AdoptWalletKeyCommand,
     AmendCommand,
     EraseCommand,
     IssuerRegistration,
+    OfferCommand,
     ReadDocumentsCommand,
     ReadPersonalDataCommand,
     RecordSealCommand,
@@ -69,6 +72,8 @@ from ledger.domain.errors import (
     LedgerError,
     NotFound,
     NotYourCredential,
+    NoWalletKey,
+    OfferAlreadyDelivered,
     PersonalDataErased,
     ReadAlreadyAnswered,
     SealAlreadyRecorded,
@@ -76,6 +81,7 @@ from ledger.domain.errors import (
     UnknownIssuer,
     VersionMismatch,
 )
+from ledger.domain.jwk import public_jwk, thumbprint
 from ledger.domain.seal_certificates import CertificateRefused, parse_seal_certificate
 from ledger.domain.signing import address_bytes, checksum_address
 from ledger.persistence.personal_data import (
@@ -84,6 +90,7 @@ from ledger.persistence.personal_data import (
     PersonalDataVault,
 )
 from ledger.persistence.stored_topics import register_former_topics
+from ledger.persistence.wallet_keys import WalletKeyring
 
 C = TypeVar("C", bound=_Command)
 R = TypeVar("R")
@@ -140,6 +147,7 @@ class Ledger(Application[UUID]):
         rules: ContentRules = DEFAULT_RULES,
         read_freshness: timedelta = timedelta(minutes=5),
         clock: Callable[[], datetime] = utc_now,
+        wallet_keyring: WalletKeyring | None = None,
     ) -> None:
         # Histories written before the aggregates moved name them by their former topics.
         register_former_topics()
@@ -148,6 +156,17 @@ class Ledger(Application[UUID]):
         self._rules = rules
         self._read_freshness = read_freshness
         self._clock = clock
+        self._wallet_keyring = wallet_keyring
+
+    def clock(self) -> datetime:
+        """The ledger's time now (a test's clock where one is given)."""
+        return self._clock()
+
+    @property
+    def wallet_keyring(self) -> WalletKeyring:
+        if self._wallet_keyring is None:
+            raise NoWalletKey("this ledger was opened without the keys of issuers' SD-JWT VCs")
+        return self._wallet_keyring
 
     # The issuer register (operator actions) -------------------------------------------------
 
@@ -683,6 +702,93 @@ class Ledger(Application[UUID]):
             problem = ("signing-time-in-future", "the seal's signing time is in the future")
         if problem is not None:
             raise InvalidInput([FieldError(field, *problem)])
+
+    # Learner wallets (SD-JWT VC over OpenID4VCI) ---------------------------------------------
+
+    def adopt_wallet_key(self, signed: SignedCommand) -> CommandResult:
+        """Adopt a new ES256 key that signs the issuer's SD-JWT VCs (retiring the one before)."""
+        return self._retrying(lambda: self._adopt_wallet_key(signed))
+
+    def _adopt_wallet_key(self, signed: SignedCommand) -> CommandResult:
+        adopt = command_checks.command(AdoptWalletKeyCommand, signed.command, self._clock())
+        issuer = self._authenticate(adopt, signed)
+        if (replayed := self._replayed(adopt, signed)) is not None:
+            return replayed
+        key = self.wallet_keyring.private_key(adopt.issuer_id, adopt.command_id)
+        jwk = public_jwk(key.public_key())
+        issuer.adopt_wallet_key(signed.command, signed.signature, thumbprint(jwk), jwk)
+        result = CommandResult(
+            adopt.command_id, adopt.type, adopt.issuer_id, None, None, "wallet-key-adopted"
+        )
+        self._save(issuer, self._receipt(adopt, signed, result))
+        return result
+
+    def authorize_offer(self, signed: SignedCommand) -> OfferCommand:
+        """Check a signed offer: fresh, by the credential's issuer, for its current version,
+        not revoked or erased, with a wallet key adopted, and a command id not used before.
+        It is answered once."""
+        offer = self._fresh_read(OfferCommand, signed)
+        issuer = self._authenticate(offer, signed)
+        self._deliverable(issuer, offer)
+        if self._get(str(receipt_id_for(offer.issuer_id, offer.command_id))) is not None:
+            raise CommandIdReused(f"command id {offer.command_id!r} was used before")
+        self._spend(offer)
+        return offer
+
+    def wallet_signing_key(self, issuer_id: str) -> tuple[str, ec.EllipticCurvePrivateKey]:
+        """(kid, private key) of the key that signs the issuer's SD-JWT VCs now."""
+        current = self._issuer(issuer_id).wallet_key
+        if current is None:
+            raise NoWalletKey("the issuer has not adopted a key for SD-JWT VCs")
+        kid, adopted_by = current
+        return kid, self.wallet_keyring.private_key(issuer_id, adopted_by)
+
+    def record_delivery(
+        self, command: dict[str, Any], signature: str, jwt_sha256: str, kid: str, index: int
+    ) -> CommandResult:
+        """Record that an SD-JWT VC (the digest of its issuer-signed JWT, signed with ``kid``,
+        status list entry ``index``) went to a wallet for the signed offer ``command``.
+
+        The offer is checked again as it stands now (the version still current, the issuer's
+        key and standing unchanged): what the log records must still be what was offered.
+        """
+        signed = SignedCommand(command=command, signature=signature)
+        offer = command_checks.command(OfferCommand, command, self._clock())
+        issuer = self._authenticate(offer, signed)
+        credential = self._deliverable(issuer, offer)
+        if issuer.wallet_key is None or issuer.wallet_key[0] != kid:
+            raise NoWalletKey("the issuer's SD-JWT VC key changed while the offer was open")
+        if self._get(str(receipt_id_for(offer.issuer_id, offer.command_id))) is not None:
+            raise OfferAlreadyDelivered("this offer has delivered its credential already")
+        credential.record_delivery(command, signature, jwt_sha256, kid, index)
+        result = CommandResult(
+            offer.command_id,
+            offer.type,
+            offer.issuer_id,
+            offer.credential_id,
+            len(credential.versions),
+            "delivered",
+        )
+        try:
+            self._save(credential, self._receipt(offer, signed, result))
+        except ConcurrentWrite:
+            raise OfferAlreadyDelivered(
+                "the credential changed, or this offer was delivered, at the same moment"
+            ) from None
+        return result
+
+    def _deliverable(self, issuer: Issuer, offer: OfferCommand) -> Credential:
+        credential = self._own_credential(offer.credential_id, offer.issuer_id)
+        if credential.revoked:
+            raise AlreadyRevoked("a revoked credential is not offered to wallets")
+        self._at_current_version(credential, offer.version)
+        if credential.personal_data_erased:
+            raise PersonalDataErased(
+                "the learner's personal data has been erased: no credential goes to a wallet"
+            )
+        if issuer.wallet_key is None:
+            raise NoWalletKey("the issuer has not adopted a key for SD-JWT VCs")
+        return credential
 
     def read_personal_data(self, signed: SignedCommand) -> OpenedRecord:
         """The learner's data behind a credential's current version, for its issuer only."""

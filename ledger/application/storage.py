@@ -1,8 +1,8 @@
 """Choosing the storage backend by configuration, in this one place.
 
 Each backend module (``ledger.persistence.sqlite``, ``ledger.persistence.postgres``) provides
-``event_store_env``, ``schema_lock``, ``open_vault``, ``open_read_model``, ``open_log_store``
-and ``open_anchor_store``; nothing else names a backend.
+``event_store_env``, ``schema_lock``, ``open_vault``, ``open_read_model``, ``open_log_store``,
+``open_anchor_store`` and ``open_wallet_sessions``; nothing else names a backend.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from anchors.log import TransparencyLog
 from ledger.application.service import Ledger
 from ledger.persistence.personal_data import LearnerCipher, PersonalDataVault
 from ledger.persistence.read_model import ReadModel
+from ledger.persistence.wallet_keys import WalletKeyring
+from ledger.persistence.wallet_sessions import WalletSessions
 from ledger.settings import Settings
 
 
@@ -27,6 +29,7 @@ class Storage:
     read_model: ReadModel
     log: TransparencyLog
     anchors: AnchorStore
+    wallet_sessions: WalletSessions
 
     @property
     def vault(self) -> PersonalDataVault:
@@ -53,6 +56,7 @@ def open_storage(settings: Settings) -> Storage:
             env=env,
             rules=settings.content_rules,
             read_freshness=timedelta(seconds=settings.read_freshness_seconds),
+            wallet_keyring=WalletKeyring(settings.master_key_bytes()),
         )
         read_model: ReadModel = backend.open_read_model(settings)
         log_store = backend.open_log_store(settings)
@@ -61,4 +65,5 @@ def open_storage(settings: Settings) -> Storage:
         read_model=read_model,
         log=TransparencyLog(log_store),
         anchors=backend.open_anchor_store(log_store),
+        wallet_sessions=backend.open_wallet_sessions(ledger.recorder),
     )

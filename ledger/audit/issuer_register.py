@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.domain.binding import COMMAND_OF_EVENT
+from ledger.domain.binding import COMMAND_OF_EVENT, RECORDED_BESIDE
 from ledger.domain.canonical import canonical_bytes_of_text
 from ledger.domain.signing import SignatureFormatError, checksum_address, recover_signer
 
@@ -41,8 +41,7 @@ def check_envelope_signature(envelope: dict[str, Any], register: IssuerRegister)
     """Why the envelope's issuer signature does not hold, or None if it does."""
     if envelope["type"] not in _SIGNED:
         return None
-    command = dict(envelope["content"])
-    command.pop("new_key_signature", None)
+    command = {k: v for k, v in envelope["content"].items() if k not in RECORDED_BESIDE}
     issuer = str(envelope["issuer_id"])
     try:
         # Issuer commands hold only text (their schema admits nothing else), so the plain

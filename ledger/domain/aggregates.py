@@ -111,6 +111,12 @@ class Issuer(Aggregate):
         command: dict[str, Any]
         signature: str
 
+    class WalletKeyAdopted(Aggregate.Event):
+        command: dict[str, Any]
+        signature: str
+        kid: str
+        jwk: dict[str, str]
+
     @event(Registered)
     def __init__(
         self,
@@ -127,6 +133,8 @@ class Issuer(Aggregate):
         self.address = address
         self.suspended = False
         self.seal_certificates: dict[str, dict[str, Any]] = {}
+        # The keys adopted for SD-JWT VCs: kid, and the command id the ledger derived it for.
+        self.wallet_keys: list[tuple[str, str]] = []
 
     @event(Suspended)
     def suspend(self, reason: str) -> None:
@@ -209,6 +217,25 @@ class Issuer(Aggregate):
         if found is not None:
             found["revoked"] = True
 
+    def adopt_wallet_key(
+        self, command: dict[str, Any], signature: str, kid: str, jwk: dict[str, str]
+    ) -> None:
+        """Record the SD-JWT VC signing key the ledger keeps for the issuer from now on."""
+        if command.get("type") != "adopt-wallet-key" or command.get("issuer_id") != str(self.id):
+            raise UnboundCommand(f"a {command.get('type')} command cannot adopt a key here")
+        self._adopt_wallet_key(command=command, signature=signature, kid=kid, jwk=jwk)
+
+    @event(WalletKeyAdopted)
+    def _adopt_wallet_key(
+        self, command: dict[str, Any], signature: str, kid: str, jwk: dict[str, str]
+    ) -> None:
+        self.wallet_keys.append((kid, command["command_id"]))
+
+    @property
+    def wallet_key(self) -> tuple[str, str] | None:
+        """(kid, command id) of the key that signs for the issuer now: the last adopted."""
+        return self.wallet_keys[-1] if self.wallet_keys else None
+
     def qa_types(self) -> set[str]:
         return {qa["type"] for qa in self.quality_assurance}
 
@@ -241,6 +268,15 @@ class Credential(Aggregate):
         command: dict[str, Any]
         signature: str
 
+    class WalletDelivered(Aggregate.Event):
+        """An SD-JWT VC of the version the offer names went to the learner's wallet."""
+
+        command: dict[str, Any]
+        signature: str
+        jwt_sha256: str
+        kid: str
+        status_index: int
+
     @event(Issued)
     def __init__(self, issuer_id: str, command: dict[str, Any], signature: str) -> None:
         self.issuer_id = issuer_id
@@ -248,6 +284,7 @@ class Credential(Aggregate):
         self.revoked = False
         self.personal_data_erased = False
         self.seals: set[str] = set()
+        self.deliveries = 0
 
     @property
     def current(self) -> dict[str, Any]:
@@ -277,6 +314,20 @@ class Credential(Aggregate):
         """Record that the issuer sealed the current version as an EDC credential."""
         self._bound(command, "record-seal")
         self._record_seal(command=command, signature=signature)
+
+    def record_delivery(
+        self, command: dict[str, Any], signature: str, jwt_sha256: str, kid: str, status_index: int
+    ) -> None:
+        """Record that the issuer-signed JWT with digest ``jwt_sha256`` was delivered for the
+        offer ``command``, with status list entry ``status_index``."""
+        self._bound(command, "offer")
+        self._record_delivery(
+            command=command,
+            signature=signature,
+            jwt_sha256=jwt_sha256,
+            kid=kid,
+            status_index=status_index,
+        )
 
     def _bound(self, command: dict[str, Any], kind: str) -> None:
         """Refuse to record ``command`` unless it speaks for this credential as it stands.
@@ -314,6 +365,12 @@ class Credential(Aggregate):
     @event(SealRecorded)
     def _record_seal(self, command: dict[str, Any], signature: str) -> None:
         self.seals.add(command["seal_sha256"])
+
+    @event(WalletDelivered)
+    def _record_delivery(
+        self, command: dict[str, Any], signature: str, jwt_sha256: str, kid: str, status_index: int
+    ) -> None:
+        self.deliveries += 1
 
 
 class CommandReceipt(Aggregate):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.domain.aggregates import credential_id_text
+from ledger.domain.jwk import thumbprint
 
 COMMAND_OF_EVENT = {
     "Credential.Issued": "issue",
@@ -24,10 +25,19 @@ COMMAND_OF_EVENT = {
     "Issuer.SealCertificateRegistered": "register-seal-certificate",
     "Issuer.SealCertificateRevoked": "revoke-seal-certificate",
     "Credential.SealRecorded": "record-seal",
+    "Issuer.WalletKeyAdopted": "adopt-wallet-key",
+    "Credential.WalletDelivered": "offer",
 }
+# What the ledger adds to a signed command in the envelope (outside what was signed).
+RECORDED_BESIDE = ("new_key_signature", "wallet_key", "delivery")
 # Events of the issuer itself: the command's target is its issuer.
 _ISSUER_EVENTS = frozenset(
-    {"Issuer.KeyRotated", "Issuer.SealCertificateRegistered", "Issuer.SealCertificateRevoked"}
+    {
+        "Issuer.KeyRotated",
+        "Issuer.SealCertificateRegistered",
+        "Issuer.SealCertificateRevoked",
+        "Issuer.WalletKeyAdopted",
+    }
 )
 
 
@@ -78,6 +88,10 @@ class Bindings:
     """"issuer id/command id" -> the signature of the command that first used it"""
     erased: set[str] = field(default_factory=set)
     """credentials an erase command has marked ("command key/credential id")"""
+    wallet_keys: dict[str, str] = field(default_factory=dict)
+    """issuer id -> the kid of its SD-JWT VC key in use"""
+    status_indexes: set[str] = field(default_factory=set)
+    """"issuer id/index" of every status list entry a delivery took"""
 
     def check(self, envelope: dict[str, Any]) -> str | None:
         """Why ``envelope`` is not bound to its event at this point of the history."""
@@ -98,8 +112,14 @@ class Bindings:
                 f"command id {command.get('command_id')!r} of issuer {command['issuer_id']} "
                 "was used by an earlier event: a command id speaks for one command"
             )
+        if kind == "Issuer.WalletKeyAdopted":
+            return _wallet_key_problem(command)
         if kind in _ISSUER_EVENTS:
             return None
+        if kind == "Credential.WalletDelivered":
+            problem = self._delivery_problem(command)
+            if problem is not None:
+                return problem
         aggregate = str(envelope["aggregate_id"])
         known = self.credentials.get(aggregate)
         if kind == "Credential.Issued":
@@ -109,6 +129,18 @@ class Bindings:
         if known[0] != command["issuer_id"]:
             return f"credential {aggregate} belongs to issuer {known[0]}, not the command's"
         return self._version_problem(kind, aggregate, command, key, known[1], repeated_erase)
+
+    def _delivery_problem(self, content: dict[str, Any]) -> str | None:
+        delivery = content.get("delivery") or {}
+        issuer = str(content["issuer_id"])
+        if delivery.get("kid") != self.wallet_keys.get(issuer):
+            return (
+                f"the SD-JWT VC was signed with key {delivery.get('kid')!r}, not the key issuer "
+                f"{issuer} had adopted at this point"
+            )
+        if f"{issuer}/{delivery.get('status_index')}" in self.status_indexes:
+            return f"status list entry {delivery.get('status_index')} of issuer {issuer} was taken"
+        return None
 
     def _version_problem(
         self,
@@ -152,3 +184,20 @@ class Bindings:
             self.credentials[aggregate][1] += 1
         elif kind == "Credential.PersonalDataErased":
             self.erased.add(f"{key}/{aggregate}")
+        elif kind == "Issuer.WalletKeyAdopted":
+            self.wallet_keys[command["issuer_id"]] = command["wallet_key"]["kid"]
+        elif kind == "Credential.WalletDelivered":
+            index = command["delivery"]["status_index"]
+            self.status_indexes.add(f"{command['issuer_id']}/{index}")
+
+
+def _wallet_key_problem(content: dict[str, Any]) -> str | None:
+    recorded = content.get("wallet_key") or {}
+    jwk = recorded.get("jwk")
+    try:
+        derived = thumbprint(jwk) if isinstance(jwk, dict) else None
+    except KeyError:
+        derived = None
+    if derived is None or derived != recorded.get("kid"):
+        return "the adopted key's kid is not the thumbprint of its JWK"
+    return None

@@ -138,6 +138,22 @@ class RecordSealCommand(_Command):
     certificate_sha256: Sha256
 
 
+class AdoptWalletKeyCommand(_Command):
+    """Have the ledger keep a new ES256 key that signs the issuer's SD-JWT VCs and status list;
+    the key adopted before is retired (what it signed keeps verifying)."""
+
+    type: Literal["adopt-wallet-key"]
+
+
+class OfferCommand(_Command):
+    """Offer version ``version`` of a credential to the learner's wallet (OpenID4VCI, the
+    pre-authorized code flow): a signed, fresh request, answered once, delivered once."""
+
+    type: Literal["offer"]
+    credential_id: UuidStr
+    version: Version
+
+
 class ReadPersonalDataCommand(_Command):
     """A signed read: only the issuer of a credential may see its learner's data."""
 
@@ -206,6 +222,8 @@ COMMAND_MODELS: dict[str, type[_Command]] = {
     "register-seal-certificate": RegisterSealCertificateCommand,
     "revoke-seal-certificate": RevokeSealCertificateCommand,
     "record-seal": RecordSealCommand,
+    "adopt-wallet-key": AdoptWalletKeyCommand,
+    "offer": OfferCommand,
     "read-personal-data": ReadPersonalDataCommand,
 }
 

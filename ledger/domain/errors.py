@@ -179,6 +179,20 @@ class SealAlreadyRecorded(Conflict):
     title = "Seal already recorded"
 
 
+class NoWalletKey(Conflict):
+    code = "no-wallet-key"
+    title = "No wallet key adopted"
+
+    advice = "Have the ledger adopt a signing key for your SD-JWT VCs: credledger wallet-key."
+
+
+class OfferAlreadyDelivered(Conflict):
+    code = "offer-already-delivered"
+    title = "Offer already delivered"
+
+    advice = "An offer delivers one credential; make a new offer (credledger offer)."
+
+
 class AlreadyRegistered(Conflict):
     code = "already-registered"
     title = "Already registered"
@@ -215,3 +229,62 @@ class Unavailable(LedgerError):
     status = 503
     code = "unavailable"
     title = "Service unavailable"
+
+
+class WalletRequestRefused(LedgerError):
+    """An OpenID4VCI or OAuth 2.0 request refused. The problem document also carries the
+    protocol's own members, ``error`` and ``error_description`` (RFC 6749 section 5.2,
+    OpenID4VCI sections 8.3.1 and 7.3), so a wallet reads it as it expects; ``reason`` names
+    exactly what was wrong."""
+
+    status = 400
+    code = "wallet-request-refused"
+    title = "Wallet request refused"
+    error: ClassVar[str] = "invalid_request"
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail, reason=reason, error=self.error, error_description=detail)
+        self.reason = reason
+
+
+class InvalidGrant(WalletRequestRefused):
+    code = "invalid-grant"
+    title = "Pre-authorized code refused"
+    error = "invalid_grant"
+
+
+class UnsupportedGrantType(WalletRequestRefused):
+    code = "unsupported-grant-type"
+    title = "Grant type not supported"
+    error = "unsupported_grant_type"
+
+
+class InvalidToken(WalletRequestRefused):
+    status = 401
+    code = "invalid-token"
+    title = "Access token refused"
+    error = "invalid_token"
+
+
+class InvalidProof(WalletRequestRefused):
+    code = "invalid-proof"
+    title = "Key proof refused"
+    error = "invalid_proof"
+
+
+class InvalidNonce(WalletRequestRefused):
+    code = "invalid-nonce"
+    title = "Key proof nonce refused"
+    error = "invalid_nonce"
+
+
+class InvalidCredentialRequest(WalletRequestRefused):
+    code = "invalid-credential-request"
+    title = "Credential request refused"
+    error = "invalid_credential_request"
+
+
+class CredentialRequestDenied(WalletRequestRefused):
+    code = "credential-request-denied"
+    title = "Credential no longer offered"
+    error = "credential_request_denied"

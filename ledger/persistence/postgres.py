@@ -7,7 +7,7 @@ sealed personal data in the same transaction as the events. The read model uses 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import psycopg
@@ -22,6 +22,8 @@ from anchors.postgres import PostgresAnchorStore, PostgresLogStore
 from ledger.persistence.personal_data import LearnerCipher, PersonalDataVault, SealedBatch
 from ledger.persistence.read_model import Cursor as ReadModelCursor
 from ledger.persistence.read_model import ReadModel
+from ledger.persistence.wallet_sessions import SCHEMA as WALLET_SCHEMA
+from ledger.persistence.wallet_sessions import WalletSessions
 from ledger.settings import Settings
 
 _VAULT_SCHEMA = (
@@ -34,6 +36,7 @@ _VAULT_SCHEMA = (
     # Signed reads already answered, kept while they are fresh, so each is answered once.
     "CREATE TABLE IF NOT EXISTS spent_reads (nonce TEXT PRIMARY KEY, expires DOUBLE PRECISION"
     " NOT NULL)",
+    *WALLET_SCHEMA,
 )
 
 
@@ -195,6 +198,25 @@ def schema_lock(settings: Settings) -> Iterator[None]:
 
 def open_read_model(settings: Settings) -> PostgresReadModel:
     return PostgresReadModel(settings)
+
+
+class PostgresWalletSessions(WalletSessions):
+    """OpenID4VCI issuance state in the event store's database."""
+
+    def __init__(self, recorder: PostgresLedgerRecorder) -> None:
+        self._datastore = recorder.datastore
+
+    def _transaction(self) -> AbstractContextManager[Any]:
+        return self._datastore.transaction(commit=True)
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", "%s")
+
+
+def open_wallet_sessions(recorder: Any) -> PostgresWalletSessions:
+    if not isinstance(recorder, PostgresLedgerRecorder):
+        raise TypeError("the wallet sessions need the ledger's Postgres recorder")
+    return PostgresWalletSessions(recorder)
 
 
 def open_vault(recorder: Any, cipher: LearnerCipher) -> PostgresVault:

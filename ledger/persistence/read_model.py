@@ -66,6 +66,17 @@ SCHEMA = (
     " seal_sha256 TEXT PRIMARY KEY, credential_id TEXT NOT NULL, version INTEGER NOT NULL,"
     " issuer_id TEXT NOT NULL, certificate_sha256 TEXT NOT NULL, recorded_at TEXT NOT NULL,"
     " position INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS rm_wallet_keys ("
+    " issuer_id TEXT NOT NULL, kid TEXT NOT NULL, jwk TEXT NOT NULL, adopted_at TEXT NOT NULL,"
+    " retired_at TEXT, position INTEGER NOT NULL, PRIMARY KEY (issuer_id, kid))",
+    "CREATE TABLE IF NOT EXISTS rm_wallet_deliveries ("
+    " jwt_sha256 TEXT PRIMARY KEY, issuer_id TEXT NOT NULL, credential_id TEXT NOT NULL,"
+    " version INTEGER NOT NULL, kid TEXT NOT NULL, status_index INTEGER NOT NULL,"
+    " delivered_at TEXT NOT NULL, position INTEGER NOT NULL)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS rm_wallet_deliveries_by_status"
+    " ON rm_wallet_deliveries (issuer_id, status_index)",
+    "CREATE INDEX IF NOT EXISTS rm_wallet_deliveries_by_credential"
+    " ON rm_wallet_deliveries (credential_id)",
 )
 
 # A W3C Bitstring Status List of this many entries per list (the specification's minimum,
@@ -87,6 +98,8 @@ _DIGEST_TABLES = (
     ("rm_status_entries", "issuer_id, list_no, idx"),
     ("rm_seal_certificates", "issuer_id, sha256"),
     ("rm_seals", "seal_sha256"),
+    ("rm_wallet_keys", "issuer_id, kid"),
+    ("rm_wallet_deliveries", "jwt_sha256"),
 )
 
 
@@ -235,6 +248,43 @@ class ReadModelWriter:
                 int(command["version"]),
                 command["issuer_id"],
                 command["certificate_sha256"],
+                at,
+                position,
+            ),
+        )
+
+    def wallet_key_adopted(
+        self, issuer_id: str, at: str, position: int, kid: str, jwk: dict[str, str]
+    ) -> None:
+        self._run(
+            "UPDATE rm_wallet_keys SET retired_at = ? WHERE issuer_id = ? AND retired_at IS NULL",
+            (at, issuer_id),
+        )
+        self._run(
+            "INSERT INTO rm_wallet_keys VALUES (?, ?, ?, ?, NULL, ?)",
+            (issuer_id, kid, _json(jwk), at, position),
+        )
+        self._history(issuer_id, position, at, "wallet-key-adopted", {"kid": kid})
+
+    def wallet_delivered(
+        self,
+        credential_id: str,
+        at: str,
+        position: int,
+        command: dict[str, Any],
+        jwt_sha256: str,
+        kid: str,
+        status_index: int,
+    ) -> None:
+        self._run(
+            "INSERT INTO rm_wallet_deliveries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                jwt_sha256,
+                command["issuer_id"],
+                credential_id,
+                int(command["version"]),
+                kid,
+                status_index,
                 at,
                 position,
             ),
@@ -609,6 +659,74 @@ class ReadModel(ABC):
             "position",
         )
         return dict(zip(keys, row, strict=True))
+
+    def wallet_keys(self, issuer_id: str) -> list[dict[str, Any]]:
+        """The keys that have signed an issuer's SD-JWT VCs, oldest first, with when each was
+        adopted and retired (a JWT is judged by the key in use at its ``iat``)."""
+        with self._cursor(write=False) as c:
+            c.execute(
+                self._sql(
+                    "SELECT kid, jwk, adopted_at, retired_at, position FROM rm_wallet_keys"
+                    " WHERE issuer_id = ? ORDER BY position"
+                ),
+                (issuer_id,),
+            )
+            rows = c.fetchall()
+        return [
+            {"kid": k, "jwk": json.loads(j), "adopted_at": a, "retired_at": r, "position": p}
+            for k, j, a, r, p in rows
+        ]
+
+    def wallet_delivery(self, jwt_sha256: str) -> dict[str, Any] | None:
+        """The record of a delivered SD-JWT VC, by the digest of its issuer-signed JWT."""
+        with self._cursor(write=False) as c:
+            c.execute(
+                self._sql(
+                    "SELECT jwt_sha256, issuer_id, credential_id, version, kid, status_index,"
+                    " delivered_at, position FROM rm_wallet_deliveries WHERE jwt_sha256 = ?"
+                ),
+                (jwt_sha256,),
+            )
+            row = c.fetchone()
+        if row is None:
+            return None
+        keys = (
+            "jwt_sha256",
+            "issuer_id",
+            "credential_id",
+            "version",
+            "kid",
+            "status_index",
+            "delivered_at",
+            "position",
+        )
+        return dict(zip(keys, row, strict=True))
+
+    def wallet_deliveries(self, credential_id: str) -> int:
+        """How many SD-JWT VCs of a credential went to wallets."""
+        with self._cursor(write=False) as c:
+            c.execute(
+                self._sql("SELECT COUNT(*) FROM rm_wallet_deliveries WHERE credential_id = ?"),
+                (credential_id,),
+            )
+            return int(c.fetchone()[0])
+
+    def wallet_status(self, issuer_id: str) -> tuple[list[int], int]:
+        """The status list entries of an issuer's SD-JWT VCs that are no longer valid (their
+        version revoked or superseded), and the highest entry taken (-1 if none)."""
+        with self._cursor(write=False) as c:
+            c.execute(
+                self._sql(
+                    "SELECT d.status_index, CASE WHEN c.status = 'revoked'"
+                    " OR d.version < c.current_version THEN 1 ELSE 0 END"
+                    " FROM rm_wallet_deliveries d JOIN rm_credentials c"
+                    " ON c.credential_id = d.credential_id WHERE d.issuer_id = ?"
+                ),
+                (issuer_id,),
+            )
+            rows = c.fetchall()
+        highest = max((int(r[0]) for r in rows), default=-1)
+        return sorted(int(r[0]) for r in rows if r[1]), highest
 
     def issuer(self, issuer_id: str) -> dict[str, Any] | None:
         """An issuer's public register entry with its key and status history."""

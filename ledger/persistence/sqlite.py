@@ -18,6 +18,8 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from anchors.sqlite import SQLiteAnchorStore, SQLiteConnections, SQLiteLogStore
 from ledger.persistence.personal_data import LearnerCipher, PersonalDataVault, SealedBatch
 from ledger.persistence.read_model import Cursor, ReadModel
+from ledger.persistence.wallet_sessions import SCHEMA as WALLET_SCHEMA
+from ledger.persistence.wallet_sessions import WalletSessions
 from ledger.settings import Settings
 
 _VAULT_SCHEMA = (
@@ -30,6 +32,7 @@ _VAULT_SCHEMA = (
     # Signed reads already answered, kept while they are fresh, so each is answered once.
     "CREATE TABLE IF NOT EXISTS spent_reads (nonce TEXT PRIMARY KEY, expires DOUBLE PRECISION"
     " NOT NULL)",
+    *WALLET_SCHEMA,
 )
 
 
@@ -157,6 +160,22 @@ def schema_lock(settings: Settings) -> AbstractContextManager[None]:
 
 def open_read_model(settings: Settings) -> SQLiteReadModel:
     return SQLiteReadModel(settings.read_model_db)
+
+
+class SQLiteWalletSessions(WalletSessions):
+    """OpenID4VCI issuance state in the event store's database."""
+
+    def __init__(self, recorder: SQLiteLedgerRecorder) -> None:
+        self._datastore = recorder.datastore
+
+    def _transaction(self) -> AbstractContextManager[Any]:
+        return self._datastore.transaction(commit=True)
+
+
+def open_wallet_sessions(recorder: Any) -> SQLiteWalletSessions:
+    if not isinstance(recorder, SQLiteLedgerRecorder):
+        raise TypeError("the wallet sessions need the ledger's SQLite recorder")
+    return SQLiteWalletSessions(recorder)
 
 
 def open_vault(recorder: Any, cipher: LearnerCipher) -> SQLiteVault:

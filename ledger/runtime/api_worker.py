@@ -51,6 +51,7 @@ def worker_context(settings: Settings, storage: Storage) -> ApiContext:
         read_model=storage.read_model,
         log=storage.log,
         anchors=storage.anchors,
+        wallet_sessions=storage.wallet_sessions,
         chain=Web3Chain.connect(rpc_url) if rpc_url else None,
         confirmations=settings.confirmations,
         log_origin=settings.log_origin_value(),

@@ -184,6 +184,7 @@ class EmbeddedLedger:
             read_model=self.storage.read_model,
             log=self.storage.log,
             anchors=self.storage.anchors,
+            wallet_sessions=self.storage.wallet_sessions,
             chain=self.chain.chain,
             confirmations=self.settings.confirmations,
             log_origin=self.settings.log_origin_value(),

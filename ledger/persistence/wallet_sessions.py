@@ -1,0 +1,201 @@
+"""The state of OpenID4VCI issuance between requests: offers, access tokens, nonces, and the
+next free entry of each issuer's Token Status List.
+
+It sits beside the event store (so every API worker sees it) and is operational state, not
+history: an offer's pre-authorized code, PIN and access token are kept only as SHA-256
+digests, and what a delivery proves is recorded as an event, not here. Each decision is one
+conditional UPDATE, so two workers never both redeem a code or take one status entry.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS wallet_offers ("
+    " code_hash TEXT PRIMARY KEY, issuer_id TEXT NOT NULL, credential_id TEXT NOT NULL,"
+    " version INTEGER NOT NULL, command TEXT NOT NULL, signature TEXT NOT NULL,"
+    " pin_hash TEXT NOT NULL, attempts INTEGER NOT NULL, expires DOUBLE PRECISION NOT NULL,"
+    " redeemed DOUBLE PRECISION, token_hash TEXT, token_expires DOUBLE PRECISION,"
+    " delivered DOUBLE PRECISION)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS wallet_offers_by_token ON wallet_offers (token_hash)",
+    "CREATE TABLE IF NOT EXISTS wallet_nonces ("
+    " nonce TEXT PRIMARY KEY, expires DOUBLE PRECISION NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS wallet_status_counters ("
+    " issuer_id TEXT PRIMARY KEY, next_index INTEGER NOT NULL)",
+)
+# Offers and nonces are kept this long past their expiry (to tell "expired" from "unknown").
+_KEPT_AFTER_EXPIRY = 86_400.0
+
+
+@dataclass(frozen=True)
+class StoredOffer:
+    """An offer as the issuer signed it, and where its code stands."""
+
+    issuer_id: str
+    credential_id: str
+    version: int
+    command: dict[str, Any]
+    signature: str
+
+
+@dataclass(frozen=True)
+class Redemption:
+    """What presenting a pre-authorized code gave: the offer, or why not."""
+
+    offer: StoredOffer | None
+    refusal: str | None = None
+    tries_left: int = 0
+
+
+_OFFER_COLUMNS = "issuer_id, credential_id, version, command, signature"
+
+
+def _offer(row: Any) -> StoredOffer:
+    return StoredOffer(str(row[0]), str(row[1]), int(row[2]), json.loads(row[3]), str(row[4]))
+
+
+class WalletSessions(ABC):
+    """Offers, tokens, nonces and status entries; one subclass per backend."""
+
+    @abstractmethod
+    def _transaction(self) -> AbstractContextManager[Any]:
+        """A cursor in a transaction committed on success."""
+
+    def _sql(self, statement: str) -> str:
+        """The statement in the backend's placeholder style (written with ``?``)."""
+        return statement
+
+    def _run(self, c: Any, statement: str, params: tuple[Any, ...]) -> Any:
+        c.execute(self._sql(statement), params)
+        if "RETURNING" not in statement and "SELECT" not in statement:
+            return None
+        row = c.fetchone()
+        # Backends give rows as mappings (psycopg) or sequences (sqlite3): read by position.
+        return None if row is None else tuple(row.values() if isinstance(row, dict) else row)
+
+    def open_offer(
+        self, code_hash: str, pin_hash: str, offer: StoredOffer, now: float, expires: float
+    ) -> None:
+        """Keep a new offer until ``expires``; offers long expired are dropped."""
+        with self._transaction() as c:
+            self._run(c, "DELETE FROM wallet_offers WHERE expires < ?", (now - _KEPT_AFTER_EXPIRY,))
+            self._run(
+                c,
+                "INSERT INTO wallet_offers VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, NULL, NULL, NULL,"
+                " NULL)",
+                (
+                    code_hash,
+                    offer.issuer_id,
+                    offer.credential_id,
+                    offer.version,
+                    json.dumps(offer.command, separators=(",", ":")),
+                    offer.signature,
+                    pin_hash,
+                    expires,
+                ),
+            )
+
+    def redeem(
+        self,
+        code_hash: str,
+        pin_hash: str,
+        token_hash: str,
+        now: float,
+        token_expires: float,
+        max_attempts: int,
+    ) -> Redemption:
+        """Exchange a pre-authorized code and its PIN for an access token, once.
+
+        A wrong PIN counts against the offer; after ``max_attempts`` wrong ones it is locked.
+        """
+        with self._transaction() as c:
+            row = self._run(
+                c,
+                "UPDATE wallet_offers SET redeemed = ?, token_hash = ?, token_expires = ?"
+                " WHERE code_hash = ? AND pin_hash = ? AND redeemed IS NULL AND attempts < ?"
+                f" AND expires > ? RETURNING {_OFFER_COLUMNS}",
+                (now, token_hash, token_expires, code_hash, pin_hash, max_attempts, now),
+            )
+            if row is not None:
+                return Redemption(_offer(row))
+            row = self._run(
+                c,
+                "UPDATE wallet_offers SET attempts = attempts + 1 WHERE code_hash = ?"
+                " AND pin_hash <> ? AND redeemed IS NULL AND attempts < ? AND expires > ?"
+                " RETURNING attempts",
+                (code_hash, pin_hash, max_attempts, now),
+            )
+            if row is not None:
+                left = max_attempts - int(row[0])
+                return Redemption(None, "wrong-pin" if left else "locked", left)
+            row = self._run(
+                c,
+                "SELECT redeemed, attempts, expires FROM wallet_offers WHERE code_hash = ?",
+                (code_hash,),
+            )
+        if row is None:
+            return Redemption(None, "unknown")
+        redeemed, attempts, expires = row
+        if redeemed is not None:
+            return Redemption(None, "used")
+        if int(attempts) >= max_attempts:
+            return Redemption(None, "locked")
+        if float(expires) <= now:
+            return Redemption(None, "expired")
+        return Redemption(None, "unknown")
+
+    def offer_for_token(self, token_hash: str, now: float) -> tuple[StoredOffer | None, str]:
+        """The offer an access token was issued for, or None and why (expired, delivered)."""
+        with self._transaction() as c:
+            row = self._run(
+                c,
+                f"SELECT {_OFFER_COLUMNS}, token_expires, delivered FROM wallet_offers"
+                " WHERE token_hash = ?",
+                (token_hash,),
+            )
+        if row is None:
+            return None, "unknown"
+        if row[6] is not None:
+            return None, "delivered"
+        if float(row[5]) <= now:
+            return None, "expired"
+        return _offer(row), ""
+
+    def delivered(self, token_hash: str, now: float) -> None:
+        """Mark the offer behind an access token delivered: the token is spent."""
+        with self._transaction() as c:
+            self._run(
+                c, "UPDATE wallet_offers SET delivered = ? WHERE token_hash = ?", (now, token_hash)
+            )
+
+    def issue_nonce(self, nonce: str, now: float, expires: float) -> None:
+        with self._transaction() as c:
+            self._run(c, "DELETE FROM wallet_nonces WHERE expires < ?", (now,))
+            self._run(c, "INSERT INTO wallet_nonces VALUES (?, ?)", (nonce, expires))
+
+    def spend_nonce(self, nonce: str, now: float) -> bool:
+        """Whether ``nonce`` was issued here and is still fresh; it cannot be used again."""
+        with self._transaction() as c:
+            row = self._run(
+                c,
+                "DELETE FROM wallet_nonces WHERE nonce = ? AND expires > ? RETURNING nonce",
+                (nonce, now),
+            )
+        return row is not None
+
+    def next_status_index(self, issuer_id: str) -> int:
+        """Take the issuer's next free status list entry (an entry is never given twice)."""
+        with self._transaction() as c:
+            row = self._run(
+                c,
+                "INSERT INTO wallet_status_counters VALUES (?, 1) ON CONFLICT (issuer_id)"
+                " DO UPDATE SET next_index = wallet_status_counters.next_index + 1"
+                " RETURNING next_index",
+                (issuer_id,),
+            )
+        return int(row[0]) - 1
