@@ -19,6 +19,11 @@ fi
 # axe-core checks the public pages against WCAG 2.1 A/AA rules in the browser tests.
 [ -f .deploy/axe/node_modules/axe-core/axe.min.js ] ||
   npm install --silent --no-audit --no-fund --prefix .deploy/axe axe-core@4
+# The OpenWallet Foundation's SD-JWT libraries act as the learner's wallet in the interop tests
+# (0.19.0: 0.20.0 of @sd-jwt/sd-jwt-vc needs an alpha dependency the registry does not serve).
+[ -d .deploy/sd-jwt/node_modules/@sd-jwt/jwt-status-list ] ||
+  npm install --silent --no-audit --no-fund --prefix .deploy/sd-jwt @sd-jwt/sd-jwt-vc@0.19.0 \
+    @sd-jwt/crypto-nodejs@0.19.0 @sd-jwt/jwt-status-list@0.19.0 @sd-jwt/core@0.19.0
 # EU DSS (Java) validates the EDC seals: a small program under tests/interop/dss, built with
 # Maven once (its jars from Maven Central, kept in .deploy/m2 with the build in .deploy/dss).
 if [ ! -f .deploy/dss/classes/dev/credledger/dss/ValidateSeals.class ]; then

@@ -75,8 +75,16 @@ def test_the_sd_jwt_vc_hides_every_element_and_learner_attribute(
 
     claims = jws.parse(jwt).payload
     assert set(claims) == {
-        "iss", "vct", "iat", "nbf", "cnf", "status", "credential_id", "credential_version",
-        "_sd", "_sd_alg",
+        "iss",
+        "vct",
+        "iat",
+        "nbf",
+        "cnf",
+        "status",
+        "credential_id",
+        "credential_version",
+        "_sd",
+        "_sd_alg",
     }
     assert claims["_sd_alg"] == "sha-256"
 
