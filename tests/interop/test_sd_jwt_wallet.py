@@ -75,7 +75,7 @@ def offered(serve: ServeProcess) -> tuple[LedgerClient, CommandSigner, str, dict
 def test_the_library_wallet_receives_verifies_and_presents_a_subset(
     offered: tuple[LedgerClient, CommandSigner, str, dict[str, Any]],
 ) -> None:
-    client, signer, credential_id, offer = offered
+    client, _, _, offer = offered
     received = wallet(
         "receive",
         offer["credential_offer_uri"],
@@ -138,7 +138,7 @@ def test_a_presentation_changed_after_signing_fails_in_the_library_and_the_ledge
         FRAME,
     )
     jwt, first, *rest = received["presentation"].split("~")
-    salt, name, value = json.loads(_decode(first))
+    salt, name, _ = json.loads(_decode(first))
     forged = _encode([salt, name, "Forged"])
     presentation = "~".join([jwt, forged, *rest])
     assert wallet("verify", presentation, "n-44", AUDIENCE)["verified"] is False
