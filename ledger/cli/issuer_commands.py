@@ -28,7 +28,7 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def _version(url: str, credential_id: str, given: int | None) -> int:
+def credential_version(url: str, credential_id: str, given: int | None) -> int:
     """The version a command acts on: the one given, or the credential's current version.
 
     The signature binds the command to this version, so a concurrent amendment makes the
@@ -119,7 +119,7 @@ def amend(
     data = _read_json(file)
     body = _signer(key_file, issuer_id).amend(
         credential_id,
-        _version(url, credential_id, version),
+        credential_version(url, credential_id, version),
         data["content"],
         learner=data["learner"],
         command_id=data.get("command_id"),
@@ -146,7 +146,7 @@ def revoke(
       credledger revoke --key issuer-key.json --issuer-id 1f0e... 7c9a... --reason "issued in error"
     """
     body = _signer(key_file, issuer_id).revoke(
-        credential_id, _version(url, credential_id, version), reason
+        credential_id, credential_version(url, credential_id, version), reason
     )
     with options.client(url) as client:
         _print(client.revoke(body))
@@ -171,7 +171,9 @@ def erase(
     Example:
       credledger erase --key issuer-key.json --issuer-id 1f0e... 7c9a...
     """
-    body = _signer(key_file, issuer_id).erase(credential_id, _version(url, credential_id, version))
+    body = _signer(key_file, issuer_id).erase(
+        credential_id, credential_version(url, credential_id, version)
+    )
     with options.client(url) as client:
         _print(client.erase(body))
 

@@ -18,6 +18,7 @@ from ledger.cli import (
     seal_commands,
     server,
     verify_command,
+    wallet_commands,
     witness_command,
 )
 
@@ -34,7 +35,8 @@ def cli() -> None:
     \b
     Operator:  init, serve, consume, demo, register-issuer, suspend-issuer, reinstate-issuer,
                anchoring-key, rebuild-read-model
-    Issuer:    keygen, issue, bulk-issue, amend, revoke, erase, rotate-key, documents, seal-cert
+    Issuer:    keygen, issue, bulk-issue, amend, revoke, erase, rotate-key, documents, seal-cert,
+               wallet-key, offer
     Anyone:    status, proof, verify
     Auditors:  audit, witness
     """
@@ -59,6 +61,8 @@ for command in (
     issuer_commands.rotate_key,
     issuer_commands.documents,
     seal_commands.seal_cert,
+    wallet_commands.wallet_key,
+    wallet_commands.offer,
     issuer_commands.status,
     verify_command.proof,
     verify_command.verify,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import ssl
@@ -64,12 +65,21 @@ def _status_from(url: str) -> Any:
 
 
 def _print(report: Report, as_json: bool) -> None:
+    disclosed = (report.credential or {}).get("disclosed")
     if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2))
+        extra = {} if disclosed is None else {"credential": report.credential}
+        click.echo(json.dumps({**report.as_dict(), **extra}, indent=2, ensure_ascii=False))
         return
     for step in report.steps:
         mark, colour = _MARKS[step.passed]
         click.echo(f"{click.style(mark, fg=colour, bold=True)}  {step.name:20} {step.detail}")
+    for claim in disclosed or []:
+        labels = [label for label in claim.get("value_labels", []) if label]
+        value = json.dumps(claim["value"], ensure_ascii=False)
+        click.echo(
+            f"   disclosed: {claim['label']}: {value}"
+            + (f" ({', '.join(labels)})" if labels else "")
+        )
     colour = "green" if report.verdict == "valid" else "red"
     click.echo(click.style(f"verdict: {report.verdict}", fg=colour, bold=True))
 
@@ -141,6 +151,42 @@ def verify_sealed_file(
     return report
 
 
+SD_JWT = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+~")
+
+
+def verify_presentation_file(
+    text: str, nonce: str | None, audience: str | None, ledger_url: str | None
+) -> Report:
+    """An SD-JWT VC presentation, verified by the ledger that issued it; the disclosed claims
+    are printed after the steps."""
+    if nonce is None or audience is None:
+        raise click.UsageError("an SD-JWT VC presentation is verified for --nonce and --audience")
+    url = ledger_url or _issuer_ledger(text)
+    if url is None:
+        raise click.UsageError("give --ledger-url: the SD-JWT VC names no credledger issuer")
+    try:
+        with options.client(url, timeout=30) as client:
+            answer = client.verify(sd_jwt=text, nonce=nonce, audience=audience)
+    except (LedgerRequestError, httpx.HTTPError) as exc:
+        report = Report(verdict="status-unknown")
+        report.add("ledger_record", None, f"The ledger could not be asked: {exc}")
+        return report
+    report = Report(verdict=str(answer["verdict"]), credential=answer.get("credential"))
+    for step in answer["steps"]:
+        report.add(step["name"], step["passed"], step["detail"])
+    return report
+
+
+def _issuer_ledger(text: str) -> str | None:
+    """The ledger an SD-JWT VC's issuer is registered at (``<ledger>/issuers/<id>``)."""
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(text.split(".")[1] + "=="))
+    except (ValueError, IndexError):
+        return None
+    match = re.match(r"^(https?://.+)/issuers/[0-9a-f-]{36}$", str(payload.get("iss", "")))
+    return match.group(1) if match else None
+
+
 def _is_document(data: Any) -> bool:
     proof = data.get("proof") if isinstance(data, dict) else None
     return isinstance(proof, dict) and proof.get("cryptosuite") == "merkle-proof-2019"
@@ -203,6 +249,8 @@ def _with_record(
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="EDC: a PEM file of the CA certificates a seal's chain must lead to.",
 )
+@click.option("--nonce", help="SD-JWT VC: the nonce the holder's key binding must carry.")
+@click.option("--audience", help="SD-JWT VC: the audience (you) the key binding must name.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def verify(
     bundle_file: Path,
@@ -214,6 +262,8 @@ def verify(
     quorum: int,
     issuer_profiles: tuple[Path, ...],
     trust_anchors: Path | None,
+    nonce: str | None,
+    audience: str | None,
     as_json: bool,
 ) -> None:
     """Check a Blockcerts credential document, a sealed Europass EDC credential or a saved
@@ -228,6 +278,11 @@ def verify(
     --trust-anchors) and the EDC shapes; from the ledger at --ledger-url, its record of the
     seal, the anchor and the current status.
 
+    An SD-JWT VC presentation (<jwt>~<disclosure>~…~<kb-jwt>, from a wallet), for --nonce and
+    --audience: the ledger (--ledger-url, else the one its issuer names) checks the issuer's
+    signature and key history, each disclosure, the key binding, the status list entry, and the
+    delivery's record and anchor; only the disclosed claims are shown.
+
     A bundle (`credledger proof`): the envelope, the issuer's signature and register entry, log
     inclusion, the checkpoint signature, the anchor path and, with --rpc, the transaction.
 
@@ -240,8 +295,13 @@ def verify(
       credledger verify credential-proof.json --rpc http://127.0.0.1:8545 \\
         --log-key "credledger.local/1a2b3c4d+...+..."
     """
+    text = bundle_file.read_text("utf-8", errors="replace").strip()
+    if SD_JWT.match(text):
+        report = verify_presentation_file(text, nonce, audience, ledger_url)
+        _print(report, as_json)
+        sys.exit(EXIT_CODES.get(report.verdict, 1))
     try:
-        bundle = json.loads(bundle_file.read_text("utf-8"))
+        bundle = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         bundle = {"unreadable": str(exc)}
     if is_sealed(bundle):
