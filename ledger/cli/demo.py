@@ -4,12 +4,15 @@ It starts the real HTTP API on a free local port, registers a demo issuer, issue
 credentials through the signing client, amends one, revokes another, prints their status, waits
 for the anchor, verifies two proof bundles, and saves and verifies one learner's Blockcerts
 document; then it seals the same learner's Europass EDC credential with a demo seal (a demo CA
-and seal certificate made in the data directory), records and verifies it.
+and seal certificate made in the data directory), records and verifies it; last it delivers
+that credential to a demo wallet over OpenID4VCI as an SD-JWT VC, and verifies a presentation
+that discloses only the title, the EQF level and the credit points.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import socket
 import threading
 import time
@@ -27,6 +30,7 @@ from ledger.domain import samples
 from ledger.domain.aggregates import issuer_id_for
 from ledger.domain.signing import IssuerKey
 from ledger.formats.edc.demo_pki import DemoCA
+from ledger.formats.sd_jwt.holder import Holder
 from ledger.settings import Settings, create_secrets
 
 
@@ -120,6 +124,41 @@ def _edc(client: LedgerClient, signer: CommandSigner, credential_id: str, data_d
     for step in report["steps"]:
         mark = {True: "pass", False: "FAIL", None: "----"}[step["passed"]]
         click.echo(f"  {mark}  {step['name']:20} {step['detail']}")
+
+
+def _wallet(client: LedgerClient, signer: CommandSigner, credential_id: str, out: Path) -> None:
+    """Deliver the credential to a demo wallet over OpenID4VCI, and verify a presentation that
+    discloses only the title, the EQF level and the credit points."""
+    if not client.issuer(signer.issuer_id)["wallet_keys"]:
+        client.adopt_wallet_key(signer.adopt_wallet_key())
+        click.echo("the ledger adopted a signing key for the issuer's SD-JWT VCs")
+    version = int(client.status(credential_id)["current_version"])
+    offer = client.offer(signer.offer(credential_id, version))
+    click.echo("offered it to the learner's wallet (OpenID4VCI; the PIN goes apart from the QR)")
+    holder = Holder()
+    credential = holder.receive(offer["credential_offer_uri"], offer["tx_code"])
+    path = out / "documents" / f"{credential_id}-v{version}.sd-jwt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(credential + "\n", "utf-8")
+    click.echo(f"the learner's wallet holds the SD-JWT VC (dc+sd-jwt) in {path}")
+    audience = "https://employer.example/verifier"
+    deadline = time.monotonic() + 60
+    while True:
+        # A presentation is verified once (its key binding is then spent): a fresh one each try.
+        nonce = secrets.token_urlsafe(12)
+        shown = holder.present(credential, {"title", "eqf_level", "credit_points"}, nonce, audience)
+        report = client.verify(sd_jwt=shown, nonce=nonce, audience=audience)
+        if report["verdict"] != "not-anchored" or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    click.echo(f"verify a presentation of title, EQF level and credits only: {report['verdict']}")
+    for step in report["steps"]:
+        mark = {True: "pass", False: "FAIL", None: "----"}[step["passed"]]
+        click.echo(f"  {mark}  {step['name']:20} {step['detail']}")
+    for claim in report["credential"]["disclosed"]:
+        labels = [label for label in claim.get("value_labels", []) if label]
+        named = f" ({', '.join(labels)})" if labels else ""
+        click.echo(f"  disclosed  {claim['label']}: {json.dumps(claim['value'])}{named}")
 
 
 def _issuer_key(data_dir: Path) -> IssuerKey:
@@ -216,6 +255,7 @@ def _journey(client: LedgerClient, data_dir: Path, url: str) -> None:
             click.echo(f"  {mark}  {step['name']:20} {step['detail']}")
     _document(client, signer, first, data_dir)
     _edc(client, signer, first, data_dir)
+    _wallet(client, signer, first, data_dir)
     click.echo("")
     click.echo(
         f"The chain's state is kept in {data_dir}: run the demo again, or `credledger serve "
