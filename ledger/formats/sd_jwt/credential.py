@@ -175,11 +175,17 @@ def labelled(claims: dict[str, Any]) -> list[dict[str, Any]]:
     for name, value in claims.items():
         label, codelist = CLAIMS.get(name, (name, None))
         item: dict[str, Any] = {"claim": name, "label": label, "value": value}
+        values = value if isinstance(value, list) else [value]
         if codelist is not None:
-            names = codelist()
-            values = value if isinstance(value, list) else [value]
+            names = codelist().labels
+            item["value_labels"] = [names.get(v) if isinstance(v, str) else None for v in values]
+        elif name == "credit_points":
+            systems = codelists.credit_systems().labels
             item["value_labels"] = [
-                names.labels.get(v) if isinstance(v, str) else None for v in values
+                f"{v.get('point')} {systems.get(str(v.get('framework')), v.get('framework'))}"
+                if isinstance(v, dict)
+                else None
+                for v in values
             ]
         shown.append(item)
     return shown
