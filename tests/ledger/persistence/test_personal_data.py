@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import httpx
 import pytest
 
 from ledger.client import LedgerRequestError
 from ledger.domain.binding import Bindings
 from ledger.domain.canonical import canonical_bytes
+from ledger.formats.sd_jwt.holder import Holder
 from tests.conftest import RegisteredIssuer, RunningLedger, content, issue, wait_for
 
 LEARNER = {
@@ -64,6 +66,10 @@ def test_no_personal_data_in_clear_anywhere_on_disk(
 ) -> None:
     credential_id = issue(ledger, issuer, learner=LEARNER)
     ledger.public.amend(issuer.signer.amend(credential_id, 1, content(title="v2"), learner=LEARNER))
+    # A delivery to a wallet keeps only the digest of what it signed.
+    ledger.public.adopt_wallet_key(issuer.signer.adopt_wallet_key())
+    offer = ledger.public.offer(issuer.signer.offer(credential_id, 2))
+    Holder().receive(offer["credential_offer_uri"], offer["tx_code"])
     stored = everything_stored(ledger)
     assert len(stored) > 1000
     assert present(stored) == []
@@ -72,6 +78,24 @@ def test_no_personal_data_in_clear_anywhere_on_disk(
 def test_the_grep_itself_finds_clear_text(tmp_path: Path) -> None:
     (tmp_path / "f").write_bytes(json.dumps({"n": CLEAR_VALUES[0]}).encode())
     assert present(stored_bytes(tmp_path)) == [CLEAR_VALUES[0]]
+
+
+def test_wallet_answers_carry_no_learner(ledger: RunningLedger, issuer: RegisteredIssuer) -> None:
+    credential_id = issue(ledger, issuer, learner=LEARNER)
+    ledger.public.adopt_wallet_key(issuer.signer.adopt_wallet_key())
+    offer = ledger.public.offer(issuer.signer.offer(credential_id, 1))
+    holder = Holder()
+    credential = holder.receive(offer["credential_offer_uri"], offer["tx_code"])
+    shown = holder.present(credential, {"title"}, "n", "https://v.example")
+    answers = [
+        ledger.public.verify(sd_jwt=shown, nonce="n", audience="https://v.example"),
+        ledger.public.issuer(issuer.issuer_id),
+        httpx.get(f"{ledger.url}/issuers/{issuer.issuer_id}/token-status-list").text,
+        httpx.get(f"{ledger.url}/.well-known/jwt-vc-issuer/issuers/{issuer.issuer_id}").text,
+        httpx.get(f"{ledger.url}/.well-known/openid-credential-issuer").text,
+        offer,
+    ]
+    assert present(json.dumps(answers, ensure_ascii=False).encode()) == []
 
 
 def test_public_answers_carry_no_learner(ledger: RunningLedger, issuer: RegisteredIssuer) -> None:
