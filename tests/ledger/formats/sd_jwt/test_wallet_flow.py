@@ -4,25 +4,37 @@ wallet redeems code and PIN, proves its key, receives the SD-JWT VC, and present
 
 from __future__ import annotations
 
-import time
+import json
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
+from ledger.client import LedgerRequestError
+from ledger.domain.canonical import canonical_bytes
+from ledger.domain.errors import InvalidGrant
+from ledger.formats.sd_jwt import jws, status_list
+from ledger.formats.sd_jwt.credential import claims_of
+from ledger.formats.sd_jwt.disclosures import parse, read, reveal
 from ledger.formats.sd_jwt.holder import Holder, OfferRefused, read_offer
-from ledger.formats.sd_jwt.issuance import PRE_AUTHORIZED_GRANT
+from ledger.formats.sd_jwt.issuance import PRE_AUTHORIZED_GRANT, WalletIssuer
+from ledger.settings import Settings
 from tests.conftest import (
     LEARNER,
     RegisteredIssuer,
     RunningLedger,
     anchored_everything,
+    content,
     issue,
     wait_for,
 )
+from tests.ledger.audit.test_audit import audit
 
 AUDIENCE = "https://employer.example/verifier"
 SHOWN = {"title", "eqf_level", "credit_points"}
+FULL_LEARNER = {**LEARNER, "date_of_birth": "2001-02-03", "given_name": "Siobhán"}
 
 
 @pytest.fixture
@@ -37,7 +49,7 @@ def offer(ledger: RunningLedger, issuer: RegisteredIssuer, credential_id: str) -
 
 
 def delivered(ledger: RunningLedger, issuer: RegisteredIssuer) -> tuple[str, str, Holder]:
-    credential_id = issue(ledger, issuer, learner={**LEARNER, "date_of_birth": "2001-02-03"})
+    credential_id = issue(ledger, issuer, learner=FULL_LEARNER)
     made = offer(ledger, issuer, credential_id)
     holder = Holder()
     return credential_id, holder.receive(made["credential_offer_uri"], made["tx_code"]), holder
@@ -51,6 +63,43 @@ def step(report: dict[str, Any], name: str) -> dict[str, Any]:
     return next(s for s in report["steps"] if s["name"] == name)
 
 
+def refused(call: Any) -> dict[str, Any]:
+    with pytest.raises(LedgerRequestError) as caught:
+        call()
+    return caught.value.problem
+
+
+def token_for(ledger: RunningLedger, made: dict[str, Any]) -> str:
+    code = read_offer(made["credential_offer_uri"])["grants"][PRE_AUTHORIZED_GRANT][
+        "pre-authorized_code"
+    ]
+    answer = httpx.post(
+        f"{ledger.url}/oid4vci/token",
+        data={
+            "grant_type": PRE_AUTHORIZED_GRANT,
+            "pre-authorized_code": code,
+            "tx_code": made["tx_code"],
+        },
+    )
+    assert answer.headers["cache-control"] == "no-store"
+    return str(answer.json()["access_token"])
+
+
+def nonce(ledger: RunningLedger) -> str:
+    return str(httpx.post(f"{ledger.url}/oid4vci/nonce").json()["c_nonce"])
+
+
+def credential_request(ledger: RunningLedger, token: str, proof: str) -> httpx.Response:
+    return httpx.post(
+        f"{ledger.url}/oid4vci/credential",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"credential_configuration_id": "eu-micro-credential", "proofs": {"jwt": [proof]}},
+    )
+
+
+# Issuance --------------------------------------------------------------------------------------
+
+
 def test_a_presentation_of_title_level_and_credits_verifies_and_shows_only_those(
     ledger: RunningLedger, wallet_issuer: RegisteredIssuer
 ) -> None:
@@ -61,19 +110,15 @@ def test_a_presentation_of_title_level_and_credits_verifies_and_shows_only_those
     shown = {c["claim"]: c for c in report["credential"]["disclosed"]}
     assert set(shown) == SHOWN
     assert shown["eqf_level"]["value_labels"] == ["Level 6"]
-    assert shown["credit_points"]["value"][0]["point"] == "5"
-    assert "2001-02-03" not in str(report)
+    assert shown["credit_points"]["value_labels"] == ["5 European Credit Transfer System"]
+    assert "2001-02-03" not in json.dumps(report) and "Siobh" not in json.dumps(report)
 
 
-def test_the_sd_jwt_vc_hides_every_element_and_learner_attribute(
+def test_only_the_credential_id_version_and_validity_claims_are_visible(
     ledger: RunningLedger, wallet_issuer: RegisteredIssuer
 ) -> None:
-    _, sd_jwt, _ = delivered(ledger, wallet_issuer)
-    jwt = sd_jwt.split("~")[0]
-    payload = httpx.Response(200, content=b"").json if False else None  # noqa: F841
-    from ledger.formats.sd_jwt import jws
-
-    claims = jws.parse(jwt).payload
+    credential_id, sd_jwt, holder = delivered(ledger, wallet_issuer)
+    claims = jws.parse(sd_jwt.split("~")[0]).payload
     assert set(claims) == {
         "iss",
         "vct",
@@ -86,14 +131,67 @@ def test_the_sd_jwt_vc_hides_every_element_and_learner_attribute(
         "_sd",
         "_sd_alg",
     }
-    assert claims["_sd_alg"] == "sha-256"
+    assert (claims["credential_id"], claims["credential_version"]) == (credential_id, 1)
+    assert claims["cnf"] == {"jwk": holder.jwk}
+    assert claims["vct"] == f"{ledger.url}/vct/eu-micro-credential/v1"
+
+
+def test_every_element_and_learner_attribute_is_a_disclosure_of_its_own(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer
+) -> None:
+    _, sd_jwt, _ = delivered(ledger, wallet_issuer)
+    issued = parse(sd_jwt)
+    disclosures = [read(d) for d in issued.disclosures]
+    revealed = reveal(jws.parse(issued.jwt).payload, disclosures)
+    expected = claims_of(content(), FULL_LEARNER)
+    assert {k: revealed[k] for k in expected if k != "issued"} == {
+        k: v for k, v in expected.items() if k != "issued"
+    }
+    names = [d.name for d in disclosures if d.name is not None]
+    assert sorted(names) == sorted(expected)
+    outcomes = [d for d in disclosures if d.name is None and isinstance(d.value, dict)]
+    assert len(outcomes) >= 2  # learning outcomes and awarding bodies, element by element
+
+
+def test_the_issuer_profile_and_jwks_publish_the_key_and_the_jwt_verifies_with_it(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer
+) -> None:
+    _, sd_jwt, _ = delivered(ledger, wallet_issuer)
+    jwt = jws.parse(sd_jwt.split("~")[0])
+    iss = jwt.payload["iss"]
+    metadata = httpx.get(
+        f"{ledger.url}/.well-known/jwt-vc-issuer/issuers/{wallet_issuer.issuer_id}"
+    )
+    assert metadata.json()["issuer"] == iss == f"{ledger.url}/issuers/{wallet_issuer.issuer_id}"
+    (key,) = metadata.json()["jwks"]["keys"]
+    assert key["kid"] == jwt.header["kid"]
+    assert jws.verifies(jwt, jws.public_key({k: key[k] for k in ("kty", "crv", "x", "y")}))
+    profile = httpx.get(iss).json()
+    assert [k["kid"] for k in profile["wallet_keys"]] == [key["kid"]]
+
+
+def test_the_metadata_names_the_endpoints_and_the_configuration(ledger: RunningLedger) -> None:
+    issuer = httpx.get(f"{ledger.url}/.well-known/openid-credential-issuer").json()
+    server = httpx.get(f"{ledger.url}/.well-known/oauth-authorization-server").json()
+    configuration = issuer["credential_configurations_supported"]["eu-micro-credential"]
+    assert issuer["credential_issuer"] == server["issuer"] == ledger.url
+    assert issuer["nonce_endpoint"] == f"{ledger.url}/oid4vci/nonce"
+    assert configuration["format"] == "dc+sd-jwt"
+    assert configuration["proof_types_supported"]["jwt"]["proof_signing_alg_values_supported"] == [
+        "ES256"
+    ]
+    assert server["grant_types_supported"] == [PRE_AUTHORIZED_GRANT]
+    vct = httpx.get(configuration["vct"]).json()
+    assert {c["path"][0] for c in vct["claims"]} >= SHOWN
+
+
+# Offers ----------------------------------------------------------------------------------------
 
 
 def test_a_wrong_pin_is_counted_and_locks_the_offer(
     ledger: RunningLedger, wallet_issuer: RegisteredIssuer
 ) -> None:
-    credential_id = issue(ledger, wallet_issuer)
-    made = offer(ledger, wallet_issuer, credential_id)
+    made = offer(ledger, wallet_issuer, issue(ledger, wallet_issuer))
     code = read_offer(made["credential_offer_uri"])["grants"][PRE_AUTHORIZED_GRANT][
         "pre-authorized_code"
     ]
@@ -110,10 +208,277 @@ def test_a_wrong_pin_is_counted_and_locks_the_offer(
 
 
 def test_an_offer_delivers_once(ledger: RunningLedger, wallet_issuer: RegisteredIssuer) -> None:
+    made = offer(ledger, wallet_issuer, issue(ledger, wallet_issuer))
+    Holder().receive(made["credential_offer_uri"], made["tx_code"])
+    with pytest.raises(OfferRefused) as again:
+        Holder().receive(made["credential_offer_uri"], made["tx_code"])
+    assert (again.value.answer["error"], again.value.answer["reason"]) == (
+        "invalid_grant",
+        "offer-used",
+    )
+
+
+def test_an_expired_offer_is_refused(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer
+) -> None:
+    made = offer(ledger, wallet_issuer, issue(ledger, wallet_issuer))
+    storage = ledger.embedded.storage
+    later = storage.ledger.clock() + timedelta(days=2)
+    issuer = WalletIssuer(storage.ledger, storage.wallet_sessions, ledger.url, clock=lambda: later)
+    code = read_offer(made["credential_offer_uri"])["grants"][PRE_AUTHORIZED_GRANT]
+    form = {
+        "grant_type": PRE_AUTHORIZED_GRANT,
+        "pre-authorized_code": code["pre-authorized_code"],
+        "tx_code": made["tx_code"],
+    }
+    with pytest.raises(InvalidGrant) as caught:
+        issuer.token(form)
+    assert caught.value.reason == "offer-expired"
+
+
+def test_an_offer_request_is_signed_fresh_and_answered_once(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer
+) -> None:
+    credential_id = issue(ledger, wallet_issuer)
+    body = wallet_issuer.signer.offer(credential_id, 1)
+    ledger.public.offer(body)
+    assert refused(lambda: ledger.public.offer(body))["code"] == "read-already-answered"
+    stale = wallet_issuer.signer.offer(credential_id, 1)
+    stale["command"]["signed_at"] = "2020-01-01T00:00:00+00:00"
+    stale["signature"] = wallet_issuer.key.sign(canonical_bytes(stale["command"]))
+    assert refused(lambda: ledger.public.offer(stale))["errors"][0]["rule"] == "stale-request"
+
+
+def test_offers_of_revoked_superseded_or_erased_versions_are_refused(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer
+) -> None:
+    signer = wallet_issuer.signer
+    revoked, amended, erased = (issue(ledger, wallet_issuer) for _ in range(3))
+    ledger.public.revoke(signer.revoke(revoked, 1, "issued in error"))
+    ledger.public.amend(signer.amend(amended, 1, content(title="v2"), learner=LEARNER))
+    ledger.public.erase(signer.erase(erased, 1))
+    assert refused(lambda: ledger.public.offer(signer.offer(revoked, 1)))["code"] == (
+        "already-revoked"
+    )
+    assert refused(lambda: ledger.public.offer(signer.offer(amended, 1)))["code"] == (
+        "version-mismatch"
+    )
+    assert refused(lambda: ledger.public.offer(signer.offer(erased, 1)))["code"] == (
+        "personal-data-erased"
+    )
+
+
+def test_an_issuer_offers_only_its_own_credentials(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer, other_issuer: RegisteredIssuer
+) -> None:
+    credential_id = issue(ledger, wallet_issuer)
+    problem = refused(lambda: ledger.public.offer(other_issuer.signer.offer(credential_id, 1)))
+    assert problem["code"] == "not-your-credential"
+
+
+def test_an_issuer_without_a_wallet_key_is_told_to_adopt_one(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    credential_id = issue(ledger, issuer)
+    problem = refused(lambda: ledger.public.offer(issuer.signer.offer(credential_id, 1)))
+    assert problem["code"] == "no-wallet-key"
+
+
+def test_a_credential_revoked_after_the_token_is_not_delivered(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer
+) -> None:
     credential_id = issue(ledger, wallet_issuer)
     made = offer(ledger, wallet_issuer, credential_id)
-    Holder().receive(made["credential_offer_uri"], made["tx_code"])
-    with pytest.raises(OfferRefused) as refused:
-        Holder().receive(made["credential_offer_uri"], made["tx_code"])
-    assert refused.value.answer["reason"] == "offer-used"
-    time.sleep(0)
+    token = token_for(ledger, made)
+    ledger.public.revoke(wallet_issuer.signer.revoke(credential_id, 1, "issued in error"))
+    holder = Holder()
+    answer = credential_request(ledger, token, holder.proof(ledger.url, nonce(ledger)))
+    assert answer.status_code == 400
+    assert (answer.json()["error"], answer.json()["reason"]) == (
+        "credential_request_denied",
+        "already-revoked",
+    )
+
+
+# Key proofs ------------------------------------------------------------------------------------
+
+
+def test_a_proof_with_a_spent_nonce_is_refused(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer
+) -> None:
+    first = offer(ledger, wallet_issuer, issue(ledger, wallet_issuer))
+    second = offer(ledger, wallet_issuer, issue(ledger, wallet_issuer))
+    holder, used = Holder(), nonce(ledger)
+    assert credential_request(ledger, token_for(ledger, first), holder.proof(ledger.url, used))
+    answer = credential_request(ledger, token_for(ledger, second), holder.proof(ledger.url, used))
+    assert (answer.json()["error"], answer.json()["reason"]) == ("invalid_nonce", "stale-nonce")
+
+
+def test_a_proof_for_another_audience_is_refused(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer
+) -> None:
+    token = token_for(ledger, offer(ledger, wallet_issuer, issue(ledger, wallet_issuer)))
+    proof = Holder().proof("https://another-issuer.example", nonce(ledger))
+    answer = credential_request(ledger, token, proof).json()
+    assert (answer["error"], answer["reason"]) == ("invalid_proof", "proof-audience")
+
+
+def test_a_proof_signed_by_another_key_than_its_jwk_is_refused(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer
+) -> None:
+    token = token_for(ledger, offer(ledger, wallet_issuer, issue(ledger, wallet_issuer)))
+    holder, other = Holder(), ec.generate_private_key(ec.SECP256R1())
+    claims = {
+        "aud": ledger.url,
+        "nonce": nonce(ledger),
+        "iat": int(ledger.embedded.storage.ledger.clock().timestamp()),
+    }
+    forged = jws.sign({"typ": "openid4vci-proof+jwt", "jwk": holder.jwk}, claims, other)
+    answer = credential_request(ledger, token, forged).json()
+    assert (answer["error"], answer["reason"]) == ("invalid_proof", "proof-signature")
+
+
+def test_a_credential_request_without_a_valid_token_is_401_with_the_challenge(
+    ledger: RunningLedger,
+) -> None:
+    answer = credential_request(ledger, "not-a-token", "x.y.z")
+    assert answer.status_code == 401
+    assert answer.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    assert answer.json()["reason"] == "token-unknown"
+
+
+# Presentations ---------------------------------------------------------------------------------
+
+
+def test_a_changed_disclosure_fails_the_disclosures_step(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer
+) -> None:
+    _, sd_jwt, holder = delivered(ledger, wallet_issuer)
+    shown = holder.present(sd_jwt, {"title"}, "n-1", AUDIENCE)
+    jwt, disclosure, kb = shown.split("~")
+    salt, name, _ = json.loads(jws.b64url_decode(disclosure))
+    forged = jws.b64url(json.dumps([salt, name, "Forged title"]).encode())
+    report = verify(ledger, f"{jwt}~{forged}~{kb}")
+    assert report["verdict"] == "invalid"
+    assert step(report, "disclosures")["passed"] is False
+    assert "Forged" not in json.dumps(report["credential"])
+
+
+def test_a_presentation_without_a_key_binding_jwt_fails(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer
+) -> None:
+    _, sd_jwt, _ = delivered(ledger, wallet_issuer)
+    report = verify(ledger, sd_jwt)
+    assert report["verdict"] == "invalid"
+    assert "missing" in step(report, "key_binding")["detail"]
+
+
+def test_a_replayed_presentation_fails(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer
+) -> None:
+    _, sd_jwt, holder = delivered(ledger, wallet_issuer)
+    shown = holder.present(sd_jwt, SHOWN, "n-1", AUDIENCE)
+    assert step(verify(ledger, shown), "key_binding")["passed"] is True
+    again = verify(ledger, shown)
+    assert again["verdict"] == "invalid"
+    assert "replayed" in step(again, "key_binding")["detail"]
+
+
+def test_a_presentation_for_another_nonce_or_audience_fails(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer
+) -> None:
+    _, sd_jwt, holder = delivered(ledger, wallet_issuer)
+    assert (
+        step(verify(ledger, holder.present(sd_jwt, SHOWN, "old", AUDIENCE)), "key_binding")[
+            "passed"
+        ]
+        is False
+    )
+    other = ledger.public.verify(
+        sd_jwt=holder.present(sd_jwt, SHOWN, "n-1", "https://elsewhere.example"),
+        nonce="n-1",
+        audience=AUDIENCE,
+    )
+    assert step(other, "key_binding")["passed"] is False
+
+
+def test_a_presentation_signed_by_another_holders_key_fails(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer
+) -> None:
+    _, sd_jwt, _ = delivered(ledger, wallet_issuer)
+    thief = Holder()
+    report = verify(ledger, thief.present(sd_jwt, SHOWN, "n-1", AUDIENCE))
+    assert report["verdict"] == "invalid"
+    assert "another holder" in step(report, "key_binding")["detail"]
+
+
+# Status ----------------------------------------------------------------------------------------
+
+
+def status_entry(ledger: RunningLedger, issuer: RegisteredIssuer, sd_jwt: str) -> int:
+    answer = httpx.get(f"{ledger.url}/issuers/{issuer.issuer_id}/token-status-list")
+    assert answer.headers["content-type"] == "application/statuslist+jwt"
+    assert answer.headers["cache-control"].startswith("public, max-age=")
+    token = jws.parse(answer.text)
+    reference = jws.parse(sd_jwt.split("~")[0]).payload["status"]["status_list"]
+    assert token.payload["sub"] == reference["uri"] == answer.url
+    return status_list.status_at(token.payload["status_list"], reference["idx"])
+
+
+def test_revoking_sets_the_status_entry_of_every_delivered_vc_of_the_version(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer
+) -> None:
+    credential_id, first, _ = delivered(ledger, wallet_issuer)
+    made = offer(ledger, wallet_issuer, credential_id)
+    second = Holder().receive(made["credential_offer_uri"], made["tx_code"])
+    _, unrelated, _ = delivered(ledger, wallet_issuer)
+    assert [status_entry(ledger, wallet_issuer, vc) for vc in (first, second, unrelated)] == [
+        0,
+        0,
+        0,
+    ]
+    ledger.public.revoke(wallet_issuer.signer.revoke(credential_id, 1, "issued in error"))
+    assert [status_entry(ledger, wallet_issuer, vc) for vc in (first, second, unrelated)] == [
+        1,
+        1,
+        0,
+    ]
+
+
+def test_an_amendment_supersedes_the_delivered_version(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer
+) -> None:
+    credential_id, sd_jwt, holder = delivered(ledger, wallet_issuer)
+    signer = wallet_issuer.signer
+    ledger.public.amend(signer.amend(credential_id, 1, content(title="v2"), learner=FULL_LEARNER))
+    assert status_entry(ledger, wallet_issuer, sd_jwt) == 1
+    report = verify(ledger, holder.present(sd_jwt, SHOWN, "n-1", AUDIENCE))
+    assert report["verdict"] == "superseded"
+
+
+def test_after_a_key_rotation_earlier_vcs_verify_and_new_ones_use_the_new_key(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer
+) -> None:
+    _, before, holder = delivered(ledger, wallet_issuer)
+    ledger.public.adopt_wallet_key(wallet_issuer.signer.adopt_wallet_key())
+    _, after, _ = delivered(ledger, wallet_issuer)
+    kids = [jws.parse(vc.split("~")[0]).header["kid"] for vc in (before, after)]
+    keys = ledger.public.issuer(wallet_issuer.issuer_id)["wallet_keys"]
+    assert kids == [k["kid"] for k in keys] and keys[0]["retired_at"] is not None
+    report = verify(ledger, holder.present(before, SHOWN, "n-1", AUDIENCE))
+    assert step(report, "issuer_signature")["passed"] is True
+    listed = httpx.get(f"{ledger.url}/issuers/{wallet_issuer.issuer_id}/token-status-list")
+    assert jws.parse(listed.text).header["kid"] == kids[1]
+
+
+def test_a_history_with_keys_deliveries_and_a_rotation_audits_clean(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer, settings: Settings
+) -> None:
+    credential_id, _, _ = delivered(ledger, wallet_issuer)
+    ledger.public.adopt_wallet_key(wallet_issuer.signer.adopt_wallet_key())
+    delivered(ledger, wallet_issuer)
+    ledger.public.revoke(wallet_issuer.signer.revoke(credential_id, 1, "issued in error"))
+    wait_for(lambda: anchored_everything(ledger))
+    ledger.embedded.stop()
+    report = audit(settings)
+    assert report.finding is None, report.finding
