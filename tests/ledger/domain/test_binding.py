@@ -7,6 +7,7 @@ from typing import Any
 
 from ledger.domain.aggregates import credential_id_for, credential_id_text
 from ledger.domain.binding import Bindings, target_problem
+from ledger.domain.jwk import thumbprint
 
 ISSUER = "3f1c2a9e-7b4d-4e8f-9a1b-2c3d4e5f6a7b"
 
@@ -80,3 +81,87 @@ def test_a_command_for_a_past_version_is_named() -> None:
     a = issued("a")
     first = a["aggregate_id"]
     assert "acts on version 2" in str(history(a, erased(first, first, version="2")))
+
+
+JWK = {"kty": "EC", "crv": "P-256", "x": "x-coordinate", "y": "y-coordinate"}
+
+
+def key_adopted(command_id: str, kid: str | None = None) -> dict[str, Any]:
+    return {
+        "type": "Issuer.WalletKeyAdopted",
+        "aggregate_id": ISSUER,
+        "issuer_id": ISSUER,
+        "signature": f"sig-{command_id}",
+        "content": {
+            "type": "adopt-wallet-key",
+            "command_id": command_id,
+            "issuer_id": ISSUER,
+            "wallet_key": {"kid": kid or thumbprint(JWK), "jwk": JWK},
+        },
+    }
+
+
+def delivered(offer_id: str, on: str, index: int, kid: str | None = None) -> dict[str, Any]:
+    return {
+        "type": "Credential.WalletDelivered",
+        "aggregate_id": on,
+        "issuer_id": ISSUER,
+        "signature": f"sig-{offer_id}",
+        "content": {
+            "type": "offer",
+            "command_id": offer_id,
+            "issuer_id": ISSUER,
+            "credential_id": on,
+            "version": "1",
+            "delivery": {
+                "jwt_sha256": "0" * 64,
+                "kid": kid or thumbprint(JWK),
+                "status_index": index,
+            },
+        },
+    }
+
+
+def test_deliveries_under_the_adopted_key_with_their_own_status_entries_are_bound() -> None:
+    credential = credential_id_text(ISSUER, "a")
+    assert (
+        history(
+            issued("a"),
+            key_adopted("k1"),
+            delivered("o1", credential, 0),
+            delivered("o2", credential, 1),
+        )
+        is None
+    )
+
+
+def test_an_adopted_key_whose_kid_is_not_its_thumbprint_is_named() -> None:
+    assert "thumbprint" in str(history(key_adopted("k1", kid="chosen-kid")))
+
+
+def test_a_delivery_signed_with_a_key_not_in_use_is_named() -> None:
+    credential = credential_id_text(ISSUER, "a")
+    problem = history(issued("a"), key_adopted("k1"), delivered("o1", credential, 0, kid="old"))
+    assert "not the key issuer" in str(problem)
+
+
+def test_a_status_entry_taken_twice_is_named() -> None:
+    credential = credential_id_text(ISSUER, "a")
+    problem = history(
+        issued("a"),
+        key_adopted("k1"),
+        delivered("o1", credential, 7),
+        delivered("o2", credential, 7),
+    )
+    assert "status list entry 7" in str(problem)
+
+
+def test_an_offer_delivers_once() -> None:
+    credential = credential_id_text(ISSUER, "a")
+    problem = history(
+        issued("a"),
+        key_adopted("k1"),
+        delivered("o1", credential, 0),
+        delivered("o1", credential, 1),
+    )
+    assert "was used by an earlier event" in str(problem)
