@@ -31,6 +31,7 @@ from ledger.domain import samples
 from ledger.domain.signing import IssuerKey
 from ledger.formats.edc.demo_pki import DemoCA
 from ledger.formats.edc.seal import seal
+from ledger.formats.sd_jwt.holder import Holder
 from ledger.runtime.embedded import EmbeddedLedger
 from ledger.settings import Settings, create_secrets
 from tests.conftest import (
@@ -71,6 +72,8 @@ class Site:
     documents: dict[str, dict[str, Any]]
     credentials: dict[str, str]
     ledger: EmbeddedLedger
+    holder: Holder
+    sd_jwt: str
 
 
 def _serve(settings: Settings) -> tuple[EmbeddedLedger, uvicorn.Server, threading.Thread]:
@@ -128,9 +131,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         signer = CommandSigner(key, issuer["issuer_id"])
         learners = [LEARNER, {"identifier": "s-2", "full_name": "Zoë Ångström"}]
         learners.append({"identifier": "s-3", "full_name": "Łukasz Żółć"})
-        ids = [
-            client.issue(signer.issue(content(), learner))["credential_id"] for learner in learners
-        ]
+        # One request, so the three are in one batch: the checkpoint the witness cosigns next
+        # is the one they are anchored under.
+        issued = client.bulk_issue([signer.issue(content(), learner) for learner in learners])
+        ids = [item["result"]["credential_id"] for item in issued]
         wait_for(lambda: settled(embedded))
         _cosign(url, client, work)
         valid, amended, revoked = ids
@@ -167,6 +171,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         client.record_seal(signer.record_seal(sealed))
         wait_for(lambda: settled(embedded))
         documents["edc"] = sealed
+        client.adopt_wallet_key(signer.adopt_wallet_key())
+        offer = client.offer(signer.offer(valid, 1))
+        holder = Holder()
+        sd_jwt = holder.receive(offer["credential_offer_uri"], offer["tx_code"])
+        wait_for(lambda: settled(embedded))
+        _cosign(url, client, work)
         tampered = copy.deepcopy(documents["valid"])
         tampered["credentialSubject"]["hasClaim"]["specifiedBy"]["creditPoint"][0]["point"] = "30"
         documents["tampered"] = tampered
@@ -178,6 +188,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             documents,
             {"valid": valid, "amended": amended, "revoked": revoked},
             embedded,
+            holder,
+            sd_jwt,
         )
     finally:
         client.close()
@@ -305,6 +317,38 @@ def test_a_sealed_edc_credential_shows_valid_with_its_seal_checks_and_elements(
     expect(page.locator("#facts")).to_contain_text("EQF Level 6")
 
 
+def test_a_wallet_presentation_shows_valid_and_only_the_disclosed_claims(
+    page: Page, site: Site
+) -> None:
+    shown = site.holder.present(
+        site.sd_jwt, {"title", "eqf_level"}, "page-nonce", "https://hr.example"
+    )
+    page.goto(site.url + "/")
+    page.get_by_label(re.compile("^Or paste")).fill(shown)
+    page.get_by_label("Nonce").fill("page-nonce")
+    page.get_by_label("Audience (you)").fill("https://hr.example")
+    page.get_by_role("button", name="Verify").click()
+    _wait_for_verdict(page)
+    _shot(page, "sd-jwt")
+    expect(page.locator("#verdict-title")).to_have_text("VALID")
+    steps = _steps(page)
+    assert steps["disclosures"] == steps["key_binding"] == steps["anchor"] == "pass"
+    facts = page.locator("#facts")
+    expect(facts).to_contain_text("Applied Machine Learning")
+    expect(facts).to_contain_text("Level 6")
+    expect(facts).to_contain_text("Not disclosed")
+    expect(facts).not_to_contain_text(LEARNER["full_name"])
+    expect(facts).not_to_contain_text("Learning outcomes")
+
+
+def test_a_wallet_presentation_without_its_nonce_is_not_sent(page: Page, site: Site) -> None:
+    shown = site.holder.present(site.sd_jwt, {"title"}, "n", "https://hr.example")
+    page.goto(site.url + "/")
+    page.get_by_label(re.compile("^Or paste")).fill(shown)
+    page.get_by_role("button", name="Verify").click()
+    expect(page.locator("#form-error")).to_contain_text("nonce and audience")
+
+
 def test_the_commissions_sealed_sample_shows_not_issued_here(
     page: Page, site: Site, tmp_path: Path
 ) -> None:
@@ -400,7 +444,11 @@ def test_the_verifier_works_by_keyboard_alone(page: Page, site: Site) -> None:
             break
     expect(page.locator("#pasted")).to_be_focused()
     page.keyboard.type(site.credentials["valid"])
-    page.keyboard.press("Tab")
+    # Past the nonce and audience a wallet presentation is checked for, to the button.
+    for _ in range(4):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "verify-button":
+            break
     expect(page.get_by_role("button", name="Verify")).to_be_focused()
     page.keyboard.press("Enter")
     _wait_for_verdict(page)

@@ -29,7 +29,10 @@
     certificate_chain: "Seal certificate's chain of trust",
     shapes: 'Europass EDC format (EU shapes)',
     seal_certificate: 'Seal certificate registered to the issuer',
+    disclosures: 'Disclosed claims match what the issuer signed',
+    key_binding: "The learner's wallet key (key binding)",
   };
+  const SD_JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+~/;
   const EDC_ID = /^urn:credledger:([0-9a-f-]{36}):v([0-9]+)$/;
   const CREDITS = {
     'http://data.europa.eu/snb/education-credit/6fcec5c5af': 'ECTS',
@@ -42,6 +45,8 @@
   function classify(text) {
     const trimmed = text.trim();
     if (UUID.test(trimmed)) return { kind: 'id', credentialId: trimmed };
+    // A wallet presentation: only what the learner disclosed is shown, never the whole record.
+    if (SD_JWT.test(trimmed)) return { kind: 'sd_jwt', text: trimmed };
     let data;
     try { data = JSON.parse(trimmed); } catch { return { kind: 'unreadable' }; }
     if (data && data.proof && data.proof.cryptosuite === 'merkle-proof-2019') {
@@ -64,7 +69,7 @@
   // The order a person reads the checks in, whichever request answered them.
   const ORDER = ['format', 'seal', 'certificate_chain', 'shapes', 'seal_certificate',
     'bundle', 'envelope', 'integrity', 'ledger_record', 'anchor_path', 'document_leaf',
-    'issuer_signature', 'issuer',
+    'issuer_signature', 'disclosures', 'key_binding', 'issuer',
     'issuer_registered', 'quality_assurance', 'checkpoint_signature', 'log_inclusion', 'witnesses',
     'transaction', 'anchor', 'validity', 'status'];
 
@@ -98,7 +103,8 @@
     const body = input.kind === 'document' ? { document: input.data }
       : input.kind === 'bundle' ? { bundle: input.data }
         : input.kind === 'edc' ? { edc: input.data }
-          : { credential_id: input.credentialId };
+          : input.kind === 'sd_jwt' ? { sd_jwt: input.text, nonce: input.nonce, audience: input.audience }
+            : { credential_id: input.credentialId };
     try {
       return await json('/verify', post(body));
     } catch (error) {
@@ -186,6 +192,21 @@
     $('anchor').hidden = false;
   }
 
+  // The claims a wallet presentation disclosed, with their EU labels; nothing else is known.
+  function renderDisclosed(credential) {
+    const list = $('facts');
+    list.replaceChildren();
+    for (const claim of credential.disclosed) {
+      const labels = (claim.value_labels || []).filter(Boolean);
+      const value = labels.length ? labels.join('; ')
+        : Array.isArray(claim.value) ? claim.value.map((v) => (typeof v === 'object' ? v.text || JSON.stringify(v) : v)).join('; ')
+          : typeof claim.value === 'object' ? JSON.stringify(claim.value) : String(claim.value);
+      fact(list, claim.label, value);
+    }
+    fact(list, 'Not disclosed', 'everything else: the learner chose not to show it');
+    $('credential').hidden = false;
+  }
+
   async function run(input) {
     $('result').hidden = false;
     $('steps').replaceChildren();
@@ -194,10 +215,11 @@
     $('verdict').className = 'verdict open';
     $('verdict-title').textContent = 'Checking…';
     $('verdict-text').textContent = 'Each check appears below as it completes.';
-    $('raw').textContent = input.data ? JSON.stringify(input.data, null, 2) : input.credentialId;
+    $('raw').textContent = input.data ? JSON.stringify(input.data, null, 2) : input.text || input.credentialId;
     await codeLabels();
     const checked = await check(input);
     for (const step of checked.steps) await show(step);
+    if (input.kind === 'sd_jwt' && checked.credential) renderDisclosed(checked.credential);
     let status = null;
     if (input.credentialId) {
       status = await json(`/credentials/${input.credentialId}`).catch(() => null);
@@ -224,8 +246,16 @@
     const text = file ? await file.text() : $('pasted').value;
     const input = classify(text);
     if (input.kind === 'unreadable') {
-      $('form-error').textContent = 'This is not a credential id, a credential document, a sealed EDC credential or a proof bundle.';
+      $('form-error').textContent = 'This is not a credential id, a credential document, a sealed EDC credential, a wallet presentation or a proof bundle.';
       return;
+    }
+    if (input.kind === 'sd_jwt') {
+      input.nonce = $('nonce').value.trim();
+      input.audience = $('audience').value.trim();
+      if (!input.nonce || !input.audience) {
+        $('form-error').textContent = 'A wallet presentation is checked for the nonce and audience you asked for: fill in both.';
+        return;
+      }
     }
     try {
       await run(input);
