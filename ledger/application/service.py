@@ -128,6 +128,24 @@ class _PreparedIssue:
         )
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """An offer about to be delivered to a wallet: the key that signs for its issuer, and the
+    credential (as it stands) the delivery is recorded on."""
+
+    offer: OfferCommand
+    signed: SignedCommand
+    kid: str
+    key: ec.EllipticCurvePrivateKey
+    credential: Credential
+
+    @property
+    def content(self) -> dict[str, Any]:
+        """The offered version's content (with the learner's commitment)."""
+        content: dict[str, Any] = self.credential.versions[int(self.offer.version) - 1]["content"]
+        return content
+
+
 def _digest(command: dict[str, Any]) -> str:
     """What makes two commands the same: everything but the moment they were signed, so a
     client that re-signs a retry still gets the first result."""
@@ -723,44 +741,60 @@ class Ledger(Application[UUID]):
         self._save(issuer, self._receipt(adopt, signed, result))
         return result
 
-    def authorize_offer(self, signed: SignedCommand) -> OfferCommand:
+    def authorize_offer(self, signed: SignedCommand) -> tuple[OfferCommand, str]:
         """Check a signed offer: fresh, by the credential's issuer, for its current version,
         not revoked or erased, with a wallet key adopted, and a command id not used before.
-        It is answered once."""
+        It is answered once. Returns the offer and the issuer key (address) that signed it."""
         offer = self._fresh_read(OfferCommand, signed)
         issuer = self._authenticate(offer, signed)
         self._deliverable(issuer, offer)
         if self._get(str(receipt_id_for(offer.issuer_id, offer.command_id))) is not None:
             raise CommandIdReused(f"command id {offer.command_id!r} was used before")
         self._spend(offer)
-        return offer
+        return offer, issuer.address
 
     def wallet_signing_key(self, issuer_id: str) -> tuple[str, ec.EllipticCurvePrivateKey]:
         """(kid, private key) of the key that signs the issuer's SD-JWT VCs now."""
-        current = self._issuer(issuer_id).wallet_key
+        return self._wallet_key_of(self._issuer(issuer_id))
+
+    def _wallet_key_of(self, issuer: Issuer) -> tuple[str, ec.EllipticCurvePrivateKey]:
+        current = issuer.wallet_key
         if current is None:
             raise NoWalletKey("the issuer has not adopted a key for SD-JWT VCs")
         kid, adopted_by = current
-        return kid, self.wallet_keyring.private_key(issuer_id, adopted_by)
+        return kid, self.wallet_keyring.private_key(str(issuer.id), adopted_by)
 
-    def record_delivery(
-        self, command: dict[str, Any], signature: str, jwt_sha256: str, kid: str, index: int
-    ) -> CommandResult:
-        """Record that an SD-JWT VC (the digest of its issuer-signed JWT, signed with ``kid``,
-        status list entry ``index``) went to a wallet for the signed offer ``command``.
-
-        The offer is checked again as it stands now (the version still current, the issuer's
-        key and standing unchanged): what the log records must still be what was offered.
-        """
-        signed = SignedCommand(command=command, signature=signature)
+    def prepare_delivery(self, command: dict[str, Any], signature: str, signer: str) -> Delivery:
+        """An offer about to be delivered, checked again as things stand now: the version still
+        current and standing, the issuer in good standing with the key (``signer``) that
+        signed the offer, and the offer not delivered yet. What the log then records is still
+        what was offered, and the audit finds its signature by the issuer's key of the time."""
         offer = command_checks.command(OfferCommand, command, self._clock())
-        issuer = self._authenticate(offer, signed)
+        try:
+            issuer = self._issuer(offer.issuer_id)
+        except NotFound:
+            raise UnknownIssuer(f"no issuer {offer.issuer_id} is registered") from None
+        if issuer.address.lower() != signer.lower():
+            raise SignatureInvalid(
+                "the issuer's key changed since the offer was signed: ask for a new offer"
+            )
+        if issuer.suspended:
+            raise IssuerSuspended("the issuer is suspended from the register")
         credential = self._deliverable(issuer, offer)
-        if issuer.wallet_key is None or issuer.wallet_key[0] != kid:
-            raise NoWalletKey("the issuer's SD-JWT VC key changed while the offer was open")
         if self._get(str(receipt_id_for(offer.issuer_id, offer.command_id))) is not None:
             raise OfferAlreadyDelivered("this offer has delivered its credential already")
-        credential.record_delivery(command, signature, jwt_sha256, kid, index)
+        kid, key = self._wallet_key_of(issuer)
+        return Delivery(
+            offer, SignedCommand(command=command, signature=signature), kid, key, credential
+        )
+
+    def record_delivery(self, delivery: Delivery, jwt_sha256: str, index: int) -> CommandResult:
+        """Record that an SD-JWT VC (the digest of its issuer-signed JWT, with status list entry
+        ``index``) went to a wallet for the prepared offer."""
+        offer, credential = delivery.offer, delivery.credential
+        credential.record_delivery(
+            delivery.signed.command, delivery.signed.signature, jwt_sha256, delivery.kid, index
+        )
         result = CommandResult(
             offer.command_id,
             offer.type,
@@ -770,7 +804,7 @@ class Ledger(Application[UUID]):
             "delivered",
         )
         try:
-            self._save(credential, self._receipt(offer, signed, result))
+            self._save(credential, self._receipt(offer, delivery.signed, result))
         except ConcurrentWrite:
             raise OfferAlreadyDelivered(
                 "the credential changed, or this offer was delivered, at the same moment"

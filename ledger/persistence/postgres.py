@@ -206,8 +206,8 @@ class PostgresWalletSessions(WalletSessions):
     def __init__(self, recorder: PostgresLedgerRecorder) -> None:
         self._datastore = recorder.datastore
 
-    def _transaction(self) -> AbstractContextManager[Any]:
-        return self._datastore.transaction(commit=True)
+    def _transaction(self, *, commit: bool = True) -> AbstractContextManager[Any]:
+        return self._datastore.transaction(commit=commit)
 
     def _sql(self, statement: str) -> str:
         return statement.replace("?", "%s")

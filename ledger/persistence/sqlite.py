@@ -168,8 +168,8 @@ class SQLiteWalletSessions(WalletSessions):
     def __init__(self, recorder: SQLiteLedgerRecorder) -> None:
         self._datastore = recorder.datastore
 
-    def _transaction(self) -> AbstractContextManager[Any]:
-        return self._datastore.transaction(commit=True)
+    def _transaction(self, *, commit: bool = True) -> AbstractContextManager[Any]:
+        return self._datastore.transaction(commit=commit)
 
 
 def open_wallet_sessions(recorder: Any) -> SQLiteWalletSessions:

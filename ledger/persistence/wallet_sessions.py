@@ -19,9 +19,9 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS wallet_offers ("
     " code_hash TEXT PRIMARY KEY, issuer_id TEXT NOT NULL, credential_id TEXT NOT NULL,"
     " version INTEGER NOT NULL, command TEXT NOT NULL, signature TEXT NOT NULL,"
-    " pin_hash TEXT NOT NULL, attempts INTEGER NOT NULL, expires DOUBLE PRECISION NOT NULL,"
-    " redeemed DOUBLE PRECISION, token_hash TEXT, token_expires DOUBLE PRECISION,"
-    " delivered DOUBLE PRECISION)",
+    " signer TEXT NOT NULL, pin_hash TEXT NOT NULL, attempts INTEGER NOT NULL,"
+    " expires DOUBLE PRECISION NOT NULL, redeemed DOUBLE PRECISION, token_hash TEXT,"
+    " token_expires DOUBLE PRECISION, delivered DOUBLE PRECISION)",
     "CREATE UNIQUE INDEX IF NOT EXISTS wallet_offers_by_token ON wallet_offers (token_hash)",
     "CREATE TABLE IF NOT EXISTS wallet_nonces ("
     " nonce TEXT PRIMARY KEY, expires DOUBLE PRECISION NOT NULL)",
@@ -41,6 +41,7 @@ class StoredOffer:
     version: int
     command: dict[str, Any]
     signature: str
+    signer: str  # the issuer key (address) that signed the offer
 
 
 @dataclass(frozen=True)
@@ -52,19 +53,21 @@ class Redemption:
     tries_left: int = 0
 
 
-_OFFER_COLUMNS = "issuer_id, credential_id, version, command, signature"
+_OFFER_COLUMNS = "issuer_id, credential_id, version, command, signature, signer"
 
 
 def _offer(row: Any) -> StoredOffer:
-    return StoredOffer(str(row[0]), str(row[1]), int(row[2]), json.loads(row[3]), str(row[4]))
+    return StoredOffer(
+        str(row[0]), str(row[1]), int(row[2]), json.loads(row[3]), str(row[4]), str(row[5])
+    )
 
 
 class WalletSessions(ABC):
     """Offers, tokens, nonces and status entries; one subclass per backend."""
 
     @abstractmethod
-    def _transaction(self) -> AbstractContextManager[Any]:
-        """A cursor in a transaction committed on success."""
+    def _transaction(self, *, commit: bool = True) -> AbstractContextManager[Any]:
+        """A cursor in a transaction (committed on success if ``commit``)."""
 
     def _sql(self, statement: str) -> str:
         """The statement in the backend's placeholder style (written with ``?``)."""
@@ -86,7 +89,7 @@ class WalletSessions(ABC):
             self._run(c, "DELETE FROM wallet_offers WHERE expires < ?", (now - _KEPT_AFTER_EXPIRY,))
             self._run(
                 c,
-                "INSERT INTO wallet_offers VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, NULL, NULL, NULL,"
+                "INSERT INTO wallet_offers VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, NULL, NULL, NULL,"
                 " NULL)",
                 (
                     code_hash,
@@ -95,6 +98,7 @@ class WalletSessions(ABC):
                     offer.version,
                     json.dumps(offer.command, separators=(",", ":")),
                     offer.signature,
+                    offer.signer,
                     pin_hash,
                     expires,
                 ),
@@ -151,7 +155,7 @@ class WalletSessions(ABC):
 
     def offer_for_token(self, token_hash: str, now: float) -> tuple[StoredOffer | None, str]:
         """The offer an access token was issued for, or None and why (expired, delivered)."""
-        with self._transaction() as c:
+        with self._transaction(commit=False) as c:
             row = self._run(
                 c,
                 f"SELECT {_OFFER_COLUMNS}, token_expires, delivered FROM wallet_offers"
@@ -160,9 +164,9 @@ class WalletSessions(ABC):
             )
         if row is None:
             return None, "unknown"
-        if row[6] is not None:
+        if row[7] is not None:
             return None, "delivered"
-        if float(row[5]) <= now:
+        if float(row[6]) <= now:
             return None, "expired"
         return _offer(row), ""
 
@@ -178,19 +182,19 @@ class WalletSessions(ABC):
             self._run(c, "DELETE FROM wallet_nonces WHERE expires < ?", (now,))
             self._run(c, "INSERT INTO wallet_nonces VALUES (?, ?)", (nonce, expires))
 
-    def spend_nonce(self, nonce: str, now: float) -> bool:
-        """Whether ``nonce`` was issued here and is still fresh; it cannot be used again."""
+    def spend_nonce(self, nonce: str, now: float, issuer_id: str) -> int | None:
+        """Spend a key proof's nonce and take the issuer's next free status list entry, in one
+        transaction: the entry, or None (taking nothing) if the nonce was not issued here or is
+        stale. An entry is never given twice; one left unused stays 0, valid, referenced by
+        nothing."""
         with self._transaction() as c:
-            row = self._run(
+            spent = self._run(
                 c,
                 "DELETE FROM wallet_nonces WHERE nonce = ? AND expires > ? RETURNING nonce",
                 (nonce, now),
             )
-        return row is not None
-
-    def next_status_index(self, issuer_id: str) -> int:
-        """Take the issuer's next free status list entry (an entry is never given twice)."""
-        with self._transaction() as c:
+            if spent is None:
+                return None
             row = self._run(
                 c,
                 "INSERT INTO wallet_status_counters VALUES (?, 1) ON CONFLICT (issuer_id)"
@@ -198,4 +202,5 @@ class WalletSessions(ABC):
                 " RETURNING next_index",
                 (issuer_id,),
             )
+        assert row is not None
         return int(row[0]) - 1

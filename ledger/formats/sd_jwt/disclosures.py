@@ -14,6 +14,7 @@ import json
 import secrets
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ledger.formats.sd_jwt.jws import JwsError, b64url, b64url_decode
@@ -44,7 +45,7 @@ class Disclosure:
     name: str | None
     value: Any
 
-    @property
+    @cached_property
     def digest(self) -> str:
         return digest(self.encoded)
 
@@ -99,15 +100,21 @@ def conceal(
     payload: dict[str, Any] = {}
     disclosures: list[Disclosure] = []
     hidden: list[str] = []
+    # Every salt at once: one call to the system's random source instead of one a claim.
+    count = sum(1 + (len(v) if isinstance(v, list) else 0) for v in claims.values())
+    randomness = secrets.token_bytes(_SALT_BYTES * count)
+    salts = iter(
+        b64url(randomness[i : i + _SALT_BYTES]) for i in range(0, len(randomness), _SALT_BYTES)
+    )
     for name, value in claims.items():
         if name in visible:
             payload[name] = value
             continue
         if isinstance(value, list):
-            elements = [element_disclosure(item) for item in value]
+            elements = [element_disclosure(item, next(salts)) for item in value]
             disclosures.extend(elements)
             value = [{"...": element.digest} for element in elements]
-        claim = property_disclosure(name, value)
+        claim = property_disclosure(name, value, next(salts))
         disclosures.append(claim)
         hidden.append(claim.digest)
     payload["_sd"] = sorted(hidden)

@@ -19,10 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
-from uuid import UUID
 
-from ledger.application.service import Ledger
-from ledger.domain.aggregates import Credential
+from ledger.application.service import Delivery, Ledger
 from ledger.domain.commands import SignedCommand
 from ledger.domain.content import CLOCK_SKEW, utc_now
 from ledger.domain.errors import (
@@ -182,7 +180,7 @@ class WalletIssuer:
 
     def offer(self, signed: SignedCommand) -> CredentialOffer:
         """Open an offer for the credential version a signed, fresh offer command names."""
-        command = self._ledger.authorize_offer(signed)
+        command, signer = self._ledger.authorize_offer(signed)
         now = self._clock()
         code = secrets.token_urlsafe(32)
         pin = f"{secrets.randbelow(10**PIN_DIGITS):0{PIN_DIGITS}d}"
@@ -193,6 +191,7 @@ class WalletIssuer:
             int(command.version),
             signed.command,
             signed.signature,
+            signer,
         )
         self._sessions.open_offer(
             _digest(code), _pin_digest(code, pin), stored, now.timestamp(), expires.timestamp()
@@ -276,18 +275,27 @@ class WalletIssuer:
                     "delivered": "the access token was used: its credential was delivered",
                 }[why],
             )
-        holder_jwk = self._proved_key(_proof_of(request))
+        holder_jwk, nonce = self._proved_key(_proof_of(request))
         try:
-            issued = self._deliver(offer, holder_jwk)
-        except WalletRequestRefused:
-            raise
+            delivery = self._ledger.prepare_delivery(offer.command, offer.signature, offer.signer)
+        except LedgerError as exc:
+            raise CredentialRequestDenied(exc.code, exc.detail) from None
+        # The nonce is spent only by a proof that holds and an offer that can be delivered.
+        index = self._sessions.spend_nonce(nonce, self._clock().timestamp(), offer.issuer_id)
+        if index is None:
+            raise InvalidNonce(
+                "stale-nonce", "the proof JWT's nonce is not a fresh one from the nonce endpoint"
+            )
+        try:
+            issued = self._issue(delivery, holder_jwk, index)
         except LedgerError as exc:
             raise CredentialRequestDenied(exc.code, exc.detail) from None
         self._sessions.delivered(_digest(token), self._clock().timestamp())
         return issued
 
-    def _proved_key(self, proof: str) -> dict[str, str]:
-        """The holder key a proof JWT proves possession of (OpenID4VCI appendix F.1)."""
+    def _proved_key(self, proof: str) -> tuple[dict[str, str], str]:
+        """The holder key a proof JWT proves possession of, and its nonce (OpenID4VCI
+        appendix F.1); the nonce is checked when it is spent."""
         try:
             jwt = jws.parse(proof)
         except jws.JwsError as exc:
@@ -317,38 +325,33 @@ class WalletIssuer:
         if iat > now + CLOCK_SKEW.total_seconds() or iat < now - self._policy.nonce.total_seconds():
             raise InvalidProof("proof-iat", "the proof JWT's iat is not recent")
         nonce = claims.get("nonce")
-        if not isinstance(nonce, str) or not self._sessions.spend_nonce(nonce, now):
-            raise InvalidNonce(
-                "stale-nonce", "the proof JWT's nonce is not a fresh one from the nonce endpoint"
-            )
+        if not isinstance(nonce, str) or not nonce or len(nonce) > 256:
+            raise InvalidNonce("stale-nonce", "the proof JWT carries no nonce")
         jwk = dict(jwt.header["jwk"])
-        return {name: jwk[name] for name in ("kty", "crv", "x", "y")}
+        return {name: jwk[name] for name in ("kty", "crv", "x", "y")}, nonce
 
-    def _deliver(self, offer: StoredOffer, holder_jwk: dict[str, str]) -> IssuedVc:
-        kid, key = self._ledger.wallet_signing_key(offer.issuer_id)
-        found: object = self._ledger.repository.get(UUID(offer.credential_id))
-        assert isinstance(found, Credential)
-        content = found.versions[offer.version - 1]["content"]
+    def _issue(self, delivery: Delivery, holder_jwk: dict[str, str], index: int) -> IssuedVc:
+        offer = delivery.offer
+        content = delivery.content
         opened = self._ledger.vault.get(content["learner"]["commitment"])
         if opened is None:
             raise CredentialRequestDenied(
                 "personal-data-erased", "the learner's personal data has been erased"
             )
-        index = self._sessions.next_status_index(offer.issuer_id)
         issued = issue(
             issuer=issuer_url(self.base_url, offer.issuer_id),
             vct=self.vct,
             credential_id=offer.credential_id,
-            version=offer.version,
+            version=int(offer.version),
             content=content,
             learner=opened.learner,
             holder_jwk=holder_jwk,
             status=StatusEntry(status_list_uri(self.base_url, offer.issuer_id), index),
-            key=key,
-            kid=kid,
+            key=delivery.key,
+            kid=delivery.kid,
             issued_at=int(self._clock().timestamp()),
         )
-        self._ledger.record_delivery(offer.command, offer.signature, issued.jwt_sha256, kid, index)
+        self._ledger.record_delivery(delivery, issued.jwt_sha256, index)
         return issued
 
 

@@ -1,0 +1,211 @@
+"""Learner wallets: SD-JWT VCs issued per second through the OpenID4VCI credential endpoint,
+and presentations verified per second by ``POST /verify``, beside the OpenWallet Foundation's
+TypeScript library (@sd-jwt/sd-jwt-vc 0.19.0 under Node) verifying the same presentations.
+
+``credledger serve`` runs in its own process, pinned to one core (``taskset``), on the embedded
+default (SQLite). Everything a wallet does before the credential request (offer, token, nonce,
+proof JWT) is prepared first; then the credential requests are sent over keep-alive
+connections and timed, one connection and then several at once. Each issuance verifies the
+proof, spends its nonce, takes a status list entry, signs the SD-JWT VC and appends the
+delivery event (durably) before it answers. Then every delivered credential is presented with
+title, EQF level and credit points disclosed and a key binding JWT, and the presentations are
+verified by the ledger (issuer key history, disclosures, key binding, status, the delivery's
+record and anchor) and by the library (issuer key, disclosures, key binding, status list),
+both one after another.
+
+    .venv/bin/python bench/wallets.py [--credentials 2000] [--connections 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ledger.client import CommandSigner, LedgerClient
+from ledger.domain import samples
+from ledger.domain.signing import IssuerKey
+from ledger.formats.sd_jwt.holder import Holder, read_offer
+from ledger.formats.sd_jwt.issuance import PRE_AUTHORIZED_GRANT
+from ledger.settings import Settings, create_secrets
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULES = ROOT / ".deploy" / "sd-jwt" / "node_modules"
+AUDIENCE = "https://employer.example/verifier"
+SHOWN = {"title", "eqf_level", "credit_points"}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "ledger.cli", "serve", "--data-dir", str(data_dir)]
+    command += ["--port", str(port)]
+    if shutil.which("taskset"):
+        command = ["taskset", "-c", "0", *command]
+    env = {**os.environ, "CREDLEDGER_CHAIN": "in-process", "CREDLEDGER_BATCH_AGE_SECONDS": "1"}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with httpx.Client(timeout=5) as probe:
+        for _ in range(600):
+            try:
+                if probe.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                    return process
+            except httpx.TransportError:
+                time.sleep(0.1)
+    raise RuntimeError("credledger serve did not start")
+
+
+def prepared_requests(
+    client: LedgerClient, signer: CommandSigner, url: str, credential_ids: list[str]
+) -> list[tuple[Holder, str, str]]:
+    """(holder, access token, proof JWT) per credential: the wallet's side before the request."""
+    prepared = []
+    with httpx.Client(timeout=30) as http:
+        for credential_id in credential_ids:
+            offer = client.offer(signer.offer(credential_id, 1))
+            code = read_offer(offer["credential_offer_uri"])["grants"][PRE_AUTHORIZED_GRANT]
+            token = http.post(
+                f"{url}/oid4vci/token",
+                data={
+                    "grant_type": PRE_AUTHORIZED_GRANT,
+                    "pre-authorized_code": code["pre-authorized_code"],
+                    "tx_code": offer["tx_code"],
+                },
+            ).json()["access_token"]
+            nonce = http.post(f"{url}/oid4vci/nonce").json()["c_nonce"]
+            holder = Holder()
+            prepared.append((holder, token, holder.proof(url, nonce)))
+    return prepared
+
+
+def issue_all(port: int, prepared: list[tuple[Holder, str, str]], connections: int) -> tuple[float, list[str]]:
+    """Seconds to send every credential request over ``connections`` keep-alive connections."""
+    shares = [prepared[i::connections] for i in range(connections)]
+
+    def send(share: list[tuple[Holder, str, str]]) -> list[str]:
+        connection = http.client.HTTPConnection("127.0.0.1", port)
+        got = []
+        for _, token, proof in share:
+            body = json.dumps(
+                {"credential_configuration_id": "eu-micro-credential", "proofs": {"jwt": [proof]}}
+            )
+            connection.request(
+                "POST",
+                "/oid4vci/credential",
+                body,
+                {"content-type": "application/json", "authorization": f"Bearer {token}"},
+            )
+            response = connection.getresponse()
+            answer = json.loads(response.read())
+            assert response.status == 200, answer
+            got.append(answer["credentials"][0]["credential"])
+        connection.close()
+        return got
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(connections) as pool:
+        results = list(pool.map(send, shares))
+    seconds = time.perf_counter() - started
+    by_share = [iter(r) for r in results]
+    ordered = [next(by_share[i % connections]) for i in range(len(prepared))]
+    return seconds, ordered
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--credentials", type=int, default=2000)
+    parser.add_argument("--connections", type=int, default=8)
+    args = parser.parse_args()
+    n = args.credentials
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp) / "data"
+        create_secrets(data_dir)
+        port = free_port()
+        server = start_server(data_dir, port)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            admin = LedgerClient(url, admin_token=Settings(data_dir=data_dir).admin_token_value())
+            key = IssuerKey.generate()
+            issuer_id = admin.register_issuer(samples.issuer_registration(key.address))["issuer_id"]
+            signer = CommandSigner(key, issuer_id)
+            client = LedgerClient(url, timeout=120)
+            client.adopt_wallet_key(signer.adopt_wallet_key())
+            content = samples.credential_content(datetime.now(UTC).replace(microsecond=0))
+            bodies = [
+                signer.issue(content, {"identifier": f"w{i:06}", "full_name": f"Learner {i}",
+                                       "date_of_birth": "2000-01-01"})
+                for i in range(2 * n)
+            ]
+            ids = []
+            for start in range(0, len(bodies), 500):
+                ids += [r["result"]["credential_id"] for r in client.bulk_issue(bodies[start : start + 500])]
+            print(f"preparing {2 * n} offers, tokens and proofs ...", file=sys.stderr)
+            first = prepared_requests(client, signer, url, ids[:n])
+            second = prepared_requests(client, signer, url, ids[n:])
+            one_seconds, credentials = issue_all(port, first, 1)
+            many_seconds, more = issue_all(port, second, args.connections)
+            print(f"credential endpoint, 1 connection:  {n / one_seconds:8.0f} SD-JWT VCs/s")
+            print(f"credential endpoint, {args.connections} connections: {n / many_seconds:8.0f} SD-JWT VCs/s")
+
+            holders = [holder for holder, _, _ in first]
+            presentations = [
+                {"presentation": h.present(vc, SHOWN, f"bench-{i}", AUDIENCE), "nonce": f"bench-{i}"}
+                for i, (h, vc) in enumerate(zip(holders, credentials, strict=True))
+            ]
+            deadline = time.monotonic() + 120
+            probe = client.verify(sd_jwt=Holder().present(more[0], SHOWN, "p", AUDIENCE), nonce="p", audience=AUDIENCE)
+            while probe["verdict"] == "not-anchored" and time.monotonic() < deadline:
+                time.sleep(1)
+                probe = client.verify(sd_jwt=holders[0].present(credentials[0], SHOWN, f"p{time.time()}", AUDIENCE), nonce="x", audience=AUDIENCE)
+            connection = http.client.HTTPConnection("127.0.0.1", port)
+            started = time.perf_counter()
+            verdicts = []
+            for item in presentations:
+                body = json.dumps({"sd_jwt": item["presentation"], "nonce": item["nonce"], "audience": AUDIENCE})
+                connection.request("POST", "/verify", body, {"content-type": "application/json"})
+                verdicts.append(json.loads(connection.getresponse().read())["verdict"])
+            ledger_seconds = time.perf_counter() - started
+            assert set(verdicts) == {"valid"}, set(verdicts)
+            jwks = httpx.get(f"{url}/.well-known/jwt-vc-issuer/issuers/{issuer_id}").json()["jwks"]
+            status = httpx.get(f"{url}/issuers/{issuer_id}/token-status-list").text
+            fresh = [
+                {"presentation": h.present(vc, SHOWN, f"lib-{i}", AUDIENCE), "nonce": f"lib-{i}"}
+                for i, (h, vc) in enumerate(zip(holders, credentials, strict=True))
+            ]
+            spec = Path(tmp) / "presentations.json"
+            spec.write_text(json.dumps({"jwks": jwks, "status_list": status, "audience": AUDIENCE, "presentations": fresh}))
+            done = subprocess.run(
+                ["node", str(ROOT / "bench" / "sd_jwt_verify.mjs"), str(spec)],
+                capture_output=True, text=True, check=True,
+                env={**os.environ, "SD_JWT_MODULES": str(MODULES)},
+            )
+            library = json.loads(done.stdout)
+            assert library["verified"] == n
+            ledger_rate, library_rate = n / ledger_seconds, n / library["seconds"]
+            print(f"POST /verify (every step):          {ledger_rate:8.0f} presentations/s")
+            print(f"@sd-jwt/sd-jwt-vc 0.19.0 (Node):    {library_rate:8.0f} presentations/s")
+            print(f"ledger / library:                   {ledger_rate / library_rate:8.2f}")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
