@@ -30,7 +30,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -61,7 +60,8 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     if shutil.which("taskset"):
         command = ["taskset", "-c", "0", *command]
     env = {**os.environ, "CREDLEDGER_CHAIN": "in-process", "CREDLEDGER_BATCH_AGE_SECONDS": "1"}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    quiet = subprocess.DEVNULL
+    process = subprocess.Popen(command, env=env, stdout=quiet, stderr=quiet)
     with httpx.Client(timeout=5) as probe:
         for _ in range(600):
             try:
@@ -95,7 +95,12 @@ def prepared_requests(
     return prepared
 
 
-def issue_all(port: int, prepared: list[tuple[Holder, str, str]], connections: int) -> tuple[float, list[str]]:
+Prepared = list[tuple[Holder, str, str]]
+
+
+def issue_all(
+    port: int, prepared: list[tuple[Holder, str, str]], connections: int
+) -> tuple[float, list[str]]:
     """Seconds to send every credential request over ``connections`` keep-alive connections."""
     shares = [prepared[i::connections] for i in range(connections)]
 
@@ -128,12 +133,72 @@ def issue_all(port: int, prepared: list[tuple[Holder, str, str]], connections: i
     return seconds, ordered
 
 
+def issued_credentials(client: LedgerClient, signer: CommandSigner, count: int) -> list[str]:
+    content = samples.credential_content(datetime.now(UTC).replace(microsecond=0))
+    learners = [
+        {"identifier": f"w{i:06}", "full_name": f"Learner {i}", "date_of_birth": "2000-01-01"}
+        for i in range(count)
+    ]
+    bodies = [signer.issue(content, learner) for learner in learners]
+    ids: list[str] = []
+    for start in range(0, len(bodies), 500):
+        answers = client.bulk_issue(bodies[start : start + 500])
+        ids += [answer["result"]["credential_id"] for answer in answers]
+    return ids
+
+
+def presentations(holders: list[Holder], credentials: list[str], tag: str) -> list[dict[str, str]]:
+    return [
+        {"presentation": holder.present(vc, SHOWN, f"{tag}-{i}", AUDIENCE), "nonce": f"{tag}-{i}"}
+        for i, (holder, vc) in enumerate(zip(holders, credentials, strict=True))
+    ]
+
+
+def verify_all(port: int, shown: list[dict[str, str]]) -> float:
+    """Seconds for ``POST /verify`` of every presentation, one after another."""
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+    started = time.perf_counter()
+    verdicts = []
+    for item in shown:
+        body = {"sd_jwt": item["presentation"], "nonce": item["nonce"], "audience": AUDIENCE}
+        connection.request(
+            "POST", "/verify", json.dumps(body), {"content-type": "application/json"}
+        )
+        verdicts.append(json.loads(connection.getresponse().read())["verdict"])
+    seconds = time.perf_counter() - started
+    connection.close()
+    assert set(verdicts) == {"valid"}, set(verdicts)
+    return seconds
+
+
+def library_seconds(url: str, issuer_id: str, shown: list[dict[str, str]], tmp: Path) -> float:
+    """Seconds for the library to verify every presentation, under Node."""
+    jwks = httpx.get(f"{url}/.well-known/jwt-vc-issuer/issuers/{issuer_id}").json()["jwks"]
+    status = httpx.get(f"{url}/issuers/{issuer_id}/token-status-list").text
+    spec = tmp / "presentations.json"
+    spec.write_text(
+        json.dumps(
+            {"jwks": jwks, "status_list": status, "audience": AUDIENCE, "presentations": shown}
+        )
+    )
+    done = subprocess.run(
+        ["node", str(ROOT / "bench" / "sd_jwt_verify.mjs"), str(spec)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "SD_JWT_MODULES": str(MODULES)},
+    )
+    answer = json.loads(done.stdout)
+    assert answer["verified"] == len(shown)
+    return float(answer["seconds"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--credentials", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args()
-    n = args.credentials
+    n, connections = args.credentials, args.connections
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         create_secrets(data_dir)
@@ -143,65 +208,36 @@ def main() -> None:
         try:
             admin = LedgerClient(url, admin_token=Settings(data_dir=data_dir).admin_token_value())
             key = IssuerKey.generate()
-            issuer_id = admin.register_issuer(samples.issuer_registration(key.address))["issuer_id"]
+            registration = samples.issuer_registration(key.address)
+            issuer_id = admin.register_issuer(registration)["issuer_id"]
             signer = CommandSigner(key, issuer_id)
             client = LedgerClient(url, timeout=120)
             client.adopt_wallet_key(signer.adopt_wallet_key())
-            content = samples.credential_content(datetime.now(UTC).replace(microsecond=0))
-            bodies = [
-                signer.issue(content, {"identifier": f"w{i:06}", "full_name": f"Learner {i}",
-                                       "date_of_birth": "2000-01-01"})
-                for i in range(2 * n)
-            ]
-            ids = []
-            for start in range(0, len(bodies), 500):
-                ids += [r["result"]["credential_id"] for r in client.bulk_issue(bodies[start : start + 500])]
+            ids = issued_credentials(client, signer, 2 * n)
             print(f"preparing {2 * n} offers, tokens and proofs ...", file=sys.stderr)
             first = prepared_requests(client, signer, url, ids[:n])
             second = prepared_requests(client, signer, url, ids[n:])
             one_seconds, credentials = issue_all(port, first, 1)
-            many_seconds, more = issue_all(port, second, args.connections)
-            print(f"credential endpoint, 1 connection:  {n / one_seconds:8.0f} SD-JWT VCs/s")
-            print(f"credential endpoint, {args.connections} connections: {n / many_seconds:8.0f} SD-JWT VCs/s")
-
+            many_seconds, _ = issue_all(port, second, connections)
+            print(f"credential endpoint, 1 connection:   {n / one_seconds:8.0f} SD-JWT VCs/s")
+            print(f"credential endpoint, {connections} connections: {n / many_seconds:7.0f} /s")
             holders = [holder for holder, _, _ in first]
-            presentations = [
-                {"presentation": h.present(vc, SHOWN, f"bench-{i}", AUDIENCE), "nonce": f"bench-{i}"}
-                for i, (h, vc) in enumerate(zip(holders, credentials, strict=True))
-            ]
+            # Every delivery anchored first, so that the ledger's verdicts are "valid".
             deadline = time.monotonic() + 120
-            probe = client.verify(sd_jwt=Holder().present(more[0], SHOWN, "p", AUDIENCE), nonce="p", audience=AUDIENCE)
-            while probe["verdict"] == "not-anchored" and time.monotonic() < deadline:
+            while time.monotonic() < deadline:
+                (probe,) = presentations(holders[-1:], credentials[-1:], f"probe{time.time()}")
+                answer = client.verify(
+                    sd_jwt=probe["presentation"], nonce=probe["nonce"], audience=AUDIENCE
+                )
+                if answer["verdict"] != "not-anchored":
+                    break
                 time.sleep(1)
-                probe = client.verify(sd_jwt=holders[0].present(credentials[0], SHOWN, f"p{time.time()}", AUDIENCE), nonce="x", audience=AUDIENCE)
-            connection = http.client.HTTPConnection("127.0.0.1", port)
-            started = time.perf_counter()
-            verdicts = []
-            for item in presentations:
-                body = json.dumps({"sd_jwt": item["presentation"], "nonce": item["nonce"], "audience": AUDIENCE})
-                connection.request("POST", "/verify", body, {"content-type": "application/json"})
-                verdicts.append(json.loads(connection.getresponse().read())["verdict"])
-            ledger_seconds = time.perf_counter() - started
-            assert set(verdicts) == {"valid"}, set(verdicts)
-            jwks = httpx.get(f"{url}/.well-known/jwt-vc-issuer/issuers/{issuer_id}").json()["jwks"]
-            status = httpx.get(f"{url}/issuers/{issuer_id}/token-status-list").text
-            fresh = [
-                {"presentation": h.present(vc, SHOWN, f"lib-{i}", AUDIENCE), "nonce": f"lib-{i}"}
-                for i, (h, vc) in enumerate(zip(holders, credentials, strict=True))
-            ]
-            spec = Path(tmp) / "presentations.json"
-            spec.write_text(json.dumps({"jwks": jwks, "status_list": status, "audience": AUDIENCE, "presentations": fresh}))
-            done = subprocess.run(
-                ["node", str(ROOT / "bench" / "sd_jwt_verify.mjs"), str(spec)],
-                capture_output=True, text=True, check=True,
-                env={**os.environ, "SD_JWT_MODULES": str(MODULES)},
-            )
-            library = json.loads(done.stdout)
-            assert library["verified"] == n
-            ledger_rate, library_rate = n / ledger_seconds, n / library["seconds"]
-            print(f"POST /verify (every step):          {ledger_rate:8.0f} presentations/s")
-            print(f"@sd-jwt/sd-jwt-vc 0.19.0 (Node):    {library_rate:8.0f} presentations/s")
-            print(f"ledger / library:                   {ledger_rate / library_rate:8.2f}")
+            ledger_rate = n / verify_all(port, presentations(holders, credentials, "ledger"))
+            shown = presentations(holders, credentials, "library")
+            library_rate = n / library_seconds(url, issuer_id, shown, Path(tmp))
+            print(f"POST /verify (every step):           {ledger_rate:8.0f} presentations/s")
+            print(f"@sd-jwt/sd-jwt-vc 0.19.0 (Node):     {library_rate:8.0f} presentations/s")
+            print(f"ledger / library:                    {ledger_rate / library_rate:8.2f}")
         finally:
             server.terminate()
             server.wait(timeout=30)
