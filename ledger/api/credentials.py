@@ -137,6 +137,8 @@ def status(credential_id: str, ctx: Ctx) -> dict[str, Any]:
     for version in found["versions"]:
         version["anchor"] = ctx.anchor_state(version["log_position"])
     found["credentialStatus"] = credential_status(ctx, credential_id)
+    # How many SD-JWT VCs of it went to wallets (each delivery is an event in the log).
+    found["wallet_deliveries"] = ctx.read_model.wallet_deliveries(credential_id)
     return found
 
 

@@ -209,8 +209,8 @@ class LocalWalletLedger:
         )
 
     def status_entry(self, issuer_id: str, index: int) -> int:
-        invalid, _ = self._ctx.read_model.wallet_status(issuer_id)
-        return status_list.INVALID if index in set(invalid) else status_list.VALID
+        # The entry the served list holds: both are made from the same rows.
+        return self._ctx.read_model.wallet_status_entry(issuer_id, index)
 
     def first_showing(self, kb_jwt: str, until: float) -> bool:
         digest = hashlib.sha256(kb_jwt.encode()).hexdigest()

@@ -728,6 +728,22 @@ class ReadModel(ABC):
         highest = max((int(r[0]) for r in rows), default=-1)
         return sorted(int(r[0]) for r in rows if r[1]), highest
 
+    def wallet_status_entry(self, issuer_id: str, index: int) -> int:
+        """One entry of an issuer's Token Status List: 1 if the version delivered with it is
+        revoked or superseded, else 0 (an entry no delivery took is 0)."""
+        with self._cursor(write=False) as c:
+            c.execute(
+                self._sql(
+                    "SELECT CASE WHEN c.status = 'revoked' OR d.version < c.current_version"
+                    " THEN 1 ELSE 0 END FROM rm_wallet_deliveries d JOIN rm_credentials c"
+                    " ON c.credential_id = d.credential_id"
+                    " WHERE d.issuer_id = ? AND d.status_index = ?"
+                ),
+                (issuer_id, index),
+            )
+            row = c.fetchone()
+        return 0 if row is None else int(row[0])
+
     def issuer(self, issuer_id: str) -> dict[str, Any] | None:
         """An issuer's public register entry with its key and status history."""
         with self._cursor(write=False) as c:
