@@ -11,10 +11,10 @@ from pydantic import BaseModel, ConfigDict
 from ledger.api import bulk
 from ledger.api.app_context import ApiContext, context
 from ledger.api.blockcerts import credential_status
-from ledger.api.parameters import INT64_MAX
+from ledger.api.parameters import INT64_MAX, named_in_path
 from ledger.application.service import CommandResult
 from ledger.domain.commands import SignedCommand
-from ledger.domain.errors import FieldError, InvalidInput, NotFound
+from ledger.domain.errors import NotFound
 from ledger.verify.bundle import build_bundle
 
 router = APIRouter(prefix="/credentials", tags=["credentials"])
@@ -25,17 +25,6 @@ class BulkIssue(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     items: list[SignedCommand]
-
-
-def _same_credential(body: SignedCommand, credential_id: str) -> None:
-    if body.command.get("credential_id") != credential_id:
-        raise InvalidInput(
-            [
-                FieldError(
-                    "command.credential_id", "path-mismatch", "must be the credential in the URL"
-                )
-            ]
-        )
 
 
 def _answer(result: CommandResult, response: Response, created: bool = False) -> dict[str, Any]:
@@ -73,7 +62,7 @@ def _decided(
     decide: Callable[[SignedCommand], CommandResult],
 ) -> dict[str, Any]:
     """A signed command on the credential in the URL, decided and then made readable."""
-    _same_credential(body, credential_id)
+    named_in_path(body, "credential_id", credential_id)
     result = decide(body)
     ctx.written()
     return result.as_dict()
@@ -108,7 +97,7 @@ def erase(credential_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
     summary="Read the learner's data (signed by the credential's issuer, fresh)",
 )
 def personal_data(credential_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
-    _same_credential(body, credential_id)
+    named_in_path(body, "credential_id", credential_id)
     opened = ctx.ledger.read_personal_data(body)
     return {"credential_id": credential_id, "learner": opened.learner, "salt": opened.salt}
 

@@ -15,22 +15,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from ledger.api import bulk
 from ledger.api.app_context import ApiContext, context
 from ledger.api.log_records import anchored_record
+from ledger.api.parameters import named_in_path
 from ledger.application.service import CommandResult
 from ledger.domain.commands import SignedCommand
-from ledger.domain.errors import FieldError, InvalidInput, LedgerError, NotFound
+from ledger.domain.errors import LedgerError, NotFound
 from ledger.formats.edc.records import record_sealed
 from ledger.formats.edc.verify import TrustAnchors
 
 router = APIRouter(tags=["europass"])
 Ctx = Annotated[ApiContext, Depends(context)]
 Sha256 = Annotated[str, PathParameter(pattern=r"^[0-9a-f]{64}$")]
-
-
-def _same(body: SignedCommand, name: str, value: str) -> None:
-    if body.command.get(name) != value:
-        raise InvalidInput(
-            [FieldError(f"command.{name}", "path-mismatch", f"must be the {name} in the URL")]
-        )
 
 
 @router.post(
@@ -42,7 +36,7 @@ def _same(body: SignedCommand, name: str, value: str) -> None:
 def register_seal_certificate(
     issuer_id: str, body: SignedCommand, ctx: Ctx, response: Response
 ) -> dict[str, Any]:
-    _same(body, "issuer_id", issuer_id)
+    named_in_path(body, "issuer_id", issuer_id)
     result = ctx.ledger.register_seal_certificate(body)
     ctx.written()
     response.headers["Location"] = f"/issuers/{issuer_id}/seal-certificates"
@@ -57,8 +51,8 @@ def register_seal_certificate(
 def revoke_seal_certificate(
     issuer_id: str, sha256: Sha256, body: SignedCommand, ctx: Ctx
 ) -> dict[str, Any]:
-    _same(body, "issuer_id", issuer_id)
-    _same(body, "certificate_sha256", sha256)
+    named_in_path(body, "issuer_id", issuer_id)
+    named_in_path(body, "certificate_sha256", sha256)
     result = ctx.ledger.revoke_seal_certificate(body)
     ctx.written()
     return result.as_dict()
@@ -81,7 +75,7 @@ def seal_certificates(issuer_id: str, ctx: Ctx) -> dict[str, Any]:
     summary="Record a sealed EDC credential of the current version (signed; the seal beside)",
 )
 def record_seal(credential_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
-    _same(body, "credential_id", credential_id)
+    named_in_path(body, "credential_id", credential_id)
     result = record_sealed(ctx.ledger, body)
     ctx.written()
     return result.as_dict()

@@ -13,8 +13,9 @@ from starlette.concurrency import run_in_threadpool
 
 from ledger.api.app_context import ApiContext, context
 from ledger.api.log_records import anchored_record
+from ledger.api.parameters import named_in_path
 from ledger.domain.commands import SignedCommand
-from ledger.domain.errors import FieldError, InvalidInput, MalformedRequest, NotFound
+from ledger.domain.errors import MalformedRequest, NotFound
 from ledger.formats.sd_jwt import status_list
 from ledger.formats.sd_jwt.credential import VCT_PATH, status_list_uri, type_metadata
 from ledger.formats.sd_jwt.issuance import (
@@ -47,13 +48,6 @@ def wallet_issuer(ctx: ApiContext) -> WalletIssuer:
     )
 
 
-def _same(body: SignedCommand, name: str, value: str) -> None:
-    if body.command.get(name) != value:
-        raise InvalidInput(
-            [FieldError(f"command.{name}", "path-mismatch", f"must be the {name} in the URL")]
-        )
-
-
 def _known_issuer(ctx: ApiContext, issuer_id: str) -> None:
     if ctx.read_model.issuer(issuer_id) is None:
         raise NotFound(f"no issuer {issuer_id}")
@@ -69,7 +63,7 @@ def _known_issuer(ctx: ApiContext, issuer_id: str) -> None:
     summary="Adopt a new key for the issuer's SD-JWT VCs (signed; retires the one before)",
 )
 def adopt_wallet_key(issuer_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
-    _same(body, "issuer_id", issuer_id)
+    named_in_path(body, "issuer_id", issuer_id)
     result = ctx.ledger.adopt_wallet_key(body)
     ctx.written()
     return result.as_dict()
@@ -84,7 +78,7 @@ def adopt_wallet_key(issuer_id: str, body: SignedCommand, ctx: Ctx) -> dict[str,
 def make_offer(credential_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
     """The credential offer, its ``openid-credential-offer://`` URI (for a QR code), and the
     PIN (``tx_code``) to give the learner by another channel. Single use; it expires."""
-    _same(body, "credential_id", credential_id)
+    named_in_path(body, "credential_id", credential_id)
     return wallet_issuer(ctx).offer(body).as_dict()
 
 

@@ -56,6 +56,14 @@ def wallet(*args: str) -> dict[str, Any]:
     return answer
 
 
+def received_by_wallet(offer: dict[str, Any], nonce: str) -> dict[str, Any]:
+    """The library wallet takes the offer and presents title, EQF level and credits for
+    ``nonce`` and the audience."""
+    return wallet(
+        "receive", offer["credential_offer_uri"], offer["tx_code"], nonce, AUDIENCE, FRAME
+    )
+
+
 @pytest.fixture
 def offered(serve: ServeProcess) -> tuple[LedgerClient, CommandSigner, str, dict[str, Any]]:
     _, url, token = serve
@@ -76,14 +84,7 @@ def test_the_library_wallet_receives_verifies_and_presents_a_subset(
     offered: tuple[LedgerClient, CommandSigner, str, dict[str, Any]],
 ) -> None:
     client, _, _, offer = offered
-    received = wallet(
-        "receive",
-        offer["credential_offer_uri"],
-        offer["tx_code"],
-        "n-42",
-        AUDIENCE,
-        FRAME,
-    )
+    received = received_by_wallet(offer, "n-42")
     assert {"title", "eqf_level", "credit_points", "birthdate", "name"} <= set(
         received["credential_claims"]
     )
@@ -109,14 +110,7 @@ def test_after_revocation_the_library_and_the_ledger_say_revoked(
     offered: tuple[LedgerClient, CommandSigner, str, dict[str, Any]],
 ) -> None:
     client, signer, credential_id, offer = offered
-    received = wallet(
-        "receive",
-        offer["credential_offer_uri"],
-        offer["tx_code"],
-        "n-43",
-        AUDIENCE,
-        FRAME,
-    )
+    received = received_by_wallet(offer, "n-43")
     assert wallet("status", received["credential"]) == {"status": "valid"}
     client.revoke(signer.revoke(credential_id, 1, "issued in error"))
     wait_for(lambda: wallet("status", received["credential"])["status"] == "invalid")
@@ -129,14 +123,7 @@ def test_a_presentation_changed_after_signing_fails_in_the_library_and_the_ledge
     offered: tuple[LedgerClient, CommandSigner, str, dict[str, Any]],
 ) -> None:
     client, _, _, offer = offered
-    received = wallet(
-        "receive",
-        offer["credential_offer_uri"],
-        offer["tx_code"],
-        "n-44",
-        AUDIENCE,
-        FRAME,
-    )
+    received = received_by_wallet(offer, "n-44")
     jwt, first, *rest = received["presentation"].split("~")
     salt, name, _ = json.loads(_decode(first))
     forged = _encode([salt, name, "Forged"])

@@ -77,7 +77,7 @@ def test_a_command_for_another_credential_than_the_url_is_refused(
         {
             "field": "command.credential_id",
             "rule": "path-mismatch",
-            "message": "must be the credential in the URL",
+            "message": "must be the credential_id in the URL",
         }
     ]
 
