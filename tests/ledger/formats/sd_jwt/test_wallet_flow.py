@@ -5,6 +5,7 @@ wallet redeems code and PIN, proves its key, receives the SD-JWT VC, and present
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -482,3 +483,18 @@ def test_a_history_with_keys_deliveries_and_a_rotation_audits_clean(
     ledger.embedded.stop()
     report = audit(settings)
     assert report.finding is None, report.finding
+
+
+def test_two_requests_racing_with_one_token_deliver_once(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer
+) -> None:
+    credential_id = issue(ledger, wallet_issuer)
+    token = token_for(ledger, offer(ledger, wallet_issuer, credential_id))
+    proofs = [Holder().proof(ledger.url, nonce(ledger)) for _ in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda proof: credential_request(ledger, token, proof), proofs))
+    assert sorted(a.status_code for a in answers)[0] == 200
+    assert [a.status_code for a in answers].count(200) == 1
+    refused = [a.json()["error"] for a in answers if a.status_code != 200]
+    assert set(refused) <= {"credential_request_denied", "invalid_token"}
+    assert ledger.public.status(credential_id)["wallet_deliveries"] == 1
