@@ -217,6 +217,7 @@ def main() -> None:
             print(f"preparing {2 * n} offers, tokens and proofs ...", file=sys.stderr)
             first = prepared_requests(client, signer, url, ids[:n])
             second = prepared_requests(client, signer, url, ids[n:])
+            print("issuing ...", file=sys.stderr, flush=True)
             one_seconds, credentials = issue_all(port, first, 1)
             many_seconds, _ = issue_all(port, second, connections)
             print(f"credential endpoint, 1 connection:   {n / one_seconds:8.0f} SD-JWT VCs/s")

@@ -23,8 +23,11 @@ SCHEMA = (
     " expires DOUBLE PRECISION NOT NULL, redeemed DOUBLE PRECISION, token_hash TEXT,"
     " token_expires DOUBLE PRECISION, delivered DOUBLE PRECISION)",
     "CREATE UNIQUE INDEX IF NOT EXISTS wallet_offers_by_token ON wallet_offers (token_hash)",
+    # Expired rows are dropped as new ones come: by index, not by reading the table each time.
+    "CREATE INDEX IF NOT EXISTS wallet_offers_by_expiry ON wallet_offers (expires)",
     "CREATE TABLE IF NOT EXISTS wallet_nonces ("
     " nonce TEXT PRIMARY KEY, expires DOUBLE PRECISION NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS wallet_nonces_by_expiry ON wallet_nonces (expires)",
     "CREATE TABLE IF NOT EXISTS wallet_status_counters ("
     " issuer_id TEXT PRIMARY KEY, next_index INTEGER NOT NULL)",
 )
