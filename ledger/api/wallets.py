@@ -15,7 +15,7 @@ from ledger.api.app_context import ApiContext, context
 from ledger.api.log_records import anchored_record
 from ledger.api.parameters import named_in_path
 from ledger.domain.commands import SignedCommand
-from ledger.domain.errors import MalformedRequest, NotFound
+from ledger.domain.errors import NotFound, WalletRequestRefused
 from ledger.formats.sd_jwt import status_list
 from ledger.formats.sd_jwt.credential import VCT_PATH, status_list_uri, type_metadata
 from ledger.formats.sd_jwt.issuance import (
@@ -120,12 +120,14 @@ async def token(request: Request, response: Response, ctx: Ctx) -> dict[str, Any
     """Form-encoded ``grant_type``, ``pre-authorized_code`` and ``tx_code`` (the PIN)."""
     body = await request.body()
     if len(body) > _MAX_FORM_BYTES:
-        raise MalformedRequest(f"the token request is longer than {_MAX_FORM_BYTES} bytes")
+        raise WalletRequestRefused(
+            "request-too-large", f"the token request is longer than {_MAX_FORM_BYTES} bytes"
+        )
     try:
         form = dict(parse_qsl(body.decode("ascii"), strict_parsing=True))
     except (UnicodeDecodeError, ValueError):
-        raise MalformedRequest(
-            "the token request is not application/x-www-form-urlencoded"
+        raise WalletRequestRefused(
+            "malformed-request", "the token request is not application/x-www-form-urlencoded"
         ) from None
     answer = await run_in_threadpool(wallet_issuer(ctx).token, form)
     response.headers.update(_NO_STORE)

@@ -208,6 +208,18 @@ def test_a_wrong_pin_is_counted_and_locks_the_offer(
     assert {a["error"] for a in answers} == {"invalid_grant"}
 
 
+@pytest.mark.parametrize("body", [b"grant_type", "é=1".encode(), b"x=" + b"1" * 5000])
+def test_a_token_request_that_is_not_a_form_is_an_oauth_invalid_request(
+    ledger: RunningLedger, body: bytes
+) -> None:
+    answer = httpx.post(
+        f"{ledger.url}/oid4vci/token",
+        content=body,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert (answer.status_code, answer.json()["error"]) == (400, "invalid_request")
+
+
 def test_an_offer_delivers_once(ledger: RunningLedger, wallet_issuer: RegisteredIssuer) -> None:
     made = offer(ledger, wallet_issuer, issue(ledger, wallet_issuer))
     Holder().receive(made["credential_offer_uri"], made["tx_code"])
