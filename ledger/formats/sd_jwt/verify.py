@@ -10,14 +10,19 @@ claims, and only those: what was not disclosed is neither shown nor guessed.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import datetime
 from typing import Any, Protocol
 
 from ledger.domain.content import CLOCK_SKEW
 from ledger.formats.sd_jwt import jws
-from ledger.formats.sd_jwt.credential import MEDIA_TYPE, jwt_sha256, labelled, status_list_uri
+from ledger.formats.sd_jwt.credential import (
+    MEDIA_TYPE,
+    VISIBLE,
+    jwt_sha256,
+    labelled,
+    status_list_uri,
+)
 from ledger.formats.sd_jwt.disclosures import DisclosureProblem, SdJwt, parse, read, reveal, sd_hash
 from ledger.verify.report import Report
 
@@ -165,13 +170,7 @@ def _disclosure_step(
         True,
         f"{len(disclosures)} disclosure(s), each matching a digest in the issuer-signed JWT.",
     )
-    shown = {k: v for k, v in claims.items() if k not in _VISIBLE_ONLY}
-    return shown
-
-
-_VISIBLE_ONLY = frozenset(
-    {"iss", "vct", "iat", "nbf", "exp", "cnf", "status", "credential_id", "credential_version"}
-)
+    return {k: v for k, v in claims.items() if k not in VISIBLE}
 
 
 def _key_binding_step(
@@ -286,8 +285,3 @@ def _status_step(
     report.add("status", entry == 0, f"{where}: {why}.")
     # The list served and the record it is made from must agree.
     return state if (entry == 0) == (state == "valid") else "invalid"
-
-
-def presentation_digest(kb_jwt: str) -> str:
-    """What a replay is recognised by: the key binding JWT's digest."""
-    return hashlib.sha256(kb_jwt.encode()).hexdigest()
