@@ -148,6 +148,7 @@ class Anchorer:
         self.watch_blocks = watch_blocks
         self._clock = clock
         self._chain_id: int | None = None
+        self._checked_tip: tuple[int, str] | None = None
 
     def chain_id(self) -> int:
         if self._chain_id is None:
@@ -308,8 +309,15 @@ class Anchorer:
 
     def orphaned(self) -> list[AnchorRecord]:
         """Recorded anchors whose block is no longer on the chain; each goes back to pending
-        (its transaction may be mined again, or is re-broadcast)."""
+        (its transaction may be mined again, or is re-broadcast).
+
+        A block's hash commits to all its ancestors, so while the chain's tip is the block
+        last checked, nothing below it can have changed: the watched blocks are read again
+        only when the tip moved (under load the anchorer steps on every write)."""
         head = self.chain.head()
+        tip = self.chain.block(head)
+        if tip is not None and (head, tip[0]) == self._checked_tip:
+            return []
         found = []
         for record in self.store.recorded_since(max(0, head - self.watch_blocks)):
             assert record.block_number is not None
@@ -317,4 +325,5 @@ class Anchorer:
             if block is None or block[0] != record.block_hash:
                 self.store.save(replace(record, state="pending"))
                 found.append(record)
+        self._checked_tip = (head, tip[0]) if tip is not None else None
         return found

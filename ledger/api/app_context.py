@@ -6,6 +6,7 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Request
@@ -16,6 +17,7 @@ from anchors.log import TransparencyLog
 from ledger.api.read_your_writes import PositionWatch
 from ledger.application.service import Ledger
 from ledger.domain.errors import AdminAuthenticationError, Unavailable
+from ledger.formats.sd_jwt.issuance import WalletIssuer, WalletPolicy
 from ledger.persistence.read_model import ReadModel
 from ledger.persistence.wallet_sessions import WalletSessions
 from ledger.settings import Settings
@@ -42,9 +44,23 @@ class ApiContext:
     on_write: Callable[[], object] = field(default=lambda: None)
     consistency_wait: float = 5.0
     _read_model_watch: PositionWatch = field(init=False)
+    wallet: WalletIssuer = field(init=False)
 
     def __post_init__(self) -> None:
         self._read_model_watch = PositionWatch(self.read_model.position)
+        settings = self.settings
+        # One issuer for every request: concurrent credential requests are delivered together.
+        self.wallet = WalletIssuer(
+            self.ledger,
+            self.wallet_sessions,
+            settings.public_url_value(),
+            WalletPolicy(
+                offer=timedelta(seconds=settings.wallet_offer_seconds),
+                token=timedelta(seconds=settings.wallet_token_seconds),
+                nonce=timedelta(seconds=settings.wallet_nonce_seconds),
+                pin_tries=settings.wallet_pin_tries,
+            ),
+        )
 
     def status_list_key(self) -> Ed25519PrivateKey:
         """The key that signs status lists: derived from the log key, never the same key."""

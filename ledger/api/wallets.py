@@ -4,7 +4,6 @@ talks to, the SD-JWT VC type metadata, and each issuer's Token Status List."""
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
@@ -23,7 +22,6 @@ from ledger.formats.sd_jwt.issuance import (
     NONCE_PATH,
     TOKEN_PATH,
     WalletIssuer,
-    WalletPolicy,
 )
 
 router = APIRouter(tags=["wallets"])
@@ -34,18 +32,7 @@ _MAX_FORM_BYTES = 4096
 
 def wallet_issuer(ctx: ApiContext) -> WalletIssuer:
     """The OpenID4VCI issuer over this context's ledger."""
-    settings = ctx.settings
-    return WalletIssuer(
-        ctx.ledger,
-        ctx.wallet_sessions,
-        settings.public_url_value(),
-        WalletPolicy(
-            offer=timedelta(seconds=settings.wallet_offer_seconds),
-            token=timedelta(seconds=settings.wallet_token_seconds),
-            nonce=timedelta(seconds=settings.wallet_nonce_seconds),
-            pin_tries=settings.wallet_pin_tries,
-        ),
-    )
+    return ctx.wallet
 
 
 def _known_issuer(ctx: ApiContext, issuer_id: str) -> None:

@@ -135,6 +135,7 @@ class Delivery:
 
     offer: OfferCommand
     signed: SignedCommand
+    signer: str
     kid: str
     key: ec.EllipticCurvePrivateKey
     credential: Credential
@@ -747,7 +748,7 @@ class Ledger(Application[UUID]):
         It is answered once. Returns the offer and the issuer key (address) that signed it."""
         offer = self._fresh_read(OfferCommand, signed)
         issuer = self._authenticate(offer, signed)
-        self._deliverable(issuer, offer)
+        self._deliverable(issuer, offer, self._own_credential(offer.credential_id, offer.issuer_id))
         if self._get(str(receipt_id_for(offer.issuer_id, offer.command_id))) is not None:
             raise CommandIdReused(f"command id {offer.command_id!r} was used before")
         self._spend(offer)
@@ -769,50 +770,132 @@ class Ledger(Application[UUID]):
         current and standing, the issuer in good standing with the key (``signer``) that
         signed the offer, and the offer not delivered yet. What the log then records is still
         what was offered, and the audit finds its signature by the issuer's key of the time."""
+        (prepared,) = self.prepare_deliveries([(command, signature, signer)])
+        if isinstance(prepared, LedgerError):
+            raise prepared
+        offer = prepared.offer
+        if self._get(str(receipt_id_for(offer.issuer_id, offer.command_id))) is not None:
+            raise OfferAlreadyDelivered("this offer has delivered its credential already")
+        return prepared
+
+    def prepare_deliveries(
+        self, offers: Sequence[tuple[dict[str, Any], str, str]]
+    ) -> list[Delivery | LedgerError]:
+        """``prepare_delivery`` for several offers (command, signature, signer) at once, each
+        with its own outcome: an issuer or credential is read once, and the deliveries of one
+        credential share it, so that they can be recorded together.
+
+        An offer delivered before is not looked up here: its receipt, written with the
+        delivery, exists once only, so recording it again fails (and ``record_deliveries``
+        then decides each delivery alone). The access token is spent with the delivery, so
+        only the same token used twice at one moment gets that far."""
+        issuers: dict[str, Issuer] = {}
+        credentials: dict[str, Credential] = {}
+        offered: set[str] = set()
+        prepared: list[Delivery | LedgerError] = []
+        for command, signature, signer in offers:
+            try:
+                prepared.append(
+                    self._prepared_delivery(
+                        command, signature, signer, issuers, credentials, offered
+                    )
+                )
+            except LedgerError as exc:
+                prepared.append(exc)
+        return prepared
+
+    def _prepared_delivery(
+        self,
+        command: dict[str, Any],
+        signature: str,
+        signer: str,
+        issuers: dict[str, Issuer],
+        credentials: dict[str, Credential],
+        offered: set[str],
+    ) -> Delivery:
         offer = command_checks.command(OfferCommand, command, self._clock())
-        try:
-            issuer = self._issuer(offer.issuer_id)
-        except NotFound:
-            raise UnknownIssuer(f"no issuer {offer.issuer_id} is registered") from None
+        if offer.issuer_id not in issuers:
+            try:
+                issuers[offer.issuer_id] = self._issuer(offer.issuer_id)
+            except NotFound:
+                raise UnknownIssuer(f"no issuer {offer.issuer_id} is registered") from None
+        issuer = issuers[offer.issuer_id]
         if issuer.address.lower() != signer.lower():
             raise SignatureInvalid(
                 "the issuer's key changed since the offer was signed: ask for a new offer"
             )
         if issuer.suspended:
             raise IssuerSuspended("the issuer is suspended from the register")
-        credential = self._deliverable(issuer, offer)
-        if self._get(str(receipt_id_for(offer.issuer_id, offer.command_id))) is not None:
-            raise OfferAlreadyDelivered("this offer has delivered its credential already")
+        credential = credentials.get(offer.credential_id)
+        if credential is None:
+            credential = self._own_credential(offer.credential_id, offer.issuer_id)
+        self._deliverable(issuer, offer, credential)
+        credentials[offer.credential_id] = credential
+        if offer.command_id in offered:
+            raise OfferAlreadyDelivered("this offer is being delivered already")
+        offered.add(offer.command_id)
         kid, key = self._wallet_key_of(issuer)
         return Delivery(
-            offer, SignedCommand(command=command, signature=signature), kid, key, credential
+            offer, SignedCommand(command=command, signature=signature), signer, kid, key, credential
         )
 
     def record_delivery(self, delivery: Delivery, jwt_sha256: str, index: int) -> CommandResult:
         """Record that an SD-JWT VC (the digest of its issuer-signed JWT, with status list entry
         ``index``) went to a wallet for the prepared offer."""
-        offer, credential = delivery.offer, delivery.credential
-        credential.record_delivery(
-            delivery.signed.command, delivery.signed.signature, jwt_sha256, delivery.kid, index
-        )
-        result = CommandResult(
-            offer.command_id,
-            offer.type,
-            offer.issuer_id,
-            offer.credential_id,
-            len(credential.versions),
-            "delivered",
-        )
-        try:
-            self._save(credential, self._receipt(offer, delivery.signed, result))
-        except ConcurrentWrite:
-            raise OfferAlreadyDelivered(
-                "the credential changed, or this offer was delivered, at the same moment"
-            ) from None
-        return result
+        (recorded,) = self.record_deliveries([(delivery, jwt_sha256, index)])
+        if isinstance(recorded, LedgerError):
+            raise recorded
+        return recorded
 
-    def _deliverable(self, issuer: Issuer, offer: OfferCommand) -> Credential:
-        credential = self._own_credential(offer.credential_id, offer.issuer_id)
+    def record_deliveries(
+        self, deliveries: Sequence[tuple[Delivery, str, int]]
+    ) -> list[CommandResult | LedgerError]:
+        """``record_delivery`` for deliveries prepared together, in one transaction. If another
+        command changed one of their credentials meanwhile, each is prepared again as things
+        now stand and recorded alone, with its own outcome."""
+        changed: dict[UUID, Credential] = {}
+        receipts: list[CommandReceipt] = []
+        results: list[CommandResult | LedgerError] = []
+        for delivery, jwt_sha256, index in deliveries:
+            offer, credential = delivery.offer, delivery.credential
+            credential.record_delivery(
+                delivery.signed.command, delivery.signed.signature, jwt_sha256, delivery.kid, index
+            )
+            changed[credential.id] = credential
+            result = CommandResult(
+                offer.command_id,
+                offer.type,
+                offer.issuer_id,
+                offer.credential_id,
+                len(credential.versions),
+                "delivered",
+            )
+            receipts.append(self._receipt(offer, delivery.signed, result))
+            results.append(result)
+        try:
+            self._save(*changed.values(), *receipts)
+        except ConcurrentWrite:
+            if len(deliveries) == 1:
+                return [
+                    OfferAlreadyDelivered(
+                        "the credential changed, or this offer was delivered, at the same moment"
+                    )
+                ]
+            return [self._record_again(*one) for one in deliveries]
+        return results
+
+    def _record_again(
+        self, delivery: Delivery, jwt_sha256: str, index: int
+    ) -> CommandResult | LedgerError:
+        signed = delivery.signed
+        try:
+            again = self.prepare_delivery(signed.command, signed.signature, delivery.signer)
+            return self.record_delivery(again, jwt_sha256, index)
+        except LedgerError as exc:
+            return exc
+
+    def _deliverable(self, issuer: Issuer, offer: OfferCommand, credential: Credential) -> None:
+        """An offer of ``credential`` can be made or delivered as it stands."""
         if credential.revoked:
             raise AlreadyRevoked("a revoked credential is not offered to wallets")
         self._at_current_version(credential, offer.version)
@@ -822,7 +905,6 @@ class Ledger(Application[UUID]):
             )
         if issuer.wallet_key is None:
             raise NoWalletKey("the issuer has not adopted a key for SD-JWT VCs")
-        return credential
 
     def read_personal_data(self, signed: SignedCommand) -> OpenedRecord:
         """The learner's data behind a credential's current version, for its issuer only."""

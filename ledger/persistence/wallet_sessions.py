@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -173,37 +174,44 @@ class WalletSessions(ABC):
             return None, "expired"
         return _offer(row), ""
 
-    def delivered(self, token_hash: str, now: float) -> None:
-        """Mark the offer behind an access token delivered: the token is spent."""
+    def delivered(self, token_hashes: Sequence[str], now: float) -> None:
+        """Mark the offers behind these access tokens delivered: the tokens are spent."""
         with self._transaction() as c:
-            self._run(
-                c, "UPDATE wallet_offers SET delivered = ? WHERE token_hash = ?", (now, token_hash)
-            )
+            for token_hash in token_hashes:
+                self._run(
+                    c,
+                    "UPDATE wallet_offers SET delivered = ? WHERE token_hash = ?",
+                    (now, token_hash),
+                )
 
     def issue_nonce(self, nonce: str, now: float, expires: float) -> None:
         with self._transaction() as c:
             self._run(c, "DELETE FROM wallet_nonces WHERE expires < ?", (now,))
             self._run(c, "INSERT INTO wallet_nonces VALUES (?, ?)", (nonce, expires))
 
-    def spend_nonce(self, nonce: str, now: float, issuer_id: str) -> int | None:
-        """Spend a key proof's nonce and take the issuer's next free status list entry, in one
-        transaction: the entry, or None (taking nothing) if the nonce was not issued here or is
-        stale. An entry is never given twice; one left unused stays 0, valid, referenced by
-        nothing."""
+    def spend_nonces(self, spends: Sequence[tuple[str, str]], now: float) -> list[int | None]:
+        """Spend key proofs' nonces, each taking its issuer's next free status list entry, in
+        one transaction: per (nonce, issuer id), the entry, or None (taking nothing) if the
+        nonce was not issued here, is stale or was spent already. An entry is never given
+        twice; one left unused stays 0, valid, referenced by nothing."""
+        entries: list[int | None] = []
         with self._transaction() as c:
-            spent = self._run(
-                c,
-                "DELETE FROM wallet_nonces WHERE nonce = ? AND expires > ? RETURNING nonce",
-                (nonce, now),
-            )
-            if spent is None:
-                return None
-            row = self._run(
-                c,
-                "INSERT INTO wallet_status_counters VALUES (?, 1) ON CONFLICT (issuer_id)"
-                " DO UPDATE SET next_index = wallet_status_counters.next_index + 1"
-                " RETURNING next_index",
-                (issuer_id,),
-            )
-        assert row is not None
-        return int(row[0]) - 1
+            for nonce, issuer_id in spends:
+                spent = self._run(
+                    c,
+                    "DELETE FROM wallet_nonces WHERE nonce = ? AND expires > ? RETURNING nonce",
+                    (nonce, now),
+                )
+                if spent is None:
+                    entries.append(None)
+                    continue
+                row = self._run(
+                    c,
+                    "INSERT INTO wallet_status_counters VALUES (?, 1) ON CONFLICT (issuer_id)"
+                    " DO UPDATE SET next_index = wallet_status_counters.next_index + 1"
+                    " RETURNING next_index",
+                    (issuer_id,),
+                )
+                assert row is not None
+                entries.append(int(row[0]) - 1)
+        return entries

@@ -14,12 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from ledger.application.group_commit import GroupCommit
 from ledger.application.service import Delivery, Ledger
 from ledger.domain.commands import SignedCommand
 from ledger.domain.content import CLOCK_SKEW, utc_now
@@ -73,6 +74,16 @@ def _pin_digest(code: str, pin: str) -> str:
 
 
 @dataclass(frozen=True)
+class _CredentialRequest:
+    """A credential request whose token and proof hold, waiting for its group's delivery."""
+
+    token_hash: str
+    offer: StoredOffer
+    holder_jwk: dict[str, str]
+    nonce: str
+
+
+@dataclass(frozen=True)
 class WalletPolicy:
     """Lifetimes and limits of the issuance flow."""
 
@@ -117,6 +128,9 @@ class WalletIssuer:
         self.base_url = base_url.rstrip("/")
         self._policy = policy
         self._clock = clock
+        # Concurrent credential requests are delivered in groups: one transaction for their
+        # nonces, one for their events, one for their tokens.
+        self._deliveries: GroupCommit[_CredentialRequest, IssuedVc] = GroupCommit(self._deliver)
 
     # Metadata ----------------------------------------------------------------------------
 
@@ -276,22 +290,62 @@ class WalletIssuer:
                 }[why],
             )
         holder_jwk, nonce = self._proved_key(_proof_of(request))
-        try:
-            delivery = self._ledger.prepare_delivery(offer.command, offer.signature, offer.signer)
-        except LedgerError as exc:
-            raise CredentialRequestDenied(exc.code, exc.detail) from None
+        return self._deliveries.submit(_CredentialRequest(_digest(token), offer, holder_jwk, nonce))
+
+    def _deliver(self, requests: Sequence[_CredentialRequest]) -> list[IssuedVc | LedgerError]:
+        """Deliver credential requests together; each gets its SD-JWT VC or its refusal."""
+        outcomes: list[IssuedVc | LedgerError] = []
+        prepared = self._ledger.prepare_deliveries(
+            [(r.offer.command, r.offer.signature, r.offer.signer) for r in requests]
+        )
         # The nonce is spent only by a proof that holds and an offer that can be delivered.
-        index = self._sessions.spend_nonce(nonce, self._clock().timestamp(), offer.issuer_id)
-        if index is None:
-            raise InvalidNonce(
-                "stale-nonce", "the proof JWT's nonce is not a fresh one from the nonce endpoint"
+        deliverable = [
+            (r, d) for r, d in zip(requests, prepared, strict=True) if isinstance(d, Delivery)
+        ]
+        entries = iter(
+            self._sessions.spend_nonces(
+                [(r.nonce, r.offer.issuer_id) for r, _ in deliverable],
+                self._clock().timestamp(),
             )
-        try:
-            issued = self._issue(delivery, holder_jwk, index)
-        except LedgerError as exc:
-            raise CredentialRequestDenied(exc.code, exc.detail) from None
-        self._sessions.delivered(_digest(token), self._clock().timestamp())
-        return issued
+        )
+        issued: list[tuple[_CredentialRequest, Delivery, IssuedVc, int]] = []
+        for request, delivery in zip(requests, prepared, strict=True):
+            if not isinstance(delivery, Delivery):
+                outcomes.append(CredentialRequestDenied(delivery.code, delivery.detail))
+                continue
+            index = next(entries)
+            if index is None:
+                outcomes.append(
+                    InvalidNonce(
+                        "stale-nonce",
+                        "the proof JWT's nonce is not a fresh one from the nonce endpoint",
+                    )
+                )
+                continue
+            try:
+                vc = self._issue(delivery, request.holder_jwk, index)
+            except LedgerError as exc:
+                outcomes.append(CredentialRequestDenied(exc.code, exc.detail))
+                continue
+            outcomes.append(vc)
+            issued.append((request, delivery, vc, index))
+        recorded = iter(
+            self._ledger.record_deliveries([(d, vc.jwt_sha256, i) for _, d, vc, i in issued])
+        )
+        for position, outcome in enumerate(outcomes):
+            if isinstance(outcome, IssuedVc):
+                result = next(recorded)
+                if isinstance(result, LedgerError):
+                    outcomes[position] = CredentialRequestDenied(result.code, result.detail)
+        self._sessions.delivered(
+            [
+                r.token_hash
+                for r, o in zip(requests, outcomes, strict=True)
+                if isinstance(o, IssuedVc)
+            ],
+            self._clock().timestamp(),
+        )
+        return outcomes
 
     def _proved_key(self, proof: str) -> tuple[dict[str, str], str]:
         """The holder key a proof JWT proves possession of, and its nonce (OpenID4VCI
@@ -338,7 +392,7 @@ class WalletIssuer:
             raise CredentialRequestDenied(
                 "personal-data-erased", "the learner's personal data has been erased"
             )
-        issued = issue(
+        return issue(
             issuer=issuer_url(self.base_url, offer.issuer_id),
             vct=self.vct,
             credential_id=offer.credential_id,
@@ -351,8 +405,6 @@ class WalletIssuer:
             kid=delivery.kid,
             issued_at=int(self._clock().timestamp()),
         )
-        self._ledger.record_delivery(delivery, issued.jwt_sha256, index)
-        return issued
 
 
 def _bearer(authorization: str | None) -> str:

@@ -527,3 +527,40 @@ def test_two_requests_racing_with_one_token_deliver_once(
     refused = [a.json()["error"] for a in answers if a.status_code != 200]
     assert set(refused) <= {"credential_request_denied", "invalid_token"}
     assert ledger.public.status(credential_id)["wallet_deliveries"] == 1
+
+
+def concurrent_requests(
+    ledger: RunningLedger, issuer: RegisteredIssuer, credential_ids: list[str]
+) -> list[tuple[str, httpx.Response]]:
+    """(credential id offered, answer) for a credential request per id, all sent at once."""
+    tokens = [token_for(ledger, offer(ledger, issuer, c)) for c in credential_ids]
+    proofs = [Holder().proof(ledger.url, nonce(ledger)) for _ in credential_ids]
+    with ThreadPoolExecutor(len(credential_ids)) as pool:
+        answers = list(pool.map(credential_request, [ledger] * len(tokens), tokens, proofs))
+    return list(zip(credential_ids, answers, strict=True))
+
+
+def issued_claims(answer: httpx.Response) -> dict[str, Any]:
+    sd_jwt = answer.json()["credentials"][0]["credential"]
+    return dict(jws.parse(sd_jwt.split("~")[0]).payload)
+
+
+def test_requests_delivered_together_each_get_the_credential_of_their_own_offer(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer
+) -> None:
+    credential_ids = [issue(ledger, wallet_issuer) for _ in range(6)]
+    for credential_id, answer in concurrent_requests(ledger, wallet_issuer, credential_ids):
+        assert answer.status_code == 200, answer.text
+        assert issued_claims(answer)["credential_id"] == credential_id
+        assert ledger.public.status(credential_id)["wallet_deliveries"] == 1
+
+
+def test_several_offers_of_one_credential_delivered_at_once_are_all_recorded(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer
+) -> None:
+    credential_id = issue(ledger, wallet_issuer)
+    answers = concurrent_requests(ledger, wallet_issuer, [credential_id] * 4)
+    assert [a.status_code for _, a in answers] == [200] * 4
+    assert ledger.public.status(credential_id)["wallet_deliveries"] == 4
+    indexes = {issued_claims(a)["status"]["status_list"]["idx"] for _, a in answers}
+    assert len(indexes) == 4
