@@ -31,6 +31,11 @@ if [ ! -f .deploy/dss/classes/dev/credledger/dss/ValidateSeals.class ]; then
     -DbuildDirectory="$PWD/.deploy/dss" compile dependency:copy-dependencies \
     -DoutputDirectory="$PWD/.deploy/dss/lib" -DincludeScope=runtime >&2
 fi
+# Go's sumdb code (golang.org/x/mod) reads the log's tiles in the interop tests: a small client
+# under tests/interop/tlog, built each run (modules and build cache kept in .deploy/go).
+(cd tests/interop/tlog && GOMODCACHE="$PWD/../../../.deploy/go/mod" \
+  GOCACHE="$PWD/../../../.deploy/go/cache" GOFLAGS=-modcacherw \
+  go build -o ../../../.deploy/tlog/tlogclient .) >&2
 # Debian's Chromium for the browser tests of the public pages (driven by Playwright's library).
 if ! command -v chromium >/dev/null; then
   as_root=""

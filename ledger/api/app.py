@@ -17,6 +17,7 @@ from ledger.api import (
     openapi,
     problems,
     state,
+    tlog,
     verification,
     wallets,
     web,
@@ -58,6 +59,7 @@ def create_app(ctx: ApiContext, on_shutdown: Callable[[], None] | None = None) -
     app.include_router(edc.router)
     app.include_router(wallets.router)
     app.include_router(log.router)
+    app.include_router(tlog.router)
     app.include_router(verification.router)
     app.include_router(state.router)
     web.install(app)

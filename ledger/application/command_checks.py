@@ -30,6 +30,11 @@ from ledger.domain.signing import SignatureFormatError, recover_signer
 M = TypeVar("M", bound=BaseModel)
 
 
+# A log entry is at most 65,535 bytes (a tlog-tiles entry bundle gives each a uint16 length);
+# the entry's other fields (position, type, ids, time, signature, key) take well under 5,000.
+MAX_COMMAND_BYTES = 60_000
+
+
 def command(model: type[M], data: dict[str, Any], now: datetime) -> M:
     """The command parsed as ``model``, signed no later than now (422 otherwise)."""
     parsed = parse(model, data, "command")
@@ -42,12 +47,25 @@ def command(model: type[M], data: dict[str, Any], now: datetime) -> M:
 
 
 def signer(data: dict[str, Any], signature: str) -> bytes:
-    """The address (20 bytes) that signed the command's canonical bytes (401 if none).
+    """The address (20 bytes) that signed the command's canonical bytes (401 if none); a
+    command whose bytes would not fit a log entry is refused first (422).
 
     Call it on a command its model has validated: the fast canonical form relies on that.
     """
+    signed = canonical_bytes_of_text(data)
+    if len(signed) > MAX_COMMAND_BYTES:
+        raise InvalidInput(
+            [
+                FieldError(
+                    "command",
+                    "too-large",
+                    f"the command is {len(signed):,} bytes in canonical form; at most "
+                    f"{MAX_COMMAND_BYTES:,} fit the log entry that records it",
+                )
+            ]
+        )
     try:
-        return recover_signer(canonical_bytes_of_text(data), signature)
+        return recover_signer(signed, signature)
     except SignatureFormatError as exc:
         raise SignatureInvalid(str(exc)) from None
 

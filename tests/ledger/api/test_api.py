@@ -7,7 +7,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, issue
+from tests.conftest import (
+    LEARNER,
+    RegisteredIssuer,
+    RunningLedger,
+    content,
+    issue,
+    stored_events,
+)
 
 
 @pytest.fixture
@@ -80,6 +87,19 @@ def test_a_command_for_another_credential_than_the_url_is_refused(
             "message": "must be the credential_id in the URL",
         }
     ]
+
+
+def test_a_command_too_large_for_its_log_entry_is_refused_and_nothing_is_stored(
+    ledger: RunningLedger, http: httpx.Client, issuer: RegisteredIssuer
+) -> None:
+    # Within every field's own limit, but over the 65,535 bytes a log entry can hold.
+    outcomes = [{"text": f"{i} " + "Outcome text. " * 135} for i in range(40)]
+    body = issuer.signer.issue(content(learning_outcomes=outcomes), LEARNER)
+    before = stored_events(ledger)
+    problem = assert_problem(http.post("/credentials", json=body), 422, "invalid-input")
+    assert [(e["field"], e["rule"]) for e in problem["errors"]] == [("command", "too-large")]
+    assert "60,000" in problem["errors"][0]["message"]
+    assert stored_events(ledger) == before
 
 
 def test_issue_answers_201_with_location(http: httpx.Client, issuer: RegisteredIssuer) -> None:

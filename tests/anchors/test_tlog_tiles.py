@@ -1,0 +1,116 @@
+"""C2SP tlog-tiles: tile paths, entry bundles, and hash tiles cut from the log's stored hashes
+that agree with the RFC 6962 tree at every level."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from anchors.log import TransparencyLog
+from anchors.memory import MemoryLogStore
+from anchors.merkle import leaf_hash, reference_root
+from anchors.sqlite import SQLiteLogStore
+from anchors.tlog_tiles import (
+    MAX_ENTRY_BYTES,
+    Tile,
+    TileNotFound,
+    entries_of,
+    entry_bundle,
+    parse,
+    read_tile,
+)
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+def log(request: pytest.FixtureRequest, tmp_path: Path) -> TransparencyLog:
+    if request.param == "memory":
+        return TransparencyLog(MemoryLogStore())
+    return TransparencyLog(SQLiteLogStore(tmp_path / "log.sqlite"))
+
+
+@pytest.mark.parametrize(
+    ("path", "tile"),
+    [
+        ("tile/0/000", Tile(0, 0)),
+        ("tile/0/x001/x234/067", Tile(0, 1_234_067)),
+        ("tile/2/001.p/7", Tile(2, 1, 7)),
+        ("tile/entries/x002/255.p/255", Tile(None, 2255, 255)),
+    ],
+)
+def test_a_tile_path_names_one_tile_and_is_its_only_name(path: str, tile: Tile) -> None:
+    assert parse(path) == tile
+    assert tile.path() == path
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "tile/0/67",  # not groups of three
+        "tile/0/x000/067",  # a leading zero group
+        "tile/0/000.p/256",  # a partial tile as wide as a full one
+        "tile/0/000.p/0",
+        "tile/0/000.p/012",
+        "tile/00/000",
+        "tile/64/000",  # no level above 63
+        "tile/data/000",
+        "tile/0/000/",
+    ],
+)
+def test_anything_but_a_canonical_tile_path_is_not_found(path: str) -> None:
+    with pytest.raises(TileNotFound):
+        parse(path)
+
+
+def test_an_entry_bundle_reads_back_entry_by_entry() -> None:
+    entries = [b"", b"a", bytes(range(256)) * 3, b"x" * MAX_ENTRY_BYTES]
+    bundle = entry_bundle(entries)
+    assert bundle[:2] == b"\x00\x00" and bundle[2:5] == b"\x00\x01a"
+    assert entries_of(bundle) == entries
+
+
+def test_an_entry_too_long_for_a_uint16_length_is_refused() -> None:
+    with pytest.raises(ValueError, match="does not fit"):
+        entry_bundle([b"x" * (MAX_ENTRY_BYTES + 1)])
+
+
+def test_a_cut_bundle_is_refused() -> None:
+    with pytest.raises(ValueError, match="ends inside"):
+        entries_of(entry_bundle([b"abc"])[:-1])
+
+
+def grown(log: TransparencyLog, count: int) -> list[bytes]:
+    rng = random.Random(count)
+    entries = [rng.randbytes(rng.randrange(1, 120)) for _ in range(count)]
+    for start in range(0, count, 97):
+        batch = entries[start : start + 97]
+        log.append(batch, list(range(start + 1, start + len(batch) + 1)))
+    return entries
+
+
+def test_level_0_tiles_hold_the_leaf_hashes_and_entry_bundles_the_entries(
+    log: TransparencyLog,
+) -> None:
+    entries = grown(log, 600)
+    assert read_tile(log, Tile(0, 1), 600) == b"".join(leaf_hash(e) for e in entries[256:512])
+    assert read_tile(log, Tile(0, 2, 88), 600) == b"".join(leaf_hash(e) for e in entries[512:])
+    assert entries_of(read_tile(log, Tile(None, 2, 88), 600)) == entries[512:]
+
+
+def test_a_level_1_hash_is_the_root_of_its_256_leaves(log: TransparencyLog) -> None:
+    entries = grown(log, 600)
+    level_1 = read_tile(log, Tile(1, 0, 2), 600)
+    leaves = [leaf_hash(e) for e in entries]
+    assert level_1 == reference_root(leaves[:256]) + reference_root(leaves[256:512])
+
+
+def test_a_tile_the_checkpoint_does_not_cover_is_not_found(log: TransparencyLog) -> None:
+    grown(log, 600)
+    for beyond in (Tile(0, 2), Tile(0, 2, 89), Tile(1, 0, 3), Tile(None, 3, 1)):
+        with pytest.raises(TileNotFound):
+            read_tile(log, beyond, 600)
+    # The log holds 600 entries, the published checkpoint 500: tiles stop at 500.
+    with pytest.raises(TileNotFound):
+        read_tile(log, Tile(0, 1, 245), 500)
+    assert len(read_tile(log, Tile(0, 1, 244), 500)) == 244 * 32
