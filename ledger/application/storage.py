@@ -67,3 +67,9 @@ def open_storage(settings: Settings) -> Storage:
         anchors=backend.open_anchor_store(log_store),
         wallet_sessions=backend.open_wallet_sessions(ledger.recorder),
     )
+
+
+def open_log(settings: Settings) -> TransparencyLog:
+    """Only the transparency log that ``settings.store`` names (for readers of the log)."""
+    backend = importlib.import_module(f"ledger.persistence.{settings.store}")
+    return TransparencyLog(backend.open_log_store(settings))

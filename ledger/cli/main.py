@@ -17,6 +17,7 @@ from ledger.cli import (
     rebuild_command,
     seal_commands,
     server,
+    tiles_command,
     verify_command,
     wallet_commands,
     witness_command,
@@ -39,6 +40,7 @@ def cli() -> None:
                wallet-key, offer
     Anyone:    status, proof, verify
     Auditors:  audit, witness
+    Mirrors:   tiles export
     """
 
 
@@ -68,6 +70,7 @@ for command in (
     verify_command.verify,
     audit_command.audit,
     witness_command.witness,
+    tiles_command.tiles,
 ):
     cli.add_command(command)
 

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import click
 from click.testing import CliRunner
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.application.storage import open_storage
+from anchors.checkpoint import NoteSigner
+from ledger.application.storage import open_log, open_storage
 from ledger.cli.main import cli
 from ledger.settings import Settings
 from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content
@@ -121,3 +123,24 @@ def test_rebuilding_the_read_model_shows_progress_and_gives_the_same_digest(
     assert result.exit_code == 0, result.output
     assert "rebuilding" in result.stderr and "event/s" in result.stderr
     assert f"digest {before}" in result.stdout
+
+
+def test_tiles_export_writes_the_published_checkpoint_and_its_tiles(
+    settings: Settings, tmp_path: Path
+) -> None:
+    log = open_log(settings)
+    log.append([b"first entry", b"second entry", b"third"], [1, 2, 3])
+    origin = settings.log_origin_value()
+    _, note = log.sign_checkpoint(NoteSigner(origin, Ed25519PrivateKey.generate()), origin)
+    log.store.close()
+    out = tmp_path / "www" / "tlog"
+    result = CliRunner().invoke(
+        cli,
+        ["tiles", "export", str(out), "--data-dir", str(settings.data_dir)],
+        env=_store_env(settings),
+    )
+    assert result.exit_code == 0, result.output
+    assert "exported a checkpoint of 3 entries" in result.stdout
+    assert (out / "checkpoint").read_text() == note
+    assert len((out / "tile/0/000.p/3").read_bytes()) == 32 * 3
+    assert (out / "tile/entries/000.p/3").read_bytes().startswith(b"\x00\x0bfirst entry")
