@@ -4,6 +4,8 @@ tiles are written once, and the checkpoint comes last."""
 from __future__ import annotations
 
 import random
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -75,3 +77,23 @@ def test_nothing_is_written_before_the_first_checkpoint(tmp_path: Path) -> None:
     log.append([b"a"], [1])
     assert TileExport(log, tmp_path / "out").step() == 0
     assert not (tmp_path / "out").exists()
+
+
+def test_following_exports_each_new_checkpoint_until_stopped(tmp_path: Path) -> None:
+    log = TransparencyLog(MemoryLogStore())
+    export = TileExport(log, tmp_path)
+    stop = threading.Event()
+    follower = threading.Thread(target=export.follow, args=(stop, 0.01))
+    follower.start()
+    try:
+        for size in (10, 300, 301):
+            grow(log, size)
+            deadline = time.monotonic() + 10
+            while export.exported_size() != size:
+                assert time.monotonic() < deadline, f"checkpoint {size} not exported"
+                time.sleep(0.01)
+    finally:
+        stop.set()
+        follower.join(timeout=10)
+    assert not follower.is_alive()
+    assert (tmp_path / "tile/0/001.p/45").is_file()
