@@ -125,7 +125,8 @@ def settings(tmp_path: Path, database: Callable[[], dict[str, Any]]) -> Settings
     data_dir = tmp_path / "data"
     create_secrets(data_dir)
     # eth-tester in process by default; tests of anchoring itself run a real Anvil node.
-    return Settings(data_dir=data_dir, chain="in-process", **database())
+    # Batches close after a second (not ten): tests that wait for an anchor wait that long.
+    return Settings(data_dir=data_dir, chain="in-process", batch_age_seconds=1.0, **database())
 
 
 @pytest.fixture

@@ -36,6 +36,12 @@ fi
 (cd tests/interop/tlog && GOMODCACHE="$PWD/../../../.deploy/go/mod" \
   GOCACHE="$PWD/../../../.deploy/go/cache" GOFLAGS=-modcacherw \
   go build -o ../../../.deploy/tlog/tlogclient .) >&2
+# The transparency-dev reference witness (omniwitness) cosigns the log's checkpoints in the
+# interop tests: a pinned version from the Go module proxy, built once into .deploy/go/bin.
+[ -x .deploy/go/bin/omniwitness ] ||
+  GOMODCACHE="$PWD/.deploy/go/mod" GOCACHE="$PWD/.deploy/go/cache" GOFLAGS=-modcacherw \
+    GOBIN="$PWD/.deploy/go/bin" go install \
+    github.com/transparency-dev/witness/cmd/omniwitness@v0.0.0-20260720115447-2e1c6971d19e >&2
 # Debian's Chromium for the browser tests of the public pages (driven by Playwright's library).
 if ! command -v chromium >/dev/null; then
   as_root=""
