@@ -67,7 +67,7 @@ class WitnessClient:
             if answer.status_code == 409 and answer.text.strip().isdigit():
                 held = int(answer.text.strip())
                 if held == old:
-                    raise WitnessRefused(409, f"it holds {held} entries and refuses this checkpoint")
+                    raise WitnessRefused(409, f"it holds {held} entries and refuses this one")
                 if held > size:
                     raise WitnessRefused(409, f"it holds {held} entries, more than this {size}")
                 self.known_size = held
