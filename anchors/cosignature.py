@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -123,3 +124,10 @@ class CosignatureSigner:
     def cosign(self, body: str, timestamp: int) -> Cosignature:
         signature = self._key.sign(signed_message(body, timestamp))
         return Cosignature(self.name, self.key_id, timestamp, signature)
+
+
+def cosigned_note(note: str, cosignatures: dict[str, str], witnesses: Iterable[str]) -> str:
+    """A signed checkpoint note with the stored cosignature lines of ``witnesses`` (verifier
+    keys) appended, in the order given; witnesses without one are left out."""
+    lines = [cosignatures[vkey] for vkey in witnesses if vkey in cosignatures]
+    return note + "".join(line if line.endswith("\n") else line + "\n" for line in lines)

@@ -2,7 +2,8 @@
 or a CDN serves the log with no code of ours (c2sp.org/tlog-tiles).
 
 Every file is written beside its place and renamed into it, so a reader never sees half a file;
-the checkpoint goes last, once every tile it needs is in place. A full tile is written once
+the checkpoint goes last, once every tile it needs is in place, with the cosignature lines of
+the configured witnesses. A full tile is written once
 and never again; a partial tile is rewritten as it grows (the narrower ones stay, for clients
 still holding an older checkpoint).
 """
@@ -12,9 +13,11 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from anchors.checkpoint import Checkpoint
+from anchors.cosignature import cosigned_note
 from anchors.log import TransparencyLog
 from anchors.tlog_tiles import TILE_HEIGHT, TILE_WIDTH, Tile, read_tile
 
@@ -22,9 +25,12 @@ from anchors.tlog_tiles import TILE_HEIGHT, TILE_WIDTH, Tile, read_tile
 class TileExport:
     """Keeps ``directory`` in step with the log's published checkpoints."""
 
-    def __init__(self, log: TransparencyLog, directory: Path) -> None:
+    def __init__(
+        self, log: TransparencyLog, directory: Path, witnesses: Sequence[str] = ()
+    ) -> None:
         self.log = log
         self.directory = directory
+        self.witnesses = tuple(witnesses)  # whose cosignature lines the checkpoint carries
 
     def exported_size(self) -> int:
         """The size of the checkpoint the directory holds (0 before the first export)."""
@@ -41,14 +47,18 @@ class TileExport:
             return 0
         size, note = latest
         old = self.exported_size()
-        if size <= old:
+        if size < old:
             return old
         for tile in changed_tiles(old, size):
             target = self.directory / tile.path()
             if tile.full and target.is_file():
                 continue
             self._write(target, read_tile(self.log, tile, size))
-        self._write(self.directory / "checkpoint", note.encode("utf-8"))
+        # Rewritten too when only a cosignature came since.
+        cosigned = cosigned_note(note, self.log.store.cosignatures(size), self.witnesses)
+        path = self.directory / "checkpoint"
+        if not path.is_file() or path.read_text(encoding="utf-8") != cosigned:
+            self._write(path, cosigned.encode("utf-8"))
         return size
 
     def follow(self, stop: threading.Event, interval: float) -> None:

@@ -204,6 +204,18 @@ class Settings(BaseSettings):
     witness_quorum: int = Field(
         default=0, ge=0, description="Cosignatures a checkpoint needs (0: not required)."
     )
+    tlog_witnesses: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="C2SP tlog-witness witnesses the log asks for cosignatures, a JSON list of "
+        '{"url": "<prefix of its add-checkpoint>", "key": "<its cosignature/v1 verifier key>"}.',
+    )
+    tlog_witness_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=86_400,
+        description="At most one checkpoint a witness per this many seconds (witness networks "
+        "admit logs that ask rarely).",
+    )
     read_freshness_seconds: int = Field(
         default=300, description="How old a signed read request may be."
     )

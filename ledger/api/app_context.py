@@ -41,6 +41,7 @@ class ApiContext:
     settings: Settings
     admin_token: str
     chain_info: dict[str, object] = field(default_factory=dict)
+    tlog_witnesses: tuple[str, ...] = ()  # C2SP witnesses' cosignature/v1 verifier keys
     on_write: Callable[[], object] = field(default=lambda: None)
     consistency_wait: float = 5.0
     _read_model_watch: PositionWatch = field(init=False)

@@ -1,5 +1,6 @@
-"""The transparency log as C2SP tlog-tiles under ``/tlog/``: the checkpoint, hash tiles and
-entry bundles, readable by any tlog client and cacheable by any proxy or CDN.
+"""The transparency log as C2SP tlog-tiles under ``/tlog/``: the checkpoint (with the
+configured witnesses' cosignature lines), hash tiles and entry bundles, readable by any tlog
+client and cacheable by any proxy or CDN.
 
 Tiles are cut from the published checkpoint's tree: a full tile never changes (cached for a
 year, immutable), a partial tile and the checkpoint only until the next checkpoint.
@@ -12,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response
 
+from anchors.cosignature import cosigned_note
 from anchors.tlog_tiles import TileNotFound, parse, read_tile
 from ledger.api.app_context import ApiContext, context
 from ledger.domain.errors import NotFound
@@ -37,9 +39,10 @@ def _published(ctx: ApiContext) -> tuple[int, str]:
     response_class=Response,
 )
 def checkpoint(ctx: Ctx) -> Response:
-    _, note = _published(ctx)
+    size, note = _published(ctx)
+    cosigned = cosigned_note(note, ctx.log.store.cosignatures(size), ctx.tlog_witnesses)
     return Response(
-        note,
+        cosigned,
         media_type="text/plain; charset=utf-8",
         headers={"Cache-Control": _TILL_NEXT_CHECKPOINT},
     )

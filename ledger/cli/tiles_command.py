@@ -44,9 +44,11 @@ def export(directory: Path, data_dir: Path, follow: bool, interval: float) -> No
     from ledger.application.storage import open_log
     from ledger.settings import Settings
 
-    log = open_log(Settings(data_dir=data_dir))
+    settings = Settings(data_dir=data_dir)
+    log = open_log(settings)
     try:
-        exporter = TileExport(log, directory)
+        witnesses = [w["key"] for w in settings.tlog_witnesses if "key" in w]
+        exporter = TileExport(log, directory, witnesses)
         if not follow:
             click.echo(f"exported a checkpoint of {exporter.step()} entries to {directory}")
             return

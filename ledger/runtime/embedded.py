@@ -12,6 +12,9 @@ from types import TracebackType
 from anchors.anchoring import Anchorer
 from anchors.chain import ChainUnavailable
 from anchors.checkpoint import NoteSigner
+from anchors.cosignature import CosignatureVerifier
+from anchors.merkle import VerificationError
+from anchors.tlog_witness import WitnessClient
 from anchors.witness import verify_possession
 from consumers.anchor_consumer import AnchorConsumer, connect_chain
 from consumers.follower import Follower, NotificationFollower
@@ -20,10 +23,25 @@ from consumers.kafka_follower import KafkaFollower
 from consumers.kafka_relay import KafkaRelay
 from consumers.log_consumer import LogConsumer
 from consumers.projector import ReadModelProjector
+from consumers.witness_submitter import WitnessSubmitter
 from ledger.api.app_context import ApiContext
 from ledger.application.storage import Storage, open_storage
 from ledger.domain.errors import AnchoringKeyChanged
 from ledger.settings import ConfigurationError, Settings
+
+
+def tlog_witnesses(settings: Settings) -> list[WitnessClient]:
+    """The configured C2SP witnesses, each with its cosignature/v1 verifier key."""
+    clients = []
+    for witness in settings.tlog_witnesses:
+        url, key = witness.get("url", ""), witness.get("key", "")
+        if not url.startswith(("http://", "https://")):
+            raise ConfigurationError(f"tlog witness url {url!r} is not an http(s) URL")
+        try:
+            clients.append(WitnessClient(url, CosignatureVerifier(key)))
+        except VerificationError as exc:
+            raise ConfigurationError(str(exc)) from None
+    return clients
 
 
 def trusted_witnesses(settings: Settings) -> frozenset[str]:
@@ -96,6 +114,9 @@ class EmbeddedLedger:
             self.relay = KafkaRelay(self.storage.ledger, self.storage.read_model, settings)
         # Through Kafka, a consumer's poll itself waits for new messages: no pause between.
         pause = 0.0 if self.relay is not None else None
+        self.witness_submitter = WitnessSubmitter(
+            self.storage.log, tlog_witnesses(settings), settings.tlog_witness_seconds
+        )
         self._threads = [
             self._thread(
                 "read-model-projector",
@@ -111,6 +132,10 @@ class EmbeddedLedger:
         ]
         if self.relay is not None:
             self._threads.append(self._thread("kafka-relay", self.relay.run, self._wake_relay))
+        if self.witness_submitter.witnesses:
+            self._threads.append(
+                self._thread("witness-submitter", self.witness_submitter.run, threading.Event())
+            )
 
     def _follower(self, group_id: str) -> Follower:
         """The transport a consumer reads the store's events through."""
@@ -159,6 +184,7 @@ class EmbeddedLedger:
             if thread.is_alive():
                 thread.join(timeout=10)
         self.anchor_consumer.close()
+        self.witness_submitter.close()
         if self.relay is not None:
             self.relay.stop()
         for follower in self._kafka_followers:
@@ -190,6 +216,7 @@ class EmbeddedLedger:
             log_origin=self.settings.log_origin_value(),
             witnesses=self.witnesses,
             witness_quorum=self.settings.witness_quorum,
+            tlog_witnesses=tuple(w.verifier.vkey for w in self.witness_submitter.witnesses),
             chain_info={
                 "chain_id": self.anchorer.chain_id(),
                 "anchoring_address": self.chain.account.address,

@@ -6,6 +6,7 @@ signed with the log's own key, is refused."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -44,16 +45,15 @@ def go_private_key(name: str, key: Ed25519PrivateKey) -> str:
     return f"PRIVATE+KEY+{name}+{key_id}+{encoded}"
 
 
-@pytest.fixture
-def omniwitness(ledger: RunningLedger, tmp_path: Path) -> Iterator[WitnessClient]:
-    key = Ed25519PrivateKey.generate()
-    (tmp_path / "witness.skey").write_text(go_private_key(WITNESS_NAME, key))
-    log_key = httpx.get(f"{ledger.url}/log/key").json()
-    (tmp_path / "logs.yaml").write_text(
-        "Logs:\n"
-        f"  - Origin: {log_key['origin']}\n"
-        f"    PublicKey: {log_key['verifier_key']}\n"
-        f"    URL: {ledger.url}/tlog\n"
+@contextlib.contextmanager
+def running_omniwitness(
+    directory: Path, key: Ed25519PrivateKey, origin: str, log_vkey: str
+) -> Iterator[str]:
+    """The reference witness, trusting the log (origin, verifier key); yields its URL."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "witness.skey").write_text(go_private_key(WITNESS_NAME, key))
+    (directory / "logs.yaml").write_text(
+        f"Logs:\n  - Origin: {origin}\n    PublicKey: {log_vkey}\n    URL: http://unused\n"
     )
     port = free_port()
     process = subprocess.Popen(
@@ -61,9 +61,9 @@ def omniwitness(ledger: RunningLedger, tmp_path: Path) -> Iterator[WitnessClient
             str(OMNIWITNESS),
             f"--listen=127.0.0.1:{port}",
             "--metrics_listen=",
-            f"--private_key_path={tmp_path / 'witness.skey'}",
-            f"--additional_logs={tmp_path / 'logs.yaml'}",
-            f"--db_file={tmp_path / 'witness.db'}",
+            f"--private_key_path={directory / 'witness.skey'}",
+            f"--additional_logs={directory / 'logs.yaml'}",
+            f"--db_file={directory / 'witness.db'}",
             "--logtostderr",
         ],
         stdout=subprocess.DEVNULL,
@@ -72,13 +72,26 @@ def omniwitness(ledger: RunningLedger, tmp_path: Path) -> Iterator[WitnessClient
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: _listening(url), timeout=30)
-        verifier = CosignatureVerifier(CosignatureSigner(WITNESS_NAME, key).verifier_key())
-        client = WitnessClient(url, verifier)
-        yield client
-        client.close()
+        yield url
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def witness_vkey(key: Ed25519PrivateKey) -> str:
+    return CosignatureSigner(WITNESS_NAME, key).verifier_key()
+
+
+@pytest.fixture
+def omniwitness(ledger: RunningLedger, tmp_path: Path) -> Iterator[WitnessClient]:
+    key = Ed25519PrivateKey.generate()
+    log_key = httpx.get(f"{ledger.url}/log/key").json()
+    with running_omniwitness(
+        tmp_path / "witness", key, log_key["origin"], log_key["verifier_key"]
+    ) as url:
+        client = WitnessClient(url, CosignatureVerifier(witness_vkey(key)))
+        yield client
+        client.close()
 
 
 def _listening(url: str) -> bool:

@@ -7,7 +7,10 @@ package main
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -25,12 +28,53 @@ import (
 const tileHeight = 8
 
 type summary struct {
-	Origin          string `json:"origin"`
-	Size            int64  `json:"size"`
-	EntriesRehashed int64  `json:"entries_rehashed"`
-	InclusionProofs int    `json:"inclusion_proofs"`
-	ConsistentFrom  int64  `json:"consistent_from,omitempty"`
+	Origin          string   `json:"origin"`
+	Size            int64    `json:"size"`
+	EntriesRehashed int64    `json:"entries_rehashed"`
+	InclusionProofs int      `json:"inclusion_proofs"`
+	ConsistentFrom  int64    `json:"consistent_from,omitempty"`
+	CosignedBy      []string `json:"cosigned_by"`
 }
+
+// cosignatureV1 verifies a witness's C2SP cosignature/v1 (Ed25519) signature line: the key hash
+// commits to type 0x04, and the signature is over "cosignature/v1\ntime <t>\n" and the body.
+type cosignatureV1 struct {
+	name string
+	hash uint32
+	key  ed25519.PublicKey
+}
+
+func newCosignatureV1(vkey string) (*cosignatureV1, error) {
+	parts := strings.SplitN(vkey, "+", 3)
+	if len(parts) != 3 {
+		return nil, fmt.Errorf("witness key %q is malformed", vkey)
+	}
+	raw, err := base64.StdEncoding.DecodeString(parts[2])
+	if err != nil || len(raw) != 1+ed25519.PublicKeySize || raw[0] != 0x04 {
+		return nil, fmt.Errorf("witness key %q is no cosignature/v1 key", vkey)
+	}
+	sum := sha256.Sum256(append([]byte(parts[0]+"\n"), raw...))
+	hash := binary.BigEndian.Uint32(sum[:4])
+	if fmt.Sprintf("%08x", hash) != parts[1] {
+		return nil, fmt.Errorf("witness key %q: its key hash does not match", vkey)
+	}
+	return &cosignatureV1{parts[0], hash, ed25519.PublicKey(raw[1:])}, nil
+}
+
+func (c *cosignatureV1) Name() string    { return c.name }
+func (c *cosignatureV1) KeyHash() uint32 { return c.hash }
+func (c *cosignatureV1) Verify(msg, sig []byte) bool {
+	if len(sig) != 8+ed25519.SignatureSize {
+		return false
+	}
+	header := fmt.Sprintf("cosignature/v1\ntime %d\n", binary.BigEndian.Uint64(sig[:8]))
+	return ed25519.Verify(c.key, append([]byte(header), msg...), sig[8:])
+}
+
+type keys []string
+
+func (k *keys) String() string     { return strings.Join(*k, ",") }
+func (k *keys) Set(v string) error { *k = append(*k, v); return nil }
 
 // c2spTiles fetches hash tiles by their C2SP paths (tile/L/N[.p/W]), not sumdb's tile/H/L/N.
 type c2spTiles struct{ base string }
@@ -89,27 +133,42 @@ func fetch(url string) ([]byte, error) {
 	return body, nil
 }
 
-// checkpoint verifies a signed checkpoint note with the log's key and returns its tree.
-func checkpoint(msg []byte, verifier note.Verifier, origin string) (tlog.Tree, error) {
-	n, err := note.Open(msg, note.VerifierList(verifier))
+// checkpoint verifies a signed checkpoint note with the log's key and returns its tree, and
+// the names of the witnesses whose cosignatures it carries and verify.
+func checkpoint(
+	msg []byte, verifier note.Verifier, origin string, witnesses ...note.Verifier,
+) (tlog.Tree, []string, error) {
+	n, err := note.Open(msg, note.VerifierList(append([]note.Verifier{verifier}, witnesses...)...))
 	if err != nil {
-		return tlog.Tree{}, fmt.Errorf("checkpoint signature: %w", err)
+		return tlog.Tree{}, nil, fmt.Errorf("checkpoint signature: %w", err)
+	}
+	logSigned := false
+	cosigned := []string{}
+	for _, sig := range n.Sigs {
+		if sig.Name == verifier.Name() && sig.Hash == verifier.KeyHash() {
+			logSigned = true
+			continue
+		}
+		cosigned = append(cosigned, sig.Name)
+	}
+	if !logSigned {
+		return tlog.Tree{}, nil, fmt.Errorf("checkpoint signature: not signed by the log's key")
 	}
 	lines := strings.Split(n.Text, "\n")
 	if len(lines) < 4 || lines[0] != origin {
-		return tlog.Tree{}, fmt.Errorf("checkpoint is not of origin %q", origin)
+		return tlog.Tree{}, nil, fmt.Errorf("checkpoint is not of origin %q", origin)
 	}
 	size, err := strconv.ParseInt(lines[1], 10, 64)
 	if err != nil {
-		return tlog.Tree{}, fmt.Errorf("checkpoint size: %w", err)
+		return tlog.Tree{}, nil, fmt.Errorf("checkpoint size: %w", err)
 	}
 	root, err := base64.StdEncoding.DecodeString(lines[2])
 	if err != nil || len(root) != tlog.HashSize {
-		return tlog.Tree{}, fmt.Errorf("checkpoint root hash is not 32 bytes of base64")
+		return tlog.Tree{}, nil, fmt.Errorf("checkpoint root hash is not 32 bytes of base64")
 	}
 	var hash tlog.Hash
 	copy(hash[:], root)
-	return tlog.Tree{N: size, Hash: hash}, nil
+	return tlog.Tree{N: size, Hash: hash}, cosigned, nil
 }
 
 // bundle parses an entry bundle: each entry a big-endian uint16 length and its bytes.
@@ -135,7 +194,18 @@ func run() (summary, error) {
 	origin := flag.String("origin", "", "the log's origin line")
 	old := flag.String("old", "", "a file with an older checkpoint note, to prove consistency with")
 	samples := flag.Int("samples", 300, "entries whose inclusion proofs are checked")
+	var witnessKeys keys
+	flag.Var(&witnessKeys, "witness", "a witness's cosignature/v1 verifier key (repeatable)")
+	quorum := flag.Int("quorum", 0, "cosignatures by those witnesses the checkpoint must carry")
 	flag.Parse()
+	var witnesses []note.Verifier
+	for _, vkey := range witnessKeys {
+		w, err := newCosignatureV1(vkey)
+		if err != nil {
+			return summary{}, err
+		}
+		witnesses = append(witnesses, w)
+	}
 	verifier, err := note.NewVerifier(*vkey)
 	if err != nil {
 		return summary{}, fmt.Errorf("verifier key: %w", err)
@@ -144,12 +214,15 @@ func run() (summary, error) {
 	if err != nil {
 		return summary{}, err
 	}
-	tree, err := checkpoint(msg, verifier, *origin)
+	tree, cosigned, err := checkpoint(msg, verifier, *origin, witnesses...)
 	if err != nil {
 		return summary{}, err
 	}
+	if len(cosigned) < *quorum {
+		return summary{}, fmt.Errorf("checkpoint cosigned by %d witnesses, quorum %d", len(cosigned), *quorum)
+	}
 	reader := tlog.TileHashReader(tree, &c2spTiles{*base})
-	out := summary{Origin: *origin, Size: tree.N}
+	out := summary{Origin: *origin, Size: tree.N, CosignedBy: cosigned}
 
 	// Every entry, from the entry bundles, re-hashed and compared with the level-0 tiles.
 	var leaves []tlog.Hash
@@ -206,7 +279,7 @@ func run() (summary, error) {
 		if err != nil {
 			return out, err
 		}
-		earlier, err := checkpoint(msg, verifier, *origin)
+		earlier, _, err := checkpoint(msg, verifier, *origin, witnesses...)
 		if err != nil {
 			return out, fmt.Errorf("older %w", err)
 		}
