@@ -17,7 +17,12 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 
 from anchors.merkle import VerificationError
 
@@ -116,6 +121,28 @@ class CosignatureSigner:
         self._key = private_key
         self._public = private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         self.key_id = _key_id(name, self._public)
+
+    @classmethod
+    def from_private_key(cls, text: str) -> CosignatureSigner:
+        """A witness key in the signed-note private key form Go's tools and the
+        transparency-dev witness use: ``PRIVATE+KEY+<name>+<hex id>+base64(0x01 ‖ seed)``."""
+        parts = text.strip().split("+", 4)
+        if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
+            raise ValueError("a witness key file holds PRIVATE+KEY+<name>+<id>+<key>")
+        try:
+            raw = base64.b64decode(parts[4], validate=True)
+        except binascii.Error:
+            raise ValueError("the witness key is not base64") from None
+        if len(raw) != 33 or raw[:1] != b"\x01":
+            raise ValueError("the witness key is not an Ed25519 key")
+        return cls(parts[2], Ed25519PrivateKey.from_private_bytes(raw[1:]))
+
+    def private_key(self) -> str:
+        """The key in that same private key form (its id the ordinary note key's)."""
+        seed = self._key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        note_id = hashlib.sha256(self.name.encode() + b"\n\x01" + self._public).digest()[:4]
+        encoded = base64.b64encode(b"\x01" + seed).decode()
+        return f"PRIVATE+KEY+{self.name}+{note_id.hex()}+{encoded}"
 
     def verifier_key(self) -> str:
         encoded = base64.b64encode(COSIGNATURE_TYPE + self._public).decode()

@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 
 import click
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from anchors.checkpoint import NoteVerifier
+from anchors.cosignature import CosignatureSigner
 from anchors.merkle import VerificationError
 from anchors.witness import ForkDetected, Witness, WitnessKey
 from ledger.cli import options
@@ -17,24 +19,88 @@ from ledger.cli import options
 
 @click.group()
 def witness() -> None:
-    """Witness a ledger's log: cosign its checkpoints, refuse forks."""
+    """Witness a ledger's log: cosign its checkpoints, refuse forks (BLS `cosign`, or a C2SP
+    tlog-witness with `serve`)."""
 
 
 @witness.command()
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True)
-def keygen(out: Path) -> None:
-    """Create a BLS12-381 witness key; prints the public key and its proof of possession,
-    which the ledger's operator adds to CREDLEDGER_WITNESSES.
+@click.option(
+    "--ed25519",
+    "name",
+    metavar="NAME",
+    default=None,
+    help="Make a C2SP Ed25519 (cosignature/v1) key of this name, for `witness serve`.",
+)
+def keygen(out: Path, name: str | None) -> None:
+    """Create a witness key: BLS12-381 (prints the public key and its proof of possession, which
+    the ledger's operator adds to CREDLEDGER_WITNESSES), or with --ed25519 NAME a C2SP witness
+    key (prints its cosignature/v1 verifier key, for CREDLEDGER_TLOG_WITNESSES and clients).
 
     \b
-    Example:
+    Examples:
       credledger witness keygen --out witness-key.json
+      credledger witness keygen --ed25519 witness.example.org --out witness.key
     """
     if out.exists():
         raise click.ClickException(f"{out} exists; refusing to overwrite a key")
+    if name is not None:
+        try:
+            signer = CosignatureSigner(name, Ed25519PrivateKey.generate())
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        out.touch(mode=0o600)
+        out.write_text(signer.private_key() + "\n")
+        click.echo(signer.verifier_key())
+        return
     key = WitnessKey.generate()
     key.save(out)
     click.echo(json.dumps({"key": key.public, "proof": key.proof_of_possession()}))
+
+
+@witness.command()
+@click.option("--key", "key_file", type=click.Path(path_type=Path, exists=True), required=True)
+@click.option(
+    "--log",
+    "logs",
+    multiple=True,
+    required=True,
+    metavar="VERIFIER_KEY",
+    help="A log to witness, by its checkpoint verifier key (GET /log/key); repeatable.",
+)
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="Where the witness keeps the last checkpoint it cosigned of each log.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8380, show_default=True)
+def serve(key_file: Path, logs: tuple[str, ...], state_file: Path, host: str, port: int) -> None:
+    """Run a C2SP tlog-witness (POST /add-checkpoint) with an Ed25519 key from
+    `witness keygen --ed25519`: it checks each checkpoint's log signature and consistency proof,
+    persists it atomically, then cosigns (cosignature/v1); a fork is refused and both notes
+    kept under evidence/ beside the state file. The log's origin is its key's name.
+
+    \b
+    Example:
+      credledger witness serve --key witness.key --state witness-state.json \\
+        --log "credledger.local/1a2b3c4d+...+..." --port 8380
+    """
+    import uvicorn
+
+    from anchors.cosigning_witness import CosigningWitness
+    from ledger.api.witness_server import create_witness_app
+
+    try:
+        signer = CosignatureSigner.from_private_key(key_file.read_text())
+        known = {NoteVerifier.parse(vkey).name: vkey for vkey in logs}
+    except (ValueError, VerificationError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"witness {signer.verifier_key()} on http://{host}:{port}/add-checkpoint")
+    app = create_witness_app(CosigningWitness(signer, known, state_file))
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 @witness.command()

@@ -71,7 +71,7 @@ def running_omniwitness(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: _listening(url), timeout=30)
+        wait_for(lambda: listening(url), timeout=30)
         yield url
     finally:
         process.terminate()
@@ -94,7 +94,7 @@ def omniwitness(ledger: RunningLedger, tmp_path: Path) -> Iterator[WitnessClient
         client.close()
 
 
-def _listening(url: str) -> bool:
+def listening(url: str) -> bool:
     try:
         httpx.get(url)
         return True

@@ -1,9 +1,13 @@
-"""The ledger asks the transparency-dev witness to cosign each checkpoint (CREDLEDGER_TLOG_
-WITNESSES) and publishes the cosignature on the checkpoint it serves and exports; Go's note
-code then verifies the log's signature and the witness's cosignature/v1 with a quorum."""
+"""The ledger asks two C2SP witnesses, the transparency-dev omniwitness and its own
+``credledger witness serve``, to cosign each checkpoint (CREDLEDGER_TLOG_WITNESSES), and
+publishes both cosignatures on the checkpoint it serves and exports; Go's note code then
+verifies the log's signature and a quorum of two cosignature/v1 lines."""
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,14 +16,15 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from anchors.checkpoint import NoteSigner
-from anchors.cosignature import CosignatureVerifier
+from anchors.cosignature import CosignatureSigner, CosignatureVerifier
 from anchors.tile_export import TileExport
 from ledger.settings import Settings
-from tests.conftest import RegisteredIssuer, RunningLedger, issue, wait_for
+from tests.conftest import RegisteredIssuer, RunningLedger, free_port, issue, wait_for
 from tests.interop.test_tlog_tiles_go import CLIENT, go_client
 from tests.interop.test_tlog_witness import (
     OMNIWITNESS,
     WITNESS_NAME,
+    listening,
     running_omniwitness,
     witness_vkey,
 )
@@ -31,41 +36,71 @@ pytestmark = pytest.mark.skipif(
 WITNESS_KEY = Ed25519PrivateKey.generate()
 
 
+OUR_WITNESS = CosignatureSigner("witness.credledger.own", Ed25519PrivateKey.generate())
+WITNESS_KEYS = [witness_vkey(WITNESS_KEY), OUR_WITNESS.verifier_key()]
+
+
+@contextlib.contextmanager
+def running_credledger_witness(directory: Path, log_vkey: str) -> Iterator[str]:
+    """``credledger witness serve`` in its own process; yields its URL."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "witness.key").write_text(OUR_WITNESS.private_key())
+    port = free_port()
+    command = [sys.executable, "-m", "ledger.cli", "witness", "serve"]
+    command += ["--key", str(directory / "witness.key"), "--log", log_vkey]
+    command += ["--state", str(directory / "state.json"), "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: listening(url), timeout=30)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 @pytest.fixture
 def settings(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     origin = settings.log_origin_value()
     log_vkey = NoteSigner.from_seed(origin, settings.log_key_seed()).verifier_key()
-    with running_omniwitness(tmp_path / "witness", WITNESS_KEY, origin, log_vkey) as url:
+    with (
+        running_omniwitness(tmp_path / "go-witness", WITNESS_KEY, origin, log_vkey) as go_url,
+        running_credledger_witness(tmp_path / "our-witness", log_vkey) as our_url,
+    ):
         yield settings.model_copy(
             update={
                 "batch_age_seconds": 1.0,
-                "tlog_witnesses": [{"url": url, "key": witness_vkey(WITNESS_KEY)}],
+                "tlog_witnesses": [
+                    {"url": go_url, "key": WITNESS_KEYS[0]},
+                    {"url": our_url, "key": WITNESS_KEYS[1]},
+                ],
                 "tlog_witness_seconds": 0.0,
             }
         )
 
 
 def cosigned_checkpoint(ledger: RunningLedger) -> str:
-    """The served checkpoint, once it carries the witness's cosignature."""
-    verifier = CosignatureVerifier(witness_vkey(WITNESS_KEY))
+    """The served checkpoint, once it carries both witnesses' cosignatures."""
+    verifiers = [CosignatureVerifier(key) for key in WITNESS_KEYS]
     found: list[str] = []
 
     def cosigned() -> bool:
         note = httpx.get(f"{ledger.url}/tlog/checkpoint").text
         found[:] = [note]
-        return verifier.find(note) is not None
+        return all(v.find(note) is not None for v in verifiers)
 
     wait_for(cosigned, timeout=60)
     return found[0]
 
 
-def test_the_served_checkpoint_carries_the_witness_cosignature_and_go_verifies_a_quorum(
+def test_both_witnesses_cosign_the_served_checkpoint_and_go_verifies_a_quorum_of_two(
     ledger: RunningLedger, issuer: RegisteredIssuer
 ) -> None:
     issue(ledger, issuer)
     cosigned_checkpoint(ledger)
-    report = go_client(ledger, "-witness", witness_vkey(WITNESS_KEY), "-quorum", "1")
-    assert report["cosigned_by"] == [WITNESS_NAME]
+    witnesses = [arg for key in WITNESS_KEYS for arg in ("-witness", key)]
+    report = go_client(ledger, *witnesses, "-quorum", "2")
+    assert sorted(report["cosigned_by"]) == sorted([WITNESS_NAME, OUR_WITNESS.name])
 
 
 def test_go_refuses_a_checkpoint_short_of_its_quorum(
@@ -83,8 +118,7 @@ def test_the_exported_checkpoint_carries_the_cosignature_too(
 ) -> None:
     issue(ledger, issuer)
     cosigned_checkpoint(ledger)
-    export = TileExport(ledger.embedded.storage.log, tmp_path / "tlog", [witness_vkey(WITNESS_KEY)])
+    export = TileExport(ledger.embedded.storage.log, tmp_path / "tlog", WITNESS_KEYS)
     export.step()
     exported = (tmp_path / "tlog" / "checkpoint").read_text()
-    verifier = CosignatureVerifier(witness_vkey(WITNESS_KEY))
-    assert verifier.find(exported) is not None
+    assert all(CosignatureVerifier(key).find(exported) for key in WITNESS_KEYS)
