@@ -158,3 +158,22 @@ def cosigned_note(note: str, cosignatures: dict[str, str], witnesses: Iterable[s
     keys) appended, in the order given; witnesses without one are left out."""
     lines = [cosignatures[vkey] for vkey in witnesses if vkey in cosignatures]
     return note + "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def is_cosignature_key(key: str) -> bool:
+    """Whether a witness key is a cosignature/v1 verifier key (``name+id+key``), not BLS hex."""
+    return "+" in key
+
+
+def cosigners(note: str, trusted: Iterable[str]) -> list[str]:
+    """The trusted cosignature/v1 witnesses (verifier keys) whose valid cosignature ``note``
+    carries; a malformed key among ``trusted`` counts for nothing."""
+    found = []
+    for vkey in trusted:
+        try:
+            verifier = CosignatureVerifier(vkey)
+        except VerificationError:
+            continue
+        if verifier.find(note) is not None:
+            found.append(vkey)
+    return found

@@ -74,6 +74,10 @@ class LogStore(ABC):
         """Witness public key -> cosignature, for the checkpoint at ``size``."""
 
     @abstractmethod
+    def cosigned_sizes(self, at_least: int) -> list[int]:
+        """The sizes from ``at_least`` on of checkpoints with any cosignature, smallest first."""
+
+    @abstractmethod
     def append(
         self,
         old_size: int,

@@ -61,6 +61,9 @@ class MemoryLogStore(LogStore):
     def cosignatures(self, size: int) -> dict[str, str]:
         return dict(self._cosignatures.get(size, {}))
 
+    def cosigned_sizes(self, at_least: int) -> list[int]:
+        return sorted(size for size in self._cosignatures if size >= at_least)
+
     def append(
         self,
         old_size: int,

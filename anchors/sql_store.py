@@ -103,6 +103,13 @@ class SQLLogStore(LogStore):
         )
         return {str(witness): str(signature) for witness, signature in rows}
 
+    def cosigned_sizes(self, at_least: int) -> list[int]:
+        rows = self._rows(
+            "SELECT DISTINCT size FROM log_cosignatures WHERE size >= ? ORDER BY size LIMIT 1000",
+            (at_least,),
+        )
+        return [int(row[0]) for row in rows]
+
     def append(
         self,
         old_size: int,

@@ -63,6 +63,11 @@ class ApiContext:
             ),
         )
 
+    @property
+    def all_witnesses(self) -> frozenset[str]:
+        """Every trusted witness key of either kind: BLS and C2SP cosignature/v1."""
+        return self.witnesses | frozenset(self.tlog_witnesses)
+
     def status_list_key(self) -> Ed25519PrivateKey:
         """The key that signs status lists: derived from the log key, never the same key."""
         seed = hashlib.sha256(b"credledger/v1/status-list-key" + self.settings.log_key_seed())

@@ -150,5 +150,5 @@ def proof(
         ctx.log,
         ctx.anchors,
         ctx.log_verifier_key,
-        ctx.witnesses,
+        ctx.all_witnesses,
     )

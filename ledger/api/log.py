@@ -78,7 +78,11 @@ def anchors(
 @router.get("/witnesses", response_model=None, summary="The trusted witnesses and the quorum")
 def witnesses(ctx: Ctx) -> dict[str, Any]:
     configured = [w for w in ctx.settings.witnesses if w.get("key") in ctx.witnesses]
-    return {"quorum": ctx.witness_quorum, "witnesses": configured}
+    return {
+        "quorum": ctx.witness_quorum,
+        "witnesses": configured,
+        "c2sp_witnesses": list(ctx.tlog_witnesses),
+    }
 
 
 class CosignatureSubmission(BaseModel):

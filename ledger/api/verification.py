@@ -71,14 +71,14 @@ def _record(
             ctx.log,
             ctx.anchors,
             ctx.log_verifier_key,
-            ctx.witnesses,
+            ctx.all_witnesses,
         )
     return verify_bundle(
         bundle,
         ctx.chain,
         trusted_log_key=ctx.log_verifier_key,
         confirmations=ctx.confirmations,
-        witnesses=ctx.witnesses,
+        witnesses=ctx.all_witnesses,
         quorum=ctx.witness_quorum,
         current_status=lambda cid, position: version_status(
             ctx.read_model.credential(cid), position

@@ -53,7 +53,7 @@ def trusted_witnesses(settings: Settings) -> frozenset[str]:
                 f"witness key {witness.get('key', '')[:16]}… lacks a valid proof of possession"
             )
         keys.append(witness["key"])
-    if settings.witness_quorum > len(keys):
+    if settings.witness_quorum > len(keys) + len(settings.tlog_witnesses):
         raise ConfigurationError("the witness quorum is larger than the number of witnesses")
     return frozenset(keys)
 

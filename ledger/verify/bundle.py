@@ -9,6 +9,7 @@ from typing import Any
 
 from anchors.anchor_tree import AnchorTree
 from anchors.anchoring import AnchorStore
+from anchors.cosignature import cosigned_note, is_cosignature_key
 from anchors.log import TransparencyLog
 from anchors.witness import aggregate
 from ledger.domain.errors import Conflict, NotFound
@@ -27,12 +28,41 @@ def _b64(value: bytes) -> str:
 
 
 def witnessed(log: TransparencyLog, size: int, trusted: frozenset[str]) -> dict[str, Any]:
-    """The trusted witnesses' cosignatures of a checkpoint, aggregated into one signature."""
-    found = {k: v for k, v in log.store.cosignatures(size).items() if k in trusted}
+    """The trusted BLS witnesses' cosignatures of a checkpoint, aggregated into one
+    signature."""
+    found = {
+        k: v
+        for k, v in log.store.cosignatures(size).items()
+        if k in trusted and not is_cosignature_key(k)
+    }
     signers = sorted(found)
     return {
         "signers": signers,
         "aggregate": aggregate([found[k] for k in signers]) if found else None,
+    }
+
+
+def witnessed_checkpoint(
+    log: TransparencyLog, size: int, trusted: frozenset[str]
+) -> dict[str, Any] | None:
+    """The checkpoint of ``size`` entries or a later one, whichever the most trusted C2SP
+    witnesses cosigned (the earliest of those), with their cosignature/v1 lines and the
+    consistency proof from ``size`` to it; None if none of them cosigned any."""
+    keys = sorted(k for k in trusted if is_cosignature_key(k))
+    if not keys:
+        return None
+    best, most = 0, 0
+    for cosigned_size in log.store.cosigned_sizes(size):
+        count = len(set(log.store.cosignatures(cosigned_size)) & set(keys))
+        if count > most:
+            best, most = cosigned_size, count
+    found = log.store.checkpoints(best - 1, 1) if most else []
+    if not found or found[0][0] != best:
+        return None
+    proof = log.consistency_proof(size, best).hashes if best > size else ()
+    return {
+        "checkpoint": cosigned_note(found[0][1], log.store.cosignatures(best), keys),
+        "consistency": [_b64(h) for h in proof],
     }
 
 
@@ -111,6 +141,7 @@ def build_bundle(
             "size": size,
             "checkpoint": anchor.checkpoint_note,
             "cosignatures": witnessed(log, size, witnesses),
+            "witnessed": witnessed_checkpoint(log, size, witnesses),
         },
         "anchor": {
             "chain_id": anchor.chain_id,

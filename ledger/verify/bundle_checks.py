@@ -16,8 +16,9 @@ from typing import Any
 
 from anchors.anchor_tree import checkpoint_leaf, root_from_path
 from anchors.chain import BURN_ADDRESS, Chain, ChainUnavailable, confirmations_of
-from anchors.checkpoint import NoteVerifier, verify_checkpoint
-from anchors.merkle import VerificationError, leaf_hash, verify_inclusion
+from anchors.checkpoint import Checkpoint, NoteVerifier, verify_checkpoint
+from anchors.cosignature import cosigners, is_cosignature_key
+from anchors.merkle import VerificationError, leaf_hash, verify_consistency, verify_inclusion
 from anchors.witness import verify_quorum
 from ledger.domain.binding import target_problem
 from ledger.domain.canonical import canonical_bytes
@@ -76,6 +77,45 @@ def verify_bundle(
     except _Failed:
         report.verdict = "invalid"
     return report
+
+
+def _bls_cosigners(body: str, cosigned: dict[str, Any], trusted: frozenset[str]) -> int:
+    """How many trusted BLS witnesses the checkpoint's aggregate cosignature proves."""
+    signers = tuple(cosigned.get("signers") or ())
+    bls = frozenset(k for k in trusted if not is_cosignature_key(k))
+    aggregate_signature = str(cosigned.get("aggregate") or "")
+    if not signers or not aggregate_signature:
+        return 0
+    if not verify_quorum(body, signers, aggregate_signature, bls, len(signers)):
+        return 0
+    return len(signers)
+
+
+def _c2sp_cosigners(
+    witnessed: Any, checkpoint: Checkpoint, log_key: NoteVerifier, trusted: frozenset[str]
+) -> tuple[int, str]:
+    """How many trusted cosignature/v1 witnesses cosigned this checkpoint, or a later one the
+    log signed and proved consistent with it; and on which."""
+    if not isinstance(witnessed, dict):
+        return 0, "(none given)"
+    try:
+        note = str(witnessed["checkpoint"])
+        later = verify_checkpoint(note, log_key, log_key.name)
+        proof = [base64.b64decode(h, validate=True) for h in witnessed["consistency"]]
+        if later.size == checkpoint.size:
+            if later.root != checkpoint.root or proof:
+                raise VerificationError("another root for the same size")
+        else:
+            verify_consistency(checkpoint.size, later.size, checkpoint.root, later.root, proof)
+    except (KeyError, TypeError, binascii.Error, VerificationError) as exc:
+        return 0, f"(the witnessed checkpoint does not hold: {exc})"
+    found = cosigners(note, sorted(k for k in trusted if is_cosignature_key(k)))
+    where = (
+        "on this checkpoint"
+        if later.size == checkpoint.size
+        else f"on the checkpoint of {later.size} entries, proved consistent with this one"
+    )
+    return len(found), where
 
 
 def _verify(
@@ -180,23 +220,20 @@ def _verify(
     )
 
     if quorum > 0:
-        cosigned = log_part.get("cosignatures") or {}
-        signers = tuple(cosigned.get("signers") or ())
-        agreed = bool(cosigned.get("aggregate")) and verify_quorum(
-            note.partition("\n\n")[0] + "\n",
-            signers,
-            str(cosigned.get("aggregate")),
-            witnesses,
-            quorum,
+        body = note.partition("\n\n")[0] + "\n"
+        by_bls = _bls_cosigners(body, log_part.get("cosignatures") or {}, witnesses)
+        by_c2sp, c2sp_detail = _c2sp_cosigners(
+            log_part.get("witnessed"), checkpoint, verifier, witnesses
         )
+        agreed = by_bls + by_c2sp >= quorum
         check(
             "witnesses",
             agreed,
-            f"{len(signers)} trusted witnesses cosigned the checkpoint (quorum {quorum}), "
-            "verified as one aggregate signature."
+            f"{by_bls + by_c2sp} trusted witnesses cosigned (quorum {quorum}): {by_bls} in a "
+            f"BLS aggregate of this checkpoint, {by_c2sp} with cosignature/v1 {c2sp_detail}."
             if agreed
-            else f"The checkpoint lacks a valid aggregate cosignature by {quorum} trusted "
-            "witnesses.",
+            else f"Only {by_bls + by_c2sp} trusted witnesses cosigned, quorum {quorum} "
+            f"({by_bls} BLS; {by_c2sp} cosignature/v1 {c2sp_detail}).",
         )
     else:
         report.add("witnesses", None, "No witness quorum was required.")

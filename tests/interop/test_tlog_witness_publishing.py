@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +20,15 @@ from anchors.checkpoint import NoteSigner
 from anchors.cosignature import CosignatureSigner, CosignatureVerifier
 from anchors.tile_export import TileExport
 from ledger.settings import Settings
-from tests.conftest import RegisteredIssuer, RunningLedger, free_port, issue, wait_for
+from ledger.verify.bundle_checks import verify_bundle
+from tests.conftest import (
+    RegisteredIssuer,
+    RunningLedger,
+    anchored_everything,
+    free_port,
+    issue,
+    wait_for,
+)
 from tests.interop.test_tlog_tiles_go import CLIENT, go_client
 from tests.interop.test_tlog_witness import (
     OMNIWITNESS,
@@ -75,6 +84,7 @@ def settings(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
                     {"url": our_url, "key": WITNESS_KEYS[1]},
                 ],
                 "tlog_witness_seconds": 0.0,
+                "witness_quorum": 2,
             }
         )
 
@@ -122,3 +132,33 @@ def test_the_exported_checkpoint_carries_the_cosignature_too(
     export.step()
     exported = (tmp_path / "tlog" / "checkpoint").read_text()
     assert all(CosignatureVerifier(key).find(exported) for key in WITNESS_KEYS)
+
+
+def test_a_credential_verifies_with_a_quorum_of_the_two_standard_witnesses(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    credential_id = issue(ledger, issuer)
+    wait_for(lambda: anchored_everything(ledger), timeout=60)
+    reports: list[dict[str, Any]] = []
+
+    def verified() -> bool:
+        reports[:] = [ledger.public.verify(credential_id=credential_id)]
+        return bool(reports[0]["verdict"] == "valid")
+
+    wait_for(verified, timeout=60)
+    (witnesses,) = [s for s in reports[0]["steps"] if s["name"] == "witnesses"]
+    assert witnesses["passed"] is True
+    assert "2 with cosignature/v1" in witnesses["detail"]
+
+
+def test_a_bundle_short_of_the_quorum_is_invalid(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    credential_id = issue(ledger, issuer)
+    wait_for(lambda: anchored_everything(ledger), timeout=60)
+    wait_for(lambda: ledger.public.verify(credential_id=credential_id)["verdict"] == "valid", 60)
+    bundle = ledger.public.proof(credential_id)
+    report = verify_bundle(bundle, None, witnesses=frozenset(WITNESS_KEYS), quorum=3).as_dict()
+    (witnesses,) = [s for s in report["steps"] if s["name"] == "witnesses"]
+    assert (report["verdict"], witnesses["passed"]) == ("invalid", False)
+    assert "Only 2 trusted witnesses" in witnesses["detail"]
