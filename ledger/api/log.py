@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from anchors.checkpoint import Checkpoint
+from anchors.cosignature import cosigned_note
 from anchors.witness import verify_cosignature
 from ledger.api.app_context import ApiContext, context
 from ledger.api.parameters import INT64_MAX
@@ -35,6 +36,10 @@ def _checkpoint(ctx: ApiContext, note: str) -> dict[str, Any]:
         "root": _b64(checkpoint.root),
         "note": note,
         "cosignatures": cosignatures(ctx, checkpoint.size),
+        # The note with the C2SP witnesses' cosignature/v1 lines, as /tlog/checkpoint serves it.
+        "cosigned_note": cosigned_note(
+            note, ctx.log.store.cosignatures(checkpoint.size), ctx.tlog_witnesses
+        ),
     }
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from anchors.anchor_tree import AnchorTree, checkpoint_leaf
 from anchors.chain import BURN_ADDRESS, Chain, ChainUnavailable, confirmations_of
 from anchors.checkpoint import Checkpoint, NoteVerifier, verify_checkpoint
+from anchors.cosignature import cosigners, is_cosignature_key
 from anchors.log import TransparencyLog
 from anchors.memory import MemoryLogStore
 from anchors.merkle import VerificationError, verify_consistency
@@ -402,18 +403,32 @@ class Auditor:
 
 
 def check_witnesses(
-    note: str, cosigned: dict[str, Any], trusted: frozenset[str], quorum: int
+    note: str,
+    cosigned: dict[str, Any],
+    trusted: frozenset[str],
+    quorum: int,
+    c2sp_note: str | None = None,
 ) -> Finding | None:
-    """Whether the latest checkpoint carries a quorum of trusted witnesses' cosignatures."""
+    """Whether a quorum of trusted witnesses, of either kind, cosigned: BLS witnesses the latest
+    checkpoint ``note`` (an aggregate), C2SP witnesses ``c2sp_note`` (the latest audited
+    checkpoint with cosignature/v1 lines, its consistency with the rest checked by the audit)."""
     signers = tuple(cosigned.get("signers") or ())
     aggregated = cosigned.get("aggregate")
     body = note.partition("\n\n")[0] + "\n"
-    if aggregated and verify_quorum(body, signers, str(aggregated), trusted, quorum):
+    bls = frozenset(k for k in trusted if not is_cosignature_key(k))
+    by_bls = (
+        len(signers)
+        if signers and aggregated and verify_quorum(body, signers, str(aggregated), bls, 1)
+        else 0
+    )
+    c2sp = sorted(k for k in trusted if is_cosignature_key(k))
+    by_c2sp = len(cosigners(c2sp_note, c2sp)) if c2sp_note is not None else 0
+    if by_bls + by_c2sp >= quorum:
         return None
     return Finding(
         "witnesses",
         None,
         None,
-        f"the latest checkpoint lacks a valid aggregate cosignature by {quorum} trusted "
-        f"witnesses ({len(signers)} signed)",
+        f"the checkpoints lack cosignatures by {quorum} trusted witnesses ({by_bls} in a BLS "
+        f"aggregate, {by_c2sp} with cosignature/v1)",
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from tqdm import tqdm
 
 from anchors.chain import Chain
 from anchors.checkpoint import NoteSigner
+from anchors.cosignature import cosigned_note, is_cosignature_key
 from anchors.ethereum import Web3Chain
 from ledger.application.storage import open_storage
 from ledger.audit.auditor import Auditor, check_witnesses
@@ -66,7 +68,12 @@ def _summary(report: AuditReport) -> None:
     help="Incremental: resume from the checkpoint the last audit reached, kept here.",
 )
 @options.confirmations
-@click.option("--witness", "witness_keys", multiple=True, help="A trusted witness key (repeat).")
+@click.option(
+    "--witness",
+    "witness_keys",
+    multiple=True,
+    help="A trusted witness key, BLS hex or a C2SP cosignature/v1 verifier key (repeat).",
+)
 @click.option("--quorum", default=0, show_default=True, help="Cosignatures the latest needs.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON report instead of a summary.")
 def audit(
@@ -106,6 +113,10 @@ def audit(
             page = client._call("GET", "/log/checkpoints", params={"after_size": size - 1})
             found: dict[str, Any] = page["items"][0]["cosignatures"]
             return found
+
+        def c2sp_cosigned(size: int) -> str:
+            page = client._call("GET", "/log/checkpoints", params={"after_size": size - 1})
+            return str(page["items"][0].get("cosigned_note") or "")
     else:
         assert data_dir is not None
         report, auditor = _local(data_dir, log_key, chain, confirmations, resume, keep)
@@ -117,13 +128,26 @@ def audit(
             finally:
                 storage.close()
 
+        def c2sp_cosigned(size: int) -> str:
+            storage = open_storage(Settings(data_dir=data_dir))
+            try:
+                note = auditor.checkpoints_seen[size]
+                c2sp = [k for k in witness_keys if is_cosignature_key(k)]
+                return cosigned_note(note, storage.log.store.cosignatures(size), c2sp)
+            finally:
+                storage.close()
+
     latest = max(auditor.checkpoints_seen.items(), default=None)
     if report.finding is None and quorum > 0:
         if latest is None:
             report.finding = Finding("witnesses", None, None, "no checkpoint to cosign yet")
         else:
             report.finding = check_witnesses(
-                latest[1], cosigned(latest[0]), frozenset(witness_keys), quorum
+                latest[1],
+                cosigned(latest[0]),
+                frozenset(witness_keys),
+                quorum,
+                _latest_c2sp_cosigned(auditor.checkpoints_seen, c2sp_cosigned, witness_keys),
             )
     if report.finding is None and state_file is not None and auditor.resume_point is not None:
         auditor.resume_point.save(state_file)
@@ -132,6 +156,20 @@ def audit(
     else:
         _summary(report)
     sys.exit(0 if report.confirmed else 3 if report.clean else 1)
+
+
+def _latest_c2sp_cosigned(
+    seen: dict[int, str], cosigned: Callable[[int], str], witness_keys: tuple[str, ...]
+) -> str | None:
+    """The newest audited checkpoint carrying cosignature/v1 lines (witnesses cosign at their
+    own cadence, so not every checkpoint), looking back over the last 50."""
+    if not any(is_cosignature_key(k) for k in witness_keys):
+        return None
+    for size in sorted(seen, reverse=True)[:50]:
+        note = cosigned(size)
+        if note.count("\n\u2014 ") > seen[size].count("\n\u2014 "):
+            return note
+    return None
 
 
 def _progress(total: int) -> tqdm[Any]:

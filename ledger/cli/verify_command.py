@@ -235,7 +235,12 @@ def _with_record(
     help="Ask this ledger for the current status (else the status is not checked).",
 )
 @options.confirmations
-@click.option("--witness", "witness_keys", multiple=True, help="A trusted witness key (repeat).")
+@click.option(
+    "--witness",
+    "witness_keys",
+    multiple=True,
+    help="A trusted witness key, BLS hex or a C2SP cosignature/v1 verifier key (repeat).",
+)
 @click.option("--quorum", default=0, show_default=True, help="Cosignatures required.")
 @click.option(
     "--issuer-profile",

@@ -6,6 +6,7 @@ verifies the log's signature and a quorum of two cosignature/v1 lines."""
 from __future__ import annotations
 
 import contextlib
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,11 +15,13 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from anchors.checkpoint import NoteSigner
 from anchors.cosignature import CosignatureSigner, CosignatureVerifier
 from anchors.tile_export import TileExport
+from ledger.cli.main import cli
 from ledger.settings import Settings
 from ledger.verify.bundle_checks import verify_bundle
 from tests.conftest import (
@@ -162,3 +165,23 @@ def test_a_bundle_short_of_the_quorum_is_invalid(
     (witnesses,) = [s for s in report["steps"] if s["name"] == "witnesses"]
     assert (report["verdict"], witnesses["passed"]) == ("invalid", False)
     assert "Only 2 trusted witnesses" in witnesses["detail"]
+
+
+def audit_over_api(ledger: RunningLedger, quorum: int) -> dict[str, Any]:
+    witnesses = [arg for key in WITNESS_KEYS for arg in ("--witness", key)]
+    args = ["audit", "--url", ledger.url, *witnesses, "--quorum", str(quorum), "--json"]
+    result = CliRunner().invoke(cli, args)
+    report: dict[str, Any] = json.loads(result.stdout)
+    report["exit_code"] = result.exit_code
+    return report
+
+
+def test_the_audit_finds_the_quorum_of_standard_witnesses_and_misses_a_larger_one(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    issue(ledger, issuer)
+    wait_for(lambda: anchored_everything(ledger), timeout=60)
+    cosigned_checkpoint(ledger)
+    assert audit_over_api(ledger, 2)["finding"] is None
+    short = audit_over_api(ledger, 3)["finding"]
+    assert short["check"] == "witnesses" and "2 with cosignature/v1" in short["detail"]
