@@ -320,3 +320,30 @@ def serve(tmp_path: Path) -> Iterator[ServeProcess]:
         if process.poll() is None:
             process.kill()
         process.wait(timeout=30)
+
+
+@pytest.fixture
+def static_server(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A plain static file server (Python's http.server) over an empty directory."""
+    root = tmp_path / "www"
+    (root / "tlog").mkdir(parents=True)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: answers(f"http://127.0.0.1:{port}/"), timeout=30)
+        yield root / "tlog", f"http://127.0.0.1:{port}/tlog"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(url).status_code == 200
+    except httpx.TransportError:
+        return False

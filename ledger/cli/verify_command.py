@@ -16,6 +16,7 @@ import httpx
 from cryptography import x509
 
 from anchors.ethereum import Web3Chain
+from anchors.merkle import VerificationError
 from ledger.cli import options
 from ledger.client import LedgerRequestError
 from ledger.formats.blockcerts.verify import HttpResolver, verify_document
@@ -24,6 +25,7 @@ from ledger.persistence.read_model import version_status
 from ledger.verify.bundle_checks import verify_bundle
 from ledger.verify.combined import bundle_content, combine, quality_assurance_step
 from ledger.verify.report import Report, Step
+from ledger.verify.tile_mirror import check_against_mirror
 
 EXIT_CODES = {"valid": 0, "status-unknown": 3, "issuer-unknown": 3}
 _MARKS = {True: ("PASS", "green"), False: ("FAIL", "red"), None: ("----", "yellow")}
@@ -82,6 +84,19 @@ def _print(report: Report, as_json: bool) -> None:
         )
     colour = "green" if report.verdict == "valid" else "red"
     click.echo(click.style(f"verdict: {report.verdict}", fg=colour, bold=True))
+
+
+def _mirror(prefix: str) -> Callable[[str], bytes]:
+    """Reads paths below a tile mirror's prefix."""
+    http = httpx.Client(timeout=30, verify=options.trusted_ca() or True)
+
+    def fetch(path: str) -> bytes:
+        answer = http.get(f"{prefix.rstrip('/')}/{path}")
+        if answer.status_code != 200:
+            raise VerificationError(f"{path}: the mirror answered {answer.status_code}")
+        return answer.content
+
+    return fetch
 
 
 def _fetch_json(url: str) -> Any:
@@ -256,6 +271,12 @@ def _with_record(
 )
 @click.option("--nonce", help="SD-JWT VC: the nonce the holder's key binding must carry.")
 @click.option("--audience", help="SD-JWT VC: the audience (you) the key binding must name.")
+@click.option(
+    "--tiles",
+    "tiles_url",
+    help="Bundles: also check the event against a tile mirror of the log (C2SP tlog-tiles "
+    "prefix, e.g. https://cdn.example/tlog).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def verify(
     bundle_file: Path,
@@ -269,6 +290,7 @@ def verify(
     trust_anchors: Path | None,
     nonce: str | None,
     audience: str | None,
+    tiles_url: str | None,
     as_json: bool,
 ) -> None:
     """Check a Blockcerts credential document, a sealed Europass EDC credential or a saved
@@ -289,7 +311,9 @@ def verify(
     delivery's record and anchor; only the disclosed claims are shown.
 
     A bundle (`credledger proof`): the envelope, the issuer's signature and register entry, log
-    inclusion, the checkpoint signature, the anchor path and, with --rpc, the transaction.
+    inclusion, the checkpoint signature, the anchor path and, with --rpc, the transaction; with
+    --tiles, the event's inclusion under the checkpoint of a tile mirror, and that checkpoint's
+    consistency with the bundle's (no ledger needed).
 
     Exit status: 0 valid; 3 authentic as far as checked, but the status or issuer could not be
     checked; 1 anything else.
@@ -341,6 +365,8 @@ def verify(
         witnesses=frozenset(witness_keys),
         quorum=quorum,
     )
+    if tiles_url is not None and isinstance(bundle, dict) and report.verdict != "invalid":
+        check_against_mirror(report, bundle, _mirror(tiles_url), log_key, frozenset(witness_keys))
     if ledger_url is not None and isinstance(bundle, dict) and "credential_id" in bundle:
         report = combine(None, report, _register_check(ledger_url, bundle))
     _print(report, as_json)

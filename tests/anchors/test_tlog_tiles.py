@@ -12,6 +12,7 @@ from anchors.log import TransparencyLog
 from anchors.memory import MemoryLogStore
 from anchors.merkle import leaf_hash, reference_root
 from anchors.sqlite import SQLiteLogStore
+from anchors.tile_reader import TileReader
 from anchors.tlog_tiles import (
     MAX_ENTRY_BYTES,
     Tile,
@@ -114,3 +115,35 @@ def test_a_tile_the_checkpoint_does_not_cover_is_not_found(log: TransparencyLog)
     with pytest.raises(TileNotFound):
         read_tile(log, Tile(0, 1, 245), 500)
     assert len(read_tile(log, Tile(0, 1, 244), 500)) == 244 * 32
+
+
+@pytest.mark.parametrize("size", [1, 255, 256, 257, 600, 70_000])
+def test_a_reader_of_the_tiles_alone_gives_the_logs_root_and_proofs(size: int) -> None:
+    log = TransparencyLog(MemoryLogStore())
+    rng = random.Random(size)
+    log.append([rng.randbytes(20) for _ in range(size)], list(range(1, size + 1)))
+    fetched: list[str] = []
+
+    def fetch(path: str) -> bytes:
+        fetched.append(path)
+        return read_tile(log, parse(path), size)
+
+    reader = TileReader(fetch, size)
+    assert reader.root() == log.root(size)
+    for index in {0, size // 3, size - 1}:
+        assert reader.inclusion_proof(index) == list(log.inclusion_proof(index, size).hashes)
+        assert leaf_hash(reader.entry(index)) == log.leaf_hash(index)
+    for old in {1, size // 2, size - 1} - {0}:
+        assert reader.consistency_proof(old) == list(log.consistency_proof(old, size).hashes)
+    assert len(fetched) == len(set(fetched))  # each tile fetched once
+
+
+def test_a_mirror_serving_a_wrong_tile_gives_another_root() -> None:
+    log = TransparencyLog(MemoryLogStore())
+    log.append([b"%d" % i for i in range(300)], list(range(1, 301)))
+
+    def tampered(path: str) -> bytes:
+        data = read_tile(log, parse(path), 300)
+        return data[:-1] + bytes([data[-1] ^ 1]) if path.startswith("tile/0/001") else data
+
+    assert TileReader(tampered, 300).root() != log.root(300)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,8 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from anchors.checkpoint import NoteSigner
 from anchors.tile_export import TileExport
 from ledger.domain import samples
-from ledger.settings import Settings
-from tests.conftest import RegisteredIssuer, RunningLedger, free_port, wait_for
+from tests.conftest import RegisteredIssuer, RunningLedger, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT = ROOT / ".deploy" / "tlog" / "tlogclient"
@@ -29,12 +26,6 @@ CLIENT = ROOT / ".deploy" / "tlog" / "tlogclient"
 pytestmark = pytest.mark.skipif(
     not CLIENT.is_file(), reason="the Go tlog client is built by tests/run.sh"
 )
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    # Checkpoints each second, so that the history below is published without a long wait.
-    return settings.model_copy(update={"batch_age_seconds": 1.0})
 
 
 def issue_many(ledger: RunningLedger, issuer: RegisteredIssuer, count: int) -> None:
@@ -115,33 +106,6 @@ def test_go_refuses_a_checkpoint_under_another_key(
     stranger = NoteSigner(origin, Ed25519PrivateKey.generate()).verifier_key()
     with pytest.raises(AssertionError, match="checkpoint signature"):
         go_client(ledger, vkey=stranger)
-
-
-@pytest.fixture
-def static_server(tmp_path: Path) -> Iterator[tuple[Path, str]]:
-    """A plain static file server (Python's http.server) over an empty directory."""
-    root = tmp_path / "www"
-    (root / "tlog").mkdir(parents=True)
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        cwd=root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for(lambda: _answers(f"http://127.0.0.1:{port}/"), timeout=30)
-        yield root / "tlog", f"http://127.0.0.1:{port}/tlog"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def test_go_verifies_the_exported_directory_served_by_a_plain_file_server(

@@ -20,7 +20,6 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from anchors.checkpoint import Checkpoint, NoteSigner
 from anchors.cosignature import CosignatureSigner, CosignatureVerifier
 from anchors.tlog_witness import WitnessClient, WitnessRefused
-from ledger.settings import Settings
 from tests.conftest import RegisteredIssuer, RunningLedger, free_port, issue, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,11 +29,6 @@ WITNESS_NAME = "witness.credledger.test"
 pytestmark = pytest.mark.skipif(
     not OMNIWITNESS.is_file(), reason="the transparency-dev witness is built by tests/run.sh"
 )
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"batch_age_seconds": 1.0})
 
 
 def go_private_key(name: str, key: Ed25519PrivateKey) -> str:

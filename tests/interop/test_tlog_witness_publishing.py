@@ -81,7 +81,6 @@ def settings(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     ):
         yield settings.model_copy(
             update={
-                "batch_age_seconds": 1.0,
                 "tlog_witnesses": [
                     {"url": go_url, "key": WITNESS_KEYS[0]},
                     {"url": our_url, "key": WITNESS_KEYS[1]},

@@ -9,13 +9,7 @@ import re
 import httpx
 import pytest
 
-from ledger.settings import Settings
 from tests.conftest import RegisteredIssuer, RunningLedger, issue, wait_for
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"batch_age_seconds": 1.0})
 
 
 @pytest.fixture

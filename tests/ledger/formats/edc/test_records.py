@@ -43,7 +43,13 @@ def settings(tmp_path: Path, database: Callable[[], dict[str, Any]], ca: DemoCA)
     create_secrets(data_dir)
     anchors = tmp_path / "edc-trust-anchors.pem"
     anchors.write_bytes(ca.certificate_pem())
-    return Settings(data_dir=data_dir, chain="in-process", edc_trust_anchors=anchors, **database())
+    return Settings(
+        data_dir=data_dir,
+        chain="in-process",
+        batch_age_seconds=1.0,
+        edc_trust_anchors=anchors,
+        **database(),
+    )
 
 
 @pytest.fixture
