@@ -28,15 +28,20 @@
     fact(facts, 'Log size', `${checkpoint.size} entries`);
     fact(facts, 'Root hash', el('span', { class: 'mono' }, checkpoint.root));
     fact(facts, 'Origin', checkpoint.origin);
-    fact(facts, 'Witness cosignatures', String(((checkpoint.cosignatures || {}).signers || []).length));
+    const signatureLines = (note) => (note || '').split('\n').filter((l) => l.startsWith('\u2014 ')).length;
+    const c2sp = signatureLines(checkpoint.cosigned_note) - signatureLines(checkpoint.note);
+    const bls = ((checkpoint.cosignatures || {}).signers || []).length;
+    fact(facts, 'Witness cosignatures', String(bls + Math.max(c2sp, 0)));
   } else {
     fact(facts, 'Log', 'No checkpoint yet');
   }
   fact(facts, 'Anchoring chain', chain.chain_id ? `chain ${chain.chain_id}` : 'unknown');
   fact(facts, 'Anchoring address', el('span', { class: 'mono' }, chain.anchoring_address || '—'));
+  // BLS witnesses and C2SP (cosignature/v1) witnesses count alike towards the quorum.
+  const trusted = witnesses.witnesses.length + (witnesses.c2sp_witnesses || []).length;
   $('witnesses').textContent = witnesses.quorum
-    ? `A checkpoint needs ${witnesses.quorum} of ${witnesses.witnesses.length} trusted witnesses' cosignatures.`
-    : `No witness quorum is required (${witnesses.witnesses.length} trusted witnesses configured).`;
+    ? `A checkpoint needs ${witnesses.quorum} of ${trusted} trusted witnesses' cosignatures.`
+    : `No witness quorum is required (${trusted} trusted witnesses configured).`;
 
   const chart = $('chart');
   if (anchors.length) {

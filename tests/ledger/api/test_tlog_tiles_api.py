@@ -5,10 +5,15 @@ partial tiles and the checkpoint only briefly — and a tile the checkpoint does
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 import pytest
 
+from anchors.log import TransparencyLog
+from anchors.sqlite import SQLiteLogStore
+from anchors.tile_export import changed_tiles
+from anchors.tlog_tiles import read_tile
 from tests.conftest import RegisteredIssuer, RunningLedger, issue, wait_for
 
 
@@ -81,3 +86,17 @@ def test_a_path_that_names_no_tile_is_a_404_problem(ledger: RunningLedger, path:
     answer = httpx.get(f"{ledger.url}/tlog/{path}")
     assert answer.status_code == 404
     assert re.search("not (a tile path|the canonical path of a tile)", answer.json()["detail"])
+
+
+def test_the_served_tiles_are_those_an_embedded_sqlite_log_makes_of_the_same_entries(
+    ledger: RunningLedger, issuer: RegisteredIssuer, published: int, tmp_path: Path
+) -> None:
+    # On the PostgreSQL pass this compares that store's tiles with SQLite's, byte for byte.
+    served_log = ledger.embedded.storage.log
+    entries = served_log.store.entries(0, published)
+    embedded = TransparencyLog(SQLiteLogStore(tmp_path / "embedded-log.sqlite"))
+    embedded.append(entries, list(range(1, published + 1)))
+    for tile in changed_tiles(0, published):
+        answer = httpx.get(f"{ledger.url}/tlog/{tile.path()}")
+        assert answer.status_code == 200, tile.path()
+        assert answer.content == read_tile(embedded, tile, published), tile.path()
