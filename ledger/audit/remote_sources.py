@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from anchors.anchoring import AnchorRecord
+from anchors.checkpoint import Checkpoint
+from anchors.tile_reader import TileReader
+from ledger.audit.sources import History
 from ledger.client import LedgerClient
 
 PAGE = 1000
@@ -77,3 +81,41 @@ def _record(item: dict[str, Any]) -> AnchorRecord:
         block_hash=item["block_hash"],
         block_time=item["block_time"],
     )
+
+
+class TileHistory:
+    """The log as a tile mirror serves it (C2SP tlog-tiles anywhere): its entries from the
+    entry bundles and its checkpoint, with the checkpoints another source (the ledger's API)
+    lists up to the mirror's size, each of which the audit checks against these entries."""
+
+    def __init__(self, fetch: Callable[[str], bytes], also: History | None = None) -> None:
+        self.note = fetch("checkpoint").decode("utf-8")
+        mirrored = Checkpoint.parse(self.note.partition("\n\n")[0] + "\n")
+        self._reader = TileReader(fetch, mirrored.size)
+        self._also = also
+
+    def size(self) -> int:
+        return self._reader.size
+
+    def entries(self, start: int, stop: int) -> list[bytes]:
+        return self._reader.entries(start, stop)
+
+    def checkpoints(self) -> dict[int, str]:
+        listed = self._also.checkpoints() if self._also is not None else {}
+        found = {size: note for size, note in listed.items() if size <= self.size()}
+        # The same checkpoint as listed keeps the listed note (its anchor names that one);
+        # another body for the same size is the mirror's, and the audit will say which holds.
+        listed_note = found.get(self.size())
+        if listed_note is None or listed_note.partition("\n\n")[0] != self.body():
+            found[self.size()] = self.note
+        return found
+
+    def body(self) -> str:
+        return self.note.partition("\n\n")[0]
+
+
+class NoAnchors:
+    """No anchor records: a mirror of the log alone has none to offer."""
+
+    def get(self, checkpoint_size: int) -> AnchorRecord | None:
+        return None

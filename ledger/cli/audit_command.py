@@ -17,10 +17,10 @@ from anchors.cosignature import cosigned_note, is_cosignature_key
 from anchors.ethereum import Web3Chain
 from ledger.application.storage import open_storage
 from ledger.audit.auditor import Auditor, check_witnesses
-from ledger.audit.remote_sources import RemoteAnchors, RemoteHistory
+from ledger.audit.remote_sources import NoAnchors, RemoteAnchors, RemoteHistory, TileHistory
 from ledger.audit.report import AuditReport, Finding
 from ledger.audit.resume import Resume
-from ledger.audit.sources import LocalHistory
+from ledger.audit.sources import LocalHistory, ReadModelReplay
 from ledger.cli import options
 from ledger.settings import Settings
 from ledger.verify.bundle import witnessed
@@ -59,6 +59,13 @@ def _summary(report: AuditReport) -> None:
     help="Audit the stores in this data directory (the event store included).",
 )
 @click.option("--url", help="Or audit a running ledger through its public API.")
+@click.option(
+    "--tiles",
+    "tiles_url",
+    help="Read the log's entries and checkpoint from a tile mirror (C2SP tlog-tiles prefix); "
+    "with --url, the anchors and the other checkpoints from the API (the read model is "
+    "compared when the log comes from the API alone).",
+)
 @click.option("--rpc", help="A JSON-RPC URL of the chain, to check every anchor on it.")
 @click.option("--log-key", help="The log's verifier key to pin (default: the ledger's own).")
 @click.option(
@@ -79,6 +86,7 @@ def _summary(report: AuditReport) -> None:
 def audit(
     data_dir: Path | None,
     url: str | None,
+    tiles_url: str | None,
     rpc: str | None,
     log_key: str | None,
     state_file: Path | None,
@@ -99,14 +107,27 @@ def audit(
       credledger audit --data-dir credledger-data --rpc http://127.0.0.1:8545
       credledger audit --url https://ledger.example --rpc https://sepolia.example \\
         --log-key "<from GET /log/key>" --state audit-state.json
+      credledger audit --tiles https://cdn.example/tlog --url https://ledger.example
+      credledger audit --tiles https://cdn.example/tlog --log-key "<the log's key>"
     """
-    if (data_dir is None) == (url is None):
-        raise click.UsageError("give either --data-dir or --url")
+    if (data_dir is None) == (url is None and tiles_url is None):
+        raise click.UsageError("give either --data-dir, or --url and/or --tiles")
+    if url is None and tiles_url is not None and log_key is None:
+        raise click.UsageError("a tile mirror alone is audited against a pinned --log-key")
     chain = Web3Chain.connect(rpc) if rpc else None
     resume = Resume.load(state_file) if state_file is not None else None
     keep = state_file.with_suffix(".read-model.sqlite") if state_file is not None else None
-    if url is not None:
-        report, auditor = _remote(url, log_key, chain, confirmations, resume, keep)
+    if url is None and tiles_url is not None:
+        history = TileHistory(options.tile_mirror(tiles_url))
+        report, auditor = _audited(history, NoAnchors(), None, log_key, chain, confirmations)
+
+        def cosigned(size: int) -> dict[str, Any]:
+            return {}
+
+        def c2sp_cosigned(size: int) -> str:
+            return history.note if size == history.size() else ""
+    elif url is not None:
+        report, auditor = _remote(url, tiles_url, log_key, chain, confirmations, resume, keep)
         client = options.client(url)
 
         def cosigned(size: int) -> dict[str, Any]:
@@ -217,6 +238,7 @@ def _local(
 
 def _remote(
     url: str,
+    tiles_url: str | None,
     log_key: str | None,
     chain: Chain | None,
     confirmations: int,
@@ -226,17 +248,36 @@ def _remote(
     from consumers.audit_replay import RemoteReplay
 
     client = options.client(url)
-    history = RemoteHistory(client)
+    published = RemoteHistory(client)
+    history: RemoteHistory | TileHistory = (
+        TileHistory(options.tile_mirror(tiles_url), published) if tiles_url else published
+    )
     key = log_key or str(client._call("GET", "/log/key")["verifier_key"])
+    # A mirror ends at its checkpoint, the live read model at its latest event: the read model
+    # is compared only when the log comes from the API itself.
+    replay = None if tiles_url else RemoteReplay(client, keep)
+    return _audited(history, RemoteAnchors(client), replay, key, chain, confirmations, resume)
+
+
+def _audited(
+    history: RemoteHistory | TileHistory,
+    anchors: RemoteAnchors | NoAnchors,
+    replay: ReadModelReplay | None,
+    key: str | None,
+    chain: Chain | None,
+    confirmations: int,
+    resume: Resume | None = None,
+) -> tuple[AuditReport, Auditor]:
+    assert key is not None
     with _progress(history.size()) as bar:
         auditor = Auditor(
             None,
             history,
-            RemoteAnchors(client),
+            anchors,
             key,
             chain,
             confirmations=confirmations,
-            replay=RemoteReplay(client, keep),
+            replay=replay,
             resume=resume,
             progress=lambda done, total: bar.update(done - bar.n),
         )

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 import httpx
 
+from anchors.merkle import VerificationError
 from ledger.client import LedgerClient, LedgerRequestError
 from ledger.domain.errors import LedgerError
 
@@ -103,3 +104,16 @@ def reporting_errors(function: F) -> F:
 def client(base_url: str, admin_token: str | None = None, timeout: float = 30.0) -> LedgerClient:
     """A client of the ledger at ``base_url``, trusting --ca-file where one was given."""
     return LedgerClient(base_url, admin_token=admin_token, timeout=timeout, ca_file=trusted_ca())
+
+
+def tile_mirror(prefix: str) -> Callable[[str], bytes]:
+    """Reads paths below a tile mirror's prefix (C2SP tlog-tiles), trusting --ca-file."""
+    http = httpx.Client(timeout=30, verify=trusted_ca() or True)
+
+    def fetch(path: str) -> bytes:
+        answer = http.get(f"{prefix.rstrip('/')}/{path}")
+        if answer.status_code != 200:
+            raise VerificationError(f"{path}: the mirror answered {answer.status_code}")
+        return answer.content
+
+    return fetch

@@ -16,7 +16,6 @@ import httpx
 from cryptography import x509
 
 from anchors.ethereum import Web3Chain
-from anchors.merkle import VerificationError
 from ledger.cli import options
 from ledger.client import LedgerRequestError
 from ledger.formats.blockcerts.verify import HttpResolver, verify_document
@@ -84,19 +83,6 @@ def _print(report: Report, as_json: bool) -> None:
         )
     colour = "green" if report.verdict == "valid" else "red"
     click.echo(click.style(f"verdict: {report.verdict}", fg=colour, bold=True))
-
-
-def _mirror(prefix: str) -> Callable[[str], bytes]:
-    """Reads paths below a tile mirror's prefix."""
-    http = httpx.Client(timeout=30, verify=options.trusted_ca() or True)
-
-    def fetch(path: str) -> bytes:
-        answer = http.get(f"{prefix.rstrip('/')}/{path}")
-        if answer.status_code != 200:
-            raise VerificationError(f"{path}: the mirror answered {answer.status_code}")
-        return answer.content
-
-    return fetch
 
 
 def _fetch_json(url: str) -> Any:
@@ -366,7 +352,9 @@ def verify(
         quorum=quorum,
     )
     if tiles_url is not None and isinstance(bundle, dict) and report.verdict != "invalid":
-        check_against_mirror(report, bundle, _mirror(tiles_url), log_key, frozenset(witness_keys))
+        check_against_mirror(
+            report, bundle, options.tile_mirror(tiles_url), log_key, frozenset(witness_keys)
+        )
     if ledger_url is not None and isinstance(bundle, dict) and "credential_id" in bundle:
         report = combine(None, report, _register_check(ledger_url, bundle))
     _print(report, as_json)
