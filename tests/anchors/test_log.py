@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from anchors.log import LogStoreConflict, TransparencyLog
-from anchors.memory import MemoryLogStore
 from anchors.merkle import (
     EMPTY_ROOT,
     leaf_hash,
@@ -17,13 +16,6 @@ from anchors.merkle import (
     verify_inclusion,
 )
 from anchors.sqlite import SQLiteLogStore
-
-
-@pytest.fixture(params=["sqlite", "memory"])
-def log(request: pytest.FixtureRequest, tmp_path: Path) -> TransparencyLog:
-    if request.param == "memory":
-        return TransparencyLog(MemoryLogStore())
-    return TransparencyLog(SQLiteLogStore(tmp_path / "log.sqlite"))
 
 
 def test_an_empty_log_has_the_empty_root(log: TransparencyLog) -> None:

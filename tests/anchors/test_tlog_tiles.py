@@ -4,14 +4,12 @@ that agree with the RFC 6962 tree at every level."""
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 
 from anchors.log import TransparencyLog
 from anchors.memory import MemoryLogStore
 from anchors.merkle import leaf_hash, reference_root
-from anchors.sqlite import SQLiteLogStore
 from anchors.tile_reader import TileReader
 from anchors.tlog_tiles import (
     MAX_ENTRY_BYTES,
@@ -22,13 +20,6 @@ from anchors.tlog_tiles import (
     parse,
     read_tile,
 )
-
-
-@pytest.fixture(params=["sqlite", "memory"])
-def log(request: pytest.FixtureRequest, tmp_path: Path) -> TransparencyLog:
-    if request.param == "memory":
-        return TransparencyLog(MemoryLogStore())
-    return TransparencyLog(SQLiteLogStore(tmp_path / "log.sqlite"))
 
 
 @pytest.mark.parametrize(

@@ -50,19 +50,18 @@ def running_omniwitness(
         f"Logs:\n  - Origin: {origin}\n    PublicKey: {log_vkey}\n    URL: http://unused\n"
     )
     port = free_port()
-    process = subprocess.Popen(
-        [
-            str(OMNIWITNESS),
-            f"--listen=127.0.0.1:{port}",
-            "--metrics_listen=",
-            f"--private_key_path={directory / 'witness.skey'}",
-            f"--additional_logs={directory / 'logs.yaml'}",
-            f"--db_file={directory / 'witness.db'}",
-            "--logtostderr",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    command = [str(OMNIWITNESS), f"--listen=127.0.0.1:{port}", "--metrics_listen="]
+    command += [f"--private_key_path={directory / 'witness.skey'}"]
+    command += [f"--additional_logs={directory / 'logs.yaml'}"]
+    command += [f"--db_file={directory / 'witness.db'}", "--logtostderr"]
+    with serving(command, port) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serving(command: list[str], port: int) -> Iterator[str]:
+    """A witness process listening on ``port``; yields its URL, stops it after."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: listening(url), timeout=30)

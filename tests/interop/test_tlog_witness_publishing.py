@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,8 +35,8 @@ from tests.interop.test_tlog_tiles_go import CLIENT, go_client
 from tests.interop.test_tlog_witness import (
     OMNIWITNESS,
     WITNESS_NAME,
-    listening,
     running_omniwitness,
+    serving,
     witness_vkey,
 )
 
@@ -61,14 +60,8 @@ def running_credledger_witness(directory: Path, log_vkey: str) -> Iterator[str]:
     command = [sys.executable, "-m", "ledger.cli", "witness", "serve"]
     command += ["--key", str(directory / "witness.key"), "--log", log_vkey]
     command += ["--state", str(directory / "state.json"), "--port", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: listening(url), timeout=30)
+    with serving(command, port) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture

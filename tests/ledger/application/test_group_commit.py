@@ -39,19 +39,34 @@ def test_a_lone_item_is_written_at_once_in_a_group_of_its_own() -> None:
     assert recorder.groups == [[21]]
 
 
+def behind_a_held_group(
+    groups: GroupCommit[int, int], recorder: Recorder, release: threading.Event, items: list[int]
+) -> tuple[int | BaseException, list[int | BaseException]]:
+    """Submit 0 and hold its group; submit ``items`` while it is held, then let it go. The
+    outcome of 0 and of each item (its result, or what it raised)."""
+
+    def outcome(item: int) -> int | BaseException:
+        try:
+            return groups.submit(item)
+        except Exception as exc:
+            return exc
+
+    with ThreadPoolExecutor(len(items) + 1) as pool:
+        first = pool.submit(outcome, 0)
+        assert recorder.started.wait(10)
+        rest = [pool.submit(outcome, i) for i in items]
+        while len(groups._queued) < len(items):  # all of them wait behind the held group
+            threading.Event().wait(0.01)
+        release.set()
+        return first.result(), [f.result() for f in rest]
+
+
 def test_items_submitted_while_a_group_is_written_go_together_in_the_next() -> None:
     release = threading.Event()
     recorder = Recorder(hold_first=release)
     groups = GroupCommit(recorder.write)
-    with ThreadPoolExecutor(9) as pool:
-        first = pool.submit(groups.submit, 0)
-        assert recorder.started.wait(10)
-        rest = [pool.submit(groups.submit, i) for i in range(1, 9)]
-        while len(groups._queued) < 8:  # every other request is waiting behind the first
-            threading.Event().wait(0.01)
-        release.set()
-        assert first.result() == 0
-        assert [f.result() for f in rest] == [2 * i for i in range(1, 9)]
+    first, rest = behind_a_held_group(groups, recorder, release, [*range(1, 9)])
+    assert (first, rest) == (0, [2 * i for i in range(1, 9)])
     assert recorder.groups[0] == [0]
     assert sorted(recorder.groups[1]) == list(range(1, 9))
     assert len(recorder.groups) == 2
@@ -60,19 +75,11 @@ def test_items_submitted_while_a_group_is_written_go_together_in_the_next() -> N
 def test_an_item_refused_raises_in_its_own_request_only() -> None:
     release = threading.Event()
     recorder = Recorder(hold_first=release)
-    groups = GroupCommit(recorder.write)
-    with ThreadPoolExecutor(3) as pool:
-        held = pool.submit(groups.submit, 5)
-        assert recorder.started.wait(10)
-        refused = pool.submit(groups.submit, -1)
-        accepted = pool.submit(groups.submit, 7)
-        while len(groups._queued) < 2:
-            threading.Event().wait(0.01)
-        release.set()
-        assert held.result() == 10
-        assert accepted.result() == 14
-        with pytest.raises(ValueError, match="refused -1"):
-            refused.result()
+    _, (refused, accepted) = behind_a_held_group(
+        GroupCommit(recorder.write), recorder, release, [-1, 7]
+    )
+    assert isinstance(refused, ValueError) and str(refused) == "refused -1"
+    assert accepted == 14
     assert sorted(recorder.groups[1]) == [-1, 7]
 
 
@@ -96,13 +103,7 @@ def test_groups_are_no_larger_than_the_limit() -> None:
     release = threading.Event()
     recorder = Recorder(hold_first=release)
     groups = GroupCommit(recorder.write, most=3)
-    with ThreadPoolExecutor(8) as pool:
-        first = pool.submit(groups.submit, 0)
-        assert recorder.started.wait(10)
-        rest = [pool.submit(groups.submit, i) for i in range(1, 8)]
-        while len(groups._queued) < 7:
-            threading.Event().wait(0.01)
-        release.set()
-        assert [f.result() for f in [first, *rest]] == [2 * i for i in range(8)]
+    first, rest = behind_a_held_group(groups, recorder, release, [*range(1, 8)])
+    assert [first, *rest] == [2 * i for i in range(8)]
     assert max(len(g) for g in recorder.groups) == 3
     assert sorted(i for g in recorder.groups for i in g) == list(range(8))
