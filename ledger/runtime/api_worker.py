@@ -35,7 +35,7 @@ def chain_description(chain_info: dict[str, Any], rpc_url: str | None) -> str:
 
 def worker_context(settings: Settings, storage: Storage) -> ApiContext:
     """The API's context in a worker: shared stores, and the read model waited for."""
-    from ledger.runtime.embedded import tlog_witnesses, trusted_witnesses
+    from ledger.runtime.embedded import tlog_witness_keys, trusted_witnesses
 
     described = json.loads(os.environ.get(WORKER_CHAIN, "{}"))
     rpc_url = described.get("rpc_url")
@@ -57,7 +57,7 @@ def worker_context(settings: Settings, storage: Storage) -> ApiContext:
         log_origin=settings.log_origin_value(),
         witnesses=trusted_witnesses(settings),
         witness_quorum=settings.witness_quorum,
-        tlog_witnesses=tuple(w.verifier.vkey for w in tlog_witnesses(settings)),
+        tlog_witnesses=tuple(verifier.vkey for _, verifier in tlog_witness_keys(settings)),
         chain_info=described.get("info", {}),
         log_verifier_key=signer.verifier_key(),
         settings=settings,

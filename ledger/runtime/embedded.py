@@ -30,18 +30,23 @@ from ledger.domain.errors import AnchoringKeyChanged
 from ledger.settings import ConfigurationError, Settings
 
 
-def tlog_witnesses(settings: Settings) -> list[WitnessClient]:
-    """The configured C2SP witnesses, each with its cosignature/v1 verifier key."""
-    clients = []
+def tlog_witness_keys(settings: Settings) -> list[tuple[str, CosignatureVerifier]]:
+    """The configured C2SP witnesses: (URL, cosignature/v1 verifier), each checked."""
+    found = []
     for witness in settings.tlog_witnesses:
         url, key = witness.get("url", ""), witness.get("key", "")
         if not url.startswith(("http://", "https://")):
             raise ConfigurationError(f"tlog witness url {url!r} is not an http(s) URL")
         try:
-            clients.append(WitnessClient(url, CosignatureVerifier(key)))
+            found.append((url, CosignatureVerifier(key)))
         except VerificationError as exc:
             raise ConfigurationError(str(exc)) from None
-    return clients
+    return found
+
+
+def tlog_witnesses(settings: Settings) -> list[WitnessClient]:
+    """A client for each configured C2SP witness."""
+    return [WitnessClient(url, verifier) for url, verifier in tlog_witness_keys(settings)]
 
 
 def trusted_witnesses(settings: Settings) -> frozenset[str]:
