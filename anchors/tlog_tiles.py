@@ -10,6 +10,8 @@ groups of three digits, ``x`` before all but the last (``tile/0/x001/x234/067``)
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from anchors.log import TransparencyLog
@@ -117,3 +119,34 @@ def read_tile(log: TransparencyLog, tile: Tile, size: int) -> bytes:
         first = tile.index * TILE_WIDTH
         return entry_bundle(log.store.entries(first, first + tile.width))
     return hash_tile(log, tile)
+
+
+class FullTiles:
+    """Full tiles never change: each is kept after its first read, the least recently used
+    dropped first once ``max_bytes`` are held; partial tiles are always read afresh."""
+
+    def __init__(self, max_bytes: int = 64 << 20) -> None:
+        self._max_bytes = max_bytes
+        self._held: OrderedDict[Tile, bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def read(self, log: TransparencyLog, tile: Tile, size: int) -> bytes:
+        """``read_tile``, from memory when a full tile was read before (checkpoints only grow,
+        so a full tile covered once stays covered)."""
+        if not tile.full:
+            return read_tile(log, tile, size)
+        with self._lock:
+            found = self._held.get(tile)
+            if found is not None:
+                self._held.move_to_end(tile)
+                return found
+        data = read_tile(log, tile, size)
+        with self._lock:
+            if tile not in self._held and len(data) <= self._max_bytes:
+                self._held[tile] = data
+                self._bytes += len(data)
+                while self._bytes > self._max_bytes:
+                    _, dropped = self._held.popitem(last=False)
+                    self._bytes -= len(dropped)
+        return data

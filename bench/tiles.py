@@ -14,19 +14,28 @@ In one run, on the same entries (random bytes of a credential envelope's size, 9
 Both start from an empty directory, read their entries before the clock starts and count until
 the last entry is in the tiles. The Go program is built on first use into ``.deploy/``.
 
-    .venv/bin/python bench/tiles.py [--sizes 100000 1000000]
+Then tiles served per second: ``credledger serve --no-consumers`` (the API alone, one worker,
+pinned to one core) over a log of the largest size, answering GETs of random full hash tiles
+and entry bundles over one keep-alive connection, then over eight.
+
+    .venv/bin/python bench/tiles.py [--sizes 100000 1000000] [--requests 5000]
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import random
+import shutil
+import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -35,6 +44,8 @@ from anchors.checkpoint import NoteSigner
 from anchors.log import TransparencyLog
 from anchors.sqlite import SQLiteLogStore
 from anchors.tile_export import TileExport
+from anchors.tlog_tiles import Tile
+from ledger.settings import Settings, create_secrets
 
 ROOT = Path(__file__).resolve().parents[1]
 TESSERA = ROOT / ".deploy" / "tessera-bench"
@@ -88,9 +99,72 @@ def tessera_rate(entries: list[bytes], directory: Path) -> float:
     return float(answer["per_second"])
 
 
+def served_rate(entries: list[bytes], directory: Path, requests: int, connections: int) -> float:
+    """Tiles a second from ``credledger serve`` over the log of ``entries``."""
+    data = directory / "data"
+    create_secrets(data)
+    settings = Settings(data_dir=data)
+    log = TransparencyLog(SQLiteLogStore(settings.log_db))
+    origin = settings.log_origin_value()
+    for start in range(0, len(entries), BATCH):
+        batch = entries[start : start + BATCH]
+        log.append(batch, list(range(start + 1, start + len(batch) + 1)))
+    log.sign_checkpoint(NoteSigner.from_seed(origin, settings.log_key_seed()), origin)
+    log.store.close()
+    port = _free_port()
+    command = [sys.executable, "-m", "ledger.cli", "serve", "--no-consumers"]
+    command += ["--data-dir", str(data), "--port", str(port)]
+    if shutil.which("taskset"):
+        command = ["taskset", "-c", "0", *command]
+    env = {**os.environ, "CREDLEDGER_CHAIN": "in-process"}
+    quiet = subprocess.DEVNULL
+    server = subprocess.Popen(command, env=env, stdout=quiet, stderr=quiet)
+    try:
+        _wait_for(port)
+        full = len(entries) // 256
+        rng = random.Random(len(entries))
+        paths = [Tile(rng.choice([0, None]), rng.randrange(full)).path() for _ in range(requests)]
+        shares = [paths[i::connections] for i in range(connections)]
+
+        def get_all(share: list[str]) -> None:
+            connection = http.client.HTTPConnection("127.0.0.1", port)
+            for path in share:
+                connection.request("GET", f"/tlog/{path}")
+                answer = connection.getresponse()
+                answer.read()
+                assert answer.status == 200, path
+            connection.close()
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(connections) as pool:
+            list(pool.map(get_all, shares))
+        return requests / (time.perf_counter() - started)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for(port: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("credledger serve did not start")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--requests", type=int, default=5_000)
     args = parser.parse_args()
     build_tessera()
     rng = random.Random(6962)
@@ -102,6 +176,12 @@ def main() -> None:
         with tempfile.TemporaryDirectory(dir=ROOT / ".deploy") as theirs:
             other = tessera_rate(entries, Path(theirs))
         print(f"{size:9} | {mine:31.0f} | {other:16.0f} | {mine / other:5.2f}")
+    print()
+    print("credledger serve, random full tiles and bundles | 1 connection | 8 connections")
+    with tempfile.TemporaryDirectory(dir=ROOT / ".deploy") as served:
+        one = served_rate(entries, Path(served) / "one", args.requests, 1)
+        eight = served_rate(entries, Path(served) / "eight", args.requests, 8)
+    print(f"{len(entries):9} entries{'':31} | {one:9.0f} /s | {eight:11.0f} /s")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from fastapi import Request
 from anchors.anchoring import AnchorStore
 from anchors.chain import Chain
 from anchors.log import TransparencyLog
+from anchors.tlog_tiles import FullTiles
 from ledger.api.read_your_writes import PositionWatch
 from ledger.application.service import Ledger
 from ledger.domain.errors import AdminAuthenticationError, Unavailable
@@ -46,6 +47,7 @@ class ApiContext:
     consistency_wait: float = 5.0
     _read_model_watch: PositionWatch = field(init=False)
     wallet: WalletIssuer = field(init=False)
+    full_tiles: FullTiles = field(default_factory=FullTiles)  # /tlog/'s immutable tiles
 
     def __post_init__(self) -> None:
         self._read_model_watch = PositionWatch(self.read_model.position)

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Response
 
 from anchors.cosignature import cosigned_note
-from anchors.tlog_tiles import TileNotFound, parse, read_tile
+from anchors.tlog_tiles import TileNotFound, parse
 from ledger.api.app_context import ApiContext, context
 from ledger.domain.errors import NotFound
 
@@ -57,7 +57,7 @@ def checkpoint(ctx: Ctx) -> Response:
 def tile(path: str, ctx: Ctx, if_none_match: Annotated[str | None, Header()] = None) -> Response:
     try:
         wanted = parse(f"tile/{path}")
-        data = read_tile(ctx.log, wanted, _published(ctx)[0])
+        data = ctx.full_tiles.read(ctx.log, wanted, _published(ctx)[0])
     except TileNotFound as exc:
         raise NotFound(str(exc)) from None
     etag = f'"{hashlib.sha256(data).hexdigest()[:32]}"'

@@ -4,15 +4,17 @@ that agree with the RFC 6962 tree at every level."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 
 import pytest
 
 from anchors.log import TransparencyLog
 from anchors.memory import MemoryLogStore
-from anchors.merkle import leaf_hash, reference_root
+from anchors.merkle import Node, leaf_hash, reference_root
 from anchors.tile_reader import TileReader
 from anchors.tlog_tiles import (
     MAX_ENTRY_BYTES,
+    FullTiles,
     Tile,
     TileNotFound,
     entries_of,
@@ -138,3 +140,39 @@ def test_a_mirror_serving_a_wrong_tile_gives_another_root() -> None:
         return data[:-1] + bytes([data[-1] ^ 1]) if path.startswith("tile/0/001") else data
 
     assert TileReader(tampered, 300).root() != log.root(300)
+
+
+class CountingStore(MemoryLogStore):
+    """A memory store that counts the hash reads it answers."""
+
+    reads = 0
+
+    def nodes(self, ids: Iterable[Node]) -> dict[Node, bytes]:
+        CountingStore.reads += 1
+        return super().nodes(ids)
+
+
+def test_a_full_tile_is_read_from_the_store_once_and_a_partial_one_each_time() -> None:
+    log = TransparencyLog(CountingStore())
+    log.append([b"%d" % i for i in range(300)], list(range(1, 301)))
+    cache = FullTiles()
+    CountingStore.reads = 0
+    assert cache.read(log, Tile(0, 0), 300) == cache.read(log, Tile(0, 0), 300)
+    assert CountingStore.reads == 1
+    cache.read(log, Tile(0, 1, 44), 300)
+    cache.read(log, Tile(0, 1, 44), 300)
+    assert CountingStore.reads == 3
+
+
+def test_the_least_recently_used_full_tile_goes_first_when_memory_is_full() -> None:
+    log = TransparencyLog(CountingStore())
+    log.append([b"%d" % i for i in range(3 * 256)], list(range(1, 3 * 256 + 1)))
+    cache = FullTiles(max_bytes=2 * 256 * 32)  # two hash tiles
+    for index in (0, 1, 0, 2):  # 1 is then the least recently used
+        cache.read(log, Tile(0, index), 3 * 256)
+    CountingStore.reads = 0
+    cache.read(log, Tile(0, 0), 3 * 256)
+    cache.read(log, Tile(0, 2), 3 * 256)
+    assert CountingStore.reads == 0
+    cache.read(log, Tile(0, 1), 3 * 256)
+    assert CountingStore.reads == 1
