@@ -82,6 +82,10 @@ def start_server(
 # The suite runs on SQLite by default and on PostgreSQL with CREDLEDGER_TEST_STORE=postgres
 # (tests/run.sh starts a local cluster with deploy/postgres.sh for that run).
 STORE = os.environ.get("CREDLEDGER_TEST_STORE", "sqlite")
+# For tests whose subject does not depend on the store: the SQLite pass runs them.
+store_independent = pytest.mark.skipif(
+    STORE != "sqlite", reason="does not depend on the store: the SQLite pass runs it"
+)
 PG_PORT = int(os.environ.get("CREDLEDGER_POSTGRES_PORT", "25432"))
 
 

@@ -18,14 +18,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from anchors.checkpoint import NoteSigner
 from anchors.tile_export import TileExport
 from ledger.domain import samples
-from tests.conftest import RegisteredIssuer, RunningLedger, wait_for
+from tests.conftest import RegisteredIssuer, RunningLedger, store_independent, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT = ROOT / ".deploy" / "tlog" / "tlogclient"
 
-pytestmark = pytest.mark.skipif(
-    not CLIENT.is_file(), reason="the Go tlog client is built by tests/run.sh"
-)
+pytestmark = [
+    pytest.mark.skipif(not CLIENT.is_file(), reason="the Go tlog client is built by tests/run.sh"),
+    store_independent,
+]
 
 
 def issue_many(ledger: RunningLedger, issuer: RegisteredIssuer, count: int) -> None:

@@ -20,15 +20,25 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from anchors.checkpoint import Checkpoint, NoteSigner
 from anchors.cosignature import CosignatureSigner, CosignatureVerifier
 from anchors.tlog_witness import WitnessClient, WitnessRefused
-from tests.conftest import RegisteredIssuer, RunningLedger, free_port, issue, wait_for
+from tests.conftest import (
+    RegisteredIssuer,
+    RunningLedger,
+    free_port,
+    issue,
+    store_independent,
+    wait_for,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 OMNIWITNESS = ROOT / ".deploy" / "go" / "bin" / "omniwitness"
 WITNESS_NAME = "witness.credledger.test"
 
-pytestmark = pytest.mark.skipif(
-    not OMNIWITNESS.is_file(), reason="the transparency-dev witness is built by tests/run.sh"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not OMNIWITNESS.is_file(), reason="the transparency-dev witness is built by tests/run.sh"
+    ),
+    store_independent,
+]
 
 
 def go_private_key(name: str, key: Ed25519PrivateKey) -> str:

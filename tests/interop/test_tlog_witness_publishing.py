@@ -29,6 +29,7 @@ from tests.conftest import (
     anchored_everything,
     free_port,
     issue,
+    store_independent,
     wait_for,
 )
 from tests.interop.test_tlog_tiles_go import CLIENT, go_client
@@ -40,10 +41,13 @@ from tests.interop.test_tlog_witness import (
     witness_vkey,
 )
 
-pytestmark = pytest.mark.skipif(
-    not (OMNIWITNESS.is_file() and CLIENT.is_file()),
-    reason="the witness and the Go client are built by tests/run.sh",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not (OMNIWITNESS.is_file() and CLIENT.is_file()),
+        reason="the witness and the Go client are built by tests/run.sh",
+    ),
+    store_independent,
+]
 WITNESS_KEY = Ed25519PrivateKey.generate()
 
 

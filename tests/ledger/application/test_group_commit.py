@@ -10,10 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from ledger.application.group_commit import GroupCommit
-from tests.conftest import STORE
+from tests.conftest import store_independent
 
 # No store is involved: the SQLite pass runs these.
-pytestmark = pytest.mark.skipif(STORE != "sqlite", reason="does not depend on the store")
+pytestmark = store_independent
 
 
 class Recorder:

@@ -21,8 +21,11 @@ from tests.conftest import (
     RunningLedger,
     anchored_everything,
     content,
+    store_independent,
     wait_for,
 )
+
+pytestmark = store_independent
 
 
 def audit(*args: str) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from anchors.checkpoint import NoteSigner
 from anchors.cosignature import CosignatureSigner
 from ledger.runtime.embedded import tlog_witness_keys
 from ledger.settings import ConfigurationError, Settings
-from tests.conftest import STORE
+from tests.conftest import store_independent
 
-pytestmark = pytest.mark.skipif(STORE != "sqlite", reason="does not depend on the store")
+pytestmark = store_independent
 KEY = CosignatureSigner("w.example", Ed25519PrivateKey.generate()).verifier_key()
 
 

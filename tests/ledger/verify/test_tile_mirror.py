@@ -20,8 +20,11 @@ from tests.conftest import (
     anchored_everything,
     content,
     issue,
+    store_independent,
     wait_for,
 )
+
+pytestmark = store_independent
 
 
 def verified(bundle: Path, tiles_url: str) -> dict[str, Any]:
