@@ -74,8 +74,8 @@ class LogStore(ABC):
         """Witness public key -> cosignature, for the checkpoint at ``size``."""
 
     @abstractmethod
-    def cosigned_sizes(self, at_least: int) -> list[int]:
-        """The sizes from ``at_least`` on of checkpoints with any cosignature, smallest first."""
+    def cosigners_from(self, at_least: int) -> dict[int, set[str]]:
+        """Who cosigned the checkpoints from size ``at_least`` on (the first 1,000 rows)."""
 
     @abstractmethod
     def append(

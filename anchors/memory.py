@@ -61,8 +61,12 @@ class MemoryLogStore(LogStore):
     def cosignatures(self, size: int) -> dict[str, str]:
         return dict(self._cosignatures.get(size, {}))
 
-    def cosigned_sizes(self, at_least: int) -> list[int]:
-        return sorted(size for size in self._cosignatures if size >= at_least)
+    def cosigners_from(self, at_least: int) -> dict[int, set[str]]:
+        return {
+            size: set(signed)
+            for size, signed in sorted(self._cosignatures.items())
+            if size >= at_least
+        }
 
     def append(
         self,

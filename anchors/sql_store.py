@@ -103,12 +103,16 @@ class SQLLogStore(LogStore):
         )
         return {str(witness): str(signature) for witness, signature in rows}
 
-    def cosigned_sizes(self, at_least: int) -> list[int]:
+    def cosigners_from(self, at_least: int) -> dict[int, set[str]]:
         rows = self._rows(
-            "SELECT DISTINCT size FROM log_cosignatures WHERE size >= ? ORDER BY size LIMIT 1000",
+            "SELECT size, witness FROM log_cosignatures WHERE size >= ?"
+            " ORDER BY size, witness LIMIT 1000",
             (at_least,),
         )
-        return [int(row[0]) for row in rows]
+        found: dict[int, set[str]] = {}
+        for size, witness in rows:
+            found.setdefault(int(size), set()).add(str(witness))
+        return found
 
     def append(
         self,

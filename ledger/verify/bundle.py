@@ -52,8 +52,8 @@ def witnessed_checkpoint(
     if not keys:
         return None
     best, most = 0, 0
-    for cosigned_size in log.store.cosigned_sizes(size):
-        count = len(set(log.store.cosignatures(cosigned_size)) & set(keys))
+    for cosigned_size, signers in log.store.cosigners_from(size).items():
+        count = len(signers & set(keys))
         if count > most:
             best, most = cosigned_size, count
     found = log.store.checkpoints(best - 1, 1) if most else []
