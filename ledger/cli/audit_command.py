@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from anchors.chain import Chain
 from anchors.checkpoint import NoteSigner
 from anchors.cosignature import cosigned_note, is_cosignature_key
 from anchors.ethereum import Web3Chain
-from ledger.application.storage import open_storage
+from ledger.application.storage import open_log, open_storage
 from ledger.audit.auditor import Auditor, check_witnesses
 from ledger.audit.remote_sources import NoAnchors, RemoteAnchors, RemoteHistory, TileHistory
 from ledger.audit.report import AuditReport, Finding
@@ -117,6 +118,7 @@ def audit(
     chain = Web3Chain.connect(rpc) if rpc else None
     resume = Resume.load(state_file) if state_file is not None else None
     keep = state_file.with_suffix(".read-model.sqlite") if state_file is not None else None
+    opened = contextlib.ExitStack()
     if url is None and tiles_url is not None:
         history = TileHistory(options.tile_mirror(tiles_url))
         report, auditor = _audited(history, NoAnchors(), None, log_key, chain, confirmations)
@@ -141,22 +143,17 @@ def audit(
     else:
         assert data_dir is not None
         report, auditor = _local(data_dir, log_key, chain, confirmations, resume, keep)
+        # Only the log is read for the witnesses, opened once for every checkpoint looked at.
+        log = open_log(Settings(data_dir=data_dir))
+        opened.callback(log.store.close)
 
         def cosigned(size: int) -> dict[str, Any]:
-            storage = open_storage(Settings(data_dir=data_dir))
-            try:
-                return witnessed(storage.log, size, frozenset(witness_keys))
-            finally:
-                storage.close()
+            return witnessed(log, size, frozenset(witness_keys))
 
         def c2sp_cosigned(size: int) -> str:
-            storage = open_storage(Settings(data_dir=data_dir))
-            try:
-                note = auditor.checkpoints_seen[size]
-                c2sp = [k for k in witness_keys if is_cosignature_key(k)]
-                return cosigned_note(note, storage.log.store.cosignatures(size), c2sp)
-            finally:
-                storage.close()
+            c2sp = [k for k in witness_keys if is_cosignature_key(k)]
+            note = auditor.checkpoints_seen[size]
+            return cosigned_note(note, log.store.cosignatures(size), c2sp)
 
     latest = max(auditor.checkpoints_seen.items(), default=None)
     if report.finding is None and quorum > 0:
@@ -170,6 +167,7 @@ def audit(
                 quorum,
                 _latest_c2sp_cosigned(auditor.checkpoints_seen, c2sp_cosigned, witness_keys),
             )
+    opened.close()
     if report.finding is None and state_file is not None and auditor.resume_point is not None:
         auditor.resume_point.save(state_file)
     if as_json:
