@@ -89,6 +89,15 @@ class AnchorRecord:
         return cls(**data)
 
 
+@dataclass(frozen=True)
+class AnchorTally:
+    """How many batches are in each anchoring state, and the largest anchored one."""
+
+    by_state: dict[str, int]
+    anchored_size: int  # the largest checkpoint size confirmed on chain (0: none yet)
+    recorded_size: int  # the largest whose anchor is recorded as an event (0: none yet)
+
+
 class AnchorStore(ABC):
     """Where anchor records live, beside the log; one implementation per backend."""
 
@@ -114,6 +123,10 @@ class AnchorStore(ABC):
     @abstractmethod
     def covering(self, index: int) -> AnchorRecord | None:
         """The first recorded anchor whose batch includes log entry ``index``."""
+
+    @abstractmethod
+    def tally(self) -> AnchorTally:
+        """Batches by state (pending, confirmed, recorded) and the largest anchored size."""
 
     @abstractmethod
     def set_blocked(self, reason: str | None) -> None:

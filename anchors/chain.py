@@ -77,6 +77,10 @@ class Chain(ABC):
         """The next nonce of ``address`` counting only mined transactions."""
 
     @abstractmethod
+    def balance(self, address: str) -> int:
+        """The balance of ``address`` in wei, at the latest block."""
+
+    @abstractmethod
     def fees(self) -> Fees:
         """EIP-1559 fees that get a transaction mined soon."""
 

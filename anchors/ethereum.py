@@ -93,6 +93,9 @@ class Web3Chain(Chain):
     def confirmed_nonce(self, address: str) -> int:
         return int(self._call(self.web3.eth.get_transaction_count, address, "latest"))
 
+    def balance(self, address: str) -> int:
+        return int(self._call(self.web3.eth.get_balance, address))
+
     def fees(self) -> Fees:
         latest = self._call(self.web3.eth.get_block, "latest")
         base = int(latest.get("baseFeePerGas", 0))

@@ -78,6 +78,10 @@ class LogStore(ABC):
         """Who cosigned the checkpoints from size ``at_least`` on (the first 1,000 rows)."""
 
     @abstractmethod
+    def cosigned_sizes(self) -> dict[str, int]:
+        """Witness public key -> the largest checkpoint size it cosigned."""
+
+    @abstractmethod
     def append(
         self,
         old_size: int,

@@ -61,6 +61,13 @@ class MemoryLogStore(LogStore):
     def cosignatures(self, size: int) -> dict[str, str]:
         return dict(self._cosignatures.get(size, {}))
 
+    def cosigned_sizes(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for size, signed in self._cosignatures.items():
+            for witness in signed:
+                found[witness] = max(found.get(witness, 0), size)
+        return found
+
     def cosigners_from(self, at_least: int) -> dict[int, set[str]]:
         return {
             size: set(signed)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from anchors import tiles
-from anchors.anchoring import AnchorRecord, AnchorStore
+from anchors.anchoring import AnchorRecord, AnchorStore, AnchorTally
 from anchors.log import LogStore, LogStoreConflict
 from anchors.merkle import Node
 
@@ -103,6 +103,10 @@ class SQLLogStore(LogStore):
         )
         return {str(witness): str(signature) for witness, signature in rows}
 
+    def cosigned_sizes(self) -> dict[str, int]:
+        rows = self._rows("SELECT witness, max(size) FROM log_cosignatures GROUP BY witness", ())
+        return {str(witness): int(size) for witness, size in rows}
+
     def cosigners_from(self, at_least: int) -> dict[int, set[str]]:
         rows = self._rows(
             "SELECT size, witness FROM log_cosignatures WHERE size >= ?"
@@ -188,6 +192,15 @@ class SQLAnchorStore(AnchorStore):
             (index,),
         )
         return found[0] if found else None
+
+    def tally(self) -> AnchorTally:
+        rows = self._store._rows(
+            "SELECT state, count(*), max(checkpoint_size) FROM log_anchors GROUP BY state", ()
+        )
+        by_state = {str(state): int(count) for state, count, _ in rows}
+        anchored = [int(size) for state, _, size in rows if state != "pending"]
+        recorded = [int(size) for state, _, size in rows if state == "recorded"]
+        return AnchorTally(by_state, max(anchored, default=0), max(recorded, default=0))
 
     def set_blocked(self, reason: str | None) -> None:
         with self._store._transaction(write=True) as c:

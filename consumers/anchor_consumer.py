@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -19,12 +20,16 @@ from anchors.ethereum import Web3Chain
 from anchors.log import TransparencyLog
 from consumers.document_leaves import DocumentLeaves
 from ledger.application.service import Ledger
+from ledger.operations.metrics import count_anchor, metrics
+from ledger.operations.metrics import enabled as counting
 from ledger.settings import ConfigurationError, Settings
 
 log = logging.getLogger("credledger.anchoring")
 
 # How long after adopting a key the first transaction with it is sent.
 KEY_MARGIN_SECONDS = 2.0
+# How often the anchor consumer looks whether anchoring has stalled.
+STALL_CHECK_SECONDS = 5.0
 
 
 @dataclass
@@ -98,6 +103,7 @@ class AnchorConsumer:
         origin: str,
         public_url: str = "http://127.0.0.1:8000",
         hash_processes: int = 0,
+        stall_after: float = 300.0,
     ) -> None:
         self.log = log_
         self.anchorer = anchorer
@@ -107,6 +113,9 @@ class AnchorConsumer:
         self._lock = threading.Lock()
         self._key_valid_from: float | None = None
         self.leaves = DocumentLeaves(ledger, log_, public_url, hash_processes)
+        self.stall_after = stall_after
+        self._stalled = False
+        self._stall_checked = float("-inf")
 
     def step(self) -> None:
         """Move anchoring forward as far as the chain allows now; never raises for outages."""
@@ -122,12 +131,28 @@ class AnchorConsumer:
     def _step(self) -> None:
         for orphan in self.anchorer.orphaned():
             assert orphan.tx_hash is not None and orphan.block_hash is not None
+            log.warning(
+                "anchor of checkpoint %d orphaned: its block %s left the chain; re-anchoring",
+                orphan.checkpoint_size,
+                orphan.block_number,
+            )
+            count_anchor("orphaned")
             self.ledger.record_orphan(
                 self.origin, orphan.checkpoint_size, orphan.tx_hash, orphan.block_hash
             )
         in_flight = self.anchorer.in_flight()
         if in_flight is not None:
-            self.anchorer.advance(in_flight)
+            moved = self.anchorer.advance(in_flight)
+            if moved.state == "confirmed":
+                count_anchor("confirmed")
+            elif len(moved.attempts) > len(in_flight.attempts) and moved.nonce == in_flight.nonce:
+                log.warning(
+                    "anchor of checkpoint %d not mined after %.0f s: replaced with a higher fee",
+                    moved.checkpoint_size,
+                    self.anchorer.replace_after,
+                )
+                count_anchor("replaced")
+        self._watch_stall()
         for record in self.anchorer.store.unfinished():
             if record.state == "confirmed":
                 self._record(record)
@@ -140,9 +165,12 @@ class AnchorConsumer:
             self.anchorer.open(
                 size, note, [checkpoint_leaf(note), *leaves], documents, self.public_url
             )
+            count_anchor("sent")
         else:
             # Waiting for the chain or for the batch to close: hash what the log has so far.
             self.leaves.ahead(after, self.log.size())
+        if counting():
+            metrics().document_queue.set(self.leaves.waiting())
 
     def _key_is_valid(self) -> bool:
         """Whether a block mined now is strictly after the anchoring key's adoption, as a
@@ -158,8 +186,66 @@ class AnchorConsumer:
     def _record(self, record: AnchorRecord) -> None:
         assert record.tx_hash and record.block_hash
         assert record.block_number is not None and record.block_time is not None
+        previous = self.anchorer.store.tally().recorded_size
         self.ledger.record_anchor({"origin": self.origin, **record.mined()})
         self.anchorer.mark_recorded(record)
+        first, last = self._anchored(previous, record.checkpoint_size)
+        log.info(
+            "anchored checkpoint %d (event positions %d-%d) in block %d, transaction %s",
+            record.checkpoint_size,
+            first,
+            last,
+            record.block_number,
+            record.tx_hash,
+            extra={
+                "fields": {
+                    "checkpoint_size": record.checkpoint_size,
+                    "first_position": first,
+                    "last_position": last,
+                    "block_number": record.block_number,
+                    "tx_hash": record.tx_hash,
+                }
+            },
+        )
+
+    def _anchored(self, start: int, size: int) -> tuple[int, int]:
+        """The first and last event positions of log entries ``start`` to ``size``, each
+        entry's time from store to anchor observed."""
+        entries = self.log.store.entries(start, size)
+        now = time.time()
+        positions = []
+        waited = metrics().event_to_anchored if counting() else None
+        for entry in entries:
+            envelope = json.loads(entry)
+            positions.append(int(envelope["position"]))
+            if waited is not None:
+                stored = datetime.fromisoformat(envelope["time"]).timestamp()
+                waited.observe(max(0.0, now - stored))
+        return (positions[0], positions[-1]) if positions else (0, 0)
+
+    def _watch_stall(self) -> None:
+        """An error while entries stay unanchored far longer than a batch takes (once, and a
+        line when anchoring goes on again): the operator's alert says the same. Looked at
+        every few seconds, not on every step."""
+        if time.monotonic() - self._stall_checked < STALL_CHECK_SECONDS:
+            return
+        self._stall_checked = time.monotonic()
+        tally = self.anchorer.store.tally()
+        size = self.log.size()
+        oldest = None
+        if size > tally.anchored_size:
+            entry = self.log.store.entries(tally.anchored_size, tally.anchored_size + 1)
+            oldest = datetime.fromisoformat(json.loads(entry[0])["time"]).timestamp()
+        stalled = oldest is not None and time.time() - oldest > self.stall_after
+        if stalled and not self._stalled:
+            log.error(
+                "anchoring stalled: %d log entries unanchored, the oldest for %.0f s",
+                size - tally.anchored_size,
+                time.time() - (oldest or 0),
+            )
+        elif self._stalled and not stalled:
+            log.info("anchoring goes on again: the stalled entries are anchored")
+        self._stalled = stalled
 
     def close(self) -> None:
         """Stop the document hashing processes."""

@@ -70,6 +70,10 @@ class DocumentLeaves:
         kept = [(source, leaf) for source, leaf in batch if source.commitment in held]
         return place_documents([s for s, _ in kept], [self._result(s, f) for s, f in kept])
 
+    def waiting(self) -> int:
+        """Documents prepared whose hash is not ready yet."""
+        return sum(1 for _, _, leaf in self._prepared if not leaf.done())
+
     def _prepare(self, start: int, end: int) -> None:
         if self._start != start:
             self._start, self._through, self._prepared = start, start, []

@@ -13,8 +13,9 @@ import httpx
 
 from anchors.log import TransparencyLog
 from anchors.tlog_witness import WitnessClient, WitnessRefused
+from ledger.operations.metrics import count_cosignature, witness_name
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("credledger.witnesses")
 
 
 class WitnessSubmitter:
@@ -52,6 +53,7 @@ class WitnessSubmitter:
                 self._asked[key] = (cosigned_size, self._clock())
                 continue
             self.log.store.add_cosignature(size, key, cosignature.line())
+            count_cosignature(witness_name(key))
             self._asked[key] = (size, self._clock())
 
     def _proof(self, old: int, new: int) -> Sequence[bytes]:

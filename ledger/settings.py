@@ -151,8 +151,29 @@ class Settings(BaseSettings):
         default="credledger-read-model", description="Consumer group of the read-model projector."
     )
     batch_size: int = Field(default=1000, ge=1, description="Events per batch at most.")
+    metrics: bool = Field(
+        default=True, description="Count metrics and serve them at /metrics (Prometheus)."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as plain text, or one JSON object a line."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="The least severe log lines written."
+    )
+    ready_max_lag_events: int = Field(
+        default=1000,
+        ge=0,
+        description="/health/ready answers 503 while the read model is further behind the "
+        "event store than this.",
+    )
     batch_age_seconds: float = Field(
         default=10.0, gt=0, description="A batch with events closes after this long."
+    )
+    anchoring_stall_batches: float = Field(
+        default=30.0,
+        gt=0,
+        description="Anchoring counts as stalled (an error line, and the metric the "
+        "AnchoringStalled alert compares with) once a log entry waits this many batch ages.",
     )
     hash_processes: int = Field(
         default=1,
@@ -270,6 +291,10 @@ class Settings(BaseSettings):
         if len(key) != 32:
             raise ConfigurationError("CREDLEDGER_MASTER_KEY must decode to 32 bytes")
         return key
+
+    def anchoring_stall_seconds(self) -> float:
+        """How long a log entry may wait for its anchor before anchoring counts as stalled."""
+        return self.anchoring_stall_batches * self.batch_age_seconds
 
     def public_url_value(self) -> str:
         if self.public_url:

@@ -15,6 +15,7 @@ from ledger.api import (
     issuers,
     log,
     openapi,
+    operations,
     problems,
     state,
     tlog,
@@ -24,6 +25,7 @@ from ledger.api import (
 )
 from ledger.api.app_context import ApiContext
 from ledger.api.body_limits import BodyLimits
+from ledger.operations import metrics as counted
 
 
 def create_app(ctx: ApiContext, on_shutdown: Callable[[], None] | None = None) -> FastAPI:
@@ -62,6 +64,7 @@ def create_app(ctx: ApiContext, on_shutdown: Callable[[], None] | None = None) -
     app.include_router(tlog.router)
     app.include_router(verification.router)
     app.include_router(state.router)
+    app.include_router(operations.router)
     web.install(app)
 
     @app.get("/health", tags=["service"])
@@ -76,4 +79,7 @@ def create_app(ctx: ApiContext, on_shutdown: Callable[[], None] | None = None) -
     app.openapi = lambda: openapi.document(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimits, max_bytes=ctx.settings.max_request_bytes)
     app.add_middleware(problems.UnexpectedErrors)
+    counted.enable(ctx.settings.metrics)
+    # Outermost: the request id is set before anything logs, and every answer is counted.
+    app.add_middleware(operations.RequestTelemetry, count=ctx.settings.metrics)
     return app

@@ -19,6 +19,7 @@ from ledger.api.read_your_writes import PositionWatch
 from ledger.application.service import Ledger
 from ledger.domain.errors import AdminAuthenticationError, Unavailable
 from ledger.formats.sd_jwt.issuance import WalletIssuer, WalletPolicy
+from ledger.operations.ledger_state import ChainProbe, LedgerState
 from ledger.persistence.read_model import ReadModel
 from ledger.persistence.wallet_sessions import WalletSessions
 from ledger.settings import Settings
@@ -48,10 +49,30 @@ class ApiContext:
     _read_model_watch: PositionWatch = field(init=False)
     wallet: WalletIssuer = field(init=False)
     full_tiles: FullTiles = field(default_factory=FullTiles)  # /tlog/'s immutable tiles
+    # Readiness: the consumers of this deployment that are not running (none in a worker,
+    # whose consumers run in another process: their lag shows in the read model's).
+    consumers_down: Callable[[], list[str]] = field(default=lambda: [])
+    relay_position: Callable[[], int] | None = None  # how far the Kafka relay published
+    state: LedgerState = field(init=False)  # what /metrics reads from the stores when scraped
 
     def __post_init__(self) -> None:
         self._read_model_watch = PositionWatch(self.read_model.position)
         settings = self.settings
+        address = self.chain_info.get("anchoring_address")
+        self.state = LedgerState(
+            store_position=lambda: self.ledger.recorder.max_notification_id() or 0,
+            read_model=self.read_model,
+            log=self.log,
+            anchors=self.anchors,
+            batch_age_seconds=settings.batch_age_seconds,
+            stall_seconds=settings.anchoring_stall_seconds(),
+            witnesses=self.all_witnesses,
+            witness_quorum=self.witness_quorum,
+            chain=(
+                ChainProbe(self.chain, str(address)) if self.chain is not None and address else None
+            ),
+            relay_position=self.relay_position,
+        )
         # One issuer for every request: concurrent credential requests are delivered together.
         self.wallet = WalletIssuer(
             self.ledger,

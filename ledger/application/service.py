@@ -11,6 +11,7 @@ credential is detected by optimistic concurrency and the command decided again.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -84,6 +85,7 @@ from ledger.domain.errors import (
 from ledger.domain.jwk import public_jwk, thumbprint
 from ledger.domain.seal_certificates import CertificateRefused, parse_seal_certificate
 from ledger.domain.signing import address_bytes, checksum_address
+from ledger.operations.metrics import count_command, count_events, counted_command
 from ledger.persistence.personal_data import (
     LearnerRecord,
     OpenedRecord,
@@ -94,6 +96,7 @@ from ledger.persistence.wallet_keys import WalletKeyring
 
 C = TypeVar("C", bound=_Command)
 R = TypeVar("R")
+log = logging.getLogger("credledger.ledger")
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,7 @@ class Ledger(Application[UUID]):
 
     # The issuer register (operator actions) -------------------------------------------------
 
+    @counted_command("register-issuer")
     def register_issuer(self, registration: IssuerRegistration) -> Issuer:
         """Admit an issuer to the register; its id is fixed by its first address."""
         issuer_id = issuer_id_for(registration.address)
@@ -206,6 +210,7 @@ class Ledger(Application[UUID]):
         self._save(issuer)
         return issuer
 
+    @counted_command("suspend-issuer")
     def suspend_issuer(self, issuer_id: str, reason: str) -> Issuer:
         issuer = self._issuer(issuer_id)
         if not issuer.suspended:
@@ -213,6 +218,7 @@ class Ledger(Application[UUID]):
             self._save(issuer)
         return issuer
 
+    @counted_command("reinstate-issuer")
     def reinstate_issuer(self, issuer_id: str, reason: str) -> Issuer:
         issuer = self._issuer(issuer_id)
         if issuer.suspended:
@@ -287,6 +293,7 @@ class Ledger(Application[UUID]):
 
     # Issuing ---------------------------------------------------------------------------------
 
+    @counted_command("issue")
     def issue(self, signed: SignedCommand) -> CommandResult:
         """Issue one credential."""
         prepared = self._prepared(signed, self._check(signed), {})
@@ -326,17 +333,18 @@ class Ledger(Application[UUID]):
             seen.add(one.credential.id)
             prepared.append(one)
             outcomes.append(one.result)
-        if not prepared:
-            return outcomes
-        try:
-            self._save_with_personal_data(
-                [p.record for p in prepared], *(p.credential for p in prepared)
-            )
-        except ConcurrentWrite:
-            by_id = {p.result.credential_id: p for p in prepared}
-            for index, outcome in enumerate(outcomes):
-                if isinstance(outcome, CommandResult) and outcome.credential_id in by_id:
-                    outcomes[index] = self._issue_prepared(by_id[outcome.credential_id])
+        if prepared:
+            try:
+                self._save_with_personal_data(
+                    [p.record for p in prepared], *(p.credential for p in prepared)
+                )
+            except ConcurrentWrite:
+                by_id = {p.result.credential_id: p for p in prepared}
+                for index, outcome in enumerate(outcomes):
+                    if isinstance(outcome, CommandResult) and outcome.credential_id in by_id:
+                        outcomes[index] = self._issue_prepared(by_id[outcome.credential_id])
+        for outcome in outcomes:
+            count_command("issue", outcome)
         return outcomes
 
     def _check(self, signed: SignedCommand) -> command_checks.CheckedIssue:
@@ -413,6 +421,7 @@ class Ledger(Application[UUID]):
 
     # Other issuer commands -----------------------------------------------------------------
 
+    @counted_command("amend")
     def amend(self, signed: SignedCommand) -> CommandResult:
         """Publish a new version of a credential; the previous one becomes superseded."""
         return self._retrying(lambda: self._amend(signed))
@@ -456,6 +465,7 @@ class Ledger(Application[UUID]):
         )
         return result
 
+    @counted_command("revoke")
     def revoke(self, signed: SignedCommand) -> CommandResult:
         """Revoke a credential, with a reason; revocation is final."""
         return self._retrying(lambda: self._revoke(signed))
@@ -481,6 +491,7 @@ class Ledger(Application[UUID]):
         self._save(credential, self._receipt(revoke, signed, result))
         return result
 
+    @counted_command("erase")
     def erase(self, signed: SignedCommand) -> CommandResult:
         """Erase the personal data of the learner of a credential, across all of that
         learner's credentials from this issuer. Statuses, history and proofs stay intact."""
@@ -522,6 +533,7 @@ class Ledger(Application[UUID]):
             self.vault.erase(ref)
         return result
 
+    @counted_command("rotate-key")
     def rotate_key(self, signed: SignedCommand) -> CommandResult:
         """Move the issuer to a new key; both the current and the new key must sign."""
         return self._retrying(lambda: self._rotate_key(signed))
@@ -550,6 +562,7 @@ class Ledger(Application[UUID]):
 
     # Electronic seals (Europass EDC) -----------------------------------------------------------
 
+    @counted_command("register-seal-certificate")
     def register_seal_certificate(self, signed: SignedCommand) -> CommandResult:
         """Register the certificate the issuer seals EDC credentials with (optionally
         rotating out one registered before)."""
@@ -623,6 +636,7 @@ class Ledger(Application[UUID]):
         self._save(issuer, self._receipt(register, signed, result))
         return result
 
+    @counted_command("revoke-seal-certificate")
     def revoke_seal_certificate(self, signed: SignedCommand) -> CommandResult:
         """Revoke a registered seal certificate: no seal made with it is recorded again."""
         return self._retrying(lambda: self._revoke_seal_certificate(signed))
@@ -652,6 +666,7 @@ class Ledger(Application[UUID]):
         self._own_credential(record.credential_id, record.issuer_id)
         return record
 
+    @counted_command("record-seal")
     def record_seal(self, signed: SignedCommand, sealed_at: datetime) -> CommandResult:
         """Record the digest of an EDC credential the issuer sealed at ``sealed_at``.
 
@@ -724,6 +739,7 @@ class Ledger(Application[UUID]):
 
     # Learner wallets (SD-JWT VC over OpenID4VCI) ---------------------------------------------
 
+    @counted_command("adopt-wallet-key")
     def adopt_wallet_key(self, signed: SignedCommand) -> CommandResult:
         """Adopt a new ES256 key that signs the issuer's SD-JWT VCs (retiring the one before)."""
         return self._retrying(lambda: self._adopt_wallet_key(signed))
@@ -742,6 +758,7 @@ class Ledger(Application[UUID]):
         self._save(issuer, self._receipt(adopt, signed, result))
         return result
 
+    @counted_command("offer")
     def authorize_offer(self, signed: SignedCommand) -> tuple[OfferCommand, str]:
         """Check a signed offer: fresh, by the credential's issuer, for its current version,
         not revoked or erased, with a wallet key adopted, and a command id not used before.
@@ -906,6 +923,7 @@ class Ledger(Application[UUID]):
         if issuer.wallet_key is None:
             raise NoWalletKey("the issuer has not adopted a key for SD-JWT VCs")
 
+    @counted_command("read-personal-data")
     def read_personal_data(self, signed: SignedCommand) -> OpenedRecord:
         """The learner's data behind a credential's current version, for its issuer only."""
         read = self._fresh_read(ReadPersonalDataCommand, signed)
@@ -1100,11 +1118,21 @@ class Ledger(Application[UUID]):
 
     def _save(self, *aggregates: Any, **kwargs: Any) -> None:
         try:
-            self.save(*aggregates, **kwargs)
+            recordings = self.save(*aggregates, **kwargs)
         except IntegrityError:
             raise ConcurrentWrite(
                 "another command changed this credential at the same moment"
             ) from None
+        count_events(type(r.domain_event).__qualname__ for r in recordings)
+        if recordings:
+            positions = [r.notification.id for r in recordings]
+            log.info(
+                "stored %d event(s) at positions %d-%d",
+                len(positions),
+                positions[0],
+                positions[-1],
+                extra={"fields": {"first_position": positions[0], "last_position": positions[-1]}},
+            )
 
     @staticmethod
     def _retrying(decide: Callable[[], R]) -> R:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import threading
@@ -13,6 +12,7 @@ import uvicorn
 
 from ledger.api import create_app
 from ledger.cli import options
+from ledger.operations import logs, metrics
 from ledger.runtime.api_worker import WORKER_CHAIN, chain_description
 from ledger.settings import Settings, create_secrets
 
@@ -96,7 +96,6 @@ def serve(
         raise click.UsageError("--tls-cert and --tls-key go together")
     from ledger.runtime.embedded import EmbeddedLedger
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = Settings(
         data_dir=data_dir,
         host=host,
@@ -105,6 +104,7 @@ def serve(
         tls_keyfile=tls_key,
         public_url=public_url,
     )
+    logs.configure(settings.log_format, settings.log_level)
     if settings.master_key is None:
         _, created = create_secrets(data_dir)
         if created:
@@ -117,6 +117,9 @@ def serve(
         # Behind a proxy: trust its X-Forwarded-* headers only from loopback.
         "proxy_headers": True,
         "forwarded_allow_ips": "127.0.0.1",
+        # Logging is ours (text or JSON, with request ids); each request logs one line.
+        "log_config": None,
+        "access_log": False,
     }
     if workers == 1 and not no_consumers:
         with EmbeddedLedger(settings) as embedded:
@@ -124,6 +127,7 @@ def serve(
             uvicorn.run(app, **served)  # type: ignore[arg-type]
         return
     _share_settings(settings)
+    shared_metrics(settings)
     if no_consumers:
         os.environ[WORKER_CHAIN] = chain_description({}, settings.chain_rpc_url)
         uvicorn.run("ledger.runtime.api_worker:app", factory=True, workers=workers, **served)  # type: ignore[arg-type]
@@ -133,6 +137,16 @@ def serve(
         rpc_url = node.url if node is not None else settings.chain_rpc_url
         os.environ[WORKER_CHAIN] = chain_description(embedded.api_context().chain_info, rpc_url)
         uvicorn.run("ledger.runtime.api_worker:app", factory=True, workers=workers, **served)  # type: ignore[arg-type]
+
+
+def shared_metrics(settings: Settings) -> None:
+    """Let this deployment's processes count into one directory that any worker's /metrics
+    sums: ``PROMETHEUS_MULTIPROC_DIR`` if the operator set it (shared with a separate
+    ``credledger consume``), else ``<data dir>/metrics``, emptied at each start."""
+    if not settings.metrics:
+        return
+    given = os.environ.get(metrics.MULTIPROCESS_ENV)
+    metrics.use_directory(Path(given) if given else settings.data_dir / "metrics", wipe=not given)
 
 
 def _share_settings(settings: Settings) -> None:
@@ -162,10 +176,14 @@ def consume(data_dir: Path) -> None:
     """
     from ledger.runtime.embedded import EmbeddedLedger
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = Settings(data_dir=data_dir)
+    logs.configure(settings.log_format, settings.log_level)
+    given = os.environ.get(metrics.MULTIPROCESS_ENV)
+    if given and settings.metrics:
+        metrics.use_directory(Path(given), wipe=False)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    with EmbeddedLedger(Settings(data_dir=data_dir)):
+    with EmbeddedLedger(settings):
         click.echo("consuming; stop with Ctrl-C", err=True)
         stop.wait()

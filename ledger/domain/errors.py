@@ -231,6 +231,13 @@ class Unavailable(LedgerError):
     title = "Service unavailable"
 
 
+class NotReady(Unavailable):
+    """The service answers but should not be sent traffic yet; ``not_ready`` says why."""
+
+    code = "not-ready"
+    title = "Not ready"
+
+
 class WalletRequestRefused(LedgerError):
     """An OpenID4VCI or OAuth 2.0 request refused. The problem document also carries the
     protocol's own members, ``error`` and ``error_description`` (RFC 6749 section 5.2,

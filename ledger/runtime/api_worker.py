@@ -19,10 +19,12 @@ from fastapi import FastAPI
 from anchors.checkpoint import NoteSigner
 from anchors.ethereum import Web3Chain
 from consumers.follower import NotificationFollower
+from consumers.kafka_relay import RELAY
 from consumers.projector import ReadModelProjector
 from ledger.api import create_app
 from ledger.api.app_context import ApiContext
 from ledger.application.storage import Storage, open_storage
+from ledger.operations import logs
 from ledger.settings import Settings
 
 WORKER_CHAIN = "CREDLEDGER_WORKER_CHAIN"
@@ -64,11 +66,15 @@ def worker_context(settings: Settings, storage: Storage) -> ApiContext:
         admin_token=settings.admin_token_value(),
         on_write=on_write,
         consistency_wait=15.0,
+        relay_position=(
+            (lambda: storage.read_model.tracked(RELAY)) if settings.transport == "kafka" else None
+        ),
     )
 
 
 def app() -> FastAPI:
     """The application factory uvicorn calls in each worker (settings from the environment)."""
     settings = Settings()
+    logs.configure(settings.log_format, settings.log_level)
     storage = open_storage(settings)
     return create_app(worker_context(settings, storage), on_shutdown=storage.close)

@@ -20,13 +20,14 @@ from consumers.anchor_consumer import AnchorConsumer, connect_chain
 from consumers.follower import Follower, NotificationFollower
 from consumers.kafka_connection import client_options
 from consumers.kafka_follower import KafkaFollower
-from consumers.kafka_relay import KafkaRelay
+from consumers.kafka_relay import RELAY, KafkaRelay
 from consumers.log_consumer import LogConsumer
 from consumers.projector import ReadModelProjector
 from consumers.witness_submitter import WitnessSubmitter
 from ledger.api.app_context import ApiContext
 from ledger.application.storage import Storage, open_storage
 from ledger.domain.errors import AnchoringKeyChanged
+from ledger.operations import metrics as counted
 from ledger.settings import ConfigurationError, Settings
 
 
@@ -68,6 +69,7 @@ class EmbeddedLedger:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        counted.enable(settings.metrics)
         if settings.transport == "kafka":
             client_options(settings)  # an incomplete security setting stops the start here
         self.storage: Storage = open_storage(settings)
@@ -109,6 +111,7 @@ class EmbeddedLedger:
             settings.log_origin_value(),
             public_url=settings.public_url_value(),
             hash_processes=settings.hash_processes,
+            stall_after=settings.anchoring_stall_seconds(),
         )
         self._stop = threading.Event()
         self._wake_projector = threading.Event()
@@ -232,7 +235,17 @@ class EmbeddedLedger:
             settings=self.settings,
             admin_token=self.settings.admin_token_value(),
             on_write=self._written,
+            consumers_down=self.consumers_down,
+            relay_position=(
+                (lambda: self.storage.read_model.tracked(RELAY)) if self.relay is not None else None
+            ),
         )
+
+    def consumers_down(self) -> list[str]:
+        """The consumer threads that stopped (none once the ledger is stopping)."""
+        if self._stop.is_set():
+            return []
+        return [thread.name for thread in self._threads if not thread.is_alive()]
 
     def __enter__(self) -> EmbeddedLedger:
         return self.start()
