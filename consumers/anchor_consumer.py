@@ -20,6 +20,7 @@ from anchors.ethereum import Web3Chain
 from anchors.log import TransparencyLog
 from consumers.document_leaves import DocumentLeaves
 from ledger.application.service import Ledger
+from ledger.operations.ledger_state import waiting_since
 from ledger.operations.metrics import count_anchor, metrics
 from ledger.operations.metrics import enabled as counting
 from ledger.settings import ConfigurationError, Settings
@@ -232,10 +233,7 @@ class AnchorConsumer:
         self._stall_checked = time.monotonic()
         tally = self.anchorer.store.tally()
         size = self.log.size()
-        oldest = None
-        if size > tally.anchored_size:
-            entry = self.log.store.entries(tally.anchored_size, tally.anchored_size + 1)
-            oldest = datetime.fromisoformat(json.loads(entry[0])["time"]).timestamp()
+        oldest = waiting_since(self.log.store, tally.anchored_size, size)
         stalled = oldest is not None and time.time() - oldest > self.stall_after
         if stalled and not self._stalled:
             log.error(

@@ -18,7 +18,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from anchors.anchoring import GAS_LIMIT, AnchorStore
 from anchors.chain import Chain, ChainUnavailable
-from anchors.log import TransparencyLog
+from anchors.log import LogStore, TransparencyLog
 from ledger.operations.metrics import witness_name
 from ledger.persistence.read_model import ReadModel
 
@@ -26,6 +26,21 @@ log = logging.getLogger("credledger.operations")
 
 # The chain is asked at most this often, however many scrapers there are.
 CHAIN_PROBE_SECONDS = 5.0
+# Anchoring's own events: they wait for the next substantive batch (anchoring them alone would
+# call for another anchor for ever), so they never count as waiting.
+BOOKKEEPING = frozenset({"BatchAnchor.Anchored", "BatchAnchor.Reanchored", "BatchAnchor.Orphaned"})
+
+
+def waiting_since(store: LogStore, start: int, size: int, chunk: int = 16) -> float | None:
+    """When the first entry from ``start`` on that is not anchoring bookkeeping was stored
+    (Unix time); None if entries ``start`` to ``size`` hold none."""
+    while start < size:
+        for entry in store.entries(start, min(size, start + chunk)):
+            envelope = json.loads(entry)
+            if envelope.get("type") not in BOOKKEEPING:
+                return datetime.fromisoformat(envelope["time"]).timestamp()
+        start += chunk
+    return None
 
 
 @dataclass
@@ -139,7 +154,8 @@ class LedgerState:
         )
         yield _gauge(
             "credledger_batch_open_age_seconds",
-            "Age of the oldest entry in the open batch (0: none open).",
+            "Age of the oldest entry in the open batch, anchoring's own events aside (they "
+            "wait for the next batch with others).",
             self._age_of(checkpoint, size, now),
         )
         batches = GaugeMetricFamily(
@@ -162,7 +178,8 @@ class LedgerState:
         )
         yield _gauge(
             "credledger_oldest_unanchored_age_seconds",
-            "Age of the oldest log entry not yet anchored (0: everything is anchored).",
+            "Age of the oldest log entry not yet anchored, anchoring's own events aside (0: "
+            "everything else is anchored).",
             self._age_of(tally.anchored_size, size, now),
         )
         yield _gauge(
@@ -180,15 +197,9 @@ class LedgerState:
             )
 
     def _age_of(self, index: int, size: int, now: float) -> float:
-        """How long ago log entry ``index`` was stored, if the log has it (else 0)."""
-        if index >= size:
-            return 0.0
-        entries = self.log.store.entries(index, index + 1)
-        try:
-            stored = datetime.fromisoformat(json.loads(entries[0])["time"]).timestamp()
-        except (IndexError, KeyError, TypeError, ValueError):
-            return 0.0
-        return max(0.0, now - stored)
+        """How long the first entry from ``index`` on that waits for anything has (else 0)."""
+        since = waiting_since(self.log.store, index, size)
+        return 0.0 if since is None else max(0.0, now - since)
 
     def _witnessed(self) -> Iterator[Metric]:
         cosigned = {

@@ -1,0 +1,145 @@
+"""Log lines of a real `credledger serve`: one JSON object a line, each request's lines under
+its request id, followed to its event and its anchor; and, in a whole run that issued,
+amended, revoked and erased, no learner's data and no secret in any line or metric."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from ledger.client import CommandSigner, LedgerClient
+from ledger.domain import samples
+from ledger.domain.signing import IssuerKey
+from tests.conftest import content, free_port, store_independent
+
+pytestmark = store_independent
+
+LEARNER = {"identifier": "ops-learner-5519", "full_name": "Wilhelmina Quarterbridge-Ó Dálaigh"}
+
+
+@dataclass
+class Run:
+    """What a run of `serve` wrote and answered, and the secrets it held."""
+
+    lines: list[str]
+    metrics: str
+    secrets: dict[str, str]
+    issued: httpx.Response
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"{url}/health/live", timeout=2)
+            return
+        except httpx.HTTPError:
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    work = tmp_path_factory.mktemp("json-logs")
+    data_dir = work / "data"
+    port = free_port()
+    env = {
+        **os.environ,
+        "CREDLEDGER_CHAIN": "in-process",
+        "CREDLEDGER_BATCH_AGE_SECONDS": "0.5",
+        "CREDLEDGER_LOG_FORMAT": "json",
+    }
+    stderr = (work / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ledger.cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            f"{port}",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(url, process)
+        secrets: dict[str, str] = json.loads((data_dir / "secrets.json").read_text())
+        key = IssuerKey.generate()
+        with LedgerClient(url, admin_token=secrets["admin_token"]) as admin:
+            entry = admin.register_issuer(samples.issuer_registration(key.address))
+        signer = CommandSigner(key, entry["issuer_id"])
+        with LedgerClient(url) as client:
+            issued = httpx.post(
+                f"{url}/credentials",
+                json=signer.issue(content(), LEARNER),
+                headers={"x-request-id": "ops-issue-1"},
+            )
+            credential_id = issued.json()["credential_id"]
+            client.amend(signer.amend(credential_id, 1, content(title="Renamed"), LEARNER))
+            client.revoke(signer.revoke(credential_id, 2, "issued in error"))
+            client.erase(signer.erase(credential_id, 2))
+        deadline = time.monotonic() + 60
+        while "anchored checkpoint" not in (work / "serve.log").read_text():
+            assert time.monotonic() < deadline, "nothing was anchored"
+            time.sleep(0.2)
+        metrics = httpx.get(f"{url}/metrics").text
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        stderr.close()
+    secrets["issuer_key"] = key.secret_hex()[2:]
+    lines = (work / "serve.log").read_text("utf-8").splitlines()
+    yield Run(lines, metrics, secrets, issued)
+
+
+def _records(run: Run) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in run.lines]
+
+
+def test_every_line_is_one_json_object_with_time_level_logger_and_message(run: Run) -> None:
+    assert len(run.lines) > 10
+    for record in _records(run):
+        assert {"time", "level", "logger", "message"} <= record.keys()
+        assert record["level"] in {"debug", "info", "warning", "error", "critical"}
+
+
+def test_a_request_is_followed_by_its_id_to_its_event_and_its_anchor(run: Run) -> None:
+    assert run.issued.headers["x-request-id"] == "ops-issue-1"
+    own = [r for r in _records(run) if r.get("request_id") == "ops-issue-1"]
+    answered = [r for r in own if r.get("route") == "/credentials"]
+    assert [(r["method"], r["status"]) for r in answered] == [("POST", 201)]
+    (stored,) = [r for r in own if r["message"].startswith("stored ")]
+    position = stored["first_position"]
+    anchors = [r for r in _records(run) if r["message"].startswith("anchored checkpoint")]
+    assert any(a["first_position"] <= position <= a["last_position"] for a in anchors)
+
+
+def test_no_learner_data_in_any_log_line_or_metric(run: Run) -> None:
+    for text in [*run.lines, run.metrics]:
+        readable = json.dumps(json.loads(text), ensure_ascii=False) if text.startswith("{") else ""
+        for value in LEARNER.values():
+            assert value not in text and value not in readable
+        assert "Quarterbridge" not in text and "Quarterbridge" not in readable
+
+
+def test_no_secret_in_any_log_line_or_metric(run: Run) -> None:
+    names = ("master_key", "admin_token", "log_key", "issuer_key")
+    held = [run.secrets[name] for name in names]
+    assert all(len(secret) >= 32 for secret in held)
+    for text in [*run.lines, run.metrics]:
+        for secret in held:
+            assert secret not in text

@@ -1,0 +1,147 @@
+"""A real Prometheus (Debian's, from deploy/prometheus.sh) scraping `credledger serve`: PromQL
+over its HTTP API sees a bulk issue counted, anchored and caught up; with the chain node
+stopped, the production alert rules (their `for:` shortened) fire, and clear once it returns."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from anchors.anvil import dev_account
+from ledger.client import CommandSigner, LedgerClient
+from ledger.domain import samples
+from ledger.domain.signing import IssuerKey
+from tests.conftest import LEARNER, STORE, content, free_port
+from tests.e2e.cluster import ANVIL_PORT, deploy
+from tests.operations.prometheus import Prometheus, quick_rules, running_prometheus
+
+pytestmark = pytest.mark.skipif(
+    STORE != "sqlite", reason="the embedded deployment: the SQLite pass runs it"
+)
+
+ISSUED = 'sum(credledger_commands_total{type="issue",outcome="accepted"})'
+
+
+@dataclass
+class Served:
+    url: str
+    port: int
+    signer: CommandSigner
+
+
+@pytest.fixture(scope="module")
+def anvil_node() -> Iterator[None]:
+    """Anvil from deploy/anvil.sh (its state kept, so it can stop and come back)."""
+    was_running = (
+        subprocess.run(["bash", "deploy/anvil.sh", "status"], capture_output=True).returncode == 0
+    )
+    deploy("anvil", "start")
+    yield
+    if not was_running:
+        deploy("anvil", "stop")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, anvil_node: None) -> Iterator[Served]:
+    work = tmp_path_factory.mktemp("prometheus-serve")
+    data_dir, port = work / "data", free_port()
+    env = {
+        **os.environ,
+        "CREDLEDGER_CHAIN": "rpc",
+        "CREDLEDGER_CHAIN_RPC_URL": f"http://127.0.0.1:{ANVIL_PORT}",
+        "CREDLEDGER_CHAIN_PRIVATE_KEY": dev_account(8).key.hex(),
+        "CREDLEDGER_BATCH_AGE_SECONDS": "1",
+        "CREDLEDGER_ANCHORING_STALL_BATCHES": "3",
+        "CREDLEDGER_ANCHOR_REPLACE_AFTER_SECONDS": "5",
+    }
+    log = (work / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ledger.cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            f"{port}",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"{url}/health/live", timeout=2)
+            break
+        except httpx.HTTPError:
+            assert process.poll() is None, (work / "serve.log").read_text()[-3000:]
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    token = json.loads((data_dir / "secrets.json").read_text())["admin_token"]
+    key = IssuerKey.generate()
+    with LedgerClient(url, admin_token=token) as admin:
+        entry = admin.register_issuer(samples.issuer_registration(key.address))
+    try:
+        yield Served(url, port, CommandSigner(key, entry["issuer_id"]))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory: pytest.TempPathFactory, served: Served) -> Iterator[Prometheus]:
+    work = tmp_path_factory.mktemp("prometheus")
+    with running_prometheus(work, [f"127.0.0.1:{served.port}"], quick_rules(work)) as running:
+        running.wait(lambda: running.value('up{job="credledger"}') == 1, what="the target up")
+        yield running
+
+
+def _bulk_issue(served: Served, count: int, tag: str) -> None:
+    bodies = [
+        served.signer.issue(content(), {**LEARNER, "identifier": f"{tag}-{i}"})
+        for i in range(count)
+    ]
+    with LedgerClient(served.url, timeout=60) as client:
+        results = client.bulk_issue(bodies)
+    assert all(result["ok"] for result in results), results[:2]
+
+
+def test_promql_shows_a_bulk_issue_counted_anchored_and_caught_up(
+    served: Served, prometheus: Prometheus
+) -> None:
+    _bulk_issue(served, 40, "promql")
+    prometheus.wait(lambda: prometheus.value(ISSUED) == 40, what="40 issued")
+    anchored = "sum(credledger_event_to_anchored_seconds_count)"
+    prometheus.wait(lambda: (prometheus.value(anchored) or 0) >= 41, what="the events anchored")
+    within = 'sum(credledger_event_to_anchored_seconds_bucket{le="60.0"})'
+    assert (prometheus.value(within) or 0) >= 41
+    assert prometheus.value("max(credledger_read_model_lag_events)") == 0
+    assert prometheus.value("max(credledger_chain_up)") == 1
+    assert prometheus.firing() == set()
+
+
+def test_with_the_chain_node_stopped_the_anchoring_alerts_fire_and_clear_when_it_returns(
+    served: Served, prometheus: Prometheus
+) -> None:
+    expected = {"CredledgerChainUnreachable", "CredledgerAnchoringStalled"}
+    deploy("anvil", "stop")
+    try:
+        _bulk_issue(served, 5, "stalled")
+        prometheus.wait(lambda: expected <= prometheus.firing(), 120, "the alerts firing")
+        assert (prometheus.value("max(credledger_oldest_unanchored_age_seconds)") or 0) > 3
+    finally:
+        deploy("anvil", "start")
+    prometheus.wait(lambda: not expected & prometheus.firing(), 180, "the alerts cleared")
+    assert prometheus.value("max(credledger_chain_up)") == 1
