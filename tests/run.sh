@@ -42,6 +42,8 @@ fi
   GOMODCACHE="$PWD/.deploy/go/mod" GOCACHE="$PWD/.deploy/go/cache" GOFLAGS=-modcacherw \
     GOBIN="$PWD/.deploy/go/bin" go install \
     github.com/transparency-dev/witness/cmd/omniwitness@v0.0.0-20260720115447-2e1c6971d19e >&2
+# Debian's Prometheus and promtool for the operations tests, unpacked into .deploy/prometheus.
+bash deploy/prometheus.sh install >&2
 # Debian's Chromium for the browser tests of the public pages (driven by Playwright's library).
 if ! command -v chromium >/dev/null; then
   as_root=""
@@ -50,7 +52,7 @@ if ! command -v chromium >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq chromium chromium-driver >&2
 fi
 # The Kafka and scale-out tests run a broker and an Anvil node from deploy/; stop them at the end.
-trap 'bash deploy/kafka.sh stop >/dev/null 2>&1 || true; bash deploy/anvil.sh stop >/dev/null 2>&1 || true; bash deploy/postgres.sh stop >/dev/null 2>&1 || true' EXIT
+trap 'bash deploy/prometheus.sh stop >/dev/null 2>&1 || true; bash deploy/kafka.sh stop >/dev/null 2>&1 || true; bash deploy/anvil.sh stop >/dev/null 2>&1 || true; bash deploy/postgres.sh stop >/dev/null 2>&1 || true' EXIT
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from anchors.cosignature import cosigned_note, is_cosignature_key
 from anchors.ethereum import Web3Chain
 from ledger.application.storage import open_log, open_storage
 from ledger.audit.auditor import Auditor, check_witnesses
+from ledger.audit.metrics_file import write_audit_metrics
 from ledger.audit.remote_sources import NoAnchors, RemoteAnchors, RemoteHistory, TileHistory
 from ledger.audit.report import AuditReport, Finding
 from ledger.audit.resume import Resume
@@ -84,6 +86,11 @@ def _summary(report: AuditReport) -> None:
 )
 @click.option("--quorum", default=0, show_default=True, help="Cosignatures the latest needs.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON report instead of a summary.")
+@click.option(
+    "--metrics-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also record the outcome for Prometheus' textfile collector (a *.prom file).",
+)
 def audit(
     data_dir: Path | None,
     url: str | None,
@@ -95,6 +102,7 @@ def audit(
     witness_keys: tuple[str, ...],
     quorum: int,
     as_json: bool,
+    metrics_file: Path | None,
 ) -> None:
     """Audit a ledger: every event, signature, checkpoint, anchor and the read model.
 
@@ -110,7 +118,10 @@ def audit(
         --log-key "<from GET /log/key>" --state audit-state.json
       credledger audit --tiles https://cdn.example/tlog --url https://ledger.example
       credledger audit --tiles https://cdn.example/tlog --log-key "<the log's key>"
+      credledger audit --data-dir credledger-data \
+        --metrics-file /var/lib/node_exporter/textfile/credledger_audit.prom
     """
+    started = time.monotonic()
     if (data_dir is None) == (url is None and tiles_url is None):
         raise click.UsageError("give either --data-dir, or --url and/or --tiles")
     if url is None and tiles_url is not None and log_key is None:
@@ -170,6 +181,8 @@ def audit(
     opened.close()
     if report.finding is None and state_file is not None and auditor.resume_point is not None:
         auditor.resume_point.save(state_file)
+    if metrics_file is not None:
+        write_audit_metrics(metrics_file, report, time.monotonic() - started)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:

@@ -24,7 +24,7 @@ def quick_rules(directory: Path) -> Path:
     """The production alert rules with every `for:` shortened to two seconds: the
     expressions are the production ones, only the waiting is cut for a test."""
     quick = directory / "alerts-quick.yml"
-    quick.write_text(re.sub(r"for: \d+m", "for: 2s", RULES.read_text()))
+    quick.write_text(re.sub(r"for: \d+[mh]", "for: 2s", RULES.read_text()))
     return quick
 
 

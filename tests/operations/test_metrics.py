@@ -3,10 +3,16 @@ stores when scraped; no credential id or personal data in it."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from ledger.audit.metrics_file import write_audit_metrics
+from ledger.audit.report import AuditReport
 from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, issue, wait_for
+from tests.operations.prometheus import ROOT, RULES
 
 
 def scrape(ledger: RunningLedger) -> str:
@@ -120,3 +126,35 @@ def test_a_plain_client_request_id_is_kept_and_any_other_replaced(ledger: Runnin
 
 def _replayed(text: str) -> float:
     return sample(text, "credledger_commands_total", type="issue", outcome="replayed", problem="")
+
+
+# Shown only where that part is configured or has happened yet.
+CONDITIONAL = {
+    "credledger_kafka_relay_lag_events",  # transport=kafka
+    "credledger_witness_cosigned_size",  # witnesses configured
+    "credledger_witnessed_checkpoint_size",
+    "credledger_witness_quorum",
+}
+
+
+def _exposed(text: str) -> set[str]:
+    names = set()
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split()
+            names.add(name)
+            if kind == "histogram":
+                names |= {f"{name}_bucket", f"{name}_count", f"{name}_sum"}
+    return names
+
+
+def test_the_dashboard_and_the_alert_rules_read_only_metrics_the_ledger_exposes(
+    ledger: RunningLedger, tmp_path: Path
+) -> None:
+    write_audit_metrics(tmp_path / "audit.prom", AuditReport(), 0.1)
+    exposed = _exposed(scrape(ledger)) | _exposed((tmp_path / "audit.prom").read_text())
+    production = ROOT / "deploy" / "production"
+    for source in (production / "grafana" / "credledger.json", RULES):
+        used = set(re.findall(r"credledger_[a-z_]+", source.read_text()))
+        assert used, source
+        assert used - exposed - CONDITIONAL == set(), source.name

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from prometheus_client.parser import text_string_to_metric_families
 
 from anchors.anvil import ManagedAnvil
 from anchors.checkpoint import NoteSigner
@@ -431,3 +432,22 @@ def test_an_incremental_audit_of_an_untouched_history_is_clean_and_moves_on(
         result = CliRunner().invoke(cli, args)
         assert result.exit_code == 0, result.output
         assert json.loads(state.read_text())["size"] > before
+
+
+def test_each_audit_is_recorded_for_prometheus_textfile_collector(
+    quiet_history: RunningLedger, tmp_path: Path
+) -> None:
+    wait_for(lambda: logged_up_to_date(quiet_history))
+    recorded = tmp_path / "textfile" / "credledger_audit.prom"
+    args = ["audit", "--url", quiet_history.url, "--metrics-file", str(recorded), "--json"]
+    CliRunner().invoke(cli, args)
+    report = json.loads(CliRunner().invoke(cli, args).stdout)
+    values = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(recorded.read_text())
+        for sample in family.samples
+    }
+    assert values["credledger_audit_runs_total"] == 2
+    assert values["credledger_audit_clean"] == 1
+    assert values["credledger_audit_findings"] == 0
+    assert values["credledger_audit_entries"] == report["entries"]
