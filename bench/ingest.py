@@ -19,6 +19,7 @@ import gc
 import http.client
 import json
 import multiprocessing
+import os
 import platform
 import shutil
 import socket
@@ -125,9 +126,13 @@ def free_port() -> int:
 
 
 def http_rates(
-    data_dir: Path, single: list[dict[str, Any]], bulk: list[dict[str, Any]]
+    data_dir: Path,
+    single: list[dict[str, Any]],
+    bulk: list[dict[str, Any]],
+    metrics: bool = True,
 ) -> tuple[float, float]:
-    """Rates against ``credledger serve`` in its own process, as a deployment runs it."""
+    """Rates against ``credledger serve`` in its own process, as a deployment runs it (with
+    metrics counted, the default, or turned off)."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -142,6 +147,7 @@ def http_rates(
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, "CREDLEDGER_METRICS": "true" if metrics else "false"},
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -179,6 +185,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--credentials", type=int, default=20_000)
     parser.add_argument("--http-requests", type=int, default=1_000)
+    parser.add_argument(
+        "--metrics-rounds",
+        type=int,
+        default=2,
+        help="Rounds of the HTTP runs with metrics off and on (alternating which goes first).",
+    )
     args = parser.parse_args()
     n = args.credentials
 
@@ -220,11 +232,20 @@ def main() -> None:
         shutil.copytree(template, http_dir)
         gc.collect()
         gc.freeze()
-        single_rate, bulk_rate = http_rates(
-            http_dir,
+        single_bodies, bulk_bodies = (
             bodies[n : n + args.http_requests],
             bodies[n + args.http_requests :],
         )
+        single_rate, bulk_rate = http_rates(http_dir, single_bodies, bulk_bodies)
+        # The metrics' cost: the same requests into fresh copies of the same store, metrics off
+        # and on in turn, so drift on the machine falls on both alike.
+        by_setting: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+        for round_no in range(args.metrics_rounds):
+            order = (False, True) if round_no % 2 == 0 else (True, False)
+            for metrics in order:
+                fresh = root / f"http-metrics-{round_no}-{metrics}"
+                shutil.copytree(template, fresh)
+                by_setting[metrics].append(http_rates(fresh, single_bodies, bulk_bodies, metrics))
 
     print(
         f"machine: {platform.machine()}, {multiprocessing.cpu_count()} cores, "
@@ -238,6 +259,12 @@ def main() -> None:
         )
     print(f"HTTP, one credential per request, sequential: {single_rate:6.0f} credentials/s")
     print(f"HTTP, bulk requests of {BATCH}, sequential:      {bulk_rate:6.0f} credentials/s")
+    if args.metrics_rounds:
+        print(f"metrics cost over {args.metrics_rounds} rounds (mean rates, off | on | on/off):")
+        for index, label in ((0, "single"), (1, f"bulk {BATCH}")):
+            off = sum(r[index] for r in by_setting[False]) / args.metrics_rounds
+            on = sum(r[index] for r in by_setting[True]) / args.metrics_rounds
+            print(f"  {label:9} | {off:6.0f}/s | {on:6.0f}/s | {on / off:5.3f}")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from prometheus_client.parser import text_string_to_metric_families
 
 from anchors.checkpoint import NoteSigner
 from anchors.cosignature import CosignatureSigner, CosignatureVerifier
@@ -181,3 +182,21 @@ def test_the_audit_finds_the_quorum_of_standard_witnesses_and_misses_a_larger_on
     assert audit_over_api(ledger, 2)["finding"] is None
     short = audit_over_api(ledger, 3)["finding"]
     assert short["check"] == "witnesses" and "2 with cosignature/v1" in short["detail"]
+
+
+def test_the_metrics_show_each_witness_cosigning_and_the_quorum_met(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    issue(ledger, issuer)
+    note = cosigned_checkpoint(ledger)
+    size = int(note.splitlines()[1])
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(httpx.get(f"{ledger.url}/metrics").text)
+        for sample in family.samples
+    }
+    for name in (WITNESS_NAME, OUR_WITNESS.name):
+        assert samples[("credledger_witness_cosignatures_total", (("witness", name),))] >= 1
+        assert samples[("credledger_witness_cosigned_size", (("witness", name),))] >= size
+    assert samples[("credledger_witnessed_checkpoint_size", ())] >= size
+    assert samples[("credledger_witness_quorum", ())] == 2
