@@ -91,9 +91,9 @@ class AnchorRecord:
 
 @dataclass(frozen=True)
 class AnchorTally:
-    """How many batches are in each anchoring state, and the largest anchored one."""
+    """How many batches are in flight, by state, and the largest anchored ones."""
 
-    by_state: dict[str, int]
+    by_state: dict[str, int]  # pending (sent, not mined deep enough) and confirmed
     anchored_size: int  # the largest checkpoint size confirmed on chain (0: none yet)
     recorded_size: int  # the largest whose anchor is recorded as an event (0: none yet)
 
@@ -126,7 +126,7 @@ class AnchorStore(ABC):
 
     @abstractmethod
     def tally(self) -> AnchorTally:
-        """Batches by state (pending, confirmed, recorded) and the largest anchored size."""
+        """Batches in flight by state (pending, confirmed), and the largest anchored sizes."""
 
     @abstractmethod
     def set_blocked(self, reason: str | None) -> None:

@@ -78,8 +78,8 @@ class LogStore(ABC):
         """Who cosigned the checkpoints from size ``at_least`` on (the first 1,000 rows)."""
 
     @abstractmethod
-    def cosigned_sizes(self) -> dict[str, int]:
-        """Witness public key -> the largest checkpoint size it cosigned."""
+    def cosigned_sizes(self, witnesses: Iterable[str]) -> dict[str, int]:
+        """Each of ``witnesses`` (public keys) that cosigned -> the largest size it cosigned."""
 
     @abstractmethod
     def append(

@@ -61,10 +61,11 @@ class MemoryLogStore(LogStore):
     def cosignatures(self, size: int) -> dict[str, str]:
         return dict(self._cosignatures.get(size, {}))
 
-    def cosigned_sizes(self) -> dict[str, int]:
+    def cosigned_sizes(self, witnesses: Iterable[str]) -> dict[str, int]:
+        wanted = set(witnesses)
         found: dict[str, int] = {}
         for size, signed in self._cosignatures.items():
-            for witness in signed:
+            for witness in signed.keys() & wanted:
                 found[witness] = max(found.get(witness, 0), size)
         return found
 

@@ -26,6 +26,10 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS log_cosignatures ("
     " size BIGINT NOT NULL, witness TEXT NOT NULL, signature TEXT NOT NULL,"
     " PRIMARY KEY (size, witness))",
+    # The batches in flight, the largest anchored, each witness's latest cosignature: found
+    # without reading every batch or cosignature ever stored (the anchorer and /metrics ask).
+    "CREATE INDEX IF NOT EXISTS log_anchors_by_state ON log_anchors (state, checkpoint_size)",
+    "CREATE INDEX IF NOT EXISTS log_cosignatures_by_witness ON log_cosignatures (witness, size)",
     # Why anchoring cannot go on, if the chain refused it (one row, or none).
     "CREATE TABLE IF NOT EXISTS log_anchoring_blocked ("
     " id INTEGER PRIMARY KEY CHECK (id = 1), reason TEXT NOT NULL, since TEXT NOT NULL)",

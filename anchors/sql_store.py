@@ -103,9 +103,15 @@ class SQLLogStore(LogStore):
         )
         return {str(witness): str(signature) for witness, signature in rows}
 
-    def cosigned_sizes(self) -> dict[str, int]:
-        rows = self._rows("SELECT witness, max(size) FROM log_cosignatures GROUP BY witness", ())
-        return {str(witness): int(size) for witness, size in rows}
+    def cosigned_sizes(self, witnesses: Iterable[str]) -> dict[str, int]:
+        found = {}
+        for witness in witnesses:
+            rows = self._rows(
+                "SELECT max(size) FROM log_cosignatures WHERE witness = ?", (witness,)
+            )
+            if rows and rows[0][0] is not None:
+                found[witness] = int(rows[0][0])
+        return found
 
     def cosigners_from(self, at_least: int) -> dict[int, set[str]]:
         rows = self._rows(
@@ -175,7 +181,7 @@ class SQLAnchorStore(AnchorStore):
         return found[0] if found else None
 
     def unfinished(self) -> list[AnchorRecord]:
-        return self._select("state <> 'recorded' ORDER BY checkpoint_size", ())
+        return self._select("state IN ('pending', 'confirmed') ORDER BY checkpoint_size", ())
 
     def latest(self) -> AnchorRecord | None:
         found = self._select("1 = 1 ORDER BY checkpoint_size DESC LIMIT 1", ())
@@ -195,12 +201,21 @@ class SQLAnchorStore(AnchorStore):
 
     def tally(self) -> AnchorTally:
         rows = self._store._rows(
-            "SELECT state, count(*), max(checkpoint_size) FROM log_anchors GROUP BY state", ()
+            "SELECT state, count(*) FROM log_anchors"
+            " WHERE state IN ('pending', 'confirmed') GROUP BY state",
+            (),
         )
-        by_state = {str(state): int(count) for state, count, _ in rows}
-        anchored = [int(size) for state, _, size in rows if state != "pending"]
-        recorded = [int(size) for state, _, size in rows if state == "recorded"]
-        return AnchorTally(by_state, max(anchored, default=0), max(recorded, default=0))
+        largest = {}
+        for state in ("confirmed", "recorded"):
+            found = self._store._rows(
+                "SELECT max(checkpoint_size) FROM log_anchors WHERE state = ?", (state,)
+            )
+            largest[state] = int(found[0][0]) if found and found[0][0] is not None else 0
+        return AnchorTally(
+            {str(state): int(count) for state, count in rows},
+            max(largest.values()),
+            largest["recorded"],
+        )
 
     def set_blocked(self, reason: str | None) -> None:
         with self._store._transaction(write=True) as c:

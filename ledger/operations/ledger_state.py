@@ -160,10 +160,10 @@ class LedgerState:
         )
         batches = GaugeMetricFamily(
             "credledger_anchor_batches",
-            "Anchor records by state: pending (sent, not confirmed), confirmed, recorded.",
+            "Batches in flight: pending (sent, not confirmed yet), confirmed (not yet recorded).",
             labels=["state"],
         )
-        for state in ("pending", "confirmed", "recorded"):
+        for state in ("pending", "confirmed"):
             batches.add_metric([state], tally.by_state.get(state, 0))
         yield batches
         yield _gauge(
@@ -202,11 +202,7 @@ class LedgerState:
         return 0.0 if since is None else max(0.0, now - since)
 
     def _witnessed(self) -> Iterator[Metric]:
-        cosigned = {
-            key: size
-            for key, size in self.log.store.cosigned_sizes().items()
-            if key in self.witnesses
-        }
+        cosigned = self.log.store.cosigned_sizes(sorted(self.witnesses))
         sizes = GaugeMetricFamily(
             "credledger_witness_cosigned_size",
             "The largest checkpoint each trusted witness has cosigned.",
