@@ -16,6 +16,7 @@ from anchors.checkpoint import Checkpoint, NoteSigner
 from anchors.merkle import (
     EMPTY_ROOT,
     Node,
+    NodeRuns,
     Range,
     consistency_plan,
     fold,
@@ -44,6 +45,13 @@ class LogStore(ABC):
     @abstractmethod
     def nodes(self, ids: Iterable[Node]) -> dict[Node, bytes]:
         """The stored hashes of these perfect subtrees."""
+
+    def hashes(self, level: int, first: int, count: int) -> bytes:
+        """The stored hashes of ``count`` consecutive subtrees of one level, joined (what a
+        tlog-tiles hash tile holds)."""
+        wanted = [(level, first + i) for i in range(count)]
+        found = self.nodes(wanted)
+        return b"".join(found[node] for node in wanted)
 
     @abstractmethod
     def entries(self, start: int, stop: int) -> list[bytes]:
@@ -87,7 +95,7 @@ class LogStore(ABC):
         old_size: int,
         entries: Sequence[bytes],
         positions: Sequence[int],
-        nodes: dict[Node, bytes],
+        runs: NodeRuns,
     ) -> None:
         """Store entries from index ``old_size`` on, with the source positions they come from
         and their new subtree hashes, atomically; :class:`LogStoreConflict` if the size
@@ -129,10 +137,10 @@ class TransparencyLog:
         size."""
         size = self.size()
         frontier = self._frontier(size)
-        new_nodes: dict[Node, bytes] = {}
+        runs: NodeRuns = {}
         for offset, entry in enumerate(entries):
-            _extend(frontier, size + offset, leaf_hash(entry), new_nodes)
-        self.store.append(size, entries, positions, new_nodes)
+            _extend(frontier, size + offset, leaf_hash(entry), runs)
+        self.store.append(size, entries, positions, runs)
         return size + len(entries)
 
     def _frontier(self, size: int) -> dict[int, bytes]:
@@ -215,13 +223,22 @@ class TransparencyLog:
         return result
 
 
-def _extend(frontier: dict[int, bytes], index: int, leaf: bytes, out: dict[Node, bytes]) -> None:
+def _extend(frontier: dict[int, bytes], index: int, leaf: bytes, out: NodeRuns) -> None:
     """Add leaf ``index`` and every perfect subtree it completes; keep the frontier current."""
-    out[(0, index)] = leaf
+    _add(out, 0, index, leaf)
     current, level = leaf, 0
     while index & 1:
         current = node_hash(frontier[level], current)
         level += 1
         index >>= 1
-        out[(level, index)] = current
+        _add(out, level, index, current)
     frontier[level] = current
+
+
+def _add(runs: NodeRuns, level: int, index: int, value: bytes) -> None:
+    """Append a node to its level's run (an append completes each level's nodes in order)."""
+    run = runs.get(level)
+    if run is None:
+        runs[level] = (index, [value])
+    else:
+        run[1].append(value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from anchors.log import LogStore, LogStoreConflict
-from anchors.merkle import Node
+from anchors.merkle import Node, NodeRuns
 
 
 class MemoryLogStore(LogStore):
@@ -37,6 +37,12 @@ class MemoryLogStore(LogStore):
     def nodes(self, ids: Iterable[Node]) -> dict[Node, bytes]:
         levels = self._levels
         return {node: levels[node[0]][node[1]] for node in ids}
+
+    def hashes(self, level: int, first: int, count: int) -> bytes:
+        found = self._levels[level][first : first + count] if level < len(self._levels) else []
+        if len(found) < count:
+            raise KeyError(f"the log store lacks subtree hash {(level, first + len(found))}")
+        return b"".join(found)
 
     def entries(self, start: int, stop: int) -> list[bytes]:
         return self._entries[start:stop]
@@ -81,17 +87,17 @@ class MemoryLogStore(LogStore):
         old_size: int,
         entries: Sequence[bytes],
         positions: Sequence[int],
-        nodes: dict[Node, bytes],
+        runs: NodeRuns,
     ) -> None:
         if old_size != len(self._entries):
             raise LogStoreConflict(f"the log is no longer {old_size} entries long")
         for offset, position in enumerate(positions):
             self._positions[position] = old_size + offset
         self._entries.extend(entries)
-        for (level, index), value in sorted(nodes.items()):
+        for level, (first, hashes) in sorted(runs.items()):
             while len(self._levels) <= level:
                 self._levels.append([])
-            if index != len(self._levels[level]):
-                raise LogStoreConflict(f"subtree ({level}, {index}) is out of order")
-            self._levels[level].append(value)
+            if first != len(self._levels[level]):
+                raise LogStoreConflict(f"subtree ({level}, {first}) is out of order")
+            self._levels[level].extend(hashes)
         self._position = positions[-1]

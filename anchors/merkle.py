@@ -20,6 +20,9 @@ HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 Node = tuple[int, int]
+# New subtree hashes by level: (the first one's index, the hashes of consecutive indexes). An
+# append completes a run of consecutive nodes at each level, so they are handled as runs.
+NodeRuns = dict[int, tuple[int, list[bytes]]]
 """A perfect subtree: (level, index); it covers leaves [index * 2^level, (index + 1) * 2^level)."""
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from anchors import tiles
 from anchors.anchoring import AnchorRecord, AnchorStore, AnchorTally
 from anchors.log import LogStore, LogStoreConflict
-from anchors.merkle import Node
+from anchors.merkle import Node, NodeRuns
 
 
 class SQLLogStore(LogStore):
@@ -45,6 +45,13 @@ class SQLLogStore(LogStore):
         wanted = tiles.by_tile(ids)
         with self._transaction(write=False) as c:
             return tiles.read(self._tiles(c, list(wanted)), wanted)
+
+    def hashes(self, level: int, first: int, count: int) -> bytes:
+        # Consecutive nodes of a level are consecutive slots of a tile: sliced, not looked up.
+        cuts = tiles.slices(level, first, count)
+        with self._transaction(write=False) as c:
+            stored = self._tiles(c, list(dict.fromkeys(key for key, _, _ in cuts)))
+        return tiles.cut(stored, level, first, cuts)
 
     def entries(self, start: int, stop: int) -> list[bytes]:
         rows = self._rows(
@@ -129,7 +136,7 @@ class SQLLogStore(LogStore):
         old_size: int,
         entries: Sequence[bytes],
         positions: Sequence[int],
-        nodes: dict[Node, bytes],
+        runs: NodeRuns,
     ) -> None:
         with self._transaction(write=True) as c:
             c.execute(
@@ -145,7 +152,7 @@ class SQLLogStore(LogStore):
                     for i, (position, entry) in enumerate(zip(positions, entries, strict=True))
                 ],
             )
-            changed = tiles.merge(lambda keys: self._tiles(c, keys), nodes)
+            changed = tiles.merge(lambda keys: self._tiles(c, keys), runs)
             c.executemany(
                 self._sql(
                     "INSERT INTO log_tiles VALUES (?, ?)"

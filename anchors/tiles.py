@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-from anchors.merkle import HASH_SIZE, Node
+from anchors.merkle import HASH_SIZE, Node, NodeRuns
 
 HEIGHT = 8
 WIDTH = 1 << HEIGHT
@@ -53,20 +53,57 @@ def read(tiles: dict[int, bytes], wanted: dict[int, list[tuple[Node, int]]]) -> 
     return found
 
 
-def merge(
-    fetch: Callable[[list[int]], dict[int, bytes]], new_nodes: dict[Node, bytes]
-) -> dict[int, bytes]:
-    """The tiles that ``new_nodes`` change, with the new hashes written in; ``fetch`` gives
-    the stored tiles of the keys asked for."""
+def slices(level: int, first: int, count: int) -> list[tuple[int, int, int]]:
+    """Where ``count`` consecutive nodes of ``level`` from ``first`` lie: (tile key, byte
+    offset, nodes) for each tile they span, in order."""
+    per_tile = WIDTH >> (level % HEIGHT)  # nodes of this level in one tile
+    found, at = [], 0
+    while at < count:
+        index = first + at
+        take = min(count - at, per_tile - index % per_tile)
+        key, offset = locate((level, index))
+        found.append((key, offset, take))
+        at += take
+    return found
+
+
+def cut(
+    stored: dict[int, bytes], level: int, first: int, where: list[tuple[int, int, int]]
+) -> bytes:
+    """The hashes ``where`` points at in the ``stored`` tiles, joined; KeyError for a node
+    not stored (a zero slot)."""
+    out, index = [], first
+    for key, offset, take in where:
+        data = stored.get(key, b"")[offset : offset + take * HASH_SIZE]
+        if len(data) < take * HASH_SIZE:
+            raise KeyError(f"the log store lacks subtree hash {(level, index)}")
+        for at in range(0, len(data), HASH_SIZE):
+            if data[at : at + HASH_SIZE] == _EMPTY:
+                raise KeyError(
+                    f"the log store lacks subtree hash {(level, index + at // HASH_SIZE)}"
+                )
+        out.append(data)
+        index += take
+    return b"".join(out)
+
+
+def merge(fetch: Callable[[list[int]], dict[int, bytes]], runs: NodeRuns) -> dict[int, bytes]:
+    """The tiles that the ``runs`` of new nodes change, with the new hashes written in;
+    ``fetch`` gives the stored tiles of the keys asked for.
+
+    Consecutive nodes of one level are consecutive slots of a tile, so each run is cut at tile
+    boundaries and written as whole slices."""
     placed: dict[int, list[tuple[int, bytes]]] = defaultdict(list)
-    for node, value in new_nodes.items():
-        key, offset = locate(node)
-        placed[key].append((offset, value))
+    for level, (first, hashes) in runs.items():
+        at = 0
+        for key, offset, take in slices(level, first, len(hashes)):
+            placed[key].append((offset, b"".join(hashes[at : at + take])))
+            at += take
     existing = fetch(list(placed))
     changed = {}
     for key, writes in placed.items():
         tile = bytearray(existing.get(key) or bytes(TILE_BYTES))
         for offset, value in writes:
-            tile[offset : offset + HASH_SIZE] = value
+            tile[offset : offset + len(value)] = value
         changed[key] = bytes(tile)
     return changed

@@ -79,11 +79,7 @@ def parse(path: str) -> Tile:
 def hash_tile(log: TransparencyLog, tile: Tile) -> bytes:
     """The tile's hashes, read from the log's stored subtree hashes."""
     assert tile.level is not None
-    level = TILE_HEIGHT * tile.level
-    first = tile.index * TILE_WIDTH
-    nodes = [(level, first + i) for i in range(tile.width)]
-    found = log.store.nodes(nodes)
-    return b"".join(found[node] for node in nodes)
+    return log.store.hashes(TILE_HEIGHT * tile.level, tile.index * TILE_WIDTH, tile.width)
 
 
 def entry_bundle(entries: list[bytes]) -> bytes:

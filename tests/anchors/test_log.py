@@ -57,7 +57,7 @@ def test_a_reopened_log_continues_where_it_stopped(tmp_path: Path) -> None:
 def test_a_writer_with_a_stale_size_writes_nothing(log: TransparencyLog) -> None:
     log.append([b"a"], [1])
     with pytest.raises(LogStoreConflict):
-        log.store.append(0, [b"b"], [2], {(0, 0): leaf_hash(b"b")})
+        log.store.append(0, [b"b"], [2], {0: (0, [leaf_hash(b"b")])})
     assert log.size() == 1 and log.root() == leaf_hash(b"a")
 
 
