@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -286,44 +287,59 @@ def anchored_everything(ledger: RunningLedger) -> bool:
 ServeProcess = tuple[subprocess.Popen[bytes], str, str]
 
 
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[ServeProcess]:
-    """`credledger serve` as its own process (embedded, in-process chain): (process, URL,
-    admin token)."""
-    data_dir = tmp_path / "data"
-    create_secrets(data_dir)
+@contextmanager
+def serving(
+    data_dir: Path, env: dict[str, str], output: Any = subprocess.DEVNULL
+) -> Iterator[ServeProcess]:
+    """`credledger serve` as its own process over ``data_dir`` (created with its secrets if
+    new), with ``env`` added to the environment, its log lines (standard error) to ``output``:
+    (process, URL, admin token) once it answers; stopped (SIGTERM) at the end."""
+    if not (data_dir / "secrets.json").is_file():
+        create_secrets(data_dir)
     port = free_port()
+    command = [sys.executable, "-m", "ledger.cli", "serve", "--data-dir", str(data_dir)]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ledger.cli",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            str(port),
-        ],
-        env={**os.environ, "CREDLEDGER_CHAIN": "in-process", "CREDLEDGER_BATCH_AGE_SECONDS": "60"},
+        [*command, "--port", str(port)],
+        env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=output,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
         try:
-            httpx.get(f"{url}/health", timeout=2)
+            httpx.get(f"{url}/health/live", timeout=2)
             break
         except httpx.HTTPError:
-            assert process.poll() is None and time.monotonic() < deadline
+            assert process.poll() is None, "credledger serve exited"
+            assert time.monotonic() < deadline, "credledger serve did not answer"
             time.sleep(0.2)
     token = json.loads((data_dir / "secrets.json").read_text())["admin_token"]
     try:
         yield process, url, token
     finally:
         if process.poll() is None:
-            process.kill()
+            process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[ServeProcess]:
+    """`credledger serve` as its own process (embedded, in-process chain): (process, URL,
+    admin token)."""
+    env = {"CREDLEDGER_CHAIN": "in-process", "CREDLEDGER_BATCH_AGE_SECONDS": "60"}
+    with serving(tmp_path / "data", env) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def scale_out_services() -> None:
+    """Kafka and Anvil from their deploy scripts, for the scale-out deployment's tests
+    (PostgreSQL is up for their pass)."""
+    from tests.e2e.cluster import deploy
+
+    deploy("kafka", "start")
+    deploy("anvil", "start")
 
 
 @pytest.fixture

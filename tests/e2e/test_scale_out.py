@@ -21,15 +21,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="module", autouse=True)
-def services() -> None:
-    """Kafka and Anvil from their deploy scripts (PostgreSQL is up for this pass)."""
-    deploy("kafka", "start")
-    deploy("anvil", "start")
-
-
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
+def cluster(tmp_path: Path, scale_out_services: None) -> Iterator[Cluster]:
     running = Cluster(tmp_path)
     yield running
     running.close()

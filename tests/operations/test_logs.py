@@ -5,9 +5,6 @@ amended, revoked and erased, no learner's data and no secret in any line or metr
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +16,7 @@ import pytest
 from ledger.client import CommandSigner, LedgerClient
 from ledger.domain import samples
 from ledger.domain.signing import IssuerKey
-from tests.conftest import content, free_port, store_independent
+from tests.conftest import content, serving, store_independent
 
 pytestmark = store_independent
 
@@ -36,50 +33,19 @@ class Run:
     issued: httpx.Response
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"{url}/health/live", timeout=2)
-            return
-        except httpx.HTTPError:
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.2)
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     work = tmp_path_factory.mktemp("json-logs")
     data_dir = work / "data"
-    port = free_port()
     env = {
-        **os.environ,
         "CREDLEDGER_CHAIN": "in-process",
         "CREDLEDGER_BATCH_AGE_SECONDS": "0.5",
         "CREDLEDGER_LOG_FORMAT": "json",
     }
-    stderr = (work / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ledger.cli",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            f"{port}",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=stderr,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, process)
+    with (work / "serve.log").open("wb") as log, serving(data_dir, env, log) as (_, url, token):
         secrets: dict[str, str] = json.loads((data_dir / "secrets.json").read_text())
         key = IssuerKey.generate()
-        with LedgerClient(url, admin_token=secrets["admin_token"]) as admin:
+        with LedgerClient(url, admin_token=token) as admin:
             entry = admin.register_issuer(samples.issuer_registration(key.address))
         signer = CommandSigner(key, entry["issuer_id"])
         with LedgerClient(url) as client:
@@ -97,10 +63,6 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             assert time.monotonic() < deadline, "nothing was anchored"
             time.sleep(0.2)
         metrics = httpx.get(f"{url}/metrics").text
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        stderr.close()
     secrets["issuer_key"] = key.secret_hex()[2:]
     lines = (work / "serve.log").read_text("utf-8").splitlines()
     yield Run(lines, metrics, secrets, issued)

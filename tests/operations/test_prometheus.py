@@ -4,22 +4,17 @@ stopped, the production alert rules (their `for:` shortened) fire, and clear onc
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import httpx
 import pytest
 
 from anchors.anvil import dev_account
 from ledger.client import CommandSigner, LedgerClient
 from ledger.domain import samples
 from ledger.domain.signing import IssuerKey
-from tests.conftest import LEARNER, STORE, content, free_port
+from tests.conftest import LEARNER, STORE, content, serving
 from tests.e2e.cluster import ANVIL_PORT, deploy
 from tests.operations.prometheus import Prometheus, quick_rules, running_prometheus
 
@@ -52,9 +47,7 @@ def anvil_node() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, anvil_node: None) -> Iterator[Served]:
     work = tmp_path_factory.mktemp("prometheus-serve")
-    data_dir, port = work / "data", free_port()
     env = {
-        **os.environ,
         "CREDLEDGER_CHAIN": "rpc",
         "CREDLEDGER_CHAIN_RPC_URL": f"http://127.0.0.1:{ANVIL_PORT}",
         "CREDLEDGER_CHAIN_PRIVATE_KEY": dev_account(8).key.hex(),
@@ -62,42 +55,12 @@ def served(tmp_path_factory: pytest.TempPathFactory, anvil_node: None) -> Iterat
         "CREDLEDGER_ANCHORING_STALL_BATCHES": "3",
         "CREDLEDGER_ANCHOR_REPLACE_AFTER_SECONDS": "5",
     }
-    log = (work / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ledger.cli",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            f"{port}",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"{url}/health/live", timeout=2)
-            break
-        except httpx.HTTPError:
-            assert process.poll() is None, (work / "serve.log").read_text()[-3000:]
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
-    token = json.loads((data_dir / "secrets.json").read_text())["admin_token"]
-    key = IssuerKey.generate()
-    with LedgerClient(url, admin_token=token) as admin:
-        entry = admin.register_issuer(samples.issuer_registration(key.address))
-    try:
-        yield Served(url, port, CommandSigner(key, entry["issuer_id"]))
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+    with (work / "serve.log").open("wb") as log, serving(work / "data", env, log) as running:
+        _, url, token = running
+        key = IssuerKey.generate()
+        with LedgerClient(url, admin_token=token) as admin:
+            entry = admin.register_issuer(samples.issuer_registration(key.address))
+        yield Served(url, int(url.rsplit(":", 1)[1]), CommandSigner(key, entry["issuer_id"]))
 
 
 @pytest.fixture(scope="module")
