@@ -41,9 +41,10 @@ def test_prometheus_sums_what_two_workers_and_the_consumers_counted(
         anchored = "sum(credledger_event_to_anchored_seconds_count)"
         p.wait(lambda: (p.value(anchored) or 0) >= issued, 180, "the issued events anchored")
         p.wait(lambda: p.value("max(credledger_read_model_lag_events)") == 0, what="caught up")
-        assert p.value("max(credledger_kafka_relay_lag_events)") == 0
+        relay = "max(credledger_kafka_relay_lag_events)"
+        p.wait(lambda: p.value(relay) == 0, what="the relay caught up")
         requests = 'sum(credledger_http_requests_total{route="/credentials/bulk",status="200"})'
-        assert p.value(requests) == 4
+        assert (p.value(requests) or 0) >= 4  # and more if a client retried one
 
 
 def test_not_ready_while_postgresql_is_down_and_ready_again_after(cluster: Cluster) -> None:
