@@ -128,6 +128,11 @@ class AnchorConsumer:
             except Exception:
                 # Keep the thread alive: what was stored stays stored, the next step resumes.
                 log.exception("anchoring step failed; retrying")
+            # Whatever stopped this step (a chain that does not answer, most of all).
+            try:
+                self._watch_stall()
+            except Exception as exc:
+                log.debug("the stall check could not read the log: %s", type(exc).__name__)
 
     def _step(self) -> None:
         for orphan in self.anchorer.orphaned():
@@ -153,7 +158,6 @@ class AnchorConsumer:
                     self.anchorer.replace_after,
                 )
                 count_anchor("replaced")
-        self._watch_stall()
         for record in self.anchorer.store.unfinished():
             if record.state == "confirmed":
                 self._record(record)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,7 @@ from anchors.anvil import dev_account
 from ledger.client import CommandSigner, LedgerClient
 from ledger.domain import samples
 from ledger.domain.signing import IssuerKey
-from tests.conftest import LEARNER, STORE, content, serving
+from tests.conftest import LEARNER, STORE, content, serving, wait_for
 from tests.e2e.cluster import ANVIL_PORT, deploy
 from tests.operations.prometheus import Prometheus, quick_rules, running_prometheus
 
@@ -30,6 +31,7 @@ class Served:
     url: str
     port: int
     signer: CommandSigner
+    log: Path
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +62,8 @@ def served(tmp_path_factory: pytest.TempPathFactory, anvil_node: None) -> Iterat
         key = IssuerKey.generate()
         with LedgerClient(url, admin_token=token) as admin:
             entry = admin.register_issuer(samples.issuer_registration(key.address))
-        yield Served(url, int(url.rsplit(":", 1)[1]), CommandSigner(key, entry["issuer_id"]))
+        port = int(url.rsplit(":", 1)[1])
+        yield Served(url, port, CommandSigner(key, entry["issuer_id"]), work / "serve.log")
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +108,8 @@ def test_with_the_chain_node_stopped_the_anchoring_alerts_fire_and_clear_when_it
     try:
         _bulk_issue(served, 5, "stalled")
         prometheus.wait(lambda: expected <= prometheus.firing(), 120, "the alerts firing")
+        stalled = " ERROR credledger.anchoring anchoring stalled: "
+        wait_for(lambda: stalled in served.log.read_text(), timeout=30)
         assert (prometheus.value("max(credledger_oldest_unanchored_age_seconds)") or 0) > 5
     finally:
         deploy("anvil", "start")
