@@ -12,10 +12,9 @@ from anchors.checkpoint import NoteSigner
 from anchors.log import LogStoreConflict, TransparencyLog
 from consumers.envelope import entry
 from consumers.follower import Follower
-from ledger.domain.aggregates import BatchAnchor
+from ledger.domain.aggregates import ANCHORING_BOOKKEEPING
 
 log = logging.getLogger("credledger.log")
-_BOOKKEEPING = (BatchAnchor.Anchored, BatchAnchor.Reanchored, BatchAnchor.Orphaned)
 
 
 class LogConsumer:
@@ -62,7 +61,7 @@ class LogConsumer:
                 position = batch[-1].position
                 if self._opened_at is None:
                     self._opened_at = self._clock()
-                if any(not isinstance(stored.event, _BOOKKEEPING) for stored in batch):
+                if any(not isinstance(stored.event, ANCHORING_BOOKKEEPING) for stored in batch):
                     self._substantive = True
                 self._close_if_due()
             self._close_if_due()

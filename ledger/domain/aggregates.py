@@ -507,3 +507,6 @@ class AnchoringKeys(Aggregate):
 
 
 ANCHORING_KEYS_ID = _ANCHORING_KEYS_ID
+# Anchoring's own events: a batch of nothing else does not close by age (anchoring it would call
+# for another anchor for ever), so they wait for the next batch with others.
+ANCHORING_BOOKKEEPING = (BatchAnchor.Anchored, BatchAnchor.Reanchored, BatchAnchor.Orphaned)

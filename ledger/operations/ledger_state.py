@@ -19,6 +19,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from anchors.anchoring import GAS_LIMIT, AnchorStore
 from anchors.chain import Chain, ChainUnavailable
 from anchors.log import LogStore, TransparencyLog
+from ledger.domain.aggregates import ANCHORING_BOOKKEEPING
 from ledger.operations.metrics import witness_name
 from ledger.persistence.read_model import ReadModel
 
@@ -26,9 +27,8 @@ log = logging.getLogger("credledger.operations")
 
 # The chain is asked at most this often, however many scrapers there are.
 CHAIN_PROBE_SECONDS = 5.0
-# Anchoring's own events: they wait for the next substantive batch (anchoring them alone would
-# call for another anchor for ever), so they never count as waiting.
-BOOKKEEPING = frozenset({"BatchAnchor.Anchored", "BatchAnchor.Reanchored", "BatchAnchor.Orphaned"})
+# Anchoring's own events wait for the next batch with others by design: never counted as waiting.
+BOOKKEEPING = frozenset(event.__qualname__ for event in ANCHORING_BOOKKEEPING)
 
 
 def waiting_since(store: LogStore, start: int, size: int, chunk: int = 16) -> float | None:
