@@ -162,6 +162,8 @@ class Anchorer:
         self._clock = clock
         self._chain_id: int | None = None
         self._checked_tip: tuple[int, str] | None = None
+        # Anchors (checkpoint size to block hash) found on the chain at that check.
+        self._on_chain: dict[int, str] = {}
 
     def chain_id(self) -> int:
         if self._chain_id is None:
@@ -324,19 +326,31 @@ class Anchorer:
         """Recorded anchors whose block is no longer on the chain; each goes back to pending
         (its transaction may be mined again, or is re-broadcast).
 
-        A block's hash commits to all its ancestors, so while the chain's tip is the block
-        last checked, nothing below it can have changed: the watched blocks are read again
-        only when the tip moved (under load the anchorer steps on every write)."""
+        A block's hash commits to all its ancestors: while the block last checked as the tip
+        is still on the chain, every anchor found on the chain at that check, at or below it,
+        still is; only the others are read again (under load the tip moves with every
+        anchor)."""
         head = self.chain.head()
         tip = self.chain.block(head)
         if tip is not None and (head, tip[0]) == self._checked_tip:
             return []
-        found = []
+        trusted: dict[int, str] = {}
+        if self._checked_tip is not None and self._checked_tip[0] <= head:
+            height, block_hash = self._checked_tip
+            still = self.chain.block(height)
+            if still is not None and still[0] == block_hash:
+                trusted = self._on_chain
+        found, on_chain = [], {}
         for record in self.store.recorded_since(max(0, head - self.watch_blocks)):
-            assert record.block_number is not None
-            block = self.chain.block(record.block_number)
-            if block is None or block[0] != record.block_hash:
-                self.store.save(replace(record, state="pending"))
-                found.append(record)
+            assert record.block_number is not None and record.block_hash is not None
+            if trusted.get(record.checkpoint_size) != record.block_hash:
+                block = self.chain.block(record.block_number)
+                if block is None or block[0] != record.block_hash:
+                    self.store.save(replace(record, state="pending"))
+                    found.append(record)
+                    continue
+            if record.block_number <= head:
+                on_chain[record.checkpoint_size] = record.block_hash
         self._checked_tip = (head, tip[0]) if tip is not None else None
+        self._on_chain = on_chain if tip is not None else {}
         return found

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from anchors.anchor_tree import checkpoint_leaf
 from anchors.anchoring import AnchorRecord
 from anchors.anvil import ManagedAnvil, dev_account, find_anvil
 from ledger.application.storage import open_storage
@@ -174,6 +175,49 @@ def test_a_reorganised_anchor_is_anchored_again_and_its_bundle_updated(
     ]
     assert kinds[:3] == ["Anchored", "Orphaned", "Reanchored"]
     assert ledger.public.verify(credential_id=credential_id)["verdict"] == "valid"
+
+
+def anchor_next_batch(embedded: EmbeddedLedger, signer: CommandSigner) -> AnchorRecord:
+    """Issue one credential and take its batch to a recorded anchor, step by step, with no
+    orphan check in between (the test decides when the anchorer looks)."""
+    learner = {**LEARNER, "identifier": f"learner-{time.monotonic_ns()}"}
+    embedded.storage.ledger.issue(SignedCommand(**signer.issue(content(), learner)))
+    embedded.log_consumer.catch_up()
+    size, note = embedded.log_consumer.close_batch()
+    record = embedded.anchorer.open(size, note, [checkpoint_leaf(note)])
+    for _ in range(20):
+        record = embedded.anchorer.advance(record)
+        if record.state == "confirmed":
+            embedded.anchorer.mark_recorded(record)
+            stored = embedded.storage.anchors.get(size)
+            assert stored is not None
+            return stored
+    raise AssertionError("the anchor was not confirmed")
+
+
+def test_an_anchor_above_the_last_checked_tip_is_found_orphaned_though_the_chain_below_stays(
+    tmp_path: Path, database: Callable[[], dict[str, Any]], node: ManagedAnvil
+) -> None:
+    settings = settings_on(tmp_path, database, node, batch_age_seconds=3600.0)
+    embedded = EmbeddedLedger(settings)  # no consumer threads: the test drives the anchorer
+    try:
+        key = IssuerKey.generate()
+        app = embedded.storage.ledger
+        issuer = app.register_issuer(IssuerRegistration(**issuer_registration(key.address)))
+        signer = CommandSigner(key, str(issuer.id))
+        first = anchor_next_batch(embedded, signer)
+        assert embedded.anchorer.orphaned() == []  # the tip is checked with the first on it
+        checked = node.rpc("evm_snapshot")
+        second = anchor_next_batch(embedded, signer)
+        node.rpc("evm_revert", checked)
+        node.rpc("evm_mine")
+        node.rpc("evm_mine")  # a longer chain on the checked tip, without the second anchor
+        orphans = embedded.anchorer.orphaned()
+        assert [o.checkpoint_size for o in orphans] == [second.checkpoint_size]
+        still = embedded.storage.anchors.get(first.checkpoint_size)
+        assert still is not None and still.state == "recorded"
+    finally:
+        embedded.stop()
 
 
 def after_size(ledger: RunningLedger, credential_id: str) -> int:
