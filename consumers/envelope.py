@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.domain.aggregates import AnchoringKeys, BatchAnchor, CommandReceipt, Credential, Issuer
+from ledger.domain.aggregates import (
+    AnchoringKeys,
+    BatchAnchor,
+    CommandReceipt,
+    Credential,
+    Issuer,
+    Pathway,
+)
 from ledger.domain.canonical import canonical_bytes
 
 ENVELOPE_VERSION = 1
@@ -29,7 +36,9 @@ def _content(event: Any) -> tuple[str | None, dict[str, Any], str | None]:
         | Credential.PersonalDataErased
         | Credential.SealRecorded
         | Issuer.SealCertificateRegistered
-        | Issuer.SealCertificateRevoked,
+        | Issuer.SealCertificateRevoked
+        | Pathway.Published
+        | Pathway.Revised,
     ):
         return _signed(event)
     if isinstance(event, Issuer.KeyRotated):

@@ -9,7 +9,14 @@ from types import SimpleNamespace
 from typing import Any
 
 from consumers.follower import Follower, StoredEvent
-from ledger.domain.aggregates import AnchoringKeys, BatchAnchor, CommandReceipt, Credential, Issuer
+from ledger.domain.aggregates import (
+    AnchoringKeys,
+    BatchAnchor,
+    CommandReceipt,
+    Credential,
+    Issuer,
+    Pathway,
+)
 from ledger.persistence.read_model import PositionMoved, ReadModel, ReadModelWriter
 
 Handler = Callable[[ReadModelWriter, Any, str, int], None]
@@ -68,6 +75,12 @@ _HANDLERS: dict[type[Any], Handler] = {
     ),
     Credential.PersonalDataErased: lambda w, e, at, pos: w.personal_data_erased(
         str(e.originator_id), at
+    ),
+    Pathway.Published: lambda w, e, at, pos: w.pathway_version(
+        str(e.originator_id), 1, at, pos, e.command
+    ),
+    Pathway.Revised: lambda w, e, at, pos: w.pathway_version(
+        str(e.originator_id), int(e.command["version"]) + 1, at, pos, e.command
     ),
     CommandReceipt.Recorded: lambda w, e, at, pos: None,
     # Transactions are answered from the log's own store; the read model keeps where each

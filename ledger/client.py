@@ -200,6 +200,34 @@ class CommandSigner:
             self._command("offer", command_id, credential_id=credential_id, version=str(version))
         )
 
+    def publish_pathway(
+        self, target: dict[str, Any], rules: dict[str, Any], command_id: str | None = None
+    ) -> dict[str, Any]:
+        """Publish a pathway toward ``target`` under ``rules`` (its version 1)."""
+        return self._signed(
+            self._command("publish-pathway", command_id, target=target, rules=rules)
+        )
+
+    def revise_pathway(
+        self,
+        pathway_id: str,
+        version: int,
+        target: dict[str, Any],
+        rules: dict[str, Any],
+        command_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Replace version ``version`` of a pathway with new target and rules."""
+        return self._signed(
+            self._command(
+                "revise-pathway",
+                command_id,
+                pathway_id=pathway_id,
+                version=str(version),
+                target=target,
+                rules=rules,
+            )
+        )
+
     def rotate_key(self, new_key: IssuerKey, command_id: str | None = None) -> dict[str, Any]:
         """A key rotation, signed by the current key and by the new one."""
         command = self._command("rotate-key", command_id, new_address=new_key.address)
@@ -324,6 +352,30 @@ class LedgerClient:
     def adopt_wallet_key(self, body: dict[str, Any]) -> dict[str, Any]:
         issuer_id = body["command"]["issuer_id"]
         return self._call("POST", f"/issuers/{issuer_id}/wallet-keys", json=body)
+
+    def publish_pathway(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", "/pathways", json=body)
+
+    def revise_pathway(self, body: dict[str, Any]) -> dict[str, Any]:
+        pathway_id = body["command"]["pathway_id"]
+        return self._call("POST", f"/pathways/{pathway_id}/versions", json=body)
+
+    def pathways(self, issuer_id: str | None = None) -> list[dict[str, Any]]:
+        params = {"issuer_id": issuer_id} if issuer_id else {}
+        found: list[dict[str, Any]] = self._call("GET", "/pathways", params=params)["pathways"]
+        return found
+
+    def pathway(self, pathway_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/pathways/{pathway_id}")
+
+    def evaluate(
+        self, pathway_id: str, documents: list[dict[str, Any]], version: int | None = None
+    ) -> dict[str, Any]:
+        """Evaluate credential documents against a pathway (nothing is written)."""
+        body: dict[str, Any] = {"documents": documents}
+        if version is not None:
+            body["version"] = version
+        return self._call("POST", f"/pathways/{pathway_id}/evaluations", json=body)
 
     def offer(self, body: dict[str, Any]) -> dict[str, Any]:
         """A credential offer for the learner's wallet, with its URI and PIN."""

@@ -101,9 +101,9 @@ def _admin_sql(statement: str) -> None:
         connection.execute(statement)
 
 
-@pytest.fixture
-def database() -> Iterator[Callable[[], dict[str, Any]]]:
-    """Makes fresh, empty databases for one test: settings fields naming each."""
+@contextmanager
+def databases() -> Iterator[Callable[[], dict[str, Any]]]:
+    """Makes fresh, empty databases, dropped at the end: settings fields naming each."""
     created: list[str] = []
 
     def make() -> dict[str, Any]:
@@ -120,9 +120,18 @@ def database() -> Iterator[Callable[[], dict[str, Any]]]:
             "postgres_password": "credledger",
         }
 
-    yield make
-    for name in created:
-        _admin_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    try:
+        yield make
+    finally:
+        for name in created:
+            _admin_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def database() -> Iterator[Callable[[], dict[str, Any]]]:
+    """Makes fresh, empty databases for one test: settings fields naming each."""
+    with databases() as make:
+        yield make
 
 
 @pytest.fixture
@@ -156,8 +165,9 @@ def fresh_read_model(
         model.close()
 
 
-@pytest.fixture
-def ledger(settings: Settings) -> Iterator[RunningLedger]:
+@contextmanager
+def running_ledger(settings: Settings) -> Iterator[RunningLedger]:
+    """An embedded ledger on ``settings``, served over HTTP until the block ends."""
     # The port is chosen first: profiles and lists name the URL the ledger is reached at.
     port = free_port()
     settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
@@ -173,6 +183,12 @@ def ledger(settings: Settings) -> Iterator[RunningLedger]:
         server.should_exit = True
         thread.join(timeout=10)
         embedded.stop()
+
+
+@pytest.fixture
+def ledger(settings: Settings) -> Iterator[RunningLedger]:
+    with running_ledger(settings) as running:
+        yield running
 
 
 def register(ledger: RunningLedger, **overrides: Any) -> RegisteredIssuer:

@@ -16,6 +16,7 @@ from ledger.api import (
     log,
     openapi,
     operations,
+    pathways,
     problems,
     state,
     tlog,
@@ -60,6 +61,7 @@ def create_app(ctx: ApiContext, on_shutdown: Callable[[], None] | None = None) -
     app.include_router(credentials.router)
     app.include_router(edc.router)
     app.include_router(wallets.router)
+    app.include_router(pathways.router)
     app.include_router(log.router)
     app.include_router(tlog.router)
     app.include_router(verification.router)

@@ -86,6 +86,27 @@ def _record(
     )
 
 
+def held_document_report(ctx: ApiContext, document: dict[str, Any]) -> Report:
+    """A Blockcerts document checked as the Blockcerts verifier would (failing closed), and,
+    where this ledger holds the credential, with its record and the issuer's quality
+    assurance: one combined report."""
+    checked = verify_document(
+        document, ctx.chain, LocalResolver(ctx), confirmations=ctx.confirmations
+    )
+    credential_id = document.get("ledgerCredentialId")
+    version = document.get("credentialVersion")
+    if not isinstance(credential_id, str) or not isinstance(version, int):
+        return combine(checked, None, None)
+    try:
+        record: Report | None = _record(ctx, credential_id, version)
+        missing = None
+    except AnchorPending as exc:
+        record, missing = None, exc.detail
+    except NotFound:
+        record, missing = None, None
+    return combine(checked, record, _quality(ctx, credential_id, version), missing)
+
+
 def _quality(ctx: ApiContext, credential_id: str, version: int | None) -> Step | None:
     found = ctx.read_model.credential(credential_id)
     if found is None:
@@ -117,21 +138,7 @@ def verify(body: VerifyRequest, ctx: Ctx) -> dict[str, Any]:
         )
         return {**report.as_dict(), "credential": report.credential}
     if body.document is not None:
-        document = verify_document(
-            body.document, ctx.chain, LocalResolver(ctx), confirmations=ctx.confirmations
-        )
-        credential_id = body.document.get("ledgerCredentialId")
-        version = body.document.get("credentialVersion")
-        if not isinstance(credential_id, str) or not isinstance(version, int):
-            return combine(document, None, None).as_dict()
-        try:
-            record: Report | None = _record(ctx, credential_id, version)
-            missing = None
-        except AnchorPending as exc:
-            record, missing = None, exc.detail
-        except NotFound:
-            record, missing = None, None
-        return combine(document, record, _quality(ctx, credential_id, version), missing).as_dict()
+        return held_document_report(ctx, body.document).as_dict()
     if body.bundle is not None:
         credential_id = str(body.bundle.get("credential_id"))
         report = _record(ctx, credential_id, None, body.bundle)

@@ -30,6 +30,7 @@ from ledger.domain.aggregates import (
     CommandReceipt,
     Credential,
     Issuer,
+    Pathway,
     SealFacts,
     anchor_id_for,
     credential_id_for,
@@ -44,10 +45,12 @@ from ledger.domain.commands import (
     EraseCommand,
     IssuerRegistration,
     OfferCommand,
+    PublishPathwayCommand,
     ReadDocumentsCommand,
     ReadPersonalDataCommand,
     RecordSealCommand,
     RegisterSealCertificateCommand,
+    RevisePathwayCommand,
     RevokeCommand,
     RevokeSealCertificateCommand,
     RotateKeyCommand,
@@ -73,6 +76,7 @@ from ledger.domain.errors import (
     LedgerError,
     NotFound,
     NotYourCredential,
+    NotYourPathway,
     NoWalletKey,
     OfferAlreadyDelivered,
     PersonalDataErased,
@@ -110,6 +114,7 @@ class CommandResult:
     version: int | None
     status: str
     replayed: bool = False
+    pathway_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -924,6 +929,72 @@ class Ledger(Application[UUID]):
             raise NoWalletKey("the issuer has not adopted a key for SD-JWT VCs")
 
     @counted_command("read-personal-data")
+    # Pathways (stacking and recognition) -------------------------------------------------------
+
+    @counted_command("publish-pathway")
+    def publish_pathway(self, signed: SignedCommand) -> CommandResult:
+        """Publish a pathway (version 1): its target and rules, by the recognising issuer."""
+        return self._retrying(lambda: self._publish_pathway(signed))
+
+    def _publish_pathway(self, signed: SignedCommand) -> CommandResult:
+        publish = command_checks.command(PublishPathwayCommand, signed.command, self._clock())
+        self._authenticate(publish, signed)
+        if (replayed := self._replayed(publish, signed)) is not None:
+            return replayed
+        pathway = Pathway(
+            issuer_id=publish.issuer_id, command=signed.command, signature=signed.signature
+        )
+        result = CommandResult(
+            publish.command_id,
+            publish.type,
+            publish.issuer_id,
+            None,
+            1,
+            "published",
+            pathway_id=str(pathway.id),
+        )
+        self._save(pathway, self._receipt(publish, signed, result))
+        return result
+
+    @counted_command("revise-pathway")
+    def revise_pathway(self, signed: SignedCommand) -> CommandResult:
+        """Publish a new version of one of the issuer's pathways."""
+        return self._retrying(lambda: self._revise_pathway(signed))
+
+    def _revise_pathway(self, signed: SignedCommand) -> CommandResult:
+        revise = command_checks.command(RevisePathwayCommand, signed.command, self._clock())
+        self._authenticate(revise, signed)
+        if (replayed := self._replayed(revise, signed)) is not None:
+            return replayed
+        pathway = self._pathway(revise.pathway_id)
+        if pathway.issuer_id != revise.issuer_id:
+            raise NotYourPathway("the pathway was published by another issuer")
+        current = len(pathway.versions)
+        if revise.version != str(current):
+            raise VersionMismatch(
+                f"the command revises version {revise.version}, the pathway's current version "
+                f"is {current}",
+                current_version=current,
+            )
+        pathway.revise(signed.command, signed.signature)
+        result = CommandResult(
+            revise.command_id,
+            revise.type,
+            revise.issuer_id,
+            None,
+            current + 1,
+            "published",
+            pathway_id=revise.pathway_id,
+        )
+        self._save(pathway, self._receipt(revise, signed, result))
+        return result
+
+    def _pathway(self, pathway_id: str) -> Pathway:
+        found = self._get(pathway_id)
+        if not isinstance(found, Pathway):
+            raise NotFound(f"no pathway {pathway_id}")
+        return found
+
     def read_personal_data(self, signed: SignedCommand) -> OpenedRecord:
         """The learner's data behind a credential's current version, for its issuer only."""
         read = self._fresh_read(ReadPersonalDataCommand, signed)

@@ -20,6 +20,7 @@ _ISSUER_NS = uuid.UUID("8e1c9a7b-6d5f-4e3a-8b2c-0f1e2d3c4b5a")
 _RECEIPT_NS = uuid.UUID("c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f")
 _ANCHOR_NS = uuid.UUID("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")
 _ANCHORING_KEYS_ID = uuid.UUID("0d6f3b8a-2c41-4e57-9a6b-7e8f9c0d1e2f")
+_PATHWAY_NS = uuid.UUID("6a2e9d14-0b7c-4f35-a8d1-93c4e5f60718")
 
 
 class UnboundCommand(Exception):
@@ -371,6 +372,54 @@ class Credential(Aggregate):
         self, command: dict[str, Any], signature: str, jwt_sha256: str, kid: str, status_index: int
     ) -> None:
         self.deliveries += 1
+
+
+def pathway_id_for(issuer_id: str, command_id: str) -> uuid.UUID:
+    """The id of the pathway a publish-pathway command creates (its own namespace: the
+    command's receipt sits at the id its command id gives a credential)."""
+    return uuid.uuid5(_PATHWAY_NS, f"{issuer_id}/{command_id}")
+
+
+class Pathway(Aggregate):
+    """A recognising institution's published rules toward a target, in versions."""
+
+    @staticmethod
+    def create_id(issuer_id: str, command: dict[str, Any]) -> uuid.UUID:
+        return pathway_id_for(issuer_id, command["command_id"])
+
+    class Published(Aggregate.Created):
+        issuer_id: str
+        command: dict[str, Any]
+        signature: str
+
+    class Revised(Aggregate.Event):
+        command: dict[str, Any]
+        signature: str
+
+    @event(Published)
+    def __init__(self, issuer_id: str, command: dict[str, Any], signature: str) -> None:
+        self.issuer_id = issuer_id
+        self.versions: list[dict[str, Any]] = [command]
+
+    def revise(self, command: dict[str, Any], signature: str) -> None:
+        """Record a new version, made by ``command`` from the current one."""
+        bound = (
+            command.get("type") == "revise-pathway"
+            and command.get("issuer_id") == self.issuer_id
+            and command.get("pathway_id") == str(self.id)
+            and command.get("version") == str(len(self.versions))
+        )
+        if not bound:
+            raise UnboundCommand(
+                f"a {command.get('type')} command for {command.get('pathway_id')} at version "
+                f"{command.get('version')} cannot be recorded on pathway {self.id} at version "
+                f"{len(self.versions)}"
+            )
+        self._revise(command, signature)
+
+    @event(Revised)
+    def _revise(self, command: dict[str, Any], signature: str) -> None:
+        self.versions.append(command)
 
 
 class CommandReceipt(Aggregate):

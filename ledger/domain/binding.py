@@ -2,7 +2,8 @@
 
 A command names its type, its command id and its target: an issue command the credential its
 id derives to, amend, revoke, erase and record-seal the credential and the version they act on,
-rotate-key and the seal-certificate commands their issuer. The ledger records an event only
+rotate-key and the seal-certificate commands their issuer, publish-pathway the pathway its id
+derives to and revise-pathway the pathway and version it replaces. The ledger records an event only
 where its command says; these checks let anyone see that it did, from the envelopes alone.
 ``target_problem`` needs the envelope only; ``Bindings`` follows the history in order for what
 needs state (versions, command ids).
@@ -13,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.domain.aggregates import credential_id_text
+from ledger.domain.aggregates import credential_id_text, pathway_id_for
 from ledger.domain.jwk import thumbprint
 
 COMMAND_OF_EVENT = {
@@ -27,6 +28,8 @@ COMMAND_OF_EVENT = {
     "Credential.SealRecorded": "record-seal",
     "Issuer.WalletKeyAdopted": "adopt-wallet-key",
     "Credential.WalletDelivered": "offer",
+    "Pathway.Published": "publish-pathway",
+    "Pathway.Revised": "revise-pathway",
 }
 # What the ledger adds to a signed command in the envelope (outside what was signed).
 RECORDED_BESIDE = ("new_key_signature", "wallet_key", "delivery")
@@ -66,6 +69,19 @@ def target_problem(envelope: dict[str, Any]) -> str | None:
                 f"the issue command {command.get('command_id')!r} creates credential {derived}, "
                 f"not {aggregate}"
             )
+    elif kind == "Pathway.Published":
+        derived = str(pathway_id_for(str(issuer), str(command.get("command_id"))))
+        if derived != aggregate:
+            return (
+                f"the publish-pathway command {command.get('command_id')!r} creates pathway "
+                f"{derived}, not {aggregate}"
+            )
+    elif kind == "Pathway.Revised":
+        if command.get("pathway_id") != aggregate:
+            return (
+                f"the signed revise-pathway command names pathway {command.get('pathway_id')}, "
+                f"the event is of pathway {aggregate}"
+            )
     elif kind in _ISSUER_EVENTS:
         if aggregate != issuer:
             return f"the {expected} command is signed for issuer {issuer}, not {aggregate}"
@@ -92,6 +108,8 @@ class Bindings:
     """issuer id -> the kid of its SD-JWT VC key in use"""
     status_indexes: set[str] = field(default_factory=set)
     """"issuer id/index" of every status list entry a delivery took"""
+    pathways: dict[str, list[Any]] = field(default_factory=dict)
+    """pathway id -> [issuer id, current version]"""
 
     def check(self, envelope: dict[str, Any]) -> str | None:
         """Why ``envelope`` is not bound to its event at this point of the history."""
@@ -121,6 +139,8 @@ class Bindings:
             if problem is not None:
                 return problem
         aggregate = str(envelope["aggregate_id"])
+        if kind.startswith("Pathway."):
+            return self._pathway_problem(kind, aggregate, command)
         known = self.credentials.get(aggregate)
         if kind == "Credential.Issued":
             return f"credential {aggregate} was issued before" if known else None
@@ -129,6 +149,21 @@ class Bindings:
         if known[0] != command["issuer_id"]:
             return f"credential {aggregate} belongs to issuer {known[0]}, not the command's"
         return self._version_problem(kind, aggregate, command, key, known[1], repeated_erase)
+
+    def _pathway_problem(self, kind: str, aggregate: str, command: dict[str, Any]) -> str | None:
+        known = self.pathways.get(aggregate)
+        if kind == "Pathway.Published":
+            return f"pathway {aggregate} was published before" if known else None
+        if known is None:
+            return f"pathway {aggregate} was never published"
+        if known[0] != command["issuer_id"]:
+            return f"pathway {aggregate} belongs to issuer {known[0]}, not the command's"
+        if command.get("version") != str(known[1]):
+            return (
+                f"the signed revise-pathway command acts on version {command.get('version')}, "
+                f"pathway {aggregate} was at version {known[1]}"
+            )
+        return None
 
     def _delivery_problem(self, content: dict[str, Any]) -> str | None:
         delivery = content.get("delivery") or {}
@@ -184,6 +219,10 @@ class Bindings:
             self.credentials[aggregate][1] += 1
         elif kind == "Credential.PersonalDataErased":
             self.erased.add(f"{key}/{aggregate}")
+        elif kind == "Pathway.Published":
+            self.pathways[aggregate] = [command["issuer_id"], 1]
+        elif kind == "Pathway.Revised":
+            self.pathways[aggregate][1] += 1
         elif kind == "Issuer.WalletKeyAdopted":
             self.wallet_keys[command["issuer_id"]] = command["wallet_key"]["kid"]
         elif kind == "Credential.WalletDelivered":

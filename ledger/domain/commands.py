@@ -27,6 +27,7 @@ from ledger.domain.content import (
     Timestamp,
     in_codelist,
 )
+from ledger.domain.pathways import PathwayRules, PathwayTarget
 from ledger.domain.signing import normalize_address
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -154,6 +155,26 @@ class OfferCommand(_Command):
     version: Version
 
 
+class PublishPathwayCommand(_Command):
+    """Publish a pathway: its target and rules (version 1). The pathway's id derives from the
+    issuer and the command id, as a credential's does."""
+
+    type: Literal["publish-pathway"]
+    target: PathwayTarget
+    rules: PathwayRules
+
+
+class RevisePathwayCommand(_Command):
+    """Replace version ``version`` of a pathway with new target and rules (version + 1);
+    evaluations and recognitions name the version they used."""
+
+    type: Literal["revise-pathway"]
+    pathway_id: UuidStr
+    version: Version
+    target: PathwayTarget
+    rules: PathwayRules
+
+
 class ReadPersonalDataCommand(_Command):
     """A signed read: only the issuer of a credential may see its learner's data."""
 
@@ -224,6 +245,8 @@ COMMAND_MODELS: dict[str, type[_Command]] = {
     "record-seal": RecordSealCommand,
     "adopt-wallet-key": AdoptWalletKeyCommand,
     "offer": OfferCommand,
+    "publish-pathway": PublishPathwayCommand,
+    "revise-pathway": RevisePathwayCommand,
     "read-personal-data": ReadPersonalDataCommand,
 }
 

@@ -166,6 +166,7 @@ ShortText = Annotated[
 ]
 Timestamp = Annotated[str, AfterValidator(_timestamp)]
 Country = Annotated[str, in_codelist("countries", "countries")]
+EscoSkill = Annotated[str, AfterValidator(_esco_skill)]
 Language = Annotated[str, in_codelist("languages", "languages")]
 
 
@@ -187,7 +188,7 @@ class AwardingBody(_Strict):
 
 class LearningOutcome(_Strict):
     text: Text
-    esco_skill: Annotated[str, AfterValidator(_esco_skill)] | None = None
+    esco_skill: EscoSkill | None = None
 
 
 class CreditPoint(_Strict):

@@ -124,6 +124,11 @@ class NotYourCredential(Forbidden):
     title = "Not your credential"
 
 
+class NotYourPathway(Forbidden):
+    code = "not-your-pathway"
+    title = "Not your pathway"
+
+
 class NotFound(LedgerError):
     status = 404
     code = "not-found"

@@ -77,6 +77,10 @@ SCHEMA = (
     " ON rm_wallet_deliveries (issuer_id, status_index)",
     "CREATE INDEX IF NOT EXISTS rm_wallet_deliveries_by_credential"
     " ON rm_wallet_deliveries (credential_id)",
+    "CREATE TABLE IF NOT EXISTS rm_pathway_versions ("
+    " pathway_id TEXT NOT NULL, version INTEGER NOT NULL, issuer_id TEXT NOT NULL,"
+    " title TEXT NOT NULL, target TEXT NOT NULL, rules TEXT NOT NULL,"
+    " published_at TEXT NOT NULL, position INTEGER NOT NULL, PRIMARY KEY (pathway_id, version))",
 )
 
 # A W3C Bitstring Status List of this many entries per list (the specification's minimum,
@@ -100,6 +104,7 @@ _DIGEST_TABLES = (
     ("rm_seals", "seal_sha256"),
     ("rm_wallet_keys", "issuer_id, kid"),
     ("rm_wallet_deliveries", "jwt_sha256"),
+    ("rm_pathway_versions", "pathway_id, version"),
 )
 
 
@@ -296,6 +301,23 @@ class ReadModelWriter:
         self._run(
             "INSERT INTO rm_issuer_history VALUES (?, ?, ?, ?, ?)",
             (issuer_id, position, at, event, _json(detail)),
+        )
+
+    def pathway_version(
+        self, pathway_id: str, version: int, at: str, position: int, command: dict[str, Any]
+    ) -> None:
+        self._run(
+            "INSERT INTO rm_pathway_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                pathway_id,
+                version,
+                command["issuer_id"],
+                command["target"]["title"],
+                _json(command["target"]),
+                _json(command["rules"]),
+                at,
+                position,
+            ),
         )
 
     def credential_version(
@@ -563,6 +585,63 @@ class ReadModel(ABC):
             "revocation": None if row[8] is None else {"at": row[8], "reason": row[9]},
             "personal_data_erased": bool(row[10]),
             "versions": versions,
+        }
+
+    def pathways(self, issuer_id: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        """Every pathway at its current version (of one issuer, if named), by title."""
+        where, params = ("WHERE p.issuer_id = ?", (issuer_id,)) if issuer_id else ("", ())
+        with self._cursor(write=False) as c:
+            c.execute(
+                self._sql(
+                    "SELECT p.pathway_id, p.version, p.issuer_id, p.title, p.target,"
+                    " p.published_at FROM rm_pathway_versions p"
+                    " JOIN (SELECT pathway_id, MAX(version) AS current FROM rm_pathway_versions"
+                    " GROUP BY pathway_id) c"
+                    " ON c.pathway_id = p.pathway_id AND c.current = p.version"
+                    f" {where} ORDER BY p.title, p.pathway_id LIMIT ?"
+                ),
+                (*params, limit),
+            )
+            rows = c.fetchall()
+        return [
+            {
+                "pathway_id": row[0],
+                "current_version": row[1],
+                "issuer_id": row[2],
+                "title": row[3],
+                "target": json.loads(row[4]),
+                "updated_at": row[5],
+            }
+            for row in rows
+        ]
+
+    def pathway(self, pathway_id: str) -> dict[str, Any] | None:
+        """One pathway with every version's target and rules, or None."""
+        with self._cursor(write=False) as c:
+            c.execute(
+                self._sql(
+                    "SELECT version, issuer_id, target, rules, published_at, position"
+                    " FROM rm_pathway_versions WHERE pathway_id = ? ORDER BY version"
+                ),
+                (pathway_id,),
+            )
+            rows = c.fetchall()
+        if not rows:
+            return None
+        return {
+            "pathway_id": pathway_id,
+            "issuer_id": rows[0][1],
+            "current_version": rows[-1][0],
+            "versions": [
+                {
+                    "version": version,
+                    "target": json.loads(target),
+                    "rules": json.loads(rules),
+                    "published_at": at,
+                    "log_position": position,
+                }
+                for version, _, target, rules, at, position in rows
+            ],
         }
 
     def commitment_of(self, credential_id: str, version: int) -> str | None:

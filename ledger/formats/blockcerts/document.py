@@ -114,6 +114,14 @@ def _note(text: str) -> dict[str, Any]:
     return {"type": "Note", "noteLiteral": text}
 
 
+_LEARNER_TERMS = (
+    ("given_name", "givenName"),
+    ("family_name", "familyName"),
+    ("date_of_birth", "dateOfBirth"),
+    ("email", "emailAddress"),
+)
+
+
 def _subject(learner: dict[str, Any], commitment: str, salt: str) -> dict[str, Any]:
     subject: dict[str, Any] = {
         "type": "Person",
@@ -121,12 +129,7 @@ def _subject(learner: dict[str, Any], commitment: str, salt: str) -> dict[str, A
         "name": learner["full_name"],
         "fullName": learner["full_name"],
     }
-    for key, term in (
-        ("given_name", "givenName"),
-        ("family_name", "familyName"),
-        ("date_of_birth", "dateOfBirth"),
-        ("email", "emailAddress"),
-    ):
+    for key, term in _LEARNER_TERMS:
         if learner.get(key) is not None:
             subject[term] = str(learner[key])
     subject["learnerCommitment"] = {
@@ -135,6 +138,27 @@ def _subject(learner: dict[str, Any], commitment: str, salt: str) -> dict[str, A
         "salt": salt,
     }
     return subject
+
+
+def held_learner(document: dict[str, Any]) -> tuple[dict[str, str], str, str] | None:
+    """The learner's data, commitment and salt a document carries (the inverse of what
+    :func:`credential_document` writes), or None if the document does not carry them."""
+    subject = document.get("credentialSubject")
+    if not isinstance(subject, dict):
+        return None
+    identifier = subject.get("identifier")
+    opening = subject.get("learnerCommitment")
+    if not isinstance(identifier, dict) or not isinstance(opening, dict):
+        return None
+    found = {"identifier": identifier.get("notation"), "full_name": subject.get("fullName")}
+    for key, term in _LEARNER_TERMS:
+        if subject.get(term) is not None:
+            found[key] = subject[term]
+    commitment, salt = opening.get("commitment"), opening.get("salt")
+    learner = {key: value for key, value in found.items() if isinstance(value, str)}
+    if len(learner) != len(found) or not isinstance(commitment, str) or not isinstance(salt, str):
+        return None
+    return learner, commitment, salt
 
 
 def _specification(content: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,168 @@
+"""Pathways: recognising institutions publish them (signed), anyone reads them, and a learner's
+set of credentials is evaluated against one without anything being written."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Path as PathParameter
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.api.app_context import ApiContext, context
+from ledger.api.parameters import INT64_MAX, named_in_path
+from ledger.api.verification import held_document_report
+from ledger.domain.commands import SignedCommand
+from ledger.domain.commitment import matches
+from ledger.domain.errors import FieldError, InvalidInput, NotFound
+from ledger.formats.blockcerts.document import held_learner
+from ledger.stacking.evaluation import Component, evaluate
+from ledger.verify.report import Report
+
+router = APIRouter(tags=["pathways"])
+Ctx = Annotated[ApiContext, Depends(context)]
+PathwayId = Annotated[
+    str,
+    PathParameter(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"),
+]
+MAX_COMPONENTS = 30
+
+# What a verdict other than valid means for a component, in words.
+_VERDICT_WORDS = {
+    "revoked": "It was revoked",
+    "superseded": "It is superseded by a later version",
+    "not-anchored": "It is not anchored yet",
+    "expired": "It has expired",
+    "not-yet-valid": "It is not valid yet",
+    "issuer-unknown": "Its issuer is not in the register",
+    "status-unknown": "Its status could not be checked",
+    "invalid": "It does not verify",
+}
+
+
+class EvaluationRequest(BaseModel):
+    """The credentials as the learner holds them, and optionally the pathway version."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    documents: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_COMPONENTS)] = (
+        Field(description="Blockcerts credential documents of this ledger, one per component.")
+    )
+    version: Annotated[int, Field(ge=1, le=INT64_MAX)] | None = Field(
+        default=None, description="The pathway version to apply; default: the current one."
+    )
+
+
+@router.post(
+    "/pathways",
+    status_code=201,
+    response_model=None,
+    summary="Publish a pathway: target and rules (signed)",
+)
+def publish_pathway(body: SignedCommand, ctx: Ctx, response: Response) -> dict[str, Any]:
+    result = ctx.ledger.publish_pathway(body)
+    ctx.written()
+    response.headers["Location"] = f"/pathways/{result.pathway_id}"
+    return result.as_dict()
+
+
+@router.post(
+    "/pathways/{pathway_id}/versions",
+    status_code=201,
+    response_model=None,
+    summary="Publish a new version of a pathway (signed)",
+)
+def revise_pathway(pathway_id: PathwayId, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
+    named_in_path(body, "pathway_id", pathway_id)
+    result = ctx.ledger.revise_pathway(body)
+    ctx.written()
+    return result.as_dict()
+
+
+@router.get("/pathways", response_model=None, summary="Every published pathway")
+def pathways(
+    ctx: Ctx,
+    issuer_id: Annotated[str | None, Query(max_length=36)] = None,
+) -> dict[str, Any]:
+    return {"pathways": ctx.read_model.pathways(issuer_id)}
+
+
+@router.get("/pathways/{pathway_id}", response_model=None, summary="One pathway, every version")
+def pathway(pathway_id: PathwayId, ctx: Ctx) -> dict[str, Any]:
+    return _pathway(ctx, pathway_id)
+
+
+@router.post(
+    "/pathways/{pathway_id}/evaluations",
+    response_model=None,
+    summary="Evaluate credentials as the learner holds them against a pathway (no writes)",
+)
+def evaluation(pathway_id: PathwayId, body: EvaluationRequest, ctx: Ctx) -> dict[str, Any]:
+    """Each component verified in full and shown to be the same learner's; per component its
+    verdict and what it contributes, per rule met or not with the numbers, the totals per
+    credit system and what is missing."""
+    found = _pathway(ctx, pathway_id)
+    wanted = body.version or found["current_version"]
+    version = next((v for v in found["versions"] if v["version"] == wanted), None)
+    if version is None:
+        raise InvalidInput(
+            [FieldError("version", "unknown-version", f"the pathway has no version {wanted}")]
+        )
+    components = [held_component(ctx, document) for document in body.documents]
+    return evaluate(found, version, components, ctx.ledger.clock()).as_dict()
+
+
+def held_component(ctx: ApiContext, document: dict[str, Any]) -> Component:
+    """One presented document as a component: verified against this ledger, its learner
+    commitment opened with the identification and salt it carries."""
+    report = held_document_report(ctx, document)
+    credential_id = document.get("ledgerCredentialId")
+    version = document.get("credentialVersion")
+    if not isinstance(credential_id, str) or not isinstance(version, int):
+        return Component(None, None, None, None, None, None, report.verdict, _refusal(report))
+    record = ctx.read_model.credential(credential_id)
+    if record is None:
+        refusal = "This ledger holds no such credential."
+        return Component(credential_id, version, None, None, None, None, "invalid", refusal)
+    content = next((v["content"] for v in record["versions"] if v["version"] == version), None)
+    issuer = ctx.read_model.issuer(record["issuer_id"])
+    return Component(
+        credential_id=credential_id,
+        version=version,
+        issuer_id=record["issuer_id"],
+        provider=issuer["legal_name"] if issuer else None,
+        content=content,
+        learner=_opened_learner(ctx, document, credential_id, version),
+        verdict=report.verdict,
+        refusal=None if report.verdict == "valid" else _refusal(report),
+    )
+
+
+def _opened_learner(
+    ctx: ApiContext, document: dict[str, Any], credential_id: str, version: int
+) -> str | None:
+    """The learner identifier whose data and salt, as the document carries them, open the
+    commitment the ledger recorded for this version; None if they do not."""
+    held = held_learner(document)
+    recorded = ctx.read_model.commitment_of(credential_id, version)
+    if held is None or recorded is None:
+        return None
+    learner, commitment, salt = held
+    if commitment != recorded or not matches(learner, salt, recorded):
+        return None
+    return learner["identifier"]
+
+
+def _refusal(report: Report) -> str:
+    failed = [s.detail for s in report.steps if s.passed is False]
+    if not failed:
+        failed = [s.detail for s in report.steps if s.passed is None and s.name != "witnesses"]
+    words = _VERDICT_WORDS.get(report.verdict, f"Its verdict is {report.verdict}")
+    return f"{words}: {failed[0]}" if failed else f"{words}."
+
+
+def _pathway(ctx: ApiContext, pathway_id: str) -> dict[str, Any]:
+    found = ctx.read_model.pathway(pathway_id)
+    if found is None:
+        raise NotFound(f"no pathway {pathway_id}")
+    return found

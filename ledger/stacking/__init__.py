@@ -1,0 +1,1 @@
+"""Stacking: micro-credentials from several issuers counted toward a pathway."""
