@@ -16,6 +16,7 @@ from ledger.domain.aggregates import (
     Credential,
     Issuer,
     Pathway,
+    Recognition,
 )
 from ledger.domain.canonical import canonical_bytes
 
@@ -38,7 +39,8 @@ def _content(event: Any) -> tuple[str | None, dict[str, Any], str | None]:
         | Issuer.SealCertificateRegistered
         | Issuer.SealCertificateRevoked
         | Pathway.Published
-        | Pathway.Revised,
+        | Pathway.Revised
+        | Recognition.Recorded,
     ):
         return _signed(event)
     if isinstance(event, Issuer.KeyRotated):

@@ -16,6 +16,7 @@ from ledger.domain.aggregates import (
     Credential,
     Issuer,
     Pathway,
+    Recognition,
 )
 from ledger.persistence.read_model import PositionMoved, ReadModel, ReadModelWriter
 
@@ -81,6 +82,9 @@ _HANDLERS: dict[type[Any], Handler] = {
     ),
     Pathway.Revised: lambda w, e, at, pos: w.pathway_version(
         str(e.originator_id), int(e.command["version"]) + 1, at, pos, e.command
+    ),
+    Recognition.Recorded: lambda w, e, at, pos: w.recognition_recorded(
+        str(e.originator_id), at, pos, e.command
     ),
     CommandReceipt.Recorded: lambda w, e, at, pos: None,
     # Transactions are answered from the log's own store; the read model keeps where each

@@ -21,6 +21,7 @@ from ledger.domain.canonical import canonical_bytes
 from ledger.domain.commitment import commit, new_salt
 from ledger.domain.content import LearnerData, utc_now
 from ledger.domain.signing import IssuerKey
+from ledger.formats.blockcerts.document import document_leaf
 from ledger.formats.edc.credential import credential_reference
 from ledger.formats.edc.seal import certificate_digest, read_sealed
 
@@ -228,6 +229,33 @@ class CommandSigner:
             )
         )
 
+    def recognise(
+        self,
+        pathway_id: str,
+        pathway_version: int,
+        documents: list[dict[str, Any]],
+        command_id: str | None = None,
+    ) -> dict[str, Any]:
+        """A recognition decision that the credentials of ``documents`` (as the learner handed
+        them over) meet version ``pathway_version`` of the pathway; the documents travel
+        beside the signed command, which names each by id, version and anchored hash."""
+        components = [
+            {
+                "credential_id": document["ledgerCredentialId"],
+                "version": str(document["credentialVersion"]),
+                "document_hash": document_leaf(document),
+            }
+            for document in documents
+        ]
+        command = self._command(
+            "recognise",
+            command_id,
+            pathway_id=pathway_id,
+            pathway_version=str(pathway_version),
+            components=components,
+        )
+        return self._signed(command, documents=documents)
+
     def rotate_key(self, new_key: IssuerKey, command_id: str | None = None) -> dict[str, Any]:
         """A key rotation, signed by the current key and by the new one."""
         command = self._command("rotate-key", command_id, new_address=new_key.address)
@@ -359,6 +387,14 @@ class LedgerClient:
     def revise_pathway(self, body: dict[str, Any]) -> dict[str, Any]:
         pathway_id = body["command"]["pathway_id"]
         return self._call("POST", f"/pathways/{pathway_id}/versions", json=body)
+
+    def recognise(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Record a recognition decision; the answer carries the evaluation it rests on."""
+        pathway_id = body["command"]["pathway_id"]
+        return self._call("POST", f"/pathways/{pathway_id}/recognitions", json=body)
+
+    def recognition(self, recognition_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/recognitions/{recognition_id}")
 
     def pathways(self, issuer_id: str | None = None) -> list[dict[str, Any]]:
         params = {"issuer_id": issuer_id} if issuer_id else {}

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi import Path as PathParameter
 from pydantic import BaseModel, ConfigDict, Field
 
+from anchors.jsonld import CanonicalizationError
 from ledger.api.app_context import ApiContext, context
 from ledger.api.parameters import INT64_MAX, named_in_path
 from ledger.api.verification import held_document_report
 from ledger.domain.commands import SignedCommand
 from ledger.domain.commitment import matches
 from ledger.domain.errors import FieldError, InvalidInput, NotFound
-from ledger.formats.blockcerts.document import held_learner
+from ledger.formats.blockcerts.document import document_leaf, held_learner
 from ledger.stacking.evaluation import Component, evaluate
 from ledger.verify.report import Report
 
@@ -112,6 +113,85 @@ def evaluation(pathway_id: PathwayId, body: EvaluationRequest, ctx: Ctx) -> dict
     return evaluate(found, version, components, ctx.ledger.clock()).as_dict()
 
 
+@router.post(
+    "/pathways/{pathway_id}/recognitions",
+    status_code=201,
+    response_model=None,
+    summary="Record a recognition decision: components of one learner meet the pathway (signed)",
+)
+def recognise(
+    pathway_id: PathwayId, body: SignedCommand, ctx: Ctx, response: Response
+) -> dict[str, Any]:
+    """The recognising institution's decision, with the components' documents beside the
+    command: each is verified again now, must be the one the command names (id, version,
+    hash) and count, and together they must meet the pathway version named; then the
+    decision is recorded. The answer carries the evaluation it rests on."""
+    named_in_path(body, "pathway_id", pathway_id)
+    command = ctx.ledger.authorize_recognition(body)
+    documents = body.documents or []
+    if len(documents) != len(command.components):
+        raise InvalidInput(
+            [
+                FieldError(
+                    "documents",
+                    "one-per-component",
+                    f"give the {len(command.components)} components' documents, in the "
+                    "command's order",
+                )
+            ]
+        )
+    found = _pathway(ctx, pathway_id)
+    version = next(v for v in found["versions"] if v["version"] == int(command.pathway_version))
+    components = [held_component(ctx, document) for document in documents]
+    evaluation = evaluate(found, version, components, ctx.ledger.clock())
+    errors = []
+    for index, (named, held, verdict) in enumerate(
+        zip(command.components, components, evaluation.components, strict=True)
+    ):
+        if (held.credential_id, held.version) != (named.credential_id, int(named.version)):
+            errors.append(
+                FieldError(
+                    f"documents[{index}]",
+                    "not-the-component",
+                    f"is not version {named.version} of credential {named.credential_id}",
+                )
+            )
+        elif not verdict.counts:
+            errors.append(
+                FieldError(f"documents[{index}]", "component-refused", " ".join(verdict.reasons))
+            )
+        elif held.document_hash != named.document_hash:
+            errors.append(
+                FieldError(
+                    f"documents[{index}]",
+                    "document-hash",
+                    "hashes to another leaf than the command's document_hash",
+                )
+            )
+    if not errors and not evaluation.met:
+        errors.append(
+            FieldError("command.pathway_version", "pathway-not-met", " ".join(evaluation.missing))
+        )
+    if errors:
+        raise InvalidInput(errors)
+    result = ctx.ledger.recognise(body)
+    ctx.written()
+    response.headers["Location"] = f"/recognitions/{result.recognition_id}"
+    return {**result.as_dict(), "evaluation": evaluation.as_dict()}
+
+
+@router.get(
+    "/recognitions/{recognition_id}",
+    response_model=None,
+    summary="A recorded recognition, with each component's status now",
+)
+def recognition(recognition_id: PathwayId, ctx: Ctx) -> dict[str, Any]:
+    found = ctx.read_model.recognition(recognition_id)
+    if found is None:
+        raise NotFound(f"no recognition {recognition_id}")
+    return found
+
+
 def held_component(ctx: ApiContext, document: dict[str, Any]) -> Component:
     """One presented document as a component: verified against this ledger, its learner
     commitment opened with the identification and salt it carries."""
@@ -135,6 +215,7 @@ def held_component(ctx: ApiContext, document: dict[str, Any]) -> Component:
         learner=_opened_learner(ctx, document, credential_id, version),
         verdict=report.verdict,
         refusal=None if report.verdict == "valid" else _refusal(report),
+        document_hash=_leaf(document) if report.verdict == "valid" else None,
     )
 
 
@@ -151,6 +232,14 @@ def _opened_learner(
     if commitment != recorded or not matches(learner, salt, recorded):
         return None
     return learner["identifier"]
+
+
+def _leaf(document: dict[str, Any]) -> str | None:
+    """The document's anchor-tree leaf (a valid document's is the one the ledger anchored)."""
+    try:
+        return document_leaf(document)
+    except CanonicalizationError:
+        return None
 
 
 def _refusal(report: Report) -> str:

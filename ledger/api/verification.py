@@ -21,7 +21,13 @@ from ledger.formats.sd_jwt.verify import verify_presentation
 from ledger.persistence.read_model import version_status
 from ledger.verify.bundle import AnchorPending, build_bundle
 from ledger.verify.bundle_checks import verify_bundle
-from ledger.verify.combined import bundle_content, combine, quality_assurance_step
+from ledger.verify.combined import (
+    bundle_content,
+    combine,
+    components_step,
+    quality_assurance_step,
+    with_components,
+)
 from ledger.verify.report import Report, Step
 
 router = APIRouter(tags=["verification"])
@@ -104,7 +110,17 @@ def held_document_report(ctx: ApiContext, document: dict[str, Any]) -> Report:
         record, missing = None, exc.detail
     except NotFound:
         record, missing = None, None
-    return combine(checked, record, _quality(ctx, credential_id, version), missing)
+    combined = combine(checked, record, _quality(ctx, credential_id, version), missing)
+    return with_components(combined, _components(ctx, credential_id, version))
+
+
+def _components(ctx: ApiContext, credential_id: str, version: int | None) -> Step | None:
+    found = ctx.read_model.credential(credential_id)
+    if found is None:
+        return None
+    wanted = version or found["current_version"]
+    content = next((v["content"] for v in found["versions"] if v["version"] == wanted), None)
+    return components_step(content, ctx.read_model.credential)
 
 
 def _quality(ctx: ApiContext, credential_id: str, version: int | None) -> Step | None:
@@ -151,8 +167,12 @@ def verify(body: VerifyRequest, ctx: Ctx) -> dict[str, Any]:
             )
         )
         combined = combine(None, report, quality)
+        if found is not None:
+            step = components_step(bundle_content(found, body.bundle), ctx.read_model.credential)
+            combined = with_components(combined, step)
         return {**combined.as_dict(), "credential": report.credential}
     assert body.credential_id is not None
     report = _record(ctx, body.credential_id, body.version)
     combined = combine(None, report, _quality(ctx, body.credential_id, body.version))
+    combined = with_components(combined, _components(ctx, body.credential_id, body.version))
     return {**combined.as_dict(), "credential": report.credential}

@@ -31,6 +31,7 @@ from ledger.domain.aggregates import (
     Credential,
     Issuer,
     Pathway,
+    Recognition,
     SealFacts,
     anchor_id_for,
     credential_id_for,
@@ -48,6 +49,7 @@ from ledger.domain.commands import (
     PublishPathwayCommand,
     ReadDocumentsCommand,
     ReadPersonalDataCommand,
+    RecogniseCommand,
     RecordSealCommand,
     RegisterSealCertificateCommand,
     RevisePathwayCommand,
@@ -115,6 +117,7 @@ class CommandResult:
     status: str
     replayed: bool = False
     pathway_id: str | None = None
+    recognition_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -389,6 +392,7 @@ class Ledger(Application[UUID]):
     ) -> _PreparedIssue:
         issuer = self._signing_issuer(checked.issuer_id, checked.signer, issuers)
         self._matches_register(checked.issuer_country, checked.qa_type, issuer)
+        self._recognised_parts(signed.command["content"], checked.issuer_id)
         credential = Credential(
             issuer_id=checked.issuer_id, command=signed.command, signature=signed.signature
         )
@@ -444,6 +448,7 @@ class Ledger(Application[UUID]):
         credential = self._own_credential(amend.credential_id, amend.issuer_id)
         if credential.revoked:
             raise AlreadyRevoked("a revoked credential cannot be amended")
+        self._recognised_parts(signed.command["content"], amend.issuer_id)
         self._at_current_version(credential, amend.version)
         commitment = amend.content.learner.commitment
         record = None
@@ -988,6 +993,121 @@ class Ledger(Application[UUID]):
         )
         self._save(pathway, self._receipt(revise, signed, result))
         return result
+
+    def authorize_recognition(self, signed: SignedCommand) -> RecogniseCommand:
+        """Check a recognise command's shape, signature and pathway before its components'
+        documents are verified (which only the API layer can do)."""
+        recognise = command_checks.command(RecogniseCommand, signed.command, self._clock())
+        self._authenticate(recognise, signed)
+        self._recognising_pathway(recognise)
+        return recognise
+
+    @counted_command("recognise")
+    def recognise(self, signed: SignedCommand) -> CommandResult:
+        """Record a recognition decision, every component checked again as things stand.
+
+        The components' documents (the learner, the anchoring, the pathway's rules) are
+        verified by the caller first; here each component must still be the current version
+        of a credential that is not revoked, of an issuer in good standing.
+        """
+        return self._retrying(lambda: self._recognise(signed))
+
+    def _recognise(self, signed: SignedCommand) -> CommandResult:
+        recognise = command_checks.command(RecogniseCommand, signed.command, self._clock())
+        self._authenticate(recognise, signed)
+        if (replayed := self._replayed(recognise, signed)) is not None:
+            return replayed
+        self._recognising_pathway(recognise)
+        errors = []
+        for index, component in enumerate(recognise.components):
+            problem = self._unrecognisable(component.credential_id, component.version)
+            if problem is not None:
+                rule, message = problem
+                errors.append(FieldError(f"command.components[{index}]", rule, message))
+        if errors:
+            raise InvalidInput(errors)
+        recognition = Recognition(
+            issuer_id=recognise.issuer_id, command=signed.command, signature=signed.signature
+        )
+        result = CommandResult(
+            recognise.command_id,
+            recognise.type,
+            recognise.issuer_id,
+            None,
+            None,
+            "recognised",
+            pathway_id=recognise.pathway_id,
+            recognition_id=str(recognition.id),
+        )
+        self._save(recognition, self._receipt(recognise, signed, result))
+        return result
+
+    def _recognised_parts(self, content: dict[str, Any], issuer_id: str) -> None:
+        """Refuse (422) a stacked credential whose parts no recognition of its issuer
+        decided: nothing is combined without a recorded decision."""
+        parts = content.get("has_part")
+        if parts is None:
+            return
+        field = "command.content.recognition_id"
+        recognition = self.recognition(str(content.get("recognition_id")))
+        if recognition is None:
+            raise InvalidInput(
+                [FieldError(field, "unknown-recognition", "names no recorded recognition")]
+            )
+        if recognition.issuer_id != issuer_id:
+            raise InvalidInput(
+                [FieldError(field, "not-your-recognition", "is another institution's decision")]
+            )
+        if not recognition.covers(parts):
+            raise InvalidInput(
+                [
+                    FieldError(
+                        "command.content.has_part",
+                        "not-recognised",
+                        "names a component (credential id and version) the recognition did "
+                        "not recognise",
+                    )
+                ]
+            )
+
+    def _recognising_pathway(self, recognise: RecogniseCommand) -> Pathway:
+        pathway = self._pathway(recognise.pathway_id)
+        if pathway.issuer_id != recognise.issuer_id:
+            raise NotYourPathway("only the institution that published a pathway recognises by it")
+        if int(recognise.pathway_version) > len(pathway.versions):
+            raise InvalidInput(
+                [
+                    FieldError(
+                        "command.pathway_version",
+                        "unknown-version",
+                        f"the pathway has {len(pathway.versions)} version(s)",
+                    )
+                ]
+            )
+        return pathway
+
+    def _unrecognisable(self, credential_id: str, version: str) -> tuple[str, str] | None:
+        """Why a component cannot be recognised now (rule, message), or None."""
+        found = self._get(credential_id)
+        if not isinstance(found, Credential):
+            return "unknown-credential", f"no credential {credential_id}"
+        if found.revoked:
+            return "revoked", f"credential {credential_id} is revoked"
+        if version != str(len(found.versions)):
+            return (
+                "superseded",
+                f"version {version} of credential {credential_id} is superseded by version "
+                f"{len(found.versions)}",
+            )
+        issuer = self._issuer(found.issuer_id)
+        if issuer.suspended:
+            return "issuer-suspended", f"the issuer of credential {credential_id} is suspended"
+        return None
+
+    def recognition(self, recognition_id: str) -> Recognition | None:
+        """A recorded recognition, or None."""
+        found = self._get(recognition_id)
+        return found if isinstance(found, Recognition) else None
 
     def _pathway(self, pathway_id: str) -> Pathway:
         found = self._get(pathway_id)

@@ -195,11 +195,7 @@ class Auditor:
                 )
             )
         register = IssuerRegister(dict(resume.keys), set(resume.suspended))
-        self._bindings = Bindings(
-            {k: list(v) for k, v in resume.credentials.items()},
-            dict(resume.commands),
-            set(resume.erased),
-        )
+        self._bindings = resume.restored_bindings()
         return resume.size, register, previous
 
     def _check_entry(

@@ -27,6 +27,18 @@ class Resume:
     credentials: dict[str, list[Any]] = field(default_factory=dict)
     commands: dict[str, str] = field(default_factory=dict)
     erased: list[str] = field(default_factory=list)
+    # Everything the binding checks had derived (files saved before it held the three above).
+    bindings: dict[str, Any] = field(default_factory=dict)
+
+    def restored_bindings(self) -> Bindings:
+        """The binding checks' state as it was at this checkpoint."""
+        if self.bindings:
+            return Bindings.from_saved(self.bindings)
+        return Bindings(
+            {k: list(v) for k, v in self.credentials.items()},
+            dict(self.commands),
+            set(self.erased),
+        )
 
     @classmethod
     def at(
@@ -50,6 +62,7 @@ class Resume:
             credentials={k: list(v) for k, v in bindings.credentials.items()},
             commands=dict(bindings.commands),
             erased=sorted(bindings.erased),
+            bindings=bindings.saved(),
         )
 
     def save(self, path: Path) -> None:

@@ -21,6 +21,7 @@ _RECEIPT_NS = uuid.UUID("c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f")
 _ANCHOR_NS = uuid.UUID("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")
 _ANCHORING_KEYS_ID = uuid.UUID("0d6f3b8a-2c41-4e57-9a6b-7e8f9c0d1e2f")
 _PATHWAY_NS = uuid.UUID("6a2e9d14-0b7c-4f35-a8d1-93c4e5f60718")
+_RECOGNITION_NS = uuid.UUID("f4b1c8e2-5d3a-4e6f-9b07-2c8d1e4a6f39")
 
 
 class UnboundCommand(Exception):
@@ -420,6 +421,35 @@ class Pathway(Aggregate):
     @event(Revised)
     def _revise(self, command: dict[str, Any], signature: str) -> None:
         self.versions.append(command)
+
+
+def recognition_id_for(issuer_id: str, command_id: str) -> uuid.UUID:
+    """The id of the recognition a recognise command records."""
+    return uuid.uuid5(_RECOGNITION_NS, f"{issuer_id}/{command_id}")
+
+
+class Recognition(Aggregate):
+    """A recognising institution's signed decision that components meet a pathway version."""
+
+    @staticmethod
+    def create_id(issuer_id: str, command: dict[str, Any]) -> uuid.UUID:
+        return recognition_id_for(issuer_id, command["command_id"])
+
+    class Recorded(Aggregate.Created):
+        issuer_id: str
+        command: dict[str, Any]
+        signature: str
+
+    @event(Recorded)
+    def __init__(self, issuer_id: str, command: dict[str, Any], signature: str) -> None:
+        self.issuer_id = issuer_id
+        self.command = command
+
+    def covers(self, parts: list[dict[str, Any]]) -> bool:
+        """Whether every part (credential id and version) is one of the recognised
+        components."""
+        recognised = {(c["credential_id"], str(c["version"])) for c in self.command["components"]}
+        return all((p["credential_id"], str(p["version"])) in recognised for p in parts)
 
 
 class CommandReceipt(Aggregate):

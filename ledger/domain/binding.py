@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.domain.aggregates import credential_id_text, pathway_id_for
+from ledger.domain.aggregates import credential_id_text, pathway_id_for, recognition_id_for
 from ledger.domain.jwk import thumbprint
 
 COMMAND_OF_EVENT = {
@@ -30,6 +30,7 @@ COMMAND_OF_EVENT = {
     "Credential.WalletDelivered": "offer",
     "Pathway.Published": "publish-pathway",
     "Pathway.Revised": "revise-pathway",
+    "Recognition.Recorded": "recognise",
 }
 # What the ledger adds to a signed command in the envelope (outside what was signed).
 RECORDED_BESIDE = ("new_key_signature", "wallet_key", "delivery")
@@ -76,6 +77,13 @@ def target_problem(envelope: dict[str, Any]) -> str | None:
                 f"the publish-pathway command {command.get('command_id')!r} creates pathway "
                 f"{derived}, not {aggregate}"
             )
+    elif kind == "Recognition.Recorded":
+        derived = str(recognition_id_for(str(issuer), str(command.get("command_id"))))
+        if derived != aggregate:
+            return (
+                f"the recognise command {command.get('command_id')!r} records recognition "
+                f"{derived}, not {aggregate}"
+            )
     elif kind == "Pathway.Revised":
         if command.get("pathway_id") != aggregate:
             return (
@@ -91,6 +99,9 @@ def target_problem(envelope: dict[str, Any]) -> str | None:
             f"the event is of credential {aggregate}"
         )
     return None
+
+
+_SETS = frozenset({"erased", "status_indexes", "revoked", "suspended"})
 
 
 @dataclass
@@ -110,6 +121,29 @@ class Bindings:
     """"issuer id/index" of every status list entry a delivery took"""
     pathways: dict[str, list[Any]] = field(default_factory=dict)
     """pathway id -> [issuer id, current version]"""
+    revoked: set[str] = field(default_factory=set)
+    """credentials revoked so far"""
+    suspended: set[str] = field(default_factory=set)
+    """issuers suspended now"""
+    anchored_leaves: dict[str, str] = field(default_factory=dict)
+    """"credential id/version" -> the leaf its document was anchored as (hex)"""
+    recognitions: dict[str, list[Any]] = field(default_factory=dict)
+    """recognition id -> [issuer id, ["credential id/version" it recognised]]"""
+
+    def saved(self) -> dict[str, Any]:
+        """The state as JSON values, for an incremental audit to start again from."""
+        return {
+            name: sorted(value) if isinstance(value, set) else value
+            for name, value in self.__dict__.items()
+        }
+
+    @classmethod
+    def from_saved(cls, saved: dict[str, Any]) -> Bindings:
+        """The state :meth:`saved` wrote."""
+        fields: dict[str, Any] = {
+            name: set(value) if name in _SETS else value for name, value in saved.items()
+        }
+        return cls(**fields)
 
     def check(self, envelope: dict[str, Any]) -> str | None:
         """Why ``envelope`` is not bound to its event at this point of the history."""
@@ -141,6 +175,12 @@ class Bindings:
         aggregate = str(envelope["aggregate_id"])
         if kind.startswith("Pathway."):
             return self._pathway_problem(kind, aggregate, command)
+        if kind == "Recognition.Recorded":
+            return self._recognition_problem(command)
+        if kind in ("Credential.Issued", "Credential.Amended"):
+            problem = self._parts_problem(command)
+            if problem is not None:
+                return problem
         known = self.credentials.get(aggregate)
         if kind == "Credential.Issued":
             return f"credential {aggregate} was issued before" if known else None
@@ -163,6 +203,59 @@ class Bindings:
                 f"the signed revise-pathway command acts on version {command.get('version')}, "
                 f"pathway {aggregate} was at version {known[1]}"
             )
+        return None
+
+    def _parts_problem(self, command: dict[str, Any]) -> str | None:
+        """Whether a stacked credential's parts were all recognised, by its issuer, before."""
+        content = command.get("content") or {}
+        parts = content.get("has_part")
+        if parts is None:
+            return None
+        recognition = self.recognitions.get(str(content.get("recognition_id")))
+        if recognition is None:
+            return f"has_part rests on recognition {content.get('recognition_id')}, never recorded"
+        if recognition[0] != command["issuer_id"]:
+            return f"has_part rests on recognition {content['recognition_id']} of another issuer"
+        for part in parts:
+            if f"{part.get('credential_id')}/{part.get('version')}" not in recognition[1]:
+                return (
+                    f"has_part names version {part.get('version')} of credential "
+                    f"{part.get('credential_id')}, which recognition {content['recognition_id']} "
+                    "did not recognise"
+                )
+        return None
+
+    def _recognition_problem(self, command: dict[str, Any]) -> str | None:
+        """Whether the pathway was the issuer's, and every component, at this point of the
+        history, the current version of a credential not revoked, of an issuer not
+        suspended, whose document was anchored with the hash the decision names."""
+        pathway = self.pathways.get(str(command.get("pathway_id")))
+        if pathway is None:
+            return f"the recognition names pathway {command.get('pathway_id')}, never published"
+        if pathway[0] != command["issuer_id"]:
+            return f"pathway {command['pathway_id']} belongs to issuer {pathway[0]}"
+        if not 1 <= int(command.get("pathway_version", 0)) <= pathway[1]:
+            return f"pathway {command['pathway_id']} had no version {command['pathway_version']}"
+        for component in command.get("components", []):
+            credential_id, version = str(component["credential_id"]), str(component["version"])
+            known = self.credentials.get(credential_id)
+            if known is None:
+                return f"the recognition names credential {credential_id}, never issued"
+            if credential_id in self.revoked:
+                return f"the recognition counts credential {credential_id}, revoked before it"
+            if version != str(known[1]):
+                return (
+                    f"the recognition counts version {version} of credential {credential_id}, "
+                    f"which was at version {known[1]}"
+                )
+            if known[0] in self.suspended:
+                return f"the recognition counts credential {credential_id} of a suspended issuer"
+            leaf = self.anchored_leaves.get(f"{credential_id}/{version}")
+            if leaf is None or leaf != component.get("document_hash"):
+                return (
+                    f"the recognition names a document of credential {credential_id} version "
+                    f"{version} that is not the one anchored for it"
+                )
         return None
 
     def _delivery_problem(self, content: dict[str, Any]) -> str | None:
@@ -208,6 +301,7 @@ class Bindings:
         """Take ``envelope`` (checked) into the state."""
         kind = str(envelope.get("type"))
         if kind not in COMMAND_OF_EVENT:
+            self._apply_unsigned(kind, envelope)
             return
         command = envelope["content"]
         key = f"{command['issuer_id']}/{command.get('command_id')}"
@@ -219,6 +313,11 @@ class Bindings:
             self.credentials[aggregate][1] += 1
         elif kind == "Credential.PersonalDataErased":
             self.erased.add(f"{key}/{aggregate}")
+        elif kind == "Credential.Revoked":
+            self.revoked.add(aggregate)
+        elif kind == "Recognition.Recorded":
+            parts = sorted(f"{c['credential_id']}/{c['version']}" for c in command["components"])
+            self.recognitions[aggregate] = [command["issuer_id"], parts]
         elif kind == "Pathway.Published":
             self.pathways[aggregate] = [command["issuer_id"], 1]
         elif kind == "Pathway.Revised":
@@ -228,6 +327,21 @@ class Bindings:
         elif kind == "Credential.WalletDelivered":
             index = command["delivery"]["status_index"]
             self.status_indexes.add(f"{command['issuer_id']}/{index}")
+
+    def _apply_unsigned(self, kind: str, envelope: dict[str, Any]) -> None:
+        """The operator's and the anchorer's events that later bindings depend on."""
+        content = envelope.get("content") or {}
+        if kind == "Issuer.Suspended":
+            self.suspended.add(str(envelope["aggregate_id"]))
+        elif kind == "Issuer.Reinstated":
+            self.suspended.discard(str(envelope["aggregate_id"]))
+        elif kind == "BatchAnchor.Anchored":
+            leaves = content.get("leaves") or []
+            for placed in content.get("documents") or []:
+                index = placed.get("leaf_index")
+                if isinstance(index, int) and 0 <= index < len(leaves):
+                    key = f"{placed.get('credential_id')}/{placed.get('version')}"
+                    self.anchored_leaves[key] = str(leaves[index]).removeprefix("0x")
 
 
 def _wallet_key_problem(content: dict[str, Any]) -> str | None:

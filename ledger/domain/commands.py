@@ -175,6 +175,30 @@ class RevisePathwayCommand(_Command):
     rules: PathwayRules
 
 
+class RecognisedComponent(BaseModel):
+    """One credential version a recognition counts, and the anchored hash of its document."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    credential_id: UuidStr
+    version: Version
+    document_hash: Sha256 = Field(
+        description="The anchored leaf of the version's Blockcerts document: SHA-256 of its "
+        "canonical N-Quads without the proof, in hex."
+    )
+
+
+class RecogniseCommand(_Command):
+    """The recognising institution's decision that these components, of one learner, meet
+    version ``pathway_version`` of its pathway. The ledger checks every component again and
+    records the decision; nothing is ever combined without one."""
+
+    type: Literal["recognise"]
+    pathway_id: UuidStr
+    pathway_version: Version
+    components: Annotated[list[RecognisedComponent], Field(min_length=1, max_length=30)]
+
+
 class ReadPersonalDataCommand(_Command):
     """A signed read: only the issuer of a credential may see its learner's data."""
 
@@ -227,6 +251,11 @@ class SignedCommand(BaseModel):
         description="For rotate-key: the new key's signature over the same bytes "
         "(proof that the issuer holds it).",
     )
+    documents: Annotated[list[dict[str, Any]], Field(max_length=30)] | None = Field(
+        default=None,
+        description="For recognise: the components' Blockcerts documents as the learner "
+        "handed them over, verified again and checked against the command; not stored.",
+    )
     sealed: dict[str, Any] | None = Field(
         default=None,
         description="For record-seal: the sealed EDC credential (JAdES, JWS JSON), checked "
@@ -247,6 +276,7 @@ COMMAND_MODELS: dict[str, type[_Command]] = {
     "offer": OfferCommand,
     "publish-pathway": PublishPathwayCommand,
     "revise-pathway": RevisePathwayCommand,
+    "recognise": RecogniseCommand,
     "read-personal-data": ReadPersonalDataCommand,
 }
 

@@ -231,6 +231,16 @@ class Stackability(_Strict):
     towards: StackingTarget | None = None
 
 
+_UUID_TEXT = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+class ComponentReference(_Strict):
+    """A micro-credential a stacked credential is made of: its id and the version recognised."""
+
+    credential_id: Annotated[str, StringConstraints(pattern=_UUID_TEXT)]
+    version: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,6}$")]
+
+
 class CredentialContent(_Strict):
     """Every constitutive element of one micro-credential version, as the issuer signs it."""
 
@@ -260,6 +270,14 @@ class CredentialContent(_Strict):
     grade: Grade | None = None
     stackability: Stackability | None = None
     further_information: Text | None = None
+    has_part: Annotated[list[ComponentReference], Field(min_length=1, max_length=30)] | None = None
+    recognition_id: (
+        Annotated[
+            str,
+            StringConstraints(pattern=_UUID_TEXT),
+        ]
+        | None
+    ) = None
 
 
 class LearnerData(_Strict):
@@ -319,6 +337,15 @@ def consistency_errors(
     """The rules that relate several fields of one credential, and the configured bounds,
     with the field each breaks."""
     errors: list[FieldError] = _bounds_errors(content.workload, rules, prefix)
+    if (content.has_part is None) != (content.recognition_id is None):
+        errors.append(
+            FieldError(
+                f"{prefix}.has_part",
+                "recognition-required",
+                "a stacked credential names its components and the recognition that decided "
+                "them (has_part with recognition_id); neither goes alone",
+            )
+        )
     supervision_values = rules.supervision_values
     issued = parse_timestamp(content.issued)
     if issued > now + CLOCK_SKEW:

@@ -81,6 +81,10 @@ SCHEMA = (
     " pathway_id TEXT NOT NULL, version INTEGER NOT NULL, issuer_id TEXT NOT NULL,"
     " title TEXT NOT NULL, target TEXT NOT NULL, rules TEXT NOT NULL,"
     " published_at TEXT NOT NULL, position INTEGER NOT NULL, PRIMARY KEY (pathway_id, version))",
+    "CREATE TABLE IF NOT EXISTS rm_recognitions ("
+    " recognition_id TEXT PRIMARY KEY, issuer_id TEXT NOT NULL, pathway_id TEXT NOT NULL,"
+    " pathway_version INTEGER NOT NULL, components TEXT NOT NULL, recorded_at TEXT NOT NULL,"
+    " position INTEGER NOT NULL)",
 )
 
 # A W3C Bitstring Status List of this many entries per list (the specification's minimum,
@@ -105,6 +109,7 @@ _DIGEST_TABLES = (
     ("rm_wallet_keys", "issuer_id, kid"),
     ("rm_wallet_deliveries", "jwt_sha256"),
     ("rm_pathway_versions", "pathway_id, version"),
+    ("rm_recognitions", "recognition_id"),
 )
 
 
@@ -128,6 +133,11 @@ def _utc(at: datetime) -> str:
 
 def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def version_status_of(found: dict[str, Any], version: int) -> str:
+    """The status of one version of a credential as :meth:`ReadModel.credential` gives it."""
+    return next((v["status"] for v in found["versions"] if v["version"] == version), "unknown")
 
 
 def public_content(content: dict[str, Any]) -> dict[str, Any]:
@@ -315,6 +325,22 @@ class ReadModelWriter:
                 command["target"]["title"],
                 _json(command["target"]),
                 _json(command["rules"]),
+                at,
+                position,
+            ),
+        )
+
+    def recognition_recorded(
+        self, recognition_id: str, at: str, position: int, command: dict[str, Any]
+    ) -> None:
+        self._run(
+            "INSERT INTO rm_recognitions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                recognition_id,
+                command["issuer_id"],
+                command["pathway_id"],
+                int(command["pathway_version"]),
+                _json(command["components"]),
                 at,
                 position,
             ),
@@ -642,6 +668,43 @@ class ReadModel(ABC):
                 }
                 for version, _, target, rules, at, position in rows
             ],
+        }
+
+    def recognition(self, recognition_id: str) -> dict[str, Any] | None:
+        """A recorded recognition, each component with its credential's status now."""
+        with self._cursor(write=False) as c:
+            c.execute(
+                self._sql(
+                    "SELECT issuer_id, pathway_id, pathway_version, components, recorded_at,"
+                    " position FROM rm_recognitions WHERE recognition_id = ?"
+                ),
+                (recognition_id,),
+            )
+            row = c.fetchone()
+        if row is None:
+            return None
+        components = []
+        for component in json.loads(row[3]):
+            found = self.credential(component["credential_id"])
+            version = int(component["version"])
+            now = "unknown" if found is None else version_status_of(found, version)
+            components.append(
+                {
+                    "credential_id": component["credential_id"],
+                    "version": version,
+                    "document_hash": component["document_hash"],
+                    "status": now,
+                    "revocation": found["revocation"] if found and now == "revoked" else None,
+                }
+            )
+        return {
+            "recognition_id": recognition_id,
+            "issuer_id": row[0],
+            "pathway_id": row[1],
+            "pathway_version": row[2],
+            "recorded_at": row[4],
+            "log_position": row[5],
+            "components": components,
         }
 
     def commitment_of(self, credential_id: str, version: int) -> str | None:

@@ -52,6 +52,7 @@ class Component:
     learner: str | None
     verdict: str
     refusal: str | None = None
+    document_hash: str | None = None
 
 
 @dataclass

@@ -10,6 +10,7 @@ The register adds the issuer's quality assurance. The web page, ``POST /verify``
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from ledger.verify.report import Report, Step
@@ -41,6 +42,7 @@ ORDER = (
     "anchor",
     "validity",
     "status",
+    "components",
 )
 # Worst first: the verdict of a combined report is the worst of its parts.
 _SEVERITY = (
@@ -51,6 +53,7 @@ _SEVERITY = (
     "not-yet-valid",
     "not-anchored",
     "issuer-unknown",
+    "component-revoked",
     "status-unknown",
     "valid",
 )
@@ -83,6 +86,56 @@ def quality_assurance_step(issuer: dict[str, Any] | None, content: dict[str, Any
         True,
         f"{name} is registered with quality-assurance evidence from {qa['body']}{reference}.",
     )
+
+
+def components_step(
+    content: dict[str, Any] | None, component: Callable[[str], dict[str, Any] | None]
+) -> Step | None:
+    """For a stacked credential, whether its components still stand: each revoked one named,
+    with when and why (the issuer decides what follows; the ledger never revokes on its own).
+
+    ``component`` gives a credential's public status by id."""
+    parts = (content or {}).get("has_part")
+    if not parts:
+        return None
+    revoked = []
+    for part in parts:
+        found = component(part["credential_id"])
+        if found is not None and found["status"] == "revoked":
+            version = next(
+                (v for v in found["versions"] if v["version"] == int(part["version"])), None
+            )
+            title = (version or {}).get("content", {}).get("title", "a component")
+            revocation = found["revocation"] or {}
+            revoked.append(
+                f"“{title}” ({part['credential_id']}) was revoked on {revocation.get('at')}: "
+                f"{revocation.get('reason')}"
+            )
+    recognition = content.get("recognition_id") if content else None
+    if revoked:
+        return Step(
+            "components",
+            False,
+            f"A component recognised by recognition {recognition} was revoked since: "
+            + "; ".join(revoked)
+            + ". The issuer of this credential decides what follows.",
+        )
+    return Step(
+        "components",
+        True,
+        f"All {len(parts)} components recognised by recognition {recognition} still stand.",
+    )
+
+
+def with_components(report: Report, step: Step | None) -> Report:
+    """``report`` with the components step, its verdict no better than component-revoked
+    when a component was revoked."""
+    if step is None:
+        return report
+    report.steps.append(step)
+    if step.passed is False:
+        report.verdict = worst(report.verdict, "component-revoked")
+    return report
 
 
 def bundle_content(found: dict[str, Any], bundle: dict[str, Any]) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from anchors.jsonld import BLOCKCERTS_V3_2, VC_V2
+from anchors.jsonld import BLOCKCERTS_V3_2, VC_V2, document_hash
 
 _DOCUMENT_NS = uuid.UUID("5b0c3e52-7a43-4c6e-9c7e-4f1d2a9e8c11")
 
@@ -93,6 +93,7 @@ ELM_CONTEXT: dict[str, Any] = {
     "accreditingAgent": _elm("accreditingAgent"),
     "homepage": _elm("homepage", **_ID),
     "isPartOf": _elm("isPartOf"),
+    "hasPart": _elm("hasPart"),
     "additionalNote": _elm("additionalNote"),
     "stackability": {"@id": "cl:stackability"},
     "learnerCommitment": {"@id": "cl:learnerCommitment"},
@@ -100,6 +101,7 @@ ELM_CONTEXT: dict[str, Any] = {
     "salt": {"@id": "cl:salt"},
     "credentialVersion": {"@id": "cl:credentialVersion", "@type": "xsd:integer"},
     "ledgerCredentialId": {"@id": "cl:ledgerCredentialId"},
+    "recognitionId": {"@id": "cl:recognitionId"},
 }
 
 CONTEXT: list[Any] = [VC_V2, BLOCKCERTS_V3_2, ELM_CONTEXT]
@@ -112,6 +114,12 @@ def document_id(credential_id: str, version: int) -> str:
 
 def _note(text: str) -> dict[str, Any]:
     return {"type": "Note", "noteLiteral": text}
+
+
+def document_leaf(document: dict[str, Any]) -> str:
+    """The anchor-tree leaf of a document (hex): SHA-256 of its canonical N-Quads, proof
+    left out; what a recognition names a component's document by."""
+    return document_hash(document).hex()
 
 
 _LEARNER_TERMS = (
@@ -271,6 +279,19 @@ def _claim(content: dict[str, Any]) -> dict[str, Any]:
                     else {}
                 ),
             }
+    if content.get("has_part"):
+        # A stacked credential: the achievements it was recognised from, each by its own
+        # document's id, and the recognition decision that counted them.
+        claim["hasPart"] = [
+            {
+                "id": document_id(part["credential_id"], int(part["version"])),
+                "type": "LearningAchievement",
+                "ledgerCredentialId": part["credential_id"],
+                "credentialVersion": int(part["version"]),
+            }
+            for part in content["has_part"]
+        ]
+        claim["recognitionId"] = content["recognition_id"]
     if content.get("further_information"):
         claim["additionalNote"] = _note(content["further_information"])
     return claim

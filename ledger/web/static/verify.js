@@ -140,6 +140,7 @@
       const when = shown ? ` on ${date(shown.recorded_at)}` : '';
       return ['open', 'NOT YET ANCHORED', `The credential was recorded${when}, but its batch is not anchored on the blockchain yet. Try again in a minute.`];
     }
+    if (verdicts.includes('component-revoked')) return ['open', 'A COMPONENT WAS REVOKED', 'This stacked credential stands as issued, but one of the micro-credentials it was recognised from has since been revoked: the "components" check names it. Ask its issuer what follows.'];
     if (verdicts.includes('unknown-credential')) return ['bad', 'UNKNOWN', 'This ledger has no such credential.'];
     if (verdicts.includes('not-issued-here')) return ['bad', 'NOT ISSUED HERE', 'This credential was not issued through this ledger: it has no record of it. Check it where it was issued.'];
     if (verdicts.some((v) => v !== 'valid')) return ['open', 'COULD NOT BE CONFIRMED', 'Some checks could not be run, so this credential is not confirmed valid.'];
