@@ -66,6 +66,11 @@ def overview_page() -> HTMLResponse:
     return _page("overview.html")
 
 
+@router.api_route("/stack", methods=["GET", "HEAD"])
+def stack_page() -> HTMLResponse:
+    return _page("stack.html")
+
+
 @router.api_route("/docs", methods=["GET", "HEAD"])
 def api_documentation() -> HTMLResponse:
     return _page("docs.html")

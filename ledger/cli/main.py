@@ -17,6 +17,7 @@ from ledger.cli import (
     rebuild_command,
     seal_commands,
     server,
+    stack_commands,
     tiles_command,
     verify_command,
     wallet_commands,
@@ -38,7 +39,8 @@ def cli() -> None:
                anchoring-key, rebuild-read-model
     Issuer:    keygen, issue, bulk-issue, amend, revoke, erase, rotate-key, documents, seal-cert,
                wallet-key, offer
-    Anyone:    status, proof, verify
+    Anyone:    status, proof, verify, stack check, stack list
+    Stacking:  stack publish, stack recognise (the recognising institution)
     Auditors:  audit, witness
     Mirrors:   tiles export
     """
@@ -71,6 +73,7 @@ for command in (
     audit_command.audit,
     witness_command.witness,
     tiles_command.tiles,
+    stack_commands.stack,
 ):
     cli.add_command(command)
 

@@ -238,6 +238,7 @@ def _credit_rules(rules: PathwayRules, totals: dict[str, Decimal]) -> list[RuleO
         met = counted >= required
         figures: dict[str, Any] = {
             "framework": rule.framework,
+            "name": name,
             "required": points_text(required),
             "counted": points_text(counted),
         }

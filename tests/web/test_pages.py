@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import uvicorn
 from click.testing import CliRunner
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from anchors.witness import WitnessKey
 from ledger.api import create_app
@@ -36,31 +36,18 @@ from ledger.runtime.embedded import EmbeddedLedger
 from ledger.settings import Settings, create_secrets
 from tests.conftest import (
     LEARNER,
-    STORE,
     content,
     free_port,
     settled,
     start_server,
     wait_for,
 )
+from tests.web.conftest import ON_SQLITE_ONLY, accessibility_violations, shot
 
 ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts" / "pages"
-AXE = ROOT / ".deploy" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 WITNESS = WitnessKey.generate()
 
-pytestmark = pytest.mark.skipif(
-    STORE != "sqlite", reason="the pages do not depend on the store: the SQLite pass runs them"
-)
+pytestmark = ON_SQLITE_ONLY
 
 
 @dataclass
@@ -198,37 +185,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         embedded.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "tests/run.sh installs Debian's chromium"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1100, "height": 900})
-    opened = context.new_page()
-    yield opened
-    context.close()
-
-
-@pytest.fixture
-def audited_page(browser: Browser) -> Iterator[Page]:
-    """A page whose Content-Security-Policy lets axe-core be injected (for the audit only)."""
-    context = browser.new_context(viewport={"width": 1100, "height": 900}, bypass_csp=True)
-    opened = context.new_page()
-    yield opened
-    context.close()
-
-
-def _shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
 def _verify_file(page: Page, site: Site, document: dict[str, Any], tmp_path: Path) -> None:
     path = tmp_path / "credential.json"
     path.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
@@ -257,7 +213,7 @@ def test_a_valid_credential_file_shows_valid_with_every_step_passed(
     page: Page, site: Site, tmp_path: Path
 ) -> None:
     _verify_file(page, site, site.documents["valid"], tmp_path)
-    _shot(page, "valid")
+    shot(page, "valid")
     expect(page.locator("#verdict-title")).to_have_text("VALID")
     steps = _steps(page)
     for name in (
@@ -299,7 +255,7 @@ def test_a_sealed_edc_credential_shows_valid_with_its_seal_checks_and_elements(
     page: Page, site: Site, tmp_path: Path
 ) -> None:
     _verify_file(page, site, site.documents["edc"], tmp_path)
-    _shot(page, "edc")
+    shot(page, "edc")
     expect(page.locator("#verdict-title")).to_have_text("VALID")
     steps = _steps(page)
     assert steps == {
@@ -329,7 +285,7 @@ def test_a_wallet_presentation_shows_valid_and_only_the_disclosed_claims(
     page.get_by_label("Audience (you)").fill("https://hr.example")
     page.get_by_role("button", name="Verify").click()
     _wait_for_verdict(page)
-    _shot(page, "sd-jwt")
+    shot(page, "sd-jwt")
     expect(page.locator("#verdict-title")).to_have_text("VALID")
     steps = _steps(page)
     assert steps["disclosures"] == steps["key_binding"] == steps["anchor"] == "pass"
@@ -363,7 +319,7 @@ def test_a_changed_file_shows_not_valid_at_integrity(
     page: Page, site: Site, tmp_path: Path
 ) -> None:
     _verify_file(page, site, site.documents["tampered"], tmp_path)
-    _shot(page, "tampered")
+    shot(page, "tampered")
     expect(page.locator("#verdict-title")).to_have_text("NOT VALID")
     assert _steps(page)["integrity"] == "fail"
     expect(page.locator('[data-step="integrity"]')).to_contain_text("changed")
@@ -374,7 +330,7 @@ def test_a_revoked_credential_shows_revoked_with_reason_and_date(page: Page, sit
     page.get_by_label("Or paste a credential id").fill(site.credentials["revoked"])
     page.get_by_role("button", name="Verify").click()
     _wait_for_verdict(page)
-    _shot(page, "revoked")
+    shot(page, "revoked")
     expect(page.locator("#verdict-title")).to_have_text("REVOKED")
     verdict = page.locator("#verdict-text")
     expect(verdict).to_contain_text("assessment irregularity confirmed by the exam board")
@@ -385,7 +341,7 @@ def test_a_superseded_version_shows_superseded_and_the_newer_version(
     page: Page, site: Site, tmp_path: Path
 ) -> None:
     _verify_file(page, site, site.documents["superseded"], tmp_path)
-    _shot(page, "superseded")
+    shot(page, "superseded")
     expect(page.locator("#verdict-title")).to_have_text("SUPERSEDED")
     expect(page.locator("#verdict-text")).to_contain_text("version 2")
     expect(page.locator("#verdict-text")).to_contain_text(re.compile(r"on \d{1,2} \w+ 20\d\d"))
@@ -429,7 +385,7 @@ def test_a_credential_not_yet_anchored_shows_not_yet_anchored(
     url, credential_id = waiting
     page.goto(f"{url}/?credential={credential_id}")
     _wait_for_verdict(page)
-    _shot(page, "not-yet-anchored")
+    shot(page, "not-yet-anchored")
     expect(page.locator("#verdict-title")).to_have_text("NOT YET ANCHORED")
 
 
@@ -455,14 +411,14 @@ def test_the_verifier_works_by_keyboard_alone(page: Page, site: Site) -> None:
     expect(page.locator("#verdict")).to_be_focused()
     expect(page.locator("#verdict-title")).to_have_text("VALID")
     page.keyboard.press("Tab")
-    _shot(page, "keyboard")
+    shot(page, "keyboard")
     assert page.evaluate("document.activeElement.tagName") in ("A", "SUMMARY")
 
 
 def test_the_issuer_page_shows_quality_assurance_and_key_history(page: Page, site: Site) -> None:
     page.goto(f"{site.url}/issuer?id={site.issuer_id}")
     expect(page.locator("#issuer-name")).to_have_text("Example Technological University")
-    _shot(page, "issuer")
+    shot(page, "issuer")
     expect(page.locator("#qa")).to_contain_text("Quality and Qualifications Ireland")
     expect(page.locator("#keys tr")).to_have_count(1)
     expect(page.locator("#anchoring-keys")).to_contain_text("in use")
@@ -473,22 +429,10 @@ def test_the_overview_shows_the_checkpoint_anchors_and_witness_quorum(
 ) -> None:
     page.goto(f"{site.url}/overview")
     expect(page.locator("#chart circle").first).to_be_visible()
-    _shot(page, "overview")
+    shot(page, "overview")
     expect(page.locator("#checkpoint")).to_contain_text("entries")
     expect(page.locator("#witnesses")).to_contain_text("1 of 1 trusted witnesses")
     assert page.locator("#anchors tr").count() >= 3
-
-
-def _accessibility_violations(page: Page) -> list[dict[str, Any]]:
-    """What axe-core finds against the WCAG 2.1 A and AA rules on the page as shown."""
-    assert AXE.exists(), "tests/run.sh installs axe-core"
-    page.add_script_tag(path=str(AXE))
-    found: list[dict[str, Any]] = page.evaluate(
-        """async () => (await axe.run(document, {runOnly: {type: 'tag',
-            values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})).violations
-            .map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}))"""
-    )
-    return found
 
 
 def test_the_verifier_with_a_result_meets_wcag_21_aa_rules(
@@ -497,7 +441,7 @@ def test_the_verifier_with_a_result_meets_wcag_21_aa_rules(
     page = audited_page
     _verify_file(page, site, site.documents["tampered"], tmp_path)
     page.locator("#raw-details summary").click()
-    assert _accessibility_violations(page) == []
+    assert accessibility_violations(page) == []
 
 
 def test_the_issuer_and_overview_pages_meet_wcag_21_aa_rules(
@@ -506,10 +450,10 @@ def test_the_issuer_and_overview_pages_meet_wcag_21_aa_rules(
     page = audited_page
     page.goto(f"{site.url}/issuer?id={site.issuer_id}")
     expect(page.locator("#issuer-name")).to_have_text("Example Technological University")
-    assert _accessibility_violations(page) == []
+    assert accessibility_violations(page) == []
     page.goto(f"{site.url}/overview")
     expect(page.locator("#chart circle").first).to_be_visible()
-    assert _accessibility_violations(page) == []
+    assert accessibility_violations(page) == []
 
 
 def test_a_proof_bundle_file_shows_the_version_it_proves(
@@ -522,6 +466,6 @@ def test_a_proof_bundle_file_shows_the_version_it_proves(
     page.get_by_label(re.compile("^Credential file")).set_input_files(path)
     page.get_by_role("button", name="Verify").click()
     _wait_for_verdict(page)
-    _shot(page, "bundle-superseded")
+    shot(page, "bundle-superseded")
     expect(page.locator("#verdict-title")).to_have_text("SUPERSEDED")
     expect(page.locator("#facts")).to_contain_text("1 of 2")

@@ -22,6 +22,7 @@ from ledger.audit.report import AuditReport
 from ledger.audit.sources import LocalHistory
 from ledger.cli.main import cli
 from ledger.domain.canonical import canonical_bytes
+from ledger.domain.codelists import ECTS
 from ledger.domain.signing import IssuerKey
 from ledger.settings import Settings
 from tests.conftest import (
@@ -451,3 +452,48 @@ def test_each_audit_is_recorded_for_prometheus_textfile_collector(
     assert values["credledger_audit_clean"] == 1
     assert values["credledger_audit_findings"] == 0
     assert values["credledger_audit_entries"] == report["entries"]
+
+
+@pytest.fixture
+def stacking_history(ledger: RunningLedger, issuer: RegisteredIssuer) -> None:
+    """Two issuers' credentials, a pathway, a recognition of both, a stacked credential."""
+    other = register(ledger, legal_name="Boyne Academy")
+    ids = [
+        ledger.public.issue(holder.signer.issue(content(), LEARNER))["credential_id"]
+        for holder in (issuer, other)
+    ]
+    wait_for(lambda: settled(ledger.embedded), timeout=60)
+    documents = [
+        ledger.public.documents(holder.signer.read_documents([{"credential_id": i}]))[0]["document"]
+        for holder, i in zip((issuer, other), ids, strict=True)
+    ]
+    target = {"title": "Certificate", "eqf_level": "http://data.europa.eu/snb/eqf/6"}
+    target["thematic_area"] = "http://data.europa.eu/snb/isced-f/0613"
+    rules = {"credits": [{"framework": ECTS, "minimum": "10"}]}
+    pathway_id = ledger.public.publish_pathway(issuer.signer.publish_pathway(target, rules))[
+        "pathway_id"
+    ]
+    recognition = ledger.public.recognise(issuer.signer.recognise(pathway_id, 1, documents))
+    parts = [{"credential_id": i, "version": "1"} for i in ids]
+    stacked = content(has_part=parts, recognition_id=recognition["recognition_id"])
+    ledger.public.issue(issuer.signer.issue(stacked, LEARNER))
+    wait_for(lambda: anchored_everything(ledger), timeout=60)
+    ledger.embedded.stop()
+
+
+def test_pathways_recognitions_and_stacked_credentials_audit_clean(
+    stacking_history: None, settings: Settings
+) -> None:
+    report = audit(settings)
+    assert report.finding is None, report.finding
+
+
+def test_a_tampered_recognition_is_named_at_its_position(
+    stacking_history: None, settings: Settings
+) -> None:
+    position, state = stored_event(settings, "Recognition.Recorded")
+    state["command"]["components"][0]["document_hash"] = "00" * 32
+    rewrite(settings, position, state)
+    finding = audit(settings).finding
+    assert finding is not None and finding.check == "event-store"
+    assert finding.position == position and finding.index == index_of(settings, position)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
-from ledger.domain.aggregates import credential_id_for, credential_id_text
+from ledger.domain.aggregates import (
+    credential_id_for,
+    credential_id_text,
+    pathway_id_for,
+    recognition_id_for,
+)
 from ledger.domain.binding import Bindings, target_problem
 from ledger.domain.jwk import thumbprint
 
@@ -165,3 +171,118 @@ def test_an_offer_delivers_once() -> None:
         delivered("o1", credential, 1),
     )
     assert "was used by an earlier event" in str(problem)
+
+
+# Pathways, recognitions and stacked credentials -----------------------------------------------
+
+LEAF = "ab" * 32
+
+
+def published(command_id: str = "pathway-1", issuer: str = ISSUER) -> dict[str, Any]:
+    return {
+        "type": "Pathway.Published",
+        "aggregate_id": str(pathway_id_for(issuer, command_id)),
+        "issuer_id": issuer,
+        "signature": f"sig-{command_id}",
+        "content": {"type": "publish-pathway", "command_id": command_id, "issuer_id": issuer},
+    }
+
+
+def anchored(command_id: str, leaf: str = LEAF) -> dict[str, Any]:
+    placed = {"credential_id": credential_id_text(ISSUER, command_id), "version": 1}
+    return {
+        "type": "BatchAnchor.Anchored",
+        "aggregate_id": str(uuid.uuid4()),
+        "issuer_id": None,
+        "signature": None,
+        "content": {"leaves": ["00" * 32, leaf], "documents": [{**placed, "leaf_index": 1}]},
+    }
+
+
+def recognised(
+    *components: str, command_id: str = "decision-1", leaf: str = LEAF
+) -> dict[str, Any]:
+    return {
+        "type": "Recognition.Recorded",
+        "aggregate_id": str(recognition_id_for(ISSUER, command_id)),
+        "issuer_id": ISSUER,
+        "signature": f"sig-{command_id}",
+        "content": {
+            "type": "recognise",
+            "command_id": command_id,
+            "issuer_id": ISSUER,
+            "pathway_id": str(pathway_id_for(ISSUER, "pathway-1")),
+            "pathway_version": "1",
+            "components": [
+                {
+                    "credential_id": credential_id_text(ISSUER, c),
+                    "version": "1",
+                    "document_hash": leaf,
+                }
+                for c in components
+            ],
+        },
+    }
+
+
+def revoked(command_id: str) -> dict[str, Any]:
+    on = credential_id_text(ISSUER, command_id)
+    return {
+        "type": "Credential.Revoked",
+        "aggregate_id": on,
+        "issuer_id": ISSUER,
+        "signature": f"sig-revoke-{command_id}",
+        "content": {
+            "type": "revoke",
+            "command_id": f"revoke-{command_id}",
+            "issuer_id": ISSUER,
+            "credential_id": on,
+            "version": "1",
+        },
+    }
+
+
+def stacked(command_id: str, recognition: str, *parts: str) -> dict[str, Any]:
+    envelope = issued(command_id)
+    envelope["content"]["content"] = {
+        "has_part": [
+            {"credential_id": credential_id_text(ISSUER, p), "version": "1"} for p in parts
+        ],
+        "recognition_id": str(recognition_id_for(ISSUER, recognition)),
+    }
+    return envelope
+
+
+def test_a_recognition_of_anchored_current_components_is_bound() -> None:
+    assert history(published(), issued("a"), anchored("a"), recognised("a")) is None
+
+
+def test_a_recognition_of_a_component_revoked_before_it_is_named() -> None:
+    found = history(published(), issued("a"), anchored("a"), revoked("a"), recognised("a"))
+    assert "revoked before it" in str(found)
+
+
+def test_a_recognition_naming_another_document_than_the_anchored_one_is_named() -> None:
+    found = history(published(), issued("a"), anchored("a"), recognised("a", leaf="cd" * 32))
+    assert "not the one anchored" in str(found)
+
+
+def test_a_recognition_by_a_pathway_never_published_is_named() -> None:
+    found = history(issued("a"), anchored("a"), recognised("a"))
+    assert "never published" in str(found)
+
+
+def test_a_stacked_credential_needs_a_recognition_covering_its_parts() -> None:
+    base = (published(), issued("a"), anchored("a"), issued("b"), anchored("b"), recognised("a"))
+    assert history(*base, stacked("s", "decision-1", "a")) is None
+    assert "did not recognise" in str(history(*base, stacked("s", "decision-1", "a", "b")))
+    assert "never recorded" in str(history(*base, stacked("s", "decision-2", "a")))
+
+
+def test_the_saved_state_restores_every_binding_check() -> None:
+    bindings = Bindings()
+    for envelope in (published(), issued("a"), anchored("a"), revoked("a")):
+        bindings.apply(envelope)
+    restored = Bindings.from_saved(json.loads(json.dumps(bindings.saved())))
+    assert restored == bindings
+    assert "revoked before it" in str(restored.check(recognised("a")))
