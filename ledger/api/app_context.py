@@ -23,6 +23,7 @@ from ledger.operations.ledger_state import ChainProbe, LedgerState
 from ledger.persistence.read_model import ReadModel
 from ledger.persistence.wallet_sessions import WalletSessions
 from ledger.settings import Settings
+from ledger.stacking.verified import VerifiedComponents
 
 
 @dataclass
@@ -49,6 +50,8 @@ class ApiContext:
     _read_model_watch: PositionWatch = field(init=False)
     wallet: WalletIssuer = field(init=False)
     full_tiles: FullTiles = field(default_factory=FullTiles)  # /tlog/'s immutable tiles
+    # Stack components verified a moment ago (re-checked for what can change on each use).
+    verified_components: VerifiedComponents = field(default_factory=VerifiedComponents)
     # Readiness: the consumers of this deployment that are not running (none in a worker,
     # whose consumers run in another process: their lag shows in the read model's).
     consumers_down: Callable[[], list[str]] = field(default=lambda: [])

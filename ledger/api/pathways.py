@@ -3,6 +3,9 @@ set of credentials is evaluated against one without anything being written."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -15,9 +18,12 @@ from ledger.api.parameters import INT64_MAX, named_in_path
 from ledger.api.verification import held_document_report
 from ledger.domain.commands import SignedCommand
 from ledger.domain.commitment import matches
+from ledger.domain.content import parse_timestamp
 from ledger.domain.errors import FieldError, InvalidInput, NotFound
 from ledger.formats.blockcerts.document import document_leaf, held_learner
 from ledger.stacking.evaluation import Component, evaluate
+from ledger.stacking.verified import Verified
+from ledger.verify.combined import quality_assurance_step
 from ledger.verify.report import Report
 
 router = APIRouter(tags=["pathways"])
@@ -109,7 +115,8 @@ def evaluation(pathway_id: PathwayId, body: EvaluationRequest, ctx: Ctx) -> dict
         raise InvalidInput(
             [FieldError("version", "unknown-version", f"the pathway has no version {wanted}")]
         )
-    components = [held_component(ctx, document) for document in body.documents]
+    issuers: dict[str, Any] = {}
+    components = [held_component(ctx, document, issuers) for document in body.documents]
     return evaluate(found, version, components, ctx.ledger.clock()).as_dict()
 
 
@@ -142,7 +149,8 @@ def recognise(
         )
     found = _pathway(ctx, pathway_id)
     version = next(v for v in found["versions"] if v["version"] == int(command.pathway_version))
-    components = [held_component(ctx, document) for document in documents]
+    issuers: dict[str, Any] = {}
+    components = [held_component(ctx, document, issuers) for document in documents]
     evaluation = evaluate(found, version, components, ctx.ledger.clock())
     errors = []
     for index, (named, held, verdict) in enumerate(
@@ -192,9 +200,30 @@ def recognition(recognition_id: PathwayId, ctx: Ctx) -> dict[str, Any]:
     return found
 
 
-def held_component(ctx: ApiContext, document: dict[str, Any]) -> Component:
+def held_component(
+    ctx: ApiContext, document: dict[str, Any], issuers: dict[str, Any] | None = None
+) -> Component:
     """One presented document as a component: verified against this ledger, its learner
-    commitment opened with the identification and salt it carries."""
+    commitment opened with the identification and salt it carries. The same document verified
+    as valid a moment ago is taken from ``ctx.verified_components`` if what can change since
+    (its status, its issuer's standing, its validity, its anchor) has not."""
+    digest = hashlib.sha256(
+        json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+    now = time.monotonic()
+    kept = ctx.verified_components.get(digest, now)
+    if kept is not None:
+        if _still_stands(ctx, kept, {} if issuers is None else issuers):
+            return kept.component
+        ctx.verified_components.forget(digest)
+    component = _verified_component(ctx, document)
+    anchor = _anchor_of(ctx, component) if component.refusal is None else None
+    if anchor is not None and component.learner is not None:
+        ctx.verified_components.put(digest, component, anchor[0], anchor[1], now)
+    return component
+
+
+def _verified_component(ctx: ApiContext, document: dict[str, Any]) -> Component:
     report = held_document_report(ctx, document)
     credential_id = document.get("ledgerCredentialId")
     version = document.get("credentialVersion")
@@ -217,6 +246,45 @@ def held_component(ctx: ApiContext, document: dict[str, Any]) -> Component:
         refusal=None if report.verdict == "valid" else _refusal(report),
         document_hash=_leaf(document) if report.verdict == "valid" else None,
     )
+
+
+def _anchor_of(ctx: ApiContext, component: Component) -> tuple[str, str] | None:
+    """(transaction, block hash) of the recorded anchor of the component's version."""
+    found = ctx.read_model.credential(str(component.credential_id))
+    version = next(
+        (v for v in (found or {}).get("versions", []) if v["version"] == component.version), None
+    )
+    return None if version is None else _anchor_at(ctx, int(version["log_position"]))
+
+
+def _anchor_at(ctx: ApiContext, log_position: int) -> tuple[str, str] | None:
+    index = ctx.log.store.index_of(log_position)
+    anchor = ctx.anchors.covering(index) if index is not None else None
+    if anchor is None or anchor.tx_hash is None or anchor.block_hash is None:
+        return None
+    return anchor.tx_hash, anchor.block_hash
+
+
+def _still_stands(ctx: ApiContext, kept: Verified, issuers: dict[str, Any]) -> bool:
+    """Whether what can change about a component verified before has not: the version is
+    still current and not revoked, its issuer in good standing with the quality assurance it
+    names, it is within its validity, and its batch is anchored where it was. ``issuers``
+    keeps the register entries read for one evaluation."""
+    component = kept.component
+    found = ctx.read_model.version_standing(
+        str(component.credential_id), int(component.version or 0)
+    )
+    if found is None or found["status"] != "active":
+        return False
+    issuer_id = found["issuer_id"]
+    if issuer_id not in issuers:
+        issuers[issuer_id] = ctx.read_model.issuer(issuer_id)
+    if quality_assurance_step(issuers[issuer_id], found["content"]).passed is not True:
+        return False
+    valid_until = found["content"].get("valid_until")
+    if valid_until is not None and parse_timestamp(valid_until) <= ctx.ledger.clock():
+        return False
+    return _anchor_at(ctx, int(found["log_position"])) == (kept.tx_hash, kept.block_hash)
 
 
 def _opened_learner(

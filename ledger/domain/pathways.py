@@ -35,6 +35,16 @@ ThematicArea = Annotated[str, in_codelist("isced-f", "ISCED-F fields")]
 QaType = Annotated[str, in_codelist("accreditation-types", "quality-assurance types")]
 
 
+def _days(value: str) -> str:
+    if not re.fullmatch(r"[1-9][0-9]{0,4}", value) or int(value) > 36_500:
+        raise ValueError(f"{value!r} must be a number of days from 1 to 36500, in ASCII digits")
+    return value
+
+
+# Commands hold only text (their canonical bytes are plain): a count of days in digits.
+Days = Annotated[str, AfterValidator(_days)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -96,7 +106,7 @@ class PathwayRules(_Strict):
     areas: Annotated[list[AreaRule], Field(max_length=20)] = []
     min_component_eqf_level: EqfLevel | None = None
     accepted_qa_types: Annotated[list[QaType], Field(min_length=1, max_length=10)] | None = None
-    max_component_age_days: Annotated[int, Field(ge=1, le=36_500)] | None = None
+    max_component_age_days: Days | None = None
     max_points_per_provider: Annotated[list[ProviderCap], Field(max_length=2)] = []
     required_components: Annotated[list[RequiredComponent], Field(max_length=20)] = []
 

@@ -670,6 +670,29 @@ class ReadModel(ABC):
             ],
         }
 
+    def version_standing(self, credential_id: str, version: int) -> dict[str, Any] | None:
+        """One version's status now, its issuer, content and log position (one query)."""
+        with self._cursor(write=False) as c:
+            c.execute(
+                self._sql(
+                    "SELECT c.issuer_id, c.status, c.current_version, v.content, v.position"
+                    " FROM rm_credentials c JOIN rm_credential_versions v"
+                    " ON v.credential_id = c.credential_id"
+                    " WHERE c.credential_id = ? AND v.version = ?"
+                ),
+                (credential_id, version),
+            )
+            row = c.fetchone()
+        if row is None:
+            return None
+        issuer_id, status, current, content, position = row
+        return {
+            "issuer_id": issuer_id,
+            "status": "superseded" if version < current else status,
+            "content": json.loads(content),
+            "log_position": position,
+        }
+
     def recognition(self, recognition_id: str) -> dict[str, Any] | None:
         """A recorded recognition, each component with its credential's status now."""
         with self._cursor(write=False) as c:

@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from anchors.chain_view import RecentChainView
 from anchors.checkpoint import NoteSigner
 from anchors.ethereum import Web3Chain
 from consumers.follower import NotificationFollower
@@ -54,7 +55,7 @@ def worker_context(settings: Settings, storage: Storage) -> ApiContext:
         log=storage.log,
         anchors=storage.anchors,
         wallet_sessions=storage.wallet_sessions,
-        chain=Web3Chain.connect(rpc_url) if rpc_url else None,
+        chain=RecentChainView(Web3Chain.connect(rpc_url)) if rpc_url else None,
         confirmations=settings.confirmations,
         log_origin=settings.log_origin_value(),
         witnesses=trusted_witnesses(settings),

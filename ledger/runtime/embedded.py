@@ -11,6 +11,7 @@ from types import TracebackType
 
 from anchors.anchoring import Anchorer
 from anchors.chain import ChainUnavailable
+from anchors.chain_view import RecentChainView
 from anchors.checkpoint import NoteSigner
 from anchors.cosignature import CosignatureVerifier
 from anchors.merkle import VerificationError
@@ -219,7 +220,7 @@ class EmbeddedLedger:
             log=self.storage.log,
             anchors=self.storage.anchors,
             wallet_sessions=self.storage.wallet_sessions,
-            chain=self.chain.chain,
+            chain=RecentChainView(self.chain.chain),
             confirmations=self.settings.confirmations,
             log_origin=self.settings.log_origin_value(),
             witnesses=self.witnesses,

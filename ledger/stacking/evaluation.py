@@ -222,7 +222,7 @@ def _component_reasons(
     if rules.max_component_age_days is not None:
         awarded = parse_timestamp(content.get("awarding_date") or content["issued"])
         age = now - awarded
-        if age > timedelta(days=rules.max_component_age_days):
+        if age > timedelta(days=int(rules.max_component_age_days)):
             reasons.append(
                 f"It was awarded {age.days} days ago; the pathway accepts components up to "
                 f"{rules.max_component_age_days} days old."

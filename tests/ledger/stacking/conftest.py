@@ -65,6 +65,19 @@ def publish(holdings: Holdings, **more: Any) -> str:
     return str(holdings.ledger.public.publish_pathway(signed)["pathway_id"])
 
 
+def fresh(holdings: Holdings, issuer: str, title: str) -> dict[str, Any]:
+    """A new credential of the learner's, anchored; its document."""
+    signer = holdings.issuers[issuer].signer
+    ledger = holdings.ledger
+    credential_id = ledger.public.issue(signer.issue(content(title=title), LEARNER))[
+        "credential_id"
+    ]
+    wait_for(lambda: settled(ledger.embedded))
+    (item,) = ledger.public.documents(signer.read_documents([{"credential_id": credential_id}]))
+    document: dict[str, Any] = item["document"]
+    return document
+
+
 @pytest.fixture(scope="module")
 def holdings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Holdings]:
     data_dir = tmp_path_factory.mktemp("stacking") / "data"

@@ -10,7 +10,7 @@ import pytest
 from ledger.client import LedgerRequestError
 from ledger.domain.codelists import ECTS
 from ledger.domain.samples import INSTITUTIONAL_QA
-from tests.ledger.stacking.conftest import ICT, MET, Holdings, publish
+from tests.ledger.stacking.conftest import ICT, MET, Holdings, fresh, publish
 
 
 def evaluate(holdings: Holdings, pathway_id: str, *names: str) -> dict[str, Any]:
@@ -130,7 +130,7 @@ def test_more_than_a_providers_cap_is_refused_with_the_provider_named(
 
 
 def test_a_component_older_than_allowed_counts_for_nothing(holdings: Holdings) -> None:
-    recent = publish(holdings, max_component_age_days=365)
+    recent = publish(holdings, max_component_age_days="365")
     answer = evaluate(holdings, recent, "a1", "b1", "old")
     old = component(answer, 2)
     assert old["counts"] is False
@@ -185,3 +185,24 @@ def test_an_unknown_pathway_is_not_found(holdings: Holdings) -> None:
     with pytest.raises(LedgerRequestError) as refused:
         holdings.ledger.public.evaluate(missing, holdings.held("a1"))
     assert refused.value.status == 404
+
+
+def test_a_component_evaluated_before_and_revoked_since_counts_for_nothing(
+    holdings: Holdings,
+) -> None:
+    pathway_id = publish(holdings)
+    late = fresh(holdings, "b", "Edge Computing")
+    documents = [holdings.documents["a1"], holdings.documents["c1"], late]
+    assert evaluate_documents(holdings, pathway_id, documents)["met"] is True
+    assert evaluate_documents(holdings, pathway_id, documents)["met"] is True  # kept, unchanged
+    signer = holdings.issuers["b"].signer
+    holdings.ledger.public.revoke(signer.revoke(late["ledgerCredentialId"], 1, "exam voided"))
+    answer = evaluate_documents(holdings, pathway_id, documents)
+    assert answer["met"] is False
+    assert component(answer, 2)["reasons"][0].startswith("It was revoked")
+
+
+def evaluate_documents(
+    holdings: Holdings, pathway_id: str, documents: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return holdings.ledger.public.evaluate(pathway_id, documents)

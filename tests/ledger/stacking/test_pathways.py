@@ -10,7 +10,7 @@ from tests.ledger.stacking.conftest import MET, TARGET, Holdings, publish, rules
 
 
 def test_a_published_pathway_is_listed_and_read_by_anyone(holdings: Holdings) -> None:
-    pathway_id = publish(holdings, max_component_age_days=730)
+    pathway_id = publish(holdings, max_component_age_days="730")
     listed = {p["pathway_id"]: p for p in holdings.ledger.public.pathways()}
     assert listed[pathway_id]["title"] == TARGET["title"]
     assert listed[pathway_id]["current_version"] == 1
@@ -18,7 +18,7 @@ def test_a_published_pathway_is_listed_and_read_by_anyone(holdings: Holdings) ->
     assert found["issuer_id"] == holdings.issuers["a"].issuer_id
     (version,) = found["versions"]
     assert version["target"] == TARGET
-    assert version["rules"]["max_component_age_days"] == 730
+    assert version["rules"]["max_component_age_days"] == "730"
     assert version["log_position"] > 0
 
 
@@ -91,7 +91,7 @@ def test_a_repeated_publication_is_answered_once(holdings: Holdings) -> None:
             "command.rules.areas[0]",
             "exactly one of thematic_area or esco_skill",
         ),
-        ({"max_component_age_days": 0}, "command.rules.max_component_age_days", ""),
+        ({"max_component_age_days": "0"}, "command.rules.max_component_age_days", ""),
         ({"min_component_eqf_level": "level 6"}, "command.rules.min_component_eqf_level", ""),
     ],
 )

@@ -11,20 +11,7 @@ import pytest
 from ledger.client import LedgerRequestError
 from ledger.domain.codelists import ECTS
 from tests.conftest import content, settled, wait_for
-from tests.ledger.stacking.conftest import LEARNER, MET, Holdings, publish
-
-
-def fresh(holdings: Holdings, issuer: str, title: str) -> dict[str, Any]:
-    """A new credential of the learner's, anchored; its document."""
-    signer = holdings.issuers[issuer].signer
-    ledger = holdings.ledger
-    credential_id = ledger.public.issue(signer.issue(content(title=title), LEARNER))[
-        "credential_id"
-    ]
-    wait_for(lambda: settled(ledger.embedded))
-    (item,) = ledger.public.documents(signer.read_documents([{"credential_id": credential_id}]))
-    document: dict[str, Any] = item["document"]
-    return document
+from tests.ledger.stacking.conftest import LEARNER, MET, Holdings, fresh, publish
 
 
 def recognise(

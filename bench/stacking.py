@@ -1,0 +1,199 @@
+"""Stacking: evaluations per second of a 10-component stack, beside verifying the same ten
+documents one by one with ``POST /verify``.
+
+``credledger serve`` runs in its own process, pinned to one core (``taskset``), on the embedded
+default (SQLite, a managed Anvil node, whose chain outlives a restart). Four issuers issue ten
+micro-credentials (5 ECTS each) to one learner; everything is anchored; the learner's ten
+Blockcerts documents are fetched and a pathway of 50 ECTS is published. Then, over one
+keep-alive connection:
+
+- cold: the server is restarted and its first evaluation of the ten documents is timed (every
+  component verified in full, opened to the learner, counted), several times;
+- warm: the same evaluation repeated, evaluations per second;
+- the baseline: the ten documents verified one after another by ``POST /verify`` (what a
+  verifier does today before adding credits up by hand), in the same warm server.
+
+There is no peer that evaluates stacks (the issue names none: Blockcerts, Europass and the
+wallets do not); the baseline is the ledger's own document verification, which every
+evaluation includes ten times.
+
+    .venv/bin/python bench/stacking.py [--rounds 200] [--cold 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ledger.client import CommandSigner, LedgerClient
+from ledger.domain import samples
+from ledger.domain.codelists import ECTS
+from ledger.domain.signing import IssuerKey
+from ledger.settings import Settings, create_secrets
+
+LEARNER = {"identifier": "learner-bench-1", "full_name": "Aoife Ní Chonaill"}
+TARGET = {
+    "title": "Postgraduate Certificate in Data Science",
+    "eqf_level": "http://data.europa.eu/snb/eqf/7",
+    "thematic_area": "http://data.europa.eu/snb/isced-f/0613",
+}
+RULES = {
+    "credits": [{"framework": ECTS, "minimum": "50"}],
+    "max_points_per_provider": [{"framework": ECTS, "maximum": "15"}],
+    "max_component_age_days": "1825",
+}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "ledger.cli", "serve", "--data-dir", str(data_dir)]
+    command += ["--port", str(port)]
+    if shutil.which("taskset"):
+        command = ["taskset", "-c", "0", *command]
+    # A managed Anvil node keeps its chain across restarts (eth-tester's lives in the process).
+    env = {**os.environ, "CREDLEDGER_CHAIN": "anvil", "CREDLEDGER_BATCH_AGE_SECONDS": "1"}
+    quiet = subprocess.DEVNULL
+    process = subprocess.Popen(command, env=env, stdout=quiet, stderr=quiet)
+    with httpx.Client(timeout=5) as probe:
+        for _ in range(600):
+            try:
+                if probe.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                    return process
+            except httpx.TransportError:
+                time.sleep(0.1)
+    raise RuntimeError("credledger serve did not start")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def holdings(url: str, data_dir: Path) -> tuple[str, list[dict[str, Any]]]:
+    """Ten anchored credentials of one learner from four issuers, their documents, and a
+    pathway they meet; (pathway id, documents)."""
+    admin = LedgerClient(url, admin_token=Settings(data_dir=data_dir).admin_token_value())
+    client = LedgerClient(url, timeout=60)
+    signers = []
+    for name in ("University of Aran", "Boyne Academy", "Corrib College", "Shannon School"):
+        key = IssuerKey.generate()
+        registration = {**samples.issuer_registration(key.address), "legal_name": name}
+        signers.append(CommandSigner(key, admin.register_issuer(registration)["issuer_id"]))
+    issued = datetime.now(UTC).replace(microsecond=0)
+    made = []
+    for index in range(10):
+        signer = signers[index % 4]
+        body = samples.credential_content(issued, title=f"Module {index + 1}")
+        made.append((signer, client.issue(signer.issue(body, LEARNER))["credential_id"]))
+    documents: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 120
+    for signer, credential_id in made:
+        while True:
+            (item,) = client.documents(signer.read_documents([{"credential_id": credential_id}]))
+            if "document" in item:
+                documents.append(item["document"])
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no document for {credential_id}: {item}")
+            time.sleep(0.5)
+    pathway = client.publish_pathway(signers[0].publish_pathway(TARGET, RULES))["pathway_id"]
+    return str(pathway), documents
+
+
+def post(connection: http.client.HTTPConnection, path: str, body: dict[str, Any]) -> Any:
+    connection.request("POST", path, json.dumps(body), {"content-type": "application/json"})
+    response = connection.getresponse()
+    answer = json.loads(response.read())
+    assert response.status == 200, answer
+    return answer
+
+
+def evaluation_seconds(port: int, pathway_id: str, documents: list[dict[str, Any]]) -> float:
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+    started = time.perf_counter()
+    answer = post(connection, f"/pathways/{pathway_id}/evaluations", {"documents": documents})
+    seconds = time.perf_counter() - started
+    connection.close()
+    assert answer["met"] is True, answer["missing"]
+    return seconds
+
+
+def warm_rate(port: int, pathway_id: str, documents: list[dict[str, Any]], rounds: int) -> float:
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+    body = {"documents": documents}
+    post(connection, f"/pathways/{pathway_id}/evaluations", body)
+    started = time.perf_counter()
+    for _ in range(rounds):
+        assert post(connection, f"/pathways/{pathway_id}/evaluations", body)["met"] is True
+    seconds = time.perf_counter() - started
+    connection.close()
+    return rounds / seconds
+
+
+def verification_rate(port: int, documents: list[dict[str, Any]], rounds: int) -> float:
+    """Sets of ten documents verified one by one per second."""
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+    for document in documents:
+        post(connection, "/verify", {"document": document})
+    started = time.perf_counter()
+    for _ in range(rounds):
+        for document in documents:
+            assert post(connection, "/verify", {"document": document})["verdict"] == "valid"
+    seconds = time.perf_counter() - started
+    connection.close()
+    return rounds / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=200, help="warm evaluations timed")
+    parser.add_argument("--cold", type=int, default=5, help="server restarts for cold timings")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp) / "data"
+        create_secrets(data_dir)
+        port = free_port()
+        server = start_server(data_dir, port)
+        try:
+            pathway_id, documents = holdings(f"http://127.0.0.1:{port}", data_dir)
+            print("ten anchored components ready", file=sys.stderr, flush=True)
+            cold = [evaluation_seconds(port, pathway_id, documents)]
+            for _ in range(args.cold - 1):
+                stop(server)
+                server = start_server(data_dir, port)
+                cold.append(evaluation_seconds(port, pathway_id, documents))
+            warm = warm_rate(port, pathway_id, documents, args.rounds)
+            verified = verification_rate(port, documents, max(10, args.rounds // 4))
+        finally:
+            stop(server)
+    print(
+        f"cold evaluation, 10 components:       {1000 * statistics.median(cold):8.0f} ms median "
+        f"({', '.join(f'{1000 * s:.0f}' for s in cold)})"
+    )
+    print(f"warm evaluations, 10 components:      {warm:8.1f} /s")
+    print(f"POST /verify of the ten, one by one:  {verified:8.1f} sets/s")
+    print(f"evaluation / verification:            {warm / verified:8.2f}")
+
+
+if __name__ == "__main__":
+    main()
