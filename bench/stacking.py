@@ -7,8 +7,9 @@ micro-credentials (5 ECTS each) to one learner; everything is anchored; the lear
 Blockcerts documents are fetched and a pathway of 50 ECTS is published. Then, over one
 keep-alive connection:
 
-- cold: the server is restarted and its first evaluation of the ten documents is timed (every
-  component verified in full, opened to the learner, counted), several times;
+- cold: a learner's ten documents evaluated for the first time (every component verified in
+  full, opened to the learner, counted; the chain view expired), one learner after another;
+- first after a start: the server restarted, its first request that evaluation;
 - warm: the same evaluation repeated, evaluations per second;
 - the baseline: the ten documents verified one after another by ``POST /verify`` (what a
   verifier does today before adding credits up by hand), in the same warm server.
@@ -57,6 +58,9 @@ RULES = {
 }
 
 
+CHAIN_VIEW_SECONDS = 2.1  # longer than the API's view of the chain keeps anything
+
+
 def free_port() -> int:
     import socket
 
@@ -89,9 +93,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=30)
 
 
-def holdings(url: str, data_dir: Path) -> tuple[str, list[dict[str, Any]]]:
-    """Ten anchored credentials of one learner from four issuers, their documents, and a
-    pathway they meet; (pathway id, documents)."""
+def holdings(url: str, data_dir: Path, learners: int) -> tuple[str, list[list[dict[str, Any]]]]:
+    """Ten anchored credentials of each learner from four issuers, their documents, and a
+    pathway they meet; (pathway id, each learner's documents)."""
     admin = LedgerClient(url, admin_token=Settings(data_dir=data_dir).admin_token_value())
     client = LedgerClient(url, timeout=60)
     signers = []
@@ -101,10 +105,12 @@ def holdings(url: str, data_dir: Path) -> tuple[str, list[dict[str, Any]]]:
         signers.append(CommandSigner(key, admin.register_issuer(registration)["issuer_id"]))
     issued = datetime.now(UTC).replace(microsecond=0)
     made = []
-    for index in range(10):
-        signer = signers[index % 4]
-        body = samples.credential_content(issued, title=f"Module {index + 1}")
-        made.append((signer, client.issue(signer.issue(body, LEARNER))["credential_id"]))
+    for learner in range(learners):
+        person = {**LEARNER, "identifier": f"learner-bench-{learner}"}
+        for index in range(10):
+            signer = signers[index % 4]
+            body = samples.credential_content(issued, title=f"Module {index + 1}")
+            made.append((signer, client.issue(signer.issue(body, person))["credential_id"]))
     documents: list[dict[str, Any]] = []
     deadline = time.monotonic() + 120
     for signer, credential_id in made:
@@ -117,7 +123,7 @@ def holdings(url: str, data_dir: Path) -> tuple[str, list[dict[str, Any]]]:
                 raise RuntimeError(f"no document for {credential_id}: {item}")
             time.sleep(0.5)
     pathway = client.publish_pathway(signers[0].publish_pathway(TARGET, RULES))["pathway_id"]
-    return str(pathway), documents
+    return str(pathway), [documents[i : i + 10] for i in range(0, len(documents), 10)]
 
 
 def post(connection: http.client.HTTPConnection, path: str, body: dict[str, Any]) -> Any:
@@ -167,7 +173,7 @@ def verification_rate(port: int, documents: list[dict[str, Any]], rounds: int) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200, help="warm evaluations timed")
-    parser.add_argument("--cold", type=int, default=5, help="server restarts for cold timings")
+    parser.add_argument("--cold", type=int, default=5, help="learners evaluated cold")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
@@ -175,13 +181,17 @@ def main() -> None:
         port = free_port()
         server = start_server(data_dir, port)
         try:
-            pathway_id, documents = holdings(f"http://127.0.0.1:{port}", data_dir)
-            print("ten anchored components ready", file=sys.stderr, flush=True)
-            cold = [evaluation_seconds(port, pathway_id, documents)]
-            for _ in range(args.cold - 1):
-                stop(server)
-                server = start_server(data_dir, port)
+            url = f"http://127.0.0.1:{port}"
+            pathway_id, sets = holdings(url, data_dir, args.cold + 1)
+            print("ten anchored components per learner ready", file=sys.stderr, flush=True)
+            cold = []
+            for documents in sets[:-1]:
+                time.sleep(CHAIN_VIEW_SECONDS)
                 cold.append(evaluation_seconds(port, pathway_id, documents))
+            documents = sets[-1]
+            stop(server)
+            server = start_server(data_dir, port)
+            first = evaluation_seconds(port, pathway_id, documents)
             warm = warm_rate(port, pathway_id, documents, args.rounds)
             verified = verification_rate(port, documents, max(10, args.rounds // 4))
         finally:
@@ -190,6 +200,7 @@ def main() -> None:
         f"cold evaluation, 10 components:       {1000 * statistics.median(cold):8.0f} ms median "
         f"({', '.join(f'{1000 * s:.0f}' for s in cold)})"
     )
+    print(f"first request after a start:          {1000 * first:8.0f} ms")
     print(f"warm evaluations, 10 components:      {warm:8.1f} /s")
     print(f"POST /verify of the ten, one by one:  {verified:8.1f} sets/s")
     print(f"evaluation / verification:            {warm / verified:8.2f}")

@@ -6,11 +6,14 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi import Path as PathParameter
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from anchors.jsonld import CanonicalizationError
 from ledger.api.app_context import ApiContext, context
@@ -19,10 +22,11 @@ from ledger.api.verification import held_document_report
 from ledger.domain.commands import SignedCommand
 from ledger.domain.commitment import matches
 from ledger.domain.content import parse_timestamp
-from ledger.domain.errors import FieldError, InvalidInput, NotFound
+from ledger.domain.errors import FieldError, InvalidInput, MalformedRequest, NotFound
+from ledger.domain.field_errors import parse
 from ledger.formats.blockcerts.document import document_leaf, held_learner
 from ledger.stacking.evaluation import Component, evaluate
-from ledger.stacking.verified import Verified
+from ledger.stacking.verified import AnchoredAt, Verified
 from ledger.verify.combined import quality_assurance_step
 from ledger.verify.report import Report
 
@@ -103,21 +107,81 @@ def pathway(pathway_id: PathwayId, ctx: Ctx) -> dict[str, Any]:
     "/pathways/{pathway_id}/evaluations",
     response_model=None,
     summary="Evaluate credentials as the learner holds them against a pathway (no writes)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": EvaluationRequest.model_json_schema()}},
+        }
+    },
 )
-def evaluation(pathway_id: PathwayId, body: EvaluationRequest, ctx: Ctx) -> dict[str, Any]:
+async def evaluation(pathway_id: PathwayId, request: Request, ctx: Ctx) -> JSONResponse:
     """Each component verified in full and shown to be the same learner's; per component its
     verdict and what it contributes, per rule met or not with the numbers, the totals per
     credit system and what is missing."""
+    # The body is read as bytes: the same documents presented again are known by its digest
+    # alone, without parsing them again.
+    raw = await request.body()
+    answer = await run_in_threadpool(_evaluate, ctx, pathway_id, raw)
+    # Plain JSON already: answered as it is, without FastAPI walking it again.
+    return JSONResponse(answer)
+
+
+def _evaluate(ctx: ApiContext, pathway_id: str, raw: bytes) -> dict[str, Any]:
     found = _pathway(ctx, pathway_id)
-    wanted = body.version or found["current_version"]
-    version = next((v for v in found["versions"] if v["version"] == wanted), None)
+    presented = hashlib.sha256(raw).hexdigest()
+    lookups = Lookups()
+    seen = ctx.verified_components.body(presented)
+    components = None if seen is None else _still_standing(ctx, seen[0], lookups)
+    if components is not None and seen is not None:
+        wanted = seen[1]
+    else:
+        body = _evaluation_request(raw)
+        wanted = body.version
+        digests = [_digest(document) for document in body.documents]
+        components = [
+            held_component(ctx, document, lookups, digest)
+            for document, digest in zip(body.documents, digests, strict=True)
+        ]
+        ctx.verified_components.presented(presented, digests, wanted)
+    number = wanted or found["current_version"]
+    version = next((v for v in found["versions"] if v["version"] == number), None)
     if version is None:
         raise InvalidInput(
-            [FieldError("version", "unknown-version", f"the pathway has no version {wanted}")]
+            [FieldError("version", "unknown-version", f"the pathway has no version {number}")]
         )
-    issuers: dict[str, Any] = {}
-    components = [held_component(ctx, document, issuers) for document in body.documents]
     return evaluate(found, version, components, ctx.ledger.clock()).as_dict()
+
+
+def _evaluation_request(raw: bytes) -> EvaluationRequest:
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise MalformedRequest("the request body is not JSON") from None
+    if not isinstance(data, dict):
+        raise MalformedRequest("the request body is not a JSON object of the expected shape")
+    return parse(EvaluationRequest, data, "")
+
+
+def _still_standing(
+    ctx: ApiContext, digests: list[str], lookups: Lookups
+) -> list[Component] | None:
+    """The components of a body presented a moment ago, each as it was verified, if every
+    one of them is still kept and still stands; None otherwise (the body is then read in
+    full)."""
+    components = []
+    now = time.monotonic()
+    for digest in digests:
+        kept = ctx.verified_components.get(digest, now)
+        if kept is None or not _still_stands(ctx, kept, lookups):
+            return None
+        components.append(kept.component)
+    return components
+
+
+def _digest(document: dict[str, Any]) -> str:
+    return hashlib.sha256(
+        json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
 
 
 @router.post(
@@ -149,8 +213,8 @@ def recognise(
         )
     found = _pathway(ctx, pathway_id)
     version = next(v for v in found["versions"] if v["version"] == int(command.pathway_version))
-    issuers: dict[str, Any] = {}
-    components = [held_component(ctx, document, issuers) for document in documents]
+    lookups = Lookups()
+    components = [held_component(ctx, document, lookups) for document in documents]
     evaluation = evaluate(found, version, components, ctx.ledger.clock())
     errors = []
     for index, (named, held, verdict) in enumerate(
@@ -200,26 +264,46 @@ def recognition(recognition_id: PathwayId, ctx: Ctx) -> dict[str, Any]:
     return found
 
 
+@dataclass
+class Lookups:
+    """What one evaluation reads once for all its components: register entries and anchors."""
+
+    issuers: dict[str, Any] = field(default_factory=dict)
+    anchors: dict[int, Any] = field(default_factory=dict)
+
+    def issuer(self, ctx: ApiContext, issuer_id: str) -> Any:
+        if issuer_id not in self.issuers:
+            self.issuers[issuer_id] = ctx.read_model.issuer(issuer_id)
+        return self.issuers[issuer_id]
+
+    def anchor(self, ctx: ApiContext, checkpoint_size: int) -> Any:
+        if checkpoint_size not in self.anchors:
+            self.anchors[checkpoint_size] = ctx.anchors.get(checkpoint_size)
+        return self.anchors[checkpoint_size]
+
+
 def held_component(
-    ctx: ApiContext, document: dict[str, Any], issuers: dict[str, Any] | None = None
+    ctx: ApiContext,
+    document: dict[str, Any],
+    lookups: Lookups | None = None,
+    digest: str | None = None,
 ) -> Component:
     """One presented document as a component: verified against this ledger, its learner
     commitment opened with the identification and salt it carries. The same document verified
     as valid a moment ago is taken from ``ctx.verified_components`` if what can change since
     (its status, its issuer's standing, its validity, its anchor) has not."""
-    digest = hashlib.sha256(
-        json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
-    ).hexdigest()
+    lookups = lookups or Lookups()
+    digest = digest or _digest(document)
     now = time.monotonic()
     kept = ctx.verified_components.get(digest, now)
     if kept is not None:
-        if _still_stands(ctx, kept, {} if issuers is None else issuers):
+        if _still_stands(ctx, kept, lookups):
             return kept.component
         ctx.verified_components.forget(digest)
     component = _verified_component(ctx, document)
     anchor = _anchor_of(ctx, component) if component.refusal is None else None
     if anchor is not None and component.learner is not None:
-        ctx.verified_components.put(digest, component, anchor[0], anchor[1], now)
+        ctx.verified_components.put(digest, component, anchor, now)
     return component
 
 
@@ -248,43 +332,43 @@ def _verified_component(ctx: ApiContext, document: dict[str, Any]) -> Component:
     )
 
 
-def _anchor_of(ctx: ApiContext, component: Component) -> tuple[str, str] | None:
-    """(transaction, block hash) of the recorded anchor of the component's version."""
-    found = ctx.read_model.credential(str(component.credential_id))
-    version = next(
-        (v for v in (found or {}).get("versions", []) if v["version"] == component.version), None
+def _anchor_of(ctx: ApiContext, component: Component) -> AnchoredAt | None:
+    """Where the recorded anchor of the component's version is."""
+    found = ctx.read_model.version_standing(
+        str(component.credential_id), int(component.version or 0)
     )
-    return None if version is None else _anchor_at(ctx, int(version["log_position"]))
-
-
-def _anchor_at(ctx: ApiContext, log_position: int) -> tuple[str, str] | None:
-    index = ctx.log.store.index_of(log_position)
+    if found is None:
+        return None
+    index = ctx.log.store.index_of(int(found["log_position"]))
     anchor = ctx.anchors.covering(index) if index is not None else None
     if anchor is None or anchor.tx_hash is None or anchor.block_hash is None:
         return None
-    return anchor.tx_hash, anchor.block_hash
+    return AnchoredAt(anchor.checkpoint_size, anchor.tx_hash, anchor.block_hash)
 
 
-def _still_stands(ctx: ApiContext, kept: Verified, issuers: dict[str, Any]) -> bool:
+def _still_stands(ctx: ApiContext, kept: Verified, lookups: Lookups) -> bool:
     """Whether what can change about a component verified before has not: the version is
     still current and not revoked, its issuer in good standing with the quality assurance it
-    names, it is within its validity, and its batch is anchored where it was. ``issuers``
-    keeps the register entries read for one evaluation."""
+    names, it is within its validity, and its batch is still recorded as anchored where it
+    was."""
     component = kept.component
     found = ctx.read_model.version_standing(
         str(component.credential_id), int(component.version or 0)
     )
     if found is None or found["status"] != "active":
         return False
-    issuer_id = found["issuer_id"]
-    if issuer_id not in issuers:
-        issuers[issuer_id] = ctx.read_model.issuer(issuer_id)
-    if quality_assurance_step(issuers[issuer_id], found["content"]).passed is not True:
+    issuer = lookups.issuer(ctx, found["issuer_id"])
+    if quality_assurance_step(issuer, found["content"]).passed is not True:
         return False
     valid_until = found["content"].get("valid_until")
     if valid_until is not None and parse_timestamp(valid_until) <= ctx.ledger.clock():
         return False
-    return _anchor_at(ctx, int(found["log_position"])) == (kept.tx_hash, kept.block_hash)
+    anchor = lookups.anchor(ctx, kept.anchor.checkpoint_size)
+    return (
+        anchor is not None
+        and anchor.state == "recorded"
+        and (anchor.tx_hash, anchor.block_hash) == (kept.anchor.tx_hash, kept.anchor.block_hash)
+    )
 
 
 def _opened_learner(

@@ -22,12 +22,20 @@ MOST = 10_000
 
 
 @dataclass(frozen=True)
+class AnchoredAt:
+    """Where a batch was anchored: its checkpoint, transaction and block."""
+
+    checkpoint_size: int
+    tx_hash: str
+    block_hash: str
+
+
+@dataclass(frozen=True)
 class Verified:
     """A component that verified as valid, and where its batch was anchored then."""
 
     component: Component
-    tx_hash: str
-    block_hash: str
+    anchor: AnchoredAt
     until: float
 
 
@@ -38,6 +46,8 @@ class VerifiedComponents:
         self._lifetime = lifetime
         self._most = most
         self._kept: OrderedDict[str, Verified] = OrderedDict()
+        # A request body's digest -> its documents' digests and the pathway version it asked.
+        self._bodies: OrderedDict[str, tuple[list[str], int | None]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, digest: str, now: float) -> Verified | None:
@@ -51,14 +61,27 @@ class VerifiedComponents:
             self._kept.move_to_end(digest)
             return found
 
-    def put(
-        self, digest: str, component: Component, tx_hash: str, block_hash: str, now: float
-    ) -> None:
+    def put(self, digest: str, component: Component, anchor: AnchoredAt, now: float) -> None:
         with self._lock:
-            self._kept[digest] = Verified(component, tx_hash, block_hash, now + self._lifetime)
+            self._kept[digest] = Verified(component, anchor, now + self._lifetime)
             self._kept.move_to_end(digest)
             while len(self._kept) > self._most:
                 self._kept.popitem(last=False)
+
+    def presented(self, body: str, documents: list[str], version: int | None) -> None:
+        """Remember which documents (by digest) a request body held."""
+        with self._lock:
+            self._bodies[body] = (documents, version)
+            self._bodies.move_to_end(body)
+            while len(self._bodies) > self._most:
+                self._bodies.popitem(last=False)
+
+    def body(self, digest: str) -> tuple[list[str], int | None] | None:
+        """The documents' digests of a request body seen before, and the pathway version it
+        asked for (None: the current one); None if it was not seen."""
+        with self._lock:
+            found = self._bodies.get(digest)
+            return None if found is None else (list(found[0]), found[1])
 
     def forget(self, digest: str) -> None:
         with self._lock:
