@@ -13,7 +13,10 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import ServeProcess
+from tests.conftest import ServeProcess, store_independent
+
+# `serve` runs the embedded default (SQLite) in either pass: the PostgreSQL pass would repeat it.
+pytestmark = store_independent
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 

@@ -78,7 +78,7 @@ def fresh(holdings: Holdings, issuer: str, title: str) -> dict[str, Any]:
     return document
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def holdings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Holdings]:
     data_dir = tmp_path_factory.mktemp("stacking") / "data"
     create_secrets(data_dir)

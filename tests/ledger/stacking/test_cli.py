@@ -9,7 +9,10 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from ledger.cli.main import cli
+from tests.conftest import store_independent
 from tests.ledger.stacking.conftest import MET, TARGET, Holdings, publish, rules
+
+pytestmark = store_independent  # the command line over the API: the SQLite pass runs it
 
 
 def files(holdings: Holdings, tmp_path: Path, *names: str) -> list[str]:
