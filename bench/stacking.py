@@ -26,8 +26,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -37,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
+from serve_process import free_port, start_server
 
 from ledger.client import CommandSigner, LedgerClient
 from ledger.domain import samples
@@ -59,33 +57,6 @@ RULES = {
 
 
 CHAIN_VIEW_SECONDS = 2.1  # longer than the API's view of the chain keeps anything
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "ledger.cli", "serve", "--data-dir", str(data_dir)]
-    command += ["--port", str(port)]
-    if shutil.which("taskset"):
-        command = ["taskset", "-c", "0", *command]
-    # A managed Anvil node keeps its chain across restarts (eth-tester's lives in the process).
-    env = {**os.environ, "CREDLEDGER_CHAIN": "anvil", "CREDLEDGER_BATCH_AGE_SECONDS": "1"}
-    quiet = subprocess.DEVNULL
-    process = subprocess.Popen(command, env=env, stdout=quiet, stderr=quiet)
-    with httpx.Client(timeout=5) as probe:
-        for _ in range(600):
-            try:
-                if probe.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                    return process
-            except httpx.TransportError:
-                time.sleep(0.1)
-    raise RuntimeError("credledger serve did not start")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -179,7 +150,7 @@ def main() -> None:
         data_dir = Path(tmp) / "data"
         create_secrets(data_dir)
         port = free_port()
-        server = start_server(data_dir, port)
+        server = start_server(data_dir, port, chain="anvil")
         try:
             url = f"http://127.0.0.1:{port}"
             pathway_id, sets = holdings(url, data_dir, args.cold + 1)
@@ -190,7 +161,7 @@ def main() -> None:
                 cold.append(evaluation_seconds(port, pathway_id, documents))
             documents = sets[-1]
             stop(server)
-            server = start_server(data_dir, port)
+            server = start_server(data_dir, port, chain="anvil")
             first = evaluation_seconds(port, pathway_id, documents)
             warm = warm_rate(port, pathway_id, documents, args.rounds)
             verified = verification_rate(port, documents, max(10, args.rounds // 4))

@@ -22,7 +22,6 @@ import argparse
 import http.client
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from serve_process import free_port, start_server
 
 from ledger.client import CommandSigner, LedgerClient
 from ledger.domain import samples
@@ -44,32 +44,6 @@ ROOT = Path(__file__).resolve().parents[1]
 MODULES = ROOT / ".deploy" / "sd-jwt" / "node_modules"
 AUDIENCE = "https://employer.example/verifier"
 SHOWN = {"title", "eqf_level", "credit_points"}
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "ledger.cli", "serve", "--data-dir", str(data_dir)]
-    command += ["--port", str(port)]
-    if shutil.which("taskset"):
-        command = ["taskset", "-c", "0", *command]
-    env = {**os.environ, "CREDLEDGER_CHAIN": "in-process", "CREDLEDGER_BATCH_AGE_SECONDS": "1"}
-    quiet = subprocess.DEVNULL
-    process = subprocess.Popen(command, env=env, stdout=quiet, stderr=quiet)
-    with httpx.Client(timeout=5) as probe:
-        for _ in range(600):
-            try:
-                if probe.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                    return process
-            except httpx.TransportError:
-                time.sleep(0.1)
-    raise RuntimeError("credledger serve did not start")
 
 
 def prepared_requests(

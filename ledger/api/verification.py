@@ -110,26 +110,22 @@ def held_document_report(ctx: ApiContext, document: dict[str, Any]) -> Report:
         record, missing = None, exc.detail
     except NotFound:
         record, missing = None, None
-    combined = combine(checked, record, _quality(ctx, credential_id, version), missing)
-    return with_components(combined, _components(ctx, credential_id, version))
+    quality, parts = _register_steps(ctx, credential_id, version)
+    return with_components(combine(checked, record, quality, missing), parts)
 
 
-def _components(ctx: ApiContext, credential_id: str, version: int | None) -> Step | None:
+def _register_steps(
+    ctx: ApiContext, credential_id: str, version: int | None
+) -> tuple[Step | None, Step | None]:
+    """What the register and the ledger add about a version (current by default): its
+    issuer's quality assurance, and, for a stacked credential, whether its components stand."""
     found = ctx.read_model.credential(credential_id)
     if found is None:
-        return None
+        return None, None
     wanted = version or found["current_version"]
     content = next((v["content"] for v in found["versions"] if v["version"] == wanted), None)
-    return components_step(content, ctx.read_model.credential)
-
-
-def _quality(ctx: ApiContext, credential_id: str, version: int | None) -> Step | None:
-    found = ctx.read_model.credential(credential_id)
-    if found is None:
-        return None
-    wanted = version or found["current_version"]
-    content = next((v["content"] for v in found["versions"] if v["version"] == wanted), None)
-    return quality_assurance_step(ctx.read_model.issuer(found["issuer_id"]), content)
+    quality = quality_assurance_step(ctx.read_model.issuer(found["issuer_id"]), content)
+    return quality, components_step(content, ctx.read_model.credential)
 
 
 @router.post("/verify", response_model=None, summary="Verify a credential, a bundle or a document")
@@ -173,6 +169,6 @@ def verify(body: VerifyRequest, ctx: Ctx) -> dict[str, Any]:
         return {**combined.as_dict(), "credential": report.credential}
     assert body.credential_id is not None
     report = _record(ctx, body.credential_id, body.version)
-    combined = combine(None, report, _quality(ctx, body.credential_id, body.version))
-    combined = with_components(combined, _components(ctx, body.credential_id, body.version))
+    quality, parts = _register_steps(ctx, body.credential_id, body.version)
+    combined = with_components(combine(None, report, quality), parts)
     return {**combined.as_dict(), "credential": report.credential}
