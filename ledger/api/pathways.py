@@ -12,19 +12,22 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi import Path as PathParameter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from anchors.jsonld import CanonicalizationError
 from ledger.api.app_context import ApiContext, context
 from ledger.api.parameters import INT64_MAX, named_in_path
 from ledger.api.verification import held_document_report
+from ledger.api.wallets import LocalWalletLedger
 from ledger.domain.commands import SignedCommand
 from ledger.domain.commitment import matches
 from ledger.domain.content import parse_timestamp
 from ledger.domain.errors import FieldError, InvalidInput, MalformedRequest, NotFound
 from ledger.domain.field_errors import parse
 from ledger.formats.blockcerts.document import document_leaf, held_learner
+from ledger.formats.sd_jwt.jws import MAX_TOKEN_CHARS
+from ledger.formats.sd_jwt.verify import holder_key, verify_presentation
 from ledger.stacking.evaluation import Component, evaluate
 from ledger.stacking.verified import AnchoredAt, Verified
 from ledger.verify.combined import quality_assurance_step
@@ -51,17 +54,40 @@ _VERDICT_WORDS = {
 }
 
 
+class PresentedCredential(BaseModel):
+    """A wallet's presentation of an SD-JWT VC, with the nonce and audience it was made for."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sd_jwt: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TOKEN_CHARS)]
+    nonce: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    audience: Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
 class EvaluationRequest(BaseModel):
     """The credentials as the learner holds them, and optionally the pathway version."""
 
     model_config = ConfigDict(extra="forbid")
 
-    documents: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_COMPONENTS)] = (
-        Field(description="Blockcerts credential documents of this ledger, one per component.")
+    documents: Annotated[list[dict[str, Any]], Field(max_length=MAX_COMPONENTS)] = Field(
+        default=[], description="Blockcerts credential documents of this ledger."
+    )
+    presentations: Annotated[list[PresentedCredential], Field(max_length=MAX_COMPONENTS)] = Field(
+        default=[],
+        description="SD-JWT VC presentations with key binding, of one holder key (they "
+        "cannot be tied to documents, which open to an identifier).",
     )
     version: Annotated[int, Field(ge=1, le=INT64_MAX)] | None = Field(
         default=None, description="The pathway version to apply; default: the current one."
     )
+
+    @model_validator(mode="after")
+    def _components(self) -> EvaluationRequest:
+        if not 1 <= len(self.documents) + len(self.presentations) <= MAX_COMPONENTS:
+            raise ValueError(
+                f"give from 1 to {MAX_COMPONENTS} components: documents and presentations"
+            )
+        return self
 
 
 @router.post(
@@ -142,7 +168,10 @@ def _evaluate(ctx: ApiContext, pathway_id: str, raw: bytes) -> dict[str, Any]:
             held_component(ctx, document, lookups, digest)
             for document, digest in zip(body.documents, digests, strict=True)
         ]
-        ctx.verified_components.presented(presented, digests, wanted)
+        components += [presented_component(ctx, item) for item in body.presentations]
+        if not body.presentations:
+            # A presentation is verified every time (its key binding is checked for its nonce).
+            ctx.verified_components.presented(presented, digests, wanted)
     number = wanted or found["current_version"]
     version = next((v for v in found["versions"] if v["version"] == number), None)
     if version is None:
@@ -307,6 +336,46 @@ def held_component(
     return component
 
 
+class _EvaluationWalletLedger(LocalWalletLedger):
+    """The ledger's record for presentations in an evaluation, which writes nothing: the key
+    binding is checked, but its showing is not spent (an evaluation decides nothing)."""
+
+    def first_showing(self, kb_jwt: str, until: float) -> bool:
+        return True
+
+
+def presented_component(ctx: ApiContext, item: PresentedCredential) -> Component:
+    """A wallet's presentation as a component: verified against this ledger (issuer key,
+    disclosures, key binding for its nonce and audience, status, the delivery's record and
+    anchor); its learner is the holder key the SD-JWT VC is bound to."""
+    report = verify_presentation(
+        item.sd_jwt,
+        nonce=item.nonce,
+        audience=item.audience,
+        base_url=ctx.settings.public_url_value(),
+        ledger=_EvaluationWalletLedger(ctx),
+        now=ctx.ledger.clock(),
+        max_age=float(ctx.settings.wallet_nonce_seconds),
+    )
+    shown = report.credential or {}
+    credential_id, version = shown.get("credential_id"), shown.get("credential_version")
+    if not isinstance(credential_id, str) or not isinstance(version, int):
+        return Component(None, None, None, None, None, None, report.verdict, _refusal(report))
+    found = ctx.read_model.version_standing(credential_id, version)
+    issuer = ctx.read_model.issuer(found["issuer_id"]) if found else None
+    key = holder_key(item.sd_jwt) if report.verdict == "valid" else None
+    return Component(
+        credential_id=credential_id,
+        version=version,
+        issuer_id=found["issuer_id"] if found else None,
+        provider=issuer["legal_name"] if issuer else None,
+        content=found["content"] if found else None,
+        learner=None if key is None else f"holder-key:{key}",
+        verdict=report.verdict,
+        refusal=None if report.verdict == "valid" else _refusal(report),
+    )
+
+
 def _verified_component(ctx: ApiContext, document: dict[str, Any]) -> Component:
     report = held_document_report(ctx, document)
     credential_id = document.get("ledgerCredentialId")
@@ -383,7 +452,7 @@ def _opened_learner(
     learner, commitment, salt = held
     if commitment != recorded or not matches(learner, salt, recorded):
         return None
-    return learner["identifier"]
+    return f"identifier:{learner['identifier']}"
 
 
 def _leaf(document: dict[str, Any]) -> str | None:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from ledger.domain.content import CLOCK_SKEW
+from ledger.domain.jwk import thumbprint
 from ledger.formats.sd_jwt import jws
 from ledger.formats.sd_jwt.credential import (
     MEDIA_TYPE,
@@ -92,6 +93,16 @@ def verify_presentation(
         visible = {k: payload.get(k) for k in ("credential_id", "credential_version")}
         report.credential = {**visible, "disclosed": labelled(claims)}
     return report
+
+
+def holder_key(text: str) -> str | None:
+    """The thumbprint of the key a presentation's SD-JWT VC is bound to (``cnf.jwk``), read
+    without checking anything: ask it of a presentation that verified."""
+    try:
+        payload = jws.parse(parse(text).jwt).payload
+        return thumbprint(payload["cnf"]["jwk"])
+    except (DisclosureProblem, jws.JwsError, KeyError, TypeError):
+        return None
 
 
 def _verdict(report: Report, state: str) -> str:
