@@ -62,14 +62,28 @@ class RecentChainView(Chain):
         return self._read(("block", number), MINED_SECONDS, lambda: self.chain.block(number))
 
     def transaction(self, tx_hash: str) -> MinedTransaction | None:
-        return self._read(
+        found = self._read(
             ("transaction", tx_hash), MINED_SECONDS, lambda: self.chain.transaction(tx_hash)
         )
+        if found is not None:
+            self._seen_block(found.block_number)
+        return found
 
     def inclusion(self, tx_hash: str) -> Inclusion | None:
-        return self._read(
+        found = self._read(
             ("inclusion", tx_hash), MINED_SECONDS, lambda: self.chain.inclusion(tx_hash)
         )
+        if found is not None:
+            self._seen_block(found.block_number)
+        return found
+
+    def _seen_block(self, number: int) -> None:
+        """A block beyond the head kept: the head moved since, read it again next time (a
+        transaction is never shown with fewer confirmations than the chain gives it)."""
+        with self._lock:
+            kept = self._kept.get(("head", None))
+            if kept is not None and isinstance(kept[1], int) and kept[1] < number:
+                del self._kept[("head", None)]
 
     def nonce(self, address: str) -> int:
         return self.chain.nonce(address)

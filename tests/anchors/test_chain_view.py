@@ -87,3 +87,12 @@ def test_writes_go_straight_to_the_chain() -> None:
     seen.send(b"raw")
     seen.send(b"raw")
     assert chain.asked == ["send", "send"]
+
+
+def test_a_transaction_mined_beyond_the_head_kept_has_the_head_read_again() -> None:
+    seen, chain, _ = view()
+    assert seen.head() == 10
+    chain.tip = 12
+    chain.mined = MinedTransaction("0xbb", "0xsender", None, 0, b"", 1, 12, "0xblock")
+    seen.transaction("0xbb")
+    assert seen.head() == 12
