@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from anchors.jsonld import CanonicalizationError
 from ledger.api.app_context import ApiContext, context
 from ledger.api.parameters import INT64_MAX, named_in_path
-from ledger.api.verification import held_document_report
+from ledger.api.verification import held_document_report, presentation_report
 from ledger.api.wallets import LocalWalletLedger
 from ledger.domain.commands import SignedCommand
 from ledger.domain.commitment import matches
@@ -27,7 +27,7 @@ from ledger.domain.errors import FieldError, InvalidInput, MalformedRequest, Not
 from ledger.domain.field_errors import parse
 from ledger.formats.blockcerts.document import document_leaf, held_learner
 from ledger.formats.sd_jwt.jws import MAX_TOKEN_CHARS
-from ledger.formats.sd_jwt.verify import holder_key, verify_presentation
+from ledger.formats.sd_jwt.verify import holder_key
 from ledger.stacking.evaluation import Component, evaluate
 from ledger.stacking.verified import AnchoredAt, Verified
 from ledger.verify.combined import quality_assurance_step
@@ -348,14 +348,8 @@ def presented_component(ctx: ApiContext, item: PresentedCredential) -> Component
     """A wallet's presentation as a component: verified against this ledger (issuer key,
     disclosures, key binding for its nonce and audience, status, the delivery's record and
     anchor); its learner is the holder key the SD-JWT VC is bound to."""
-    report = verify_presentation(
-        item.sd_jwt,
-        nonce=item.nonce,
-        audience=item.audience,
-        base_url=ctx.settings.public_url_value(),
-        ledger=_EvaluationWalletLedger(ctx),
-        now=ctx.ledger.clock(),
-        max_age=float(ctx.settings.wallet_nonce_seconds),
+    report = presentation_report(
+        ctx, item.sd_jwt, item.nonce, item.audience, _EvaluationWalletLedger(ctx)
     )
     shown = report.credential or {}
     credential_id, version = shown.get("credential_id"), shown.get("credential_version")

@@ -17,7 +17,7 @@ from ledger.domain.errors import NotFound
 from ledger.formats.blockcerts.verify import verify_document
 from ledger.formats.edc.verify import verify_sealed
 from ledger.formats.sd_jwt.jws import MAX_TOKEN_CHARS
-from ledger.formats.sd_jwt.verify import verify_presentation
+from ledger.formats.sd_jwt.verify import WalletLedger, verify_presentation
 from ledger.persistence.read_model import version_status
 from ledger.verify.bundle import AnchorPending, build_bundle
 from ledger.verify.bundle_checks import verify_bundle
@@ -92,6 +92,26 @@ def _record(
     )
 
 
+def presentation_report(
+    ctx: ApiContext,
+    sd_jwt: str,
+    nonce: str,
+    audience: str,
+    ledger: WalletLedger | None = None,
+) -> Report:
+    """A wallet's presentation checked against this ledger's record (``ledger``: how the
+    record is asked; by default the key binding's showing is spent, once)."""
+    return verify_presentation(
+        sd_jwt,
+        nonce=nonce,
+        audience=audience,
+        base_url=ctx.settings.public_url_value(),
+        ledger=ledger or LocalWalletLedger(ctx),
+        now=ctx.ledger.clock(),
+        max_age=float(ctx.settings.wallet_nonce_seconds),
+    )
+
+
 def held_document_report(ctx: ApiContext, document: dict[str, Any]) -> Report:
     """A Blockcerts document checked as the Blockcerts verifier would (failing closed), and,
     where this ledger holds the credential, with its record and the issuer's quality
@@ -139,15 +159,7 @@ def verify(body: VerifyRequest, ctx: Ctx) -> dict[str, Any]:
         return verify_sealed(body.edc, LocalSealLedger(ctx), trust_anchors(ctx)).as_dict()
     if body.sd_jwt is not None:
         assert body.nonce is not None and body.audience is not None
-        report = verify_presentation(
-            body.sd_jwt,
-            nonce=body.nonce,
-            audience=body.audience,
-            base_url=ctx.settings.public_url_value(),
-            ledger=LocalWalletLedger(ctx),
-            now=ctx.ledger.clock(),
-            max_age=float(ctx.settings.wallet_nonce_seconds),
-        )
+        report = presentation_report(ctx, body.sd_jwt, body.nonce, body.audience)
         return {**report.as_dict(), "credential": report.credential}
     if body.document is not None:
         return held_document_report(ctx, body.document).as_dict()
