@@ -90,6 +90,26 @@ class EvaluationRequest(BaseModel):
         return self
 
 
+def _inlined(model: type[BaseModel]) -> dict[str, Any]:
+    """``model``'s JSON schema with its definitions written in place (the OpenAPI document
+    has no ``$defs`` of its own; the models here do not nest recursively)."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            reference = node.get("$ref", "")
+            if reference.startswith("#/$defs/"):
+                return resolve(definitions[reference.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
 @router.post(
     "/pathways",
     status_code=201,
@@ -136,7 +156,7 @@ def pathway(pathway_id: PathwayId, ctx: Ctx) -> dict[str, Any]:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": EvaluationRequest.model_json_schema()}},
+            "content": {"application/json": {"schema": _inlined(EvaluationRequest)}},
         }
     },
 )
