@@ -58,7 +58,12 @@ def stack() -> None:
 @options.url
 @options.reporting_errors
 def list_pathways(url: str) -> None:
-    """The published pathways, at their current versions."""
+    """The published pathways, at their current versions: id, version, title.
+
+    \b
+    Example:
+      credledger stack list --url https://ledger.example
+    """
     with options.client(url) as client:
         for found in client.pathways():
             click.echo(f"{found['pathway_id']}  v{found['current_version']}  {found['title']}")
