@@ -15,6 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import store_independent
+
+pytestmark = store_independent  # the source tree, not a store: the SQLite pass runs these
+
 ROOT = Path(__file__).resolve().parent.parent
 OURS = ("ledger", "consumers", "anchors")
 

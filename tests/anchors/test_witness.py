@@ -20,10 +20,13 @@ from anchors.witness import (
     verify_possession,
     verify_quorum,
 )
+from tests.conftest import store_independent
 
 ORIGIN = "example.org/log"
 SIGNER = NoteSigner.from_seed(ORIGIN, bytes(range(32)))
 LOG_KEY = NoteVerifier.parse(SIGNER.verifier_key())
+
+pytestmark = store_independent  # an in-memory log: the SQLite pass runs these
 
 
 def grown_log(entries: list[bytes]) -> TransparencyLog:
