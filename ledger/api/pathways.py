@@ -15,7 +15,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from starlette.concurrency import run_in_threadpool
 
-from anchors.jsonld import CanonicalizationError
 from ledger.api.app_context import ApiContext, context
 from ledger.api.parameters import INT64_MAX, named_in_path
 from ledger.api.verification import held_document_report, presentation_report
@@ -25,7 +24,7 @@ from ledger.domain.commitment import matches
 from ledger.domain.content import parse_timestamp
 from ledger.domain.errors import FieldError, InvalidInput, MalformedRequest, NotFound
 from ledger.domain.field_errors import parse
-from ledger.formats.blockcerts.document import document_leaf, held_learner
+from ledger.formats.blockcerts.document import held_learner
 from ledger.formats.sd_jwt.jws import MAX_TOKEN_CHARS
 from ledger.formats.sd_jwt.verify import holder_key
 from ledger.stacking.evaluation import Component, evaluate
@@ -411,7 +410,8 @@ def _verified_component(ctx: ApiContext, document: dict[str, Any]) -> Component:
         learner=_opened_learner(ctx, document, credential_id, version),
         verdict=report.verdict,
         refusal=None if report.verdict == "valid" else _refusal(report),
-        document_hash=_leaf(document) if report.verdict == "valid" else None,
+        # A valid document's own hash is the leaf the ledger anchored for its version.
+        document_hash=report.document_leaf if report.verdict == "valid" else None,
     )
 
 
@@ -467,14 +467,6 @@ def _opened_learner(
     if commitment != recorded or not matches(learner, salt, recorded):
         return None
     return f"identifier:{learner['identifier']}"
-
-
-def _leaf(document: dict[str, Any]) -> str | None:
-    """The document's anchor-tree leaf (a valid document's is the one the ledger anchored)."""
-    try:
-        return document_leaf(document)
-    except CanonicalizationError:
-        return None
 
 
 def _refusal(report: Report) -> str:

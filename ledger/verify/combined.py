@@ -186,6 +186,7 @@ def combine(
     combined = Report()
     verdicts = []
     if document is not None:
+        combined.document_leaf = document.document_leaf
         combined.steps.extend(document.steps)
         verdicts.append(document.verdict)
     if record is not None:
