@@ -58,10 +58,26 @@ echo "== ruff"
 .venv/bin/ruff format --check .
 echo "== mypy"
 .venv/bin/mypy
-echo "== pytest on SQLite (the embedded default)"
-.venv/bin/python -m pytest -q "$@"
-echo "== pytest on PostgreSQL, with Kafka and Anvil for the scale-out tests (all from deploy/)"
+# The two passes run side by side (two cores; much of each is waiting on nodes and brokers),
+# each in a temporary directory of its own, their lines marked with the pass they come from.
+echo "== pytest on SQLite (the embedded default) and on PostgreSQL with Kafka and Anvil for the"
+echo "   scale-out tests (all from deploy/), side by side"
 bash deploy/postgres.sh start
 bash deploy/kafka.sh start
 bash deploy/anvil.sh start
-CREDLEDGER_TEST_STORE=postgres .venv/bin/python -m pytest -q "$@"
+basetemp=$(mktemp -d)
+pass() {
+  local store=$1
+  shift
+  CREDLEDGER_TEST_STORE=$store .venv/bin/python -m pytest -q -p no:cacheprovider \
+    --basetemp "$basetemp/$store" "$@" 2>&1 | sed -u "s/^/[$store] /"
+}
+pass sqlite "$@" &
+sqlite=$!
+pass postgres "$@" &
+postgres=$!
+failed=0
+wait "$sqlite" || failed=1
+wait "$postgres" || failed=1
+rm -rf "$basetemp"
+exit "$failed"

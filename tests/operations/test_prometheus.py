@@ -4,19 +4,17 @@ stopped, the production alert rules (their `for:` shortened) fire, and clear onc
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from anchors.anvil import dev_account
+from anchors.anvil import ManagedAnvil, dev_account, find_anvil
 from ledger.client import CommandSigner, LedgerClient
 from ledger.domain import samples
 from ledger.domain.signing import IssuerKey
 from tests.conftest import LEARNER, STORE, content, serving, wait_for
-from tests.e2e.cluster import ANVIL_PORT, deploy
 from tests.operations.prometheus import Prometheus, quick_rules, running_prometheus
 
 pytestmark = pytest.mark.skipif(
@@ -35,23 +33,23 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def anvil_node() -> Iterator[None]:
-    """Anvil from deploy/anvil.sh (its state kept, so it can stop and come back)."""
-    was_running = (
-        subprocess.run(["bash", "deploy/anvil.sh", "status"], capture_output=True).returncode == 0
-    )
-    deploy("anvil", "start")
-    yield
-    if not was_running:
-        deploy("anvil", "stop")
+def anvil_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedAnvil]:
+    """An Anvil node of this module's own, its state kept on disk so it can stop and come
+    back (not deploy/anvil.sh's: the PostgreSQL pass runs beside this one and uses that)."""
+    binary = find_anvil()
+    assert binary is not None, "anvil is installed by tests/run.sh (npm @foundry-rs/anvil)"
+    state = tmp_path_factory.mktemp("prometheus-anvil") / "state.json"
+    node = ManagedAnvil(binary, state_file=state).start()
+    yield node
+    node.stop()
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, anvil_node: None) -> Iterator[Served]:
+def served(tmp_path_factory: pytest.TempPathFactory, anvil_node: ManagedAnvil) -> Iterator[Served]:
     work = tmp_path_factory.mktemp("prometheus-serve")
     env = {
         "CREDLEDGER_CHAIN": "rpc",
-        "CREDLEDGER_CHAIN_RPC_URL": f"http://127.0.0.1:{ANVIL_PORT}",
+        "CREDLEDGER_CHAIN_RPC_URL": anvil_node.url,
         "CREDLEDGER_CHAIN_PRIVATE_KEY": dev_account(8).key.hex(),
         "CREDLEDGER_BATCH_AGE_SECONDS": "1",
         "CREDLEDGER_ANCHORING_STALL_BATCHES": "5",
@@ -101,10 +99,10 @@ def test_promql_shows_a_bulk_issue_counted_anchored_and_caught_up(
 
 
 def test_with_the_chain_node_stopped_the_anchoring_alerts_fire_and_clear_when_it_returns(
-    served: Served, prometheus: Prometheus
+    served: Served, prometheus: Prometheus, anvil_node: ManagedAnvil
 ) -> None:
     expected = {"CredledgerChainUnreachable", "CredledgerAnchoringStalled"}
-    deploy("anvil", "stop")
+    anvil_node.stop()
     try:
         _bulk_issue(served, 5, "stalled")
         prometheus.wait(lambda: expected <= prometheus.firing(), 120, "the alerts firing")
@@ -112,6 +110,6 @@ def test_with_the_chain_node_stopped_the_anchoring_alerts_fire_and_clear_when_it
         wait_for(lambda: stalled in served.log.read_text(), timeout=30)
         assert (prometheus.value("max(credledger_oldest_unanchored_age_seconds)") or 0) > 5
     finally:
-        deploy("anvil", "start")
+        anvil_node.start()
     prometheus.wait(lambda: not expected & prometheus.firing(), 180, "the alerts cleared")
     assert prometheus.value("max(credledger_chain_up)") == 1
