@@ -10,6 +10,7 @@ The mapping of each element to its ELM property is in the README ("Europass EDC"
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
@@ -37,6 +38,7 @@ COMMITMENT_SCHEME = "urn:credledger:learner-commitment"
 SALT_SCHEME = "urn:credledger:learner-commitment-salt"
 LEARNER_ID_SCHEME = "urn:credledger:learner-identifier"
 STACKABILITY_NOTE = "urn:credledger:note-type:stackability"
+RECOGNITION_NOTE = "urn:credledger:note-type:recognition"
 FURTHER_INFORMATION_NOTE = "urn:credledger:note-type:further-information"
 
 
@@ -66,12 +68,26 @@ class _Nodes:
         return f"{self._base}#{kind}-{self._counts[kind]}"
 
 
+def achievement_urn(credential_id: str, version: int) -> str:
+    """The id of a credential version's learning achievement: the node a stacked credential's
+    ``hasPart`` names."""
+    return f"{credential_urn(credential_id, version)}#achievement-1"
+
+
 class _Builder:
-    def __init__(self, urn: str, content: dict[str, Any], issuer: dict[str, Any], tag: str) -> None:
+    def __init__(
+        self,
+        urn: str,
+        content: dict[str, Any],
+        issuer: dict[str, Any],
+        tag: str,
+        parts: Sequence[dict[str, Any]],
+    ) -> None:
         self.node = _Nodes(urn)
         self.content = content
         self.issuer = issuer
         self.tag = tag
+        self.parts = parts
 
     def text(self, value: str) -> dict[str, str]:
         return {self.tag: value}
@@ -152,13 +168,17 @@ class _Builder:
             ]
         return accreditation
 
-    def awarding(self) -> dict[str, Any]:
+    def awarding(self, content: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The awarding process of this credential's achievement, or of a part's (``content``:
+        the part's version, its texts in its own language)."""
+        content = content or self.content
+        tag = language_tag(content.get("language"))
         bodies = []
-        for body in self.content["awarding_bodies"]:
+        for body in content["awarding_bodies"]:
             organisation: dict[str, Any] = {
                 "id": self.node("org"),
                 "type": "Organisation",
-                "legalName": self.text(body["legal_name"]),
+                "legalName": {tag: body["legal_name"]},
                 "location": [self.location(body["country"])],
             }
             if body.get("identifier"):
@@ -175,9 +195,19 @@ class _Builder:
             "type": "AwardingProcess",
             "awardingBody": bodies,
         }
-        if self.content.get("awarding_date"):
-            process["awardingDate"] = self.content["awarding_date"]
+        if content.get("awarding_date"):
+            process["awardingDate"] = content["awarding_date"]
         return process
+
+    def part(self, reference: dict[str, Any], content: dict[str, Any]) -> dict[str, Any]:
+        """A component of a stacked credential: the achievement of the version it names (that
+        version's own node id), with its title and awarding bodies from that version."""
+        return {
+            "id": achievement_urn(reference["credential_id"], int(reference["version"])),
+            "type": "LearningAchievement",
+            "title": {language_tag(content.get("language")): content["title"]},
+            "awardedBy": self.awarding(content),
+        }
 
     def supervision(self, text: str) -> dict[str, Any]:
         known = _SUPERVISION.get(text)
@@ -309,6 +339,18 @@ class _Builder:
                     ]
                 claim["specifiedBy"]["isPartOf"] = [target]
             notes.append(self.note(stack["option"], STACKABILITY_NOTE))
+        if content.get("has_part"):
+            claim["hasPart"] = [
+                self.part(reference, part)
+                for reference, part in zip(content["has_part"], self.parts, strict=True)
+            ]
+            notes.append(
+                self.note(
+                    f"Recognised from its parts by the decision {content['recognition_id']} "
+                    "recorded in the ledger.",
+                    RECOGNITION_NOTE,
+                )
+            )
         if content.get("further_information"):
             notes.append(self.note(content["further_information"], FURTHER_INFORMATION_NOTE))
         if notes:
@@ -424,15 +466,19 @@ def edc_credential(
     learner: dict[str, Any],
     salt: str,
     issuer: dict[str, Any],
+    parts: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """The unsealed EDC credential of one credential version.
 
     ``issuer`` is the register's entry: ``issuer_id``, ``legal_name``, ``country``, ``region``,
     ``quality_assurance`` and ``legal_identifier`` (``notation`` and ``country``, from the
-    issuer's registered seal certificate).
+    issuer's registered seal certificate). ``parts``: for a stacked credential, the public
+    content of each version its ``has_part`` names, in that order (their titles and awarding
+    bodies become its ``hasPart`` achievements); a count that differs is a ``ValueError``.
     """
     urn = credential_urn(credential_id, version)
-    builder = _Builder(urn, content, issuer, language_tag(content.get("language")))
+    tag = language_tag(content.get("language"))
+    builder = _Builder(urn, content, issuer, tag, parts)
     credential: dict[str, Any] = {
         "@context": CONTEXT,
         "id": urn,

@@ -91,7 +91,16 @@ class EdcReader:
             learner=opened.learner,
             salt=opened.salt,
             issuer=register_entry(issuer),
+            parts=[self._part(part) for part in command["content"].get("has_part") or ()],
         )
+
+    def _part(self, reference: dict[str, Any]) -> dict[str, Any]:
+        """The content of a version a stacked credential names (the recognition it cites
+        made sure that version exists)."""
+        found: object = self.ledger.repository.get(UUID(reference["credential_id"]))
+        assert isinstance(found, Credential)
+        content: dict[str, Any] = found.versions[int(reference["version"]) - 1]["content"]
+        return content
 
 
 def _refused(field: str, rule: str, message: str) -> InvalidInput:

@@ -4,7 +4,8 @@ Steps: the JAdES seal over the payload; the seal certificate's chain to the trus
 configured here (not checked where none are); conformance to the EDC shapes; the seal
 certificate registered to the issuer and valid at the signing time; the ledger's record (the
 seal's digest recorded for the credential version the payload names, and the payload rebuilt
-from that version's public content and the commitment it opens); the record's log entry under
+from that version's public content and the commitment it opens, a stacked credential's parts
+from theirs); the record's log entry under
 an anchored checkpoint; and the version's current status. A credential sealed elsewhere (the
 Commission's sample, say) is read and its seal checked, and the verdict says it was not issued
 through this ledger.
@@ -255,6 +256,7 @@ def _rebuilt(
                 learner=learner,
                 salt=salt,
                 issuer=issuer_entry,
+                parts=_parts(ledger, chosen["content"]),
             )
             matches = opened and expected == sealed.credential
         except (KeyError, ValueError, TypeError):
@@ -276,6 +278,17 @@ def _rebuilt(
     )
     assert chosen is not None and credential is not None
     return {**chosen, "revocation": credential["revocation"], "position": record["position"]}
+
+
+def _parts(ledger: SealLedger, content: dict[str, Any]) -> list[dict[str, Any]]:
+    """The public content of each version a stacked credential names, as the ledger holds it
+    (a part it does not hold is left out, and the rebuilt payload then differs)."""
+    found = []
+    for reference in content.get("has_part") or ():
+        record = ledger.credential(reference["credential_id"])
+        versions = record["versions"] if record is not None else []
+        found += [v["content"] for v in versions if v["version"] == int(reference["version"])]
+    return found
 
 
 def verify_sealed(

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ledger.domain.codelists import ECTS, ECVET
+from ledger.formats.edc.demo_pki import DemoCA, SealIdentity
 from ledger.settings import Settings, create_secrets
 from tests.conftest import (
     RegisteredIssuer,
@@ -38,10 +39,12 @@ TARGET = {
 
 @dataclass
 class Holdings:
-    """The ledger, its issuers, and the learner's documents by name."""
+    """The ledger, its issuers, and the learner's documents by name; the recognising
+    institution (issuer "a") seals EDC credentials with ``sealer``."""
 
     ledger: RunningLedger
     issuers: dict[str, RegisteredIssuer]
+    sealer: SealIdentity
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
     credential_ids: dict[str, str] = field(default_factory=dict)
 
@@ -65,11 +68,11 @@ def publish(holdings: Holdings, **more: Any) -> str:
     return str(holdings.ledger.public.publish_pathway(signed)["pathway_id"])
 
 
-def fresh(holdings: Holdings, issuer: str, title: str) -> dict[str, Any]:
+def fresh(holdings: Holdings, issuer: str, title: str, **more: Any) -> dict[str, Any]:
     """A new credential of the learner's, anchored; its document."""
     signer = holdings.issuers[issuer].signer
     ledger = holdings.ledger
-    credential_id = ledger.public.issue(signer.issue(content(title=title), LEARNER))[
+    credential_id = ledger.public.issue(signer.issue(content(title=title, **more), LEARNER))[
         "credential_id"
     ]
     wait_for(lambda: settled(ledger.embedded))
@@ -80,24 +83,33 @@ def fresh(holdings: Holdings, issuer: str, title: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="package")
 def holdings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Holdings]:
-    data_dir = tmp_path_factory.mktemp("stacking") / "data"
+    work = tmp_path_factory.mktemp("stacking")
+    data_dir = work / "data"
     create_secrets(data_dir)
+    ca = DemoCA.create()
+    (work / "edc-trust-anchors.pem").write_bytes(ca.certificate_pem())
     with databases() as database:
         settings = Settings(
-            data_dir=data_dir, chain="in-process", batch_age_seconds=0.3, **database()
+            data_dir=data_dir,
+            chain="in-process",
+            batch_age_seconds=0.3,
+            edc_trust_anchors=work / "edc-trust-anchors.pem",
+            **database(),
         )
         with running_ledger(settings) as ledger:
-            yield _hold(ledger)
+            yield _hold(ledger, ca.issue_seal("University of Aran", "VATIE-7654321X", "IE"))
 
 
-def _hold(ledger: RunningLedger) -> Holdings:
+def _hold(ledger: RunningLedger, sealer: SealIdentity) -> Holdings:
     issuers = {
         "a": register(ledger, legal_name="University of Aran"),
         "b": register(ledger, legal_name="Boyne Academy"),
         "c": register(ledger, legal_name="Corrib College"),
         "s": register(ledger, legal_name="Shannon School"),
     }
-    holdings = Holdings(ledger, issuers)
+    pem = sealer.certificate_pem().decode()
+    ledger.public.register_seal_certificate(issuers["a"].signer.register_seal_certificate(pem))
+    holdings = Holdings(ledger, issuers, sealer)
     long_ago = (datetime.now(UTC) - timedelta(days=3 * 365)).replace(microsecond=0)
     made = {
         "a1": ("a", LEARNER, content(title="Applied Machine Learning")),

@@ -4,12 +4,14 @@ verified."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from ledger.client import LedgerRequestError
 from ledger.domain.codelists import ECTS
+from ledger.formats.edc.seal import seal
 from tests.conftest import content, settled, wait_for
 from tests.ledger.stacking.conftest import LEARNER, MET, Holdings, fresh, publish
 
@@ -149,3 +151,49 @@ def test_a_stacked_credential_names_a_component_revoked_after_the_recognition(
     assert claim["recognitionId"] == recognition["recognition_id"]
     by_document = ledger.public.verify(document=item["document"])
     assert by_document["verdict"] == "component-revoked"
+
+
+def test_a_stacked_credentials_edc_has_its_parts_and_verifies_once_sealed(
+    holdings: Holdings,
+) -> None:
+    ireland = "http://publications.europa.eu/resource/authority/country/IRL"
+    documents = [
+        fresh(holdings, name, title, awarding_bodies=[{"legal_name": body, "country": ireland}])
+        for name, title, body in (
+            ("a", "Reinforcement Learning", "University of Aran"),
+            ("b", "Data Governance", "Boyne Academy"),
+            ("c", "Time Series", "Corrib College"),
+        )
+    ]
+    recognition = recognise(holdings, publish(holdings), documents)
+    signer = holdings.issuers["a"].signer
+    ledger = holdings.ledger
+    stacked_id = ledger.public.issue(signer.issue(stacked(recognition, documents), LEARNER))[
+        "credential_id"
+    ]
+    (item,) = ledger.public.documents(
+        signer.read_documents([{"credential_id": stacked_id}], format="edc")
+    )
+    (claim,) = item["credential"]["credentialSubject"]["hasClaim"]
+    parts = claim["hasPart"]
+    assert [p["id"] for p in parts] == [
+        f"urn:credledger:{d['ledgerCredentialId']}:v1#achievement-1" for d in documents
+    ]
+    assert [p["title"] for p in parts] == [
+        {"en": "Reinforcement Learning"},
+        {"en": "Data Governance"},
+        {"en": "Time Series"},
+    ]
+    assert [p["awardedBy"]["awardingBody"][0]["legalName"] for p in parts] == [
+        {"en": "University of Aran"},
+        {"en": "Boyne Academy"},
+        {"en": "Corrib College"},
+    ]
+    assert any(
+        recognition["recognition_id"] in n["noteLiteral"]["en"] for n in claim["additionalNote"]
+    )
+    sealed = seal(item["credential"], holdings.sealer.chain, holdings.sealer.key, datetime.now(UTC))
+    ledger.public.record_seal(signer.record_seal(sealed))
+    wait_for(lambda: settled(ledger.embedded))
+    report = ledger.public.verify(edc=sealed)
+    assert report["verdict"] == "valid", report

@@ -16,7 +16,12 @@ from tests.ledger.formats.edc import builders
 SAMPLES = Path(__file__).parent / "commission-samples"
 
 
-def build(content: dict[str, Any], learner: dict[str, Any], **issuer: Any) -> dict[str, Any]:
+def build(
+    content: dict[str, Any],
+    learner: dict[str, Any],
+    parts: list[dict[str, Any]] | None = None,
+    **issuer: Any,
+) -> dict[str, Any]:
     return edc_credential(
         credential_id=builders.CREDENTIAL_ID,
         version=2,
@@ -24,6 +29,18 @@ def build(content: dict[str, Any], learner: dict[str, Any], **issuer: Any) -> di
         learner=learner,
         salt=builders.SALT,
         issuer=builders.issuer(**issuer),
+        parts=parts or [],
+    )
+
+
+def stacked() -> dict[str, Any]:
+    """A credential stacked from two versions of other credentials."""
+    return builders.content(
+        has_part=[
+            {"credential_id": "0b7f3c1e-5d2a-5e8f-9c4b-2a1d3e4f5a6b", "version": "1"},
+            {"credential_id": "7c9e2a4b-1f3d-5b6a-8e7c-9d0f1a2b3c4d", "version": "3"},
+        ],
+        recognition_id="5a4b3c2d-1e0f-5a9b-8c7d-6e5f4a3b2c1d",
     )
 
 
@@ -66,6 +83,27 @@ def test_a_credential_without_its_issue_date_or_legal_identifier_is_named() -> N
     del credential["issuer"]["eIDASIdentifier"]
     paths = {violation.path.rsplit("/", 1)[-1] for violation in violations(credential)}
     assert {"credentials#issued", "eidasLegalIdentifier"} <= paths
+
+
+def test_a_stacked_credential_has_its_parts_as_achievements_without_violation() -> None:
+    parts = [builders.minimal_content(), builders.full_content()]
+    credential = build(stacked(), builders.LEARNER, parts)
+    (claim,) = credential["credentialSubject"]["hasClaim"]
+    assert [part["id"] for part in claim["hasPart"]] == [
+        "urn:credledger:0b7f3c1e-5d2a-5e8f-9c4b-2a1d3e4f5a6b:v1#achievement-1",
+        "urn:credledger:7c9e2a4b-1f3d-5b6a-8e7c-9d0f1a2b3c4d:v3#achievement-1",
+    ]
+    bodies = claim["hasPart"][1]["awardedBy"]["awardingBody"]
+    assert [body["legalName"] for body in bodies] == [
+        {"en": "Example Technological University"},
+        {"en": "Universität Beispiel"},
+    ]
+    assert violations(credential) == []
+
+
+def test_a_stacked_credential_is_not_built_without_the_content_of_each_part() -> None:
+    with pytest.raises(ValueError):
+        build(stacked(), builders.LEARNER, [builders.content()])
 
 
 def test_the_commissions_sealed_sample_conforms() -> None:
