@@ -44,7 +44,7 @@ class Holdings:
 
     ledger: RunningLedger
     issuers: dict[str, RegisteredIssuer]
-    sealer: SealIdentity
+    sealer: SealIdentity | None = None
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
     credential_ids: dict[str, str] = field(default_factory=dict)
 

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from ledger.formats.sd_jwt.holder import Holder
-from tests.conftest import settled, wait_for
-from tests.ledger.stacking.conftest import Holdings, publish
+from ledger.settings import Settings, create_secrets
+from tests.conftest import content, databases, register, running_ledger, settled, wait_for
+from tests.ledger.stacking.conftest import LEARNER, Holdings, publish
 
 AUDIENCE = "https://admissions.example/stacking"
 SHOWN = {"title", "credit_points"}
@@ -82,3 +83,35 @@ def test_a_presentation_for_another_audience_counts_for_nothing(
     answer = evaluate(holdings, publish(holdings), [item])
     (refused,) = answer["components"]
     assert (refused["counts"], refused["verdict"]) == (False, "invalid")
+
+
+@pytest.fixture(scope="module")
+def unanchored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Holdings]:
+    """A ledger whose first batch stays open for an hour: what it delivers is not anchored."""
+    data_dir = tmp_path_factory.mktemp("unanchored") / "data"
+    create_secrets(data_dir)
+    with databases() as database:
+        settings = Settings(
+            data_dir=data_dir, chain="in-process", batch_age_seconds=3600, **database()
+        )
+        with running_ledger(settings) as ledger:
+            issuer = register(ledger, legal_name="University of Aran")
+            ledger.public.adopt_wallet_key(issuer.signer.adopt_wallet_key())
+            yield Holdings(ledger, {"a": issuer})
+
+
+def test_a_presentation_of_a_credential_not_yet_anchored_counts_for_nothing(
+    unanchored: Holdings,
+) -> None:
+    ledger, signer = unanchored.ledger, unanchored.issuers["a"].signer
+    credential_id = ledger.public.issue(signer.issue(content(title="Cloud Computing"), LEARNER))[
+        "credential_id"
+    ]
+    learner = Holder()
+    offer = ledger.public.offer(signer.offer(credential_id, 1))
+    sd_jwt = learner.receive(offer["credential_offer_uri"], offer["tx_code"])
+    answer = evaluate(unanchored, publish(unanchored), [shown(learner, sd_jwt, "u-1")])
+    (component,) = answer["components"]
+    assert (component["counts"], component["verdict"]) == (False, "not-anchored")
+    assert component["reasons"][0].startswith("It is not anchored yet"), component
+    assert answer["met"] is False

@@ -192,7 +192,9 @@ def test_a_stacked_credentials_edc_has_its_parts_and_verifies_once_sealed(
     assert any(
         recognition["recognition_id"] in n["noteLiteral"]["en"] for n in claim["additionalNote"]
     )
-    sealed = seal(item["credential"], holdings.sealer.chain, holdings.sealer.key, datetime.now(UTC))
+    sealer = holdings.sealer
+    assert sealer is not None
+    sealed = seal(item["credential"], sealer.chain, sealer.key, datetime.now(UTC))
     ledger.public.record_seal(signer.record_seal(sealed))
     wait_for(lambda: settled(ledger.embedded))
     report = ledger.public.verify(edc=sealed)
