@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -43,7 +44,7 @@ def worker_context(settings: Settings, storage: Storage) -> ApiContext:
     described = json.loads(os.environ.get(WORKER_CHAIN, "{}"))
     rpc_url = described.get("rpc_url")
     signer = NoteSigner.from_seed(settings.log_origin_value(), settings.log_key_seed())
-    on_write: Any = lambda: None  # noqa: E731 (Kafka: the consumers follow on their own)
+    on_write: Callable[[], int | None] = lambda: None  # noqa: E731 (Kafka: consumers follow)
     if settings.transport == "embedded":
         # In process, a worker brings the read model up to its own write (projectors take
         # turns by compare-and-set, so several of them never apply an event twice).

@@ -201,17 +201,18 @@ class EmbeddedLedger:
         self.storage.close()
         self.chain.close()
 
-    def _written(self) -> None:
+    def _written(self) -> int | None:
         if self.relay is not None:
             # Through Kafka: the relay publishes, the consumers follow; the request waits for
             # the read model to catch up (ApiContext.written).
             for wake in (self._wake_relay, self._wake_projector, self._wake_log):
                 wake.set()
-            return
+            return None
         # The read model is caught up in the request, so the answer reflects the write; the
         # log follows in its own thread.
-        self.projector.catch_up()
+        reached = self.projector.catch_up()
         self._wake_log.set()
+        return reached
 
     def api_context(self) -> ApiContext:
         return ApiContext(
