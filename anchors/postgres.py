@@ -37,9 +37,22 @@ _SCHEMA = (
 
 
 class PostgresLogStore(SQLLogStore):
-    def __init__(self, conninfo: str, pool_size: int = 4, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        pool_size: int = 4,
+        timeout: float = 5.0,
+        reconnect_timeout: float = 25.0,
+    ) -> None:
+        # ``reconnect_timeout`` bounds how long one lost connection is retried (with a
+        # doubling pause) before the next use of the pool starts a fresh attempt.
         self._pool = ConnectionPool(
-            conninfo, min_size=1, max_size=pool_size, open=True, timeout=timeout
+            conninfo,
+            min_size=1,
+            max_size=pool_size,
+            open=True,
+            timeout=timeout,
+            reconnect_timeout=reconnect_timeout,
         )
         with self._transaction(write=False) as c:
             # Serialise schema creation between processes starting at once.

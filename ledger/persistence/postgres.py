@@ -40,11 +40,20 @@ _VAULT_SCHEMA = (
 )
 
 
+def reconnect_within(timeout: float) -> float:
+    """How long a pool retries one lost connection before giving it up, so that the next
+    request starts a fresh attempt at once. psycopg_pool's default (five minutes, the pause
+    doubling after each failure) left the service answering 503 for a minute or more after
+    PostgreSQL came back from a restart of a minute or two."""
+    return 5 * timeout
+
+
 class PostgresLedgerRecorder(PostgresApplicationRecorder):
     """The application recorder, also storing sealed personal data with the events."""
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
+        datastore.pool.reconnect_timeout = reconnect_within(datastore.pool.timeout)
         self.sql_create_statements.extend(SQL(statement).format() for statement in _VAULT_SCHEMA)
 
     def _insert_events(
@@ -148,6 +157,7 @@ class PostgresReadModel(ReadModel):
             max_size=settings.postgres_pool_size,
             open=True,
             timeout=settings.postgres_timeout_seconds,
+            reconnect_timeout=reconnect_within(settings.postgres_timeout_seconds),
             kwargs={"autocommit": False},
         )
         self.create_tables()
@@ -227,7 +237,10 @@ def open_vault(recorder: Any, cipher: LearnerCipher) -> PostgresVault:
 
 def open_log_store(settings: Settings) -> PostgresLogStore:
     return PostgresLogStore(
-        conninfo(settings), settings.postgres_pool_size, settings.postgres_timeout_seconds
+        conninfo(settings),
+        settings.postgres_pool_size,
+        settings.postgres_timeout_seconds,
+        reconnect_within(settings.postgres_timeout_seconds),
     )
 
 
