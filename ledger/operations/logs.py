@@ -84,7 +84,12 @@ def configure(log_format: LogFormat = "text", level: str = "INFO") -> None:
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         named = logging.getLogger(name)
         named.handlers = []
         named.propagate = True
+    # Each request's line is the ledger's own (with its request id and duration); uvicorn's
+    # access line would repeat it, and API workers configure logging after uvicorn has.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers = []
+    access.propagate = False

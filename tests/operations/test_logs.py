@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -118,3 +119,14 @@ def test_no_secret_in_any_log_line_or_metric(run: Run) -> None:
     for text in [*run.lines, run.metrics]:
         for secret in held:
             assert secret not in text
+
+
+def test_api_workers_log_each_request_once(tmp_path: Path) -> None:
+    env = {"CREDLEDGER_CHAIN": "in-process", "CREDLEDGER_WORKERS": "2"}
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output, serving(tmp_path / "data", env, output) as (_, url, _token):
+        for n in range(3):
+            httpx.get(f"{url}/health", headers={"x-request-id": f"once-{n}"}, timeout=10)
+    lines = log.read_text().splitlines()
+    for n in range(3):
+        assert len([line for line in lines if f"once-{n}" in line]) == 1, lines
