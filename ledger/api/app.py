@@ -39,6 +39,7 @@ def create_app(ctx: ApiContext, on_shutdown: Callable[[], None] | None = None) -
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        ctx.close()
         if on_shutdown is not None:
             on_shutdown()
 

@@ -61,7 +61,9 @@ class ApiContext:
     state: LedgerState = field(init=False)  # what /metrics reads from the stores when scraped
 
     def __post_init__(self) -> None:
-        self._read_model_watch = PositionWatch(self.read_model.position)
+        self._read_model_watch = PositionWatch(
+            self.read_model.position, notices=self.read_model.notices()
+        )
         settings = self.settings
         address = self.chain_info.get("anchoring_address")
         self.state = LedgerState(
@@ -138,6 +140,10 @@ class ApiContext:
             "since": blocked[1],
             "detail": f"anchoring: blocked — {blocked[0]}",
         }
+
+    def close(self) -> None:
+        """Release what the context holds of its own (the read model's listener)."""
+        self._read_model_watch.close()
 
     def written(self) -> None:
         """Wait until the read model reflects what was just written (read-your-writes)."""

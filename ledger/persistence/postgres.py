@@ -149,8 +149,37 @@ def conninfo(settings: Settings) -> str:
     )
 
 
+# The channel projectors announce the read model's position on (its payload: the position).
+POSITION_CHANNEL = "credledger_read_model_position"
+
+
+class PostgresPositionNotices:
+    """LISTEN, on a connection of its own, for the positions projectors announce."""
+
+    def __init__(self, conninfo: str, connect_timeout: int) -> None:
+        self._conninfo = conninfo
+        self._connect_timeout = connect_timeout
+        self._connection: psycopg.Connection[Any] | None = None
+
+    def receive(self, timeout: float) -> list[int]:
+        if self._connection is None or self._connection.closed:
+            self._connection = psycopg.connect(
+                self._conninfo, autocommit=True, connect_timeout=self._connect_timeout
+            )
+            self._connection.execute(f"LISTEN {POSITION_CHANNEL}")
+        notices = self._connection.notifies(timeout=timeout, stop_after=1)
+        return [int(notice.payload) for notice in notices]
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
 class PostgresReadModel(ReadModel):
     def __init__(self, settings: Settings) -> None:
+        self._conninfo = conninfo(settings)
+        self._connect_timeout = settings.postgres_timeout_seconds
         self._pool = ConnectionPool(
             conninfo(settings),
             min_size=1,
@@ -176,6 +205,13 @@ class PostgresReadModel(ReadModel):
 
     def close(self) -> None:
         self._pool.close()
+
+    def _announce(self, cursor: ReadModelCursor, position: int) -> None:
+        # Delivered to the listeners when the transaction commits, not before.
+        cursor.execute("SELECT pg_notify(%s, %s)", (POSITION_CHANNEL, str(position)))
+
+    def notices(self) -> PostgresPositionNotices:
+        return PostgresPositionNotices(self._conninfo, self._connect_timeout)
 
 
 def event_store_env(settings: Settings) -> dict[str, str]:

@@ -474,6 +474,20 @@ class _Sql(Protocol):
     def __call__(self, statement: str) -> str: ...
 
 
+class PositionNotices(Protocol):
+    """The positions a read model reaches, announced by the projectors that apply them (in
+    whatever process they run)."""
+
+    def receive(self, timeout: float) -> list[int]:
+        """The positions announced since the last call, waiting up to ``timeout`` seconds
+        for one; raises what the backend raises when it cannot listen."""
+        ...
+
+    def close(self) -> None:
+        """Stop listening (the next ``receive`` starts again)."""
+        ...
+
+
 class ReadModel(ABC):
     """Queries over the read model, and the transactions a projector writes it in."""
 
@@ -490,6 +504,15 @@ class ReadModel(ABC):
 
     def close(self) -> None:  # noqa: B027 (a hook: only pooled backends need it)
         """Release the backend's connections (nothing to do where there is no pool)."""
+
+    def _announce(self, cursor: Cursor, position: int) -> None:  # noqa: B027 (a hook)
+        """Announce, when the transaction commits, that the model reached ``position``
+        (only where the backend can tell other processes)."""
+
+    def notices(self) -> PositionNotices | None:
+        """A listener to the positions announced (None: the backend announces none, and
+        the position is read again and again)."""
+        return None
 
     def create_tables(self) -> None:
         with self._cursor(write=True) as c:
@@ -561,6 +584,7 @@ class ReadModel(ABC):
             if c.rowcount != 1:
                 raise PositionMoved(f"the read model is no longer at position {from_position}")
             yield ReadModelWriter(c, self._sql)
+            self._announce(c, to_position)
 
     def credential(self, credential_id: str) -> dict[str, Any] | None:
         """Public status of one credential with its version history, or None."""

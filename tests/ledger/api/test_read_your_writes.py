@@ -1,13 +1,18 @@
-"""Read-your-writes: requests wait for the read model's position through one shared poller."""
+"""Read-your-writes: requests wait for the read model's position, told by the projectors'
+announcements where the store makes them, else through one shared poller."""
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
 from ledger.api.read_your_writes import PositionWatch
+from ledger.persistence.read_model import ReadModel
+from tests.conftest import STORE
 
 
 class Position:
@@ -56,3 +61,58 @@ def test_an_outage_of_the_read_model_is_raised_not_waited_out() -> None:
     position.failure = ConnectionError("the database is down")
     with pytest.raises(ConnectionError):
         PositionWatch(position, interval=0.001).wait(1, timeout=10)
+
+
+class Notices:
+    """Announced positions, as a store's listener hears them; or a listener that cannot."""
+
+    def __init__(self, failure: Exception | None = None) -> None:
+        self.heard: queue.Queue[int] = queue.Queue()
+        self.failure = failure
+
+    def receive(self, timeout: float) -> list[int]:
+        if self.failure is not None:
+            raise self.failure
+        try:
+            return [self.heard.get(timeout=timeout)]
+        except queue.Empty:
+            return []
+
+    def close(self) -> None:
+        pass
+
+
+def test_an_announced_position_wakes_the_waiting_request_without_polling() -> None:
+    position, notices = Position(), Notices()
+    watch = PositionWatch(position, interval=60, notices=notices)
+    threading.Timer(0.2, lambda: notices.heard.put(7)).start()
+    assert watch.wait(7, timeout=10)
+    # Read once when the listener started, perhaps once by a poller before it listened.
+    assert position.reads <= 2
+    watch.close()
+
+
+def test_while_nothing_can_be_heard_the_position_is_polled() -> None:
+    position = Position()
+    watch = PositionWatch(position, interval=0.001, notices=Notices(ConnectionError("down")))
+    threading.Timer(0.05, lambda: setattr(position, "value", 3)).start()
+    assert watch.wait(3, timeout=10)
+    watch.close()
+
+
+@pytest.mark.skipif(STORE != "postgres", reason="PostgreSQL announces positions (NOTIFY)")
+def test_a_projector_in_another_process_announces_the_position_it_committed(
+    fresh_read_model: Callable[[str], ReadModel],
+) -> None:
+    listening = fresh_read_model("shared")
+    projecting = fresh_read_model("shared")  # the same database, as another process has it
+    watch = PositionWatch(listening.position, interval=60, notices=listening.notices())
+    assert watch.wait(0, timeout=10)  # listening from here on
+
+    def project() -> None:
+        with projecting.transaction(0, 5):
+            pass
+
+    threading.Timer(0.2, project).start()
+    assert watch.wait(5, timeout=10)
+    watch.close()
