@@ -30,6 +30,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -54,8 +56,24 @@ def _free_port() -> int:
         return port
 
 
-def _deploy(service: str) -> None:
-    subprocess.run(["bash", str(ROOT / "deploy" / f"{service}.sh"), "start"], check=True)
+def _deploy(service: str, action: str) -> int:
+    """Run a deploy script's ``action`` (start, stop, status); its exit status."""
+    script = str(ROOT / "deploy" / f"{service}.sh")
+    return subprocess.run(["bash", script, action], check=action != "status").returncode
+
+
+@contextmanager
+def _services(names: tuple[str, ...]) -> Iterator[None]:
+    """The deploy scripts' services running; those that were not running before are
+    stopped again at the end (a benchmark stops what it starts)."""
+    started = [name for name in names if _deploy(name, "status") != 0]
+    try:
+        for name in names:
+            _deploy(name, "start")
+        yield
+    finally:
+        for name in reversed(started):
+            _deploy(name, "stop")
 
 
 def _content(issued: str) -> dict[str, Any]:
@@ -273,12 +291,18 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=1_000)
     parser.add_argument("--batch-age", type=float, default=2.0)
     args = parser.parse_args()
-    for service in ("postgres", "kafka", "anvil"):
-        _deploy(service)
+    with _services(("postgres", "kafka", "anvil")):
+        results = _both(args.credentials, args.singles, args.batch_age)
+    print(json.dumps(results, indent=2))
+    _report(results, args.batch_age)
+
+
+def _both(credentials: int, singles: int, batch_age: float) -> dict[str, dict[str, Any]]:
+    """Both deployments' results, one after the other, in a database made for the run."""
     database = f"bench_{uuid.uuid4().hex[:10]}"
     psql = ["psql", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-qc"]
     subprocess.run([*psql, f"CREATE DATABASE {database} OWNER credledger"], check=True)
-    common = {"CREDLEDGER_BATCH_AGE_SECONDS": str(args.batch_age)}
+    common = {"CREDLEDGER_BATCH_AGE_SECONDS": str(batch_age)}
     scale_out = {
         **common,
         "CREDLEDGER_STORE": "postgres",
@@ -293,15 +317,21 @@ def main() -> None:
         "CREDLEDGER_CHAIN_PRIVATE_KEY": dev_account(8).key.hex(),
     }
     results = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        for name, env, workers in (("scale-out", scale_out, 2), ("embedded", common, 1)):
-            deployment = Deployment(name, env, workers, work)
-            try:
-                results[name] = _run(deployment, args.credentials, args.singles)
-            finally:
-                deployment.stop()
-    print(json.dumps(results, indent=2))
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            for name, env, workers in (("scale-out", scale_out, 2), ("embedded", common, 1)):
+                deployment = Deployment(name, env, workers, work)
+                try:
+                    results[name] = _run(deployment, credentials, singles)
+                finally:
+                    deployment.stop()
+    finally:
+        subprocess.run([*psql, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"], check=False)
+    return results
+
+
+def _report(results: dict[str, dict[str, Any]], batch_age: float) -> None:
     print(
         f"{'':10} {'bulk/s':>7} {'p50 s':>6} {'p99 s':>6} | {'single/s':>8}"
         f" {'request':>8} {'p50 s':>6} {'p99 s':>6}"
@@ -320,7 +350,7 @@ def main() -> None:
         total = sum(use["cores"] for use in r["bulk_cpu"].values())
         print(f"  {'total':28} {total:5.2f} cores of {os.cpu_count()}")
     ratio = results["scale-out"]["bulk_rate"] / results["embedded"]["bulk_rate"]
-    print(f"bulk rate, scale-out / embedded: {ratio:.2f}x; p99 target: < {args.batch_age + 5} s")
+    print(f"bulk rate, scale-out / embedded: {ratio:.2f}x; p99 target: < {batch_age + 5} s")
 
 
 if __name__ == "__main__":
