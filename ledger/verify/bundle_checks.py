@@ -34,10 +34,20 @@ class _Failed(Exception):
     pass
 
 
+def _proof_hash(value: Any) -> bytes:
+    """One hash of a log proof: 32 bytes in canonical base64. A lenient decoder ignores the
+    last character's padding bits, so two spellings would name one hash; only the one the
+    ledger writes is taken."""
+    raw = base64.b64decode(value, validate=True) if isinstance(value, str) else b""
+    if len(raw) != 32 or base64.b64encode(raw).decode() != value:
+        raise binascii.Error("a proof hash is 32 bytes in canonical base64")
+    return raw
+
+
 def _b64list(values: Any) -> list[bytes]:
     if not isinstance(values, list):
         raise ValueError("a proof is a list of base64 hashes")
-    return [base64.b64decode(v, validate=True) for v in values]
+    return [_proof_hash(v) for v in values]
 
 
 def _parse_envelope(text: Any) -> tuple[dict[str, Any], bytes]:
@@ -101,13 +111,13 @@ def _c2sp_cosigners(
     try:
         note = str(witnessed["checkpoint"])
         later = verify_checkpoint(note, log_key, log_key.name)
-        proof = [base64.b64decode(h, validate=True) for h in witnessed["consistency"]]
+        proof = _b64list(witnessed["consistency"])
         if later.size == checkpoint.size:
             if later.root != checkpoint.root or proof:
                 raise VerificationError("another root for the same size")
         else:
             verify_consistency(checkpoint.size, later.size, checkpoint.root, later.root, proof)
-    except (KeyError, TypeError, binascii.Error, VerificationError) as exc:
+    except (KeyError, TypeError, ValueError, VerificationError) as exc:
         return 0, f"(the witnessed checkpoint does not hold: {exc})"
     found = cosigners(note, sorted(k for k in trusted if is_cosignature_key(k)))
     where = (

@@ -3,9 +3,11 @@ changed byte makes a named step fail; revoked and superseded versions are report
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import random
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +115,36 @@ def test_a_saved_bundle_verifies_after_the_service_stopped(
     assert result.exit_code == 3, result.output  # authentic; status not asked offline
     assert report["verdict"] == "status-unknown"
     assert all(s["passed"] for s in report["steps"] if s["name"] not in ("status", "witnesses"))
+
+
+def _inclusion_proofs(node: Any) -> Iterator[list[str]]:
+    """Every log inclusion proof in a bundle."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "inclusion" and isinstance(value, list) and value:
+                yield value
+            else:
+                yield from _inclusion_proofs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _inclusion_proofs(value)
+
+
+def test_a_proof_hash_spelled_another_way_in_base64_fails_log_inclusion(
+    ledger: RunningLedger, issuer: RegisteredIssuer, anvil: ManagedAnvil
+) -> None:
+    bundle = ledger.public.proof(anchored_credential(ledger, issuer))
+    log_key = ledger.public._call("GET", "/log/key")["verifier_key"]
+    proof = next(_inclusion_proofs(bundle))
+    hash_text = proof[0]  # 32 bytes: 43 characters and "=", the last 2 bits of the 43rd unused
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    other = alphabet[alphabet.index(hash_text[42]) ^ 1]
+    proof[0] = hash_text[:42] + other + "="
+    assert base64.b64decode(proof[0]) == base64.b64decode(hash_text)  # the same bytes
+    report = verify_bundle(bundle, Web3Chain.connect(anvil.url), trusted_log_key=log_key)
+    assert report.verdict == "invalid"
+    (step,) = [s for s in report.steps if s.name == "log_inclusion"]
+    assert step.passed is False and "canonical base64" in step.detail
 
 
 def flip(text: str, position: int) -> str:
