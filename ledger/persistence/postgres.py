@@ -181,7 +181,7 @@ class PostgresReadModel(ReadModel):
         self._conninfo = conninfo(settings)
         self._connect_timeout = settings.postgres_timeout_seconds
         self._pool = ConnectionPool(
-            conninfo(settings),
+            self._conninfo,
             min_size=1,
             max_size=settings.postgres_pool_size,
             open=True,
