@@ -26,6 +26,7 @@ from ledger.api import (
 )
 from ledger.api.app_context import ApiContext
 from ledger.api.body_limits import BodyLimits
+from ledger.api.direct_writes import DirectWrites, direct_routes
 from ledger.operations import metrics as counted
 
 
@@ -48,6 +49,9 @@ def create_app(ctx: ApiContext, on_shutdown: Callable[[], None] | None = None) -
         title="credledger",
         docs_url=None,  # served by ledger.api.web from the package, not from a CDN
         redoc_url=None,
+        # Requests are counted and logged by our own telemetry (Prometheus, log lines); FastAPI's
+        # OpenTelemetry hooks would otherwise ask for a provider on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
         version=__version__,
         description=(
             "An event-sourced ledger for EU micro-credentials. Issuers post signed commands; "
@@ -80,6 +84,16 @@ def create_app(ctx: ApiContext, on_shutdown: Callable[[], None] | None = None) -
         }
 
     app.openapi = lambda: openapi.document(app)  # type: ignore[method-assign]
+    # Innermost: the write routes that carry the load skip FastAPI's per-request machinery.
+    hot: list[Callable[..., object]] = [
+        credentials.issue,
+        credentials.bulk_issue,
+        credentials.amend,
+        credentials.revoke,
+        wallets.credential,
+    ]
+    declared = [*credentials.router.routes, *wallets.router.routes]
+    app.add_middleware(DirectWrites, ctx=ctx, routes=direct_routes(declared, hot))
     app.add_middleware(BodyLimits, max_bytes=ctx.settings.max_request_bytes)
     app.add_middleware(problems.UnexpectedErrors)
     counted.enable(ctx.settings.metrics)

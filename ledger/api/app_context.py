@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -24,6 +25,10 @@ from ledger.persistence.read_model import ReadModel
 from ledger.persistence.wallet_sessions import WalletSessions
 from ledger.settings import Settings
 from ledger.stacking.verified import VerifiedComponents
+
+# As many concurrent writes as requests Starlette runs in threads by default: concurrent
+# writes are committed together (group commit), so more of them waiting costs nothing.
+WRITER_THREADS = 40
 
 
 @dataclass
@@ -59,8 +64,11 @@ class ApiContext:
     consumers_down: Callable[[], list[str]] = field(default=lambda: [])
     relay_position: Callable[[], int] | None = None  # how far the Kafka relay published
     state: LedgerState = field(init=False)  # what /metrics reads from the stores when scraped
+    # The threads the direct write routes run their blocking writes on.
+    writers: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
+        self.writers = ThreadPoolExecutor(WRITER_THREADS, thread_name_prefix="api-write")
         self._read_model_watch = PositionWatch(
             self.read_model.position, notices=self.read_model.notices()
         )
@@ -142,8 +150,10 @@ class ApiContext:
         }
 
     def close(self) -> None:
-        """Release what the context holds of its own (the read model's listener)."""
+        """Release what the context holds of its own (the read model's listener, the write
+        threads once their requests are answered)."""
         self._read_model_watch.close()
+        self.writers.shutdown(wait=True)
 
     def written(self) -> None:
         """Wait until the read model reflects what was just written (read-your-writes)."""

@@ -82,16 +82,39 @@ def _allowed_methods(request: Request) -> list[str]:
     ]
 
 
+def known_problem(exc: Exception, method: str, path: str) -> JSONResponse | None:
+    """The problem answer for an error the API knows (refused input, a store that is down),
+    else None: what FastAPI's handlers and the direct write routes both answer with."""
+    if isinstance(exc, LedgerError):
+        return problem_response(exc)
+    if isinstance(exc, RequestValidationError):
+        return problem_response(_request_errors(exc))
+    if isinstance(exc, StoreUnavailable):
+        log.warning("store unavailable during %s %s", method, path)
+        return problem_response(
+            Unavailable("the event store is unavailable; nothing was written, retry later")
+        )
+    if isinstance(exc, psycopg.OperationalError | PoolTimeout):
+        log.warning("database unavailable during %s %s", method, path)
+        return problem_response(
+            Unavailable("the database is unavailable; nothing was written, retry later")
+        )
+    return None
+
+
 def install(app: FastAPI) -> None:
     """Make every error answer with a problem document."""
 
     @app.exception_handler(LedgerError)
-    async def ledger_error(_: Request, exc: LedgerError) -> JSONResponse:
-        return problem_response(exc)
-
     @app.exception_handler(RequestValidationError)
-    async def request_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return problem_response(_request_errors(exc))
+    @app.exception_handler(StoreUnavailable)
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def known(request: Request, exc: Exception) -> JSONResponse:
+        answer = known_problem(exc, request.method, request.url.path)
+        if answer is None:  # only the types registered here reach this handler
+            raise exc
+        return answer
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
@@ -106,21 +129,6 @@ def install(app: FastAPI) -> None:
             headers["Allow"] = ", ".join(_allowed_methods(request))
         return JSONResponse(
             error.problem(), status_code=exc.status_code, media_type=PROBLEM_JSON, headers=headers
-        )
-
-    @app.exception_handler(StoreUnavailable)
-    async def store_down(request: Request, exc: StoreUnavailable) -> JSONResponse:
-        log.warning("store unavailable during %s %s", request.method, request.url.path)
-        return problem_response(
-            Unavailable("the event store is unavailable; nothing was written, retry later")
-        )
-
-    @app.exception_handler(psycopg.OperationalError)
-    @app.exception_handler(PoolTimeout)
-    async def database_down(request: Request, exc: Exception) -> JSONResponse:
-        log.warning("database unavailable during %s %s", request.method, request.url.path)
-        return problem_response(
-            Unavailable("the database is unavailable; nothing was written, retry later")
         )
 
 
