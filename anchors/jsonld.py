@@ -141,10 +141,7 @@ def canonical_nquads(document: Mapping[str, Any]) -> str:
         dataset = pyoxigraph.Dataset(quads)
     except (SyntaxError, ValueError) as exc:
         raise CanonicalizationError(f"JSON-LD parsing failed: {exc}") from exc
-    dataset.canonicalize(pyoxigraph.CanonicalizationAlgorithm.RDFC_1_0)
-    text = pyoxigraph.serialize(dataset, format=pyoxigraph.RdfFormat.N_QUADS)
-    assert text is not None
-    lines = sorted(line for line in text.decode("utf-8").split("\n") if line)
+    lines = _canonical_lines(dataset)
     if any(f"<{FALLBACK_VOCAB}" in line for line in lines):
         unmapped = sorted(
             {
@@ -155,6 +152,22 @@ def canonical_nquads(document: Mapping[str, Any]) -> str:
         )
         raise CanonicalizationError(f"unmapped fields (no context defines them): {unmapped}")
     return "".join(line + "\n" for line in lines)
+
+
+def canonical_nquads_of_quads(nquads: str) -> str:
+    """The canonical form (RDFC-1.0, sorted N-Quads) of a dataset given as N-Quads text."""
+    try:
+        dataset = pyoxigraph.Dataset(pyoxigraph.parse(nquads, format=pyoxigraph.RdfFormat.N_QUADS))
+    except (SyntaxError, ValueError) as exc:
+        raise CanonicalizationError(f"N-Quads parsing failed: {exc}") from exc
+    return "".join(line + "\n" for line in _canonical_lines(dataset))
+
+
+def _canonical_lines(dataset: pyoxigraph.Dataset) -> list[str]:
+    dataset.canonicalize(pyoxigraph.CanonicalizationAlgorithm.RDFC_1_0)
+    text = pyoxigraph.serialize(dataset, format=pyoxigraph.RdfFormat.N_QUADS)
+    assert text is not None
+    return sorted(line for line in text.decode("utf-8").split("\n") if line)
 
 
 def document_hash(document: Mapping[str, Any]) -> bytes:

@@ -19,7 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from anchors.child_process import die_with_parent
-from anchors.jsonld import CanonicalizationError, document_hash
+from anchors.jsonld import CanonicalizationError
 from anchors.log import TransparencyLog
 from ledger.application.service import Ledger
 from ledger.formats.blockcerts.anchor_batches import (
@@ -27,6 +27,7 @@ from ledger.formats.blockcerts.anchor_batches import (
     document_sources,
     place_documents,
 )
+from ledger.formats.blockcerts.document_quads import document_hash
 
 log = logging.getLogger("credledger.anchoring")
 

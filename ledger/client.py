@@ -21,7 +21,7 @@ from ledger.domain.canonical import canonical_bytes
 from ledger.domain.commitment import commit, new_salt
 from ledger.domain.content import LearnerData, utc_now
 from ledger.domain.signing import IssuerKey
-from ledger.formats.blockcerts.document import document_leaf
+from ledger.formats.blockcerts.document_quads import document_leaf
 from ledger.formats.edc.credential import credential_reference
 from ledger.formats.edc.seal import certificate_digest, read_sealed
 

@@ -21,7 +21,6 @@ from uuid import UUID
 
 from anchors.anchor_tree import AnchorTree
 from anchors.anchoring import AnchorStore
-from anchors.jsonld import document_hash
 from anchors.merkle_proof_2019 import MerkleProof2019
 from ledger.application.service import Ledger
 from ledger.domain.aggregates import Credential
@@ -32,6 +31,7 @@ from ledger.domain.errors import (
     PersonalDataErased,
 )
 from ledger.formats.blockcerts.document import credential_document, document_id
+from ledger.formats.blockcerts.document_quads import document_hash
 from ledger.persistence.read_model import ReadModel
 from ledger.persistence.stored_topics import topics_of
 

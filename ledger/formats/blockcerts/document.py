@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from anchors.jsonld import BLOCKCERTS_V3_2, VC_V2, document_hash
+from anchors.jsonld import BLOCKCERTS_V3_2, VC_V2
 
 _DOCUMENT_NS = uuid.UUID("5b0c3e52-7a43-4c6e-9c7e-4f1d2a9e8c11")
 
@@ -114,12 +114,6 @@ def document_id(credential_id: str, version: int) -> str:
 
 def _note(text: str) -> dict[str, Any]:
     return {"type": "Note", "noteLiteral": text}
-
-
-def document_leaf(document: dict[str, Any]) -> str:
-    """The anchor-tree leaf of a document (hex): SHA-256 of its canonical N-Quads, proof
-    left out; what a recognition names a component's document by."""
-    return document_hash(document).hex()
 
 
 _LEARNER_TERMS = (

@@ -17,10 +17,11 @@ from urllib.parse import quote
 
 from anchors.anchor_tree import root_from_path
 from anchors.chain import BURN_ADDRESS, Chain, ChainUnavailable, confirmations_of
-from anchors.jsonld import VC_V2, CanonicalizationError, document_hash
+from anchors.jsonld import VC_V2, CanonicalizationError
 from anchors.merkle import VerificationError
 from anchors.merkle_proof_2019 import MerkleProof2019, ProofValueError
 from ledger.domain.content import parse_timestamp
+from ledger.formats.blockcerts.document_quads import document_hash
 from ledger.verify.report import Report
 
 _VC_V1 = "https://www.w3.org/2018/credentials/v1"

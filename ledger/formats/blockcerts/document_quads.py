@@ -1,0 +1,179 @@
+"""The hash of the ledger's own documents without a JSON-LD processor.
+
+Hashing a document (RDFC-1.0 over its N-Quads) spends about three quarters of its time turning
+JSON-LD into quads: inlining and pruning the contexts, then expanding every term. A document
+the ledger builds has one fixed ``@context`` and a fixed set of terms, each with one meaning,
+so its quads can be written straight from its JSON; pyoxigraph canonicalizes them as before.
+
+Anything outside that shape (another context, a term or keyword not in the table, a value of
+another kind, an IRI that is not plainly absolute) goes to the general path in
+:mod:`anchors.jsonld`, which stays the reference: a property test over randomised content
+proves both paths give the same bytes, and the Blockcerts verifier checks the hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+import pyoxigraph
+
+from anchors.jsonld import canonical_nquads, canonical_nquads_of_quads
+from ledger.formats.blockcerts.document import CONTEXT, ELM_CONTEXT
+
+_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_VC = "https://www.w3.org/2018/credentials#"
+_NODE = "@id"  # a term whose string values are IRIs
+_PLAIN = ""  # a term without type coercion
+
+
+def _expanded(value: str) -> str:
+    prefix, _, rest = value.partition(":")
+    expansion = ELM_CONTEXT.get(prefix)
+    return expansion + rest if isinstance(expansion, str) and rest else value
+
+
+def _tables() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """(term → predicate IRI and coercion, type name → class IRI) of the fixed context: the
+    VC 2.0 and Blockcerts terms the documents use, and every term of the inline ELM context."""
+    properties = {
+        "issuer": (_VC + "issuer", _NODE),
+        "credentialSubject": (_VC + "credentialSubject", _NODE),
+        "validFrom": (_VC + "validFrom", _XSD + "dateTime"),
+        "validUntil": (_VC + "validUntil", _XSD + "dateTime"),
+        "name": ("https://schema.org/name", _PLAIN),
+    }
+    classes = {
+        "VerifiableCredential": _VC + "VerifiableCredential",
+        "BlockcertsCredential": "https://w3id.org/blockcerts#BlockcertsCredential",
+    }
+    for term, definition in ELM_CONTEXT.items():
+        if isinstance(definition, dict):
+            coercion = definition.get("@type", _PLAIN)
+            coercion = coercion if coercion == _NODE else _expanded(coercion)
+            properties[term] = (_expanded(definition["@id"]), coercion)
+        elif term[:1].isupper():
+            classes[term] = _expanded(definition)
+    return properties, classes
+
+
+_PROPERTIES, _CLASSES = _tables()
+# What follows a subject in its lines: " <predicate> " and " <rdf:type> <class> ." (ready made,
+# as every document writes some ninety lines).
+_PREDICATES = {term: (f" <{iri}> ", coercion) for term, (iri, coercion) in _PROPERTIES.items()}
+_TYPE_LINES = {name: f" <{_RDF_TYPE}> <{iri}> ." for name, iri in _CLASSES.items()}
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|^`\\]*$")
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
+_INTEGER = "<" + _XSD + "integer>"
+
+
+class _NotOurShape(Exception):
+    """The document is not one the quad writer knows: the general path hashes it."""
+
+
+@lru_cache(maxsize=1024)
+def _double(value: float) -> str:
+    """A JSON number with a fraction as JSON-LD writes it (canonical xsd:double), asked of the
+    same JSON-LD processor the general path uses, once per value."""
+    text = json.dumps({"@context": {"@vocab": "urn:x:"}, "v": value})
+    (quad,) = pyoxigraph.parse(text, format=pyoxigraph.RdfFormat.JSON_LD)
+    return str(quad.object)
+
+
+class _Writer:
+    """Writes a node tree as N-Quads lines, blank nodes numbered in order of appearance."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._blank = 0
+
+    def node(self, node: Mapping[str, Any]) -> str:
+        identifier = node.get("id")
+        if identifier is None:
+            subject = f"_:b{self._blank}"
+            self._blank += 1
+        else:
+            subject = self._iri(identifier)
+        lines = self.lines
+        for key, value in node.items():
+            if key == "id":
+                continue
+            if key == "type":
+                for name in value if isinstance(value, list) else [value]:
+                    if not isinstance(name, str) or name not in _TYPE_LINES:
+                        raise _NotOurShape
+                    lines.append(subject + _TYPE_LINES[name])
+                continue
+            found = _PREDICATES.get(key)
+            if found is None:
+                raise _NotOurShape
+            predicate, coercion = found
+            for item in value if isinstance(value, list) else [value]:
+                lines.append(subject + predicate + self._object(item, coercion) + " .")
+        return subject
+
+    def _object(self, value: Any, coercion: str) -> str:
+        if isinstance(value, dict):
+            return self.node(value)
+        if isinstance(value, str):
+            if coercion == _NODE:
+                return self._iri(value)
+            literal = '"' + value.translate(_ESCAPES) + '"'
+            return literal if coercion == _PLAIN else f"{literal}^^<{coercion}>"
+        if isinstance(value, bool) or value is None or isinstance(value, list):
+            raise _NotOurShape
+        if isinstance(value, int) and coercion in (_PLAIN, _XSD + "integer"):
+            if abs(value) >= 10**21:  # JSON-LD writes these as doubles
+                raise _NotOurShape
+            return f'"{value}"^^{_INTEGER}'
+        if isinstance(value, float) and coercion == _PLAIN and value == value:
+            if value.is_integer() or abs(value) >= 10**21:
+                raise _NotOurShape  # an integral float: JSON-LD and Python disagree on it
+            return _double(value)
+        raise _NotOurShape
+
+    @staticmethod
+    def _iri(value: Any) -> str:
+        if not isinstance(value, str) or not _ABSOLUTE_IRI.match(value):
+            raise _NotOurShape
+        return f"<{value}>"
+
+
+def ledger_quads(document: Mapping[str, Any]) -> str | None:
+    """The N-Quads of a document of the ledger's shape (its ``proof`` left out), blank nodes
+    not yet canonically labelled; None if ``document`` has another shape."""
+    if document.get("@context") != CONTEXT:
+        return None
+    writer = _Writer()
+    try:
+        writer.node({k: v for k, v in document.items() if k not in ("@context", "proof")})
+    except _NotOurShape:
+        return None
+    return "\n".join(writer.lines) + "\n"
+
+
+def ledger_nquads(document: Mapping[str, Any]) -> str | None:
+    """The canonical N-Quads of a document of the ledger's shape (its ``proof`` left out), or
+    None if ``document`` has another shape."""
+    quads = ledger_quads(document)
+    return None if quads is None else canonical_nquads_of_quads(quads)
+
+
+def document_hash(document: Mapping[str, Any]) -> bytes:
+    """SHA-256 of the canonical N-Quads of ``document`` without its ``proof``: the Blockcerts
+    document hash, written directly for the ledger's own documents."""
+    nquads = ledger_nquads(document)
+    if nquads is None:
+        nquads = canonical_nquads({k: v for k, v in document.items() if k != "proof"})
+    return hashlib.sha256(nquads.encode("utf-8")).digest()
+
+
+def document_leaf(document: Mapping[str, Any]) -> str:
+    """The anchor-tree leaf of a document (hex): SHA-256 of its canonical N-Quads, proof
+    left out; what a recognition names a component's document by."""
+    return document_hash(document).hex()
