@@ -7,14 +7,15 @@ costs several milliseconds of the event loop's time per request on this machine:
 write itself. Here those routes keep their declarations and endpoint functions (the OpenAPI
 document is made from them), and this layer calls the same functions, binding the parameters
 they declare itself: the validated body, the context, the path parameters, a header and the
-response whose status and headers the endpoint sets. Answers and problem documents are the
-same as FastAPI's, byte for byte in their JSON.
+response whose status and headers the endpoint sets. Statuses, headers, bodies and problem
+documents are those FastAPI gives for the same declarations (a test compares them).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import inspect
 import json
 from collections.abc import Callable, Iterable
@@ -144,7 +145,7 @@ class DirectRoute:
             raise TypeError(f"{route.path}: only POST routes are answered directly")
         return cls(route, _binding(route))
 
-    def call(self, ctx: ApiContext, scope: Scope, body: bytes) -> JSONResponse:
+    def call(self, ctx: ApiContext, scope: Scope, body: bytes) -> Response:
         """Bind, run the endpoint, and answer as FastAPI would (in a worker thread)."""
         binding = self.binding
         headers = dict(scope["headers"])
@@ -164,6 +165,8 @@ class DirectRoute:
         if binding.response is not None:
             arguments[binding.response] = response
         content = self.route.endpoint(**arguments)
+        if isinstance(content, Response):
+            return content
         answer = JSONResponse(content, status_code=response.status_code)
         answer.headers.update(response.headers)
         return answer
@@ -204,7 +207,7 @@ class DirectWrites:
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 break
-        call: Callable[[], JSONResponse] = lambda: direct.call(self.ctx, scope, b"".join(chunks))  # noqa: E731
+        call = functools.partial(direct.call, self.ctx, scope, b"".join(chunks))
         try:
             # The write blocks on the store: a thread of the context's pool, carrying the
             # request's context (its id) so that the lines it logs name the request.

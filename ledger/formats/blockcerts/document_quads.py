@@ -38,20 +38,25 @@ def _expanded(value: str) -> str:
     return expansion + rest if isinstance(expansion, str) and rest else value
 
 
+# The credential's own terms and types, allowed on the document's top node only: VC 2.0 gives
+# its credential types contexts of their own, which a nested node must not silently take on.
+_CREDENTIAL_PROPERTIES = {
+    "issuer": (_VC + "issuer", _NODE),
+    "credentialSubject": (_VC + "credentialSubject", _NODE),
+    "validFrom": (_VC + "validFrom", _XSD + "dateTime"),
+    "validUntil": (_VC + "validUntil", _XSD + "dateTime"),
+}
+_CREDENTIAL_CLASSES = {
+    "VerifiableCredential": _VC + "VerifiableCredential",
+    "BlockcertsCredential": "https://w3id.org/blockcerts#BlockcertsCredential",
+}
+
+
 def _tables() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
-    """(term → predicate IRI and coercion, type name → class IRI) of the fixed context: the
-    VC 2.0 and Blockcerts terms the documents use, and every term of the inline ELM context."""
-    properties = {
-        "issuer": (_VC + "issuer", _NODE),
-        "credentialSubject": (_VC + "credentialSubject", _NODE),
-        "validFrom": (_VC + "validFrom", _XSD + "dateTime"),
-        "validUntil": (_VC + "validUntil", _XSD + "dateTime"),
-        "name": ("https://schema.org/name", _PLAIN),
-    }
-    classes = {
-        "VerifiableCredential": _VC + "VerifiableCredential",
-        "BlockcertsCredential": "https://w3id.org/blockcerts#BlockcertsCredential",
-    }
+    """(term → predicate IRI and coercion, type name → class IRI) of the fixed context on any
+    node: every term of the inline ELM context, and VC 2.0's ``name``."""
+    properties = {"name": ("https://schema.org/name", _PLAIN)}
+    classes = {}
     for term, definition in ELM_CONTEXT.items():
         if isinstance(definition, dict):
             coercion = definition.get("@type", _PLAIN)
@@ -67,9 +72,19 @@ _PROPERTIES, _CLASSES = _tables()
 # as every document writes some ninety lines).
 _PREDICATES = {term: (f" <{iri}> ", coercion) for term, (iri, coercion) in _PROPERTIES.items()}
 _TYPE_LINES = {name: f" <{_RDF_TYPE}> <{iri}> ." for name, iri in _CLASSES.items()}
+_TOP_PREDICATES = {
+    **_PREDICATES,
+    **{term: (f" <{iri}> ", coercion) for term, (iri, coercion) in _CREDENTIAL_PROPERTIES.items()},
+}
+_TOP_TYPE_LINES = {
+    **_TYPE_LINES,
+    **{name: f" <{_RDF_TYPE}> <{iri}> ." for name, iri in _CREDENTIAL_CLASSES.items()},
+}
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|^`\\]*$")
 _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 _INTEGER = "<" + _XSD + "integer>"
+
+_NESTED = (_PREDICATES, _TYPE_LINES)
 
 
 class _NotOurShape(Exception):
@@ -92,7 +107,7 @@ class _Writer:
         self.lines: list[str] = []
         self._blank = 0
 
-    def node(self, node: Mapping[str, Any]) -> str:
+    def node(self, node: Mapping[str, Any], top: bool = False) -> str:
         identifier = node.get("id")
         if identifier is None:
             subject = f"_:b{self._blank}"
@@ -100,16 +115,17 @@ class _Writer:
         else:
             subject = self._iri(identifier)
         lines = self.lines
+        predicates, type_lines = (_TOP_PREDICATES, _TOP_TYPE_LINES) if top else _NESTED
         for key, value in node.items():
             if key == "id":
                 continue
             if key == "type":
                 for name in value if isinstance(value, list) else [value]:
-                    if not isinstance(name, str) or name not in _TYPE_LINES:
+                    if not isinstance(name, str) or name not in type_lines:
                         raise _NotOurShape
-                    lines.append(subject + _TYPE_LINES[name])
+                    lines.append(subject + type_lines[name])
                 continue
-            found = _PREDICATES.get(key)
+            found = predicates.get(key)
             if found is None:
                 raise _NotOurShape
             predicate, coercion = found
@@ -151,7 +167,7 @@ def ledger_quads(document: Mapping[str, Any]) -> str | None:
         return None
     writer = _Writer()
     try:
-        writer.node({k: v for k, v in document.items() if k not in ("@context", "proof")})
+        writer.node({k: v for k, v in document.items() if k not in ("@context", "proof")}, top=True)
     except _NotOurShape:
         return None
     return "\n".join(writer.lines) + "\n"

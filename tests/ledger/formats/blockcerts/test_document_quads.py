@@ -175,6 +175,9 @@ def test_the_proof_is_left_out_as_the_general_path_leaves_it_out() -> None:
         {"credentialVersion": 2.0},  # an integral float
         {"name": ["a", {"@value": "b"}]},  # a JSON-LD keyword
         {"issuer": {"id": "not an iri", "type": "Organisation"}},
+        # a credential's type on a nested node (VC 2.0 gives it a context of its own)
+        {"issuer": {"id": "https://x.example/i", "type": "VerifiableCredential", "name": "n"}},
+        {"issuer": {"id": "https://x.example/i", "validFrom": "2026-01-01T00:00:00Z"}},
     ],
 )
 def test_a_document_of_another_shape_goes_to_the_general_path(change: dict[str, Any]) -> None:
