@@ -5,8 +5,9 @@ One run, the same batch of credentials. credledger builds each credential versio
 from its stored content and learner data and hashes it: its quads written directly from the
 JSON (the ledger's own document shape), canonicalized by RDFC-1.0 (URDNA2015) in pyoxigraph;
 the same again through the general JSON-LD path (contexts pruned to the terms used, parsed
-by pyoxigraph), which must give the same leaves; cert-issuer 3.13, in a virtual environment of its own (it pins
-another web3), is given the very same documents and runs its ``prepare_batch`` steps:
+by pyoxigraph), which must give the same leaves; cert-issuer 3.13, in a virtual environment
+of its own (it pins another web3), is given the very same documents and runs its
+``prepare_batch`` steps:
 validation, pyld URDNA2015 normalization and hashing, the Merkle tree. Both must give the same
 leaves and root, or the run fails. Reports documents per second, the ratio and where the time
 goes on each side.
