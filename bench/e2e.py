@@ -83,7 +83,7 @@ def _content(issued: str) -> dict[str, Any]:
 _HZ = os.sysconf("SC_CLK_TCK")
 
 
-def _processes() -> dict[int, tuple[int, str, float, int]]:
+def process_table() -> dict[int, tuple[int, str, float, int]]:
     """pid -> (parent pid, command line, CPU seconds, threads), from /proc (Linux)."""
     found = {}
     for entry in os.listdir("/proc"):
@@ -129,7 +129,7 @@ class CpuMeter:
         return "other"
 
     def read(self) -> dict[str, float]:
-        table = _processes()
+        table = process_table()
         parts: dict[str, float] = {}
         for pid, (_, _, cpu, _) in table.items():
             part = self._part(pid, table)

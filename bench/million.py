@@ -1,0 +1,273 @@
+"""The moonshot, as a benchmark: a million credentials issued, documented, anchored and audited
+on the embedded default (SQLite, the ledger's own Anvil node), on this machine.
+
+Before the clock: the issuer signs every command (its cost, not the ledger's), in processes of
+its own, spooled to disk as bulk bodies of 100. Then, each phase timed on the wall clock:
+
+1. **issue**: every bulk body sent to ``credledger serve`` by 8 keep-alive clients; signatures,
+   content rules and commitments checked, events stored (the sustained rate);
+2. **anchor**: until every credential's document is in a recorded anchor (``GET /log/anchors``,
+   polled every 0.2 s); the issue-to-anchored latency of each credential is from its request's
+   answer to the poll that first sees it anchored (median and p99);
+3. **read model**: until the read model's position reaches the store's;
+4. **audit**: ``credledger audit --data-dir … --rpc <the ledger's Anvil>`` over the whole history;
+   it must be clean.
+
+Reported: wall time and rate per phase, the peak memory (VmHWM) of every process of the
+deployment and of the audit, and the disk bytes per credential of every store file.
+
+    .venv/bin/python bench/million.py [--credentials 1000000] [--clients 8] [--batch-age 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import http.client
+import json
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from e2e import Deployment, process_table
+
+from ledger.client import CommandSigner, LedgerClient
+from ledger.domain import samples
+from ledger.domain.signing import IssuerKey
+from ledger.settings import read_secrets
+
+BULK = 100
+JSON = {"content-type": "application/json"}
+AUDIT = [sys.executable, "-m", "ledger.cli", "audit"]
+
+
+def _sign_share(key_hex: str, issuer_id: str, issued: str, first: int, count: int) -> bytes:
+    """Bulk bodies for credentials ``first`` .. ``first + count``, one JSON line each."""
+    signer = CommandSigner(IssuerKey.from_hex(key_hex), issuer_id)
+    content = samples.credential_content(datetime.fromisoformat(issued))
+    lines = []
+    for start in range(first, first + count, BULK):
+        items = [
+            signer.issue(content, {"identifier": f"m-{i:07d}", "full_name": "Zoë Ångström"})
+            for i in range(start, min(start + BULK, first + count))
+        ]
+        lines.append(json.dumps({"items": items}, ensure_ascii=False).encode() + b"\n")
+    return b"".join(lines)
+
+
+def spool(path: Path, key: IssuerKey, issuer_id: str, credentials: int) -> float:
+    """Sign every command into ``path`` (bulk bodies, a line each); seconds it took."""
+    started = time.monotonic()
+    issued = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    share = 10_000
+    jobs = [
+        (key.secret_hex(), issuer_id, issued, first, min(share, credentials - first))
+        for first in range(0, credentials, share)
+    ]
+    with path.open("wb") as out, multiprocessing.Pool(os.cpu_count() or 1) as pool:
+        for lines in pool.starmap(_sign_share, jobs):
+            out.write(lines)
+    return time.monotonic() - started
+
+
+def _descendants(root: int) -> list[int]:
+    table = process_table()
+    found = [root]
+    for pid, (parent, *_rest) in sorted(table.items()):
+        if parent in found and pid not in found:
+            found.append(pid)
+    return found
+
+
+def peak_memory(root: int) -> dict[str, int]:
+    """Peak resident memory (bytes) of ``root`` and every process under it, by command."""
+    peaks: dict[str, int] = {}
+    for pid in _descendants(root):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        line = next((x for x in status.splitlines() if x.startswith("VmHWM:")), None)
+        if line is None:
+            continue
+        name = " ".join(c.decode(errors="replace") for c in command[:4] if c)[-70:]
+        peaks[f"{pid} {name}"] = int(line.split()[1]) * 1024
+    return peaks
+
+
+def store_bytes(data_dir: Path) -> dict[str, int]:
+    """Bytes on disk of every SQLite store (a database with its WAL counted together)."""
+    sizes: dict[str, int] = {}
+    for path in sorted(data_dir.rglob("*.sqlite*")):
+        if path.is_file():
+            name = str(path.relative_to(data_dir)).removesuffix("-wal").removesuffix("-shm")
+            sizes[name] = sizes.get(name, 0) + path.stat().st_size
+    return sizes
+
+
+def issue_all(url: str, bodies: Path, clients: int, answered: dict[str, float]) -> float:
+    """Seconds to send every bulk body; each credential's answer time goes into ``answered``."""
+    host, port = url.removeprefix("http://").split(":")
+    lines = bodies.open("rb")
+    lock = threading.Lock()
+
+    def client() -> None:
+        connection = http.client.HTTPConnection(host, int(port), timeout=600)
+        while True:
+            with lock:
+                body = lines.readline()
+            if not body:
+                break
+            connection.request("POST", "/credentials/bulk", body, JSON)
+            response = connection.getresponse()
+            answer = json.loads(response.read())
+            at = time.monotonic()
+            if response.status != 200 or answer["failed"]:
+                raise SystemExit(f"a bulk request failed: {response.status} {str(answer)[:300]}")
+            for result in answer["results"]:
+                answered[result["result"]["credential_id"]] = at
+        connection.close()
+
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        for done in [pool.submit(client) for _ in range(clients)]:
+            done.result()
+    lines.close()
+    return time.monotonic() - started
+
+
+class AnchorWatch:
+    """When each credential's document is first seen in a recorded anchor."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.anchored: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        seen = 0
+        with httpx.Client(base_url=self.url, timeout=60) as http:
+            while not self._stop.is_set():
+                page = http.get("/log/anchors", params={"after_size": seen, "limit": 500}).json()
+                now = time.monotonic()
+                for anchor in page["items"]:
+                    for document in anchor.get("documents", []):
+                        self.anchored.setdefault(document["credential_id"], now)
+                    seen = max(seen, anchor["checkpoint_size"])
+                if not page["items"]:
+                    self._stop.wait(0.2)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+
+def run(credentials: int, clients: int, batch_age: float, work: Path) -> dict[str, Any]:
+    env = {"CREDLEDGER_BATCH_AGE_SECONDS": str(batch_age)}
+    deployment = Deployment("embedded", env, 1, work)
+    try:
+        token = read_secrets(deployment.data_dir)["admin_token"]
+        key = IssuerKey.generate()
+        with LedgerClient(deployment.url, admin_token=token) as admin:
+            issuer_id = admin.register_issuer(samples.issuer_registration(key.address))["issuer_id"]
+        bodies = work / "bodies.jsonl"
+        print(f"signing {credentials} commands (not timed) ...", file=sys.stderr, flush=True)
+        signing = spool(bodies, key, issuer_id, credentials)
+        print("issuing ...", file=sys.stderr, flush=True)
+        watch = AnchorWatch(deployment.url)
+        answered: dict[str, float] = {}
+        started = time.monotonic()
+        issue_seconds = issue_all(deployment.url, bodies, clients, answered)
+        while len(watch.anchored) < len(answered):
+            time.sleep(0.2)
+        anchored_at = time.monotonic()
+        watch.stop()
+        with httpx.Client(base_url=deployment.url, timeout=60) as http:
+            while True:
+                health = http.get("/health").json()
+                if health["read_model_position"] >= health["log_size"]:
+                    break
+                time.sleep(0.2)
+            rpc = http.get("/log/chain").json()["local_rpc_url"]
+        current_at = time.monotonic()
+        latencies = sorted(watch.anchored[c] - answered[c] for c in answered)
+        memory = peak_memory(deployment.process.pid)
+        print("auditing ...", file=sys.stderr, flush=True)
+        audit = subprocess.Popen(
+            [*AUDIT, "--data-dir", str(deployment.data_dir), "--rpc", rpc, "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        audit_started = time.monotonic()
+        output = audit.stdout.read() if audit.stdout else b""
+        _, status, usage = os.wait4(audit.pid, 0)
+        audit_seconds = time.monotonic() - audit_started
+        audit.returncode = os.waitstatus_to_exitcode(status)
+        report = json.loads(output)
+        if audit.returncode != 0:
+            raise SystemExit(f"the audit was not clean: {json.dumps(report)[:500]}")
+        disk = store_bytes(deployment.data_dir)
+    finally:
+        deployment.stop()
+    return {
+        "credentials": credentials,
+        "signing_seconds_not_timed": signing,
+        "issue": {"seconds": issue_seconds, "rate": credentials / issue_seconds},
+        "anchored": {
+            "seconds_after_start": anchored_at - started,
+            "latency_p50": statistics.median(latencies),
+            "latency_p99": latencies[int(len(latencies) * 0.99) - 1],
+        },
+        "read_model_current_after_start": current_at - started,
+        "audit": {
+            "seconds": audit_seconds,
+            "entries_per_second": report["entries"] / audit_seconds,
+            "peak_memory": usage.ru_maxrss * 1024,
+            "report": report,
+        },
+        "total_seconds": current_at - started + audit_seconds,
+        "peak_memory": memory,
+        "disk_bytes_per_credential": {name: size / credentials for name, size in disk.items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--credentials", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--batch-age", type=float, default=2.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        result = run(args.credentials, args.clients, args.batch_age, Path(tmp))
+    print(json.dumps(result, indent=2))
+    issue, anchored, audit = result["issue"], result["anchored"], result["audit"]
+    print(
+        f"{result['credentials']} credentials: issued in {issue['seconds']:.0f} s "
+        f"({issue['rate']:.0f} /s), all anchored {anchored['seconds_after_start']:.0f} s after "
+        f"the start (issue-to-anchored p50 {anchored['latency_p50']:.1f} s, p99 "
+        f"{anchored['latency_p99']:.1f} s), read model current at "
+        f"{result['read_model_current_after_start']:.0f} s, audit {audit['seconds']:.0f} s "
+        f"({audit['entries_per_second']:.0f} log entries/s); in all "
+        f"{result['total_seconds']:.0f} s"
+    )
+    peak = max(result["peak_memory"].values(), default=0)
+    print(
+        f"peak memory: largest process {peak / 2**20:.0f} MiB, "
+        f"audit {result['audit']['peak_memory'] / 2**20:.0f} MiB"
+    )
+
+
+if __name__ == "__main__":
+    main()
