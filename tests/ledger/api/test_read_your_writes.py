@@ -104,8 +104,8 @@ def test_while_nothing_can_be_heard_the_position_is_polled() -> None:
 def test_a_projector_in_another_process_announces_the_position_it_committed(
     fresh_read_model: Callable[[str], ReadModel],
 ) -> None:
-    listening = fresh_read_model("shared")
-    projecting = fresh_read_model("shared")  # the same database, as another process has it
+    listening = fresh_read_model("one-database")
+    projecting = fresh_read_model("one-database")  # the same database, as another process has it
     watch = PositionWatch(listening.position, interval=60, notices=listening.notices())
     assert watch.wait(0, timeout=10)  # listening from here on
 
