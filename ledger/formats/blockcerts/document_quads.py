@@ -67,24 +67,24 @@ def _tables() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
     return properties, classes
 
 
+def _predicates(table: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    return {term: (f" <{iri}> ", coercion) for term, (iri, coercion) in table.items()}
+
+
+def _type_lines(table: dict[str, str]) -> dict[str, str]:
+    return {name: f" <{_RDF_TYPE}> <{iri}> ." for name, iri in table.items()}
+
+
 _PROPERTIES, _CLASSES = _tables()
 # What follows a subject in its lines: " <predicate> " and " <rdf:type> <class> ." (ready made,
-# as every document writes some ninety lines).
-_PREDICATES = {term: (f" <{iri}> ", coercion) for term, (iri, coercion) in _PROPERTIES.items()}
-_TYPE_LINES = {name: f" <{_RDF_TYPE}> <{iri}> ." for name, iri in _CLASSES.items()}
-_TOP_PREDICATES = {
-    **_PREDICATES,
-    **{term: (f" <{iri}> ", coercion) for term, (iri, coercion) in _CREDENTIAL_PROPERTIES.items()},
-}
-_TOP_TYPE_LINES = {
-    **_TYPE_LINES,
-    **{name: f" <{_RDF_TYPE}> <{iri}> ." for name, iri in _CREDENTIAL_CLASSES.items()},
-}
+# as every document writes some ninety lines); the top node also takes the credential's own.
+_PREDICATES = _predicates(_PROPERTIES)
+_TYPE_LINES = _type_lines(_CLASSES)
+_TOP_PREDICATES = _predicates({**_PROPERTIES, **_CREDENTIAL_PROPERTIES})
+_TOP_TYPE_LINES = _type_lines({**_CLASSES, **_CREDENTIAL_CLASSES})
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|^`\\]*$")
 _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 _INTEGER = "<" + _XSD + "integer>"
-
-_NESTED = (_PREDICATES, _TYPE_LINES)
 
 
 class _NotOurShape(Exception):
@@ -115,7 +115,9 @@ class _Writer:
         else:
             subject = self._iri(identifier)
         lines = self.lines
-        predicates, type_lines = (_TOP_PREDICATES, _TOP_TYPE_LINES) if top else _NESTED
+        predicates, type_lines = (
+            (_TOP_PREDICATES, _TOP_TYPE_LINES) if top else (_PREDICATES, _TYPE_LINES)
+        )
         for key, value in node.items():
             if key == "id":
                 continue
