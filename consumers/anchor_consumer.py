@@ -47,8 +47,16 @@ class ChainConnection:
             self.node.stop()
 
 
-def connect_chain(settings: Settings) -> ChainConnection:
-    """The chain and anchoring account that ``settings`` select; starts Anvil if it is ours."""
+def connect_chain(settings: Settings, node_url: str | None = None) -> ChainConnection:
+    """The chain and anchoring account that ``settings`` select; starts Anvil if it is ours.
+
+    ``node_url``: the ledger's own Anvil node already runs (started by the serving process,
+    which keeps it running); connect to it instead of starting another.
+    """
+    if node_url is not None and settings.chain == "anvil":
+        key = settings.anchoring_key_value()
+        account = Account.from_key(key) if key is not None else dev_account()
+        return ChainConnection(Web3Chain.connect(node_url), account)
     if settings.chain == "in-process":
         from eth_tester.backends.pyevm.main import get_default_account_keys
         from web3 import EthereumTesterProvider

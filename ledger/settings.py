@@ -175,6 +175,12 @@ class Settings(BaseSettings):
         description="Anchoring counts as stalled (an error line, and the metric the "
         "AnchoringStalled alert compares with) once a log entry waits this many batch ages.",
     )
+    consumers: Literal["process", "thread"] = Field(
+        default="process",
+        description="Where `serve` runs the log, anchoring and witness consumers: in a process "
+        "of their own that it keeps running (on another core), or in threads of the serving "
+        "process. Only transport=embedded with a chain other than in-process uses a process.",
+    )
     hash_processes: int = Field(
         default=1,
         ge=0,

@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 from pathlib import Path
+from typing import Literal
 
 import click
 import uvicorn
@@ -14,6 +15,7 @@ from ledger.api import create_app
 from ledger.cli import options
 from ledger.operations import logs, metrics
 from ledger.runtime.api_worker import WORKER_CHAIN, chain_description
+from ledger.runtime.consumer_process import settings_environment
 from ledger.settings import Settings, create_secrets
 
 
@@ -64,6 +66,15 @@ def init(data_dir: Path) -> None:
     help="API worker processes; with more than one, the consumers run once, in this process.",
 )
 @click.option(
+    "--consumers",
+    envvar="CREDLEDGER_CONSUMERS",
+    type=click.Choice(["process", "thread"]),
+    default="process",
+    show_default=True,
+    help="The log, anchoring and witness consumers in a process of their own (kept running "
+    "by serve) or in threads of the serving process (one worker, embedded transport).",
+)
+@click.option(
     "--no-consumers",
     is_flag=True,
     help="Serve the API only; run `credledger consume` for the log, anchors and read model.",
@@ -77,6 +88,7 @@ def serve(
     tls_key: Path | None,
     public_url: str | None,
     workers: int,
+    consumers: Literal["process", "thread"],
     no_consumers: bool,
 ) -> None:
     """Run the HTTP API with the log, anchoring and read-model consumers.
@@ -90,11 +102,13 @@ def serve(
       open http://127.0.0.1:8000/docs for the OpenAPI documentation
       credledger serve --port 8443 --tls-cert cert.pem --tls-key key.pem
       credledger serve --public-url https://ledger.example.eu   # behind a TLS proxy
+      credledger serve --consumers thread   # everything in one process (one core)
       CREDLEDGER_STORE=postgres CREDLEDGER_TRANSPORT=kafka credledger serve --workers 2
     """
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
     from ledger.runtime.embedded import EmbeddedLedger
+    from ledger.runtime.supervised import SupervisedLedger, consumers_apart
 
     settings = Settings(
         data_dir=data_dir,
@@ -103,6 +117,7 @@ def serve(
         tls_certfile=tls_cert,
         tls_keyfile=tls_key,
         public_url=public_url,
+        consumers=consumers,
     )
     logs.configure(settings.log_format, settings.log_level)
     if settings.master_key is None:
@@ -121,6 +136,12 @@ def serve(
         "log_config": None,
         "access_log": False,
     }
+    if workers == 1 and not no_consumers and consumers_apart(settings):
+        shared_metrics(settings)  # counted in both processes, summed at /metrics
+        with SupervisedLedger(settings) as supervised:
+            app = create_app(supervised.api_context(), on_shutdown=supervised.stop)
+            uvicorn.run(app, **served)  # type: ignore[arg-type]
+        return
     if workers == 1 and not no_consumers:
         with EmbeddedLedger(settings) as embedded:
             app = create_app(embedded.api_context(), on_shutdown=embedded.stop)
@@ -151,16 +172,7 @@ def shared_metrics(settings: Settings) -> None:
 
 def _share_settings(settings: Settings) -> None:
     """Put what the flags set into the environment the worker processes read theirs from."""
-    os.environ["CREDLEDGER_DATA_DIR"] = str(settings.data_dir)
-    os.environ["CREDLEDGER_HOST"] = settings.host
-    os.environ["CREDLEDGER_PORT"] = str(settings.port)
-    os.environ["CREDLEDGER_PUBLIC_URL"] = settings.public_url_value()
-    for name, value in (
-        ("CREDLEDGER_TLS_CERTFILE", settings.tls_certfile),
-        ("CREDLEDGER_TLS_KEYFILE", settings.tls_keyfile),
-    ):
-        if value is not None:
-            os.environ[name] = str(value)
+    os.environ.update(settings_environment(settings))
 
 
 @click.command()

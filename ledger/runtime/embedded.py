@@ -1,5 +1,6 @@
 """The embedded runtime: ledger, read model and transparency log, with their consumers running
-in threads of the same process."""
+in threads of the same process (``credledger consume``, ``CREDLEDGER_CONSUMERS=thread``, and
+the consumers' own process under :mod:`ledger.runtime.supervised`)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from anchors.cosignature import CosignatureVerifier
 from anchors.merkle import VerificationError
 from anchors.tlog_witness import WitnessClient
 from anchors.witness import verify_possession
-from consumers.anchor_consumer import AnchorConsumer, connect_chain
+from consumers.anchor_consumer import AnchorConsumer, ChainConnection, connect_chain
 from consumers.follower import Follower, NotificationFollower
 from consumers.kafka_connection import client_options
 from consumers.kafka_follower import KafkaFollower
@@ -65,11 +66,40 @@ def trusted_witnesses(settings: Settings) -> frozenset[str]:
     return frozenset(keys)
 
 
-class EmbeddedLedger:
-    """Opens storage for ``settings`` and keeps the read model and the log following it."""
+def adoption_time(chain: ChainConnection) -> datetime:
+    """When the first anchoring key counts as adopted: now, or just before the chain's latest
+    block if the chain's clock is behind (verifiers compare block times with it)."""
+    now = datetime.now(UTC)
+    try:
+        block = chain.chain.block(chain.chain.head())
+    except ChainUnavailable:
+        return now
+    if block is None:
+        return now
+    return min(now, datetime.fromtimestamp(block[1], UTC)) - timedelta(seconds=1)
 
-    def __init__(self, settings: Settings) -> None:
+
+def adopt_anchoring_key(storage: Storage, chain: ChainConnection) -> None:
+    """Record the anchoring address (issuer profiles list it from now on); a key changed by
+    configuration alone (not by `credledger anchoring-key rotate`) is refused."""
+    try:
+        storage.ledger.adopt_anchoring_key(chain.account.address, adoption_time(chain))
+    except AnchoringKeyChanged as exc:
+        raise ConfigurationError(exc.detail) from exc
+
+
+class EmbeddedLedger:
+    """Opens storage for ``settings`` and keeps the read model and the log following it.
+
+    ``chain``: a connection made already (else the one ``settings`` select is made here).
+    ``project``: whether the read model is kept here (another process may keep it).
+    """
+
+    def __init__(
+        self, settings: Settings, *, chain: ChainConnection | None = None, project: bool = True
+    ) -> None:
         self.settings = settings
+        self._project = project
         counted.enable(settings.metrics)
         if settings.transport == "kafka":
             client_options(settings)  # an incomplete security setting stops the start here
@@ -89,7 +119,7 @@ class EmbeddedLedger:
             batch_size=settings.batch_size,
             batch_age=settings.batch_age_seconds,
         )
-        self.chain = connect_chain(settings)
+        self.chain = chain if chain is not None else connect_chain(settings)
         self.anchorer = Anchorer(
             self.chain.chain,
             self.chain.account,
@@ -98,13 +128,11 @@ class EmbeddedLedger:
             replace_after=settings.anchor_replace_after_seconds,
         )
         try:
-            # Issuer profiles list the anchoring address from now on; a key changed by
-            # configuration alone (not by `credledger anchoring-key rotate`) is refused.
-            self.storage.ledger.adopt_anchoring_key(self.chain.account.address, self._adoption())
-        except AnchoringKeyChanged as exc:
+            adopt_anchoring_key(self.storage, self.chain)
+        except ConfigurationError:
             self.chain.close()
             self.storage.close()
-            raise ConfigurationError(exc.detail) from exc
+            raise
         self.anchor_consumer = AnchorConsumer(
             self.storage.log,
             self.anchorer,
@@ -128,17 +156,19 @@ class EmbeddedLedger:
         )
         self._threads = [
             self._thread(
-                "read-model-projector",
-                functools.partial(self.projector.run, interval=0.5 if pause is None else pause),
-                self._wake_projector,
-            ),
-            self._thread(
                 "log-consumer",
                 functools.partial(self.log_consumer.run, interval=pause),
                 self._wake_log,
             ),
             self._thread("anchor-consumer", self.anchor_consumer.run, self._wake_anchor),
         ]
+        if project:
+            projecting = functools.partial(
+                self.projector.run, interval=0.5 if pause is None else pause
+            )
+            self._threads.insert(
+                0, self._thread("read-model-projector", projecting, self._wake_projector)
+            )
         if self.relay is not None:
             self._threads.append(self._thread("kafka-relay", self.relay.run, self._wake_relay))
         if self.witness_submitter.witnesses:
@@ -154,18 +184,6 @@ class EmbeddedLedger:
         self._kafka_followers.append(follower)
         return follower
 
-    def _adoption(self) -> datetime:
-        """When the first anchoring key counts as adopted: now, or just before the chain's
-        latest block if the chain's clock is behind (verifiers compare block times with it)."""
-        now = datetime.now(UTC)
-        try:
-            block = self.chain.chain.block(self.chain.chain.head())
-        except ChainUnavailable:
-            return now
-        if block is None:
-            return now
-        return min(now, datetime.fromtimestamp(block[1], UTC)) - timedelta(seconds=1)
-
     def _thread(
         self,
         name: str,
@@ -177,7 +195,7 @@ class EmbeddedLedger:
     def start(self) -> EmbeddedLedger:
         if self.relay is not None:
             self.relay.start()
-        else:
+        elif self._project:
             self.projector.catch_up()
         for thread in self._threads:
             thread.start()
@@ -200,6 +218,10 @@ class EmbeddedLedger:
             follower.stop()
         self.storage.close()
         self.chain.close()
+
+    def wake_log(self) -> None:
+        """Have the log consumer look for new events now (not at its next poll)."""
+        self._wake_log.set()
 
     def _written(self) -> int | None:
         if self.relay is not None:

@@ -1,0 +1,170 @@
+"""`credledger serve` on the embedded default runs the log, anchoring and witness consumers in
+a process of its own: it keeps that process running (restarted when it dies, with nothing lost
+or logged twice), stops it on the way out, and the process dies with it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ledger.client import CommandSigner, LedgerClient
+from ledger.domain import samples
+from ledger.domain.signing import IssuerKey
+from tests.conftest import LEARNER, STORE, content, serving, wait_for
+
+pytestmark = pytest.mark.skipif(
+    STORE != "sqlite", reason="the embedded deployment: the SQLite pass runs it"
+)
+
+CONSUMERS = "ledger.runtime.consumer_process"
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen[bytes]
+    url: str
+    signer: CommandSigner
+    data_dir: Path
+    log: Path
+
+
+def children(pid: int) -> dict[int, str]:
+    """The processes whose parent is ``pid``, with their command lines."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == pid:
+            found[int(entry.name)] = command
+    return found
+
+
+def consumers_of(pid: int) -> list[int]:
+    return [child for child, command in children(pid).items() if CONSUMERS in command]
+
+
+def gone(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    env = {"CREDLEDGER_BATCH_AGE_SECONDS": "1", "CREDLEDGER_CONSUMERS": "process"}
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output, serving(tmp_path / "data", env, output) as running:
+        process, url, token = running
+        key = IssuerKey.generate()
+        with LedgerClient(url, admin_token=token) as admin:
+            entry = admin.register_issuer(samples.issuer_registration(key.address))
+        yield Served(process, url, CommandSigner(key, entry["issuer_id"]), tmp_path / "data", log)
+
+
+def issue(served: Served, count: int, tag: str) -> list[str]:
+    bodies = [
+        served.signer.issue(content(), {**LEARNER, "identifier": f"{tag}-{i}"})
+        for i in range(count)
+    ]
+    with LedgerClient(served.url, timeout=60) as client:
+        results = client.bulk_issue(bodies)
+    assert all(result["ok"] for result in results), results[:2]
+    return [result["result"]["credential_id"] for result in results]
+
+
+def anchored(served: Served) -> set[str]:
+    found: set[str] = set()
+    after = 0
+    while True:
+        page = httpx.get(f"{served.url}/log/anchors", params={"after_size": after}).json()
+        if not page["items"]:
+            return found
+        for anchor in page["items"]:
+            found |= {document["credential_id"] for document in anchor.get("documents", [])}
+            after = max(after, anchor["checkpoint_size"])
+
+
+def logged_positions(data_dir: Path) -> list[int]:
+    with sqlite3.connect(data_dir / "log.sqlite") as db:
+        return [row[0] for row in db.execute("SELECT position FROM log_entries ORDER BY idx")]
+
+
+def stored_positions(data_dir: Path) -> list[int]:
+    with sqlite3.connect(data_dir / "events.sqlite") as db:
+        # eventsourcing's notification id is the row id.
+        return [row[0] for row in db.execute("SELECT rowid FROM stored_events ORDER BY rowid")]
+
+
+def test_serve_runs_the_consumers_in_a_process_of_their_own_that_logs_and_anchors(
+    served: Served,
+) -> None:
+    assert len(consumers_of(served.process.pid)) == 1
+    issued = issue(served, 20, "apart")
+    wait_for(lambda: set(issued) <= anchored(served), timeout=60)
+
+
+def test_a_killed_consumers_process_is_restarted_and_nothing_is_lost_or_logged_twice(
+    served: Served,
+) -> None:
+    first = issue(served, 10, "before")
+    (killed,) = consumers_of(served.process.pid)
+    os.kill(killed, signal.SIGKILL)
+    meanwhile = issue(served, 10, "meanwhile")
+    wait_for(lambda: bool(consumers_of(served.process.pid)), timeout=30)
+    assert consumers_of(served.process.pid) != [killed]
+    wait_for(lambda: set(first + meanwhile) <= anchored(served), timeout=60)
+    assert "the consumers' process exited with code -9; restarting it" in served.log.read_text()
+    # The log holds the store's events in the store's order, each once, up to where it got.
+    logged = logged_positions(served.data_dir)
+    assert logged == stored_positions(served.data_dir)[: len(logged)]
+
+
+def test_readiness_names_the_consumers_process_while_it_is_down(served: Served) -> None:
+    (consumers,) = consumers_of(served.process.pid)
+    # Reaped by the serving process, it is restarted only after a delay of 1 s.
+    os.kill(consumers, signal.SIGKILL)
+    wait_for(lambda: gone(consumers), timeout=10)
+    answer = httpx.get(f"{served.url}/health/ready")
+    assert answer.status_code == 503
+    assert "consumer: log-anchor-witness-consumers is not running" in answer.json()["not_ready"]
+    wait_for(lambda: httpx.get(f"{served.url}/health/ready").status_code == 200, timeout=30)
+
+
+def test_a_stopped_serve_stops_its_consumers_process_first(served: Served) -> None:
+    (consumers,) = consumers_of(served.process.pid)
+    served.process.send_signal(signal.SIGINT)
+    assert served.process.wait(timeout=60) == 0
+    assert gone(consumers)
+
+
+def test_the_consumers_process_dies_with_a_killed_serve(served: Served) -> None:
+    (consumers,) = consumers_of(served.process.pid)
+    os.kill(served.process.pid, signal.SIGKILL)
+    served.process.wait(timeout=10)
+    deadline = time.monotonic() + 30
+    while not gone(consumers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert gone(consumers)
+
+
+def test_with_consumers_as_threads_serve_starts_no_such_process(tmp_path: Path) -> None:
+    env = {"CREDLEDGER_CONSUMERS": "thread"}
+    with serving(tmp_path / "data", env) as (process, url, _token):
+        assert httpx.get(f"{url}/health/ready").status_code == 200
+        assert consumers_of(process.pid) == []
