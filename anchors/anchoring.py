@@ -265,9 +265,13 @@ class Anchorer:
             inclusion = mined[0]
             depth = confirmations_of(inclusion.block_number, self.chain.head())
             if depth < self.confirmations:
-                # A development node would otherwise wait for the next anchor to make a block.
-                self.chain.mine(self.confirmations - depth)
-                return record
+                # A development node would otherwise wait for the next anchor to make a block;
+                # where it made them, the depth is looked at again now, not a step later.
+                if not self.chain.mine(self.confirmations - depth):
+                    return record
+                depth = confirmations_of(inclusion.block_number, self.chain.head())
+                if depth < self.confirmations:
+                    return record
             block = self.chain.block(inclusion.block_number)
             if block is None or block[0] != inclusion.block_hash:
                 return record  # re-organised meanwhile: look again next step

@@ -126,11 +126,14 @@ class AnchorConsumer:
         self._stalled = False
         self._stall_checked = float("-inf")
 
-    def step(self) -> None:
-        """Move anchoring forward as far as the chain allows now; never raises for outages."""
+    def step(self) -> bool:
+        """Move anchoring forward as far as the chain allows now; never raises for outages.
+        True if an anchor moved (sent, mined, confirmed or recorded): the next step may find
+        more to do at once."""
+        moved = False
         with self._lock:
             try:
-                self._step()
+                moved = self._step()
             except (ChainUnavailable, ChainRejected) as exc:
                 log.warning("anchoring waits for the chain: %s", exc)
             except Exception:
@@ -141,9 +144,12 @@ class AnchorConsumer:
                 self._watch_stall()
             except Exception as exc:
                 log.debug("the stall check could not read the log: %s", type(exc).__name__)
+        return moved
 
-    def _step(self) -> None:
+    def _step(self) -> bool:
+        moved = False
         for orphan in self.anchorer.orphaned():
+            moved = True
             assert orphan.tx_hash is not None and orphan.block_hash is not None
             log.warning(
                 "anchor of checkpoint %d orphaned: its block %s left the chain; re-anchoring",
@@ -156,18 +162,23 @@ class AnchorConsumer:
             )
         in_flight = self.anchorer.in_flight()
         if in_flight is not None:
-            moved = self.anchorer.advance(in_flight)
-            if moved.state == "confirmed":
+            advanced = self.anchorer.advance(in_flight)
+            if advanced.state == "confirmed":
+                moved = True
                 count_anchor("confirmed")
-            elif len(moved.attempts) > len(in_flight.attempts) and moved.nonce == in_flight.nonce:
+            elif (
+                len(advanced.attempts) > len(in_flight.attempts)
+                and advanced.nonce == in_flight.nonce
+            ):
                 log.warning(
                     "anchor of checkpoint %d not mined after %.0f s: replaced with a higher fee",
-                    moved.checkpoint_size,
+                    advanced.checkpoint_size,
                     self.anchorer.replace_after,
                 )
                 count_anchor("replaced")
         for record in self.anchorer.store.unfinished():
             if record.state == "confirmed":
+                moved = True
                 self._record(record)
         latest = self.anchorer.store.latest()
         after = latest.checkpoint_size if latest is not None else 0
@@ -178,12 +189,14 @@ class AnchorConsumer:
             self.anchorer.open(
                 size, note, [checkpoint_leaf(note), *leaves], documents, self.public_url
             )
+            moved = True
             count_anchor("sent")
         else:
             # Waiting for the chain or for the batch to close: hash what the log has so far.
             self.leaves.ahead(after, self.log.size())
         if counting():
             metrics().document_queue.set(self.leaves.waiting())
+        return moved
 
     def _key_is_valid(self) -> bool:
         """Whether a block mined now is strictly after the anchoring key's adoption, as a
@@ -262,7 +275,11 @@ class AnchorConsumer:
         self.leaves.close()
 
     def run(self, stop: threading.Event, wake: threading.Event, interval: float = 0.5) -> None:
+        """Step until stopped: at once again after a step that moved an anchor (a development
+        chain mines at once, a backlog has the next checkpoint ready), else after ``interval``
+        or when woken."""
         while not stop.is_set():
-            self.step()
+            if self.step():
+                continue
             wake.wait(interval)
             wake.clear()
