@@ -23,6 +23,7 @@ import os
 import platform
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -130,9 +131,9 @@ def http_rates(
     single: list[dict[str, Any]],
     bulk: list[dict[str, Any]],
     metrics: bool = True,
-) -> tuple[float, float]:
+) -> tuple[float, float, list[float]]:
     """Rates against ``credledger serve`` in its own process, as a deployment runs it (with
-    metrics counted, the default, or turned off)."""
+    metrics counted, the default, or turned off), and each single request's seconds."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -161,12 +162,15 @@ def http_rates(
         # A plain keep-alive connection: the client's own overhead should not be measured.
         connection = http.client.HTTPConnection("127.0.0.1", port)
         headers = {"content-type": "application/json"}
+        latencies: list[float] = []
 
         def post_each() -> None:
             for body in single:
+                sent = time.perf_counter()
                 connection.request("POST", "/credentials", json.dumps(body), headers)
                 response = connection.getresponse()
                 response.read()
+                latencies.append(time.perf_counter() - sent)
                 assert response.status == 201, response.status
 
         single_seconds = timed(post_each)
@@ -178,7 +182,7 @@ def http_rates(
     finally:
         server.terminate()
         server.wait(timeout=30)
-    return len(single) / single_seconds, len(bulk) / bulk_seconds
+    return len(single) / single_seconds, len(bulk) / bulk_seconds, latencies
 
 
 def main() -> None:
@@ -236,10 +240,10 @@ def main() -> None:
             bodies[n : n + args.http_requests],
             bodies[n + args.http_requests :],
         )
-        single_rate, bulk_rate = http_rates(http_dir, single_bodies, bulk_bodies)
+        single_rate, bulk_rate, latencies = http_rates(http_dir, single_bodies, bulk_bodies)
         # The metrics' cost: the same requests into fresh copies of the same store, metrics off
         # and on in turn, so drift on the machine falls on both alike.
-        by_setting: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+        by_setting: dict[bool, list[tuple[float, float, list[float]]]] = {False: [], True: []}
         for round_no in range(args.metrics_rounds):
             order = (False, True) if round_no % 2 == 0 else (True, False)
             for metrics in order:
@@ -257,7 +261,12 @@ def main() -> None:
             f"{processes:9} | {ours_rate:37.0f}/s | {bare_rate:15.0f}/s | "
             f"{ours_rate / bare_rate:5.2f}"
         )
-    print(f"HTTP, one credential per request, sequential: {single_rate:6.0f} credentials/s")
+    latencies.sort()
+    print(
+        f"HTTP, one credential per request, sequential: {single_rate:6.0f} credentials/s "
+        f"(request p50 {statistics.median(latencies) * 1000:.2f} ms, "
+        f"p99 {latencies[int(len(latencies) * 0.99) - 1] * 1000:.2f} ms)"
+    )
     print(f"HTTP, bulk requests of {BATCH}, sequential:      {bulk_rate:6.0f} credentials/s")
     if args.metrics_rounds:
         print(f"metrics cost over {args.metrics_rounds} rounds (mean rates, off | on | on/off):")
