@@ -3,7 +3,8 @@
 In one run, on this machine, two deployments of `credledger serve` each get the same work:
 - **scale-out**: PostgreSQL, Apache Kafka and Anvil started from deploy/, two API workers, the
   consumers (Kafka relay, log, anchoring, read model) once in the serving process;
-- **embedded** (the default): SQLite, events followed in process, the ledger's own Anvil node.
+- **embedded** (the default): SQLite, the ledger's own Anvil node, the API and the read model
+  in the serving process, the log and anchoring consumers in the process it keeps beside it.
 
 For each: 10,000 pre-signed credentials sent as bulk requests of 100 by 8 concurrent clients
 (sustained rate); once all of them are anchored, 1,000 single-credential requests by 8 clients
@@ -111,9 +112,12 @@ class CpuMeter:
     def _part(self, pid: int, table: dict[int, tuple[int, str, float, int]]) -> str:
         parent, command, _, threads = table[pid]
         if pid == self.serving_pid:
-            return "serving process (consumers)"
+            # Scale-out: the consumers; embedded: the API and the read model.
+            return "serving process"
         if pid == os.getpid():
             return "benchmark clients"
+        if "ledger.runtime.consumer_process" in command:
+            return "consumers' process (log, anchoring)"
         ancestor = parent
         while ancestor > 1 and ancestor in table:
             if ancestor == self.serving_pid:
