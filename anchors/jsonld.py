@@ -154,10 +154,15 @@ def canonical_nquads(document: Mapping[str, Any]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def canonical_nquads_of_quads(nquads: str) -> str:
-    """The canonical form (RDFC-1.0, sorted N-Quads) of a dataset given as N-Quads text."""
+def canonical_nquads_of_quads(nquads: str, *, checked: bool = False) -> str:
+    """The canonical form (RDFC-1.0, sorted N-Quads) of a dataset given as N-Quads text.
+
+    ``checked``: the text was written by code that checked every IRI it wrote, so the parser
+    need not check them again (a quarter of the parse).
+    """
     try:
-        dataset = pyoxigraph.Dataset(pyoxigraph.parse(nquads, format=pyoxigraph.RdfFormat.N_QUADS))
+        quads = pyoxigraph.parse(nquads, format=pyoxigraph.RdfFormat.N_QUADS, lenient=checked)
+        dataset = pyoxigraph.Dataset(quads)
     except (SyntaxError, ValueError) as exc:
         raise CanonicalizationError(f"N-Quads parsing failed: {exc}") from exc
     return "".join(line + "\n" for line in _canonical_lines(dataset))

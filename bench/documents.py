@@ -114,7 +114,8 @@ def hash_breakdown(documents: list[dict[str, Any]]) -> dict[str, float]:
         text = ledger_quads(document)
         assert text is not None
         t1 = time.perf_counter()
-        dataset = pyoxigraph.Dataset(pyoxigraph.parse(text, format=pyoxigraph.RdfFormat.N_QUADS))
+        quads = pyoxigraph.parse(text, format=pyoxigraph.RdfFormat.N_QUADS, lenient=True)
+        dataset = pyoxigraph.Dataset(quads)
         t2 = time.perf_counter()
         dataset.canonicalize(pyoxigraph.CanonicalizationAlgorithm.RDFC_1_0)
         t3 = time.perf_counter()

@@ -179,7 +179,8 @@ def ledger_nquads(document: Mapping[str, Any]) -> str | None:
     """The canonical N-Quads of a document of the ledger's shape (its ``proof`` left out), or
     None if ``document`` has another shape."""
     quads = ledger_quads(document)
-    return None if quads is None else canonical_nquads_of_quads(quads)
+    # Every IRI the writer wrote matched _ABSOLUTE_IRI or is one of its tables'.
+    return None if quads is None else canonical_nquads_of_quads(quads, checked=True)
 
 
 def document_hash(document: Mapping[str, Any]) -> bytes:
