@@ -11,17 +11,31 @@ from ledger.client import LedgerClient
 from ledger.persistence.read_model import ReadModel
 from ledger.persistence.sqlite import SQLiteReadModel
 
+# What a replay is compared with: the live read model's (position, digest).
+Target = tuple[int, str]
 
-class _Replay:
-    """Replays envelopes up to ``position`` into a scratch SQLite read model, kept at
-    ``keep`` for the next incremental audit, or in a temporary directory."""
 
-    def __init__(self, position: int, live_digest: str, keep: Path | None) -> None:
+def local_target(live: ReadModel) -> Target:
+    """A read model read directly, at the position it has when the audit begins."""
+    digest, position = live.digest()
+    return position, digest
+
+
+def remote_target(client: LedgerClient) -> Target:
+    """The digest the API publishes when the audit begins."""
+    published = client._call("GET", "/state/digest")
+    return int(published["position"]), str(published["digest"])
+
+
+class ScratchReplay:
+    """Replays envelopes up to the target's position into a scratch SQLite read model, kept
+    at ``keep`` for the next incremental audit, or in a temporary directory."""
+
+    def __init__(self, target: Target, keep: Path | None = None) -> None:
         self._directory = None if keep else tempfile.TemporaryDirectory()
         path = keep or Path(self._directory.name if self._directory else ".") / "replay.sqlite"
         self._scratch = SQLiteReadModel(path, durable=False)
-        self._position = position
-        self._live = live_digest
+        self._position, self._live = target
 
     def feed(self, envelopes: list[dict[str, Any]]) -> None:
         done = self._scratch.position()
@@ -37,17 +51,15 @@ class _Replay:
                 self._directory.cleanup()
 
 
-class LocalReplay(_Replay):
+class LocalReplay(ScratchReplay):
     """Compared with a read model read directly, at the position it had when the audit began."""
 
     def __init__(self, live: ReadModel, keep: Path | None = None) -> None:
-        digest, position = live.digest()
-        super().__init__(position, digest, keep)
+        super().__init__(local_target(live), keep)
 
 
-class RemoteReplay(_Replay):
+class RemoteReplay(ScratchReplay):
     """Compared with the digest the API published when the audit began."""
 
     def __init__(self, client: LedgerClient, keep: Path | None = None) -> None:
-        published = client._call("GET", "/state/digest")
-        super().__init__(int(published["position"]), str(published["digest"]), keep)
+        super().__init__(remote_target(client), keep)

@@ -26,10 +26,10 @@ from anchors.log import TransparencyLog
 from anchors.memory import MemoryLogStore
 from anchors.merkle import VerificationError, verify_consistency
 from anchors.witness import verify_quorum
-from ledger.audit.issuer_register import IssuerRegister, check_envelope_signature
+from ledger.audit.issuer_register import IssuerRegister, Recovery, check_envelope_signature
 from ledger.audit.report import AuditReport, Discrepancy, Finding
 from ledger.audit.resume import Resume, node_of
-from ledger.audit.sources import Anchors, History, ReadModelReplay
+from ledger.audit.sources import Anchors, History, ReadModelReplay, SignersAhead
 from ledger.domain.binding import Bindings
 from ledger.domain.canonical import canonical_bytes
 
@@ -49,8 +49,12 @@ class Auditor:
         replay: ReadModelReplay | None = None,
         resume: Resume | None = None,
         progress: Callable[[int, int], None] | None = None,
+        ahead: SignersAhead | None = None,
     ) -> None:
         self._stored = stored_envelopes
+        # With ``ahead``, the signers are recovered and the checked envelopes replayed there
+        # (it then holds the replay that ``replay`` reports the digests of).
+        self._ahead = ahead
         self._log = log
         self._anchors = anchors
         self._verifier = NoteVerifier.parse(verifier_key)
@@ -84,10 +88,23 @@ class Auditor:
         index, register, previous = self._start()
         rebuilt = self.rebuilt
         last_checkpoint = max(self.checkpoints_seen, default=0)
+        following: list[bytes] = []
+        if self._ahead is not None and index < size:
+            following = self._log.entries(index, min(size, index + batch))
+            self._ahead.ahead(index, following)
         while index < size:
             started = time.perf_counter()
-            logged = self._log.entries(index, min(size, index + batch))
+            logged = following or self._log.entries(index, min(size, index + batch))
+            following = []
+            if self._ahead is not None:
+                # The next batch goes out before this one is checked: both cores work.
+                after = index + len(logged)
+                if after < size:
+                    following = self._log.entries(after, min(size, after + batch))
+                    self._ahead.ahead(after, following)
             started = self._timed(report, "reading the log", started)
+            recovered = self._ahead.recovered(index) if self._ahead is not None else None
+            started = self._timed(report, "issuer signatures, bindings and register", started)
             stored = self._stored(index, len(logged)) if self._stored else None
             self._timed(report, "rebuilding envelopes from the event store", started)
             cuts = sorted(c - index for c in checkpoints if index < c <= index + len(logged))
@@ -102,11 +119,20 @@ class Auditor:
                     )
                     envelopes.append(
                         self._check_entry(
-                            index + offset, logged[offset], position, expected, register, report
+                            index + offset,
+                            logged[offset],
+                            position,
+                            expected,
+                            register,
+                            report,
+                            recovered[offset] if recovered is not None else None,
                         )
                     )
                 started = time.perf_counter()
-                if self._replay is not None:
+                if self._ahead is not None:
+                    if envelopes:
+                        self._ahead.checked_through(int(envelopes[-1]["position"]))
+                elif self._replay is not None:
                     self._replay.feed(envelopes)
                     started = self._timed(report, "read-model replay", started)
                 if end > begin:
@@ -206,6 +232,7 @@ class Auditor:
         expected: bytes | None,
         register: IssuerRegister,
         report: AuditReport,
+        recovered: Recovery | None = None,
     ) -> dict[str, Any]:
         started = time.perf_counter()
         try:
@@ -257,7 +284,7 @@ class Auditor:
                 )
             )
         started = self._timed(report, "envelopes (canonical form, store agreement)", started)
-        problem = check_envelope_signature(envelope, register)
+        problem = check_envelope_signature(envelope, register, recovered)
         if problem is not None:
             raise Discrepancy(Finding("issuer-signature", index, position, problem))
         register.apply(envelope)

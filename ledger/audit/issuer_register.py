@@ -37,21 +37,37 @@ class IssuerRegister:
             self.suspended.discard(str(envelope["aggregate_id"]))
 
 
-def check_envelope_signature(envelope: dict[str, Any], register: IssuerRegister) -> str | None:
-    """Why the envelope's issuer signature does not hold, or None if it does."""
+# The signer an envelope's signature recovers to ("0x…" hex), or why it is unusable; both None
+# for an envelope that records no signed command.
+Recovery = tuple[str | None, str | None]
+
+
+def recover_envelope_signer(envelope: dict[str, Any]) -> Recovery:
+    """Who signed the command the envelope records: the expensive half of the signature check,
+    which needs no register (so it can be done ahead, elsewhere)."""
     if envelope["type"] not in _SIGNED:
-        return None
+        return None, None
     command = {k: v for k, v in envelope["content"].items() if k not in RECORDED_BESIDE}
-    issuer = str(envelope["issuer_id"])
     try:
         # Issuer commands hold only text (their schema admits nothing else), so the plain
         # canonical form applies; a command that is not text fails the signature, as it should.
-        signer = (
-            "0x"
-            + recover_signer(canonical_bytes_of_text(command), str(envelope["signature"])).hex()
-        )
+        signed = canonical_bytes_of_text(command)
+        return "0x" + recover_signer(signed, str(envelope["signature"])).hex(), None
     except SignatureFormatError as exc:
-        return f"the issuer signature is unusable: {exc}"
+        return None, f"the issuer signature is unusable: {exc}"
+
+
+def check_envelope_signature(
+    envelope: dict[str, Any], register: IssuerRegister, recovered: Recovery | None = None
+) -> str | None:
+    """Why the envelope's issuer signature does not hold, or None if it does (``recovered``:
+    :func:`recover_envelope_signer` of this envelope, done ahead)."""
+    if envelope["type"] not in _SIGNED:
+        return None
+    signer, unusable = recovered if recovered is not None else recover_envelope_signer(envelope)
+    if unusable is not None or signer is None:
+        return unusable or "the issuer signature is unusable"
+    issuer = str(envelope["issuer_id"])
     expected = register.keys.get(issuer)
     if expected is None:
         return f"issuer {issuer} was not registered at this point"

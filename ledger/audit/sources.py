@@ -22,6 +22,23 @@ class ReadModelReplay(Protocol):
         ...
 
 
+class SignersAhead(Protocol):
+    """Issuer signers recovered ahead of the audit, on another core, for batches of log entries
+    the audit will check next; the checked envelopes then replayed there as well."""
+
+    def ahead(self, index: int, entries: list[bytes]) -> None:
+        """Start on the entries from log index ``index``."""
+        ...
+
+    def recovered(self, index: int) -> list[tuple[str | None, str | None] | None]:
+        """For the batch started at ``index``: each entry's recovery (None: not done ahead)."""
+        ...
+
+    def checked_through(self, position: int) -> None:
+        """Every entry up to event ``position`` passed its checks: replay those."""
+        ...
+
+
 class History(Protocol):
     """What the audit reads of a log: its size, its entries and its checkpoints."""
 

@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from tqdm import tqdm
@@ -23,10 +23,13 @@ from ledger.audit.metrics_file import write_audit_metrics
 from ledger.audit.remote_sources import NoAnchors, RemoteAnchors, RemoteHistory, TileHistory
 from ledger.audit.report import AuditReport, Finding
 from ledger.audit.resume import Resume
-from ledger.audit.sources import LocalHistory, ReadModelReplay
+from ledger.audit.sources import LocalHistory
 from ledger.cli import options
 from ledger.settings import Settings
 from ledger.verify.bundle import witnessed
+
+if TYPE_CHECKING:
+    from consumers.audit_replay import Target
 
 
 def _summary(report: AuditReport) -> None:
@@ -132,7 +135,7 @@ def audit(
     opened = contextlib.ExitStack()
     if url is None and tiles_url is not None:
         history = TileHistory(options.tile_mirror(tiles_url))
-        report, auditor = _audited(history, NoAnchors(), None, log_key, chain, confirmations)
+        report, auditor = _audited(history, NoAnchors(), None, None, log_key, chain, confirmations)
 
         def cosigned(size: int) -> dict[str, Any]:
             return {}
@@ -216,7 +219,8 @@ def _local(
     resume: Resume | None,
     keep: Path | None,
 ) -> tuple[AuditReport, Auditor]:
-    from consumers.audit_replay import LocalReplay
+    from consumers.audit_helper import audit_replay
+    from consumers.audit_replay import local_target
     from consumers.envelope import StoredEnvelopes
 
     settings = Settings(data_dir=data_dir)
@@ -225,6 +229,8 @@ def _local(
         log_key
         or NoteSigner.from_seed(settings.log_origin_value(), settings.log_key_seed()).verifier_key()
     )
+    entries = storage.log.size() - (resume.size if resume else 0)
+    replay, helper = audit_replay(local_target(storage.read_model), keep, entries)
     try:
         with _progress(storage.log.size()) as bar:
             auditor = Auditor(
@@ -238,12 +244,15 @@ def _local(
                 key,
                 chain,
                 confirmations=confirmations,
-                replay=LocalReplay(storage.read_model, keep),
+                replay=replay,
                 resume=resume,
                 progress=lambda done, total: bar.update(done - bar.n),
+                ahead=helper,
             )
             return auditor.run(), auditor
     finally:
+        if helper is not None:
+            helper.close()
         storage.close()
 
 
@@ -256,7 +265,7 @@ def _remote(
     resume: Resume | None,
     keep: Path | None,
 ) -> tuple[AuditReport, Auditor]:
-    from consumers.audit_replay import RemoteReplay
+    from consumers.audit_replay import remote_target
 
     client = options.client(url)
     published = RemoteHistory(client)
@@ -266,30 +275,39 @@ def _remote(
     key = log_key or str(client._call("GET", "/log/key")["verifier_key"])
     # A mirror ends at its checkpoint, the live read model at its latest event: the read model
     # is compared only when the log comes from the API itself.
-    replay = None if tiles_url else RemoteReplay(client, keep)
-    return _audited(history, RemoteAnchors(client), replay, key, chain, confirmations, resume)
+    target = None if tiles_url else remote_target(client)
+    return _audited(history, RemoteAnchors(client), target, keep, key, chain, confirmations, resume)
 
 
 def _audited(
     history: RemoteHistory | TileHistory,
     anchors: RemoteAnchors | NoAnchors,
-    replay: ReadModelReplay | None,
+    target: Target | None,
+    keep: Path | None,
     key: str | None,
     chain: Chain | None,
     confirmations: int,
     resume: Resume | None = None,
 ) -> tuple[AuditReport, Auditor]:
+    from consumers.audit_helper import audit_replay
+
     assert key is not None
-    with _progress(history.size()) as bar:
-        auditor = Auditor(
-            None,
-            history,
-            anchors,
-            key,
-            chain,
-            confirmations=confirmations,
-            replay=replay,
-            resume=resume,
-            progress=lambda done, total: bar.update(done - bar.n),
-        )
-        return auditor.run(), auditor
+    replay, helper = audit_replay(target, keep, history.size() - (resume.size if resume else 0))
+    try:
+        with _progress(history.size()) as bar:
+            auditor = Auditor(
+                None,
+                history,
+                anchors,
+                key,
+                chain,
+                confirmations=confirmations,
+                replay=replay,
+                resume=resume,
+                progress=lambda done, total: bar.update(done - bar.n),
+                ahead=helper,
+            )
+            return auditor.run(), auditor
+    finally:
+        if helper is not None:
+            helper.close()

@@ -1,0 +1,179 @@
+"""A long audit shares its work with a helper process (signers recovered ahead, checked
+envelopes replayed there): it reaches exactly the verdicts the audit reaches alone, names the
+same place for each tampering, and never replays an envelope the audit has not checked."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from anchors.anvil import ManagedAnvil
+from anchors.checkpoint import NoteSigner
+from consumers import audit_helper
+from consumers.audit_helper import audit_replay
+from consumers.audit_replay import local_target
+from consumers.envelope import StoredEnvelopes
+from ledger.application.storage import open_storage
+from ledger.audit.auditor import Auditor
+from ledger.audit.report import AuditReport
+from ledger.audit.sources import LocalHistory
+from ledger.cli.main import cli
+from ledger.domain.canonical import canonical_bytes
+from ledger.domain.signing import IssuerKey
+from ledger.persistence.sqlite import SQLiteReadModel
+from ledger.settings import Settings
+from tests.conftest import STORE, RegisteredIssuer, RunningLedger
+from tests.ledger.audit.test_audit import busy_history, events_db, index_of, rewrite, stored_event
+
+pytestmark = pytest.mark.skipif(
+    STORE != "sqlite", reason="the tampering is done with SQL on the embedded SQLite files"
+)
+
+
+@pytest.fixture
+def settings(anvil_settings: Settings) -> Settings:
+    return anvil_settings.model_copy(update={"batch_size": 40})
+
+
+@pytest.fixture
+def history(ledger: RunningLedger, issuer: RegisteredIssuer) -> list[str]:
+    return busy_history(ledger, issuer)
+
+
+def audit(
+    settings: Settings,
+    helped: bool,
+    anvil: ManagedAnvil | None = None,
+    keep: Path | None = None,
+) -> AuditReport:
+    """The audit of ``settings``'s stores, with its helper process or without, in batches of
+    50 entries (so that many batches are recovered ahead)."""
+    from anchors.ethereum import Web3Chain
+
+    storage = open_storage(settings)
+    key = NoteSigner.from_seed(settings.log_origin_value(), settings.log_key_seed())
+    entries = audit_helper.WORTH_IT_ENTRIES if helped else 0
+    replay, helper = audit_replay(local_target(storage.read_model), keep, entries)
+    assert (helper is not None) == helped
+    try:
+        return Auditor(
+            StoredEnvelopes(storage.ledger),
+            LocalHistory(storage.log),
+            storage.anchors,
+            key.verifier_key(),
+            Web3Chain.connect(anvil.url) if anvil else None,
+            replay=replay,
+            ahead=helper,
+        ).run(batch=50)
+    finally:
+        if helper is not None:
+            helper.close()
+        storage.close()
+
+
+def forge_signature(settings: Settings, nth: int) -> tuple[int, int]:
+    """Another key's signature on a revocation, in the store and the log alike: (index,
+    position)."""
+    position, state = stored_event(settings, "Credential.Revoked", nth)
+    state["signature"] = IssuerKey.generate().sign(canonical_bytes(state["command"]))
+    rewrite(settings, position, state)
+    index = index_of(settings, position)
+    log = sqlite3.connect(settings.log_db, isolation_level=None)
+    envelope = json.loads(
+        log.execute("SELECT entry FROM log_entries WHERE idx = ?", (index,)).fetchone()[0]
+    )
+    envelope["signature"] = state["signature"]
+    log.execute(
+        "UPDATE log_entries SET entry = ? WHERE idx = ?", (canonical_bytes(envelope), index)
+    )
+    return index, position
+
+
+def test_an_untouched_history_audits_clean_with_the_helper_as_without(
+    history: list[str], settings: Settings, anvil: ManagedAnvil
+) -> None:
+    alone, helped = audit(settings, False, anvil), audit(settings, True, anvil)
+    assert helped.clean, helped.finding
+    assert (helped.entries, helped.checkpoints, helped.anchors, helped.unlogged) == (
+        alone.entries,
+        alone.checkpoints,
+        alone.anchors,
+        alone.unlogged,
+    )
+
+
+def test_a_forged_signature_is_named_with_the_helper_as_without(
+    history: list[str], settings: Settings
+) -> None:
+    index, position = forge_signature(settings, 20)
+    alone, helped = audit(settings, False), audit(settings, True)
+    assert helped.finding is not None and helped.finding.check == "issuer-signature"
+    assert (helped.finding.index, helped.finding.position) == (index, position)
+    assert helped.finding == alone.finding
+
+
+def test_a_changed_read_model_row_fails_the_helpers_replay(
+    history: list[str], settings: Settings
+) -> None:
+    sqlite3.connect(settings.read_model_db, isolation_level=None).execute(
+        "UPDATE rm_credentials SET status = 'active' WHERE credential_id = ?", (history[40],)
+    )
+    finding = audit(settings, True).finding
+    assert finding is not None and finding.check == "read-model"
+
+
+def test_an_event_stored_behind_the_logs_back_is_named_with_the_helper(
+    history: list[str], settings: Settings
+) -> None:
+    connection = events_db(settings)
+    topic, state = connection.execute(
+        "SELECT topic, state FROM stored_events WHERE topic LIKE '%Credential.Issued' LIMIT 1"
+    ).fetchone()
+    forged = json.loads(state)
+    forged["command"]["command_id"] = "forged"
+    connection.execute(
+        "INSERT INTO stored_events VALUES (?, 1, ?, ?)",
+        ("0" * 31 + "1", topic, json.dumps(forged, separators=(",", ":")).encode()),
+    )
+    inserted = connection.execute("SELECT MAX(rowid) FROM stored_events").fetchone()[0]
+    finding = audit(settings, True).finding
+    assert finding is not None and finding.check == "issuer-signature"
+    assert finding.position == inserted
+
+
+def test_the_helper_replays_nothing_the_audit_did_not_check(
+    history: list[str], settings: Settings, tmp_path: Path
+) -> None:
+    _, position = forge_signature(settings, 25)
+    kept = tmp_path / "replay.sqlite"
+    assert audit(settings, True, keep=kept).finding is not None
+    assert 0 < SQLiteReadModel(kept, durable=False).position() < position
+
+
+def test_the_cli_audits_a_long_history_with_the_helper(
+    history: list[str],
+    settings: Settings,
+    anvil: ManagedAnvil,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started = []
+    monkeypatch.setattr(audit_helper, "WORTH_IT_ENTRIES", 1)
+    original = audit_helper.AuditHelper.__init__
+
+    def counted(self: audit_helper.AuditHelper, *args: object, **kwargs: object) -> None:
+        started.append(self)
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(audit_helper.AuditHelper, "__init__", counted)
+    result = CliRunner().invoke(
+        cli,
+        ["audit", "--data-dir", str(settings.data_dir), "--rpc", anvil.url, "--json"],
+        env={"CREDLEDGER_CHAIN": "rpc"},
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["clean"] is True
+    assert len(started) == 1
