@@ -23,8 +23,9 @@ from consumers.audit_replay import ScratchReplay, Target
 from ledger.audit.issuer_register import Recovery, recover_envelope_signer
 from ledger.audit.sources import ReadModelReplay
 
-# Below this many entries, starting a process costs more than it saves.
-WORTH_IT_ENTRIES = 20_000
+# Below this many entries, starting a process costs more than it saves (measured: slower at
+# 30,000 entries, faster at 100,000; see docs/benchmarks.md).
+WORTH_IT_ENTRIES = 50_000
 # How long the audit waits for an answer before it looks whether the helper is alive.
 _POLL_SECONDS = 5.0
 

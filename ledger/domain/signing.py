@@ -19,6 +19,12 @@ _SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD036414
 _HALF_N = _SECP256K1_N // 2
 
 
+# The addresses of recently recovered public keys: an issuer signs many commands with one key,
+# and its address (a Keccak-256 of the key) need not be hashed again for each.
+_ADDRESSES: dict[bytes, bytes] = {}
+_ADDRESSES_KEPT = 4096
+
+
 class SignatureFormatError(ValueError):
     """A signature that is not 65 bytes of canonical (low-s) r || s || v."""
 
@@ -84,7 +90,13 @@ def recover_signer(message: bytes, signature_hex: str) -> bytes:
         )
     except Exception as exc:  # coincurve raises plain Exception for unrecoverable input
         raise SignatureFormatError("no public key can be recovered from the signature") from exc
-    return keccak256(public_key.format(compressed=False)[1:])[-20:]
+    public = public_key.format(compressed=False)[1:]
+    address = _ADDRESSES.get(public)
+    if address is None:
+        if len(_ADDRESSES) >= _ADDRESSES_KEPT:
+            _ADDRESSES.clear()
+        address = _ADDRESSES[public] = keccak256(public)[-20:]
+    return address
 
 
 def recover_address(message: bytes, signature_hex: str) -> str:
