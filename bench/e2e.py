@@ -64,7 +64,7 @@ def _deploy(service: str, action: str) -> int:
 
 
 @contextmanager
-def _services(names: tuple[str, ...]) -> Iterator[None]:
+def services(names: tuple[str, ...]) -> Iterator[None]:
     """The deploy scripts' services running; those that were not running before are
     stopped again at the end (a benchmark stops what it starts)."""
     started = [name for name in names if _deploy(name, "status") != 0]
@@ -295,7 +295,7 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=1_000)
     parser.add_argument("--batch-age", type=float, default=2.0)
     args = parser.parse_args()
-    with _services(("postgres", "kafka", "anvil")):
+    with services(("postgres", "kafka", "anvil")):
         results = _both(args.credentials, args.singles, args.batch_age)
     print(json.dumps(results, indent=2))
     _report(results, args.batch_age)

@@ -1,5 +1,7 @@
 """The moonshot, as a benchmark: a million credentials issued, documented, anchored and audited
-on the embedded default (SQLite, the ledger's own Anvil node), on this machine.
+on the embedded default (SQLite, the ledger's own Anvil node), on this machine; or, with
+``--deployment scale-out``, on PostgreSQL, Apache Kafka and Anvil from deploy/ with two API
+workers (the services started, and stopped again, as bench/e2e.py does).
 
 Before the clock: the issuer signs every command (its cost, not the ledger's), in processes of
 its own, spooled to disk as bulk bodies of 100. Then, each phase timed on the wall clock:
@@ -14,9 +16,12 @@ its own, spooled to disk as bulk bodies of 100. Then, each phase timed on the wa
    it must be clean.
 
 Reported: wall time and rate per phase, the peak memory (VmHWM) of every process of the
-deployment and of the audit, and the disk bytes per credential of every store file.
+deployment (scale-out: and of PostgreSQL and the broker since they started) and of the audit,
+and the disk bytes per credential of every store: SQLite files; or PostgreSQL tables and the
+run's Kafka topic.
 
     .venv/bin/python bench/million.py [--credentials 1000000] [--clients 8] [--batch-age 2]
+        [--deployment embedded|scale-out]
 """
 
 from __future__ import annotations
@@ -33,13 +38,15 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-from e2e import Deployment, process_table
+from e2e import PG_PORT, ROOT, Deployment, process_table, services
 
+from anchors.anvil import dev_account
 from ledger.client import CommandSigner, LedgerClient
 from ledger.domain import samples
 from ledger.domain.signing import IssuerKey
@@ -115,6 +122,46 @@ def store_bytes(data_dir: Path) -> dict[str, int]:
     return sizes
 
 
+def service_memory() -> dict[str, int]:
+    """Peak resident memory (bytes) of the PostgreSQL and Kafka processes, by command."""
+    peaks: dict[str, int] = {}
+    for pid, (_, command, _, _) in process_table().items():
+        if "postgres" not in command and "kafka.Kafka" not in command:
+            continue
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        line = next((x for x in status.splitlines() if x.startswith("VmHWM:")), None)
+        if line is not None:
+            peaks[f"{pid} {command[:60]}"] = int(line.split()[1]) * 1024
+    return peaks
+
+
+def postgres_bytes(database: str) -> dict[str, int]:
+    """Bytes of every table of ``database`` (with its indexes and TOAST)."""
+    query = (
+        "SELECT relname, pg_total_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n"
+        " ON n.oid = c.relnamespace WHERE relkind = 'r' AND nspname = 'public'"
+    )
+    psql = ["psql", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-d", database]
+    out = subprocess.run([*psql, "-AtF", "\t", "-c", query], check=True, capture_output=True)
+    sizes = {}
+    for line in out.stdout.decode().splitlines():
+        name, size = line.split("\t")
+        sizes[f"postgres {name}"] = int(size)
+    return sizes
+
+
+def topic_bytes(topic: str) -> dict[str, int]:
+    """Bytes of the topic's partitions in the broker's log directory."""
+    data = ROOT / ".deploy" / "kafka" / "data"
+    total = sum(
+        f.stat().st_size for d in data.glob(f"{topic}-*") for f in d.rglob("*") if f.is_file()
+    )
+    return {f"kafka topic {topic}": total}
+
+
 def issue_all(url: str, bodies: Path, clients: int, answered: dict[str, float]) -> float:
     """Seconds to send every bulk body; each credential's answer time goes into ``answered``."""
     host, port = url.removeprefix("http://").split(":")
@@ -174,9 +221,32 @@ class AnchorWatch:
         self._thread.join(timeout=60)
 
 
-def run(credentials: int, clients: int, batch_age: float, work: Path) -> dict[str, Any]:
-    env = {"CREDLEDGER_BATCH_AGE_SECONDS": str(batch_age)}
-    deployment = Deployment("embedded", env, 1, work)
+def scale_out_environment(database: str) -> dict[str, str]:
+    """bench/e2e.py's scale-out deployment, in ``database`` and a topic of the same name."""
+    return {
+        "CREDLEDGER_STORE": "postgres",
+        "CREDLEDGER_POSTGRES_PORT": str(PG_PORT),
+        "CREDLEDGER_POSTGRES_DBNAME": database,
+        "CREDLEDGER_POSTGRES_PASSWORD": "credledger",
+        "CREDLEDGER_POSTGRES_POOL_SIZE": "10",
+        "CREDLEDGER_TRANSPORT": "kafka",
+        "CREDLEDGER_KAFKA_TOPIC": f"{database}.events",
+        "CREDLEDGER_CHAIN": "rpc",
+        "CREDLEDGER_CHAIN_RPC_URL": "http://127.0.0.1:28545",
+        "CREDLEDGER_CHAIN_PRIVATE_KEY": dev_account(8).key.hex(),
+    }
+
+
+def run(
+    credentials: int,
+    clients: int,
+    batch_age: float,
+    work: Path,
+    scale_out: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    env = {"CREDLEDGER_BATCH_AGE_SECONDS": str(batch_age), **(scale_out or {})}
+    name = "scale-out" if scale_out else "embedded"
+    deployment = Deployment(name, env, 2 if scale_out else 1, work)
     try:
         token = read_secrets(deployment.data_dir)["admin_token"]
         key = IssuerKey.generate()
@@ -200,15 +270,18 @@ def run(credentials: int, clients: int, batch_age: float, work: Path) -> dict[st
                 if health["read_model_position"] >= health["log_size"]:
                     break
                 time.sleep(0.2)
-            rpc = http.get("/log/chain").json()["local_rpc_url"]
+            rpc = http.get("/log/chain").json()["local_rpc_url"] or env["CREDLEDGER_CHAIN_RPC_URL"]
         current_at = time.monotonic()
         latencies = sorted(watch.anchored[c] - answered[c] for c in answered)
         memory = peak_memory(deployment.process.pid)
+        if scale_out:
+            memory.update(service_memory())
         print("auditing ...", file=sys.stderr, flush=True)
         audit = subprocess.Popen(
             [*AUDIT, "--data-dir", str(deployment.data_dir), "--rpc", rpc, "--json"],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            env={**os.environ, **env},
         )
         audit_started = time.monotonic()
         output = audit.stdout.read() if audit.stdout else b""
@@ -219,9 +292,14 @@ def run(credentials: int, clients: int, batch_age: float, work: Path) -> dict[st
         if audit.returncode != 0:
             raise SystemExit(f"the audit was not clean: {json.dumps(report)[:500]}")
         disk = store_bytes(deployment.data_dir)
+        if scale_out:
+            database = scale_out["CREDLEDGER_POSTGRES_DBNAME"]
+            disk.update(postgres_bytes(database))
+            disk.update(topic_bytes(scale_out["CREDLEDGER_KAFKA_TOPIC"]))
     finally:
         deployment.stop()
     return {
+        "deployment": name,
         "credentials": credentials,
         "signing_seconds_not_timed": signing,
         "issue": {"seconds": issue_seconds, "rate": credentials / issue_seconds},
@@ -243,18 +321,35 @@ def run(credentials: int, clients: int, batch_age: float, work: Path) -> dict[st
     }
 
 
+def run_scale_out(credentials: int, clients: int, batch_age: float, work: Path) -> dict[str, Any]:
+    """The run on the scale-out deployment, in a database and topic made for it (dropped)."""
+    database = f"million_{uuid.uuid4().hex[:10]}"
+    psql = ["psql", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-qc"]
+    with services(("postgres", "kafka", "anvil")):
+        subprocess.run([*psql, f"CREATE DATABASE {database} OWNER credledger"], check=True)
+        try:
+            return run(credentials, clients, batch_age, work, scale_out_environment(database))
+        finally:
+            subprocess.run([*psql, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"], check=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--credentials", type=int, default=1_000_000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--batch-age", type=float, default=2.0)
+    parser.add_argument("--deployment", choices=["embedded", "scale-out"], default="embedded")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        result = run(args.credentials, args.clients, args.batch_age, Path(tmp))
+        if args.deployment == "embedded":
+            result = run(args.credentials, args.clients, args.batch_age, Path(tmp))
+        else:
+            result = run_scale_out(args.credentials, args.clients, args.batch_age, Path(tmp))
     print(json.dumps(result, indent=2))
     issue, anchored, audit = result["issue"], result["anchored"], result["audit"]
     print(
-        f"{result['credentials']} credentials: issued in {issue['seconds']:.0f} s "
+        f"{result['deployment']}, {result['credentials']} credentials: "
+        f"issued in {issue['seconds']:.0f} s "
         f"({issue['rate']:.0f} /s), all anchored {anchored['seconds_after_start']:.0f} s after "
         f"the start (issue-to-anchored p50 {anchored['latency_p50']:.1f} s, p99 "
         f"{anchored['latency_p99']:.1f} s), read model current at "
