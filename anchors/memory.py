@@ -9,7 +9,13 @@ from anchors.merkle import Node, NodeRuns
 
 
 class MemoryLogStore(LogStore):
-    def __init__(self) -> None:
+    """``keep_entries=False``: only the tree's hashes are kept (what an auditor rebuilding the
+    tree needs), not the entries nor their positions, which would hold the whole history in
+    memory."""
+
+    def __init__(self, *, keep_entries: bool = True) -> None:
+        self._keep_entries = keep_entries
+        self._size = 0
         self._entries: list[bytes] = []
         self._positions: dict[int, int] = {}
         # One list per level: subtrees of a level are completed left to right.
@@ -19,11 +25,15 @@ class MemoryLogStore(LogStore):
         self._position = 0
 
     @classmethod
-    def resumed(cls, size: int, position: int, frontier: dict[Node, bytes]) -> MemoryLogStore:
+    def resumed(
+        cls, size: int, position: int, frontier: dict[Node, bytes], *, keep_entries: bool = True
+    ) -> MemoryLogStore:
         """A store that knows only the right edge of a tree of ``size`` entries: enough to
         append, and to prove roots and consistency from that size on."""
-        store = cls()
-        store._entries = [b""] * size
+        store = cls(keep_entries=keep_entries)
+        store._size = size
+        if keep_entries:
+            store._entries = [b""] * size
         store._position = position
         # Every level as long as the tree makes it, the unknown hashes left empty.
         store._levels = [[b""] * (size >> level) for level in range(size.bit_length())]
@@ -32,7 +42,7 @@ class MemoryLogStore(LogStore):
         return store
 
     def state(self) -> tuple[int, int]:
-        return len(self._entries), self._position
+        return self._size, self._position
 
     def nodes(self, ids: Iterable[Node]) -> dict[Node, bytes]:
         levels = self._levels
@@ -45,9 +55,13 @@ class MemoryLogStore(LogStore):
         return b"".join(found)
 
     def entries(self, start: int, stop: int) -> list[bytes]:
+        if not self._keep_entries:
+            raise KeyError("this log store keeps the tree's hashes only, not its entries")
         return self._entries[start:stop]
 
     def index_of(self, position: int) -> int | None:
+        if not self._keep_entries:
+            raise KeyError("this log store keeps the tree's hashes only, not its positions")
         return self._positions.get(position)
 
     def add_checkpoint(self, size: int, note: str) -> None:
@@ -89,11 +103,13 @@ class MemoryLogStore(LogStore):
         positions: Sequence[int],
         runs: NodeRuns,
     ) -> None:
-        if old_size != len(self._entries):
+        if old_size != self._size:
             raise LogStoreConflict(f"the log is no longer {old_size} entries long")
-        for offset, position in enumerate(positions):
-            self._positions[position] = old_size + offset
-        self._entries.extend(entries)
+        if self._keep_entries:
+            for offset, position in enumerate(positions):
+                self._positions[position] = old_size + offset
+            self._entries.extend(entries)
+        self._size += len(entries)
         for level, (first, hashes) in sorted(runs.items()):
             while len(self._levels) <= level:
                 self._levels.append([])

@@ -63,7 +63,8 @@ class Auditor:
         self._replay = replay
         self._progress = progress
         self._resume = resume
-        self.rebuilt = TransparencyLog(MemoryLogStore())
+        # The tree is rebuilt from hashes: its entries are read from the log, not kept.
+        self.rebuilt = TransparencyLog(MemoryLogStore(keep_entries=False))
         self._bindings = Bindings()
         self.checkpoints_seen: dict[int, str] = {}
         self.resume_point: Resume | None = resume
@@ -196,6 +197,7 @@ class Auditor:
                 resume.size,
                 resume.position,
                 {node_of(key): bytes.fromhex(value) for key, value in resume.frontier.items()},
+                keep_entries=False,
             )
         )
         size = self._log.size()
