@@ -52,8 +52,7 @@ class Auditor:
         ahead: SignersAhead | None = None,
     ) -> None:
         self._stored = stored_envelopes
-        # With ``ahead``, the signers are recovered and the checked envelopes replayed there
-        # (it then holds the replay that ``replay`` reports the digests of).
+        # With ``ahead``, the signers are recovered there, a batch ahead of the checks.
         self._ahead = ahead
         self._log = log
         self._anchors = anchors
@@ -130,10 +129,7 @@ class Auditor:
                         )
                     )
                 started = time.perf_counter()
-                if self._ahead is not None:
-                    if envelopes:
-                        self._ahead.checked_through(int(envelopes[-1]["position"]))
-                elif self._replay is not None:
+                if self._replay is not None:
                     self._replay.feed(envelopes)
                     started = self._timed(report, "read-model replay", started)
                 if end > begin:

@@ -23,8 +23,8 @@ class ReadModelReplay(Protocol):
 
 
 class SignersAhead(Protocol):
-    """Issuer signers recovered ahead of the audit, on another core, for batches of log entries
-    the audit will check next; the checked envelopes then replayed there as well."""
+    """Issuer signers recovered ahead of the audit, on another core, for the batches of log
+    entries it will check next."""
 
     def ahead(self, index: int, entries: list[bytes]) -> None:
         """Start on the entries from log index ``index``."""
@@ -32,10 +32,6 @@ class SignersAhead(Protocol):
 
     def recovered(self, index: int) -> list[tuple[str | None, str | None] | None]:
         """For the batch started at ``index``: each entry's recovery (None: not done ahead)."""
-        ...
-
-    def checked_through(self, position: int) -> None:
-        """Every entry up to event ``position`` passed its checks: replay those."""
         ...
 
 
