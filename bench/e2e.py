@@ -77,6 +77,23 @@ def services(names: tuple[str, ...]) -> Iterator[None]:
             _deploy(name, "stop")
 
 
+def scale_out_environment(database: str) -> dict[str, str]:
+    """The scale-out deployment's settings: ``database`` on deploy/'s PostgreSQL, a topic of the
+    same name on its broker, its Anvil over RPC with a development account."""
+    return {
+        "CREDLEDGER_STORE": "postgres",
+        "CREDLEDGER_POSTGRES_PORT": str(PG_PORT),
+        "CREDLEDGER_POSTGRES_DBNAME": database,
+        "CREDLEDGER_POSTGRES_PASSWORD": "credledger",
+        "CREDLEDGER_POSTGRES_POOL_SIZE": "10",
+        "CREDLEDGER_TRANSPORT": "kafka",
+        "CREDLEDGER_KAFKA_TOPIC": f"{database}.events",
+        "CREDLEDGER_CHAIN": "rpc",
+        "CREDLEDGER_CHAIN_RPC_URL": "http://127.0.0.1:28545",
+        "CREDLEDGER_CHAIN_PRIVATE_KEY": dev_account(8).key.hex(),
+    }
+
+
 def _content(issued: str) -> dict[str, Any]:
     return samples.credential_content(datetime.fromisoformat(issued))
 
@@ -307,19 +324,7 @@ def _both(credentials: int, singles: int, batch_age: float) -> dict[str, dict[st
     psql = ["psql", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-qc"]
     subprocess.run([*psql, f"CREATE DATABASE {database} OWNER credledger"], check=True)
     common = {"CREDLEDGER_BATCH_AGE_SECONDS": str(batch_age)}
-    scale_out = {
-        **common,
-        "CREDLEDGER_STORE": "postgres",
-        "CREDLEDGER_POSTGRES_PORT": str(PG_PORT),
-        "CREDLEDGER_POSTGRES_DBNAME": database,
-        "CREDLEDGER_POSTGRES_PASSWORD": "credledger",
-        "CREDLEDGER_POSTGRES_POOL_SIZE": "10",
-        "CREDLEDGER_TRANSPORT": "kafka",
-        "CREDLEDGER_KAFKA_TOPIC": f"{database}.events",
-        "CREDLEDGER_CHAIN": "rpc",
-        "CREDLEDGER_CHAIN_RPC_URL": "http://127.0.0.1:28545",
-        "CREDLEDGER_CHAIN_PRIVATE_KEY": dev_account(8).key.hex(),
-    }
+    scale_out = {**common, **scale_out_environment(database)}
     results = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:

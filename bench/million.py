@@ -44,9 +44,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from e2e import PG_PORT, ROOT, Deployment, process_table, services
+from e2e import PG_PORT, ROOT, Deployment, process_table, scale_out_environment, services
 
-from anchors.anvil import dev_account
 from ledger.client import CommandSigner, LedgerClient
 from ledger.domain import samples
 from ledger.domain.signing import IssuerKey
@@ -219,22 +218,6 @@ class AnchorWatch:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=60)
-
-
-def scale_out_environment(database: str) -> dict[str, str]:
-    """bench/e2e.py's scale-out deployment, in ``database`` and a topic of the same name."""
-    return {
-        "CREDLEDGER_STORE": "postgres",
-        "CREDLEDGER_POSTGRES_PORT": str(PG_PORT),
-        "CREDLEDGER_POSTGRES_DBNAME": database,
-        "CREDLEDGER_POSTGRES_PASSWORD": "credledger",
-        "CREDLEDGER_POSTGRES_POOL_SIZE": "10",
-        "CREDLEDGER_TRANSPORT": "kafka",
-        "CREDLEDGER_KAFKA_TOPIC": f"{database}.events",
-        "CREDLEDGER_CHAIN": "rpc",
-        "CREDLEDGER_CHAIN_RPC_URL": "http://127.0.0.1:28545",
-        "CREDLEDGER_CHAIN_PRIVATE_KEY": dev_account(8).key.hex(),
-    }
 
 
 def run(

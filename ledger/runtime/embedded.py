@@ -88,6 +88,44 @@ def adopt_anchoring_key(storage: Storage, chain: ChainConnection) -> None:
         raise ConfigurationError(exc.detail) from exc
 
 
+def served_context(
+    settings: Settings,
+    storage: Storage,
+    chain: ChainConnection,
+    signer: NoteSigner,
+    witnesses: frozenset[str],
+    on_write: Callable[[], int | None],
+    consumers_down: Callable[[], list[str]],
+    relay_position: Callable[[], int] | None = None,
+) -> ApiContext:
+    """The API's context in the process that runs the chain connection and the read model."""
+    return ApiContext(
+        ledger=storage.ledger,
+        read_model=storage.read_model,
+        log=storage.log,
+        anchors=storage.anchors,
+        wallet_sessions=storage.wallet_sessions,
+        chain=RecentChainView(chain.chain),
+        confirmations=settings.confirmations,
+        log_origin=settings.log_origin_value(),
+        witnesses=witnesses,
+        witness_quorum=settings.witness_quorum,
+        tlog_witnesses=tuple(key.vkey for _, key in tlog_witness_keys(settings)),
+        chain_info={
+            "chain_id": chain.chain.chain_id(),
+            "anchoring_address": chain.account.address,
+            # A node the ledger runs itself is on this machine: verifiers here can use it.
+            "local_rpc_url": chain.node.url if chain.node else None,
+        },
+        log_verifier_key=signer.verifier_key(),
+        settings=settings,
+        admin_token=settings.admin_token_value(),
+        on_write=on_write,
+        consumers_down=consumers_down,
+        relay_position=relay_position,
+    )
+
+
 class EmbeddedLedger:
     """Opens storage for ``settings`` and keeps the read model and the log following it.
 
@@ -237,27 +275,12 @@ class EmbeddedLedger:
         return reached
 
     def api_context(self) -> ApiContext:
-        return ApiContext(
-            ledger=self.storage.ledger,
-            read_model=self.storage.read_model,
-            log=self.storage.log,
-            anchors=self.storage.anchors,
-            wallet_sessions=self.storage.wallet_sessions,
-            chain=RecentChainView(self.chain.chain),
-            confirmations=self.settings.confirmations,
-            log_origin=self.settings.log_origin_value(),
-            witnesses=self.witnesses,
-            witness_quorum=self.settings.witness_quorum,
-            tlog_witnesses=tuple(w.verifier.vkey for w in self.witness_submitter.witnesses),
-            chain_info={
-                "chain_id": self.anchorer.chain_id(),
-                "anchoring_address": self.chain.account.address,
-                # A node the ledger runs itself is on this machine: verifiers here can use it.
-                "local_rpc_url": self.chain.node.url if self.chain.node else None,
-            },
-            log_verifier_key=self.signer.verifier_key(),
-            settings=self.settings,
-            admin_token=self.settings.admin_token_value(),
+        return served_context(
+            self.settings,
+            self.storage,
+            self.chain,
+            self.signer,
+            self.witnesses,
             on_write=self._written,
             consumers_down=self.consumers_down,
             relay_position=(

@@ -13,7 +13,6 @@ import logging
 import threading
 from types import TracebackType
 
-from anchors.chain_view import RecentChainView
 from anchors.checkpoint import NoteSigner
 from consumers.anchor_consumer import connect_chain
 from consumers.follower import NotificationFollower
@@ -22,7 +21,7 @@ from ledger.api.app_context import ApiContext
 from ledger.application.storage import Storage, open_storage
 from ledger.operations import metrics as counted
 from ledger.runtime.consumer_process import ConsumerProcess
-from ledger.runtime.embedded import adopt_anchoring_key, tlog_witness_keys, trusted_witnesses
+from ledger.runtime.embedded import adopt_anchoring_key, served_context, trusted_witnesses
 from ledger.settings import ConfigurationError, Settings
 
 log = logging.getLogger("credledger.consumers")
@@ -59,7 +58,6 @@ class SupervisedLedger:
         )
         self.signer = NoteSigner.from_seed(settings.log_origin_value(), settings.log_key_seed())
         self.witnesses = trusted_witnesses(settings)
-        self.tlog_witness_keys = tuple(key.vkey for _, key in tlog_witness_keys(settings))
         self.chain = connect_chain(settings)
         try:
             adopt_anchoring_key(self.storage, self.chain)
@@ -114,26 +112,12 @@ class SupervisedLedger:
         return down if self.consumers.running() else [*down, CONSUMERS]
 
     def api_context(self) -> ApiContext:
-        return ApiContext(
-            ledger=self.storage.ledger,
-            read_model=self.storage.read_model,
-            log=self.storage.log,
-            anchors=self.storage.anchors,
-            wallet_sessions=self.storage.wallet_sessions,
-            chain=RecentChainView(self.chain.chain),
-            confirmations=self.settings.confirmations,
-            log_origin=self.settings.log_origin_value(),
-            witnesses=self.witnesses,
-            witness_quorum=self.settings.witness_quorum,
-            tlog_witnesses=self.tlog_witness_keys,
-            chain_info={
-                "chain_id": self.chain.chain.chain_id(),
-                "anchoring_address": self.chain.account.address,
-                "local_rpc_url": self.chain.node.url if self.chain.node else None,
-            },
-            log_verifier_key=self.signer.verifier_key(),
-            settings=self.settings,
-            admin_token=self.settings.admin_token_value(),
+        return served_context(
+            self.settings,
+            self.storage,
+            self.chain,
+            self.signer,
+            self.witnesses,
             on_write=self._written,
             consumers_down=self.consumers_down,
         )

@@ -14,7 +14,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from anchors.anvil import ManagedAnvil
 from anchors.checkpoint import NoteSigner
-from consumers.audit_replay import LocalReplay
+from consumers import audit_helper
+from consumers.audit_helper import audit_replay
+from consumers.audit_replay import local_target
 from consumers.envelope import StoredEnvelopes
 from ledger.application.storage import open_storage
 from ledger.audit.auditor import Auditor
@@ -71,11 +73,18 @@ def busy_history(ledger: RunningLedger, issuer: RegisteredIssuer) -> list[str]:
     return ids
 
 
-def audit(settings: Settings, anvil: ManagedAnvil | None = None) -> AuditReport:
+def audit(
+    settings: Settings, anvil: ManagedAnvil | None = None, helped: bool = False
+) -> AuditReport:
+    """The audit of ``settings``'s stores; ``helped``: with the helper process that recovers
+    signers ahead, in batches of 50 entries (so that many batches go ahead)."""
     from anchors.ethereum import Web3Chain
 
     storage = open_storage(settings)
     key = NoteSigner.from_seed(settings.log_origin_value(), settings.log_key_seed())
+    entries = audit_helper.WORTH_IT_ENTRIES if helped else 0
+    replay, helper = audit_replay(local_target(storage.read_model), None, entries)
+    assert (helper is not None) == helped
     try:
         return Auditor(
             StoredEnvelopes(storage.ledger),
@@ -83,9 +92,12 @@ def audit(settings: Settings, anvil: ManagedAnvil | None = None) -> AuditReport:
             storage.anchors,
             key.verifier_key(),
             Web3Chain.connect(anvil.url) if anvil else None,
-            replay=LocalReplay(storage.read_model),
-        ).run()
+            replay=replay,
+            ahead=helper,
+        ).run(batch=50 if helped else 1000)
     finally:
+        if helper is not None:
+            helper.close()
         storage.close()
 
 

@@ -6,27 +6,25 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from anchors.anvil import ManagedAnvil
-from anchors.checkpoint import NoteSigner
 from consumers import audit_helper
-from consumers.audit_helper import audit_replay
-from consumers.audit_replay import local_target
-from consumers.envelope import StoredEnvelopes
-from ledger.application.storage import open_storage
-from ledger.audit.auditor import Auditor
-from ledger.audit.report import AuditReport
-from ledger.audit.sources import LocalHistory
 from ledger.cli.main import cli
 from ledger.domain.canonical import canonical_bytes
 from ledger.domain.signing import IssuerKey
 from ledger.settings import Settings
 from tests.conftest import STORE, RegisteredIssuer, RunningLedger
-from tests.ledger.audit.test_audit import busy_history, events_db, index_of, rewrite, stored_event
+from tests.ledger.audit.test_audit import (
+    audit,
+    busy_history,
+    events_db,
+    index_of,
+    rewrite,
+    stored_event,
+)
 
 pytestmark = pytest.mark.skipif(
     STORE != "sqlite", reason="the tampering is done with SQL on the embedded SQLite files"
@@ -41,37 +39,6 @@ def settings(anvil_settings: Settings) -> Settings:
 @pytest.fixture
 def history(ledger: RunningLedger, issuer: RegisteredIssuer) -> list[str]:
     return busy_history(ledger, issuer)
-
-
-def audit(
-    settings: Settings,
-    helped: bool,
-    anvil: ManagedAnvil | None = None,
-    keep: Path | None = None,
-) -> AuditReport:
-    """The audit of ``settings``'s stores, with its helper process or without, in batches of
-    50 entries (so that many batches are recovered ahead)."""
-    from anchors.ethereum import Web3Chain
-
-    storage = open_storage(settings)
-    key = NoteSigner.from_seed(settings.log_origin_value(), settings.log_key_seed())
-    entries = audit_helper.WORTH_IT_ENTRIES if helped else 0
-    replay, helper = audit_replay(local_target(storage.read_model), keep, entries)
-    assert (helper is not None) == helped
-    try:
-        return Auditor(
-            StoredEnvelopes(storage.ledger),
-            LocalHistory(storage.log),
-            storage.anchors,
-            key.verifier_key(),
-            Web3Chain.connect(anvil.url) if anvil else None,
-            replay=replay,
-            ahead=helper,
-        ).run(batch=50)
-    finally:
-        if helper is not None:
-            helper.close()
-        storage.close()
 
 
 def forge_signature(settings: Settings, nth: int) -> tuple[int, int]:
@@ -95,7 +62,7 @@ def forge_signature(settings: Settings, nth: int) -> tuple[int, int]:
 def test_an_untouched_history_audits_clean_with_the_helper_as_without(
     history: list[str], settings: Settings, anvil: ManagedAnvil
 ) -> None:
-    alone, helped = audit(settings, False, anvil), audit(settings, True, anvil)
+    alone, helped = audit(settings, anvil), audit(settings, anvil, helped=True)
     assert helped.clean, helped.finding
     assert (helped.entries, helped.checkpoints, helped.anchors, helped.unlogged) == (
         alone.entries,
@@ -109,7 +76,7 @@ def test_a_forged_signature_is_named_with_the_helper_as_without(
     history: list[str], settings: Settings
 ) -> None:
     index, position = forge_signature(settings, 20)
-    alone, helped = audit(settings, False), audit(settings, True)
+    alone, helped = audit(settings), audit(settings, helped=True)
     assert helped.finding is not None and helped.finding.check == "issuer-signature"
     assert (helped.finding.index, helped.finding.position) == (index, position)
     assert helped.finding == alone.finding
@@ -121,7 +88,7 @@ def test_a_changed_read_model_row_is_found_with_the_helper(
     sqlite3.connect(settings.read_model_db, isolation_level=None).execute(
         "UPDATE rm_credentials SET status = 'active' WHERE credential_id = ?", (history[40],)
     )
-    finding = audit(settings, True).finding
+    finding = audit(settings, helped=True).finding
     assert finding is not None and finding.check == "read-model"
 
 
@@ -139,7 +106,7 @@ def test_an_event_stored_behind_the_logs_back_is_named_with_the_helper(
         ("0" * 31 + "1", topic, json.dumps(forged, separators=(",", ":")).encode()),
     )
     inserted = connection.execute("SELECT MAX(rowid) FROM stored_events").fetchone()[0]
-    finding = audit(settings, True).finding
+    finding = audit(settings, helped=True).finding
     assert finding is not None and finding.check == "issuer-signature"
     assert finding.position == inserted
 
