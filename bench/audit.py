@@ -22,12 +22,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from consumers.audit_helper import audit_replay
-from consumers.audit_replay import local_target
+from consumers.audit_replay import ScratchReplay, local_target
 from consumers.envelope import StoredEnvelopes
 from consumers.follower import NotificationFollower
 from consumers.projector import ReadModelProjector
 from ledger.audit.auditor import Auditor
+from ledger.audit.helper import helper_for
 from ledger.audit.sources import LocalHistory
 from ledger.client import CommandSigner
 from ledger.domain import samples
@@ -102,7 +102,8 @@ def main() -> None:
             start = time.perf_counter()
             # As `credledger audit` runs it: with the helper process where one pays (helped).
             entries = storage.log.size() if helped else 0
-            replay, helper = audit_replay(local_target(storage.read_model), None, entries)
+            replay = ScratchReplay(local_target(storage.read_model))
+            helper = helper_for(entries)
             try:
                 report = Auditor(
                     StoredEnvelopes(storage.ledger),

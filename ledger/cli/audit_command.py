@@ -19,6 +19,7 @@ from anchors.cosignature import cosigned_note, is_cosignature_key
 from anchors.ethereum import Web3Chain
 from ledger.application.storage import open_log, open_storage
 from ledger.audit.auditor import Auditor, check_witnesses
+from ledger.audit.helper import helper_for
 from ledger.audit.metrics_file import write_audit_metrics
 from ledger.audit.remote_sources import NoAnchors, RemoteAnchors, RemoteHistory, TileHistory
 from ledger.audit.report import AuditReport, Finding
@@ -219,8 +220,7 @@ def _local(
     resume: Resume | None,
     keep: Path | None,
 ) -> tuple[AuditReport, Auditor]:
-    from consumers.audit_helper import audit_replay
-    from consumers.audit_replay import local_target
+    from consumers.audit_replay import ScratchReplay, local_target
     from consumers.envelope import StoredEnvelopes
 
     settings = Settings(data_dir=data_dir)
@@ -230,7 +230,8 @@ def _local(
         or NoteSigner.from_seed(settings.log_origin_value(), settings.log_key_seed()).verifier_key()
     )
     entries = storage.log.size() - (resume.size if resume else 0)
-    replay, helper = audit_replay(local_target(storage.read_model), keep, entries)
+    replay = ScratchReplay(local_target(storage.read_model), keep)
+    helper = helper_for(entries)
     try:
         with _progress(storage.log.size()) as bar:
             auditor = Auditor(
@@ -289,10 +290,11 @@ def _audited(
     confirmations: int,
     resume: Resume | None = None,
 ) -> tuple[AuditReport, Auditor]:
-    from consumers.audit_helper import audit_replay
+    from consumers.audit_replay import ScratchReplay
 
     assert key is not None
-    replay, helper = audit_replay(target, keep, history.size() - (resume.size if resume else 0))
+    replay = ScratchReplay(target, keep) if target is not None else None
+    helper = helper_for(history.size() - (resume.size if resume else 0))
     try:
         with _progress(history.size()) as bar:
             auditor = Auditor(

@@ -14,12 +14,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from anchors.anvil import ManagedAnvil
 from anchors.checkpoint import NoteSigner
-from consumers import audit_helper
-from consumers.audit_helper import audit_replay
-from consumers.audit_replay import local_target
+from consumers.audit_replay import ScratchReplay, local_target
 from consumers.envelope import StoredEnvelopes
 from ledger.application.storage import open_storage
+from ledger.audit import helper as audit_helper
 from ledger.audit.auditor import Auditor
+from ledger.audit.helper import helper_for
 from ledger.audit.report import AuditReport
 from ledger.audit.sources import LocalHistory
 from ledger.cli.main import cli
@@ -82,8 +82,8 @@ def audit(
 
     storage = open_storage(settings)
     key = NoteSigner.from_seed(settings.log_origin_value(), settings.log_key_seed())
-    entries = audit_helper.WORTH_IT_ENTRIES if helped else 0
-    replay, helper = audit_replay(local_target(storage.read_model), None, entries)
+    replay = ScratchReplay(local_target(storage.read_model))
+    helper = helper_for(audit_helper.WORTH_IT_ENTRIES if helped else 0)
     assert (helper is not None) == helped
     try:
         return Auditor(

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from anchors.anvil import ManagedAnvil
-from consumers import audit_helper
+from ledger.audit import helper as audit_helper
 from ledger.cli.main import cli
 from ledger.domain.canonical import canonical_bytes
 from ledger.domain.signing import IssuerKey

@@ -14,11 +14,9 @@ import os
 import queue
 import traceback
 from multiprocessing.process import BaseProcess
-from pathlib import Path
 from typing import Any
 
 from anchors.child_process import die_with_parent
-from consumers.audit_replay import ScratchReplay, Target
 from ledger.audit.issuer_register import Recovery, recover_envelope_signer
 
 # Below this many entries, starting a process costs more than it saves.
@@ -100,11 +98,7 @@ def _serve(
         answers.put(("failed", traceback.format_exc(limit=5)))
 
 
-def audit_replay(
-    target: Target | None, keep: Path | None, entries: int
-) -> tuple[ScratchReplay | None, AuditHelper | None]:
-    """The read-model replay of an audit of ``entries`` log entries (None without a target),
-    and its helper process where one pays (enough entries, and a second core)."""
-    replay = ScratchReplay(target, keep) if target is not None else None
-    helped = entries >= WORTH_IT_ENTRIES and (os.cpu_count() or 1) > 1
-    return replay, AuditHelper() if helped else None
+def helper_for(entries: int) -> AuditHelper | None:
+    """A helper process for an audit of ``entries`` log entries, where one pays (enough
+    entries, and a second core)."""
+    return AuditHelper() if entries >= WORTH_IT_ENTRIES and (os.cpu_count() or 1) > 1 else None
