@@ -1,13 +1,14 @@
 """Audit benchmark: a full audit of a 100,000-event history, side by side with a plain replay.
 
 It builds the history on SQLite (bulk issuance through the ledger, every event logged, a
-checkpoint every 1,000 entries, every checkpoint anchored on an in-process chain), then, in one
-run: replays the events through the read-model projector into a scratch database without any
-check, and audits everything — envelopes against the event store, issuer signatures with the
-register replayed, the tree and every checkpoint, every anchor transaction, and the read model
-replayed and compared. The audit runs twice: in one process, and as `credledger audit` runs a
-long one, with its helper process on the other core (signers recovered ahead, the checked
-envelopes replayed there). It reports events per second for each and where the time goes.
+checkpoint every 200 entries, the largest batch, every checkpoint anchored on an in-process
+chain), then, in one run: replays the events through the read-model projector into a scratch
+database without any check, and audits everything: envelopes against the event store, issuer
+signatures with the register replayed, the tree and every checkpoint, every anchor
+transaction, and the read model replayed and compared. The audit runs twice: in one process,
+and as `credledger audit` runs a long one, with its helper process on the other core (the
+signers recovered a batch ahead). It reports events per second for each and where the time
+goes.
 
     .venv/bin/python bench/audit.py [--events 100000]
 """
@@ -35,7 +36,7 @@ from ledger.domain.commands import IssuerRegistration, SignedCommand
 from ledger.domain.signing import IssuerKey
 from ledger.persistence.sqlite import SQLiteReadModel
 from ledger.runtime.embedded import EmbeddedLedger
-from ledger.settings import Settings, create_secrets
+from ledger.settings import MAX_BATCH_SIZE, Settings, create_secrets
 
 
 def build_history(embedded: EmbeddedLedger, events: int) -> None:
@@ -81,7 +82,7 @@ def main() -> None:
         settings = Settings(
             data_dir=Path(tmp) / "data",
             chain="in-process",
-            batch_size=1000,
+            batch_size=MAX_BATCH_SIZE,
             batch_age_seconds=3600,
         )
         embedded = EmbeddedLedger(settings)  # threads not started: the bench drives it

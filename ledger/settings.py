@@ -31,6 +31,11 @@ class ConfigurationError(LedgerError):
     title = "Configuration error"
 
 
+# Events a batch may hold: its anchor's event names each document of the batch (see
+# batch_size), and that event must fit one log entry.
+MAX_BATCH_SIZE = 200
+
+
 class Settings(BaseSettings):
     """Everything the ledger can be configured with; each field is ``CREDLEDGER_<NAME>``."""
 
@@ -66,6 +71,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, description="Port `serve` listens on.")
     public_url: str | None = Field(
         default=None,
+        max_length=2048,
         description="The ledger's public base URL, as verifiers reach it (issuer profiles and "
         "revocation lists are served under it and named in documents). Default: "
         "http(s)://HOST:PORT.",
@@ -150,7 +156,14 @@ class Settings(BaseSettings):
     kafka_projector_group: str = Field(
         default="credledger-read-model", description="Consumer group of the read-model projector."
     )
-    batch_size: int = Field(default=1000, ge=1, description="Events per batch at most.")
+    batch_size: int = Field(
+        default=MAX_BATCH_SIZE,
+        ge=1,
+        le=MAX_BATCH_SIZE,
+        description="Events per batch at most. The event that records a batch's anchor lists "
+        "every document of the batch (about 270 bytes each) and, like every log entry, must fit "
+        "a tlog-tiles entry bundle (65,535 bytes): hence at most 200.",
+    )
     metrics: bool = Field(
         default=True, description="Count metrics and serve them at /metrics (Prometheus)."
     )

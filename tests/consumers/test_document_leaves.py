@@ -15,7 +15,7 @@ from anchors.jsonld import document_hash
 from consumers import document_leaves
 from consumers.document_leaves import DocumentLeaves
 from ledger.formats.blockcerts.anchor_batches import document_sources, place_documents
-from ledger.settings import Settings, create_secrets
+from ledger.settings import MAX_BATCH_SIZE, Settings, create_secrets
 from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, issue, wait_for
 
 
@@ -26,7 +26,7 @@ def settings(tmp_path: Path, database: Callable[[], dict[str, Any]]) -> Settings
     return Settings(
         data_dir=tmp_path / "data",
         chain="in-process",
-        batch_size=100_000,
+        batch_size=MAX_BATCH_SIZE,
         batch_age_seconds=3600,
         **database(),
     )

@@ -40,7 +40,7 @@ from ledger.client import CommandSigner, LedgerClient
 from ledger.domain import samples
 from ledger.domain.signing import IssuerKey
 from ledger.runtime.embedded import EmbeddedLedger
-from ledger.settings import Settings, create_secrets
+from ledger.settings import MAX_BATCH_SIZE, Settings, create_secrets
 from tests.conftest import STORE, content, free_port, settled, start_server, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -229,7 +229,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     create_secrets(data_dir)
     common: dict[str, Any] = {
         "data_dir": data_dir,
-        "batch_size": 1000,
+        "batch_size": MAX_BATCH_SIZE,
         "batch_age_seconds": 0.3,
         "chain": "rpc",
         "chain_rpc_url": node.url,
