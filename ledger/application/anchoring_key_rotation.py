@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from eth_account import Account
 
+from anchors.anchoring import AnchorRecord
 from ledger.application.storage import open_storage
 from ledger.domain.errors import AnchoringKeyChanged
 from ledger.settings import Settings, store_secret
@@ -47,12 +49,23 @@ def rotate_anchoring_key(settings: Settings, new_key_hex: str | None = None) -> 
         keys = storage.ledger.anchoring_keys()
         if not keys:
             raise AnchoringKeyChanged("the ledger has not anchored yet: there is no key to rotate")
-        at = datetime.now(UTC)
+        at = _after_the_last_anchor(storage.anchors.latest())
         storage.ledger.rotate_anchoring_key(adopted, at)
         store_secret(settings.data_dir, "anchoring_key", key)
         return Rotation(retired=str(keys[-1]["address"]), adopted=adopted, at=at)
     finally:
         storage.close()
+
+
+def _after_the_last_anchor(latest: AnchorRecord | None) -> datetime:
+    """Now, once the clock is a whole second past the last anchor's block: profiles give the
+    retirement in whole seconds, and a verifier refuses a transaction not strictly before it
+    (an anchor mined in the second of the rotation would read as sent by a retired key)."""
+    if latest is not None and latest.block_time is not None:
+        wait = latest.block_time + 1 - time.time()
+        if wait > 0:
+            time.sleep(wait)
+    return datetime.now(UTC)
 
 
 def environment_overrides() -> bool:
