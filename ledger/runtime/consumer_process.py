@@ -118,10 +118,6 @@ class ConsumerProcess:
         """Whether the consumers' process runs now."""
         return self._process is not None and self._process.poll() is None
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
     def stop(self, timeout: float = 30.0) -> None:
         """End the pipe (the process finishes its step and exits), then wait for it."""
         self._stopping.set()

@@ -9,7 +9,6 @@ process runs the ledger's Anvil node, so a restart of the consumers does not res
 
 from __future__ import annotations
 
-import logging
 import threading
 from types import TracebackType
 
@@ -23,8 +22,6 @@ from ledger.operations import metrics as counted
 from ledger.runtime.consumer_process import ConsumerProcess
 from ledger.runtime.embedded import adopt_anchoring_key, served_context, trusted_witnesses
 from ledger.settings import ConfigurationError, Settings
-
-log = logging.getLogger("credledger.consumers")
 
 PROJECTOR = "read-model-projector"
 CONSUMERS = "log-anchor-witness-consumers"
