@@ -24,7 +24,7 @@ from ledger.audit.metrics_file import write_audit_metrics
 from ledger.audit.remote_sources import NoAnchors, RemoteAnchors, RemoteHistory, TileHistory
 from ledger.audit.report import AuditReport, Finding
 from ledger.audit.resume import Resume
-from ledger.audit.sources import LocalHistory
+from ledger.audit.sources import Anchors, History, LocalHistory
 from ledger.cli import options
 from ledger.settings import Settings
 from ledger.verify.bundle import witnessed
@@ -220,7 +220,7 @@ def _local(
     resume: Resume | None,
     keep: Path | None,
 ) -> tuple[AuditReport, Auditor]:
-    from consumers.audit_replay import ScratchReplay, local_target
+    from consumers.audit_replay import local_target
     from consumers.envelope import StoredEnvelopes
 
     settings = Settings(data_dir=data_dir)
@@ -229,31 +229,18 @@ def _local(
         log_key
         or NoteSigner.from_seed(settings.log_origin_value(), settings.log_key_seed()).verifier_key()
     )
-    entries = storage.log.size() - (resume.size if resume else 0)
-    replay = ScratchReplay(local_target(storage.read_model), keep)
-    helper = helper_for(entries)
     try:
-        with _progress(storage.log.size()) as bar:
-            auditor = Auditor(
-                StoredEnvelopes(
-                    storage.ledger,
-                    start_index=resume.size if resume else 0,
-                    after_position=resume.position if resume else 0,
-                ),
-                LocalHistory(storage.log),
-                storage.anchors,
-                key,
-                chain,
-                confirmations=confirmations,
-                replay=replay,
-                resume=resume,
-                progress=lambda done, total: bar.update(done - bar.n),
-                ahead=helper,
-            )
-            return auditor.run(), auditor
+        stored = StoredEnvelopes(
+            storage.ledger,
+            start_index=resume.size if resume else 0,
+            after_position=resume.position if resume else 0,
+        )
+        target = local_target(storage.read_model)
+        history = LocalHistory(storage.log)
+        return _audited(
+            history, storage.anchors, target, keep, key, chain, confirmations, resume, stored
+        )
     finally:
-        if helper is not None:
-            helper.close()
         storage.close()
 
 
@@ -281,15 +268,18 @@ def _remote(
 
 
 def _audited(
-    history: RemoteHistory | TileHistory,
-    anchors: RemoteAnchors | NoAnchors,
+    history: History,
+    anchors: Anchors,
     target: Target | None,
     keep: Path | None,
     key: str | None,
     chain: Chain | None,
     confirmations: int,
     resume: Resume | None = None,
+    stored: Callable[[int, int], list[tuple[int, bytes]]] | None = None,
 ) -> tuple[AuditReport, Auditor]:
+    """The audit of ``history`` (with ``stored``, the event store's envelopes, checked against
+    it), its read model compared with ``target``, with a helper process where one pays."""
     from consumers.audit_replay import ScratchReplay
 
     assert key is not None
@@ -298,7 +288,7 @@ def _audited(
     try:
         with _progress(history.size()) as bar:
             auditor = Auditor(
-                None,
+                stored,
                 history,
                 anchors,
                 key,
