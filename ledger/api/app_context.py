@@ -66,6 +66,9 @@ class ApiContext:
     state: LedgerState = field(init=False)  # what /metrics reads from the stores when scraped
     # The threads the direct write routes run their blocking writes on.
     writers: ThreadPoolExecutor = field(init=False)
+    # The furthest position a write's own catch-up brought the read model to: the writes
+    # committed together in one group are all applied by the first of them to catch up.
+    _caught_up: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.writers = ThreadPoolExecutor(WRITER_THREADS, thread_name_prefix="api-write")
@@ -158,9 +161,13 @@ class ApiContext:
     def written(self) -> None:
         """Wait until the read model reflects what was just written (read-your-writes)."""
         target = self.ledger.recorder.max_notification_id() or 0
+        if target <= self._caught_up:
+            return  # another write's catch-up applied this one
         reached = self.on_write()
-        if reached is not None and reached >= target:
-            return  # caught up by this request: no reading of the position to wait for
+        if reached is not None:
+            self._caught_up = max(self._caught_up, reached)
+            if reached >= target:
+                return  # caught up by this request: no reading of the position to wait for
         if not self._read_model_watch.wait(target, self.consistency_wait):
             raise Unavailable(
                 "the command was stored, but the read model has not caught up yet; "

@@ -843,7 +843,8 @@ class Ledger(Application[UUID]):
         offer = command_checks.command(OfferCommand, command, self._clock())
         if offer.issuer_id not in issuers:
             try:
-                issuers[offer.issuer_id] = self._issuer(offer.issuer_id)
+                # Read, never changed here: the cached issuer itself, not a copy.
+                issuers[offer.issuer_id] = self._issuer(offer.issuer_id, to_change=False)
             except NotFound:
                 raise UnknownIssuer(f"no issuer {offer.issuer_id} is registered") from None
         issuer = issuers[offer.issuer_id]
@@ -875,11 +876,17 @@ class Ledger(Application[UUID]):
         return recorded
 
     def record_deliveries(
-        self, deliveries: Sequence[tuple[Delivery, str, int]]
+        self,
+        deliveries: Sequence[tuple[Delivery, str, int]],
+        statements: Callable[[Any], None] | None = None,
     ) -> list[CommandResult | LedgerError]:
         """``record_delivery`` for deliveries prepared together, in one transaction. If another
         command changed one of their credentials meanwhile, each is prepared again as things
-        now stand and recorded alone, with its own outcome."""
+        now stand and recorded alone, with its own outcome.
+
+        ``statements`` (given the transaction's cursor) run in the same transaction: what the
+        deliveries spend. With them, a conflict is not retried but raised
+        (:class:`ConcurrentWrite`, or what the statements raise), and nothing is recorded."""
         changed: dict[UUID, Credential] = {}
         receipts: list[CommandReceipt] = []
         results: list[CommandResult | LedgerError] = []
@@ -900,8 +907,10 @@ class Ledger(Application[UUID]):
             receipts.append(self._receipt(offer, delivery.signed, result))
             results.append(result)
         try:
-            self._save(*changed.values(), *receipts)
+            self._save(*changed.values(), *receipts, statements=statements)
         except ConcurrentWrite:
+            if statements is not None:
+                raise
             if len(deliveries) == 1:
                 return [
                     OfferAlreadyDelivered(
@@ -1268,15 +1277,17 @@ class Ledger(Application[UUID]):
             raise NotFound(f"no credential {credential_id}")
         return found
 
-    def _issuer(self, issuer_id: str) -> Issuer:
-        found = self._get(issuer_id)
+    def _issuer(self, issuer_id: str, *, to_change: bool = True) -> Issuer:
+        found = self._get(issuer_id, to_change=to_change)
         if not isinstance(found, Issuer):
             raise NotFound(f"no issuer {issuer_id}")
         return found
 
-    def _get(self, aggregate_id: str) -> object:
+    def _get(self, aggregate_id: str, *, to_change: bool = True) -> object:
+        """The aggregate, or None; with ``to_change=False`` the cached one itself, which the
+        caller must only read."""
         try:
-            return self.repository.get(UUID(aggregate_id))
+            return self.repository.get(UUID(aggregate_id), deepcopy_from_cache=to_change)
         except (AggregateNotFoundError, ValueError):
             return None
 

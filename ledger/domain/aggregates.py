@@ -7,6 +7,7 @@ public history can be re-verified by anyone.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -287,6 +288,17 @@ class Credential(Aggregate):
         self.personal_data_erased = False
         self.seals: set[str] = set()
         self.deliveries = 0
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Credential:
+        # eventsourcing hands each command a deep copy of the cached aggregate. The versions
+        # are recorded commands, which nothing changes: the copy shares them (copying every
+        # version's content was most of the cost of loading a credential for a command).
+        copied = object.__new__(type(self))
+        memo[id(self)] = copied
+        for name, value in vars(self).items():
+            shared = name == "versions"
+            copied.__dict__[name] = list(value) if shared else copy.deepcopy(value, memo)
+        return copied
 
     @property
     def current(self) -> dict[str, Any]:

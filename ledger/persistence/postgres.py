@@ -6,7 +6,7 @@ sealed personal data in the same transaction as the events. The read model uses 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
@@ -49,7 +49,8 @@ def reconnect_within(timeout: float) -> float:
 
 
 class PostgresLedgerRecorder(PostgresApplicationRecorder):
-    """The application recorder, also storing sealed personal data with the events."""
+    """The application recorder, also storing sealed personal data with the events, and
+    running whatever other ``statements`` belong with them in their transaction."""
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
@@ -62,8 +63,11 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         stored_events: Sequence[StoredEvent],
         *,
         personal_data: SealedBatch | None = None,
+        statements: Callable[[Any], None] | None = None,
         **kwargs: Any,
     ) -> None:
+        if statements is not None:
+            statements(curs)
         if personal_data is None:
             return
         # A plain insert: a learner key created concurrently fails the transaction, and the
@@ -250,6 +254,7 @@ class PostgresWalletSessions(WalletSessions):
     """OpenID4VCI issuance state in the event store's database."""
 
     def __init__(self, recorder: PostgresLedgerRecorder) -> None:
+        super().__init__()
         self._datastore = recorder.datastore
 
     def _transaction(self, *, commit: bool = True) -> AbstractContextManager[Any]:

@@ -7,7 +7,7 @@ own, so it can be dropped and rebuilt without touching history.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,8 @@ _VAULT_SCHEMA = (
 
 
 class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
-    """The application recorder, also storing sealed personal data with the events."""
+    """The application recorder, also storing sealed personal data with the events, and
+    running whatever other ``statements`` belong with them in their transaction."""
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *_VAULT_SCHEMA]
@@ -48,8 +49,11 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         stored_events: Sequence[StoredEvent],
         *,
         personal_data: SealedBatch | None = None,
+        statements: Callable[[Any], None] | None = None,
         **kwargs: Any,
     ) -> Sequence[int] | None:
+        if statements is not None:
+            statements(c)
         if personal_data is not None:
             # A plain insert: if a concurrent writer created the same learner's key first, the
             # transaction fails and the ledger seals again under that key.
@@ -166,6 +170,7 @@ class SQLiteWalletSessions(WalletSessions):
     """OpenID4VCI issuance state in the event store's database."""
 
     def __init__(self, recorder: SQLiteLedgerRecorder) -> None:
+        super().__init__()
         self._datastore = recorder.datastore
 
     def _transaction(self, *, commit: bool = True) -> AbstractContextManager[Any]:

@@ -10,8 +10,9 @@ conditional UPDATE, so two workers never both redeem a code or take one status e
 from __future__ import annotations
 
 import json
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,14 @@ SCHEMA = (
 )
 # Offers and nonces are kept this long past their expiry (to tell "expired" from "unknown").
 _KEPT_AFTER_EXPIRY = 86_400.0
+# Status list entries are reserved this many at a time and handed out from memory; what a
+# process reserved and did not use (it stopped) stays 0, valid, referenced by nothing.
+STATUS_ENTRY_BLOCK = 64
+
+
+class SpendRefused(Exception):
+    """A nonce or access token of a group was spent, or expired, since it was checked: the
+    group's transaction is rolled back and nothing of it recorded."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,10 @@ def _offer(row: Any) -> StoredOffer:
 
 class WalletSessions(ABC):
     """Offers, tokens, nonces and status entries; one subclass per backend."""
+
+    def __init__(self) -> None:
+        self._blocks_lock = threading.Lock()
+        self._blocks: dict[str, tuple[int, int]] = {}  # issuer id: (next entry, block end)
 
     @abstractmethod
     def _transaction(self, *, commit: bool = True) -> AbstractContextManager[Any]:
@@ -183,6 +196,60 @@ class WalletSessions(ABC):
                     "UPDATE wallet_offers SET delivered = ? WHERE token_hash = ?",
                     (now, token_hash),
                 )
+
+    def delivery_spends(
+        self, nonces: Sequence[str], token_hashes: Sequence[str], now: float
+    ) -> Callable[[Any], None]:
+        """The statements that spend a group's key proof nonces and access tokens, to run in
+        the transaction that records the group's deliveries (given its cursor): a nonce spent
+        or expired, or a token used, since they were checked raises :class:`SpendRefused`,
+        and the whole transaction rolls back."""
+
+        def spend(c: Any) -> None:
+            for nonce in nonces:
+                statement = "DELETE FROM wallet_nonces WHERE nonce = ? AND expires > ? RETURNING 1"
+                if self._run(c, statement, (nonce, now)) is None:
+                    raise SpendRefused("a key proof's nonce was spent or expired meanwhile")
+            for token_hash in token_hashes:
+                statement = (
+                    "UPDATE wallet_offers SET delivered = ? WHERE token_hash = ?"
+                    " AND delivered IS NULL RETURNING 1"
+                )
+                if self._run(c, statement, (now, token_hash)) is None:
+                    raise SpendRefused("an access token was used meanwhile")
+
+        return spend
+
+    def fresh_nonces(self, nonces: Sequence[str], now: float) -> set[str]:
+        """Which of ``nonces`` were issued here and are neither spent nor expired (a read:
+        they are spent with the deliveries, see :meth:`delivery_spends`)."""
+        fresh: set[str] = set()
+        with self._transaction(commit=False) as c:
+            for nonce in nonces:
+                statement = "SELECT nonce FROM wallet_nonces WHERE nonce = ? AND expires > ?"
+                if self._run(c, statement, (nonce, now)) is not None:
+                    fresh.add(nonce)
+        return fresh
+
+    def take_status_entry(self, issuer_id: str) -> int:
+        """The issuer's next free status list entry, never given twice (entries are reserved
+        in blocks, so taking one rarely writes)."""
+        with self._blocks_lock:
+            following, end = self._blocks.get(issuer_id, (0, 0))
+            if following == end:
+                with self._transaction() as c:
+                    row = self._run(
+                        c,
+                        "INSERT INTO wallet_status_counters VALUES (?, ?) ON CONFLICT (issuer_id)"
+                        " DO UPDATE SET next_index = wallet_status_counters.next_index + ?"
+                        " RETURNING next_index",
+                        (issuer_id, STATUS_ENTRY_BLOCK, STATUS_ENTRY_BLOCK),
+                    )
+                assert row is not None
+                end = int(row[0])
+                following = end - STATUS_ENTRY_BLOCK
+            self._blocks[issuer_id] = (following + 1, end)
+            return following
 
     def issue_nonce(self, nonce: str, now: float, expires: float) -> None:
         with self._transaction() as c:

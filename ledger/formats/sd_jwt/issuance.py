@@ -25,6 +25,7 @@ from ledger.application.service import Delivery, Ledger
 from ledger.domain.commands import SignedCommand
 from ledger.domain.content import CLOCK_SKEW, utc_now
 from ledger.domain.errors import (
+    ConcurrentWrite,
     CredentialRequestDenied,
     InvalidCredentialRequest,
     InvalidGrant,
@@ -47,7 +48,7 @@ from ledger.formats.sd_jwt.credential import (
     issuer_url,
     status_list_uri,
 )
-from ledger.persistence.wallet_sessions import StoredOffer, WalletSessions
+from ledger.persistence.wallet_sessions import SpendRefused, StoredOffer, WalletSessions
 
 PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 PROOF_TYPE = "openid4vci-proof+jwt"
@@ -128,8 +129,8 @@ class WalletIssuer:
         self.base_url = base_url.rstrip("/")
         self._policy = policy
         self._clock = clock
-        # Concurrent credential requests are delivered in groups: one transaction for their
-        # nonces, one for their events, one for their tokens.
+        # Concurrent credential requests are delivered in groups: one transaction records
+        # their events and spends their nonces and tokens.
         self._deliveries: GroupCommit[_CredentialRequest, IssuedVc] = GroupCommit(self._deliver)
 
     # Metadata ----------------------------------------------------------------------------
@@ -293,59 +294,78 @@ class WalletIssuer:
         return self._deliveries.submit(_CredentialRequest(_digest(token), offer, holder_jwk, nonce))
 
     def _deliver(self, requests: Sequence[_CredentialRequest]) -> list[IssuedVc | LedgerError]:
-        """Deliver credential requests together; each gets its SD-JWT VC or its refusal."""
+        """Deliver credential requests together; each gets its SD-JWT VC or its refusal.
+
+        The group's nonces and access tokens are spent in the transaction that records its
+        deliveries, so a delivery and what it spends are stored together or not at all. If
+        one of them was spent meanwhile (another worker, a request sent twice), the group is
+        delivered again one request at a time, each with its own outcome."""
         outcomes: list[IssuedVc | LedgerError] = []
         prepared = self._ledger.prepare_deliveries(
             [(r.offer.command, r.offer.signature, r.offer.signer) for r in requests]
         )
-        # The nonce is spent only by a proof that holds and an offer that can be delivered.
-        deliverable = [
-            (r, d) for r, d in zip(requests, prepared, strict=True) if isinstance(d, Delivery)
-        ]
-        entries = iter(
-            self._sessions.spend_nonces(
-                [(r.nonce, r.offer.issuer_id) for r, _ in deliverable],
-                self._clock().timestamp(),
-            )
+        now = self._clock().timestamp()
+        fresh = self._sessions.fresh_nonces(
+            [r.nonce for r, d in zip(requests, prepared, strict=True) if isinstance(d, Delivery)],
+            now,
         )
         issued: list[tuple[_CredentialRequest, Delivery, IssuedVc, int]] = []
         for request, delivery in zip(requests, prepared, strict=True):
             if not isinstance(delivery, Delivery):
                 outcomes.append(CredentialRequestDenied(delivery.code, delivery.detail))
                 continue
-            index = next(entries)
-            if index is None:
-                outcomes.append(
-                    InvalidNonce(
-                        "stale-nonce",
-                        "the proof JWT's nonce is not a fresh one from the nonce endpoint",
-                    )
-                )
+            if request.nonce not in fresh:
+                outcomes.append(_stale_nonce())
                 continue
+            fresh.discard(request.nonce)  # the same nonce twice in a group: once only
             try:
+                index = self._sessions.take_status_entry(delivery.offer.issuer_id)
                 vc = self._issue(delivery, request.holder_jwk, index)
             except LedgerError as exc:
                 outcomes.append(CredentialRequestDenied(exc.code, exc.detail))
                 continue
             outcomes.append(vc)
             issued.append((request, delivery, vc, index))
-        recorded = iter(
-            self._ledger.record_deliveries([(d, vc.jwt_sha256, i) for _, d, vc, i in issued])
+        spends = self._sessions.delivery_spends(
+            [r.nonce for r, _, _, _ in issued], [r.token_hash for r, _, _, _ in issued], now
         )
+        try:
+            recorded = iter(
+                self._ledger.record_deliveries(
+                    [(d, vc.jwt_sha256, i) for _, d, vc, i in issued], spends
+                )
+            )
+        except (SpendRefused, ConcurrentWrite):
+            return [self._deliver_alone(request) for request in requests]
         for position, outcome in enumerate(outcomes):
             if isinstance(outcome, IssuedVc):
                 result = next(recorded)
                 if isinstance(result, LedgerError):
                     outcomes[position] = CredentialRequestDenied(result.code, result.detail)
-        self._sessions.delivered(
-            [
-                r.token_hash
-                for r, o in zip(requests, outcomes, strict=True)
-                if isinstance(o, IssuedVc)
-            ],
-            self._clock().timestamp(),
-        )
         return outcomes
+
+    def _deliver_alone(self, request: _CredentialRequest) -> IssuedVc | LedgerError:
+        """One request, each step in a transaction of its own: its nonce spent (taking a
+        status list entry), its delivery recorded, its token spent."""
+        (delivery,) = self._ledger.prepare_deliveries(
+            [(request.offer.command, request.offer.signature, request.offer.signer)]
+        )
+        if not isinstance(delivery, Delivery):
+            return CredentialRequestDenied(delivery.code, delivery.detail)
+        (index,) = self._sessions.spend_nonces(
+            [(request.nonce, request.offer.issuer_id)], self._clock().timestamp()
+        )
+        if index is None:
+            return _stale_nonce()
+        try:
+            vc = self._issue(delivery, request.holder_jwk, index)
+        except LedgerError as exc:
+            return CredentialRequestDenied(exc.code, exc.detail)
+        (result,) = self._ledger.record_deliveries([(delivery, vc.jwt_sha256, index)])
+        if isinstance(result, LedgerError):
+            return CredentialRequestDenied(result.code, result.detail)
+        self._sessions.delivered([request.token_hash], self._clock().timestamp())
+        return vc
 
     def _proved_key(self, proof: str) -> tuple[dict[str, str], str]:
         """The holder key a proof JWT proves possession of, and its nonce (OpenID4VCI
@@ -405,6 +425,12 @@ class WalletIssuer:
             kid=delivery.kid,
             issued_at=int(self._clock().timestamp()),
         )
+
+
+def _stale_nonce() -> InvalidNonce:
+    return InvalidNonce(
+        "stale-nonce", "the proof JWT's nonce is not a fresh one from the nonce endpoint"
+    )
 
 
 def _bearer(authorization: str | None) -> str:

@@ -4,7 +4,9 @@ wallet redeems code and PIN, proves its key, receives the SD-JWT VC, and present
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -15,12 +17,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from ledger.client import LedgerRequestError
 from ledger.domain.canonical import canonical_bytes
-from ledger.domain.errors import InvalidGrant
+from ledger.domain.errors import InvalidGrant, InvalidNonce
 from ledger.formats.sd_jwt import jws, status_list
 from ledger.formats.sd_jwt.credential import claims_of
 from ledger.formats.sd_jwt.disclosures import parse, read, reveal
 from ledger.formats.sd_jwt.holder import Holder, OfferRefused, read_offer
 from ledger.formats.sd_jwt.issuance import PRE_AUTHORIZED_GRANT, WalletIssuer
+from ledger.persistence.wallet_sessions import STATUS_ENTRY_BLOCK, SpendRefused, WalletSessions
 from ledger.settings import Settings
 from tests.conftest import (
     LEARNER,
@@ -564,3 +567,95 @@ def test_several_offers_of_one_credential_delivered_at_once_are_all_recorded(
     assert ledger.public.status(credential_id)["wallet_deliveries"] == 4
     indexes = {issued_claims(a)["status"]["status_list"]["idx"] for _, a in answers}
     assert len(indexes) == 4
+
+
+def test_requests_sharing_one_nonce_deliver_once_and_the_others_are_told_it_is_stale(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer
+) -> None:
+    credential_ids = [issue(ledger, wallet_issuer) for _ in range(4)]
+    tokens = [token_for(ledger, offer(ledger, wallet_issuer, c)) for c in credential_ids]
+    shared = nonce(ledger)
+    proofs = [Holder().proof(ledger.url, shared) for _ in credential_ids]
+    with ThreadPoolExecutor(len(tokens)) as pool:
+        answers = list(pool.map(credential_request, [ledger] * len(tokens), tokens, proofs))
+    assert sorted(a.status_code for a in answers) == [200, 400, 400, 400]
+    assert {a.json()["error"] for a in answers if a.status_code == 400} == {"invalid_nonce"}
+    delivered_ids = [c for c in credential_ids if ledger.public.status(c)["wallet_deliveries"]]
+    assert len(delivered_ids) == 1
+
+
+def test_a_delivery_and_what_it_spends_are_stored_together_or_not_at_all(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer
+) -> None:
+    storage = ledger.embedded.storage
+    sessions = storage.wallet_sessions
+    credential_id = issue(ledger, wallet_issuer)
+    token_hash = hashlib.sha256(
+        token_for(ledger, offer(ledger, wallet_issuer, credential_id)).encode()
+    ).hexdigest()
+    stored, _ = sessions.offer_for_token(token_hash, time.time())
+    assert stored is not None
+    (delivery,) = storage.ledger.prepare_deliveries(
+        [(stored.command, stored.signature, stored.signer)]
+    )
+    spent_meanwhile, fresh = nonce(ledger), nonce(ledger)
+    sessions.spend_nonces([(spent_meanwhile, wallet_issuer.issuer_id)], time.time())
+    with pytest.raises(SpendRefused):
+        storage.ledger.record_deliveries(
+            [(delivery, "ab" * 32, 0)],
+            sessions.delivery_spends([fresh, spent_meanwhile], [token_hash], time.time()),
+        )
+    assert ledger.public.status(credential_id)["wallet_deliveries"] == 0
+    assert sessions.offer_for_token(token_hash, time.time()) == (stored, "")
+    assert sessions.fresh_nonces([fresh], time.time()) == {fresh}
+
+
+class _RacedSessions:
+    """The store's wallet sessions, with another worker spending each nonce just after this
+    one checked it."""
+
+    def __init__(self, sessions: WalletSessions) -> None:
+        self._sessions = sessions
+
+    def fresh_nonces(self, nonces: list[str], now: float) -> set[str]:
+        fresh = self._sessions.fresh_nonces(nonces, now)
+        self._sessions.spend_nonces([(n, "another worker") for n in nonces], now)
+        return fresh
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sessions, name)
+
+
+def test_a_nonce_spent_by_another_worker_during_the_delivery_is_refused_and_nothing_recorded(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer
+) -> None:
+    storage = ledger.embedded.storage
+    raced: Any = _RacedSessions(storage.wallet_sessions)
+    issuer = WalletIssuer(storage.ledger, raced, ledger.url)
+    credential_id = issue(ledger, wallet_issuer)
+    token = token_for(ledger, offer(ledger, wallet_issuer, credential_id))
+    request = {"proofs": {"jwt": [Holder().proof(ledger.url, nonce(ledger))]}}
+    with pytest.raises(InvalidNonce, match="nonce is not a fresh one"):
+        issuer.credential(f"Bearer {token}", request)
+    assert ledger.public.status(credential_id)["wallet_deliveries"] == 0
+    # The token was not spent: with a fresh nonce the wallet gets its credential.
+    answer = credential_request(ledger, token, Holder().proof(ledger.url, nonce(ledger)))
+    assert answer.status_code == 200, answer.text
+    assert ledger.public.status(credential_id)["wallet_deliveries"] == 1
+
+
+def test_status_entries_are_never_given_twice_across_processes(
+    ledger: RunningLedger, wallet_issuer: RegisteredIssuer
+) -> None:
+    storage = ledger.embedded.storage
+    one = storage.wallet_sessions
+    other = type(one)(storage.ledger.recorder)  # a second worker on the same store
+    taken = [
+        s.take_status_entry(wallet_issuer.issuer_id) for s in (one, other) * STATUS_ENTRY_BLOCK
+    ]
+    taken += [
+        i
+        for i in one.spend_nonces([(nonce(ledger), wallet_issuer.issuer_id)], time.time())
+        if i is not None
+    ]
+    assert len(taken) == len(set(taken)) == 2 * STATUS_ENTRY_BLOCK + 1
