@@ -79,7 +79,12 @@ def ledger_worker(data_dir: Path, bodies_file: Path, ready: Any, go: Any) -> Non
 def bare_worker(db_file: Path, bodies_file: Path, ready: Any, go: Any) -> None:
     bodies = _load(bodies_file)
     app = BareApplication(
-        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db_file)}
+        # Two workers create the tables at once: the second waits, as the ledger's store does.
+        env={
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(db_file),
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
     )
     ready.put(1)
     go.get()
@@ -103,15 +108,22 @@ def run_processes(target: Callable[..., None], store: Path, parts: list[Path]) -
     processes = [context.Process(target=target, args=(store, p, ready, go)) for p in parts]
     for process in processes:
         process.start()
-    for _ in processes:
-        ready.get(timeout=120)
-    start = time.perf_counter()
-    for _ in processes:
-        go.put(1)
-    for process in processes:
-        process.join()
-        assert process.exitcode == 0, f"{target.__name__} failed"
-    return time.perf_counter() - start
+    try:
+        for _ in processes:
+            ready.get(timeout=120)
+        start = time.perf_counter()
+        for _ in processes:
+            go.put(1)
+        for process in processes:
+            process.join()
+            assert process.exitcode == 0, f"{target.__name__} failed"
+        return time.perf_counter() - start
+    finally:
+        # A worker that failed leaves the others waiting for their start: stop them.
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+                process.join()
 
 
 def timed(work: Callable[[], None]) -> float:
