@@ -1,14 +1,14 @@
 """Audit benchmark: a full audit of a 100,000-event history, side by side with a plain replay.
 
 It builds the history on SQLite (bulk issuance through the ledger, every event logged, a
-checkpoint every 200 entries, the largest batch, every checkpoint anchored on an in-process
-chain), then, in one run: replays the events through the read-model projector into a scratch
-database without any check, and audits everything: envelopes against the event store, issuer
-signatures with the register replayed, the tree and every checkpoint, every anchor
-transaction, and the read model replayed and compared. The audit runs twice: in one process,
-and as `credledger audit` runs a long one, with its helper process on the other core (the
-signers recovered a batch ahead). It reports events per second for each and where the time
-goes.
+checkpoint every 200 entries, the largest batch, every checkpoint anchored on a local Anvil
+node, as the embedded default anchors), then, in one run: replays the events through the
+read-model projector into a scratch database without any check, and audits everything:
+envelopes against the event store, issuer signatures with the register replayed, the tree and
+every checkpoint, every anchor transaction, and the read model replayed and compared. The audit
+runs twice: in one process, and as `credledger audit` runs a long one, with its helper process
+(the signers recovered a batch ahead) and its read-model replay in a process of its own, both
+on the other core. It reports events per second for each and where the time goes.
 
     .venv/bin/python bench/audit.py [--events 100000]
 """
@@ -23,7 +23,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from consumers.audit_replay import ScratchReplay, local_target
+from anchors.anvil import ManagedAnvil, dev_account, find_anvil
+from consumers.audit_replay import local_target, replay_for
 from consumers.envelope import StoredEnvelopes
 from consumers.follower import NotificationFollower
 from consumers.projector import ReadModelProjector
@@ -77,16 +78,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
     args = parser.parse_args()
+    binary = find_anvil()
+    if binary is None:
+        sys.exit("anvil is not installed: run the README's first command")
+    node = ManagedAnvil(binary, state_file=None).start()
+    try:
+        run(args.events, node)
+    finally:
+        node.stop()
+
+
+def run(events: int, node: ManagedAnvil) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         create_secrets(Path(tmp) / "data")
         settings = Settings(
             data_dir=Path(tmp) / "data",
-            chain="in-process",
+            chain="rpc",
+            chain_rpc_url=node.url,
+            chain_private_key=dev_account().key.hex(),
+            chain_id=node.chain_id,
             batch_size=MAX_BATCH_SIZE,
             batch_age_seconds=3600,
         )
         embedded = EmbeddedLedger(settings)  # threads not started: the bench drives it
-        build_history(embedded, args.events)
+        build_history(embedded, events)
         storage = embedded.storage
         gc.collect()
         gc.freeze()
@@ -101,9 +116,9 @@ def main() -> None:
         audits = {}
         for helped in (False, True):
             start = time.perf_counter()
-            # As `credledger audit` runs it: with the helper process where one pays (helped).
+            # As `credledger audit` runs it: helper and replay processes where they pay (helped).
             entries = storage.log.size() if helped else 0
-            replay = ScratchReplay(local_target(storage.read_model))
+            replay = replay_for(local_target(storage.read_model), None, entries)
             helper = helper_for(entries)
             try:
                 report = Auditor(
@@ -116,6 +131,7 @@ def main() -> None:
                     ahead=helper,
                 ).run()
             finally:
+                replay.close()
                 if helper is not None:
                     helper.close()
             audits[helped] = (time.perf_counter() - start, report)
@@ -124,10 +140,10 @@ def main() -> None:
 
     print(
         f"history: {stored} events, {report.entries} logged, {report.checkpoints} checkpoints,"
-        f" {report.anchors} anchors, SQLite, in-process chain"
+        f" {report.anchors} anchors, SQLite, Anvil"
     )
     print(f"plain replay through the projector: {stored / replay_seconds:8.0f} events/s")
-    for helped, label in ((False, "one process"), (True, "with its helper process")):
+    for helped, label in ((False, "one process"), (True, "with its helper and replay processes")):
         seconds, report = audits[helped]
         print(f"full audit (every check), {label}: {report.entries / seconds:8.0f} events/s")
         print(f"  ratio audit / replay:                {replay_seconds / seconds:8.2f}")

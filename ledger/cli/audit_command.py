@@ -279,12 +279,14 @@ def _audited(
     stored: Callable[[int, int], list[tuple[int, bytes]]] | None = None,
 ) -> tuple[AuditReport, Auditor]:
     """The audit of ``history`` (with ``stored``, the event store's envelopes, checked against
-    it), its read model compared with ``target``, with a helper process where one pays."""
-    from consumers.audit_replay import ScratchReplay
+    it), its read model compared with ``target``, with a helper process and the replay in a
+    process of its own where they pay."""
+    from consumers.audit_replay import replay_for
 
     assert key is not None
-    replay = ScratchReplay(target, keep) if target is not None else None
-    helper = helper_for(history.size() - (resume.size if resume else 0))
+    entries = history.size() - (resume.size if resume else 0)
+    replay = replay_for(target, keep, entries) if target is not None else None
+    helper = helper_for(entries)
     try:
         with _progress(history.size()) as bar:
             auditor = Auditor(
@@ -303,3 +305,5 @@ def _audited(
     finally:
         if helper is not None:
             helper.close()
+        if replay is not None:
+            replay.close()

@@ -131,8 +131,12 @@ def _utc(at: datetime) -> str:
     return at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+# One encoder for every row and digest: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def version_status_of(found: dict[str, Any], version: int) -> str:
@@ -1113,6 +1117,5 @@ class ReadModel(ABC):
             for table, key in _DIGEST_TABLES:
                 c.execute(f"SELECT * FROM {table} ORDER BY {key}")
                 for values in c.fetchall():
-                    sha.update(_json([table, *values]).encode())
-                    sha.update(b"\n")
+                    sha.update(f"{_json([table, *values])}\n".encode())
         return sha.hexdigest(), int(row[0]) if row else 0

@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from anchors.anvil import ManagedAnvil
 from anchors.checkpoint import NoteSigner
-from consumers.audit_replay import ScratchReplay, local_target
+from consumers.audit_replay import WORTH_A_PROCESS, ReplayProcess, local_target, replay_for
 from consumers.envelope import StoredEnvelopes
 from ledger.application.storage import open_storage
 from ledger.audit import helper as audit_helper
@@ -76,15 +76,16 @@ def busy_history(ledger: RunningLedger, issuer: RegisteredIssuer) -> list[str]:
 def audit(
     settings: Settings, anvil: ManagedAnvil | None = None, helped: bool = False
 ) -> AuditReport:
-    """The audit of ``settings``'s stores; ``helped``: with the helper process that recovers
-    signers ahead, in batches of 50 entries (so that many batches go ahead)."""
+    """The audit of ``settings``'s stores; ``helped``: as a long audit runs, with the helper
+    process that recovers signers ahead and the read-model replay in a process of its own, in
+    batches of 50 entries (so that many batches go ahead)."""
     from anchors.ethereum import Web3Chain
 
     storage = open_storage(settings)
     key = NoteSigner.from_seed(settings.log_origin_value(), settings.log_key_seed())
-    replay = ScratchReplay(local_target(storage.read_model))
+    replay = replay_for(local_target(storage.read_model), None, WORTH_A_PROCESS if helped else 0)
     helper = helper_for(audit_helper.WORTH_IT_ENTRIES if helped else 0)
-    assert (helper is not None) == helped
+    assert (helper is not None) == helped == isinstance(replay, ReplayProcess)
     try:
         return Auditor(
             StoredEnvelopes(storage.ledger),
@@ -96,6 +97,7 @@ def audit(
             ahead=helper,
         ).run(batch=50 if helped else 1000)
     finally:
+        replay.close()
         if helper is not None:
             helper.close()
         storage.close()

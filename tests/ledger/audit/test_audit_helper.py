@@ -1,16 +1,18 @@
-"""A long audit recovers the issuer signers in a helper process, a batch ahead of its checks:
-it reaches exactly the verdicts the audit reaches alone and names the same place for each
-tampering."""
+"""A long audit recovers the issuer signers in a helper process, a batch ahead of its checks,
+and replays the read model in a process of its own: it reaches exactly the verdicts the audit
+reaches alone and names the same place for each tampering."""
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import sqlite3
 
 import pytest
 from click.testing import CliRunner
 
 from anchors.anvil import ManagedAnvil
+from consumers.audit_replay import ReplayProcess
 from ledger.audit import helper as audit_helper
 from ledger.cli.main import cli
 from ledger.domain.canonical import canonical_bytes
@@ -134,3 +136,18 @@ def test_the_cli_audits_a_long_history_with_the_helper(
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["clean"] is True
     assert len(started) == 1
+
+
+def test_a_replay_process_left_before_its_digests_stops() -> None:
+    replay = ReplayProcess((10, "live digest"))
+    replay.feed([])
+    replay.close()
+    assert "audit-replay" not in {p.name for p in multiprocessing.active_children()}
+
+
+def test_a_replay_process_that_fails_says_why() -> None:
+    replay = ReplayProcess((10, "live digest"))
+    replay.feed([{"position": 1, "type": "Nothing.Known", "time": "2026-01-01T00:00:00Z"}])
+    with pytest.raises(RuntimeError, match=r"replay process failed: (.|\n)*Nothing\.Known"):
+        replay.digests()
+    assert "audit-replay" not in {p.name for p in multiprocessing.active_children()}
