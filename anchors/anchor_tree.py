@@ -10,12 +10,14 @@ batch. A path lists the siblings from the leaf up as ``{"left": hex}`` or ``{"ri
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from anchors.merkle import VerificationError
 
 PathStep = dict[str, str]
+_DIGEST_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 def checkpoint_leaf(note: str) -> bytes:
@@ -62,14 +64,27 @@ class AnchorTree:
         return steps
 
 
+def _sibling(step: PathStep, side: str) -> bytes:
+    # Exactly the form path() writes: one digest, 64 lower-case hex digits. bytes.fromhex would
+    # also take upper case and spaces, so two spellings of one path would both verify.
+    value = step[side]
+    if not isinstance(value, str) or not _DIGEST_HEX.fullmatch(value):
+        raise VerificationError(
+            f"a path step's {side} sibling must be 64 lower-case hex digits (a SHA-256 digest)"
+        )
+    return bytes.fromhex(value)
+
+
 def root_from_path(leaf: bytes, path: Sequence[PathStep]) -> bytes:
     """The root that ``path`` leads to from ``leaf``."""
     current = leaf
     for step in path:
+        if not isinstance(step, dict):
+            raise VerificationError("a path step is {'left': hex} or {'right': hex}")
         if set(step) == {"left"}:
-            current = _parent(bytes.fromhex(step["left"]), current)
+            current = _parent(_sibling(step, "left"), current)
         elif set(step) == {"right"}:
-            current = _parent(current, bytes.fromhex(step["right"]))
+            current = _parent(current, _sibling(step, "right"))
         else:
             raise VerificationError(f"a path step is {{'left': hex}} or {{'right': hex}}: {step}")
     return current

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import pytest
 
@@ -40,3 +41,29 @@ def test_a_path_for_another_leaf_fails() -> None:
     tree = AnchorTree.build(leaves)
     with pytest.raises(VerificationError, match="anchored root"):
         verify_path(leaves[1], tree.path(0), tree.root)
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        lambda digest: digest.upper(),
+        lambda digest: f"{digest[:32]} {digest[32:]}",
+        lambda digest: digest[:62],
+        lambda digest: f"0x{digest}",
+        lambda digest: 7,
+    ],
+    ids=["upper case", "a space", "too short", "0x prefix", "not text"],
+)
+def test_a_sibling_in_any_other_spelling_than_the_trees_is_refused(spelling: Any) -> None:
+    leaves = [sha(bytes([i])) for i in range(4)]
+    tree = AnchorTree.build(leaves)
+    ((side, digest), *_), *rest = (list(step.items()) for step in tree.path(1))
+    path = [{side: spelling(digest)}, *(dict(step) for step in rest)]
+    with pytest.raises(VerificationError, match="64 lower-case hex digits"):
+        verify_path(leaves[1], path, tree.root)
+
+
+def test_a_step_that_is_not_an_object_is_refused() -> None:
+    tree = AnchorTree.build([sha(b"a"), sha(b"b")])
+    with pytest.raises(VerificationError, match="a path step is"):
+        verify_path(sha(b"a"), ["right"], tree.root)  # type: ignore[list-item]
