@@ -349,13 +349,13 @@ def serve(tmp_path: Path) -> Iterator[ServeProcess]:
 
 
 @pytest.fixture(scope="module")
-def scale_out_services() -> None:
+def scale_out_services() -> Iterator[None]:
     """Kafka and Anvil from their deploy scripts, for the scale-out deployment's tests
-    (PostgreSQL is up for their pass)."""
-    from tests.e2e.cluster import deploy
+    (PostgreSQL is up for their pass); what was started here is stopped after."""
+    from tests.e2e.cluster import service_up
 
-    deploy("kafka", "start")
-    deploy("anvil", "start")
+    with service_up("kafka"), service_up("anvil"):
+        yield
 
 
 @pytest.fixture

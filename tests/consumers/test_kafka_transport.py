@@ -5,7 +5,6 @@ and waiting out gaps. Each test has a topic and groups of its own."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,16 +27,17 @@ from ledger.domain.signing import IssuerKey
 from ledger.runtime.embedded import EmbeddedLedger
 from ledger.settings import ConfigurationError, Settings, create_secrets
 from tests.conftest import LEARNER, content, settled, wait_for
+from tests.e2e.cluster import service_up
 
 ROOT = Path(__file__).resolve().parents[2]
 SASL_LISTENER = "127.0.0.1:29094"
 
 
 @pytest.fixture(scope="session")
-def kafka() -> str:
-    """A local broker, started (idempotently) by the deploy script."""
-    subprocess.run(["bash", str(ROOT / "deploy" / "kafka.sh"), "start"], check=True)
-    return "127.0.0.1:29092"
+def kafka() -> Iterator[str]:
+    """A local broker from the deploy script (stopped after if it was started here)."""
+    with service_up("kafka"):
+        yield "127.0.0.1:29092"
 
 
 @pytest.fixture

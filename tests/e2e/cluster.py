@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,21 @@ def deploy(service: str, action: str) -> None:
     print(time.strftime("%H:%M:%S"), "deploy", service, action, flush=True)
     subprocess.run(["bash", str(ROOT / "deploy" / f"{service}.sh"), action], check=True)
     print(time.strftime("%H:%M:%S"), "deploy", service, action, "done", flush=True)
+
+
+@contextmanager
+def service_up(service: str) -> Iterator[None]:
+    """The service running while inside; stopped after only if it was started here (a test
+    run outside tests/run.sh leaves nothing behind, one inside keeps the script's services)."""
+    script = ["bash", str(ROOT / "deploy" / f"{service}.sh")]
+    already = subprocess.run([*script, "status"], capture_output=True).returncode == 0
+    if not already:
+        deploy(service, "start")
+    try:
+        yield
+    finally:
+        if not already:
+            deploy(service, "stop")
 
 
 @dataclass
