@@ -42,12 +42,15 @@ def published(ledger: RunningLedger) -> str:
     """The checkpoint note once it covers every entry of the log."""
 
     def covers_the_log() -> bool:
-        # Every stored event in the log, and the log's whole tree under a checkpoint.
+        # Every stored event but anchoring bookkeeping in the log, under a checkpoint. Each
+        # anchor stores an event of its own, which the next checkpoint covers and the next
+        # anchor follows: a moment with nothing pending at all can be missed under load.
         storage = ledger.embedded.storage
-        size, position = storage.log.store.state()
+        stored = storage.ledger.recorder.select_notifications(start=None, limit=1_000_000)
+        substantive = [n for n in stored if ":BatchAnchor." not in n.topic]
+        index = storage.log.store.index_of(substantive[-1].id)
         latest = storage.log.store.latest_checkpoint()
-        stored = storage.ledger.recorder.max_notification_id() or 0
-        return position == stored and latest is not None and latest[0] == size
+        return index is not None and latest is not None and latest[0] > index
 
     wait_for(covers_the_log, timeout=60)
     return httpx.get(f"{ledger.url}/tlog/checkpoint").text
