@@ -10,7 +10,7 @@ import tempfile
 import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from anchors.child_process import die_with_parent
 from consumers.projector import replay_envelopes
@@ -22,16 +22,6 @@ from ledger.persistence.sqlite import SQLiteReadModel
 Target = tuple[int, str]
 # Below this many entries, starting a process costs more than it saves.
 WORTH_A_PROCESS = 50_000
-
-
-class Replay(Protocol):
-    """What the audit feeds the envelopes it checked, and asks for the digests at the end."""
-
-    def feed(self, envelopes: list[dict[str, Any]]) -> None: ...
-
-    def digests(self) -> tuple[str, str]: ...
-
-    def close(self) -> None: ...
 
 
 def local_target(live: ReadModel) -> Target:
@@ -139,7 +129,7 @@ def _replay_in_child(pipe: Connection, target: Target, keep: Path | None, parent
         pipe.send(traceback.format_exc(limit=5))
 
 
-def replay_for(target: Target, keep: Path | None, entries: int) -> Replay:
+def replay_for(target: Target, keep: Path | None, entries: int) -> ScratchReplay | ReplayProcess:
     """The replay for an audit of ``entries`` log entries: in a process of its own where that
     pays (enough entries, and a second core), else in the audit's."""
     if entries >= WORTH_A_PROCESS and (os.cpu_count() or 1) > 1:
