@@ -37,7 +37,7 @@ from ledger.domain.commands import IssuerRegistration, SignedCommand
 from ledger.domain.signing import IssuerKey
 from ledger.persistence.sqlite import SQLiteReadModel
 from ledger.runtime.embedded import EmbeddedLedger
-from ledger.settings import MAX_BATCH_SIZE, Settings, create_secrets
+from ledger.settings import Settings, create_secrets
 
 
 def build_history(embedded: EmbeddedLedger, events: int) -> None:
@@ -97,7 +97,7 @@ def run(events: int, node: ManagedAnvil) -> None:
             chain_rpc_url=node.url,
             chain_private_key=dev_account().key.hex(),
             chain_id=node.chain_id,
-            batch_size=MAX_BATCH_SIZE,
+            batch_size=1000,
             batch_age_seconds=3600,
         )
         embedded = EmbeddedLedger(settings)  # threads not started: the bench drives it

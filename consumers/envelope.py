@@ -71,6 +71,7 @@ def _content(event: Any) -> tuple[str | None, dict[str, Any], str | None]:
     if isinstance(
         event,
         BatchAnchor.Anchored
+        | BatchAnchor.Placed
         | BatchAnchor.Reanchored
         | BatchAnchor.Orphaned
         | AnchoringKeys.Adopted

@@ -90,6 +90,8 @@ _HANDLERS: dict[type[Any], Handler] = {
     # Transactions are answered from the log's own store; the read model keeps where each
     # document sits in its batch's anchor tree.
     BatchAnchor.Anchored: lambda w, e, at, pos: w.documents_anchored(e.checkpoint_size, e),
+    BatchAnchor.AnchoredInParts: lambda w, e, at, pos: w.documents_anchored(e.checkpoint_size, e),
+    BatchAnchor.Placed: lambda w, e, at, pos: w.documents_anchored(e.checkpoint_size, e),
     BatchAnchor.Reanchored: lambda w, e, at, pos: None,
     BatchAnchor.Orphaned: lambda w, e, at, pos: None,
     AnchoringKeys.Adopted: lambda w, e, at, pos: w.anchoring_key_adopted(e.address, e.at),

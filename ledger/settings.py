@@ -31,9 +31,8 @@ class ConfigurationError(LedgerError):
     title = "Configuration error"
 
 
-# Events a batch may hold: its anchor's event names each document of the batch (see
-# batch_size), and that event must fit one log entry.
-MAX_BATCH_SIZE = 200
+# Events a batch may hold: one anchor transaction, and a tree of proofs of up to 14 steps.
+MAX_BATCH_SIZE = 10_000
 
 
 class Settings(BaseSettings):
@@ -157,12 +156,12 @@ class Settings(BaseSettings):
         default="credledger-read-model", description="Consumer group of the read-model projector."
     )
     batch_size: int = Field(
-        default=MAX_BATCH_SIZE,
+        default=1000,
         ge=1,
         le=MAX_BATCH_SIZE,
-        description="Events per batch at most. The event that records a batch's anchor lists "
-        "every document of the batch (about 270 bytes each) and, like every log entry, must fit "
-        "a tlog-tiles entry bundle (65,535 bytes): hence at most 200.",
+        description="Events per batch at most (up to 10,000): each batch is one anchor "
+        "transaction. A batch's documents are named by its anchor's events, 160 an event, so "
+        "that every log entry fits a tlog-tiles entry bundle.",
     )
     metrics: bool = Field(
         default=True, description="Count metrics and serve them at /metrics (Prometheus)."

@@ -16,6 +16,9 @@ from ledger.api.parameters import INT64_MAX
 from ledger.domain.errors import FieldError, Forbidden, InvalidInput, NotFound, SignatureInvalid
 from ledger.verify.bundle import witnessed
 
+# Leaves after which a page of anchors ends, whatever its limit (each leaf names a document).
+ANCHOR_PAGE_LEAVES = 20_000
+
 router = APIRouter(prefix="/log", tags=["transparency log"])
 Ctx = Annotated[ApiContext, Depends(context)]
 
@@ -73,11 +76,17 @@ def anchors(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     items = []
-    for size, _ in ctx.log.store.checkpoints(after_size, limit):
+    leaves = 0
+    listed = ctx.log.store.checkpoints(after_size, limit)
+    for size, _ in listed:
         record = ctx.anchors.get(size)
         if record is not None and record.state == "recorded":
             items.append(record.mined())
-    return {"items": items, "next": items[-1]["checkpoint_size"] if len(items) == limit else None}
+            leaves += len(record.leaves)
+        if leaves >= ANCHOR_PAGE_LEAVES:
+            # Large batches: a page of 500 could be hundreds of megabytes.
+            return {"items": items, "next": size}
+    return {"items": items, "next": listed[-1][0] if len(listed) == limit else None}
 
 
 @router.get("/witnesses", response_model=None, summary="The trusted witnesses and the quorum")

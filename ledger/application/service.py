@@ -244,7 +244,7 @@ class Ledger(Application[UUID]):
         anchor_id = anchor_id_for(anchored["origin"], anchored["checkpoint_size"])
         found = self._get(str(anchor_id))
         if found is None:
-            self._save(BatchAnchor(**anchored))
+            self._save(BatchAnchor.record(anchored))
             return
         assert isinstance(found, BatchAnchor)
         if (found.tx_hash, found.block_hash, found.orphaned) == (

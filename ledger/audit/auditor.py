@@ -30,7 +30,8 @@ from ledger.audit.issuer_register import IssuerRegister, Recovery, check_envelop
 from ledger.audit.report import AuditReport, Discrepancy, Finding
 from ledger.audit.resume import Resume, node_of
 from ledger.audit.sources import Anchors, History, ReadModelReplay, SignersAhead
-from ledger.domain.binding import Bindings
+from ledger.domain.aggregates import anchor_id_for
+from ledger.domain.binding import ANCHOR_EVENTS, Bindings
 from ledger.domain.canonical import canonical_bytes
 
 
@@ -313,9 +314,41 @@ class Auditor:
     def _bound(self, envelope: dict[str, Any], index: int, position: int | None, note: str) -> None:
         """Check that the event's signed command names it (type, target, version, id)."""
         problem = self._bindings.check(envelope)
+        if problem is None and envelope.get("type") in ANCHOR_EVENTS:
+            problem = self._anchor_event_problem(envelope)
         if problem is not None:
             raise Discrepancy(Finding("binding", index, position, problem + note))
         self._bindings.apply(envelope)
+
+    def _anchor_event_problem(self, envelope: dict[str, Any]) -> str | None:
+        """Why an anchor event does not name what the anchor it speaks for holds: the same
+        leaves, from the same place, and the same documents at them."""
+        content = envelope.get("content") or {}
+        size = content.get("checkpoint_size")
+        if not isinstance(size, int):
+            return "the anchor event names no checkpoint"
+        record = self._anchors.get(size)
+        if record is None:
+            return None  # a source without anchor records (a tile mirror): nothing to hold to
+        if str(envelope.get("aggregate_id")) != str(anchor_id_for(self._verifier.name, size)):
+            return f"the anchor event of checkpoint {size} is not that anchor's"
+        first = content.get("first_leaf", 0)
+        leaves = content.get("leaves") or []
+        # The first event says how many leaves there are in all (an Anchored one: its own).
+        in_all = (
+            None
+            if envelope.get("type") == "BatchAnchor.Placed"
+            else content.get("leaf_count", len(leaves))
+        )
+        if in_all not in (None, len(record.leaves)) or (
+            record.leaves[first : first + len(leaves)] != leaves
+        ):
+            return f"the anchor event of checkpoint {size} names other leaves than its anchor"
+        if record.documents and content.get("documents") != [
+            d for d in record.documents if first <= d["leaf_index"] < first + len(leaves)
+        ]:
+            return f"the anchor event of checkpoint {size} names other documents than its anchor"
+        return None
 
     def _check_checkpoint(
         self,
@@ -367,6 +400,17 @@ class Auditor:
             if record.checkpoint_note != checkpoints[size]:
                 raise Discrepancy(
                     Finding("anchor", size - 1, None, f"anchor {size} is of another checkpoint")
+                )
+            named = self._bindings.anchor_leaves.get(str(anchor_id_for(self._verifier.name, size)))
+            if named is not None and named[0] != len(record.leaves):
+                raise Discrepancy(
+                    Finding(
+                        "anchor",
+                        size - 1,
+                        None,
+                        f"anchor {size}: its events name {named[0]} of its "
+                        f"{len(record.leaves)} leaves",
+                    )
                 )
             leaves = [bytes.fromhex(leaf) for leaf in record.leaves]
             if not leaves or leaves[0] != checkpoint_leaf(checkpoints[size]):

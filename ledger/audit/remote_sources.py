@@ -80,6 +80,7 @@ def _record(item: dict[str, Any]) -> AnchorRecord:
         block_number=item["block_number"],
         block_hash=item["block_hash"],
         block_time=item["block_time"],
+        documents=item.get("documents", []),
     )
 
 

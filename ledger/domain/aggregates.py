@@ -492,8 +492,21 @@ def anchor_id_for(origin: str, checkpoint_size: int) -> uuid.UUID:
     return uuid.uuid5(_ANCHOR_NS, f"{origin}/{checkpoint_size}")
 
 
+# Leaves an anchor event names at most: each (a leaf and what its document is) takes about 280
+# bytes of the event's log entry, which must fit a tlog-tiles entry bundle (65,535 bytes) with
+# the checkpoint note and the public URL beside them.
+LEAVES_PER_ANCHOR_EVENT = 160
+
+
 class BatchAnchor(Aggregate):
-    """Where one batch (a signed checkpoint and its anchor tree) is anchored on chain."""
+    """Where one batch (a signed checkpoint and its anchor tree) is anchored on chain.
+
+    A batch of at most ``LEAVES_PER_ANCHOR_EVENT`` leaves is recorded as one ``Anchored``
+    event naming all its leaves and documents. A larger one is ``AnchoredInParts`` (the same
+    fields for its first leaves, and how many leaves and events there are in all) followed, in
+    the same transaction, by ``Placed`` events for the rest, in leaf order: every log entry
+    stays small enough for a tile, whatever the batch size.
+    """
 
     class Anchored(Aggregate.Created):
         origin: str
@@ -507,6 +520,17 @@ class BatchAnchor(Aggregate):
         block_hash: str
         block_time: int
         sender: str
+        documents: list[dict[str, Any]]
+        public_url: str
+
+    class AnchoredInParts(Anchored):
+        leaf_count: int
+        parts: int
+
+    class Placed(Aggregate.Event):
+        checkpoint_size: int
+        first_leaf: int
+        leaves: list[str]
         documents: list[dict[str, Any]]
         public_url: str
 
@@ -546,6 +570,44 @@ class BatchAnchor(Aggregate):
         self.tx_hash = tx_hash
         self.block_hash = block_hash
         self.orphaned = False
+
+    @classmethod
+    def record(cls, anchored: dict[str, Any]) -> BatchAnchor:
+        """A new batch anchor from the anchorer's record of it, in as many events as its
+        leaves need (see the class)."""
+        leaves: list[str] = anchored["leaves"]
+        if len(leaves) <= LEAVES_PER_ANCHOR_EVENT:
+            return cls(**anchored)
+        starts = range(0, len(leaves), LEAVES_PER_ANCHOR_EVENT)
+        first = _placed_part(anchored, 0)
+        created = cls._create(
+            cls.AnchoredInParts,
+            id=anchor_id_for(anchored["origin"], anchored["checkpoint_size"]),
+            **first,
+            leaf_count=len(leaves),
+            parts=len(starts),
+        )
+        for start in starts[1:]:
+            part = _placed_part(anchored, start)
+            created.place(
+                checkpoint_size=part["checkpoint_size"],
+                first_leaf=start,
+                leaves=part["leaves"],
+                documents=part["documents"],
+                public_url=part["public_url"],
+            )
+        return created
+
+    @event(Placed)
+    def place(
+        self,
+        checkpoint_size: int,
+        first_leaf: int,
+        leaves: list[str],
+        documents: list[dict[str, Any]],
+        public_url: str,
+    ) -> None:
+        """Name more of the batch's leaves and documents (its events after the first)."""
 
     @event(Reanchored)
     def reanchor(
@@ -597,7 +659,24 @@ class AnchoringKeys(Aggregate):
         self.keys.append({"address": adopted, "created": at, "revoked": None})
 
 
+def _placed_part(anchored: dict[str, Any], start: int) -> dict[str, Any]:
+    """``anchored`` with only the leaves from ``start`` on that one event names, and the
+    documents at those leaves."""
+    stop = start + LEAVES_PER_ANCHOR_EVENT
+    return {
+        **anchored,
+        "leaves": anchored["leaves"][start:stop],
+        "documents": [d for d in anchored["documents"] if start <= d["leaf_index"] < stop],
+    }
+
+
 ANCHORING_KEYS_ID = _ANCHORING_KEYS_ID
 # Anchoring's own events: a batch of nothing else does not close by age (anchoring it would call
 # for another anchor for ever), so they wait for the next batch with others.
-ANCHORING_BOOKKEEPING = (BatchAnchor.Anchored, BatchAnchor.Reanchored, BatchAnchor.Orphaned)
+ANCHORING_BOOKKEEPING = (
+    BatchAnchor.Anchored,
+    BatchAnchor.AnchoredInParts,
+    BatchAnchor.Placed,
+    BatchAnchor.Reanchored,
+    BatchAnchor.Orphaned,
+)

@@ -101,6 +101,11 @@ def target_problem(envelope: dict[str, Any]) -> str | None:
     return None
 
 
+# The events that name a batch's leaves and documents: the first, and the parts after it.
+ANCHOR_EVENTS = frozenset(
+    {"BatchAnchor.Anchored", "BatchAnchor.AnchoredInParts", "BatchAnchor.Placed"}
+)
+
 _SETS = frozenset({"erased", "status_indexes", "revoked", "suspended"})
 
 
@@ -129,6 +134,8 @@ class Bindings:
     """"credential id/version" -> the leaf its document was anchored as (hex)"""
     recognitions: dict[str, list[Any]] = field(default_factory=dict)
     """recognition id -> [issuer id, ["credential id/version" it recognised]]"""
+    anchor_leaves: dict[str, list[int]] = field(default_factory=dict)
+    """anchor (aggregate id) -> [leaves its events named so far, leaves it has in all]"""
 
     def saved(self) -> dict[str, Any]:
         """The state as JSON values, for an incremental audit to start again from."""
@@ -148,6 +155,8 @@ class Bindings:
     def check(self, envelope: dict[str, Any]) -> str | None:
         """Why ``envelope`` is not bound to its event at this point of the history."""
         kind = str(envelope.get("type"))
+        if kind in ANCHOR_EVENTS:
+            return self._anchor_part_problem(kind, envelope)
         if kind not in COMMAND_OF_EVENT:
             return None
         problem = target_problem(envelope)
@@ -258,6 +267,31 @@ class Bindings:
                 )
         return None
 
+    def _anchor_part_problem(self, kind: str, envelope: dict[str, Any]) -> str | None:
+        """Why an anchor event is not the next part of its batch's leaves, in order."""
+        content = envelope.get("content") or {}
+        leaves = content.get("leaves")
+        if not isinstance(leaves, list) or not leaves:
+            return "the anchor event names no leaves"
+        named = self.anchor_leaves.get(str(envelope.get("aggregate_id")))
+        if kind == "BatchAnchor.Placed":
+            if named is None:
+                return "leaves placed for an anchor that no event records"
+            if content.get("first_leaf") != named[0]:
+                return (
+                    f"the anchor's leaves continue at {content.get('first_leaf')}, "
+                    f"not at {named[0]} where its events so far end"
+                )
+            if named[0] + len(leaves) > named[1]:
+                return f"the anchor's events name more than its {named[1]} leaves"
+        elif named is not None:
+            return "the anchor is recorded twice"
+        elif kind == "BatchAnchor.AnchoredInParts" and not (
+            isinstance(content.get("leaf_count"), int) and content["leaf_count"] > len(leaves)
+        ):
+            return "an anchor in parts names all its leaves in its first event"
+        return None
+
     def _delivery_problem(self, content: dict[str, Any]) -> str | None:
         delivery = content.get("delivery") or {}
         issuer = str(content["issuer_id"])
@@ -335,13 +369,23 @@ class Bindings:
             self.suspended.add(str(envelope["aggregate_id"]))
         elif kind == "Issuer.Reinstated":
             self.suspended.discard(str(envelope["aggregate_id"]))
-        elif kind == "BatchAnchor.Anchored":
+        elif kind in ANCHOR_EVENTS:
             leaves = content.get("leaves") or []
+            first = content.get("first_leaf", 0)
+            anchor = str(envelope.get("aggregate_id"))
+            if kind == "BatchAnchor.Placed":
+                self.anchor_leaves[anchor][0] += len(leaves)
+            else:
+                self.anchor_leaves[anchor] = [len(leaves), content.get("leaf_count", len(leaves))]
             for placed in content.get("documents") or []:
                 index = placed.get("leaf_index")
-                if isinstance(index, int) and 0 <= index < len(leaves):
+                if (
+                    isinstance(index, int)
+                    and isinstance(first, int)
+                    and 0 <= index - first < len(leaves)
+                ):
                     key = f"{placed.get('credential_id')}/{placed.get('version')}"
-                    self.anchored_leaves[key] = str(leaves[index]).removeprefix("0x")
+                    self.anchored_leaves[key] = str(leaves[index - first]).removeprefix("0x")
 
 
 def _wallet_key_problem(content: dict[str, Any]) -> str | None:

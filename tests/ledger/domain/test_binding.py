@@ -286,3 +286,60 @@ def test_the_saved_state_restores_every_binding_check() -> None:
     restored = Bindings.from_saved(json.loads(json.dumps(bindings.saved())))
     assert restored == bindings
     assert "revoked before it" in str(restored.check(recognised("a")))
+
+
+ANCHOR = str(uuid.uuid4())
+
+
+def anchored_in_parts(leaf_count: int = 3) -> dict[str, Any]:
+    """The first event of an anchor whose leaves take several events: the checkpoint's leaf."""
+    return {
+        "type": "BatchAnchor.AnchoredInParts",
+        "aggregate_id": ANCHOR,
+        "issuer_id": None,
+        "signature": None,
+        "content": {"leaves": ["00" * 32], "documents": [], "leaf_count": leaf_count, "parts": 3},
+    }
+
+
+def placed(first_leaf: int, command_id: str, leaf: str = LEAF) -> dict[str, Any]:
+    document = {"credential_id": credential_id_text(ISSUER, command_id), "version": 1}
+    return {
+        "type": "BatchAnchor.Placed",
+        "aggregate_id": ANCHOR,
+        "issuer_id": None,
+        "signature": None,
+        "content": {
+            "first_leaf": first_leaf,
+            "leaves": [leaf],
+            "documents": [{**document, "leaf_index": first_leaf}],
+        },
+    }
+
+
+def test_a_recognition_of_a_document_anchored_in_a_later_part_is_bound() -> None:
+    parts = (anchored_in_parts(), placed(1, "b", leaf="cd" * 32), placed(2, "a"))
+    assert history(published(), issued("a"), issued("b"), *parts, recognised("a")) is None
+
+
+def test_an_anchors_parts_out_of_order_are_named() -> None:
+    found = history(anchored_in_parts(), placed(2, "a"), placed(1, "b"))
+    assert "continue at 2, not at 1" in str(found)
+
+
+def test_leaves_placed_for_an_anchor_no_event_records_are_named() -> None:
+    assert "no event records" in str(history(placed(1, "a")))
+
+
+def test_parts_naming_more_leaves_than_their_anchor_has_are_named() -> None:
+    found = history(anchored_in_parts(leaf_count=2), placed(1, "a"), placed(2, "b"))
+    assert "more than its 2 leaves" in str(found)
+
+
+def test_an_anchor_recorded_twice_is_named() -> None:
+    assert "recorded twice" in str(history(anchored_in_parts(), anchored_in_parts()))
+
+
+def test_an_anchor_in_parts_naming_every_leaf_in_its_first_event_is_named() -> None:
+    found = history(anchored_in_parts(leaf_count=1))
+    assert "names all its leaves in its first event" in str(found)
