@@ -100,8 +100,7 @@ def settings(settings: Settings) -> Settings:
 def large_batch(ledger: RunningLedger, issuer: RegisteredIssuer) -> list[str]:
     """A batch of 400 credentials (with the register's and anchoring key's events) anchored."""
     bodies = [
-        issuer.signer.issue(content(), {**LEARNER, "identifier": f"full-{i}"})
-        for i in range(BATCH)
+        issuer.signer.issue(content(), {**LEARNER, "identifier": f"full-{i}"}) for i in range(BATCH)
     ]
     ids: list[str] = []
     for start in range(0, BATCH, 100):

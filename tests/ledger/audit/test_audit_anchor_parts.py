@@ -87,9 +87,7 @@ def test_a_part_naming_another_leaf_than_its_anchor_is_named(
     assert "names other leaves than its anchor" in finding.detail
 
 
-def test_a_part_moving_documents_between_leaves_is_named(
-    history: None, settings: Settings
-) -> None:
+def test_a_part_moving_documents_between_leaves_is_named(history: None, settings: Settings) -> None:
     def swapped(content: dict[str, Any]) -> None:
         first, second = content["documents"][:2]
         first["leaf_index"], second["leaf_index"] = second["leaf_index"], first["leaf_index"]
