@@ -27,7 +27,8 @@ class Resume:
     credentials: dict[str, list[Any]] = field(default_factory=dict)
     commands: dict[str, str] = field(default_factory=dict)
     erased: list[str] = field(default_factory=list)
-    # Everything the binding checks had derived (files saved before it held the three above).
+    # Everything the binding checks had derived; files saved before it held only the three
+    # above, which are no longer written (a copy of the largest state at the audit's end).
     bindings: dict[str, Any] = field(default_factory=dict)
 
     def restored_bindings(self) -> Bindings:
@@ -59,9 +60,6 @@ class Resume:
             keys=dict(register.keys),
             suspended=sorted(register.suspended),
             frontier={f"{level}/{index}": hashes[(level, index)].hex() for level, index in plan},
-            credentials={k: list(v) for k, v in bindings.credentials.items()},
-            commands=dict(bindings.commands),
-            erased=sorted(bindings.erased),
             bindings=bindings.saved(),
         )
 

@@ -117,7 +117,8 @@ class Bindings:
     credentials: dict[str, list[Any]] = field(default_factory=dict)
     """credential id -> [issuer id, current version]"""
     commands: dict[str, str] = field(default_factory=dict)
-    """"issuer id/command id" -> the signature of the command that first used it"""
+    """"issuer id/command id" -> the signature of the erase command that first used it ("" for
+    the other commands: only an erase may name its command again)"""
     erased: set[str] = field(default_factory=set)
     """credentials an erase command has marked ("command key/credential id")"""
     wallet_keys: dict[str, str] = field(default_factory=dict)
@@ -138,11 +139,9 @@ class Bindings:
     """anchor (aggregate id) -> [leaves its events named so far, leaves it has in all]"""
 
     def saved(self) -> dict[str, Any]:
-        """The state as JSON values, for an incremental audit to start again from."""
-        return {
-            name: sorted(value) if isinstance(value, set) else value
-            for name, value in self.__dict__.items()
-        }
+        """The state as JSON values, for an incremental audit to start again from: a copy,
+        which the history checked after this point leaves as it is."""
+        return {name: _copied(value) for name, value in self.__dict__.items()}
 
     @classmethod
     def from_saved(cls, saved: dict[str, Any]) -> Bindings:
@@ -339,7 +338,10 @@ class Bindings:
             return
         command = envelope["content"]
         key = f"{command['issuer_id']}/{command.get('command_id')}"
-        self.commands.setdefault(key, str(envelope.get("signature")))
+        if kind == "Credential.PersonalDataErased":
+            self.commands.setdefault(key, str(envelope.get("signature")))
+        else:
+            self.commands.setdefault(key, "")
         aggregate = str(envelope["aggregate_id"])
         if kind == "Credential.Issued":
             self.credentials[aggregate] = [command["issuer_id"], 1]
@@ -386,6 +388,13 @@ class Bindings:
                 ):
                     key = f"{placed.get('credential_id')}/{placed.get('version')}"
                     self.anchored_leaves[key] = str(leaves[index - first]).removeprefix("0x")
+
+
+def _copied(value: Any) -> Any:
+    """A set, or a dict of strings or of lists, as JSON values of its own."""
+    if isinstance(value, set):
+        return sorted(value)
+    return {k: list(v) if isinstance(v, list) else v for k, v in value.items()}
 
 
 def _wallet_key_problem(content: dict[str, Any]) -> str | None:

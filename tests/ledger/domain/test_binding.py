@@ -343,3 +343,14 @@ def test_an_anchor_recorded_twice_is_named() -> None:
 def test_an_anchor_in_parts_naming_every_leaf_in_its_first_event_is_named() -> None:
     found = history(anchored_in_parts(leaf_count=1))
     assert "names all its leaves in its first event" in str(found)
+
+
+def test_the_saved_state_is_not_changed_by_the_history_after_it() -> None:
+    bindings = Bindings()
+    for envelope in (published(), issued("a"), anchored_in_parts(), placed(1, "a")):
+        bindings.apply(envelope)
+    saved = json.dumps(bindings.saved())
+    kept = bindings.saved()
+    for envelope in (issued("b"), placed(2, "b"), revoked("a")):
+        bindings.apply(envelope)
+    assert json.dumps(kept) == saved
