@@ -51,6 +51,7 @@ class Auditor:
         resume: Resume | None = None,
         progress: Callable[[int, int], None] | None = None,
         ahead: SignersAhead | None = None,
+        resumable: bool = True,
     ) -> None:
         self._stored = stored_envelopes
         # With ``ahead``, the signers are recovered there, a batch ahead of the checks.
@@ -68,6 +69,8 @@ class Auditor:
         self._bindings = Bindings()
         self.checkpoints_seen: dict[int, str] = {}
         self.resume_point: Resume | None = resume
+        # The state to resume from copies the binding checks' (large) state: only when wanted.
+        self._resumable = resumable
 
     def run(self, batch: int = 1000) -> AuditReport:
         report = AuditReport()
@@ -143,7 +146,7 @@ class Auditor:
                 started = self._timed(report, "checkpoints and consistency", started)
                 # The state to resume from is kept at the last checkpoint only: copying it at
                 # every checkpoint would make the audit quadratic in the history.
-                if index + end == last_checkpoint and end > begin:
+                if self._resumable and index + end == last_checkpoint and end > begin:
                     self.resume_point = Resume.at(
                         note,
                         index + end,

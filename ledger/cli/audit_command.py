@@ -136,7 +136,16 @@ def audit(
     opened = contextlib.ExitStack()
     if url is None and tiles_url is not None:
         history = TileHistory(options.tile_mirror(tiles_url))
-        report, auditor = _audited(history, NoAnchors(), None, None, log_key, chain, confirmations)
+        report, auditor = _audited(
+            history,
+            NoAnchors(),
+            None,
+            None,
+            log_key,
+            chain,
+            confirmations,
+            resumable=state_file is not None,
+        )
 
         def cosigned(size: int) -> dict[str, Any]:
             return {}
@@ -277,10 +286,13 @@ def _audited(
     confirmations: int,
     resume: Resume | None = None,
     stored: Callable[[int, int], list[tuple[int, bytes]]] | None = None,
+    resumable: bool | None = None,
 ) -> tuple[AuditReport, Auditor]:
     """The audit of ``history`` (with ``stored``, the event store's envelopes, checked against
     it), its read model compared with ``target``, with a helper process and the replay in a
-    process of its own where they pay."""
+    process of its own where they pay. The state to resume from is kept when it will be saved
+    (``resumable``; by default when the read model's replay is kept, that is with a state file).
+    """
     from consumers.audit_replay import replay_for
 
     assert key is not None
@@ -298,6 +310,7 @@ def _audited(
                 confirmations=confirmations,
                 replay=replay,
                 resume=resume,
+                resumable=keep is not None if resumable is None else resumable,
                 progress=lambda done, total: bar.update(done - bar.n),
                 ahead=helper,
             )

@@ -11,6 +11,7 @@ needs state (versions, command ids).
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -344,7 +345,8 @@ class Bindings:
             self.commands.setdefault(key, "")
         aggregate = str(envelope["aggregate_id"])
         if kind == "Credential.Issued":
-            self.credentials[aggregate] = [command["issuer_id"], 1]
+            # One string for an issuer's million credentials, not one each.
+            self.credentials[aggregate] = [sys.intern(command["issuer_id"]), 1]
         elif kind == "Credential.Amended":
             self.credentials[aggregate][1] += 1
         elif kind == "Credential.PersonalDataErased":
