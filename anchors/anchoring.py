@@ -15,7 +15,7 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -63,7 +63,10 @@ class AnchorRecord:
     public_url: str = ""
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        # Field by field: ``asdict`` would deep-copy every document of a large batch first.
+        fields_ = {f.name: getattr(self, f.name) for f in fields(self)}
+        fields_["attempts"] = [asdict(a) for a in self.attempts]
+        return json.dumps(fields_, sort_keys=True)
 
     def mined(self) -> dict[str, Any]:
         """What anyone may know of a mined anchor: the batch, its tree and where it is."""
@@ -87,6 +90,15 @@ class AnchorRecord:
         data: dict[str, Any] = json.loads(text)
         data["attempts"] = [Attempt(**a) for a in data["attempts"]]
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class RecordedBlock:
+    """Where a recorded anchor was mined."""
+
+    checkpoint_size: int
+    block_number: int
+    block_hash: str
 
 
 @dataclass(frozen=True)
@@ -117,8 +129,13 @@ class AnchorStore(ABC):
         """The record of the largest batch."""
 
     @abstractmethod
-    def recorded_since(self, block_number: int) -> list[AnchorRecord]:
-        """Recorded anchors mined at or after ``block_number``."""
+    def latest_size(self) -> int:
+        """The checkpoint size of the largest batch (0: none)."""
+
+    @abstractmethod
+    def recorded_since(self, block_number: int) -> list[RecordedBlock]:
+        """Where the recorded anchors mined at or after ``block_number`` are, oldest first
+        (without their leaves and documents: the reorganisation watch reads them often)."""
 
     @abstractmethod
     def covering(self, index: int) -> AnchorRecord | None:
@@ -345,16 +362,17 @@ class Anchorer:
             if still is not None and still[0] == block_hash:
                 trusted = self._on_chain
         found, on_chain = [], {}
-        for record in self.store.recorded_since(max(0, head - self.watch_blocks)):
-            assert record.block_number is not None and record.block_hash is not None
-            if trusted.get(record.checkpoint_size) != record.block_hash:
-                block = self.chain.block(record.block_number)
-                if block is None or block[0] != record.block_hash:
+        for mined in self.store.recorded_since(max(0, head - self.watch_blocks)):
+            if trusted.get(mined.checkpoint_size) != mined.block_hash:
+                block = self.chain.block(mined.block_number)
+                if block is None or block[0] != mined.block_hash:
+                    record = self.store.get(mined.checkpoint_size)
+                    assert record is not None
                     self.store.save(replace(record, state="pending"))
                     found.append(record)
                     continue
-            if record.block_number <= head:
-                on_chain[record.checkpoint_size] = record.block_hash
+            if mined.block_number <= head:
+                on_chain[mined.checkpoint_size] = mined.block_hash
         self._checked_tip = (head, tip[0]) if tip is not None else None
         self._on_chain = on_chain if tip is not None else {}
         return found

@@ -62,6 +62,10 @@ class LogStore(ABC):
         """The index of the entry made from the source event at ``position``."""
 
     @abstractmethod
+    def positions(self, start: int, stop: int) -> list[int]:
+        """The source events' positions of the entries at indexes [start, stop)."""
+
+    @abstractmethod
     def add_checkpoint(self, size: int, note: str) -> None:
         """Keep a signed checkpoint of the log at ``size`` (sizes only grow)."""
 

@@ -59,6 +59,11 @@ class MemoryLogStore(LogStore):
             raise KeyError("this log store keeps the tree's hashes only, not its entries")
         return self._entries[start:stop]
 
+    def positions(self, start: int, stop: int) -> list[int]:
+        if not self._keep_entries:
+            raise KeyError("this log store keeps the tree's hashes only, not its positions")
+        return sorted(p for p, index in self._positions.items() if start <= index < stop)
+
     def index_of(self, position: int) -> int | None:
         if not self._keep_entries:
             raise KeyError("this log store keeps the tree's hashes only, not its positions")

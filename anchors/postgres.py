@@ -22,7 +22,7 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS log_checkpoints (size BIGINT PRIMARY KEY, note TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS log_anchors ("
     " checkpoint_size BIGINT PRIMARY KEY, state TEXT NOT NULL, block_number BIGINT,"
-    " record TEXT NOT NULL)",
+    " record TEXT NOT NULL, block_hash TEXT)",
     "CREATE TABLE IF NOT EXISTS log_cosignatures ("
     " size BIGINT NOT NULL, witness TEXT NOT NULL, signature TEXT NOT NULL,"
     " PRIMARY KEY (size, witness))",
@@ -59,6 +59,12 @@ class PostgresLogStore(SQLLogStore):
             c.execute("SELECT pg_advisory_xact_lock(91620001)")
             for statement in _SCHEMA:
                 c.execute(statement)
+            # Logs made before the column: each anchor's block hash from its record.
+            c.execute("ALTER TABLE log_anchors ADD COLUMN IF NOT EXISTS block_hash TEXT")
+            c.execute(
+                "UPDATE log_anchors SET block_hash = record::json->>'block_hash'"
+                " WHERE block_hash IS NULL AND block_number IS NOT NULL"
+            )
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Cursor[Any]]:

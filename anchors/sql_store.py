@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from anchors import tiles
-from anchors.anchoring import AnchorRecord, AnchorStore, AnchorTally
+from anchors.anchoring import AnchorRecord, AnchorStore, AnchorTally, RecordedBlock
 from anchors.log import LogStore, LogStoreConflict
 from anchors.merkle import Node, NodeRuns
 
@@ -58,6 +58,13 @@ class SQLLogStore(LogStore):
             "SELECT entry FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx", (start, stop)
         )
         return [bytes(row[0]) for row in rows]
+
+    def positions(self, start: int, stop: int) -> list[int]:
+        rows = self._rows(
+            "SELECT position FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+            (start, stop),
+        )
+        return [int(row[0]) for row in rows]
 
     def index_of(self, position: int) -> int | None:
         # Entries are appended in the store's order, so positions grow with indexes: bisect.
@@ -172,11 +179,17 @@ class SQLAnchorStore(AnchorStore):
         with self._store._transaction(write=True) as c:
             c.execute(
                 self._store._sql(
-                    "INSERT INTO log_anchors VALUES (?, ?, ?, ?) ON CONFLICT (checkpoint_size)"
-                    " DO UPDATE SET state = excluded.state,"
-                    " block_number = excluded.block_number, record = excluded.record"
+                    "INSERT INTO log_anchors VALUES (?, ?, ?, ?, ?) ON CONFLICT (checkpoint_size)"
+                    " DO UPDATE SET state = excluded.state, block_number = excluded.block_number,"
+                    " record = excluded.record, block_hash = excluded.block_hash"
                 ),
-                (record.checkpoint_size, record.state, record.block_number, record.to_json()),
+                (
+                    record.checkpoint_size,
+                    record.state,
+                    record.block_number,
+                    record.to_json(),
+                    record.block_hash,
+                ),
             )
 
     def _select(self, where: str, params: tuple[object, ...]) -> list[AnchorRecord]:
@@ -194,10 +207,17 @@ class SQLAnchorStore(AnchorStore):
         found = self._select("1 = 1 ORDER BY checkpoint_size DESC LIMIT 1", ())
         return found[0] if found else None
 
-    def recorded_since(self, block_number: int) -> list[AnchorRecord]:
-        return self._select(
-            "state = 'recorded' AND block_number >= ? ORDER BY checkpoint_size", (block_number,)
+    def latest_size(self) -> int:
+        found = self._store._rows("SELECT max(checkpoint_size) FROM log_anchors", ())
+        return int(found[0][0]) if found and found[0][0] is not None else 0
+
+    def recorded_since(self, block_number: int) -> list[RecordedBlock]:
+        rows = self._store._rows(
+            "SELECT checkpoint_size, block_number, block_hash FROM log_anchors"
+            " WHERE state = 'recorded' AND block_number >= ? ORDER BY checkpoint_size",
+            (block_number,),
         )
+        return [RecordedBlock(int(size), int(number), str(bhash)) for size, number, bhash in rows]
 
     def covering(self, index: int) -> AnchorRecord | None:
         found = self._select(

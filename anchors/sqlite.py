@@ -22,7 +22,7 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS log_checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS log_anchors ("
     " checkpoint_size INTEGER PRIMARY KEY, state TEXT NOT NULL, block_number INTEGER,"
-    " record TEXT NOT NULL)",
+    " record TEXT NOT NULL, block_hash TEXT)",
     "CREATE TABLE IF NOT EXISTS log_cosignatures ("
     " size INTEGER NOT NULL, witness TEXT NOT NULL, signature TEXT NOT NULL,"
     " PRIMARY KEY (size, witness))",
@@ -80,6 +80,13 @@ class SQLiteLogStore(SQLLogStore):
         with self._transaction(write=True) as c:
             for statement in _SCHEMA:
                 c.execute(statement)
+            columns = {row[1] for row in c.execute("PRAGMA table_info(log_anchors)")}
+            if "block_hash" not in columns:
+                # Logs made before the column: each anchor's block hash from its record.
+                c.execute("ALTER TABLE log_anchors ADD COLUMN block_hash TEXT")
+                c.execute(
+                    "UPDATE log_anchors SET block_hash = json_extract(record, '$.block_hash')"
+                )
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[sqlite3.Cursor]:

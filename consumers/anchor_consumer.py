@@ -180,8 +180,7 @@ class AnchorConsumer:
             if record.state == "confirmed":
                 moved = True
                 self._record(record)
-        latest = self.anchorer.store.latest()
-        after = latest.checkpoint_size if latest is not None else 0
+        after = self.anchorer.store.latest_size()
         upcoming = self.log.store.checkpoints(after, 1)
         if upcoming and self.anchorer.in_flight() is None and self._key_is_valid():
             size, note = upcoming[0]

@@ -80,8 +80,8 @@ class DocumentLeaves:
             self._start, self._through, self._prepared = start, start, []
         if end <= self._through:
             return
-        entries = self.log.store.entries(self._through, end)
-        for source in document_sources(self.ledger, entries, self.public_url):
+        positions = self.log.store.positions(self._through, end)
+        for source in document_sources(self.ledger, positions, self.public_url):
             self._prepared.append((self._through + source.entry, source, self._hash(source)))
         self._through = end
 

@@ -5,10 +5,11 @@ latest cosignature."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
-from anchors.anchoring import AnchorRecord, AnchorTally
+from anchors.anchoring import AnchorRecord, AnchorTally, RecordedBlock
 from ledger.application.storage import Storage, open_storage
 from ledger.settings import Settings
 
@@ -50,3 +51,35 @@ def test_each_witness_is_found_with_the_largest_checkpoint_it_cosigned(storage: 
     for size, witness in ((5, "w1"), (10, "w1"), (5, "w2"), (15, "other")):
         storage.log.store.add_cosignature(size, witness, f"{witness}@{size}")
     assert storage.log.store.cosigned_sizes(["w1", "w2", "w3"]) == {"w1": 10, "w2": 5}
+
+
+def _mined(size: int, block: int) -> AnchorRecord:
+    return replace(_record(size, "recorded"), block_number=block, block_hash=f"0x{block:064x}")
+
+
+def test_the_reorganisation_watch_reads_where_recorded_anchors_were_mined(
+    storage: Storage,
+) -> None:
+    for size, block in ((5, 3), (10, 7), (15, 9)):
+        storage.anchors.save(_mined(size, block))
+    storage.anchors.save(_record(20, "pending"))
+    assert storage.anchors.recorded_since(7) == [
+        RecordedBlock(10, 7, f"0x{7:064x}"),
+        RecordedBlock(15, 9, f"0x{9:064x}"),
+    ]
+    assert storage.anchors.latest_size() == 20
+
+
+def test_anchors_recorded_before_the_block_hash_column_are_watched_after_an_upgrade(
+    settings: Settings,
+) -> None:
+    older = open_storage(settings)
+    older.anchors.save(_mined(5, 3))
+    with older.log.store._transaction(write=True) as c:  # the table as earlier versions made it
+        c.execute("ALTER TABLE log_anchors DROP COLUMN block_hash")
+    older.close()
+    upgraded = open_storage(settings)
+    try:
+        assert upgraded.anchors.recorded_since(0) == [RecordedBlock(5, 3, f"0x{3:064x}")]
+    finally:
+        upgraded.close()

@@ -57,8 +57,8 @@ def _logged(ledger: RunningLedger) -> int:
 def _at_close(ledger: RunningLedger, start: int, end: int) -> tuple[list[bytes], list[Any]]:
     """What hashing everything at batch close gives for entries ``start`` to ``end``."""
     storage = ledger.embedded.storage
-    entries = storage.log.store.entries(start, end)
-    sources = document_sources(storage.ledger, entries, ledger.url)
+    positions = storage.log.store.positions(start, end)
+    sources = document_sources(storage.ledger, positions, ledger.url)
     return place_documents(sources, [document_hash(source.document) for source in sources])
 
 

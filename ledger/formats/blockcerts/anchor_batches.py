@@ -11,7 +11,6 @@ needs no personal data), but no new one can be made.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,7 +36,6 @@ from ledger.persistence.stored_topics import topics_of
 
 log = logging.getLogger("credledger.documents")
 
-_VERSIONED = ("Credential.Issued", "Credential.Amended")
 _VERSIONED_TOPICS = topics_of(Credential.Issued, Credential.Amended)
 
 
@@ -64,23 +62,19 @@ class DocumentSource:
 
 
 def document_sources(
-    ledger: Ledger, entries: Sequence[bytes], public_url: str
+    ledger: Ledger, positions: Sequence[int], public_url: str
 ) -> list[DocumentSource]:
-    """The documents of the credential versions that ``entries`` issue or amend, in order.
+    """The documents of the credential versions issued or amended by the log entries made from
+    the stored events at ``positions`` (consecutive entries), in order.
 
-    The commands come from the stored events, read in one query (not from the entries:
-    their canonical JSON writes ``5.0`` as ``5``, which JSON-LD would type differently), and
+    The commands come from the stored events, read in one query by topic (not from the
+    entries: their canonical JSON writes ``5.0`` as ``5``, which JSON-LD would type
+    differently, and reading each entry to find its type would cost more than the rest), and
     the learners' data in one vault read. Versions whose data is erased are left out.
     """
-    entry_of: dict[int, int] = {}
-    for index, raw in enumerate(entries):
-        if b'"Credential.' in raw:
-            envelope = json.loads(raw)
-            if envelope["type"] in _VERSIONED:
-                entry_of[int(envelope["position"])] = index
-    if not entry_of:
+    if not positions:
         return []
-    positions = sorted(entry_of)
+    entry_of = {position: index for index, position in enumerate(positions)}
     stored = ledger.recorder.select_notifications(
         start=positions[0],
         limit=positions[-1] - positions[0] + 1,
