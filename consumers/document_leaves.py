@@ -31,9 +31,18 @@ from ledger.formats.blockcerts.document_quads import document_hash
 
 log = logging.getLogger("credledger.anchoring")
 
+
+def document_hashes(documents: list[dict[str, Any]]) -> list[bytes]:
+    """The Blockcerts hash of each document, in order (a hashing process's task)."""
+    return [document_hash(document) for document in documents]
+
+
 # How many log entries past the last anchored batch are prepared at most: while the chain is
 # out, the log keeps growing, and prepared documents are held in memory (a few kB each).
-AHEAD_LIMIT = 20_000
+AHEAD_LIMIT = 5_000
+# Documents sent to a hashing process at once: one task, one future and one message each
+# cost more than hashing a document.
+CHUNK = 50
 
 
 class DocumentLeaves:
@@ -53,7 +62,8 @@ class DocumentLeaves:
         self._pool: ProcessPoolExecutor | None = None
         self._start: int | None = None  # the log index the prepared documents start from
         self._through = 0  # entries before this index are prepared
-        self._prepared: list[tuple[int, DocumentSource, Future[bytes]]] = []
+        # (log index, source, the future of its chunk's hashes, its place in the chunk)
+        self._prepared: list[tuple[int, DocumentSource, Future[list[bytes]], int]] = []
 
     def ahead(self, start: int, end: int) -> None:
         """Prepare the documents of entries ``start`` to ``end`` not prepared yet (at most
@@ -63,17 +73,17 @@ class DocumentLeaves:
     def take(self, start: int, end: int) -> tuple[list[bytes], list[dict[str, Any]]]:
         """The leaves of the batch of entries ``start`` to ``end``, and what each leaf is."""
         self._prepare(start, end)
-        batch = [(source, leaf) for index, source, leaf in self._prepared if index < end]
+        batch = [item[1:] for item in self._prepared if item[0] < end]
         self._prepared = [item for item in self._prepared if item[0] >= end]
         self._start = end
         # Erased since it was prepared: the batch gets no leaf for it.
-        held = self.ledger.vault.held([source.commitment for source, _ in batch])
-        kept = [(source, leaf) for source, leaf in batch if source.commitment in held]
-        return place_documents([s for s, _ in kept], [self._result(s, f) for s, f in kept])
+        held = self.ledger.vault.held([source.commitment for source, _, _ in batch])
+        kept = [item for item in batch if item[0].commitment in held]
+        return place_documents([s for s, _, _ in kept], [self._result(*item) for item in kept])
 
     def waiting(self) -> int:
         """Documents prepared whose hash is not ready yet."""
-        return sum(1 for _, _, leaf in self._prepared if not leaf.done())
+        return sum(1 for _, _, hashes, _ in self._prepared if not hashes.done())
 
     def _prepare(self, start: int, end: int) -> None:
         if self._start != start:
@@ -81,8 +91,14 @@ class DocumentLeaves:
         if end <= self._through:
             return
         positions = self.log.store.positions(self._through, end)
-        for source in document_sources(self.ledger, positions, self.public_url):
-            self._prepared.append((self._through + source.entry, source, self._hash(source)))
+        sources = document_sources(self.ledger, positions, self.public_url)
+        for first in range(0, len(sources), CHUNK):
+            chunk = sources[first : first + CHUNK]
+            hashes = self._hash([source.document for source in chunk])
+            self._prepared += [
+                (self._through + source.entry, source, hashes, offset)
+                for offset, source in enumerate(chunk)
+            ]
         self._through = end
 
     def close(self) -> None:
@@ -91,10 +107,10 @@ class DocumentLeaves:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
 
-    def _hash(self, source: DocumentSource) -> Future[bytes]:
+    def _hash(self, documents: list[dict[str, Any]]) -> Future[list[bytes]]:
         if self._processes == 0:
-            done: Future[bytes] = Future()
-            done.set_result(document_hash(source.document))
+            done: Future[list[bytes]] = Future()
+            done.set_result(document_hashes(documents))
             return done
         if self._pool is None:
             # Spawned, not forked: the consumer process has threads and open connections.
@@ -106,15 +122,15 @@ class DocumentLeaves:
                 initargs=(signal.SIGKILL, os.getpid()),
             )
         try:
-            return self._pool.submit(document_hash, source.document)
+            return self._pool.submit(document_hashes, documents)
         except BrokenProcessPool as exc:
             done = Future()
             done.set_exception(exc)
             return done
 
-    def _result(self, source: DocumentSource, leaf: Future[bytes]) -> bytes:
+    def _result(self, source: DocumentSource, hashes: Future[list[bytes]], offset: int) -> bytes:
         try:
-            return leaf.result()
+            return hashes.result()[offset]
         except CanonicalizationError:
             raise
         except Exception as exc:
