@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from eventsourcing.persistence import StoredEvent
@@ -206,6 +206,17 @@ class PostgresReadModel(ReadModel):
             connection.cursor() as cursor,
         ):
             yield cursor
+
+    @contextmanager
+    def _reading_cursor(self) -> Iterator[ReadModelCursor]:
+        # A client-side cursor would receive every row of a table before the first page.
+        with (
+            self._pool.connection() as connection,
+            connection.transaction(),
+            connection.cursor(name="read_model_pages") as cursor,
+        ):
+            # The server cursor names execute's first parameter ``query``, nothing else differs.
+            yield cast(ReadModelCursor, cursor)
 
     def close(self) -> None:
         self._pool.close()

@@ -94,6 +94,9 @@ STATUS_LIST_SIZE = 131_072
 STATUS_LIST_FILL = STATUS_LIST_SIZE // 2
 
 # Table name and key columns, in the order the digest reads them.
+# Rows read at a time while digesting the read model.
+DIGEST_PAGE = 1000
+
 _DIGEST_TABLES = (
     ("rm_issuers", "issuer_id"),
     ("rm_issuer_history", "issuer_id, position"),
@@ -120,6 +123,7 @@ class Cursor(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
     def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Any: ...
     def fetchone(self) -> Any: ...
+    def fetchmany(self, size: int) -> list[Any]: ...
     def fetchall(self) -> list[Any]: ...
 
 
@@ -501,6 +505,13 @@ class ReadModel(ABC):
     @contextmanager
     def _cursor(self, *, write: bool) -> Iterator[Cursor]:
         """A cursor in a transaction, committed on success (for writes) and rolled back else."""
+
+    @contextmanager
+    def _reading_cursor(self) -> Iterator[Cursor]:
+        """A read-only cursor whose ``fetchmany`` pages through a large result without
+        holding all of it (a backend may need a server-side cursor for that)."""
+        with self._cursor(write=False) as cursor:
+            yield cursor
 
     def _sql(self, statement: str) -> str:
         """The statement in this backend's placeholder style (portable SQL uses ``?``)."""
@@ -1111,11 +1122,13 @@ class ReadModel(ABC):
     def digest(self) -> tuple[str, int]:
         """SHA-256 over every row in key order, and the log position the rows reflect."""
         sha = hashlib.sha256()
-        with self._cursor(write=False) as c:
+        with self._reading_cursor() as c:
             c.execute(self._sql("SELECT position FROM rm_tracking WHERE name = ?"), (self.name,))
             row = c.fetchone()
             for table, key in _DIGEST_TABLES:
                 c.execute(f"SELECT * FROM {table} ORDER BY {key}")
-                for values in c.fetchall():
-                    sha.update(f"{_json([table, *values])}\n".encode())
+                # In pages: a million credentials' versions at once would take gigabytes.
+                while page := c.fetchmany(DIGEST_PAGE):
+                    for values in page:
+                        sha.update(f"{_json([table, *values])}\n".encode())
         return sha.hexdigest(), int(row[0]) if row else 0

@@ -5,9 +5,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+import pytest
+
 from consumers.follower import NotificationFollower
 from consumers.projector import ReadModelProjector
 from ledger.domain.signing import IssuerKey
+from ledger.persistence import read_model
 from ledger.persistence.read_model import ReadModel
 from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, issue
 
@@ -102,3 +105,17 @@ def test_a_replay_of_the_log_envelopes_alone_equals_the_live_read_model(
     replayed = fresh_read_model("from-envelopes")
     replay_envelopes(replayed, (json.loads(entry) for _, entry in entries))
     assert replayed.digest() == live.digest()
+
+
+def test_the_digest_read_in_pages_is_the_digest_of_every_row(
+    ledger: RunningLedger, issuer: RegisteredIssuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    busy_history(ledger, issuer)
+    live = ledger.embedded.storage.read_model
+    ledger.embedded.projector.catch_up()
+    whole = live.digest()
+    monkeypatch.setattr(read_model, "DIGEST_PAGE", 2)
+    assert live.digest() == whole
+    with live._cursor(write=True) as c:
+        c.execute("UPDATE rm_credentials SET status = 'active' WHERE status = 'revoked'")
+    assert live.digest() != whole
