@@ -111,6 +111,29 @@ def peak_memory(root: int) -> dict[str, int]:
     return peaks
 
 
+class PeakSampler:
+    """The peak resident memory of a process and of each it starts, read every half second
+    while it runs. (The rusage of a child forked from this process would also count this
+    process's own memory at the fork, which holds the whole run's latencies.)"""
+
+    def __init__(self, root: int) -> None:
+        self.peaks: dict[str, int] = {}
+        self._root = root
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            for name, peak in peak_memory(self._root).items():
+                self.peaks[name] = max(peak, self.peaks.get(name, 0))
+
+    def stop(self) -> dict[str, int]:
+        self._stop.set()
+        self._thread.join()
+        return self.peaks
+
+
 def store_bytes(data_dir: Path) -> dict[str, int]:
     """Bytes on disk of every SQLite store (a database with its WAL counted together)."""
     sizes: dict[str, int] = {}
@@ -267,10 +290,11 @@ def run(
             env={**os.environ, **env},
         )
         audit_started = time.monotonic()
+        sampler = PeakSampler(audit.pid)
         output = audit.stdout.read() if audit.stdout else b""
-        _, status, usage = os.wait4(audit.pid, 0)
+        audit_memory = sampler.stop()
+        audit.wait()
         audit_seconds = time.monotonic() - audit_started
-        audit.returncode = os.waitstatus_to_exitcode(status)
         report = json.loads(output)
         if audit.returncode != 0:
             raise SystemExit(f"the audit was not clean: {json.dumps(report)[:500]}")
@@ -295,7 +319,7 @@ def run(
         "audit": {
             "seconds": audit_seconds,
             "entries_per_second": report["entries"] / audit_seconds,
-            "peak_memory": usage.ru_maxrss * 1024,
+            "peak_memory": audit_memory,
             "report": report,
         },
         "total_seconds": current_at - started + audit_seconds,
@@ -341,9 +365,15 @@ def main() -> None:
         f"{result['total_seconds']:.0f} s"
     )
     peak = max(result["peak_memory"].values(), default=0)
+    audit_peaks = result["audit"]["peak_memory"]
+    own = max((v for k, v in audit_peaks.items() if "ledger.cli audit" in k), default=0)
+    others = sorted(
+        (v for k, v in audit_peaks.items() if "ledger.cli audit" not in k), reverse=True
+    )
+    helpers = f", its helpers' {', '.join(f'{v / 2**20:.0f}' for v in others)} MiB"
     print(
-        f"peak memory: largest process {peak / 2**20:.0f} MiB, "
-        f"audit {result['audit']['peak_memory'] / 2**20:.0f} MiB"
+        f"peak memory: largest process {peak / 2**20:.0f} MiB; the audit's process "
+        f"{own / 2**20:.0f} MiB{helpers if others else ''}"
     )
 
 
