@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from anchors.anchor_tree import AnchorTree, checkpoint_leaf
+from anchors.anchoring import AnchorRecord
 from anchors.chain import BURN_ADDRESS, Chain, ChainUnavailable, confirmations_of
 from anchors.checkpoint import Checkpoint, NoteVerifier, verify_checkpoint
 from anchors.cosignature import cosigners, is_cosignature_key
@@ -67,6 +68,7 @@ class Auditor:
         # The tree is rebuilt from hashes: its entries are read from the log, not kept.
         self.rebuilt = TransparencyLog(MemoryLogStore(keep_entries=False))
         self._bindings = Bindings()
+        self._part_of: tuple[int, AnchorRecord | None] | None = None
         self.checkpoints_seen: dict[int, str] = {}
         self.resume_point: Resume | None = resume
         # The state to resume from copies the binding checks' (large) state: only when wanted.
@@ -330,7 +332,10 @@ class Auditor:
         size = content.get("checkpoint_size")
         if not isinstance(size, int):
             return "the anchor event names no checkpoint"
-        record = self._anchors.get(size)
+        # A batch's parts follow one another: its record is read once, not once a part.
+        if self._part_of is None or self._part_of[0] != size:
+            self._part_of = (size, self._anchors.get(size))
+        record = self._part_of[1]
         if record is None:
             return None  # a source without anchor records (a tile mirror): nothing to hold to
         if str(envelope.get("aggregate_id")) != str(anchor_id_for(self._verifier.name, size)):
