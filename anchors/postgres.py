@@ -59,12 +59,15 @@ class PostgresLogStore(SQLLogStore):
             c.execute("SELECT pg_advisory_xact_lock(91620001)")
             for statement in _SCHEMA:
                 c.execute(statement)
-            # Logs made before the column: each anchor's block hash from its record.
-            c.execute("ALTER TABLE log_anchors ADD COLUMN IF NOT EXISTS block_hash TEXT")
+            # Logs made before the column: each anchor's block hash from its record. Looked up
+            # first: an ALTER TABLE locks the table even when it has nothing to do.
             c.execute(
-                "UPDATE log_anchors SET block_hash = record::json->>'block_hash'"
-                " WHERE block_hash IS NULL AND block_number IS NOT NULL"
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+                " AND table_name = 'log_anchors' AND column_name = 'block_hash'"
             )
+            if c.fetchone() is None:
+                c.execute("ALTER TABLE log_anchors ADD COLUMN block_hash TEXT")
+                c.execute("UPDATE log_anchors SET block_hash = record::json->>'block_hash'")
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Cursor[Any]]:
