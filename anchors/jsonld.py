@@ -137,7 +137,11 @@ def json_ld_text(document: Mapping[str, Any]) -> str:
 def canonical_nquads(document: Mapping[str, Any]) -> str:
     """The canonical N-Quads of ``document`` (its ``proof`` included if it has one)."""
     try:
-        quads = pyoxigraph.parse(json_ld_text(document), format=pyoxigraph.RdfFormat.JSON_LD)
+        text = json_ld_text(document).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise CanonicalizationError(f"the text is not Unicode: {exc.reason}") from None
+    try:
+        quads = pyoxigraph.parse(text, format=pyoxigraph.RdfFormat.JSON_LD)
         dataset = pyoxigraph.Dataset(quads)
     except (SyntaxError, ValueError) as exc:
         raise CanonicalizationError(f"JSON-LD parsing failed: {exc}") from exc
@@ -152,20 +156,6 @@ def canonical_nquads(document: Mapping[str, Any]) -> str:
         )
         raise CanonicalizationError(f"unmapped fields (no context defines them): {unmapped}")
     return "".join(line + "\n" for line in lines)
-
-
-def canonical_nquads_of_quads(nquads: str, *, checked: bool = False) -> str:
-    """The canonical form (RDFC-1.0, sorted N-Quads) of a dataset given as N-Quads text.
-
-    ``checked``: the text was written by code that checked every IRI it wrote, so the parser
-    need not check them again (a quarter of the parse).
-    """
-    try:
-        quads = pyoxigraph.parse(nquads, format=pyoxigraph.RdfFormat.N_QUADS, lenient=checked)
-        dataset = pyoxigraph.Dataset(quads)
-    except (SyntaxError, ValueError) as exc:
-        raise CanonicalizationError(f"N-Quads parsing failed: {exc}") from exc
-    return "".join(line + "\n" for line in _canonical_lines(dataset))
 
 
 def _canonical_lines(dataset: pyoxigraph.Dataset) -> list[str]:

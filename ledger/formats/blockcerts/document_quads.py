@@ -1,14 +1,16 @@
 """The hash of the ledger's own documents without a JSON-LD processor.
 
-Hashing a document (RDFC-1.0 over its N-Quads) spends about three quarters of its time turning
-JSON-LD into quads: inlining and pruning the contexts, then expanding every term. A document
-the ledger builds has one fixed ``@context`` and a fixed set of terms, each with one meaning,
-so its quads can be written straight from its JSON; pyoxigraph canonicalizes them as before.
+Hashing a document (RDFC-1.0 over its N-Quads) through JSON-LD spends most of its time turning
+JSON-LD into quads (inlining and pruning the contexts, expanding every term) and then parsing
+and serialising N-Quads around the canonicalization. A document the ledger builds has one fixed
+``@context`` and a fixed set of terms, each with one meaning, so its quads are written straight
+from its JSON as terms in canonical N-Quads form and labelled by :mod:`anchors.rdfc`.
 
 Anything outside that shape (another context, a term or keyword not in the table, a value of
-another kind, an IRI that is not plainly absolute) goes to the general path in
-:mod:`anchors.jsonld`, which stays the reference: a property test over randomised content
-proves both paths give the same bytes, and the Blockcerts verifier checks the hashes.
+another kind, an IRI that is not plainly absolute, text that is not Unicode scalar values) goes
+to the general path in :mod:`anchors.jsonld` (pyoxigraph), which stays the reference: property
+tests over randomised content prove both paths give the same bytes, and the Blockcerts verifier
+checks the hashes.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from typing import Any
 
 import pyoxigraph
 
-from anchors.jsonld import canonical_nquads, canonical_nquads_of_quads
+from anchors.jsonld import canonical_nquads
+from anchors.rdfc import Quad, TooComplex, canonical_nquads_of_terms
 from ledger.formats.blockcerts.document import CONTEXT, ELM_CONTEXT
 
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -68,22 +71,36 @@ def _tables() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
 
 
 def _predicates(table: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
-    return {term: (f" <{iri}> ", coercion) for term, (iri, coercion) in table.items()}
+    return {term: (f"<{iri}>", coercion) for term, (iri, coercion) in table.items()}
 
 
-def _type_lines(table: dict[str, str]) -> dict[str, str]:
-    return {name: f" <{_RDF_TYPE}> <{iri}> ." for name, iri in table.items()}
+def _classes(table: dict[str, str]) -> dict[str, str]:
+    return {name: f"<{iri}>" for name, iri in table.items()}
 
 
 _PROPERTIES, _CLASSES = _tables()
-# What follows a subject in its lines: " <predicate> " and " <rdf:type> <class> ." (ready made,
-# as every document writes some ninety lines); the top node also takes the credential's own.
+# The predicate and class terms, ready made (every document writes some ninety quads); the top
+# node also takes the credential's own.
 _PREDICATES = _predicates(_PROPERTIES)
-_TYPE_LINES = _type_lines(_CLASSES)
+_TYPES = _classes(_CLASSES)
 _TOP_PREDICATES = _predicates({**_PROPERTIES, **_CREDENTIAL_PROPERTIES})
-_TOP_TYPE_LINES = _type_lines({**_CLASSES, **_CREDENTIAL_CLASSES})
+_TOP_TYPES = _classes({**_CLASSES, **_CREDENTIAL_CLASSES})
+_RDF_TYPE_TERM = f"<{_RDF_TYPE}>"
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|^`\\]*$")
-_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
+# Canonical N-Quads (RDF 1.2): ECHAR for quote, backslash, LF, CR, BS, TAB and FF; UCHAR for
+# the other C0 controls, DEL and the two noncharacters U+FFFE and U+FFFF; the rest as is.
+_ESCAPES = str.maketrans(
+    {
+        **{chr(c): f"\\u{c:04X}" for c in [*range(0x20), 0x7F, 0xFFFE, 0xFFFF]},
+        "\\": "\\\\",
+        '"': '\\"',
+        "\n": "\\n",
+        "\r": "\\r",
+        "\b": "\\b",
+        "\t": "\\t",
+        "\f": "\\f",
+    }
+)
 _INTEGER = "<" + _XSD + "integer>"
 
 
@@ -101,10 +118,11 @@ def _double(value: float) -> str:
 
 
 class _Writer:
-    """Writes a node tree as N-Quads lines, blank nodes numbered in order of appearance."""
+    """Writes a node tree as quads of canonical N-Quads terms, blank nodes numbered in order
+    of appearance."""
 
     def __init__(self) -> None:
-        self.lines: list[str] = []
+        self.quads: list[Quad] = []
         self._blank = 0
 
     def node(self, node: Mapping[str, Any], top: bool = False) -> str:
@@ -114,25 +132,23 @@ class _Writer:
             self._blank += 1
         else:
             subject = self._iri(identifier)
-        lines = self.lines
-        predicates, type_lines = (
-            (_TOP_PREDICATES, _TOP_TYPE_LINES) if top else (_PREDICATES, _TYPE_LINES)
-        )
+        quads = self.quads
+        predicates, types = (_TOP_PREDICATES, _TOP_TYPES) if top else (_PREDICATES, _TYPES)
         for key, value in node.items():
             if key == "id":
                 continue
             if key == "type":
                 for name in value if isinstance(value, list) else [value]:
-                    if not isinstance(name, str) or name not in type_lines:
+                    if not isinstance(name, str) or name not in types:
                         raise _NotOurShape
-                    lines.append(subject + type_lines[name])
+                    quads.append((subject, _RDF_TYPE_TERM, types[name]))
                 continue
             found = predicates.get(key)
             if found is None:
                 raise _NotOurShape
             predicate, coercion = found
             for item in value if isinstance(value, list) else [value]:
-                lines.append(subject + predicate + self._object(item, coercion) + " .")
+                quads.append((subject, predicate, self._object(item, coercion)))
         return subject
 
     def _object(self, value: Any, coercion: str) -> str:
@@ -162,9 +178,10 @@ class _Writer:
         return f"<{value}>"
 
 
-def ledger_quads(document: Mapping[str, Any]) -> str | None:
-    """The N-Quads of a document of the ledger's shape (its ``proof`` left out), blank nodes
-    not yet canonically labelled; None if ``document`` has another shape."""
+def ledger_quads(document: Mapping[str, Any]) -> list[Quad] | None:
+    """The quads of a document of the ledger's shape (its ``proof`` left out) as canonical
+    N-Quads terms, blank nodes not yet canonically labelled; None if ``document`` has another
+    shape."""
     if document.get("@context") != CONTEXT:
         return None
     writer = _Writer()
@@ -172,24 +189,34 @@ def ledger_quads(document: Mapping[str, Any]) -> str | None:
         writer.node({k: v for k, v in document.items() if k not in ("@context", "proof")}, top=True)
     except _NotOurShape:
         return None
-    return "\n".join(writer.lines) + "\n"
+    return writer.quads
+
+
+def _direct_nquads(document: Mapping[str, Any]) -> bytes | None:
+    quads = ledger_quads(document)
+    if quads is None:
+        return None
+    try:
+        return canonical_nquads_of_terms(quads).encode("utf-8")
+    except (TooComplex, UnicodeEncodeError):  # a lone surrogate: the general path's error
+        return None
 
 
 def ledger_nquads(document: Mapping[str, Any]) -> str | None:
     """The canonical N-Quads of a document of the ledger's shape (its ``proof`` left out), or
-    None if ``document`` has another shape."""
-    quads = ledger_quads(document)
-    # Every IRI the writer wrote matched _ABSOLUTE_IRI or is one of its tables'.
-    return None if quads is None else canonical_nquads_of_quads(quads, checked=True)
+    None if ``document`` has another shape (or blank nodes too alike to label directly)."""
+    nquads = _direct_nquads(document)
+    return None if nquads is None else nquads.decode("utf-8")
 
 
 def document_hash(document: Mapping[str, Any]) -> bytes:
     """SHA-256 of the canonical N-Quads of ``document`` without its ``proof``: the Blockcerts
     document hash, written directly for the ledger's own documents."""
-    nquads = ledger_nquads(document)
+    nquads = _direct_nquads(document)
     if nquads is None:
-        nquads = canonical_nquads({k: v for k, v in document.items() if k != "proof"})
-    return hashlib.sha256(nquads.encode("utf-8")).digest()
+        unproved = {k: v for k, v in document.items() if k != "proof"}
+        nquads = canonical_nquads(unproved).encode("utf-8")
+    return hashlib.sha256(nquads).digest()
 
 
 def document_leaf(document: Mapping[str, Any]) -> str:

@@ -190,3 +190,25 @@ def test_a_document_of_another_shape_goes_to_the_general_path(change: dict[str, 
             document_hash(document)
     else:
         assert document_hash(document) == hashlib.sha256(expected.encode()).digest()
+
+
+# Every character canonical N-Quads escapes, and some it must leave as they are.
+ESCAPED_OR_NOT = [*map(chr, range(0x20)), "\x7f", "\ufffe", "\uffff", "\\", '"', "é", "\U0001f600"]
+
+
+@pytest.mark.parametrize("character", ESCAPED_OR_NOT, ids=lambda c: f"U+{ord(c):04X}")
+def test_text_is_escaped_as_the_general_path_escapes_it(character: str) -> None:
+    content = credential_content(datetime(2026, 1, 1, tzinfo=UTC), title=f"a{character}b")
+    document = document_of(content, {"identifier": "s", "full_name": f"Zo{character}"})
+    assert ledger_nquads(document) == canonical_nquads(document)
+
+
+def test_a_lone_surrogate_gets_the_general_paths_answer() -> None:
+    document = document_of(
+        credential_content(datetime(2026, 1, 1, tzinfo=UTC), title="a\ud800b"),
+        {"identifier": "s", "full_name": "Zoë"},
+    )
+    with pytest.raises(CanonicalizationError, match="not Unicode"):
+        canonical_nquads(document)
+    with pytest.raises(CanonicalizationError, match="not Unicode"):
+        document_hash(document)
