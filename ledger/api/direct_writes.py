@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ledger.api.app_context import ApiContext
 from ledger.api.problems import known_problem
+from ledger.domain import json_text
 from ledger.domain.errors import MalformedRequest
 
 _MISSING = object()
@@ -100,7 +101,7 @@ def _json_body(raw: bytes, content_type: str | None) -> Any:
     if kind != "application" or not (subtype == "json" or subtype.endswith("+json")):
         return raw
     try:
-        return json.loads(raw)
+        return json_text.loads(raw)
     except json.JSONDecodeError as exc:
         raise RequestValidationError(
             [

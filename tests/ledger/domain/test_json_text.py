@@ -1,0 +1,70 @@
+"""JSON text is read as the standard library reads it: the same values of the same types, and
+the same errors, whichever parser did the reading."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.domain import json_text
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal, and of the same types all the way down (1 == 1.0 is not enough)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b) or (a != a and b != b)  # NaN
+
+
+@settings(max_examples=500, deadline=None)
+@given(JSON_VALUES, st.booleans())
+def test_any_json_value_reads_as_the_standard_library_reads_it(value: Any, ascii: bool) -> None:
+    text = json.dumps(value, ensure_ascii=ascii, indent=None if ascii else 1).encode()
+    assert same(json_text.loads(text), json.loads(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"18446744073709551616",  # past 64 bits: orjson would read a float
+        b"-9223372036854775809",
+        b'{"points":123456789012345678901234567890}',
+        b"[1,\n 99999999999999999999]",
+        b"NaN",
+        b"[Infinity, -Infinity]",
+        b"1e400",
+        b'"\\ud800"',  # an escaped lone surrogate
+        b'\xef\xbb\xbf{"a":1}',
+        '{"a": "é"}'.encode("utf-16"),
+        b'{"a":1,"a":2}',
+    ],
+)
+def test_what_orjson_reads_otherwise_is_read_by_the_standard_library(text: bytes) -> None:
+    assert same(json_text.loads(text), json.loads(text))
+
+
+@pytest.mark.parametrize("text", [b"{", b'{"a":}', b"[1,]", b'"a\x01b"', b"\xff", b""])
+def test_bad_text_gets_the_standard_librarys_error(text: bytes) -> None:
+    with pytest.raises(ValueError) as expected:
+        json.loads(text)
+    with pytest.raises(type(expected.value), match=re.escape(str(expected.value))):
+        json_text.loads(text)
