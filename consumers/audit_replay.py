@@ -15,6 +15,7 @@ from typing import Any
 from anchors.child_process import die_with_parent
 from consumers.projector import replay_envelopes
 from ledger.client import LedgerClient
+from ledger.operations import heap
 from ledger.persistence.read_model import ReadModel
 from ledger.persistence.sqlite import SQLiteReadModel
 
@@ -118,6 +119,7 @@ class ReplayProcess:
 
 def _replay_in_child(pipe: Connection, target: Target, keep: Path | None, parent: int) -> None:
     die_with_parent(parent=parent)
+    heap.settle()
     replay = ScratchReplay(target, keep)
     try:
         while batch := pipe.recv_bytes():

@@ -28,6 +28,7 @@ from ledger.formats.blockcerts.anchor_batches import (
     place_documents,
 )
 from ledger.formats.blockcerts.document_quads import document_hash
+from ledger.operations import heap
 
 log = logging.getLogger("credledger.anchoring")
 
@@ -35,6 +36,11 @@ log = logging.getLogger("credledger.anchoring")
 def document_hashes(documents: list[dict[str, Any]]) -> list[bytes]:
     """The Blockcerts hash of each document, in order (a hashing process's task)."""
     return [document_hash(document) for document in documents]
+
+
+def _hashing_process_started(parent: int) -> None:
+    die_with_parent(signal.SIGKILL, parent)
+    heap.settle()
 
 
 # How many log entries past the last anchored batch are prepared at most: while the chain is
@@ -118,8 +124,8 @@ class DocumentLeaves:
             self._pool = ProcessPoolExecutor(
                 self._processes,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=die_with_parent,
-                initargs=(signal.SIGKILL, os.getpid()),
+                initializer=_hashing_process_started,
+                initargs=(os.getpid(),),
             )
         try:
             return self._pool.submit(document_hashes, documents)

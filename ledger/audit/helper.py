@@ -19,6 +19,7 @@ from typing import Any
 
 from anchors.child_process import die_with_parent
 from ledger.audit.issuer_register import Recovery, recover_envelope_signer
+from ledger.operations import heap
 
 # Below this many entries, starting a process costs more than it saves.
 WORTH_IT_ENTRIES = 50_000
@@ -94,6 +95,7 @@ def _serve(
     parent: int,
 ) -> None:
     die_with_parent(parent=parent)
+    heap.settle()
     try:
         while True:
             kind, *request = requests.get()

@@ -13,7 +13,7 @@ import uvicorn
 
 from ledger.api import create_app
 from ledger.cli import options
-from ledger.operations import logs, metrics
+from ledger.operations import heap, logs, metrics
 from ledger.runtime.api_worker import WORKER_CHAIN, chain_description
 from ledger.runtime.consumer_process import settings_environment
 from ledger.settings import Settings, create_secrets
@@ -140,11 +140,13 @@ def serve(
         shared_metrics(settings)  # counted in both processes, summed at /metrics
         with SupervisedLedger(settings) as supervised:
             app = create_app(supervised.api_context(), on_shutdown=supervised.stop)
+            heap.settle()
             uvicorn.run(app, **served)  # type: ignore[arg-type]
         return
     if workers == 1 and not no_consumers:
         with EmbeddedLedger(settings) as embedded:
             app = create_app(embedded.api_context(), on_shutdown=embedded.stop)
+            heap.settle()
             uvicorn.run(app, **served)  # type: ignore[arg-type]
         return
     _share_settings(settings)
@@ -157,6 +159,7 @@ def serve(
         node = embedded.chain.node
         rpc_url = node.url if node is not None else settings.chain_rpc_url
         os.environ[WORKER_CHAIN] = chain_description(embedded.api_context().chain_info, rpc_url)
+        heap.settle()
         uvicorn.run("ledger.runtime.api_worker:app", factory=True, workers=workers, **served)  # type: ignore[arg-type]
 
 

@@ -26,7 +26,7 @@ from consumers.projector import ReadModelProjector
 from ledger.api import create_app
 from ledger.api.app_context import ApiContext
 from ledger.application.storage import Storage, open_storage
-from ledger.operations import logs
+from ledger.operations import heap, logs
 from ledger.settings import Settings
 
 WORKER_CHAIN = "CREDLEDGER_WORKER_CHAIN"
@@ -79,4 +79,6 @@ def app() -> FastAPI:
     settings = Settings()
     logs.configure(settings.log_format, settings.log_level)
     storage = open_storage(settings)
-    return create_app(worker_context(settings, storage), on_shutdown=storage.close)
+    app = create_app(worker_context(settings, storage), on_shutdown=storage.close)
+    heap.settle()
+    return app

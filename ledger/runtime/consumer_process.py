@@ -23,7 +23,7 @@ from pathlib import Path
 
 from anchors.child_process import die_with_parent
 from consumers.anchor_consumer import connect_chain
-from ledger.operations import logs, metrics
+from ledger.operations import heap, logs, metrics
 from ledger.settings import Settings
 
 log = logging.getLogger("credledger.consumers")
@@ -165,6 +165,7 @@ def main() -> None:
     chain = connect_chain(settings, node_url=os.environ.get(NODE_ENV))
     code = 0
     with EmbeddedLedger(settings, chain=chain, project=False) as embedded:
+        heap.settle()
         threading.Thread(
             target=_follow_parent, args=(embedded.wake_log, stop), name="pipe", daemon=True
         ).start()
