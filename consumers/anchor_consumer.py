@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -20,6 +19,7 @@ from anchors.ethereum import Web3Chain
 from anchors.log import TransparencyLog
 from consumers.document_leaves import DocumentLeaves
 from ledger.application.service import Ledger
+from ledger.domain import json_text
 from ledger.operations.ledger_state import waiting_since
 from ledger.operations.metrics import count_anchor, metrics
 from ledger.operations.metrics import enabled as counting
@@ -241,7 +241,7 @@ class AnchorConsumer:
         positions = []
         waited = metrics().event_to_anchored if counting() else None
         for entry in entries:
-            envelope = json.loads(entry)
+            envelope = json_text.loads(entry)
             positions.append(int(envelope["position"]))
             if waited is not None:
                 stored = datetime.fromisoformat(envelope["time"]).timestamp()

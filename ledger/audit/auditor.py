@@ -13,7 +13,6 @@ audit and is reported with its log index and event position.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +30,7 @@ from ledger.audit.issuer_register import IssuerRegister, Recovery, check_envelop
 from ledger.audit.report import AuditReport, Discrepancy, Finding
 from ledger.audit.resume import Resume, node_of
 from ledger.audit.sources import Anchors, History, ReadModelReplay, SignersAhead
+from ledger.domain import json_text
 from ledger.domain.aggregates import anchor_id_for
 from ledger.domain.binding import ANCHOR_EVENTS, Bindings
 from ledger.domain.canonical import canonical_bytes
@@ -240,7 +240,7 @@ class Auditor:
     ) -> dict[str, Any]:
         started = time.perf_counter()
         try:
-            envelope = json.loads(entry)
+            envelope = json_text.loads(entry)
             # Equal to the event store's rebuilt envelope, it is canonical by construction.
             canonical = (expected is not None and entry == expected) or (
                 canonical_bytes(envelope) == entry
@@ -301,7 +301,7 @@ class Auditor:
         self, index: int, position: int, entry: bytes, register: IssuerRegister
     ) -> dict[str, Any]:
         try:
-            envelope = json.loads(entry)
+            envelope = json_text.loads(entry)
         except ValueError:
             raise Discrepancy(
                 Finding("event-store", index, position, "the stored event does not decode")

@@ -9,7 +9,6 @@ entry; it only takes the recovered signer from here.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import queue
@@ -19,6 +18,7 @@ from typing import Any
 
 from anchors.child_process import die_with_parent
 from ledger.audit.issuer_register import Recovery, recover_envelope_signer
+from ledger.domain import json_text
 from ledger.operations import heap
 
 # Below this many entries, starting a process costs more than it saves.
@@ -83,7 +83,7 @@ class AuditHelper:
 def _recover(entry: bytes) -> Recovery | None:
     """The entry's recovery; None for what the audit must look at itself."""
     try:
-        return recover_envelope_signer(json.loads(entry))
+        return recover_envelope_signer(json_text.loads(entry))
     except Exception:
         # Not an envelope the audit will accept; it finds out why, in order.
         return None

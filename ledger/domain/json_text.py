@@ -30,9 +30,9 @@ def _long_number(text: bytes) -> bool:
     return text[:19].isdigit() or _LONG_NUMBER in text.translate(_CLASSES)
 
 
-def loads(text: bytes) -> Any:
+def loads(text: bytes | str) -> Any:
     """The value of JSON ``text``, as :func:`json.loads` gives it (and its errors)."""
-    if not _long_number(text):
+    if type(text) is bytes and not _long_number(text):
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import pytest
 import rfc8785
 
-from ledger.domain.canonical import canonical_bytes
+from ledger.domain.canonical import canonical_bytes, canonical_bytes_of_text
 from ledger.domain.commitment import commit, matches, new_salt
 
 ALPHABET = 'aZ09 "\\/\b\f\n\r\t\x00\x1f\x7f\u00e9\u00df\u2028\u20ac\ud7ff\ue000\uffff\U0001f600'
@@ -36,6 +37,29 @@ def test_matches_the_reference_implementation_on_random_json() -> None:
     for _ in range(3000):
         value = random_value(rng)
         assert canonical_bytes(value) == bytes(rfc8785.dumps(value)), value
+
+
+def text_value(rng: random.Random, depth: int = 0) -> Any:
+    """What a command's schema admits: strings, lists and objects with ASCII keys."""
+    kind = rng.randrange(3 if depth < 4 else 1)
+    if kind == 0:
+        return "".join(rng.choice(ALPHABET) for _ in range(rng.randrange(12)))
+    if kind == 1:
+        return [text_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+    keys = ["".join(rng.choice("aZ09_-") for _ in range(rng.randrange(1, 5))) for _ in range(4)]
+    return {key: text_value(rng, depth + 1) for key in keys}
+
+
+def test_text_only_values_match_the_reference_implementation() -> None:
+    rng = random.Random(8785)
+    for _ in range(3000):
+        value = text_value(rng)
+        assert canonical_bytes_of_text(value) == bytes(rfc8785.dumps(value)), value
+
+
+def test_a_lone_surrogate_has_no_canonical_bytes() -> None:
+    with pytest.raises(UnicodeEncodeError):
+        canonical_bytes_of_text({"title": "a\ud800"})
 
 
 def test_keys_sort_by_utf16_code_units() -> None:

@@ -62,6 +62,10 @@ def test_what_orjson_reads_otherwise_is_read_by_the_standard_library(text: bytes
     assert same(json_text.loads(text), json.loads(text))
 
 
+def test_text_given_as_a_string_reads_the_same() -> None:
+    assert json_text.loads('{"a": [1, "é", 2.5]}') == {"a": [1, "é", 2.5]}
+
+
 @pytest.mark.parametrize("text", [b"{", b'{"a":}', b"[1,]", b'"a\x01b"', b"\xff", b""])
 def test_bad_text_gets_the_standard_librarys_error(text: bytes) -> None:
     with pytest.raises(ValueError) as expected:
