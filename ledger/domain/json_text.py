@@ -1,16 +1,22 @@
-"""JSON text read exactly as the standard library reads it, by orjson where the two agree.
+"""JSON text read and written exactly as the standard library does, by orjson where the two
+agree.
 
 orjson parses several times faster than :func:`json.loads`, which every request body and every
-stored event goes through. The two differ on a few inputs: orjson refuses what the standard
-library accepts beyond RFC 8259 (NaN, Infinity, escaped lone surrogates, a UTF-8 byte-order
-mark, UTF-16 and UTF-32), and it reads an integer beyond 64 bits as a float. Anything orjson
-refuses, and any text with a run of 19 digits or more where a number may start, is read by
-:func:`json.loads` instead, so values, types and error messages stay the standard library's.
+stored event goes through, and writes ten times faster than :func:`json.dumps`. Reading, the
+two differ on a few inputs: orjson refuses what the standard library accepts beyond RFC 8259
+(NaN, Infinity, escaped lone surrogates, a UTF-8 byte-order mark, UTF-16 and UTF-32), and it
+reads an integer beyond 64 bits as a float. Anything orjson refuses, and any text with a run of
+19 digits or more where a number may start, is read by :func:`json.loads` instead, so values,
+types and error messages stay the standard library's. Writing, the two give the same bytes for
+strings, integers, booleans, null, lists and objects with string keys (sorted or not); a value
+with anything else in it (a float, which they format differently; a tuple; a type the standard
+library would hand to a ``default``) is written by :func:`json.dumps`.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -38,3 +44,39 @@ def loads(text: bytes | str) -> Any:
         except orjson.JSONDecodeError:
             pass
     return json.loads(text)
+
+
+def _plain(value: Any) -> bool:
+    """Whether orjson writes ``value`` as json.dumps does (iterative: it runs on every event)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if kind is dict:
+            for key in item:
+                if type(key) is not str:
+                    return False
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        else:
+            return False
+    return True
+
+
+def dumps(
+    value: Any, *, sort_keys: bool = False, default: Callable[[Any], Any] | None = None
+) -> bytes:
+    """``json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=…,
+    default=…)`` as UTF-8 bytes (and its errors)."""
+    if _plain(value):
+        try:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else 0)
+        except orjson.JSONEncodeError:
+            pass  # an integer past 64 bits or a lone surrogate: the json module's answer
+    text = json.dumps(
+        value, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys, default=default
+    )
+    return text.encode("utf-8")

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from ledger.domain import json_text
 from ledger.domain.seal_certificates import parse_seal_certificate
 
 SCHEMA = (
@@ -135,12 +136,9 @@ def _utc(at: datetime) -> str:
     return at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-# One encoder for every row and digest: json.dumps with options builds a new one per call.
-_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def _json(value: Any) -> str:
-    return _ENCODER.encode(value)
+    # The bytes of json.dumps with sorted keys, compact, non-ASCII as is (rows and digests).
+    return json_text.dumps(value, sort_keys=True).decode("utf-8")
 
 
 def version_status_of(found: dict[str, Any], version: int) -> str:

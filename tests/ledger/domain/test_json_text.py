@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -60,6 +61,29 @@ def test_any_json_value_reads_as_the_standard_library_reads_it(value: Any, ascii
 )
 def test_what_orjson_reads_otherwise_is_read_by_the_standard_library(text: bytes) -> None:
     assert same(json_text.loads(text), json.loads(text))
+
+
+@settings(max_examples=500, deadline=None)
+@given(JSON_VALUES, st.booleans())
+def test_any_json_value_is_written_as_the_standard_library_writes_it(
+    value: Any, sort_keys: bool
+) -> None:
+    expected = json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys)
+    assert json_text.dumps(value, sort_keys=sort_keys) == expected.encode()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [(1, "a"), {"a": 1e16}, {1: "a"}, {"big": 2**70}, [0.1, -0.0, 1e-7], {"d": Decimal("2.5")}],
+)
+def test_what_orjson_writes_otherwise_is_written_by_the_standard_library(value: Any) -> None:
+    expected = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    assert json_text.dumps(value, default=str) == expected.encode()
+
+
+def test_a_lone_surrogate_cannot_be_written() -> None:
+    with pytest.raises(UnicodeEncodeError):
+        json_text.dumps({"a": "\ud800"})
 
 
 def test_text_given_as_a_string_reads_the_same() -> None:
