@@ -136,7 +136,7 @@ class Auditor:
                     )
                 started = time.perf_counter()
                 if self._replay is not None:
-                    self._replay.feed(envelopes)
+                    self._replay.feed(envelopes, logged[begin:end])
                     started = self._timed(report, "read-model replay", started)
                 if end > begin:
                     rebuilt.append(logged[begin:end], list(range(index + begin, index + end)))
@@ -171,7 +171,7 @@ class Auditor:
                 for offset, (position, entry) in enumerate(tail)
             ]
             if self._replay is not None:
-                self._replay.feed(envelopes)
+                self._replay.feed(envelopes, [entry for _, entry in tail])
             index += len(tail)
             report.unlogged += len(tail)
         started = time.perf_counter()

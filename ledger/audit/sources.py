@@ -16,7 +16,10 @@ from anchors.log import TransparencyLog
 class ReadModelReplay(Protocol):
     """A scratch read model built from the audited envelopes, to compare with the live one."""
 
-    def feed(self, envelopes: list[dict[str, Any]]) -> None: ...
+    def feed(self, envelopes: list[dict[str, Any]], entries: list[bytes]) -> None:
+        """The next envelopes the audit checked, and the entries it read them from (the same
+        envelopes as canonical JSON: cheaper to hand to another process)."""
+        ...
     def digests(self) -> tuple[str, str]:
         """(live, replayed) digests at the same position."""
         ...
