@@ -20,6 +20,7 @@ class ReadModelReplay(Protocol):
         """The next envelopes the audit checked, and the entries it read them from (the same
         envelopes as canonical JSON: cheaper to hand to another process)."""
         ...
+
     def digests(self) -> tuple[str, str]:
         """(live, replayed) digests at the same position."""
         ...
