@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import orjson
 import rfc8785
+
+from ledger.domain import json_text
 
 _MAX_SAFE_INT = 2**53 - 1
 
@@ -54,10 +54,5 @@ def canonical_bytes_of_text(value: Any) -> bytes:
 
 
 def _dumps(value: Any) -> bytes:
-    # orjson writes the same bytes as the json module here (compact, keys sorted by code
-    # point, UTF-8 as is, the same escapes), a dozen times faster; what it refuses (a lone
-    # surrogate, an integer past 64 bits, a non-string key) gets the json module's answer.
-    try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    except orjson.JSONEncodeError:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    # json.dumps with sorted keys, compact, UTF-8 as is: by orjson, a dozen times faster.
+    return json_text.dumps_plain(value, sort_keys=True)

@@ -72,11 +72,19 @@ def dumps(
     """``json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=…,
     default=…)`` as UTF-8 bytes (and its errors)."""
     if _plain(value):
-        try:
-            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else 0)
-        except orjson.JSONEncodeError:
-            pass  # an integer past 64 bits or a lone surrogate: the json module's answer
+        return dumps_plain(value, sort_keys=sort_keys)
     text = json.dumps(
         value, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys, default=default
     )
     return text.encode("utf-8")
+
+
+def dumps_plain(value: Any, *, sort_keys: bool = False) -> bytes:
+    """:func:`dumps` of a value its caller knows to hold only strings, integers, booleans,
+    null, lists and string-keyed objects (it is not walked to check)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else 0)
+    except orjson.JSONEncodeError:
+        # An integer past 64 bits or a lone surrogate: the json module's answer or error.
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys)
+        return text.encode("utf-8")
