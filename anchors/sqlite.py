@@ -37,19 +37,23 @@ _SCHEMA = (
 
 
 class SQLiteConnections:
-    """One connection per thread to one database file, in WAL mode."""
+    """One connection per thread to one database file, in WAL mode (or, for a scratch file
+    only one connection uses, the ``journal`` mode given)."""
 
-    def __init__(self, path: Path, *, durable: bool, scratch: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, durable: bool, scratch: bool = False, journal: str = "WAL"
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._synchronous = "OFF" if scratch else "FULL" if durable else "NORMAL"
+        self._journal = journal
         self._local = threading.local()
 
     def get(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
             connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute(f"PRAGMA journal_mode={self._journal}")
             connection.execute(f"PRAGMA synchronous={self._synchronous}")
             self._local.connection = connection
         return connection

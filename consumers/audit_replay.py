@@ -45,7 +45,7 @@ class ScratchReplay:
     def __init__(self, target: Target, keep: Path | None = None) -> None:
         self._directory = None if keep else tempfile.TemporaryDirectory()
         path = keep or Path(self._directory.name if self._directory else ".") / "replay.sqlite"
-        self._scratch = SQLiteReadModel(path, durable=False)
+        self._scratch = SQLiteReadModel(path, durable=False, temporary=keep is None)
         self._position, self._live = target
 
     def feed(self, envelopes: list[dict[str, Any]], entries: list[bytes] | None = None) -> None:

@@ -1,0 +1,40 @@
+"""An auditor's scratch read model: written by one connection only, it keeps no write-ahead
+log; one kept for the next audit keeps its rollback journal on disk."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from ledger.persistence.sqlite import SQLiteReadModel
+
+
+def _journal_mode(model: SQLiteReadModel) -> str:
+    with model._cursor(write=False) as cursor:
+        return str(cursor.execute("PRAGMA journal_mode").fetchone()[0])
+
+
+def test_the_live_read_model_is_written_ahead(tmp_path: Path) -> None:
+    assert _journal_mode(SQLiteReadModel(tmp_path / "live.sqlite")) == "wal"
+
+
+def test_a_temporary_scratch_model_journals_in_memory(tmp_path: Path) -> None:
+    model = SQLiteReadModel(tmp_path / "scratch.sqlite", durable=False, temporary=True)
+
+    assert _journal_mode(model) == "memory"
+    assert not (tmp_path / "scratch.sqlite-wal").exists()
+
+
+def test_a_kept_scratch_model_journals_on_disk(tmp_path: Path) -> None:
+    model = SQLiteReadModel(tmp_path / "kept.sqlite", durable=False)
+
+    assert _journal_mode(model) == "truncate"
+
+
+def test_a_kept_scratch_model_an_earlier_audit_wrote_ahead_is_switched(tmp_path: Path) -> None:
+    path = tmp_path / "kept.sqlite"
+    earlier = sqlite3.connect(path)
+    earlier.execute("PRAGMA journal_mode=WAL")
+    earlier.close()
+
+    assert _journal_mode(SQLiteReadModel(path, durable=False)) == "truncate"
