@@ -176,11 +176,21 @@ class ReadModelProjector:
             self._follower.commit_through(position)
             return position
 
-    def run(self, stop: threading.Event, wake: threading.Event, interval: float = 0.5) -> None:
-        """Catch up whenever woken, or every ``interval`` seconds, until ``stop`` is set."""
+    def run(
+        self,
+        stop: threading.Event,
+        wake: threading.Event,
+        interval: float = 0.5,
+        reached: Callable[[int], object] | None = None,
+    ) -> None:
+        """Catch up whenever woken, or every ``interval`` seconds, until ``stop`` is set.
+        ``reached`` is told the position after each batch and after each catch-up (again
+        when nothing was new: a listener that missed one hears it at the next interval)."""
         while not stop.is_set():
             try:
-                self.catch_up()
+                position = self.catch_up(progress=reached)
+                if reached is not None:
+                    reached(position)
             except Exception:
                 # A database or broker outage: what was applied stays applied; retry.
                 log.exception("the read-model projector failed; retrying")

@@ -21,7 +21,7 @@ from ledger.application.service import Ledger
 from ledger.domain.errors import AdminAuthenticationError, Unavailable
 from ledger.formats.sd_jwt.issuance import WalletIssuer, WalletPolicy
 from ledger.operations.ledger_state import ChainProbe, LedgerState
-from ledger.persistence.read_model import ReadModel
+from ledger.persistence.read_model import PositionNotices, ReadModel
 from ledger.persistence.wallet_sessions import WalletSessions
 from ledger.settings import Settings
 from ledger.stacking.verified import VerifiedComponents
@@ -63,6 +63,8 @@ class ApiContext:
     # whose consumers run in another process: their lag shows in the read model's).
     consumers_down: Callable[[], list[str]] = field(default=lambda: [])
     relay_position: Callable[[], int] | None = None  # how far the Kafka relay published
+    # The positions another process's projector announces (else the read model's own notices).
+    positions: PositionNotices | None = None
     state: LedgerState = field(init=False)  # what /metrics reads from the stores when scraped
     # The threads the direct write routes run their blocking writes on.
     writers: ThreadPoolExecutor = field(init=False)
@@ -73,7 +75,7 @@ class ApiContext:
     def __post_init__(self) -> None:
         self.writers = ThreadPoolExecutor(WRITER_THREADS, thread_name_prefix="api-write")
         self._read_model_watch = PositionWatch(
-            self.read_model.position, notices=self.read_model.notices()
+            self.read_model.position, notices=self.positions or self.read_model.notices()
         )
         settings = self.settings
         address = self.chain_info.get("anchoring_address")

@@ -1,11 +1,16 @@
-"""The log, anchoring and witness consumers in a process of their own, kept running by ``serve``.
+"""The consumers in processes of their own, kept running by ``serve``: the read model's
+projector in one (``read-model``), the log, anchoring and witness consumers in another
+(``consumers``).
 
-The serving process starts it with a pipe on its standard input and keeps the write end: a
-byte down the pipe wakes the log consumer after a write (no polling delay), and the end of the
-pipe (the serving process stopped, or died) stops it. It also asks the kernel for SIGTERM
-when its parent dies. It exits non-zero when one of its consumers stopped, and the serving
-process starts it again. Settings come from the environment, as for any ``credledger``
-process; the serving process adds what only it knows (the URL of the Anvil node it runs).
+The serving process starts each with a pipe on its standard input and keeps the write end: a
+byte down the pipe wakes the process after a write (no polling delay), and the end of the
+pipe (the serving process stopped, or died) stops it. The read-model process gets a second pipe
+running back: its projector writes each position it reaches down it, and the serving
+process's requests that wait to read their writes wake on it (:class:`PositionPipe`). Each
+process also asks the kernel for SIGTERM when its parent dies, and exits non-zero when one of
+its consumers stopped; the serving process then starts it again. Settings come from the
+environment, as for any ``credledger`` process; the serving process adds what only it knows
+(the URL of the Anvil node it runs, the positions pipe).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -30,6 +36,10 @@ log = logging.getLogger("credledger.consumers")
 
 NODE_ENV = "CREDLEDGER_CONSUMERS_NODE_URL"
 PARENT_ENV = "CREDLEDGER_CONSUMERS_PARENT"
+POSITIONS_ENV = "CREDLEDGER_CONSUMERS_POSITIONS_FD"
+# What a process started here runs.
+CONSUMERS = "consumers"
+READ_MODEL = "read-model"
 # A process that ran this long before it exited was healthy: restart it without delay growth.
 HEALTHY_AFTER_SECONDS = 60.0
 
@@ -50,11 +60,74 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
-class ConsumerProcess:
-    """Starts the consumers' process, wakes it after writes, restarts it when it exits
-    (1 s, doubling, at most ``max_backoff``), and stops it."""
+class PositionPipe:
+    """The read-model positions the consumers' process announces, read from its pipe
+    (:class:`ledger.persistence.read_model.PositionNotices`). Each process started gets a
+    pipe of its own; while none is open (a restart), ``receive`` raises, and requests waiting
+    to read their writes poll the read model instead."""
 
-    def __init__(self, settings: Settings, node_url: str | None, max_backoff: float = 30.0) -> None:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._read: int | None = None
+        self._pending = b""
+
+    def open(self) -> int:
+        """A new pipe for the process about to start; returns the end it writes to."""
+        read, write = os.pipe()
+        with self._lock:
+            self._close()
+            self._read = read
+        return write
+
+    def receive(self, timeout: float) -> list[int]:
+        with self._lock:
+            read = self._read
+        if read is None:
+            raise ConnectionError("the consumers' process is not running")
+        ready, _, _ = select.select([read], [], [], timeout)
+        if not ready:
+            return []
+        data = os.read(read, 65536)
+        if not data:
+            raise ConnectionError("the consumers' process stopped")
+        *lines, self._pending = (self._pending + data).split(b"\n")
+        return [int(line) for line in lines]
+
+    def close(self) -> None:
+        """Nothing to do: the pipe belongs to the process; a new one comes with a restart."""
+
+    def shut(self) -> None:
+        """Close the reading end (the process is stopped for good)."""
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
+        if self._read is not None:
+            os.close(self._read)
+            self._read = None
+            self._pending = b""
+
+
+_DESCRIBED = {
+    CONSUMERS: "consumers (log, anchoring, witnesses)",
+    READ_MODEL: "the read model's projector",
+}
+
+
+class ConsumerProcess:
+    """Starts a consumers' process (``role``: :data:`CONSUMERS` or :data:`READ_MODEL`), wakes
+    it after writes, hears the read-model positions it reaches (:attr:`positions`, for the
+    read-model process), restarts it when it exits (1 s, doubling, at most ``max_backoff``),
+    and stops it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        node_url: str | None,
+        role: str = CONSUMERS,
+        max_backoff: float = 30.0,
+    ) -> None:
+        self.role = role
         self._env = {**os.environ, **settings_environment(settings), PARENT_ENV: str(os.getpid())}
         if node_url is not None:
             self._env[NODE_ENV] = node_url
@@ -64,6 +137,7 @@ class ConsumerProcess:
         self._thread = threading.Thread(
             target=self._supervise, name="consumers-supervisor", daemon=True
         )
+        self.positions = PositionPipe() if role == READ_MODEL else None
         self.restarts = 0
 
     def start(self) -> ConsumerProcess:
@@ -72,17 +146,25 @@ class ConsumerProcess:
         return self
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ledger.runtime.consumer_process"],
-            stdin=subprocess.PIPE,
-            env=self._env,
-            # Its own session: a Ctrl-C in the terminal reaches the serving process, which
-            # then stops this one in order (after the API, before the chain node).
-            start_new_session=True,
-        )
+        positions = self.positions.open() if self.positions is not None else None
+        extra = {POSITIONS_ENV: str(positions)} if positions is not None else {}
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "ledger.runtime.consumer_process", self.role],
+                stdin=subprocess.PIPE,
+                env={**self._env, **extra},
+                pass_fds=(positions,) if positions is not None else (),
+                # Its own session: a Ctrl-C in the terminal reaches the serving process, which
+                # then stops this one in order (after the API, before the chain node).
+                start_new_session=True,
+            )
+        finally:
+            # The child holds its own copy: the pipe ends when the child does.
+            if positions is not None:
+                os.close(positions)
         assert process.stdin is not None
         os.set_blocking(process.stdin.fileno(), False)
-        log.info("consumers (log, anchoring, witnesses) in process %d", process.pid)
+        log.info("%s in process %d", _DESCRIBED[self.role], process.pid)
         return process
 
     def _supervise(self) -> None:
@@ -95,7 +177,8 @@ class ConsumerProcess:
             if time.monotonic() - started > HEALTHY_AFTER_SECONDS:
                 backoff = 1.0
             log.error(
-                "the consumers' process exited with code %s; restarting it in %.0f s",
+                "the %s process exited with code %s; restarting it in %.0f s",
+                self.role,
                 code,
                 backoff,
             )
@@ -133,6 +216,20 @@ class ConsumerProcess:
             process.kill()
             process.wait()
         self._thread.join(timeout=5)
+        if self.positions is not None:
+            self.positions.shut()
+
+
+def _announcer(fd: int) -> Callable[[int], None]:
+    """Writes each position reached down the serving process's pipe, never blocking: a full
+    pipe drops it (the projector says its position again at its next interval)."""
+    os.set_blocking(fd, False)
+
+    def announce(position: int) -> None:
+        with contextlib.suppress(BlockingIOError, BrokenPipeError):
+            os.write(fd, b"%d\n" % position)
+
+    return announce
 
 
 def _follow_parent(wake: Callable[[], None], stop: threading.Event) -> None:
@@ -149,9 +246,12 @@ def _follow_parent(wake: Callable[[], None], stop: threading.Event) -> None:
 
 
 def main() -> None:
-    """The consumers' process (started by ``serve``; not a command of its own)."""
+    """A consumers' process (started by ``serve``; not a command of its own): its role is
+    the one argument."""
     from ledger.runtime.embedded import EmbeddedLedger
+    from ledger.runtime.read_model_keeper import ReadModelKeeper
 
+    role = sys.argv[1] if len(sys.argv) > 1 else CONSUMERS
     parent = os.environ.get(PARENT_ENV)
     die_with_parent(parent=int(parent) if parent else None)
     settings = Settings()
@@ -162,15 +262,21 @@ def main() -> None:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    chain = connect_chain(settings, node_url=os.environ.get(NODE_ENV))
+    running: EmbeddedLedger | ReadModelKeeper
+    if role == READ_MODEL:
+        positions = os.environ.get(POSITIONS_ENV)
+        running = ReadModelKeeper(settings, _announcer(int(positions)) if positions else None)
+    else:
+        chain = connect_chain(settings, node_url=os.environ.get(NODE_ENV))
+        running = EmbeddedLedger(settings, chain=chain, project=False)
     code = 0
-    with EmbeddedLedger(settings, chain=chain, project=False) as embedded:
+    with running:
         heap.settle()
         threading.Thread(
-            target=_follow_parent, args=(embedded.wake_log, stop), name="pipe", daemon=True
+            target=_follow_parent, args=(running.wake, stop), name="pipe", daemon=True
         ).start()
         while not stop.wait(1.0):
-            if down := embedded.consumers_down():
+            if down := running.consumers_down():
                 log.error("consumers stopped: %s; exiting to be restarted", ", ".join(down))
                 code = 1
                 break

@@ -30,6 +30,7 @@ from ledger.api.app_context import ApiContext
 from ledger.application.storage import Storage, open_storage
 from ledger.domain.errors import AnchoringKeyChanged
 from ledger.operations import metrics as counted
+from ledger.persistence.read_model import PositionNotices
 from ledger.settings import ConfigurationError, Settings
 
 
@@ -97,8 +98,10 @@ def served_context(
     on_write: Callable[[], int | None],
     consumers_down: Callable[[], list[str]],
     relay_position: Callable[[], int] | None = None,
+    positions: PositionNotices | None = None,
 ) -> ApiContext:
-    """The API's context in the process that runs the chain connection and the read model."""
+    """The API's context in the process that runs the chain connection (and the read model's
+    projector, unless ``positions`` announces what another process's projector reached)."""
     return ApiContext(
         ledger=storage.ledger,
         read_model=storage.read_model,
@@ -123,6 +126,7 @@ def served_context(
         on_write=on_write,
         consumers_down=consumers_down,
         relay_position=relay_position,
+        positions=positions,
     )
 
 
@@ -257,8 +261,10 @@ class EmbeddedLedger:
         self.storage.close()
         self.chain.close()
 
-    def wake_log(self) -> None:
-        """Have the log consumer look for new events now (not at its next poll)."""
+    def wake(self) -> None:
+        """Have the projector and the log consumer look for new events now (not at their next
+        poll)."""
+        self._wake_projector.set()
         self._wake_log.set()
 
     def _written(self) -> int | None:

@@ -1,30 +1,31 @@
-"""The embedded default on two cores: the API and the read model in the serving process, the
-log, anchoring and witness consumers in a process of their own that it keeps running.
+"""The embedded default on two cores: the API in the serving process; the read model's
+projector and the log, anchoring and witness consumers in a process of their own that it keeps
+running.
 
-Each SQLite file keeps one writing process at a time: the serving process writes commands and
-the read model, the consumers' process the log and its anchors (and, once a batch, the events
-that record an anchor, which the serving process's projector then applies). The serving
-process runs the ledger's Anvil node, so a restart of the consumers does not restart the chain.
+Each SQLite file keeps one writing process at a time: the serving process writes commands, the
+consumers' process the read model, the log and its anchors (and, once a batch, the events that
+record an anchor). A request that wrote is answered once the read model shows its write: the
+consumers' process announces each position its projector reaches down a pipe, and the waiting
+request wakes on it (while that process restarts, the request polls the read model instead).
+The serving process runs the ledger's Anvil node, so a restart of the consumers does not
+restart the chain.
 """
 
 from __future__ import annotations
 
-import threading
 from types import TracebackType
 
 from anchors.checkpoint import NoteSigner
 from consumers.anchor_consumer import connect_chain
-from consumers.follower import NotificationFollower
-from consumers.projector import ReadModelProjector
 from ledger.api.app_context import ApiContext
 from ledger.application.storage import Storage, open_storage
 from ledger.operations import metrics as counted
-from ledger.runtime.consumer_process import ConsumerProcess
+from ledger.runtime.consumer_process import READ_MODEL, ConsumerProcess
 from ledger.runtime.embedded import adopt_anchoring_key, served_context, trusted_witnesses
 from ledger.settings import ConfigurationError, Settings
 
-PROJECTOR = "read-model-projector"
-CONSUMERS = "log-anchor-witness-consumers"
+READ_MODEL_PROCESS = "read-model-projector-process"
+CONSUMERS_PROCESS = "log-anchor-witness-consumers"
 
 
 def consumers_apart(settings: Settings) -> bool:
@@ -39,7 +40,8 @@ def consumers_apart(settings: Settings) -> bool:
 
 
 class SupervisedLedger:
-    """Storage, the read model and the chain in this process; the consumers in their own."""
+    """Storage and the chain in this process; the read model's projector and the consumers in
+    their own."""
 
     def __init__(self, settings: Settings) -> None:
         if not consumers_apart(settings):
@@ -50,9 +52,6 @@ class SupervisedLedger:
         self.settings = settings
         counted.enable(settings.metrics)
         self.storage: Storage = open_storage(settings)
-        self.projector = ReadModelProjector(
-            NotificationFollower(self.storage.ledger), self.storage.read_model
-        )
         self.signer = NoteSigner.from_seed(settings.log_origin_value(), settings.log_key_seed())
         self.witnesses = trusted_witnesses(settings)
         self.chain = connect_chain(settings)
@@ -63,50 +62,38 @@ class SupervisedLedger:
             self.storage.close()
             raise
         node = self.chain.node
+        self.read_model = ConsumerProcess(settings, None, role=READ_MODEL)
         self.consumers = ConsumerProcess(settings, node.url if node is not None else None)
-        self._stop = threading.Event()
-        self._wake_projector = threading.Event()
-        # The projector also applies what the consumers' process records (anchors), which
-        # no request here waits for.
-        self._projector_thread = threading.Thread(
-            target=self.projector.run,
-            args=(self._stop, self._wake_projector),
-            daemon=True,
-            name=PROJECTOR,
-        )
+        self._stopped = False
 
     def start(self) -> SupervisedLedger:
-        self.projector.catch_up()
-        self._projector_thread.start()
+        self.read_model.start()
         self.consumers.start()
         return self
 
     def stop(self) -> None:
-        """Stop the consumers' process (it finishes its step), then the projector, the stores
-        and the chain node."""
-        if self._stop.is_set():
+        """Stop the consumers' processes (each finishes its step), then the stores and the
+        chain node."""
+        if self._stopped:
             return
+        self._stopped = True
         self.consumers.stop()
-        self._stop.set()
-        self._wake_projector.set()
-        if self._projector_thread.is_alive():
-            self._projector_thread.join(timeout=10)
+        self.read_model.stop()
         self.storage.close()
         self.chain.close()
 
-    def _written(self) -> int:
-        # The read model is caught up in the request, so the answer reflects the write; the
-        # consumers' process is told there is something to log.
-        reached = self.projector.catch_up()
+    def _written(self) -> None:
+        # The read-model process applies the write, the consumers' process logs it; the
+        # request waits for the position the first announces (ApiContext.written).
+        self.read_model.wake()
         self.consumers.wake()
-        return reached
 
     def consumers_down(self) -> list[str]:
         """What of this deployment's consumers is not running (none once it is stopping)."""
-        if self._stop.is_set():
+        if self._stopped:
             return []
-        down = [] if self._projector_thread.is_alive() else [PROJECTOR]
-        return down if self.consumers.running() else [*down, CONSUMERS]
+        down = [] if self.read_model.running() else [READ_MODEL_PROCESS]
+        return down if self.consumers.running() else [*down, CONSUMERS_PROCESS]
 
     def api_context(self) -> ApiContext:
         return served_context(
@@ -117,6 +104,7 @@ class SupervisedLedger:
             self.witnesses,
             on_write=self._written,
             consumers_down=self.consumers_down,
+            positions=self.read_model.positions,
         )
 
     def __enter__(self) -> SupervisedLedger:

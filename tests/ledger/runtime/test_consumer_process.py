@@ -1,6 +1,7 @@
-"""`credledger serve` on the embedded default runs the log, anchoring and witness consumers in
-a process of its own: it keeps that process running (restarted when it dies, with nothing lost
-or logged twice), stops it on the way out, and the process dies with it."""
+"""`credledger serve` on the embedded default runs the read model's projector in a process of
+its own and the log, anchoring and witness consumers in another: it keeps both running
+(restarted when they die, with nothing lost, applied or logged twice), stops them on the way
+out, and they die with it. A write is answered once the read-model process shows it."""
 
 from __future__ import annotations
 
@@ -53,8 +54,13 @@ def children(pid: int) -> dict[int, str]:
     return found
 
 
-def consumers_of(pid: int) -> list[int]:
-    return [child for child, command in children(pid).items() if CONSUMERS in command]
+def consumers_of(pid: int, role: str | None = None) -> list[int]:
+    """The consumers' processes ``pid`` started (of one ``role``: consumers, read-model)."""
+    return [
+        child
+        for child, command in children(pid).items()
+        if CONSUMERS in command and (role is None or command.split()[-1] == role)
+    ]
 
 
 def gone(pid: int) -> bool:
@@ -111,56 +117,93 @@ def stored_positions(data_dir: Path) -> list[int]:
         return [row[0] for row in db.execute("SELECT rowid FROM stored_events ORDER BY rowid")]
 
 
-def test_serve_runs_the_consumers_in_a_process_of_their_own_that_logs_and_anchors(
+def read_model_position(data_dir: Path) -> int:
+    with sqlite3.connect(data_dir / "read-model.sqlite") as db:
+        row = db.execute("SELECT position FROM rm_tracking WHERE name = 'read-model'").fetchone()
+        return int(row[0]) if row else 0
+
+
+def test_serve_runs_the_read_model_and_the_consumers_in_processes_of_their_own(
     served: Served,
 ) -> None:
-    assert len(consumers_of(served.process.pid)) == 1
+    assert len(consumers_of(served.process.pid, "read-model")) == 1
+    assert len(consumers_of(served.process.pid, "consumers")) == 1
     issued = issue(served, 20, "apart")
     wait_for(lambda: set(issued) <= anchored(served), timeout=60)
+
+
+def test_a_write_is_answered_once_the_read_model_process_shows_it(served: Served) -> None:
+    (credential,) = issue(served, 1, "read-your-write")
+    answer = httpx.get(f"{served.url}/credentials/{credential}")
+    assert answer.status_code == 200
+    assert read_model_position(served.data_dir) == stored_positions(served.data_dir)[-1]
 
 
 def test_a_killed_consumers_process_is_restarted_and_nothing_is_lost_or_logged_twice(
     served: Served,
 ) -> None:
     first = issue(served, 10, "before")
-    (killed,) = consumers_of(served.process.pid)
+    (killed,) = consumers_of(served.process.pid, "consumers")
     os.kill(killed, signal.SIGKILL)
     meanwhile = issue(served, 10, "meanwhile")
-    wait_for(lambda: bool(consumers_of(served.process.pid)), timeout=30)
-    assert consumers_of(served.process.pid) != [killed]
+    wait_for(lambda: bool(consumers_of(served.process.pid, "consumers")), timeout=30)
+    assert consumers_of(served.process.pid, "consumers") != [killed]
     wait_for(lambda: set(first + meanwhile) <= anchored(served), timeout=60)
-    assert "the consumers' process exited with code -9; restarting it" in served.log.read_text()
+    assert "the consumers process exited with code -9; restarting it" in served.log.read_text()
     # The log holds the store's events in the store's order, each once, up to where it got.
     logged = logged_positions(served.data_dir)
     assert logged == stored_positions(served.data_dir)[: len(logged)]
 
 
-def test_readiness_names_the_consumers_process_while_it_is_down(served: Served) -> None:
-    (consumers,) = consumers_of(served.process.pid)
+def test_writes_go_on_while_the_read_model_process_restarts_and_none_is_lost(
+    served: Served,
+) -> None:
+    first = issue(served, 10, "before")
+    (killed,) = consumers_of(served.process.pid, "read-model")
+    os.kill(killed, signal.SIGKILL)
+    # Answered once the restarted process (1 s later) has applied them.
+    meanwhile = issue(served, 10, "meanwhile")
+    assert consumers_of(served.process.pid, "read-model") not in ([], [killed])
+    assert "the read-model process exited with code -9; restarting it" in served.log.read_text()
+    for credential in first + meanwhile:
+        assert httpx.get(f"{served.url}/credentials/{credential}").status_code == 200
+    assert read_model_position(served.data_dir) == stored_positions(served.data_dir)[-1]
+
+
+@pytest.mark.parametrize(
+    ("role", "named"),
+    [("consumers", "log-anchor-witness-consumers"), ("read-model", "read-model-projector-process")],
+)
+def test_readiness_names_a_consumers_process_while_it_is_down(
+    served: Served, role: str, named: str
+) -> None:
+    (killed,) = consumers_of(served.process.pid, role)
     # Reaped by the serving process, it is restarted only after a delay of 1 s.
-    os.kill(consumers, signal.SIGKILL)
-    wait_for(lambda: gone(consumers), timeout=10)
+    os.kill(killed, signal.SIGKILL)
+    wait_for(lambda: gone(killed), timeout=10)
     answer = httpx.get(f"{served.url}/health/ready")
     assert answer.status_code == 503
-    assert "consumer: log-anchor-witness-consumers is not running" in answer.json()["not_ready"]
+    assert f"consumer: {named} is not running" in answer.json()["not_ready"]
     wait_for(lambda: httpx.get(f"{served.url}/health/ready").status_code == 200, timeout=30)
 
 
-def test_a_stopped_serve_stops_its_consumers_process_first(served: Served) -> None:
-    (consumers,) = consumers_of(served.process.pid)
+def test_a_stopped_serve_stops_its_consumers_processes_first(served: Served) -> None:
+    started = consumers_of(served.process.pid)
     served.process.send_signal(signal.SIGINT)
     assert served.process.wait(timeout=60) == 0
-    assert gone(consumers)
+    assert len(started) == 2
+    assert all(gone(pid) for pid in started)
 
 
-def test_the_consumers_process_dies_with_a_killed_serve(served: Served) -> None:
-    (consumers,) = consumers_of(served.process.pid)
+def test_the_consumers_processes_die_with_a_killed_serve(served: Served) -> None:
+    started = consumers_of(served.process.pid)
     os.kill(served.process.pid, signal.SIGKILL)
     served.process.wait(timeout=10)
     deadline = time.monotonic() + 30
-    while not gone(consumers) and time.monotonic() < deadline:
+    while not all(gone(pid) for pid in started) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert gone(consumers)
+    assert len(started) == 2
+    assert all(gone(pid) for pid in started)
 
 
 def test_with_consumers_as_threads_serve_starts_no_such_process(tmp_path: Path) -> None:
