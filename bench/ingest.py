@@ -277,7 +277,9 @@ def main() -> None:
     print(
         f"HTTP, one credential per request, sequential: {single_rate:6.0f} credentials/s "
         f"(request p50 {statistics.median(latencies) * 1000:.2f} ms, "
-        f"p99 {latencies[int(len(latencies) * 0.99) - 1] * 1000:.2f} ms)"
+        f"p90 {latencies[int(len(latencies) * 0.9) - 1] * 1000:.2f} ms, "
+        f"p99 {latencies[int(len(latencies) * 0.99) - 1] * 1000:.2f} ms, "
+        f"slowest {latencies[-1] * 1000:.1f} ms)"
     )
     print(f"HTTP, bulk requests of {BATCH}, sequential:      {bulk_rate:6.0f} credentials/s")
     if args.metrics_rounds:

@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Protocol
 
 from consumers.follower import Follower, StoredEvent
 from ledger.domain.aggregates import (
@@ -21,6 +21,16 @@ from ledger.domain.aggregates import (
 from ledger.persistence.read_model import PositionMoved, ReadModel, ReadModelWriter
 
 Handler = Callable[[ReadModelWriter, Any, str, int], None]
+
+
+class Wake(Protocol):
+    """What a projector waits on between catch-ups: a :class:`threading.Event`, or anything
+    that waits and clears as one does."""
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+    def clear(self) -> None: ...
+
+
 log = logging.getLogger("credledger.read_model")
 
 
@@ -179,7 +189,7 @@ class ReadModelProjector:
     def run(
         self,
         stop: threading.Event,
-        wake: threading.Event,
+        wake: Wake,
         interval: float = 0.5,
         reached: Callable[[int], object] | None = None,
     ) -> None:

@@ -93,6 +93,18 @@ class PositionPipe:
         *lines, self._pending = (self._pending + data).split(b"\n")
         return [int(line) for line in lines]
 
+    def first(self, timeout: float) -> bool:
+        """Wait until the process announces a position (it has started and caught up);
+        whether it did within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                if self.receive(remaining):
+                    return True
+            except OSError:
+                time.sleep(min(0.1, max(remaining, 0)))
+        return False
+
     def close(self) -> None:
         """Nothing to do: the pipe belongs to the process; a new one comes with a restart."""
 
@@ -249,7 +261,7 @@ def main() -> None:
     """A consumers' process (started by ``serve``; not a command of its own): its role is
     the one argument."""
     from ledger.runtime.embedded import EmbeddedLedger
-    from ledger.runtime.read_model_keeper import ReadModelKeeper
+    from ledger.runtime.read_model_keeper import PipeWake, keep_read_model
 
     role = sys.argv[1] if len(sys.argv) > 1 else CONSUMERS
     parent = os.environ.get(PARENT_ENV)
@@ -262,21 +274,20 @@ def main() -> None:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    running: EmbeddedLedger | ReadModelKeeper
     if role == READ_MODEL:
         positions = os.environ.get(POSITIONS_ENV)
-        running = ReadModelKeeper(settings, _announcer(int(positions)) if positions else None)
-    else:
-        chain = connect_chain(settings, node_url=os.environ.get(NODE_ENV))
-        running = EmbeddedLedger(settings, chain=chain, project=False)
+        announce = _announcer(int(positions)) if positions else lambda _: None
+        keep_read_model(settings, PipeWake(sys.stdin.fileno(), stop), stop, announce)
+        sys.exit(0)
+    chain = connect_chain(settings, node_url=os.environ.get(NODE_ENV))
     code = 0
-    with running:
+    with EmbeddedLedger(settings, chain=chain, project=False) as embedded:
         heap.settle()
         threading.Thread(
-            target=_follow_parent, args=(running.wake, stop), name="pipe", daemon=True
+            target=_follow_parent, args=(embedded.wake_log, stop), name="pipe", daemon=True
         ).start()
         while not stop.wait(1.0):
-            if down := running.consumers_down():
+            if down := embedded.consumers_down():
                 log.error("consumers stopped: %s; exiting to be restarted", ", ".join(down))
                 code = 1
                 break

@@ -261,10 +261,8 @@ class EmbeddedLedger:
         self.storage.close()
         self.chain.close()
 
-    def wake(self) -> None:
-        """Have the projector and the log consumer look for new events now (not at their next
-        poll)."""
-        self._wake_projector.set()
+    def wake_log(self) -> None:
+        """Have the log consumer look for new events now (not at its next poll)."""
         self._wake_log.set()
 
     def _written(self) -> int | None:

@@ -13,6 +13,7 @@ restart the chain.
 
 from __future__ import annotations
 
+import logging
 from types import TracebackType
 
 from anchors.checkpoint import NoteSigner
@@ -25,6 +26,9 @@ from ledger.runtime.embedded import adopt_anchoring_key, served_context, trusted
 from ledger.settings import ConfigurationError, Settings
 
 READ_MODEL_PROCESS = "read-model-projector-process"
+# How long serve waits for its read-model process to catch up before it opens the API.
+READ_MODEL_START_SECONDS = 60.0
+log = logging.getLogger("credledger.serve")
 CONSUMERS_PROCESS = "log-anchor-witness-consumers"
 
 
@@ -69,6 +73,14 @@ class SupervisedLedger:
     def start(self) -> SupervisedLedger:
         self.read_model.start()
         self.consumers.start()
+        # The API opens once the read model is kept: else the first write would wait for a
+        # process to start (a second), and the readiness probe could not tell.
+        assert self.read_model.positions is not None
+        if not self.read_model.positions.first(READ_MODEL_START_SECONDS):
+            log.warning(
+                "the read-model process has not caught up in %.0f s; serving anyway",
+                READ_MODEL_START_SECONDS,
+            )
         return self
 
     def stop(self) -> None:
