@@ -189,9 +189,10 @@ class Settings(BaseSettings):
     )
     consumers: Literal["process", "thread"] = Field(
         default="process",
-        description="Where `serve` runs the log, anchoring and witness consumers: in a process "
-        "of their own that it keeps running (on another core), or in threads of the serving "
-        "process. Only transport=embedded with a chain other than in-process uses a process.",
+        description="Where `serve` runs the read model's projector and the log, anchoring and "
+        "witness consumers: in two processes of their own that it keeps running (on the other "
+        "core), or in threads of the serving process. Only transport=embedded with a chain "
+        "other than in-process uses processes.",
     )
     hash_processes: int = Field(
         default=1,

@@ -1,10 +1,13 @@
 """The auditor's helper process: the second core's share of a long audit.
 
-For each batch of log entries the audit will check next, the helper parses the first three
-quarters of the entries and recovers who signed each command (secp256k1 recovery, the costliest
-check, needs no register and depends on nothing but the entry); the audit recovers the rest.
-The audit itself still decides every check, in order, with the register as it stood at each
-entry; it only takes the recovered signer from here.
+For each batch of log entries the audit will check next, the helper parses the entries and
+recovers who signed each command (secp256k1 recovery, the costliest check, needs no register
+and depends on nothing but the entry). The share is not fixed: when the audit comes to a batch
+whose answer is not back yet, it recovers that batch itself rather than wait, and the helper
+skips it (the second core also runs the read-model replay, whose cost per entry grows with the
+size of the history: a fixed share left one process or the other waiting). The audit itself
+still decides every check, in order, with the register as it stood at each entry; it only
+takes the recovered signer from here.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 import queue
 import traceback
 from multiprocessing.process import BaseProcess
+from multiprocessing.sharedctypes import Synchronized
 from typing import Any
 
 from anchors.child_process import die_with_parent
@@ -23,12 +27,6 @@ from ledger.operations import heap
 
 # Below this many entries, starting a process costs more than it saves.
 WORTH_IT_ENTRIES = 50_000
-# How long the audit waits for an answer before it looks whether the helper is alive.
-_POLL_SECONDS = 5.0
-# The share of each batch whose signers the helper recovers; the audit recovers the rest
-# itself. The second core also runs the read-model replay, and without a share of its own
-# the audit's process waited on both.
-HELPER_SHARE = 0.75
 
 
 class AuditHelper:
@@ -39,9 +37,11 @@ class AuditHelper:
         context = multiprocessing.get_context("spawn")
         self._requests: multiprocessing.Queue[tuple[Any, ...]] = context.Queue()
         self._answers: multiprocessing.Queue[tuple[Any, ...]] = context.Queue()
+        # The last batch the audit recovered itself: the helper skips it and any before it.
+        self._taken = context.Value("q", -1, lock=False)
         self._process: BaseProcess = context.Process(
             target=_serve,
-            args=(self._requests, self._answers, os.getpid()),
+            args=(self._requests, self._answers, self._taken, os.getpid()),
             name="audit-helper",
             daemon=True,
         )
@@ -50,23 +50,28 @@ class AuditHelper:
         self._sizes: dict[int, int] = {}  # each batch sent ahead: its number of entries
 
     def ahead(self, index: int, entries: list[bytes]) -> None:
-        self._requests.put(("recover", index, entries[: round(len(entries) * HELPER_SHARE)]))
+        self._requests.put(("recover", index, entries))
         self._sizes[index] = len(entries)
 
     def recovered(self, index: int) -> list[Recovery | None]:
+        size = self._sizes.pop(index)
         while True:
             try:
-                kind, *answer = self._answers.get(timeout=_POLL_SECONDS)
+                kind, *answer = self._answers.get(block=False)
             except queue.Empty:
                 if not self._process.is_alive():
                     raise RuntimeError("the audit helper process stopped") from None
-                continue
+                # Not back yet: the audit does this batch itself, and the helper skips it.
+                self._taken.value = index
+                return [None] * size
             if kind == "failed":
                 raise RuntimeError(f"the audit helper failed: {answer[0]}")
+            if kind == "skipped" or answer[0] < index:
+                continue  # a batch the audit recovered itself
             if answer[0] != index:
                 raise RuntimeError(f"the audit helper answered for entry {answer[0]}, not {index}")
             results: list[Recovery | None] = answer[1]
-            return results + [None] * (self._sizes.pop(index) - len(results))
+            return results
 
     def close(self) -> None:
         """Stop the helper."""
@@ -92,6 +97,7 @@ def _recover(entry: bytes) -> Recovery | None:
 def _serve(
     requests: multiprocessing.Queue[tuple[Any, ...]],
     answers: multiprocessing.Queue[tuple[Any, ...]],
+    taken: Synchronized[int],
     parent: int,
 ) -> None:
     die_with_parent(parent=parent)
@@ -102,6 +108,9 @@ def _serve(
             if kind != "recover":
                 return
             index, entries = request
+            if taken.value >= index:
+                answers.put(("skipped", index, []))
+                continue
             answers.put(("recovered", index, [_recover(entry) for entry in entries]))
     except Exception:
         answers.put(("failed", traceback.format_exc(limit=5)))

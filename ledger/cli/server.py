@@ -71,8 +71,9 @@ def init(data_dir: Path) -> None:
     type=click.Choice(["process", "thread"]),
     default="process",
     show_default=True,
-    help="The log, anchoring and witness consumers in a process of their own (kept running "
-    "by serve) or in threads of the serving process (one worker, embedded transport).",
+    help="The read model's projector and the log, anchoring and witness consumers in two "
+    "processes of their own (kept running by serve) or in threads of the serving process (one "
+    "worker, embedded transport).",
 )
 @click.option(
     "--no-consumers",

@@ -1,6 +1,7 @@
-"""A long audit recovers the issuer signers in a helper process, a batch ahead of its checks,
-and replays the read model in a process of its own: it reaches exactly the verdicts the audit
-reaches alone and names the same place for each tampering."""
+"""A long audit recovers the issuer signers in a helper process, a batch ahead of its checks
+(a batch not back in time it recovers itself, and the helper skips), and replays the read
+model in a process of its own: it reaches exactly the verdicts the audit reaches alone and
+names the same place for each tampering."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from ledger.cli.main import cli
 from ledger.domain.canonical import canonical_bytes
 from ledger.domain.signing import IssuerKey
 from ledger.settings import Settings
-from tests.conftest import STORE, RegisteredIssuer, RunningLedger
+from tests.conftest import STORE, RegisteredIssuer, RunningLedger, wait_for
 from tests.ledger.audit.test_audit import (
     audit,
     busy_history,
@@ -111,6 +112,45 @@ def test_an_event_stored_behind_the_logs_back_is_named_with_the_helper(
     finding = audit(settings, helped=True).finding
     assert finding is not None and finding.check == "issuer-signature"
     assert finding.position == inserted
+
+
+def logged(settings: Settings, start: int, stop: int) -> list[bytes]:
+    log = sqlite3.connect(settings.log_db)
+    rows = log.execute(
+        "SELECT entry FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx", (start, stop)
+    )
+    return [bytes(row[0]) for row in rows]
+
+
+def test_the_helper_answers_the_signers_of_the_batches_sent_ahead(
+    history: list[str], settings: Settings
+) -> None:
+    first, second = logged(settings, 0, 20), logged(settings, 20, 40)
+    helper = audit_helper.AuditHelper()
+    try:
+        helper.ahead(0, first)
+        helper.ahead(20, second)
+        wait_for(lambda: helper._answers.qsize() == 2, timeout=60)
+        assert helper.recovered(0) == [audit_helper._recover(entry) for entry in first]
+        assert helper.recovered(20) == [audit_helper._recover(entry) for entry in second]
+    finally:
+        helper.close()
+
+
+def test_a_batch_not_back_in_time_is_left_to_the_audit_and_the_next_one_answered(
+    history: list[str], settings: Settings
+) -> None:
+    first, second = logged(settings, 0, 20), logged(settings, 20, 40)
+    helper = audit_helper.AuditHelper()
+    try:
+        helper.ahead(0, first)
+        # The helper process has only just been started: nothing can be back yet.
+        assert helper.recovered(0) == [None] * len(first)
+        helper.ahead(20, second)
+        wait_for(lambda: helper._answers.qsize() == 2, timeout=60)
+        assert helper.recovered(20) == [audit_helper._recover(entry) for entry in second]
+    finally:
+        helper.close()
 
 
 def test_the_cli_audits_a_long_history_with_the_helper(
