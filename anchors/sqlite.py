@@ -41,12 +41,21 @@ class SQLiteConnections:
     only one connection uses, the ``journal`` mode given)."""
 
     def __init__(
-        self, path: Path, *, durable: bool, scratch: bool = False, journal: str = "WAL"
+        self,
+        path: Path,
+        *,
+        durable: bool,
+        scratch: bool = False,
+        journal: str = "WAL",
+        checkpoint_pages: int | None = None,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._synchronous = "OFF" if scratch else "FULL" if durable else "NORMAL"
         self._journal = journal
+        # How long the write-ahead log may grow before a commit copies it back (SQLite's
+        # default: 1,000 pages).
+        self._checkpoint_pages = checkpoint_pages
         self._local = threading.local()
 
     def get(self) -> sqlite3.Connection:
@@ -55,6 +64,8 @@ class SQLiteConnections:
             connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             connection.execute(f"PRAGMA journal_mode={self._journal}")
             connection.execute(f"PRAGMA synchronous={self._synchronous}")
+            if self._checkpoint_pages is not None:
+                connection.execute(f"PRAGMA wal_autocheckpoint={self._checkpoint_pages}")
             self._local.connection = connection
         return connection
 

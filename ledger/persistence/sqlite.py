@@ -133,6 +133,13 @@ class SQLiteVault(PersonalDataVault):
             return bool(c.sqlite_cursor.rowcount == 1)
 
 
+# A commit of a few hundred credentials touches thousands of pages of the read model's
+# indexes (its keys are random); with SQLite's default the log was copied back after nearly
+# every commit. 20,000 pages (80 MB) cut the projector's process's CPU by an eighth at 300,000
+# credentials.
+LIVE_CHECKPOINT_PAGES = 20_000
+
+
 class SQLiteReadModel(ReadModel):
     def __init__(self, path: Path, *, durable: bool = True, temporary: bool = False) -> None:
         # Derived and rebuildable: a transaction lost to a power cut is replayed. A scratch
@@ -144,7 +151,11 @@ class SQLiteReadModel(ReadModel):
         # crash mid-commit leaves it whole for the next audit.
         journal = "WAL" if durable else "MEMORY" if temporary else "TRUNCATE"
         self._connections = SQLiteConnections(
-            path, durable=False, scratch=not durable, journal=journal
+            path,
+            durable=False,
+            scratch=not durable,
+            journal=journal,
+            checkpoint_pages=LIVE_CHECKPOINT_PAGES if durable else None,
         )
         self.create_tables()
 

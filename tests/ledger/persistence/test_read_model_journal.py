@@ -1,12 +1,13 @@
-"""An auditor's scratch read model: written by one connection only, it keeps no write-ahead
-log; one kept for the next audit keeps its rollback journal on disk."""
+"""How a read model's SQLite file journals: the live one ahead of its readers, copied back in
+large steps; an auditor's scratch one, written by one connection only, without a write-ahead
+log (its rollback journal in memory, or on disk when it is kept for the next audit)."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
-from ledger.persistence.sqlite import SQLiteReadModel
+from ledger.persistence.sqlite import LIVE_CHECKPOINT_PAGES, SQLiteReadModel
 
 
 def _journal_mode(model: SQLiteReadModel) -> str:
@@ -16,6 +17,13 @@ def _journal_mode(model: SQLiteReadModel) -> str:
 
 def test_the_live_read_model_is_written_ahead(tmp_path: Path) -> None:
     assert _journal_mode(SQLiteReadModel(tmp_path / "live.sqlite")) == "wal"
+
+
+def test_the_live_read_model_copies_its_write_ahead_log_back_less_often(tmp_path: Path) -> None:
+    model = SQLiteReadModel(tmp_path / "live.sqlite")
+    with model._cursor(write=False) as cursor:
+        pages = cursor.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    assert pages == LIVE_CHECKPOINT_PAGES > 1000
 
 
 def test_a_temporary_scratch_model_journals_in_memory(tmp_path: Path) -> None:
