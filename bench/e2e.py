@@ -3,8 +3,9 @@
 In one run, on this machine, two deployments of `credledger serve` each get the same work:
 - **scale-out**: PostgreSQL, Apache Kafka and Anvil started from deploy/, two API workers, the
   consumers (Kafka relay, log, anchoring, read model) once in the serving process;
-- **embedded** (the default): SQLite, the ledger's own Anvil node, the API and the read model
-  in the serving process, the log and anchoring consumers in the process it keeps beside it.
+- **embedded** (the default): SQLite, the ledger's own Anvil node, the API in the serving
+  process, the read model's projector in one process it keeps beside it and the log and
+  anchoring consumers in another.
 
 For each: 10,000 pre-signed credentials sent as bulk requests of 100 by 8 concurrent clients
 (sustained rate); once all of them are anchored, 1,000 single-credential requests by 8 clients
