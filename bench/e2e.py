@@ -130,11 +130,13 @@ class CpuMeter:
     def _part(self, pid: int, table: dict[int, tuple[int, str, float, int]]) -> str:
         parent, command, _, threads = table[pid]
         if pid == self.serving_pid:
-            # Scale-out: the consumers; embedded: the API and the read model.
+            # Scale-out: the consumers; embedded: the API.
             return "serving process"
         if pid == os.getpid():
             return "benchmark clients"
         if "ledger.runtime.consumer_process" in command:
+            if command.split()[-1] == "read-model":
+                return "read-model process"
             return "consumers' process (log, anchoring)"
         ancestor = parent
         while ancestor > 1 and ancestor in table:

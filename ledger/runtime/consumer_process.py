@@ -61,7 +61,7 @@ def settings_environment(settings: Settings) -> dict[str, str]:
 
 
 class PositionPipe:
-    """The read-model positions the consumers' process announces, read from its pipe
+    """The positions the read-model process announces, read from its pipe
     (:class:`ledger.persistence.read_model.PositionNotices`). Each process started gets a
     pipe of its own; while none is open (a restart), ``receive`` raises, and requests waiting
     to read their writes poll the read model instead."""
@@ -83,13 +83,13 @@ class PositionPipe:
         with self._lock:
             read = self._read
         if read is None:
-            raise ConnectionError("the consumers' process is not running")
+            raise ConnectionError("the read-model process is not running")
         ready, _, _ = select.select([read], [], [], timeout)
         if not ready:
             return []
         data = os.read(read, 65536)
         if not data:
-            raise ConnectionError("the consumers' process stopped")
+            raise ConnectionError("the read-model process stopped")
         *lines, self._pending = (self._pending + data).split(b"\n")
         return [int(line) for line in lines]
 

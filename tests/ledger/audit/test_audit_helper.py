@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import sqlite3
+from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -122,35 +123,44 @@ def logged(settings: Settings, start: int, stop: int) -> list[bytes]:
     return [bytes(row[0]) for row in rows]
 
 
+@pytest.fixture
+def batches(history: list[str], settings: Settings) -> tuple[list[bytes], list[bytes]]:
+    """The log's first two batches of 20 entries."""
+    return logged(settings, 0, 20), logged(settings, 20, 40)
+
+
+@pytest.fixture
+def helper() -> Iterator[audit_helper.AuditHelper]:
+    started = audit_helper.AuditHelper()
+    yield started
+    started.close()
+
+
+def answers(helper: audit_helper.AuditHelper, count: int) -> bool:
+    return helper._answers.qsize() == count
+
+
 def test_the_helper_answers_the_signers_of_the_batches_sent_ahead(
-    history: list[str], settings: Settings
+    batches: tuple[list[bytes], list[bytes]], helper: audit_helper.AuditHelper
 ) -> None:
-    first, second = logged(settings, 0, 20), logged(settings, 20, 40)
-    helper = audit_helper.AuditHelper()
-    try:
-        helper.ahead(0, first)
-        helper.ahead(20, second)
-        wait_for(lambda: helper._answers.qsize() == 2, timeout=60)
-        assert helper.recovered(0) == [audit_helper._recover(entry) for entry in first]
-        assert helper.recovered(20) == [audit_helper._recover(entry) for entry in second]
-    finally:
-        helper.close()
+    first, second = batches
+    helper.ahead(0, first)
+    helper.ahead(20, second)
+    wait_for(lambda: answers(helper, 2), timeout=60)
+    assert helper.recovered(0) == [audit_helper._recover(entry) for entry in first]
+    assert helper.recovered(20) == [audit_helper._recover(entry) for entry in second]
 
 
 def test_a_batch_not_back_in_time_is_left_to_the_audit_and_the_next_one_answered(
-    history: list[str], settings: Settings
+    batches: tuple[list[bytes], list[bytes]], helper: audit_helper.AuditHelper
 ) -> None:
-    first, second = logged(settings, 0, 20), logged(settings, 20, 40)
-    helper = audit_helper.AuditHelper()
-    try:
-        helper.ahead(0, first)
-        # The helper process has only just been started: nothing can be back yet.
-        assert helper.recovered(0) == [None] * len(first)
-        helper.ahead(20, second)
-        wait_for(lambda: helper._answers.qsize() == 2, timeout=60)
-        assert helper.recovered(20) == [audit_helper._recover(entry) for entry in second]
-    finally:
-        helper.close()
+    first, second = batches
+    helper.ahead(0, first)
+    # The helper process has only just been started: nothing can be back yet.
+    assert helper.recovered(0) == [None] * len(first)
+    helper.ahead(20, second)
+    wait_for(lambda: answers(helper, 2), timeout=60)
+    assert helper.recovered(20) == [audit_helper._recover(entry) for entry in second]
 
 
 def test_the_cli_audits_a_long_history_with_the_helper(
