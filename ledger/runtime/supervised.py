@@ -66,17 +66,17 @@ class SupervisedLedger:
             self.storage.close()
             raise
         node = self.chain.node
-        self.read_model = ConsumerProcess(settings, None, role=READ_MODEL)
+        self.read_model_process = ConsumerProcess(settings, None, role=READ_MODEL)
         self.consumers = ConsumerProcess(settings, node.url if node is not None else None)
         self._stopped = False
 
     def start(self) -> SupervisedLedger:
-        self.read_model.start()
+        self.read_model_process.start()
         self.consumers.start()
         # The API opens once the read model is kept: else the first write would wait for a
         # process to start (a second), and the readiness probe could not tell.
-        assert self.read_model.positions is not None
-        if not self.read_model.positions.first(READ_MODEL_START_SECONDS):
+        assert self.read_model_process.positions is not None
+        if not self.read_model_process.positions.first(READ_MODEL_START_SECONDS):
             log.warning(
                 "the read-model process has not caught up in %.0f s; serving anyway",
                 READ_MODEL_START_SECONDS,
@@ -90,21 +90,21 @@ class SupervisedLedger:
             return
         self._stopped = True
         self.consumers.stop()
-        self.read_model.stop()
+        self.read_model_process.stop()
         self.storage.close()
         self.chain.close()
 
     def _written(self) -> None:
         # The read-model process applies the write, the consumers' process logs it; the
         # request waits for the position the first announces (ApiContext.written).
-        self.read_model.wake()
+        self.read_model_process.wake()
         self.consumers.wake()
 
     def consumers_down(self) -> list[str]:
         """What of this deployment's consumers is not running (none once it is stopping)."""
         if self._stopped:
             return []
-        down = [] if self.read_model.running() else [READ_MODEL_PROCESS]
+        down = [] if self.read_model_process.running() else [READ_MODEL_PROCESS]
         return down if self.consumers.running() else [*down, CONSUMERS_PROCESS]
 
     def api_context(self) -> ApiContext:
@@ -116,7 +116,7 @@ class SupervisedLedger:
             self.witnesses,
             on_write=self._written,
             consumers_down=self.consumers_down,
-            positions=self.read_model.positions,
+            positions=self.read_model_process.positions,
         )
 
     def __enter__(self) -> SupervisedLedger:
