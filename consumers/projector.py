@@ -21,6 +21,7 @@ from ledger.domain.aggregates import (
 from ledger.persistence.read_model import PositionMoved, ReadModel, ReadModelWriter
 
 Handler = Callable[[ReadModelWriter, Any, str, int], None]
+log = logging.getLogger("credledger.read_model")
 
 
 class Wake(Protocol):
@@ -29,9 +30,6 @@ class Wake(Protocol):
 
     def wait(self, timeout: float | None = None) -> bool: ...
     def clear(self) -> None: ...
-
-
-log = logging.getLogger("credledger.read_model")
 
 
 def _credential_version(event_name: str) -> Handler:

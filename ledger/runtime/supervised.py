@@ -1,14 +1,14 @@
 """The embedded default on two cores: the API in the serving process; the read model's
-projector and the log, anchoring and witness consumers in a process of their own that it keeps
-running.
+projector in one process of its own and the log, anchoring and witness consumers in another,
+both kept running by it.
 
 Each SQLite file keeps one writing process at a time: the serving process writes commands, the
-consumers' process the read model, the log and its anchors (and, once a batch, the events that
-record an anchor). A request that wrote is answered once the read model shows its write: the
-consumers' process announces each position its projector reaches down a pipe, and the waiting
-request wakes on it (while that process restarts, the request polls the read model instead).
-The serving process runs the ledger's Anvil node, so a restart of the consumers does not
-restart the chain.
+read-model process the read model, the consumers' process the log and its anchors (and, once a
+batch, the events that record an anchor). A request that wrote is answered once the read model
+shows its write: the read-model process announces each position its projector reaches down a
+pipe, and the waiting request wakes on it (while that process restarts, the request polls the
+read model instead). The serving process runs the ledger's Anvil node, so a restart of the
+consumers does not restart the chain.
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ from ledger.runtime.consumer_process import READ_MODEL, ConsumerProcess
 from ledger.runtime.embedded import adopt_anchoring_key, served_context, trusted_witnesses
 from ledger.settings import ConfigurationError, Settings
 
+log = logging.getLogger("credledger.serve")
+
 READ_MODEL_PROCESS = "read-model-projector-process"
+CONSUMERS_PROCESS = "log-anchor-witness-consumers"
 # How long serve waits for its read-model process to catch up before it opens the API.
 READ_MODEL_START_SECONDS = 60.0
-log = logging.getLogger("credledger.serve")
-CONSUMERS_PROCESS = "log-anchor-witness-consumers"
 
 
 def consumers_apart(settings: Settings) -> bool:
