@@ -122,7 +122,7 @@ def run(events: int, node: ManagedAnvil) -> None:
             helper = helper_for(entries)
             try:
                 report = Auditor(
-                    StoredEnvelopes(storage.ledger),
+                    StoredEnvelopes(storage.ledger).decoded,
                     LocalHistory(storage.log),
                     storage.anchors,
                     embedded.signer.verifier_key(),

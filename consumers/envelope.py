@@ -18,7 +18,7 @@ from ledger.domain.aggregates import (
     Pathway,
     Recognition,
 )
-from ledger.domain.canonical import canonical_bytes
+from ledger.domain.canonical import canonical_bytes, canonical_form
 
 ENVELOPE_VERSION = 1
 
@@ -125,6 +125,12 @@ class StoredEnvelopes:
 
     def __call__(self, index: int, count: int) -> list[tuple[int, bytes]]:
         """(position, entry) of the stored events ``index`` onwards; read in order only."""
+        return [(position, entry) for position, entry, _ in self.decoded(index, count)]
+
+    def decoded(self, index: int, count: int) -> list[tuple[int, bytes, dict[str, Any] | None]]:
+        """(position, entry, envelope) of the stored events ``index`` onwards, in order only:
+        the envelope is the entry's exact value (None where the entry must be parsed for it,
+        as for one with a number that is not an integer)."""
         if index != self._next_index:
             raise ValueError("stored events are read in order")
         notifications = self._recorder.select_notifications(
@@ -133,11 +139,13 @@ class StoredEnvelopes:
         self._next_index += len(notifications)
         if notifications:
             self._after = notifications[-1].id
-        return [(n.id, self._entry(n)) for n in notifications]
+        return [(n.id, *self._entry(n)) for n in notifications]
 
-    def _entry(self, notification: Any) -> bytes:
+    def _entry(self, notification: Any) -> tuple[bytes, dict[str, Any] | None]:
         try:
-            return entry(notification.id, self._mapper.to_domain_event(notification))
+            value = envelope(notification.id, self._mapper.to_domain_event(notification))
+            entry, exact = canonical_form(value)
         except Exception:
             # A stored event that no longer decodes is itself the finding.
-            return b"<the stored event does not decode>"
+            return b"<the stored event does not decode>", None
+        return entry, value if exact else None

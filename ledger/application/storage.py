@@ -69,6 +69,14 @@ def open_storage(settings: Settings) -> Storage:
     )
 
 
+def open_read_model(settings: Settings) -> ReadModel:
+    """Only the read model that ``settings.store`` names (for a reader of its digest)."""
+    backend = importlib.import_module(f"ledger.persistence.{settings.store}")
+    with backend.schema_lock(settings):
+        read_model: ReadModel = backend.open_read_model(settings)
+    return read_model
+
+
 def open_log(settings: Settings) -> TransparencyLog:
     """Only the transparency log that ``settings.store`` names (for readers of the log)."""
     backend = importlib.import_module(f"ledger.persistence.{settings.store}")

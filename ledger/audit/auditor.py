@@ -29,7 +29,7 @@ from anchors.witness import verify_quorum
 from ledger.audit.issuer_register import IssuerRegister, Recovery, check_envelope_signature
 from ledger.audit.report import AuditReport, Discrepancy, Finding
 from ledger.audit.resume import Resume, node_of
-from ledger.audit.sources import Anchors, History, ReadModelReplay, SignersAhead
+from ledger.audit.sources import Anchors, History, ReadModelReplay, SignersAhead, StoredEntry
 from ledger.domain import json_text
 from ledger.domain.aggregates import anchor_id_for
 from ledger.domain.binding import ANCHOR_EVENTS, Bindings
@@ -38,11 +38,12 @@ from ledger.domain.canonical import canonical_bytes
 
 class Auditor:
     """Audits a log's history; with ``stored_envelopes`` (the event store's events as log
-    entries, in order) it also checks the log against the event store."""
+    entries, in order, each with its value where it is known) it also checks the log against
+    the event store."""
 
     def __init__(
         self,
-        stored_envelopes: Callable[[int, int], list[tuple[int, bytes]]] | None,
+        stored_envelopes: Callable[[int, int], list[StoredEntry]] | None,
         log: History,
         anchors: Anchors,
         verifier_key: str,
@@ -118,10 +119,10 @@ class Auditor:
             for end in [*cuts, len(logged)]:
                 envelopes = []
                 for offset in range(begin, end):
-                    position, expected = (
+                    position, expected, known = (
                         stored[offset]
                         if stored is not None and offset < len(stored)
-                        else (None, None)
+                        else (None, None, None)
                     )
                     envelopes.append(
                         self._check_entry(
@@ -129,6 +130,7 @@ class Auditor:
                             logged[offset],
                             position,
                             expected,
+                            known,
                             register,
                             report,
                             recovered[offset] if recovered is not None else None,
@@ -168,10 +170,10 @@ class Auditor:
         while self._stored is not None and (tail := self._stored(index, batch)):
             envelopes = [
                 self._check_unlogged(index + offset, position, entry, register)
-                for offset, (position, entry) in enumerate(tail)
+                for offset, (position, entry, _) in enumerate(tail)
             ]
             if self._replay is not None:
-                self._replay.feed(envelopes, [entry for _, entry in tail])
+                self._replay.feed(envelopes, [entry for _, entry, _ in tail])
             index += len(tail)
             report.unlogged += len(tail)
         started = time.perf_counter()
@@ -234,17 +236,21 @@ class Auditor:
         entry: bytes,
         position: int | None,
         expected: bytes | None,
+        known: dict[str, Any] | None,
         register: IssuerRegister,
         report: AuditReport,
         recovered: Recovery | None = None,
     ) -> dict[str, Any]:
         started = time.perf_counter()
         try:
-            envelope = json_text.loads(entry)
-            # Equal to the event store's rebuilt envelope, it is canonical by construction.
-            canonical = (expected is not None and entry == expected) or (
-                canonical_bytes(envelope) == entry
-            )
+            if expected is not None and entry == expected:
+                # Equal to the event store's rebuilt envelope: canonical by construction, and
+                # the value it was built from is the value it parses to.
+                envelope = known if known is not None else json_text.loads(entry)
+                canonical = True
+            else:
+                envelope = json_text.loads(entry)
+                canonical = canonical_bytes(envelope) == entry
         except ValueError:
             canonical, envelope = False, {}
         if not canonical:

@@ -12,6 +12,10 @@ from typing import Any, Protocol
 from anchors.anchoring import AnchorRecord
 from anchors.log import TransparencyLog
 
+# A stored event as the audit reads it: (position, log entry, the entry's value where the
+# reader knows it exactly, else None: the audit parses the entry).
+StoredEntry = tuple[int, bytes, dict[str, Any] | None]
+
 
 class ReadModelReplay(Protocol):
     """A scratch read model built from the audited envelopes, to compare with the live one."""

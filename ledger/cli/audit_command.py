@@ -24,7 +24,7 @@ from ledger.audit.metrics_file import write_audit_metrics
 from ledger.audit.remote_sources import NoAnchors, RemoteAnchors, RemoteHistory, TileHistory
 from ledger.audit.report import AuditReport, Finding
 from ledger.audit.resume import Resume
-from ledger.audit.sources import Anchors, History, LocalHistory
+from ledger.audit.sources import Anchors, History, LocalHistory, StoredEntry
 from ledger.cli import options
 from ledger.settings import Settings
 from ledger.verify.bundle import witnessed
@@ -229,7 +229,7 @@ def _local(
     resume: Resume | None,
     keep: Path | None,
 ) -> tuple[AuditReport, Auditor]:
-    from consumers.audit_replay import local_target
+    from consumers.audit_replay import LiveDigest, target_for
     from consumers.envelope import StoredEnvelopes
 
     settings = Settings(data_dir=data_dir)
@@ -238,18 +238,30 @@ def _local(
         log_key
         or NoteSigner.from_seed(settings.log_origin_value(), settings.log_key_seed()).verifier_key()
     )
+    target: Target | None = None
     try:
         stored = StoredEnvelopes(
             storage.ledger,
             start_index=resume.size if resume else 0,
             after_position=resume.position if resume else 0,
         )
-        target = local_target(storage.read_model)
         history = LocalHistory(storage.log)
+        entries = history.size() - (resume.size if resume else 0)
+        target = target_for(settings, storage.read_model, entries)
         return _audited(
-            history, storage.anchors, target, keep, key, chain, confirmations, resume, stored
+            history,
+            storage.anchors,
+            target,
+            keep,
+            key,
+            chain,
+            confirmations,
+            resume,
+            stored.decoded,
         )
     finally:
+        if isinstance(target, LiveDigest):
+            target.close()
         storage.close()
 
 
@@ -285,7 +297,7 @@ def _audited(
     chain: Chain | None,
     confirmations: int,
     resume: Resume | None = None,
-    stored: Callable[[int, int], list[tuple[int, bytes]]] | None = None,
+    stored: Callable[[int, int], list[StoredEntry]] | None = None,
     resumable: bool | None = None,
 ) -> tuple[AuditReport, Auditor]:
     """The audit of ``history`` (with ``stored``, the event store's envelopes, checked against

@@ -46,6 +46,15 @@ def canonical_bytes(value: Any) -> bytes:
     return bytes(rfc8785.dumps(value))
 
 
+def canonical_form(value: Any) -> tuple[bytes, bool]:
+    """The RFC 8785 bytes of ``value``, and whether parsing them gives ``value`` back exactly
+    (it holds JSON's own types only, no float): a reader may then keep ``value`` and skip the
+    parse."""
+    if _plain(value):
+        return _dumps(value), True
+    return bytes(rfc8785.dumps(value)), False
+
+
 def canonical_bytes_of_text(value: Any) -> bytes:
     """The same bytes for a value a schema has already confined to strings, lists and
     objects with ASCII keys (the command and learner models admit nothing else); it skips

@@ -215,6 +215,9 @@ class PostgresReadModel(ReadModel):
             connection.transaction(),
             connection.cursor(name="read_model_pages") as cursor,
         ):
+            # One snapshot for every statement (a digest reads the position and then each
+            # table): under READ COMMITTED each would see the commits made since the last.
+            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             # The server cursor names execute's first parameter ``query``, nothing else differs.
             yield cast(ReadModelCursor, cursor)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -88,6 +88,9 @@ SCHEMA = (
     " position INTEGER NOT NULL)",
 )
 
+# How a statement of the schema that creates a secondary index begins.
+_SECONDARY_INDEX = ("CREATE INDEX", "CREATE UNIQUE INDEX")
+
 # A W3C Bitstring Status List of this many entries per list (the specification's minimum,
 # for herd privacy); a list takes new credentials until it is half full, so that a free
 # slot is found in a probe or two.
@@ -115,6 +118,29 @@ _DIGEST_TABLES = (
     ("rm_pathway_versions", "pathway_id, version"),
     ("rm_recognitions", "recognition_id"),
 )
+
+
+DIGEST_TABLES = tuple(table for table, _ in _DIGEST_TABLES)
+
+
+def _table_digest(c: Cursor, table: str, key: str) -> str:
+    """SHA-256 over a table's rows in key order, a line of JSON each."""
+    sha = hashlib.sha256()
+    c.execute(f"SELECT * FROM {table} ORDER BY {key}")
+    # In pages: a million credentials' versions at once would take gigabytes.
+    while page := c.fetchmany(DIGEST_PAGE):
+        for values in page:
+            sha.update(f"{_json([table, *values])}\n".encode())
+    return sha.hexdigest()
+
+
+def combined_digest(tables: Mapping[str, str]) -> str:
+    """The read model's digest: SHA-256 over each table's name and digest, in the order of
+    :data:`DIGEST_TABLES` (a table's own digest covers its rows: tables can be read apart)."""
+    sha = hashlib.sha256()
+    for table in DIGEST_TABLES:
+        sha.update(f"{table} {tables[table]}\n".encode())
+    return sha.hexdigest()
 
 
 class Cursor(Protocol):
@@ -527,10 +553,13 @@ class ReadModel(ABC):
         the position is read again and again)."""
         return None
 
-    def create_tables(self) -> None:
+    def create_tables(self, *, indexed: bool = True) -> None:
+        """Create what is missing; without the secondary indexes unless ``indexed`` (they
+        serve the API's queries: a scratch model, compared by its digest, needs none)."""
         with self._cursor(write=True) as c:
             for statement in SCHEMA:
-                c.execute(statement)
+                if indexed or not statement.startswith(_SECONDARY_INDEX):
+                    c.execute(statement)
 
     def drop_tables(self) -> None:
         with self._cursor(write=True) as c:
@@ -1117,16 +1146,21 @@ class ReadModel(ABC):
         keys = ("issuer_id", "legal_name", "country", "address", "status")
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
-    def digest(self) -> tuple[str, int]:
-        """SHA-256 over every row in key order, and the log position the rows reflect."""
-        sha = hashlib.sha256()
+    def digest(self, *, at: Callable[[int], object] | None = None) -> tuple[str, int]:
+        """The digest of every table (:func:`combined_digest`) and the log position the rows
+        reflect, read in one snapshot; ``at`` is told the position before the rows are read
+        (what is compared with the digest can start on it)."""
         with self._reading_cursor() as c:
             c.execute(self._sql("SELECT position FROM rm_tracking WHERE name = ?"), (self.name,))
             row = c.fetchone()
-            for table, key in _DIGEST_TABLES:
-                c.execute(f"SELECT * FROM {table} ORDER BY {key}")
-                # In pages: a million credentials' versions at once would take gigabytes.
-                while page := c.fetchmany(DIGEST_PAGE):
-                    for values in page:
-                        sha.update(f"{_json([table, *values])}\n".encode())
-        return sha.hexdigest(), int(row[0]) if row else 0
+            position = int(row[0]) if row else 0
+            if at is not None:
+                at(position)
+            tables = {table: _table_digest(c, table, key) for table, key in _DIGEST_TABLES}
+        return combined_digest(tables), position
+
+    def table_digests(self, tables: Collection[str]) -> dict[str, str]:
+        """The digests of the named tables, read in one snapshot (two processes can read a
+        model that is not written any more in halves)."""
+        with self._reading_cursor() as c:
+            return {t: _table_digest(c, t, key) for t, key in _DIGEST_TABLES if t in tables}

@@ -141,7 +141,9 @@ LIVE_CHECKPOINT_PAGES = 20_000
 
 
 class SQLiteReadModel(ReadModel):
-    def __init__(self, path: Path, *, durable: bool = True, temporary: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, durable: bool = True, temporary: bool = False, indexed: bool = True
+    ) -> None:
         # Derived and rebuildable: a transaction lost to a power cut is replayed. A scratch
         # model (``durable=False``, an auditor's replay) need not reach the disk at all, nor
         # be read while it is written: its commits skip the write-ahead log, whose copy of
@@ -157,7 +159,7 @@ class SQLiteReadModel(ReadModel):
             journal=journal,
             checkpoint_pages=LIVE_CHECKPOINT_PAGES if durable else None,
         )
-        self.create_tables()
+        self.create_tables(indexed=indexed)
 
     @contextmanager
     def _cursor(self, *, write: bool) -> Iterator[Cursor]:

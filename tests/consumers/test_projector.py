@@ -107,6 +107,28 @@ def test_a_replay_of_the_log_envelopes_alone_equals_the_live_read_model(
     assert replayed.digest() == live.digest()
 
 
+def test_the_digest_is_of_one_snapshot_while_the_model_is_written(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    busy_history(ledger, issuer)
+    live = ledger.embedded.storage.read_model
+    ledger.embedded.projector.catch_up()
+    before = live.digest()
+
+    def revoke_everything() -> None:
+        with live._cursor(write=True) as c:
+            c.execute("UPDATE rm_credentials SET status = 'revoked'")
+
+    def meanwhile(position: int) -> None:
+        # Another connection writes between the position and the rows being read.
+        writer = threading.Thread(target=revoke_everything)
+        writer.start()
+        writer.join()
+
+    assert live.digest(at=meanwhile) == before
+    assert live.digest() != before
+
+
 def test_the_digest_read_in_pages_is_the_digest_of_every_row(
     ledger: RunningLedger, issuer: RegisteredIssuer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -88,7 +88,7 @@ def audit(
     assert (helper is not None) == helped == isinstance(replay, ReplayProcess)
     try:
         return Auditor(
-            StoredEnvelopes(storage.ledger),
+            StoredEnvelopes(storage.ledger).decoded,
             LocalHistory(storage.log),
             storage.anchors,
             key.verifier_key(),

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from anchors.anvil import ManagedAnvil
-from consumers.audit_replay import ReplayProcess
+from consumers.audit_replay import ReplayProcess, Taken
 from ledger.audit import helper as audit_helper
 from ledger.cli.main import cli
 from ledger.domain.canonical import canonical_bytes
@@ -189,14 +189,14 @@ def test_the_cli_audits_a_long_history_with_the_helper(
 
 
 def test_a_replay_process_left_before_its_digests_stops() -> None:
-    replay = ReplayProcess((10, "live digest"))
+    replay = ReplayProcess(Taken(10, "live digest"))
     replay.feed([], [])
     replay.close()
     assert "audit-replay" not in {p.name for p in multiprocessing.active_children()}
 
 
 def test_a_replay_process_that_fails_says_why() -> None:
-    replay = ReplayProcess((10, "live digest"))
+    replay = ReplayProcess(Taken(10, "live digest"))
     envelope = {"position": 1, "type": "Nothing.Known", "time": "2026-01-01T00:00:00Z"}
     replay.feed([envelope], [json.dumps(envelope).encode()])
     with pytest.raises(RuntimeError, match=r"replay process failed: (.|\n)*Nothing\.Known"):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
 import pytest
 import rfc8785
 
-from ledger.domain.canonical import canonical_bytes, canonical_bytes_of_text
+from ledger.domain.canonical import canonical_bytes, canonical_bytes_of_text, canonical_form
 from ledger.domain.commitment import commit, matches, new_salt
 
 ALPHABET = 'aZ09 "\\/\b\f\n\r\t\x00\x1f\x7f\u00e9\u00df\u2028\u20ac\ud7ff\ue000\uffff\U0001f600'
@@ -37,6 +38,35 @@ def test_matches_the_reference_implementation_on_random_json() -> None:
     for _ in range(3000):
         value = random_value(rng)
         assert canonical_bytes(value) == bytes(rfc8785.dumps(value)), value
+
+
+def identical(a: Any, b: Any) -> bool:
+    """Equal in value and in type, all the way down (``1 == 1.0 == True`` in Python); an
+    object's members in any order."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(identical(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(identical(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def test_a_value_said_to_be_exact_is_what_its_canonical_bytes_parse_to() -> None:
+    rng = random.Random(7159)
+    exact = 0
+    for _ in range(3000):
+        value = random_value(rng)
+        encoded, said_exact = canonical_form(value)
+        assert encoded == bytes(rfc8785.dumps(value)), value
+        if said_exact:
+            exact += 1
+            assert identical(json.loads(encoded), value), value
+    assert 0 < exact < 3000  # both kinds were drawn
+
+
+def test_a_value_with_a_float_is_not_said_to_be_exact() -> None:
+    assert canonical_form({"credits": 2.0}) == (b'{"credits":2}', False)
 
 
 def text_value(rng: random.Random, depth: int = 0) -> Any:

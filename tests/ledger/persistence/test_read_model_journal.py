@@ -1,6 +1,7 @@
 """How a read model's SQLite file journals: the live one ahead of its readers, copied back in
 large steps; an auditor's scratch one, written by one connection only, without a write-ahead
-log (its rollback journal in memory, or on disk when it is kept for the next audit)."""
+log (its rollback journal in memory, or on disk when it is kept for the next audit) and
+without the indexes only the API's queries read."""
 
 from __future__ import annotations
 
@@ -46,3 +47,18 @@ def test_a_kept_scratch_model_an_earlier_audit_wrote_ahead_is_switched(tmp_path:
     earlier.close()
 
     assert _journal_mode(SQLiteReadModel(path, durable=False)) == "truncate"
+
+
+def _indexes(model: SQLiteReadModel) -> set[str]:
+    with model._cursor(write=False) as cursor:
+        rows = cursor.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        ).fetchall()
+    return {str(row[0]) for row in rows}
+
+
+def test_a_scratch_model_has_no_secondary_indexes(tmp_path: Path) -> None:
+    live = SQLiteReadModel(tmp_path / "live.sqlite")
+    scratch = SQLiteReadModel(tmp_path / "scratch.sqlite", durable=False, indexed=False)
+    assert "rm_credentials_by_issuer" in _indexes(live)
+    assert _indexes(scratch) == set()

@@ -1,0 +1,27 @@
+"""What an audit compares its replay with: the live read model's digest, taken in a process of
+its own while the audit runs, in one snapshot."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+from consumers.audit_replay import LiveDigest, local_target
+from ledger.settings import Settings
+from tests.conftest import RegisteredIssuer, RunningLedger, issue
+
+
+def test_a_live_digest_taken_in_its_own_process_is_the_read_models_own(
+    ledger: RunningLedger, issuer: RegisteredIssuer, settings: Settings
+) -> None:
+    for n in range(3):
+        issue(ledger, issuer, learner={"identifier": f"l{n}", "full_name": "L"})
+    ledger.embedded.projector.catch_up()
+    direct = local_target(ledger.embedded.storage.read_model)
+    live = LiveDigest(settings)
+    assert (live.position, live.digest()) == (direct.position, direct.digest())
+
+
+def test_a_live_digest_left_before_it_is_read_stops(settings: Settings) -> None:
+    live = LiveDigest(settings)
+    live.close()
+    assert "audit-live-digest" not in {p.name for p in multiprocessing.active_children()}
