@@ -120,12 +120,16 @@ class LiveDigest:
 
 def _digest_in_child(pipe: Connection, settings: Settings, parent: int) -> None:
     die_with_parent(parent=parent)
-    # Wanted only when the audit ends: the audit's own processes come first.
-    os.nice(10)
+
+    def started(position: int) -> None:
+        pipe.send(("position", position))
+        # The digest is wanted only when the audit ends: the audit's own processes first.
+        os.nice(10)
+
     try:
         live = open_read_model(settings)
         try:
-            digest, _ = live.digest(at=lambda position: pipe.send(("position", position)))
+            digest, _ = live.digest(at=started)
         finally:
             live.close()
         pipe.send(("digest", digest))

@@ -138,7 +138,7 @@ class Auditor:
                     )
                 started = time.perf_counter()
                 if self._replay is not None:
-                    self._replay.feed(envelopes, logged[begin:end])
+                    self._feed(envelopes, logged[begin:end])
                     started = self._timed(report, "read-model replay", started)
                 if end > begin:
                     rebuilt.append(logged[begin:end], list(range(index + begin, index + end)))
@@ -173,7 +173,7 @@ class Auditor:
                 for offset, (position, entry, _) in enumerate(tail)
             ]
             if self._replay is not None:
-                self._replay.feed(envelopes, [entry for _, entry, _ in tail])
+                self._feed(envelopes, [entry for _, entry, _ in tail])
             index += len(tail)
             report.unlogged += len(tail)
         started = time.perf_counter()
@@ -461,6 +461,13 @@ class Auditor:
             raise Discrepancy(
                 Finding("anchor-transaction", size - 1, None, f"anchor {size} lacks confirmations")
             )
+
+    def _feed(self, envelopes: list[dict[str, Any]], entries: list[bytes]) -> None:
+        assert self._replay is not None
+        try:
+            self._replay.feed(envelopes, entries)
+        except RuntimeError as exc:  # the replay, or the live digest it stops at, failed
+            raise Discrepancy(Finding("read-model", None, None, str(exc))) from None
 
     def _check_read_model(self) -> None:
         if self._replay is None:

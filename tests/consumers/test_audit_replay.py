@@ -4,6 +4,9 @@ its own while the audit runs, in one snapshot."""
 from __future__ import annotations
 
 import multiprocessing
+from pathlib import Path
+
+import pytest
 
 from consumers.audit_replay import LiveDigest, local_target
 from ledger.settings import Settings
@@ -25,3 +28,12 @@ def test_a_live_digest_left_before_it_is_read_stops(settings: Settings) -> None:
     live = LiveDigest(settings)
     live.close()
     assert "audit-live-digest" not in {p.name for p in multiprocessing.active_children()}
+
+
+def test_a_live_digest_that_cannot_read_the_model_says_why(tmp_path: Path) -> None:
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    live = LiveDigest(Settings(data_dir=not_a_directory))
+    with pytest.raises(RuntimeError, match=r"live digest process failed: (.|\n)*FileExistsError"):
+        live.position  # noqa: B018 (reading it is the test)
+    live.close()
