@@ -13,6 +13,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -187,12 +188,25 @@ def version_status(found: dict[str, Any] | None, position: int) -> dict[str, Any
     return None
 
 
+@dataclass
+class _ListFill:
+    """An issuer's newest status list: its number, its entries, and the entries as stored
+    (-1: the list is not stored yet)."""
+
+    list_no: int
+    used: int
+    stored: int
+
+
 class ReadModelWriter:
     """The changes one projector transaction makes, in domain words."""
 
     def __init__(self, cursor: Cursor, sql: _Sql) -> None:
         self._c = cursor
         self._sql = sql
+        # Each issuer's newest status list as the transaction leaves it: read once and written
+        # once (finish), not twice for every new credential.
+        self._fills: dict[str, _ListFill] = {}
 
     def _run(self, statement: str, params: Sequence[Any]) -> None:
         self._c.execute(self._sql(statement), params)
@@ -418,36 +432,50 @@ class ReadModelWriter:
         The index is pseudo-random (from the credential id) with linear probing, so indexes
         say nothing of issue order, and a replay of the same history gives the same indexes.
         """
-        self._run(
-            "SELECT list_no, used FROM rm_status_lists WHERE issuer_id = ?"
-            " ORDER BY list_no DESC LIMIT 1",
-            (issuer_id,),
-        )
-        row = self._c.fetchone()
-        list_no, used = (0, 0) if row is None else (int(row[0]), int(row[1]))
-        if used >= STATUS_LIST_FILL:
-            list_no, used = list_no + 1, 0
-        seed = hashlib.sha256(f"{credential_id}/{list_no}".encode()).digest()
+        fill = self._fills.get(issuer_id)
+        if fill is None:
+            self._run(
+                "SELECT list_no, used FROM rm_status_lists WHERE issuer_id = ?"
+                " ORDER BY list_no DESC LIMIT 1",
+                (issuer_id,),
+            )
+            row = self._c.fetchone()
+            used = -1 if row is None else int(row[1])
+            fill = _ListFill(0 if row is None else int(row[0]), max(used, 0), used)
+            self._fills[issuer_id] = fill
+        if fill.used >= STATUS_LIST_FILL:
+            self._store_fill(issuer_id, fill)
+            fill.list_no, fill.used, fill.stored = fill.list_no + 1, 0, -1
+        seed = hashlib.sha256(f"{credential_id}/{fill.list_no}".encode()).digest()
         index = int.from_bytes(seed[:8], "big") % STATUS_LIST_SIZE
         while True:
+            # Taken already: the next index (a probe and an insert in one statement).
             self._run(
-                "SELECT 1 FROM rm_status_entries WHERE issuer_id = ? AND list_no = ? AND idx = ?",
-                (issuer_id, list_no, index),
+                "INSERT INTO rm_status_entries VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (issuer_id, list_no, idx) DO NOTHING",
+                (issuer_id, fill.list_no, index, credential_id),
             )
-            if self._c.fetchone() is None:
+            if self._c.rowcount == 1:
                 break
             index = (index + 1) % STATUS_LIST_SIZE
-        self._run(
-            "INSERT INTO rm_status_entries VALUES (?, ?, ?, ?)",
-            (issuer_id, list_no, index, credential_id),
-        )
-        if used == 0:
-            self._run("INSERT INTO rm_status_lists VALUES (?, ?, 1)", (issuer_id, list_no))
-        else:
+        fill.used += 1
+
+    def _store_fill(self, issuer_id: str, fill: _ListFill) -> None:
+        if fill.stored < 0:
             self._run(
-                "UPDATE rm_status_lists SET used = used + 1 WHERE issuer_id = ? AND list_no = ?",
-                (issuer_id, list_no),
+                "INSERT INTO rm_status_lists VALUES (?, ?, ?)", (issuer_id, fill.list_no, fill.used)
             )
+        elif fill.used != fill.stored:
+            self._run(
+                "UPDATE rm_status_lists SET used = ? WHERE issuer_id = ? AND list_no = ?",
+                (fill.used, issuer_id, fill.list_no),
+            )
+        fill.stored = fill.used
+
+    def finish(self) -> None:
+        """Write what the transaction kept to write once (each status list's fill)."""
+        for issuer_id, fill in self._fills.items():
+            self._store_fill(issuer_id, fill)
 
     def documents_anchored(self, checkpoint_size: int, event: Any) -> None:
         """Record where each document of an anchored batch is in the anchor tree."""
@@ -625,7 +653,9 @@ class ReadModel(ABC):
                 )
             if c.rowcount != 1:
                 raise PositionMoved(f"the read model is no longer at position {from_position}")
-            yield ReadModelWriter(c, self._sql)
+            writer = ReadModelWriter(c, self._sql)
+            yield writer
+            writer.finish()
             self._announce(c, to_position)
 
     def credential(self, credential_id: str) -> dict[str, Any] | None:
