@@ -131,7 +131,9 @@ def _table_digest(c: Cursor, table: str, key: str) -> str:
     # In pages: a million credentials' versions at once would take gigabytes.
     while page := c.fetchmany(DIGEST_PAGE):
         for values in page:
-            sha.update(f"{_json([table, *values])}\n".encode())
+            # _json's bytes, not decoded to text and encoded again.
+            sha.update(json_text.dumps([table, *values], sort_keys=True))
+            sha.update(b"\n")
     return sha.hexdigest()
 
 
