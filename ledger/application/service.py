@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
@@ -121,7 +121,8 @@ class CommandResult:
     recognition_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Its fields, in order (all plain values): asdict's deep copy costs a bulk answer more.
+        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)

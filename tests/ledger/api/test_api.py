@@ -69,6 +69,21 @@ def test_too_many_bulk_items_is_a_413_problem(
     assert_problem(http.post("/credentials/bulk", json={"items": items}), 413, "too-large")
 
 
+def test_a_bulk_answer_is_json_with_each_items_outcome_in_order(
+    http: httpx.Client, issuer: RegisteredIssuer
+) -> None:
+    good = issuer.signer.issue(content(), LEARNER)
+    unsigned = {**issuer.signer.issue(content(), LEARNER), "signature": "0x00"}
+    answer = http.post("/credentials/bulk", json={"items": [good, unsigned]})
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/json"
+    body = answer.json()
+    assert (body["succeeded"], body["failed"]) == (1, 1)
+    assert [r["ok"] for r in body["results"]] == [True, False]
+    assert body["results"][0]["result"]["command_id"] == good["command"]["command_id"]
+    assert "signature" in body["results"][1]["problem"]["detail"]
+
+
 def test_unknown_routes_are_404_problems(http: httpx.Client) -> None:
     assert_problem(http.get("/nowhere"), 404, "not-found")
 
