@@ -177,7 +177,9 @@ def version_status_of(found: dict[str, Any], version: int) -> str:
 
 def public_content(content: dict[str, Any]) -> dict[str, Any]:
     """A version's content as anyone may see it: without the learner (even as a commitment)."""
-    return {k: v for k, v in content.items() if k != "learner"}
+    public = dict(content)
+    public.pop("learner", None)
+    return public
 
 
 def version_status(found: dict[str, Any] | None, position: int) -> dict[str, Any] | None:
