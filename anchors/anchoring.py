@@ -31,8 +31,9 @@ GAS_LIMIT = 30_000
 
 log = logging.getLogger("credledger.anchoring")
 
-# A run of digits long enough to be an integer beyond 64 bits (or part of a hex string).
-_LONG_DIGITS = re.compile(r"\d{20}")
+# A number long enough to be an integer beyond 64 bits (a value: after a colon, comma or
+# bracket; the leaves' hex strings have runs of digits too, after a quote or a letter).
+_LONG_DIGITS = re.compile(r"[:,\[]\s*-?\d{20}")
 
 
 @dataclass(frozen=True)
