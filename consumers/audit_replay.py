@@ -8,9 +8,10 @@ import os
 import pickle
 import tempfile
 import traceback
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -29,6 +30,30 @@ WORTH_A_PROCESS = 50_000
 # The tables the audit's own process digests while the replay's process digests the rest,
 # once the replay is done: about half the work each at a million credentials.
 AUDIT_DIGESTS = frozenset({"rm_credentials", "rm_documents"})
+
+
+def _spawn(
+    target: Callable[..., None], *args: Any, name: str, duplex: bool = True
+) -> tuple[Connection, BaseProcess]:
+    """A process of the audit's running ``target(its end of a pipe, *args, the audit's pid)``
+    (it dies with the audit), and the audit's end of the pipe."""
+    context = multiprocessing.get_context("spawn")
+    mine, theirs = context.Pipe(duplex=duplex)
+    process = context.Process(
+        target=target, args=(theirs, *args, os.getpid()), name=name, daemon=True
+    )
+    process.start()
+    theirs.close()
+    return mine, process
+
+
+def _stop(pipe: Connection, process: BaseProcess, wait: float) -> None:
+    """Close the pipe and wait ``wait`` seconds for the process to end, then end it."""
+    pipe.close()
+    process.join(timeout=wait)
+    if process.is_alive():
+        process.terminate()
+        process.join(timeout=5)
 
 
 class Target(Protocol):
@@ -70,16 +95,9 @@ class LiveDigest:
     free (a million credentials' rows took the audit ~10 s before its first entry)."""
 
     def __init__(self, settings: Settings) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._pipe, child = context.Pipe(duplex=False)
-        self._process = context.Process(
-            target=_digest_in_child,
-            args=(child, settings, os.getpid()),
-            name="audit-live-digest",
-            daemon=True,
+        self._pipe, self._process = _spawn(
+            _digest_in_child, settings, name="audit-live-digest", duplex=False
         )
-        self._process.start()
-        child.close()
         self._position: int | None = None
         self._digest: str | None = None
 
@@ -98,11 +116,7 @@ class LiveDigest:
 
     def close(self) -> None:
         """Stop the process (it has finished, or the audit stopped early)."""
-        self._pipe.close()
-        self._process.join(timeout=5)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join(timeout=5)
+        _stop(self._pipe, self._process, wait=5)
 
     def _receive(self, wanted: str) -> int | str:
         try:
@@ -183,16 +197,7 @@ class ReplayProcess:
     tables in halves, at the same time."""
 
     def __init__(self, target: Target, keep: Path | None = None) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._pipe, child = context.Pipe()
-        self._process = context.Process(
-            target=_replay_in_child,
-            args=(child, keep, os.getpid()),
-            name="audit-replay",
-            daemon=True,
-        )
-        self._process.start()
-        child.close()
+        self._pipe, self._process = _spawn(_replay_in_child, keep, name="audit-replay")
         self._target = target
         self._started = False
 
@@ -227,11 +232,7 @@ class ReplayProcess:
 
     def close(self) -> None:
         """Stop the process (it has finished, or the audit stopped early)."""
-        self._pipe.close()
-        self._process.join(timeout=30)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join(timeout=5)
+        _stop(self._pipe, self._process, wait=30)
 
     def _start(self) -> None:
         # The replay stops at the target's position, which a live digest learns as it starts.
