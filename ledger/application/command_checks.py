@@ -6,12 +6,14 @@ run afterwards in the application.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from ledger.application.signer_recovery import SignerRecovery, recover
 from ledger.domain.canonical import canonical_bytes_of_text
 from ledger.domain.commands import IssueCommand, PersonalData
 from ledger.domain.commitment import matches
@@ -25,7 +27,6 @@ from ledger.domain.content import (
 )
 from ledger.domain.errors import FieldError, InvalidInput, LedgerError, SignatureInvalid
 from ledger.domain.field_errors import parse
-from ledger.domain.signing import SignatureFormatError, recover_signer
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -46,9 +47,9 @@ def command(model: type[M], data: dict[str, Any], now: datetime) -> M:
     return parsed
 
 
-def signer(data: dict[str, Any], signature: str) -> bytes:
-    """The address (20 bytes) that signed the command's canonical bytes (401 if none); a
-    command whose bytes would not fit a log entry is refused first (422).
+def signed_bytes(data: dict[str, Any]) -> bytes:
+    """The bytes a command's signature covers: its canonical JSON (422 if they would not fit a
+    log entry).
 
     Call it on a command its model has validated: the fast canonical form relies on that.
     """
@@ -64,10 +65,19 @@ def signer(data: dict[str, Any], signature: str) -> bytes:
                 )
             ]
         )
-    try:
-        return recover_signer(signed, signature)
-    except SignatureFormatError as exc:
-        raise SignatureInvalid(str(exc)) from None
+    return signed
+
+
+def signer(data: dict[str, Any], signature: str) -> bytes:
+    """The address (20 bytes) that signed the command's canonical bytes (401 if none); a
+    command whose bytes would not fit a log entry is refused first (422).
+
+    Call it on a command its model has validated: the fast canonical form relies on that.
+    """
+    recovered = recover(signed_bytes(data), signature)
+    if isinstance(recovered, SignatureInvalid):
+        raise recovered
+    return recovered
 
 
 def content_rules(
@@ -125,6 +135,27 @@ class CheckedIssue:
     salt: str
 
 
+def _unsigned_checks(
+    data: dict[str, Any], personal: dict[str, Any] | None, now: datetime, rules: ContentRules
+) -> tuple[IssueCommand, PersonalData]:
+    issue = command(IssueCommand, data, now)
+    content_rules(issue.content, now, rules, "command.content")
+    return issue, personal_data(personal, issue.content.learner.commitment, now)
+
+
+def _checked(issue: IssueCommand, opened: PersonalData, signer: bytes) -> CheckedIssue:
+    return CheckedIssue(
+        command_id=issue.command_id,
+        issuer_id=issue.issuer_id,
+        signer=signer,
+        issuer_country=issue.content.issuer_country,
+        qa_type=issue.content.quality_assurance.type,
+        commitment=issue.content.learner.commitment,
+        learner=learner_json(opened),
+        salt=opened.salt,
+    )
+
+
 def check_issue(
     body: tuple[dict[str, Any], str, dict[str, Any] | None],
     now: datetime,
@@ -133,19 +164,38 @@ def check_issue(
     """Every stateless check of one issue request: (command, signature, personal_data)."""
     data, signature, personal = body
     try:
-        issue = command(IssueCommand, data, now)
-        content_rules(issue.content, now, rules, "command.content")
-        commitment = issue.content.learner.commitment
-        opened = personal_data(personal, commitment, now)
-        return CheckedIssue(
-            command_id=issue.command_id,
-            issuer_id=issue.issuer_id,
-            signer=signer(data, signature),
-            issuer_country=issue.content.issuer_country,
-            qa_type=issue.content.quality_assurance.type,
-            commitment=commitment,
-            learner=learner_json(opened),
-            salt=opened.salt,
-        )
+        issue, opened = _unsigned_checks(data, personal, now, rules)
+        return _checked(issue, opened, signer(data, signature))
     except LedgerError as exc:
         return exc
+
+
+def check_issues(
+    bodies: Sequence[tuple[dict[str, Any], str, dict[str, Any] | None]],
+    now: datetime,
+    rules: ContentRules,
+    recovery: SignerRecovery,
+) -> list[CheckedIssue | LedgerError]:
+    """:func:`check_issue` of each body, in order, with the same outcomes; the signers are
+    recovered by ``recovery`` while the bodies after them are checked."""
+    batch = recovery.batch()
+    unsigned: list[tuple[IssueCommand, PersonalData] | LedgerError] = []
+    for data, signature, personal in bodies:
+        try:
+            checked = _unsigned_checks(data, personal, now, rules)
+            batch.submit(signed_bytes(data), signature)
+        except LedgerError as exc:
+            unsigned.append(exc)
+            continue
+        unsigned.append(checked)
+    signers = batch.signers()
+    outcomes: list[CheckedIssue | LedgerError] = []
+    for item in unsigned:
+        if isinstance(item, LedgerError):
+            outcomes.append(item)
+            continue
+        recovered = next(signers)
+        outcomes.append(
+            recovered if isinstance(recovered, LedgerError) else _checked(*item, recovered)
+        )
+    return outcomes

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -23,6 +23,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Transcoder
 
 from ledger.application import command_checks
+from ledger.application.signer_recovery import SignerRecovery
 from ledger.domain.aggregates import (
     ANCHORING_KEYS_ID,
     AnchoringKeys,
@@ -189,6 +190,11 @@ class Ledger(Application[UUID]):
         self._read_freshness = read_freshness
         self._clock = clock
         self._wallet_keyring = wallet_keyring
+        self._signers = SignerRecovery()
+
+    def close(self) -> None:
+        self._signers.close()
+        super().close()
 
     def construct_transcoder(self) -> Transcoder:
         """The library's JSON transcoder, reading stored events faster (same results)."""
@@ -375,12 +381,13 @@ class Ledger(Application[UUID]):
 
     def _check_all(
         self, signed: Sequence[SignedCommand]
-    ) -> Iterator[command_checks.CheckedIssue | LedgerError]:
-        now = self._clock()
-        for item in signed:
-            yield command_checks.check_issue(
-                (item.command, item.signature, item.personal_data), now, self._rules
-            )
+    ) -> list[command_checks.CheckedIssue | LedgerError]:
+        return command_checks.check_issues(
+            [(item.command, item.signature, item.personal_data) for item in signed],
+            self._clock(),
+            self._rules,
+            self._signers,
+        )
 
     def _issue_prepared(self, prepared: _PreparedIssue) -> CommandResult | LedgerError:
         try:

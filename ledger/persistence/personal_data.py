@@ -20,6 +20,23 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 _NONCE_BYTES = 12
+_DATA_KEY_BYTES = 32
+
+
+class RandomBytes:
+    """Random bytes read from the operating system once for a batch and handed out in turn:
+    a read a nonce cost as much as sealing the record."""
+
+    def __init__(self, size: int) -> None:
+        self._bytes = secrets.token_bytes(size)
+        self._at = 0
+
+    def take(self, size: int) -> bytes:
+        taken = self._bytes[self._at : self._at + size]
+        if len(taken) != size:
+            raise RuntimeError("more random bytes taken than were drawn")
+        self._at += size
+        return taken
 
 
 def _derive(master_key: bytes, purpose: bytes) -> bytes:
@@ -56,11 +73,17 @@ class LearnerCipher:
         message = f"{issuer_id}\n{identifier.strip()}".encode()
         return hmac.digest(self._pepper, message, "sha256").hex()
 
-    def new_data_key(self) -> bytes:
-        return secrets.token_bytes(32)
+    @staticmethod
+    def random_bytes(new_learners: int, records: int) -> RandomBytes:
+        """Enough randomness for ``new_learners`` data keys and ``records`` sealed records."""
+        return RandomBytes((_DATA_KEY_BYTES + _NONCE_BYTES) * new_learners + _NONCE_BYTES * records)
 
-    def wrap(self, learner_ref: str, data_key: bytes) -> bytes:
-        nonce = secrets.token_bytes(_NONCE_BYTES)
+    @staticmethod
+    def new_data_key(random: RandomBytes) -> bytes:
+        return random.take(_DATA_KEY_BYTES)
+
+    def wrap(self, learner_ref: str, data_key: bytes, random: RandomBytes) -> bytes:
+        nonce = random.take(_NONCE_BYTES)
         return nonce + self._wrapping.encrypt(nonce, data_key, learner_ref.encode())
 
     def unwrap(self, learner_ref: str, wrapped: bytes) -> bytes:
@@ -68,8 +91,10 @@ class LearnerCipher:
         return self._wrapping.decrypt(nonce, body, learner_ref.encode())
 
     @staticmethod
-    def seal(data_key: bytes, commitment: str, learner: dict[str, Any], salt: str) -> bytes:
-        nonce = secrets.token_bytes(_NONCE_BYTES)
+    def seal(
+        data_key: bytes, commitment: str, learner: dict[str, Any], salt: str, random: RandomBytes
+    ) -> bytes:
+        nonce = random.take(_NONCE_BYTES)
         plain = json.dumps({"learner": learner, "salt": salt}, ensure_ascii=False).encode()
         return nonce + AESGCM(data_key).encrypt(nonce, plain, commitment.encode())
 
@@ -116,21 +141,25 @@ class PersonalDataVault(ABC):
             r.commitment: self.cipher.learner_ref(r.issuer_id, str(r.learner["identifier"]))
             for r in records
         }
-        wrapped_keys = self._wrapped_keys(sorted(set(refs.values())))
+        learners = set(refs.values())
+        wrapped_keys = self._wrapped_keys(sorted(learners))
+        random = self.cipher.random_bytes(len(learners - wrapped_keys.keys()), len(records))
         data_keys: dict[str, bytes] = {}
         new_keys: dict[str, bytes] = {}
-        for ref in set(refs.values()):
+        for ref in learners:
             if ref in wrapped_keys:
                 data_keys[ref] = self.cipher.unwrap(ref, wrapped_keys[ref])
             else:
-                data_keys[ref] = self.cipher.new_data_key()
-                new_keys[ref] = self.cipher.wrap(ref, data_keys[ref])
+                data_keys[ref] = self.cipher.new_data_key(random)
+                new_keys[ref] = self.cipher.wrap(ref, data_keys[ref], random)
         sealed = [
             SealedRecord(
                 r.commitment,
                 r.credential_id,
                 refs[r.commitment],
-                self.cipher.seal(data_keys[refs[r.commitment]], r.commitment, r.learner, r.salt),
+                self.cipher.seal(
+                    data_keys[refs[r.commitment]], r.commitment, r.learner, r.salt, random
+                ),
             )
             for r in records
         ]
