@@ -17,31 +17,54 @@ from ledger.domain.errors import MalformedRequest, TooLarge
 MAX_JSON_DEPTH = 64
 """Deeper than every body the API takes (a bulk request is 8 levels, a Blockcerts document 12)."""
 
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
-# Everything but what delimits strings and nests: removing it keeps every string's bounds.
-_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"\\')
-_OPENING = frozenset(b"[{")
+# A backslash and the byte it escapes (in valid JSON, only ever inside a string).
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+# What delimits strings and nests: once the escapes are gone, removing everything else keeps
+# every string's bounds.
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"')
+# Depth alone is counted: an object's braces as an array's brackets.
+_BRACES_AS_BRACKETS = bytes.maketrans(b"{}", b"[]")
+
+
+def _brackets_outside_strings(body: bytes) -> bytes:
+    """The brackets of JSON ``body`` that are not inside strings, in order, braces written as
+    brackets.
+
+    Escapes are removed first, so that the quotes left alternate between opening and closing
+    strings. Two adjacent quotes then close and open strings with nothing between them that
+    matters, or open and close an empty one: removing them changes no bracket's place, and
+    leaves quotes only around strings with brackets in them (few, usually none).
+    """
+    unescaped = _ESCAPE.sub(b"", body) if b"\\" in body else body
+    structure = unescaped.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in structure:
+        structure = b"".join(structure.split(b'"')[::2])
+    return structure.translate(_BRACES_AS_BRACKETS)
 
 
 def nesting_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether JSON ``body`` nests arrays and objects more than ``limit`` deep.
 
     Brackets inside strings do not count. A body with fewer opening brackets than the limit
-    cannot exceed it, which settles almost every request without a scan.
+    cannot exceed it, which settles almost every single request without a scan; otherwise the
+    innermost pairs are removed, a level a time, ``limit`` times.
     """
     if body.count(b"[") + body.count(b"{") <= limit:
         return False
+    brackets = _brackets_outside_strings(body)
+    for _ in range(limit):
+        if not brackets:
+            return False
+        # One level: the pairs a removal brings together are left for the next.
+        brackets = brackets.replace(b"[]", b"")
+    if b"[]" in brackets:
+        return True  # a pair still nested deeper than the limit
+    # Brackets left unpaired (JSON the parser will refuse): their own depth decides.
     depth = 0
-    # Brackets, quotes and backslashes only (a fraction of the body), then strings out.
-    structure = body.translate(None, _NOT_STRUCTURE)
-    for bracket in _STRING.sub(b"", structure).translate(None, _NOT_BRACKET):
-        if bracket in _OPENING:
-            depth += 1
-            if depth > limit:
-                return True
-        else:
-            depth -= 1
+    for bracket in brackets:
+        depth += 1 if bracket == ord("[") else -1
+        if depth > limit:
+            return True
     return False
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import subprocess
@@ -9,9 +10,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger.api.body_limits import MAX_JSON_DEPTH, nesting_depth_exceeds
 from tests.conftest import RunningLedger
@@ -66,6 +70,45 @@ def test_nesting_inside_strings_does_not_count() -> None:
     assert not nesting_depth_exceeds(quoted)
     assert nesting_depth_exceeds(b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1))
     assert not nesting_depth_exceeds(b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH)
+
+
+def test_escapes_in_strings_do_not_move_the_strings_bounds() -> None:
+    # After "\\n" the next quote closes the string: the brackets after it are a string's.
+    flat = json.dumps({"a": "line\nnext", "b": "[" * 100}).encode()
+    assert not nesting_depth_exceeds(flat)
+    deep: Any = "x"
+    for _ in range(MAX_JSON_DEPTH):
+        deep = [deep]
+    assert nesting_depth_exceeds(json.dumps({"a": "tab\there", "b": deep}).encode())
+
+
+def depth(value: Any) -> int:
+    if isinstance(value, list):
+        return 1 + max((depth(item) for item in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((depth(item) for item in value.values()), default=0)
+    return 0
+
+
+# Text rich in what a depth scan can stumble on: brackets, quotes, backslashes, controls.
+tricky_text = st.text(alphabet=st.sampled_from('[]{}"\\\n\tab/ë\u2028'), max_size=12)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | tricky_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(tricky_text, inner, max_size=3),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=json_values, ascii_only=st.booleans(), spaced=st.booleans())
+def test_the_depth_scan_agrees_with_a_parser_on_any_json(
+    value: Any, ascii_only: bool, spaced: bool
+) -> None:
+    separators = (", ", ": ") if spaced else (",", ":")
+    body = json.dumps(value, ensure_ascii=ascii_only, separators=separators).encode()
+    actual = depth(value)
+    for limit in {0, 1, max(actual - 1, 0), actual, actual + 1}:
+        assert nesting_depth_exceeds(body, limit) == (actual > limit), (body, limit)
 
 
 @pytest.mark.parametrize(
