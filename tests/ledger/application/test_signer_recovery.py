@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+
+import pytest
 
 from ledger.application.command_checks import check_issue, check_issues
 from ledger.application.signer_recovery import MINIMUM, SignerRecovery
@@ -50,10 +53,11 @@ def described(outcome: Any) -> Any:
     return outcome
 
 
-def test_a_bulk_check_gives_each_body_the_outcome_a_lone_check_gives() -> None:
+@pytest.mark.parametrize("idle", [True, False], ids=["helped", "alone"])
+def test_a_bulk_check_gives_each_body_the_outcome_a_lone_check_gives(idle: bool) -> None:
     bodies = mixed_bodies()
     now = datetime.now(UTC)
-    recovery = SignerRecovery()
+    recovery = SignerRecovery(idle=lambda: idle)
     try:
         together = check_issues(bodies, now, DEFAULT_RULES, recovery)
     finally:
@@ -66,7 +70,7 @@ def test_a_bulk_check_gives_each_body_the_outcome_a_lone_check_gives() -> None:
 
 def test_signers_come_back_in_the_order_their_messages_were_submitted() -> None:
     keys = [IssuerKey.generate() for _ in range(2 * MINIMUM + 5)]
-    recovery = SignerRecovery()
+    recovery = SignerRecovery(idle=lambda: True)
     try:
         batch = recovery.batch()
         for index, key in enumerate(keys):
@@ -80,7 +84,7 @@ def test_signers_come_back_in_the_order_their_messages_were_submitted() -> None:
 
 def test_a_closed_recovery_starts_a_new_helper_for_the_next_batch() -> None:
     key = IssuerKey.generate()
-    recovery = SignerRecovery()
+    recovery = SignerRecovery(idle=lambda: True)
     for _ in range(2):
         batch = recovery.batch()
         for index in range(2 * MINIMUM):
@@ -88,3 +92,15 @@ def test_a_closed_recovery_starts_a_new_helper_for_the_next_batch() -> None:
             batch.submit(message, key.sign(message))
         assert {bytes(r).hex() for r in batch.signers()} == {key.address[2:].lower()}
         recovery.close()
+
+
+def test_without_an_idle_core_no_helper_thread_is_started() -> None:
+    key = IssuerKey.generate()
+    recovery = SignerRecovery(idle=lambda: False)
+    before = set(threading.enumerate())
+    batch = recovery.batch()
+    for index in range(4 * MINIMUM):
+        message = f"message {index}".encode()
+        batch.submit(message, key.sign(message))
+    assert len(list(batch.signers())) == 4 * MINIMUM
+    assert set(threading.enumerate()) <= before
