@@ -18,7 +18,6 @@ from anchors.chain import Chain, ChainRejected, ChainUnavailable
 from anchors.ethereum import Web3Chain
 from anchors.log import TransparencyLog
 from consumers.document_leaves import DocumentLeaves
-from consumers.recent_events import RecentEvents
 from ledger.application.service import Ledger
 from ledger.domain import json_text
 from ledger.operations.ledger_state import waiting_since
@@ -114,7 +113,6 @@ class AnchorConsumer:
         public_url: str = "http://127.0.0.1:8000",
         hash_processes: int = 0,
         stall_after: float = 300.0,
-        recent: RecentEvents | None = None,
     ) -> None:
         self.log = log_
         self.anchorer = anchorer
@@ -123,7 +121,7 @@ class AnchorConsumer:
         self.public_url = public_url
         self._lock = threading.Lock()
         self._key_valid_from: float | None = None
-        self.leaves = DocumentLeaves(ledger, log_, public_url, hash_processes, recent)
+        self.leaves = DocumentLeaves(ledger, log_, public_url, hash_processes)
         self.stall_after = stall_after
         self._stalled = False
         self._stall_checked = float("-inf")

@@ -21,7 +21,6 @@ from typing import Any
 from anchors.child_process import die_with_parent
 from anchors.jsonld import CanonicalizationError
 from anchors.log import TransparencyLog
-from consumers.recent_events import RecentEvents
 from ledger.application.service import Ledger
 from ledger.formats.blockcerts.anchor_batches import (
     DocumentSource,
@@ -56,19 +55,13 @@ class DocumentLeaves:
     """The document leaves of the log's entries from a start index on, hashed ahead.
 
     ``processes`` hashing processes (0: hash in the calling thread, as tests and small
-    deployments may prefer). ``recent``: the events this process's log consumer decoded.
+    deployments may prefer).
     """
 
     def __init__(
-        self,
-        ledger: Ledger,
-        log_: TransparencyLog,
-        public_url: str,
-        processes: int = 0,
-        recent: RecentEvents | None = None,
+        self, ledger: Ledger, log_: TransparencyLog, public_url: str, processes: int = 0
     ) -> None:
         self.ledger = ledger
-        self._recent = recent if recent is not None else RecentEvents(kept=0)
         self.log = log_
         self.public_url = public_url
         self._processes = processes
@@ -104,7 +97,7 @@ class DocumentLeaves:
         if end <= self._through:
             return
         positions = self.log.store.positions(self._through, end)
-        sources = document_sources(self.ledger, positions, self.public_url, self._recent.get)
+        sources = document_sources(self.ledger, positions, self.public_url)
         for first in range(0, len(sources), CHUNK):
             chunk = sources[first : first + CHUNK]
             hashes = self._hash([source.document for source in chunk])

@@ -7,8 +7,6 @@ from typing import Any, Protocol
 
 from eventsourcing.application import Application
 
-from consumers.recent_events import RecentEvents
-
 
 @dataclass(frozen=True)
 class StoredEvent:
@@ -28,32 +26,22 @@ class Follower(Protocol):
 
 
 class NotificationFollower:
-    """Reads the notification log of an application from a position onwards (keeping what
-    it decoded in ``recent``, where given, for another consumer of the same process)."""
+    """Reads the notification log of an application from a position onwards."""
 
     def __init__(
-        self,
-        application: Application[Any],
-        batch_size: int = 500,
-        until: int | None = None,
-        recent: RecentEvents | None = None,
+        self, application: Application[Any], batch_size: int = 500, until: int | None = None
     ) -> None:
         self._recorder = application.recorder
         self._mapper = application.mapper
         self.batch_size = batch_size
         self._until = until
-        self._recent = recent
 
     def after(self, position: int) -> list[StoredEvent]:
         """The next batch of events strictly after ``position``, in log order."""
         notifications = self._recorder.select_notifications(
             start=position, limit=self.batch_size, stop=self._until, inclusive_of_start=False
         )
-        events = [StoredEvent(n.id, self._mapper.to_domain_event(n)) for n in notifications]
-        if self._recent is not None:
-            for stored in events:
-                self._recent.add(stored.position, stored.event)
-        return events
+        return [StoredEvent(n.id, self._mapper.to_domain_event(n)) for n in notifications]
 
     def commit_through(self, position: int) -> None:
         """Nothing to commit: the store itself is read, and each consumer keeps its position."""

@@ -25,7 +25,6 @@ from consumers.kafka_follower import KafkaFollower
 from consumers.kafka_relay import RELAY, KafkaRelay
 from consumers.log_consumer import LogConsumer
 from consumers.projector import ReadModelProjector
-from consumers.recent_events import RecentEvents
 from consumers.witness_submitter import WitnessSubmitter
 from ledger.api.app_context import ApiContext
 from ledger.application.storage import Storage, open_storage
@@ -154,10 +153,8 @@ class EmbeddedLedger:
         )
         self.signer = NoteSigner.from_seed(settings.log_origin_value(), settings.log_key_seed())
         self.witnesses = trusted_witnesses(settings)
-        # What the log consumer decodes, the anchoring side reads again moments later.
-        self.recent = RecentEvents()
         self.log_consumer = LogConsumer(
-            self._follower(settings.kafka_log_group, self.recent),
+            self._follower(settings.kafka_log_group),
             self.storage.log,
             self.signer,
             settings.log_origin_value(),
@@ -186,7 +183,6 @@ class EmbeddedLedger:
             public_url=settings.public_url_value(),
             hash_processes=settings.hash_processes,
             stall_after=settings.anchoring_stall_seconds(),
-            recent=self.recent,
         )
         self._stop = threading.Event()
         self._wake_projector = threading.Event()
@@ -222,11 +218,10 @@ class EmbeddedLedger:
                 self._thread("witness-submitter", self.witness_submitter.run, threading.Event())
             )
 
-    def _follower(self, group_id: str, recent: RecentEvents | None = None) -> Follower:
-        """The transport a consumer reads the store's events through (keeping what it decodes
-        in ``recent``, where given)."""
+    def _follower(self, group_id: str) -> Follower:
+        """The transport a consumer reads the store's events through."""
         if self.settings.transport != "kafka":
-            return NotificationFollower(self.storage.ledger, recent=recent)
+            return NotificationFollower(self.storage.ledger)
         follower = KafkaFollower(self.storage.ledger, self.settings, group_id).start()
         self._kafka_followers.append(follower)
         return follower

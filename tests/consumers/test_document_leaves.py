@@ -14,8 +14,6 @@ import pytest
 from anchors.jsonld import document_hash
 from consumers import document_leaves
 from consumers.document_leaves import DocumentLeaves
-from consumers.follower import NotificationFollower
-from consumers.recent_events import RecentEvents
 from ledger.formats.blockcerts.anchor_batches import document_sources, place_documents
 from ledger.settings import MAX_BATCH_SIZE, Settings, create_secrets
 from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, issue, wait_for
@@ -129,33 +127,3 @@ def test_preparation_stops_at_its_limit_and_a_batch_past_it_is_still_whole(
     leaves.ahead(0, size)
     assert leaves._through == 2
     assert leaves.take(0, size) == _at_close(ledger, 0, size)
-
-
-def test_documents_built_from_events_decoded_already_are_those_built_from_the_store(
-    ledger: RunningLedger, issuer: RegisteredIssuer
-) -> None:
-    ids = _issue_several(ledger, issuer, 4)
-    ledger.public.amend(issuer.signer.amend(ids[1], 1, content(title="Renamed"), LEARNER))
-    ledger.public.revoke(issuer.signer.revoke(ids[3], 1, "issued in error"))
-    size = _logged(ledger)
-    storage = ledger.embedded.storage
-    recent = RecentEvents()
-    NotificationFollower(storage.ledger, recent=recent).after(0)
-    positions = storage.log.store.positions(0, size)
-    assert all(recent.get(position) is not None for position in positions)
-    from_store = document_sources(storage.ledger, positions, ledger.url)
-    assert document_sources(storage.ledger, positions, ledger.url, recent.get) == from_store
-    assert [s.placement["version"] for s in from_store] == [1, 1, 1, 1, 2]
-
-
-def test_documents_from_decoded_events_need_no_read_of_the_store(
-    ledger: RunningLedger, issuer: RegisteredIssuer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _issue_several(ledger, issuer, 3)
-    size = _logged(ledger)
-    storage = ledger.embedded.storage
-    recent = RecentEvents()
-    NotificationFollower(storage.ledger, recent=recent).after(0)
-    positions = storage.log.store.positions(0, size)
-    monkeypatch.setattr(storage.ledger.recorder, "select_notifications", None)
-    assert len(document_sources(storage.ledger, positions, ledger.url, recent.get)) == 3

@@ -12,7 +12,7 @@ needs no personal data), but no new one can be made.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -62,42 +62,36 @@ class DocumentSource:
 
 
 def document_sources(
-    ledger: Ledger,
-    positions: Sequence[int],
-    public_url: str,
-    decoded: Callable[[int], Any | None] = lambda _: None,
+    ledger: Ledger, positions: Sequence[int], public_url: str
 ) -> list[DocumentSource]:
     """The documents of the credential versions issued or amended by the log entries made from
     the stored events at ``positions`` (consecutive entries), in order.
 
-    The commands come from the stored events (not from the entries: their canonical JSON writes
-    ``5.0`` as ``5``, which JSON-LD would type differently): ``decoded`` gives the events this
-    process decoded already; if any is not there, they are read in one query by topic (reading
-    each entry to find its type would cost more than the rest). The learners' data comes in one
-    vault read. Versions whose data is erased are left out.
+    The commands come from the stored events, read in one query by topic (not from the
+    entries: their canonical JSON writes ``5.0`` as ``5``, which JSON-LD would type
+    differently, and reading each entry to find its type would cost more than the rest), and
+    the learners' data in one vault read. Versions whose data is erased are left out.
     """
     if not positions:
         return []
     entry_of = {position: index for index, position in enumerate(positions)}
-    known = [(position, decoded(position)) for position in positions]
-    if any(event is None for _, event in known):
-        stored = ledger.recorder.select_notifications(
-            start=positions[0],
-            limit=positions[-1] - positions[0] + 1,
-            stop=positions[-1],
-            topics=_VERSIONED_TOPICS,
-        )
-        known = [(n.id, ledger.mapper.to_domain_event(n)) for n in stored if n.id in entry_of]
+    stored = ledger.recorder.select_notifications(
+        start=positions[0],
+        limit=positions[-1] - positions[0] + 1,
+        stop=positions[-1],
+        topics=_VERSIONED_TOPICS,
+    )
     versions: list[tuple[int, str, int, dict[str, Any]]] = []
-    for position, event in known:
-        if not isinstance(event, Credential.Issued | Credential.Amended):
+    for notification in stored:
+        if notification.id not in entry_of:
             continue
+        event = ledger.mapper.to_domain_event(notification)
         credential_id = str(event.originator_id)
         if isinstance(event, Credential.Issued):
             version, command = 1, dict(event.command)
         else:
             version, command = _version_of(ledger, credential_id, event.originator_version)
-        versions.append((position, credential_id, version, command))
+        versions.append((notification.id, credential_id, version, command))
     commitments = [command["content"]["learner"]["commitment"] for *_, command in versions]
     opened = ledger.vault.get_many(commitments)
     sources: list[DocumentSource] = []
