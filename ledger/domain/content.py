@@ -76,19 +76,22 @@ _LISTED_IN_FULL = 20
 def in_codelist(codelist_name: str, what: str) -> AfterValidator:
     """A value of the EU code list ``codelist_name``; ``what`` names its kind, in plural."""
 
+    labels: dict[str, str] = {}  # the list's, by URI: read on first use, then held here
+
     def check(value: str) -> str:
-        found = codelists.load(codelist_name)
-        if value in found:
+        if not labels:
+            labels.update(codelists.load(codelist_name).labels)
+        if value in labels:
             return value
-        if len(found.labels) <= _LISTED_IN_FULL:
-            allowed = "; ".join(f"{uri} ({label})" for uri, label in found.labels.items())
+        if len(labels) <= _LISTED_IN_FULL:
+            allowed = "; ".join(f"{uri} ({label})" for uri, label in labels.items())
             raise ValueError(
                 f"{value!r} is not in the EU code list of {what} ({codelist_name}); "
                 f"allowed: {allowed}"
             )
         raise ValueError(
             f"{value!r} is not in the EU code list of {what} ({codelist_name}, "
-            f"{len(found.labels)} entries: GET /codelists/labels?list={codelist_name})"
+            f"{len(labels)} entries: GET /codelists/labels?list={codelist_name})"
         )
 
     return AfterValidator(check)
