@@ -176,8 +176,9 @@ def check_issues(
     rules: ContentRules,
     recovery: SignerRecovery,
 ) -> list[CheckedIssue | LedgerError]:
-    """:func:`check_issue` of each body, in order, with the same outcomes; the signers are
-    recovered by ``recovery`` while the bodies after them are checked."""
+    """:func:`check_issue` of each body, in order, with the same outcomes; the signers of the
+    bodies that pass every other check are recovered together at the end, by ``recovery``
+    (on two cores where one is idle)."""
     batch = recovery.batch()
     unsigned: list[tuple[IssueCommand, PersonalData] | LedgerError] = []
     for data, signature, personal in bodies:

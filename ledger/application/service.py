@@ -193,6 +193,7 @@ class Ledger(Application[UUID]):
         self._signers = SignerRecovery()
 
     def close(self) -> None:
+        """Stop the signer-recovery helper thread, then close the event store."""
         self._signers.close()
         super().close()
 
