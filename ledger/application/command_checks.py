@@ -179,17 +179,17 @@ def check_issues(
     """:func:`check_issue` of each body, in order, with the same outcomes; the signers of the
     bodies that pass every other check are recovered together at the end, by ``recovery``
     (on two cores where one is idle)."""
-    batch = recovery.batch()
+    signed: list[tuple[bytes, str]] = []
     unsigned: list[tuple[IssueCommand, PersonalData] | LedgerError] = []
     for data, signature, personal in bodies:
         try:
             checked = _unsigned_checks(data, personal, now, rules)
-            batch.submit(signed_bytes(data), signature)
+            signed.append((signed_bytes(data), signature))
         except LedgerError as exc:
             unsigned.append(exc)
             continue
         unsigned.append(checked)
-    signers = batch.signers()
+    signers = recovery.signers(signed)
     outcomes: list[CheckedIssue | LedgerError] = []
     for item in unsigned:
         if isinstance(item, LedgerError):

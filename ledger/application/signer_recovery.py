@@ -46,7 +46,7 @@ def a_core_is_idle() -> bool:
 
 
 class SignerRecovery:
-    """Recovers signers in the order they are submitted; one helper thread, started on first
+    """Recovers the signers of many messages, in order; one helper thread, started on first
     use (in the process that uses it: a forked child starts its own). ``idle``: whether a core
     is free for it now."""
 
@@ -62,10 +62,6 @@ class SignerRecovery:
                 self._pool = ThreadPoolExecutor(1, thread_name_prefix="signer-recovery")
                 self._pid = os.getpid()
             return self._pool
-
-    def batch(self) -> RecoveryBatch:
-        """A batch to submit signed messages to, then read their signers from."""
-        return RecoveryBatch(self)
 
     def signers(self, signed: Sequence[Signed]) -> Iterator[bytes | SignatureInvalid]:
         """Each message's signer or refusal, in order: the first half recovered by the helper
@@ -85,18 +81,3 @@ class SignerRecovery:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True)
-
-
-class RecoveryBatch:
-    """Signed messages submitted one by one; :meth:`signers` answers in submission order."""
-
-    def __init__(self, recovery: SignerRecovery) -> None:
-        self._recovery = recovery
-        self._signed: list[Signed] = []
-
-    def submit(self, message: bytes, signature: str) -> None:
-        self._signed.append((message, signature))
-
-    def signers(self) -> Iterator[bytes | SignatureInvalid]:
-        """Each submitted message's signer or refusal, in submission order."""
-        return self._recovery.signers(self._signed)

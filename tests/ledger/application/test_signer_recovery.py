@@ -72,11 +72,10 @@ def test_signers_come_back_in_the_order_their_messages_were_submitted() -> None:
     keys = [IssuerKey.generate() for _ in range(2 * MINIMUM + 5)]
     recovery = SignerRecovery(idle=lambda: True)
     try:
-        batch = recovery.batch()
-        for index, key in enumerate(keys):
-            message = f"message {index}".encode()
-            batch.submit(message, key.sign(message))
-        recovered = list(batch.signers())
+        signed = [
+            (f"message {i}".encode(), k.sign(f"message {i}".encode())) for i, k in enumerate(keys)
+        ]
+        recovered = list(recovery.signers(signed))
     finally:
         recovery.close()
     assert ["0x" + bytes(r).hex() for r in recovered] == [k.address.lower() for k in keys]
@@ -86,11 +85,10 @@ def test_a_closed_recovery_starts_a_new_helper_for_the_next_batch() -> None:
     key = IssuerKey.generate()
     recovery = SignerRecovery(idle=lambda: True)
     for _ in range(2):
-        batch = recovery.batch()
-        for index in range(2 * MINIMUM):
-            message = f"message {index}".encode()
-            batch.submit(message, key.sign(message))
-        assert {bytes(r).hex() for r in batch.signers()} == {key.address[2:].lower()}
+        signed = [
+            (f"message {i}".encode(), key.sign(f"message {i}".encode())) for i in range(2 * MINIMUM)
+        ]
+        assert {bytes(r).hex() for r in recovery.signers(signed)} == {key.address[2:].lower()}
         recovery.close()
 
 
@@ -98,9 +96,8 @@ def test_without_an_idle_core_no_helper_thread_is_started() -> None:
     key = IssuerKey.generate()
     recovery = SignerRecovery(idle=lambda: False)
     before = set(threading.enumerate())
-    batch = recovery.batch()
-    for index in range(4 * MINIMUM):
-        message = f"message {index}".encode()
-        batch.submit(message, key.sign(message))
-    assert len(list(batch.signers())) == 4 * MINIMUM
+    signed = [
+        (f"message {i}".encode(), key.sign(f"message {i}".encode())) for i in range(4 * MINIMUM)
+    ]
+    assert len(list(recovery.signers(signed))) == 4 * MINIMUM
     assert set(threading.enumerate()) <= before
