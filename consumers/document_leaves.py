@@ -1,11 +1,12 @@
 """Document leaves prepared ahead of their batch's close.
 
-Hashing a credential document (JSON-LD expansion and URDNA2015) is the dearest step of
-anchoring, about 0.7 ms a document. Done at batch close, a batch of 10,000 held its anchor
-back by seconds, in the same process and under the same interpreter lock as the other
-consumers. Here documents are hashed while their batch is still filling, in a separate
-process, and batch close takes what is ready. What a batch anchors does not change: the same
-documents in the same order, and none for a learner erased before the batch is opened.
+Building and hashing a credential document (its RDF dataset, RDFC-1.0) is the dearest step
+of anchoring. Done at batch close, a batch of 10,000 held its anchor back by seconds, in the
+same process and under the same interpreter lock as the other consumers. Here documents are
+built and hashed while their batch is still filling, in a separate process (it is sent what
+each is built from, not the document), and batch close takes what is ready. What a batch
+anchors does not change: the same documents in the same order, and none for a learner erased
+before the batch is opened.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from anchors.jsonld import CanonicalizationError
 from anchors.log import TransparencyLog
 from ledger.application.service import Ledger
 from ledger.formats.blockcerts.anchor_batches import (
+    DocumentRecipe,
     DocumentSource,
     document_sources,
     place_documents,
@@ -33,9 +35,10 @@ from ledger.operations import heap
 log = logging.getLogger("credledger.anchoring")
 
 
-def document_hashes(documents: list[dict[str, Any]]) -> list[bytes]:
-    """The Blockcerts hash of each document, in order (a hashing process's task)."""
-    return [document_hash(document) for document in documents]
+def document_hashes(recipes: list[DocumentRecipe]) -> list[bytes]:
+    """The Blockcerts hash of each recipe's document, in order (a hashing process's task: it
+    builds the documents too)."""
+    return [document_hash(recipe.document()) for recipe in recipes]
 
 
 def _hashing_process_started(parent: int) -> None:
@@ -100,7 +103,7 @@ class DocumentLeaves:
         sources = document_sources(self.ledger, positions, self.public_url)
         for first in range(0, len(sources), CHUNK):
             chunk = sources[first : first + CHUNK]
-            hashes = self._hash([source.document for source in chunk])
+            hashes = self._hash([source.recipe for source in chunk])
             self._prepared += [
                 (self._through + source.entry, source, hashes, offset)
                 for offset, source in enumerate(chunk)
@@ -113,10 +116,10 @@ class DocumentLeaves:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
 
-    def _hash(self, documents: list[dict[str, Any]]) -> Future[list[bytes]]:
+    def _hash(self, recipes: list[DocumentRecipe]) -> Future[list[bytes]]:
         if self._processes == 0:
             done: Future[list[bytes]] = Future()
-            done.set_result(document_hashes(documents))
+            done.set_result(document_hashes(recipes))
             return done
         if self._pool is None:
             # Spawned, not forked: the consumer process has threads and open connections.
@@ -128,7 +131,7 @@ class DocumentLeaves:
                 initargs=(os.getpid(),),
             )
         try:
-            return self._pool.submit(document_hashes, documents)
+            return self._pool.submit(document_hashes, recipes)
         except BrokenProcessPool as exc:
             done = Future()
             done.set_exception(exc)
@@ -143,4 +146,4 @@ class DocumentLeaves:
             # A hashing process died (killed, out of memory): hash here, start a new pool.
             log.warning("a document hashing process failed (%s); hashing in process", exc)
             self.close()
-            return document_hash(source.document)
+            return document_hash(source.document())

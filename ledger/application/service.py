@@ -93,7 +93,7 @@ from ledger.domain.jwk import public_jwk, thumbprint
 from ledger.domain.seal_certificates import CertificateRefused, parse_seal_certificate
 from ledger.domain.signing import address_bytes, checksum_address
 from ledger.operations.metrics import count_command, count_events, counted_command
-from ledger.persistence.event_transcoder import EventTranscoder
+from ledger.persistence.event_transcoder import stored_event_transcoder
 from ledger.persistence.personal_data import (
     LearnerRecord,
     OpenedRecord,
@@ -199,9 +199,7 @@ class Ledger(Application[UUID]):
 
     def construct_transcoder(self) -> Transcoder:
         """The library's JSON transcoder, reading stored events faster (same results)."""
-        transcoder = EventTranscoder()
-        self.register_transcodings(transcoder)
-        return transcoder
+        return stored_event_transcoder()
 
     def clock(self) -> datetime:
         """The ledger's time now (a test's clock where one is given)."""

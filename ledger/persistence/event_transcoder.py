@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, UUIDAsHex
 
 from ledger.domain import json_text
 
@@ -50,3 +50,13 @@ class EventTranscoder(JSONTranscoder):
             if typed == 0:
                 return value
         return super().decode(data)
+
+
+def stored_event_transcoder() -> EventTranscoder:
+    """The transcoder the ledger's events are stored with: the library's own transcodings
+    (what :meth:`eventsourcing.application.Application.register_transcodings` registers), so
+    that another process decodes a stored event's bytes exactly as the application does."""
+    transcoder = EventTranscoder()
+    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):
+        transcoder.register(transcoding)
+    return transcoder

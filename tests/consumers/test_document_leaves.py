@@ -8,13 +8,19 @@ import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 
 from anchors.jsonld import document_hash
 from consumers import document_leaves
 from consumers.document_leaves import DocumentLeaves
-from ledger.formats.blockcerts.anchor_batches import document_sources, place_documents
+from ledger.formats.blockcerts.anchor_batches import (
+    document_sources,
+    issuer_profile_url,
+    place_documents,
+)
+from ledger.formats.blockcerts.document import credential_document
 from ledger.settings import MAX_BATCH_SIZE, Settings, create_secrets
 from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, issue, wait_for
 
@@ -59,7 +65,7 @@ def _at_close(ledger: RunningLedger, start: int, end: int) -> tuple[list[bytes],
     storage = ledger.embedded.storage
     positions = storage.log.store.positions(start, end)
     sources = document_sources(storage.ledger, positions, ledger.url)
-    return place_documents(sources, [document_hash(source.document) for source in sources])
+    return place_documents(sources, [document_hash(source.document()) for source in sources])
 
 
 def test_leaves_hashed_ahead_are_those_hashed_at_batch_close(
@@ -73,6 +79,34 @@ def test_leaves_hashed_ahead_are_those_hashed_at_batch_close(
     assert taken == _at_close(ledger, 0, size)
     assert [d["version"] for d in taken[1]] == [1, 1, 1, 1, 1, 2]
     assert [d["leaf_index"] for d in taken[1]] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_recipe_builds_the_document_the_credentials_own_history_gives(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    ids = _issue_several(ledger, issuer, 2)
+    ledger.public.amend(issuer.signer.amend(ids[1], 1, content(title="Renamed"), LEARNER))
+    size = _logged(ledger)
+    storage = ledger.embedded.storage
+    sources = document_sources(storage.ledger, storage.log.store.positions(0, size), ledger.url)
+    assert [(s.recipe.credential_id, s.recipe.version) for s in sources] == [
+        (ids[0], 1),
+        (ids[1], 1),
+        (ids[1], 2),
+    ]
+    for source in sources:
+        credential: Any = storage.ledger.repository.get(UUID(source.recipe.credential_id))
+        command = credential.versions[source.recipe.version - 1]
+        opened = storage.vault.get(command["content"]["learner"]["commitment"])
+        assert opened is not None
+        assert source.document() == credential_document(
+            credential_id=source.recipe.credential_id,
+            version=source.recipe.version,
+            content=command["content"],
+            learner=opened.learner,
+            salt=opened.salt,
+            issuer_profile_url=issuer_profile_url(ledger.url, issuer.issuer_id),
+        )
 
 
 def test_a_batch_takes_its_own_entries_and_leaves_the_rest_for_the_next(

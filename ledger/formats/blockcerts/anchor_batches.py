@@ -15,8 +15,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
+
+from eventsourcing.persistence import Mapper
 
 from anchors.anchor_tree import AnchorTree
 from anchors.anchoring import AnchorStore
@@ -31,12 +33,14 @@ from ledger.domain.errors import (
 )
 from ledger.formats.blockcerts.document import credential_document, document_id
 from ledger.formats.blockcerts.document_quads import document_hash
+from ledger.persistence.event_transcoder import stored_event_transcoder
 from ledger.persistence.read_model import ReadModel
 from ledger.persistence.stored_topics import topics_of
 
 log = logging.getLogger("credledger.documents")
 
 _VERSIONED_TOPICS = topics_of(Credential.Issued, Credential.Amended)
+_ISSUED_TOPICS = frozenset(topics_of(Credential.Issued))
 
 
 def issuer_profile_url(public_url: str, issuer_id: str) -> str:
@@ -51,21 +55,60 @@ def _version_of(ledger: Ledger, credential_id: str, aggregate_version: int) -> t
     return len(credential.versions), credential.versions[-1]
 
 
+class DocumentRecipe(NamedTuple):
+    """What one credential version's document is built from, cheap to hand to another
+    process: an issue's stored event as it is stored (its command inside) or an amendment's
+    command, and the learner's opened data. A hashing process builds the document itself, so
+    that the few kB of nested objects a document is are neither built nor pickled here."""
+
+    credential_id: str
+    version: int
+    stored_state: bytes | None  # an issue's stored event state (decrypted, decompressed)
+    command: dict[str, Any] | None  # an amendment's command, as its aggregate holds it
+    learner: dict[str, Any]
+    salt: str
+    issuer_profile_url: str
+
+    def document(self) -> dict[str, Any]:
+        """The version's document, without its proof."""
+        command = self.command
+        if command is None:
+            assert self.stored_state is not None
+            # The application's own decoding of the stored event: the same command, down to
+            # the difference between 5 and 5.0 that JSON-LD types apart.
+            command = _TRANSCODER.decode(self.stored_state)["command"]
+        return credential_document(
+            credential_id=self.credential_id,
+            version=self.version,
+            content=command["content"],
+            learner=self.learner,
+            salt=self.salt,
+            issuer_profile_url=self.issuer_profile_url,
+        )
+
+
+_TRANSCODER = stored_event_transcoder()
+
+
 @dataclass(frozen=True)
 class DocumentSource:
     """A credential version's document, before it takes a place in a batch."""
 
     entry: int  # index of its entry among those it was built from
     commitment: str
-    document: dict[str, Any]
+    recipe: DocumentRecipe
     placement: dict[str, Any]  # document id, issuer, credential and version
+
+    def document(self) -> dict[str, Any]:
+        """The version's document, without its proof."""
+        return self.recipe.document()
 
 
 def document_sources(
     ledger: Ledger, positions: Sequence[int], public_url: str
 ) -> list[DocumentSource]:
     """The documents of the credential versions issued or amended by the log entries made from
-    the stored events at ``positions`` (consecutive entries), in order.
+    the stored events at ``positions`` (consecutive entries), in order, as recipes.
 
     The commands come from the stored events, read in one query by topic (not from the
     entries: their canonical JSON writes ``5.0`` as ``5``, which JSON-LD would type
@@ -81,43 +124,56 @@ def document_sources(
         stop=positions[-1],
         topics=_VERSIONED_TOPICS,
     )
-    versions: list[tuple[int, str, int, dict[str, Any]]] = []
+    mapper = ledger.mapper
+    # (position, credential id, version, command, the issue's stored state)
+    versions: list[tuple[int, str, int, dict[str, Any], bytes | None]] = []
     for notification in stored:
         if notification.id not in entry_of:
             continue
-        event = ledger.mapper.to_domain_event(notification)
-        credential_id = str(event.originator_id)
-        if isinstance(event, Credential.Issued):
-            version, command = 1, dict(event.command)
+        credential_id = str(notification.originator_id)
+        if notification.topic in _ISSUED_TOPICS:
+            plain = _plain_state(mapper, notification.state)
+            command = mapper.transcoder.decode(plain)["command"]
+            versions.append((notification.id, credential_id, 1, command, plain))
         else:
-            version, command = _version_of(ledger, credential_id, event.originator_version)
-        versions.append((notification.id, credential_id, version, command))
-    commitments = [command["content"]["learner"]["commitment"] for *_, command in versions]
+            version, command = _version_of(ledger, credential_id, notification.originator_version)
+            versions.append((notification.id, credential_id, version, command, None))
+    commitments = [command["content"]["learner"]["commitment"] for _, _, _, command, _ in versions]
     opened = ledger.vault.get_many(commitments)
     sources: list[DocumentSource] = []
-    for (position, credential_id, version, command), commitment in zip(
+    for (position, credential_id, version, command, state), commitment in zip(
         versions, commitments, strict=True
     ):
         if commitment not in opened:
             log.info("no document for %s version %d: personal data erased", credential_id, version)
             continue
         issuer_id = command["issuer_id"]
-        document = credential_document(
-            credential_id=credential_id,
-            version=version,
-            content=command["content"],
-            learner=opened[commitment].learner,
-            salt=opened[commitment].salt,
-            issuer_profile_url=issuer_profile_url(public_url, issuer_id),
+        recipe = DocumentRecipe(
+            credential_id,
+            version,
+            state,
+            command if state is None else None,
+            opened[commitment].learner,
+            opened[commitment].salt,
+            issuer_profile_url(public_url, issuer_id),
         )
         placement = {
-            "document_id": document["id"],
+            "document_id": document_id(credential_id, version),
             "issuer_id": issuer_id,
             "credential_id": credential_id,
             "version": version,
         }
-        sources.append(DocumentSource(entry_of[position], commitment, document, placement))
+        sources.append(DocumentSource(entry_of[position], commitment, recipe, placement))
     return sources
+
+
+def _plain_state(mapper: Mapper[Any], state: bytes) -> bytes:
+    """A stored event's state as the transcoder reads it (decrypted, decompressed)."""
+    if mapper.cipher is not None:
+        state = mapper.cipher.decrypt(state)
+    if mapper.compressor is not None:
+        state = mapper.compressor.decompress(state)
+    return state
 
 
 def place_documents(
