@@ -173,6 +173,9 @@ class ScratchReplay:
         if wanted:
             replay_envelopes(self._scratch, wanted)
 
+    def finish(self) -> None:
+        """No more envelopes come (nothing to do in the audit's own process)."""
+
     def table_digests(self, tables: Collection[str]) -> dict[str, str]:
         """The replayed model's digests of the named tables."""
         return self._scratch.table_digests(tables)
@@ -200,6 +203,7 @@ class ReplayProcess:
         self._pipe, self._process = _spawn(_replay_in_child, keep, name="audit-replay")
         self._target = target
         self._started = False
+        self._finished = False
 
     def feed(self, envelopes: list[dict[str, Any]], entries: list[bytes]) -> None:
         # The entries, not the envelopes, cross: pickling bytes is a copy, pickling the
@@ -212,13 +216,23 @@ class ReplayProcess:
         except (BrokenPipeError, ConnectionResetError):
             raise RuntimeError(self._why_stopped()) from None
 
-    def digests(self) -> tuple[str, str]:
+    def finish(self) -> None:
+        """No more envelopes come: the process digests its half of the replayed tables while
+        the audit checks the anchors."""
+        if self._finished:
+            return
         try:
             self._start()
             self._pipe.send_bytes(b"")
+        except (BrokenPipeError, ConnectionResetError):
+            raise RuntimeError(self._why_stopped()) from None
+        self._finished = True
+
+    def digests(self) -> tuple[str, str]:
+        try:
+            self.finish()
             path = self._answer()
             mine = SQLiteReadModel(Path(path), durable=False, indexed=False)
-            self._pipe.send_bytes(b"digest")
             try:
                 tables = mine.table_digests(AUDIT_DIGESTS)
             finally:
@@ -261,9 +275,9 @@ def _replay_in_child(pipe: Connection, keep: Path | None, parent: int) -> None:
     try:
         while batch := pipe.recv_bytes():
             replay.feed([json_text.loads(entry) for entry in pickle.loads(batch)])
-        # Every batch is committed: the audit opens the model and digests its half.
+        # Every batch is committed: the audit opens the model and digests its half (once it
+        # has checked the anchors) while this process digests the other.
         pipe.send(("replayed", str(replay.path)))
-        pipe.recv_bytes()
         pipe.send(("digests", replay.table_digests(set(DIGEST_TABLES) - AUDIT_DIGESTS)))
         pipe.recv_bytes()  # the model stays until the audit, having read its half, closes
     except EOFError:

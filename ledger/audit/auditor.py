@@ -176,6 +176,8 @@ class Auditor:
                 self._feed(envelopes, [entry for _, entry, _ in tail])
             index += len(tail)
             report.unlogged += len(tail)
+        if self._replay is not None:
+            self._finish_replay()
         started = time.perf_counter()
         first = self._resume.size if self._resume is not None else 0
         report.anchors = self._check_anchors(
@@ -467,6 +469,13 @@ class Auditor:
         try:
             self._replay.feed(envelopes, entries)
         except RuntimeError as exc:  # the replay, or the live digest it stops at, failed
+            raise Discrepancy(Finding("read-model", None, None, str(exc))) from None
+
+    def _finish_replay(self) -> None:
+        assert self._replay is not None
+        try:
+            self._replay.finish()
+        except RuntimeError as exc:
             raise Discrepancy(Finding("read-model", None, None, str(exc))) from None
 
     def _check_read_model(self) -> None:

@@ -25,6 +25,10 @@ class ReadModelReplay(Protocol):
         envelopes as canonical JSON: cheaper to hand to another process)."""
         ...
 
+    def finish(self) -> None:
+        """Every envelope has been fed: what can start before the digests are asked for."""
+        ...
+
     def digests(self) -> tuple[str, str]:
         """(live, replayed) digests at the same position."""
         ...
