@@ -197,8 +197,8 @@ class Settings(BaseSettings):
     hash_processes: int = Field(
         default=1,
         ge=0,
-        description="Processes that hash credential documents while their batch fills "
-        "(0: in the anchoring thread).",
+        description="Processes that build and hash credential documents while their batch "
+        "fills (0: in the anchoring thread).",
     )
     chain: Literal["anvil", "rpc", "in-process"] = Field(
         default="anvil",
