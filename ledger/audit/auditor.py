@@ -14,7 +14,8 @@ audit and is reported with its log index and event position.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from anchors.anchor_tree import AnchorTree, checkpoint_leaf
@@ -466,25 +467,19 @@ class Auditor:
 
     def _feed(self, envelopes: list[dict[str, Any]], entries: list[bytes]) -> None:
         assert self._replay is not None
-        try:
+        with _replay_failure():
             self._replay.feed(envelopes, entries)
-        except RuntimeError as exc:  # the replay, or the live digest it stops at, failed
-            raise Discrepancy(Finding("read-model", None, None, str(exc))) from None
 
     def _finish_replay(self) -> None:
         assert self._replay is not None
-        try:
+        with _replay_failure():
             self._replay.finish()
-        except RuntimeError as exc:
-            raise Discrepancy(Finding("read-model", None, None, str(exc))) from None
 
     def _check_read_model(self) -> None:
         if self._replay is None:
             return
-        try:
+        with _replay_failure():
             live, replayed = self._replay.digests()
-        except RuntimeError as exc:
-            raise Discrepancy(Finding("read-model", None, None, str(exc))) from None
         if live != replayed:
             raise Discrepancy(
                 Finding(
@@ -495,6 +490,15 @@ class Auditor:
                     f"{replayed[:16]}…",
                 )
             )
+
+
+@contextmanager
+def _replay_failure() -> Iterator[None]:
+    """The replay, or the live digest it stops at, failed: a read-model finding."""
+    try:
+        yield
+    except RuntimeError as exc:
+        raise Discrepancy(Finding("read-model", None, None, str(exc))) from None
 
 
 def check_witnesses(
