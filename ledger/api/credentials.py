@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict
 from ledger.api import bulk
 from ledger.api.app_context import ApiContext, context
 from ledger.api.blockcerts import credential_status
+from ledger.api.json_answer import JsonAnswer
 from ledger.api.parameters import INT64_MAX, named_in_path
 from ledger.application.service import CommandResult
-from ledger.domain import json_text
 from ledger.domain.commands import SignedCommand
 from ledger.domain.errors import NotFound
 from ledger.verify.bundle import build_bundle
@@ -47,16 +47,14 @@ def issue(body: SignedCommand, ctx: Ctx, response: Response) -> dict[str, Any]:
 @router.post(
     "/bulk",
     response_model=None,
+    response_class=JsonAnswer,
     summary="Issue many credentials; each item succeeds or fails on its own",
 )
-def bulk_issue(body: BulkIssue, ctx: Ctx) -> Response:
+def bulk_issue(body: BulkIssue, ctx: Ctx) -> JsonAnswer:
     bulk.within_limit(ctx, len(body.items))
     outcomes = ctx.ledger.issue_many(body.items)
     ctx.written()
-    # Written here, as JSONResponse would write it: FastAPI's encoder walked each of the
-    # hundreds of results to find nothing to convert, and the standard library's json wrote
-    # them several times slower.
-    return Response(json_text.dumps(bulk.answer(outcomes)), media_type="application/json")
+    return JsonAnswer(bulk.answer(outcomes))
 
 
 def _decided(

@@ -25,12 +25,12 @@ from typing import Annotated, Any, get_args, get_origin, get_type_hints
 from fastapi import Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.params import Body, Header
-from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ledger.api.app_context import ApiContext
+from ledger.api.json_answer import JsonAnswer
 from ledger.api.problems import known_problem
 from ledger.domain import json_text
 from ledger.domain.errors import MalformedRequest
@@ -168,7 +168,7 @@ class DirectRoute:
         content = self.route.endpoint(**arguments)
         if isinstance(content, Response):
             return content
-        answer = JSONResponse(content, status_code=response.status_code)
+        answer = JsonAnswer(content, status_code=response.status_code)
         answer.headers.update(response.headers)
         return answer
 

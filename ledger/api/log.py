@@ -12,6 +12,7 @@ from anchors.checkpoint import Checkpoint
 from anchors.cosignature import cosigned_note
 from anchors.witness import verify_cosignature
 from ledger.api.app_context import ApiContext, context
+from ledger.api.json_answer import JsonAnswer
 from ledger.api.parameters import INT64_MAX
 from ledger.domain.errors import FieldError, Forbidden, InvalidInput, NotFound, SignatureInvalid
 from ledger.verify.bundle import witnessed
@@ -69,12 +70,17 @@ def state(ctx: Ctx) -> dict[str, Any]:
     return {"size": size, "position": position}
 
 
-@router.get("/anchors", response_model=None, summary="Recorded anchors, oldest first")
+@router.get(
+    "/anchors",
+    response_model=None,
+    response_class=JsonAnswer,
+    summary="Recorded anchors, oldest first",
+)
 def anchors(
     ctx: Ctx,
     after_size: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> dict[str, Any]:
+) -> JsonAnswer:
     items = []
     leaves = 0
     listed = ctx.log.store.checkpoints(after_size, limit)
@@ -85,8 +91,8 @@ def anchors(
             leaves += len(record.leaves)
         if leaves >= ANCHOR_PAGE_LEAVES:
             # Large batches: a page of 500 could be hundreds of megabytes.
-            return {"items": items, "next": size}
-    return {"items": items, "next": listed[-1][0] if len(listed) == limit else None}
+            return JsonAnswer({"items": items, "next": size})
+    return JsonAnswer({"items": items, "next": listed[-1][0] if len(listed) == limit else None})
 
 
 @router.get("/witnesses", response_model=None, summary="The trusted witnesses and the quorum")

@@ -92,7 +92,7 @@ from ledger.domain.errors import (
 from ledger.domain.jwk import public_jwk, thumbprint
 from ledger.domain.seal_certificates import CertificateRefused, parse_seal_certificate
 from ledger.domain.signing import address_bytes, checksum_address
-from ledger.operations.metrics import count_command, count_events, counted_command
+from ledger.operations.metrics import count_commands, count_events, counted_command
 from ledger.persistence.event_transcoder import stored_event_transcoder
 from ledger.persistence.personal_data import (
     LearnerRecord,
@@ -364,8 +364,7 @@ class Ledger(Application[UUID]):
                 for index, outcome in enumerate(outcomes):
                     if isinstance(outcome, CommandResult) and outcome.credential_id in by_id:
                         outcomes[index] = self._issue_prepared(by_id[outcome.credential_id])
-        for outcome in outcomes:
-            count_command("issue", outcome)
+        count_commands("issue", outcomes)
         return outcomes
 
     def _check(self, signed: SignedCommand) -> command_checks.CheckedIssue:

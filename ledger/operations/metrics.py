@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+from collections import Counter as Tally
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,14 +214,25 @@ def counted_command(command_type: str) -> Callable[[Callable[P, R]], Callable[P,
 
 def count_command(command_type: str, outcome: Any) -> None:
     """Count one decision; ``outcome`` is the result or the :class:`LedgerError` refusal."""
+    count_commands(command_type, (outcome,))
+
+
+def _decision(outcome: Any) -> tuple[str, str]:
+    if isinstance(outcome, LedgerError):
+        return "refused", outcome.code
+    if getattr(outcome, "replayed", False):
+        return "replayed", ""
+    return "accepted", ""
+
+
+def count_commands(command_type: str, outcomes: Iterable[Any]) -> None:
+    """Count many decisions of one command type (a bulk request's): each counter is
+    incremented once, by its share, as each increment writes to a shared file."""
     if not _enabled:
         return
-    if isinstance(outcome, LedgerError):
-        metrics().commands.labels(command_type, "refused", outcome.code).inc()
-    elif getattr(outcome, "replayed", False):
-        metrics().commands.labels(command_type, "replayed", "").inc()
-    else:
-        metrics().commands.labels(command_type, "accepted", "").inc()
+    commands = metrics().commands
+    for (decision, code), n in Tally(_decision(o) for o in outcomes).items():
+        commands.labels(command_type, decision, code).inc(n)
 
 
 def count_anchor(outcome: str) -> None:
@@ -248,5 +260,5 @@ def count_events(event_types: Iterable[str]) -> None:
     if not _enabled:
         return
     stored = metrics().events_stored
-    for event_type in event_types:
-        stored.labels(event_type).inc()
+    for event_type, n in Tally(event_types).items():
+        stored.labels(event_type).inc(n)
