@@ -1325,15 +1325,25 @@ class Ledger(Application[UUID]):
         if not records:
             self._save(*aggregates)
             return
-        pending = [event for aggregate in aggregates for event in aggregate.collect_events()]
+        pending = _pending_events(aggregates)
         try:
-            self._save(*pending, personal_data=self.vault.seal(records))
+            self._put(pending, personal_data=self.vault.seal(records))
         except ConcurrentWrite:
-            self._save(*pending, personal_data=self.vault.seal(records))
+            self._put(pending, personal_data=self.vault.seal(records))
 
     def _save(self, *aggregates: Any, **kwargs: Any) -> None:
+        self._put(_pending_events(aggregates), **kwargs)
+
+    def _put(self, events: list[Any], **kwargs: Any) -> None:
+        """Store the events (and whatever ``kwargs`` the recorder writes with them).
+
+        What :meth:`Application.save` does for this application: its aggregate cache
+        fast-forwards (so a save does not fill it), it takes no snapshots and nothing
+        subscribes to its notifications. Put directly, without the library's runtime protocol
+        check of each object, which cost more than building the event.
+        """
         try:
-            recordings = self.save(*aggregates, **kwargs)
+            recordings = self.events.put(events, **kwargs)
         except IntegrityError:
             raise ConcurrentWrite(
                 "another command changed this credential at the same moment"
@@ -1369,3 +1379,8 @@ def _certificate_error(rule: str, message: str) -> FieldError:
 def _instant(at: datetime) -> str:
     """A key's created/revoked time: whole seconds in UTC, as verifiers compare block times."""
     return at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _pending_events(aggregates: Sequence[Any]) -> list[Any]:
+    """The events the aggregates have pending, collected (and so no longer pending)."""
+    return [event for aggregate in aggregates for event in aggregate.collect_events()]
