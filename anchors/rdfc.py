@@ -53,30 +53,38 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _first_degree(lines: list[str]) -> str:
+    """Section 4.6: the hash of a blank node's quads as it sees them, in code point order."""
+    lines.sort()
+    return _sha256("".join(lines))
+
+
 class _Canonicalization:
     def __init__(self, quads: list[Quad]) -> None:
         self.mentions: dict[Term, list[Quad]] = {}
+        # Section 4.6 for every blank node at once: each quad's line as each blank node in it
+        # sees it (itself as _:a, any other as _:z), written once, as the quad is read.
+        lines: dict[Term, list[str]] = {}
+        mentions = self.mentions
         for quad in quads:
-            subject, _, obj = quad
-            if subject[:2] == "_:":
-                self.mentions.setdefault(subject, []).append(quad)
-            if obj[:2] == "_:" and obj != subject:
-                self.mentions.setdefault(obj, []).append(quad)
-        self.first_degree = {node: self._first_degree(node) for node in self.mentions}
+            subject, predicate, obj = quad
+            if subject[0] == "_":
+                if obj[0] != "_":
+                    line = f"_:a {predicate} {obj} .\n"
+                elif obj == subject:
+                    line = f"_:a {predicate} _:a .\n"
+                else:
+                    line = f"_:a {predicate} _:z .\n"
+                    lines.setdefault(obj, []).append(f"_:z {predicate} _:a .\n")
+                    mentions.setdefault(obj, []).append(quad)
+                lines.setdefault(subject, []).append(line)
+                mentions.setdefault(subject, []).append(quad)
+            elif obj[0] == "_":
+                lines.setdefault(obj, []).append(f"{subject} {predicate} _:a .\n")
+                mentions.setdefault(obj, []).append(quad)
+        self.first_degree = {node: _first_degree(seen) for node, seen in lines.items()}
         self.canonical = _Issuer("c14n")
         self.work = 0
-
-    def _first_degree(self, node: Term) -> str:
-        """Section 4.6: the node as ``_:a``, every other blank node as ``_:z``."""
-        lines = []
-        for subject, predicate, obj in self.mentions[node]:
-            if subject[:2] == "_:":
-                subject = "_:a" if subject == node else "_:z"
-            if obj[:2] == "_:":
-                obj = "_:a" if obj == node else "_:z"
-            lines.append(f"{subject} {predicate} {obj} .\n")
-        lines.sort()
-        return _sha256("".join(lines))
 
     def label(self) -> dict[Term, str]:
         """Section 4.4.3, steps 3 to 5: every blank node's canonical label."""

@@ -101,6 +101,8 @@ _ESCAPES = str.maketrans(
         "\f": "\\f",
     }
 )
+# Text with none of those is written as it is (most text: faster than translating it).
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f\x7f\ufffe\uffff\\"]')
 _INTEGER = "<" + _XSD + "integer>"
 
 
@@ -147,11 +149,20 @@ class _Writer:
             if found is None:
                 raise _NotOurShape
             predicate, coercion = found
-            for item in value if isinstance(value, list) else [value]:
-                quads.append((subject, predicate, self._object(item, coercion)))
+            if type(value) is list:
+                for item in value:
+                    quads.append((subject, predicate, self._object(item, coercion)))
+            else:
+                quads.append((subject, predicate, self._object(value, coercion)))
         return subject
 
     def _object(self, value: Any, coercion: str) -> str:
+        if type(value) is str:  # most values: text, or an IRI
+            if coercion == _NODE:
+                return self._iri(value)
+            if _NEEDS_ESCAPE.search(value) is not None:
+                value = value.translate(_ESCAPES)
+            return f'"{value}"' if coercion == _PLAIN else f'"{value}"^^<{coercion}>'
         if isinstance(value, dict):
             return self.node(value)
         if isinstance(value, str):
