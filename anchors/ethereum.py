@@ -17,6 +17,7 @@ from anchors.chain import (
     Inclusion,
     MinedTransaction,
 )
+from anchors.keepalive_provider import KeepAliveProvider
 
 _TRANSPORT_ERRORS = (ConnectionError, OSError, TimeoutError)
 _KNOWN = ("already known", "known transaction", "alreadyknown", "already imported")
@@ -48,7 +49,8 @@ class Web3Chain(Chain):
 
     @classmethod
     def connect(cls, rpc_url: str, timeout: float = 10.0) -> Web3Chain:
-        return cls(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+        """The chain behind the JSON-RPC endpoint ``rpc_url`` (HTTP or HTTPS)."""
+        return cls(KeepAliveProvider(rpc_url, timeout=timeout))
 
     def _call(self, function: Any, *args: Any) -> Any:
         try:

@@ -205,7 +205,9 @@ class Settings(BaseSettings):
         description="anvil: a local node the ledger runs, state in the data directory; "
         "rpc: any EVM JSON-RPC endpoint; in-process: eth-tester (tests only).",
     )
-    chain_rpc_url: str | None = Field(default=None, description="JSON-RPC URL (chain=rpc).")
+    chain_rpc_url: str | None = Field(
+        default=None, pattern=r"^https?://", description="JSON-RPC URL, http(s) (chain=rpc)."
+    )
     chain_private_key: SecretStr | None = Field(
         default=None,
         description="Hex key of the anchoring account (else `anchoring_key` in secrets.json; "

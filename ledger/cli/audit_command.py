@@ -73,7 +73,9 @@ def _summary(report: AuditReport) -> None:
     "with --url, the anchors and the other checkpoints from the API (the read model is "
     "compared when the log comes from the API alone).",
 )
-@click.option("--rpc", help="A JSON-RPC URL of the chain, to check every anchor on it.")
+@click.option(
+    "--rpc", type=options.RpcUrl(), help="A JSON-RPC URL of the chain, to check every anchor on it."
+)
 @click.option("--log-key", help="The log's verifier key to pin (default: the ledger's own).")
 @click.option(
     "--state",

@@ -34,6 +34,20 @@ url = click.option(
     help="The ledger API.",
 )
 
+
+
+class RpcUrl(click.ParamType[str]):
+    """A chain's JSON-RPC endpoint: an http:// or https:// URL."""
+
+    name = "url"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        if not text.startswith(("http://", "https://")):
+            self.fail(f"{text!r} is not an http:// or https:// JSON-RPC URL", param, ctx)
+        return text
+
+
 key = click.option(
     "--key",
     "key_file",

@@ -227,7 +227,12 @@ def _with_record(
 
 @click.command()
 @click.argument("bundle_file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option("--rpc", envvar="CREDLEDGER_VERIFY_RPC", help="A JSON-RPC URL of the chain.")
+@click.option(
+    "--rpc",
+    type=options.RpcUrl(),
+    envvar="CREDLEDGER_VERIFY_RPC",
+    help="A JSON-RPC URL of the chain.",
+)
 @click.option(
     "--log-key", help="The ledger's log verifier key to pin (else the bundle's own is used)."
 )
