@@ -6,6 +6,7 @@ transactions, its placeholder style, and the one query that differs (fetching ti
 
 from __future__ import annotations
 
+import threading
 from abc import abstractmethod
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
@@ -16,6 +17,9 @@ from anchors import tiles
 from anchors.anchoring import AnchorRecord, AnchorStore, AnchorTally, RecordedBlock
 from anchors.log import LogStore, LogStoreConflict
 from anchors.merkle import Node, NodeRuns
+
+# Anchor records kept parsed, by checkpoint size: those in flight and the latest pages'.
+_PARSED_RECORDS = 8
 
 
 class SQLLogStore(LogStore):
@@ -174,6 +178,8 @@ class SQLAnchorStore(AnchorStore):
 
     def __init__(self, store: SQLLogStore) -> None:
         self._store = store
+        self._parsed: dict[int, tuple[str, AnchorRecord]] = {}
+        self._parsed_lock = threading.Lock()
 
     def save(self, record: AnchorRecord) -> None:
         with self._store._transaction(write=True) as c:
@@ -193,8 +199,26 @@ class SQLAnchorStore(AnchorStore):
             )
 
     def _select(self, where: str, params: tuple[object, ...]) -> list[AnchorRecord]:
-        rows = self._store._rows(f"SELECT record FROM log_anchors WHERE {where}", params)
-        return [AnchorRecord.from_json(row[0]) for row in rows]
+        rows = self._store._rows(
+            f"SELECT checkpoint_size, record FROM log_anchors WHERE {where}", params
+        )
+        return [self._record(int(size), text) for size, text in rows]
+
+    def _record(self, checkpoint_size: int, text: str) -> AnchorRecord:
+        # A batch's record (a thousand leaves and documents) is read at every step of its
+        # anchoring and by every page of anchors: text already parsed is not parsed again
+        # (records are immutable; a changed record is changed text).
+        with self._parsed_lock:
+            known = self._parsed.get(checkpoint_size)
+        if known is not None and known[0] == text:
+            return known[1]
+        record = AnchorRecord.from_json(text)
+        with self._parsed_lock:
+            self._parsed.pop(checkpoint_size, None)
+            self._parsed[checkpoint_size] = (text, record)
+            while len(self._parsed) > _PARSED_RECORDS:
+                del self._parsed[next(iter(self._parsed))]
+        return record
 
     def get(self, checkpoint_size: int) -> AnchorRecord | None:
         found = self._select("checkpoint_size = ?", (checkpoint_size,))

@@ -109,6 +109,17 @@ def test_a_recipe_builds_the_document_the_credentials_own_history_gives(
         )
 
 
+def test_a_recipe_made_for_another_learner_than_its_stored_event_is_refused(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    _issue_several(ledger, issuer, 1)
+    size = _logged(ledger)
+    storage = ledger.embedded.storage
+    (source,) = document_sources(storage.ledger, storage.log.store.positions(0, size), ledger.url)
+    with pytest.raises(ValueError, match="another learner or issuer"):
+        source.recipe._replace(commitment="0" * 64).document()
+
+
 def test_a_batch_takes_its_own_entries_and_leaves_the_rest_for_the_next(
     ledger: RunningLedger, issuer: RegisteredIssuer, leaves: DocumentLeaves
 ) -> None:

@@ -12,6 +12,7 @@ needs no personal data), but no new one can be made.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -68,6 +69,10 @@ class DocumentRecipe(NamedTuple):
     learner: dict[str, Any]
     salt: str
     issuer_profile_url: str
+    # What the recipe was made for, read from the stored event without decoding it: checked
+    # against the decoded command before a document is built from it.
+    commitment: str
+    issuer_id: str
 
     def document(self) -> dict[str, Any]:
         """The version's document, without its proof."""
@@ -77,6 +82,14 @@ class DocumentRecipe(NamedTuple):
             # The application's own decoding of the stored event: the same command, down to
             # the difference between 5 and 5.0 that JSON-LD types apart.
             command = _TRANSCODER.decode(self.stored_state)["command"]
+            if (command["content"]["learner"]["commitment"], command["issuer_id"]) != (
+                self.commitment,
+                self.issuer_id,
+            ):
+                raise ValueError(
+                    f"the recipe of {self.credential_id} was made for another learner or issuer "
+                    "than its stored event names"
+                )
         return credential_document(
             credential_id=self.credential_id,
             version=self.version,
@@ -125,37 +138,40 @@ def document_sources(
         topics=_VERSIONED_TOPICS,
     )
     mapper = ledger.mapper
-    # (position, credential id, version, command, the issue's stored state)
-    versions: list[tuple[int, str, int, dict[str, Any], bytes | None]] = []
+    # (position, credential id, version, commitment, issuer id, an amendment's command, an
+    # issue's stored state)
+    versions: list[tuple[int, str, int, str, str, dict[str, Any] | None, bytes | None]] = []
     for notification in stored:
         if notification.id not in entry_of:
             continue
         credential_id = str(notification.originator_id)
         if notification.topic in _ISSUED_TOPICS:
             plain = _plain_state(mapper, notification.state)
-            command = mapper.transcoder.decode(plain)["command"]
-            versions.append((notification.id, credential_id, 1, command, plain))
+            named = issue_names(plain)
+            if named is None:
+                command = mapper.transcoder.decode(plain)["command"]
+                named = command["content"]["learner"]["commitment"], command["issuer_id"]
+            versions.append((notification.id, credential_id, 1, *named, None, plain))
         else:
             version, command = _version_of(ledger, credential_id, notification.originator_version)
-            versions.append((notification.id, credential_id, version, command, None))
-    commitments = [command["content"]["learner"]["commitment"] for _, _, _, command, _ in versions]
-    opened = ledger.vault.get_many(commitments)
+            named = command["content"]["learner"]["commitment"], command["issuer_id"]
+            versions.append((notification.id, credential_id, version, *named, command, None))
+    opened = ledger.vault.get_many([commitment for _, _, _, commitment, *_ in versions])
     sources: list[DocumentSource] = []
-    for (position, credential_id, version, command, state), commitment in zip(
-        versions, commitments, strict=True
-    ):
+    for position, credential_id, version, commitment, issuer_id, command, state in versions:
         if commitment not in opened:
             log.info("no document for %s version %d: personal data erased", credential_id, version)
             continue
-        issuer_id = command["issuer_id"]
         recipe = DocumentRecipe(
             credential_id,
             version,
             state,
-            command if state is None else None,
+            command,
             opened[commitment].learner,
             opened[commitment].salt,
             issuer_profile_url(public_url, issuer_id),
+            commitment,
+            issuer_id,
         )
         placement = {
             "document_id": document_id(credential_id, version),
@@ -165,6 +181,23 @@ def document_sources(
         }
         sources.append(DocumentSource(entry_of[position], commitment, recipe, placement))
     return sources
+
+
+# In compact JSON a quote inside a string is always escaped, so an unescaped ``"commitment":"``
+# is a key of that name with a string value; a valid issue command has exactly one, and names
+# its issuer at the event's top level and in the command, alike.
+_COMMITMENT = re.compile(rb'"commitment":"([^"\\]*)"')
+_ISSUER_ID = re.compile(rb'"issuer_id":"([^"\\]*)"')
+
+
+def issue_names(state: bytes) -> tuple[str, str] | None:
+    """(learner commitment, issuer id) of an issue's stored event state, found without
+    decoding it; None where the text does not name each exactly once (decode it then)."""
+    commitments = _COMMITMENT.findall(state)
+    issuers = set(_ISSUER_ID.findall(state))
+    if len(commitments) != 1 or len(issuers) != 1:
+        return None
+    return commitments[0].decode("utf-8"), issuers.pop().decode("utf-8")
 
 
 def _plain_state(mapper: Mapper[Any], state: bytes) -> bytes:
