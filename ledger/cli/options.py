@@ -35,7 +35,6 @@ url = click.option(
 )
 
 
-
 class RpcUrl(click.ParamType[str]):
     """A chain's JSON-RPC endpoint: an http:// or https:// URL."""
 
