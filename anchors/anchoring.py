@@ -362,15 +362,15 @@ class Anchorer:
         A block's hash commits to all its ancestors: while the block last checked as the tip
         is still on the chain, every anchor found on the chain at that check, at or below it,
         still is; only the others are read again (under load the tip moves with every
-        anchor)."""
+        anchor). An anchor recorded since that check is always read, even when the tip is the
+        same block again: a node restarted from older state is back at the checked tip
+        without the blocks mined after it."""
         head = self.chain.head()
         tip = self.chain.block(head)
-        if tip is not None and (head, tip[0]) == self._checked_tip:
-            return []
         trusted: dict[int, str] = {}
-        if self._checked_tip is not None and self._checked_tip[0] <= head:
+        if tip is not None and self._checked_tip is not None and self._checked_tip[0] <= head:
             height, block_hash = self._checked_tip
-            still = self.chain.block(height)
+            still = tip if height == head else self.chain.block(height)
             if still is not None and still[0] == block_hash:
                 trusted = self._on_chain
         found, on_chain = [], {}
