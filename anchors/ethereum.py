@@ -52,6 +52,11 @@ class Web3Chain(Chain):
         """The chain behind the JSON-RPC endpoint ``rpc_url`` (HTTP or HTTPS)."""
         return cls(KeepAliveProvider(rpc_url, timeout=timeout))
 
+    def close(self) -> None:
+        """Let go of the kept-alive connection to the node (a later call opens another)."""
+        if isinstance(self.web3.provider, KeepAliveProvider):
+            self.web3.provider.close()
+
     def _call(self, function: Any, *args: Any) -> Any:
         try:
             return function(*args)

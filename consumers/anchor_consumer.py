@@ -41,6 +41,8 @@ class ChainConnection:
     supervisor: NodeSupervisor | None = None
 
     def close(self) -> None:
+        if isinstance(self.chain, Web3Chain):
+            self.chain.close()
         if self.supervisor is not None:
             self.supervisor.stop()
         if self.node is not None:
