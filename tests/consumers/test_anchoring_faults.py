@@ -195,51 +195,52 @@ def anchor_next_batch(embedded: EmbeddedLedger, signer: CommandSigner) -> Anchor
     raise AssertionError("the anchor was not confirmed")
 
 
-def test_an_anchor_above_the_last_checked_tip_is_found_orphaned_though_the_chain_below_stays(
+@pytest.fixture
+def driven(
     tmp_path: Path, database: Callable[[], dict[str, Any]], node: ManagedAnvil
-) -> None:
+) -> Iterator[tuple[EmbeddedLedger, CommandSigner]]:
+    """A ledger with no consumer threads (the test drives the anchorer) and a registered
+    issuer's signer."""
     settings = settings_on(tmp_path, database, node, batch_age_seconds=3600.0)
-    embedded = EmbeddedLedger(settings)  # no consumer threads: the test drives the anchorer
+    embedded = EmbeddedLedger(settings)
     try:
         key = IssuerKey.generate()
         app = embedded.storage.ledger
         issuer = app.register_issuer(IssuerRegistration(**issuer_registration(key.address)))
-        signer = CommandSigner(key, str(issuer.id))
-        first = anchor_next_batch(embedded, signer)
-        assert embedded.anchorer.orphaned() == []  # the tip is checked with the first on it
-        checked = node.rpc("evm_snapshot")
-        second = anchor_next_batch(embedded, signer)
-        node.rpc("evm_revert", checked)
-        node.rpc("evm_mine")
-        node.rpc("evm_mine")  # a longer chain on the checked tip, without the second anchor
-        orphans = embedded.anchorer.orphaned()
-        assert [o.checkpoint_size for o in orphans] == [second.checkpoint_size]
-        still = embedded.storage.anchors.get(first.checkpoint_size)
-        assert still is not None and still.state == "recorded"
+        yield embedded, CommandSigner(key, str(issuer.id))
     finally:
         embedded.stop()
+
+
+def test_an_anchor_above_the_last_checked_tip_is_found_orphaned_though_the_chain_below_stays(
+    driven: tuple[EmbeddedLedger, CommandSigner], node: ManagedAnvil
+) -> None:
+    embedded, signer = driven
+    first = anchor_next_batch(embedded, signer)
+    assert embedded.anchorer.orphaned() == []  # the tip is checked with the first on it
+    checked = node.rpc("evm_snapshot")
+    second = anchor_next_batch(embedded, signer)
+    node.rpc("evm_revert", checked)
+    node.rpc("evm_mine")
+    node.rpc("evm_mine")  # a longer chain on the checked tip, without the second anchor
+    orphans = embedded.anchorer.orphaned()
+    assert [o.checkpoint_size for o in orphans] == [second.checkpoint_size]
+    still = embedded.storage.anchors.get(first.checkpoint_size)
+    assert still is not None and still.state == "recorded"
 
 
 def test_an_anchor_recorded_since_the_last_check_is_orphaned_when_the_chain_is_back_at_that_tip(
-    tmp_path: Path, database: Callable[[], dict[str, Any]], node: ManagedAnvil
+    driven: tuple[EmbeddedLedger, CommandSigner], node: ManagedAnvil
 ) -> None:
     """As after a node's crash that lost its last second: the same tip as at the last check,
     and the block the newest anchor was recorded in gone."""
-    settings = settings_on(tmp_path, database, node, batch_age_seconds=3600.0)
-    embedded = EmbeddedLedger(settings)  # no consumer threads: the test drives the anchorer
-    try:
-        key = IssuerKey.generate()
-        app = embedded.storage.ledger
-        issuer = app.register_issuer(IssuerRegistration(**issuer_registration(key.address)))
-        signer = CommandSigner(key, str(issuer.id))
-        checked = node.rpc("evm_snapshot")
-        assert embedded.anchorer.orphaned() == []  # the tip is checked before any anchor
-        recorded = anchor_next_batch(embedded, signer)
-        node.rpc("evm_revert", checked)  # the chain is back at exactly the checked tip
-        orphans = embedded.anchorer.orphaned()
-        assert [o.checkpoint_size for o in orphans] == [recorded.checkpoint_size]
-    finally:
-        embedded.stop()
+    embedded, signer = driven
+    checked = node.rpc("evm_snapshot")
+    assert embedded.anchorer.orphaned() == []  # the tip is checked before any anchor
+    recorded = anchor_next_batch(embedded, signer)
+    node.rpc("evm_revert", checked)  # the chain is back at exactly the checked tip
+    orphans = embedded.anchorer.orphaned()
+    assert [o.checkpoint_size for o in orphans] == [recorded.checkpoint_size]
 
 
 def after_size(ledger: RunningLedger, credential_id: str) -> int:
