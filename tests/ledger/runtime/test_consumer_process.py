@@ -13,11 +13,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from ledger.client import CommandSigner, LedgerClient
+from ledger.client import CommandSigner, LedgerClient, LedgerRequestError
 from ledger.domain import samples
 from ledger.domain.signing import IssuerKey
 from tests.conftest import LEARNER, STORE, content, serving, wait_for
@@ -83,15 +84,22 @@ def served(tmp_path: Path) -> Iterator[Served]:
         yield Served(process, url, CommandSigner(key, entry["issuer_id"]), tmp_path / "data", log)
 
 
-def issue(served: Served, count: int, tag: str) -> list[str]:
-    bodies = [
+def signed(served: Served, count: int, tag: str) -> list[dict[str, Any]]:
+    return [
         served.signer.issue(content(), {**LEARNER, "identifier": f"{tag}-{i}"})
         for i in range(count)
     ]
+
+
+def issued_ids(served: Served, bodies: list[dict[str, Any]]) -> list[str]:
     with LedgerClient(served.url, timeout=60) as client:
         results = client.bulk_issue(bodies)
     assert all(result["ok"] for result in results), results[:2]
     return [result["result"]["credential_id"] for result in results]
+
+
+def issue(served: Served, count: int, tag: str) -> list[str]:
+    return issued_ids(served, signed(served, count, tag))
 
 
 def anchored(served: Served) -> set[str]:
@@ -161,8 +169,22 @@ def test_writes_go_on_while_the_read_model_process_restarts_and_none_is_lost(
     first = issue(served, 10, "before")
     (killed,) = consumers_of(served.process.pid, "read-model")
     os.kill(killed, signal.SIGKILL)
-    # Answered once the restarted process (1 s later) has applied them.
-    meanwhile = issue(served, 10, "meanwhile")
+    bodies = signed(served, 10, "meanwhile")
+    answers: list[list[str]] = []
+
+    def answered() -> bool:
+        # Answered once the restarted process (1 s later) has applied them; where the restart
+        # takes longer than an answer waits, stored and said so (503): the client sends the
+        # same request again and is given the first results.
+        try:
+            answers.append(issued_ids(served, bodies))
+        except LedgerRequestError as unavailable:
+            assert unavailable.status == 503, unavailable.problem
+            return False
+        return True
+
+    wait_for(answered, timeout=60)
+    meanwhile = answers[0]
     assert consumers_of(served.process.pid, "read-model") not in ([], [killed])
     assert "the read-model process exited with code -9; restarting it" in served.log.read_text()
     for credential in first + meanwhile:
