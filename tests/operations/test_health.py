@@ -14,7 +14,7 @@ from ledger.domain.commands import IssuerRegistration
 from ledger.domain.signing import IssuerKey
 from ledger.runtime.embedded import EmbeddedLedger
 from ledger.settings import Settings
-from tests.conftest import RunningLedger, free_port, start_server
+from tests.conftest import RunningLedger, free_port, start_server, wait_for
 
 
 @contextmanager
@@ -31,6 +31,14 @@ def served_unstarted(settings: Settings) -> Iterator[tuple[EmbeddedLedger, str]]
 
 
 def test_live_and_ready_answer_200_while_everything_runs(ledger: RunningLedger) -> None:
+    storage = ledger.embedded.storage
+    # The ledger stores its anchoring key's adoption as it starts: once the read model has it,
+    # nothing is behind.
+    wait_for(
+        lambda: (
+            storage.read_model.position() >= (storage.ledger.recorder.max_notification_id() or 0)
+        )
+    )
     assert httpx.get(f"{ledger.url}/health/live").json() == {"status": "live"}
     ready = httpx.get(f"{ledger.url}/health/ready")
     assert ready.status_code == 200
