@@ -88,8 +88,11 @@ def content_rules(
         raise InvalidInput(errors)
 
 
-def personal_data(data: dict[str, Any] | None, commitment: str, now: datetime) -> PersonalData:
-    """The learner's data, checked to open ``commitment`` (422 otherwise)."""
+def personal_data(
+    data: dict[str, Any] | None, commitment: str, now: datetime
+) -> tuple[dict[str, Any], str]:
+    """The learner's data (as its model dumps it) and salt, checked to open ``commitment``
+    (422 otherwise)."""
     if data is None:
         raise InvalidInput(
             [
@@ -104,7 +107,8 @@ def personal_data(data: dict[str, Any] | None, commitment: str, now: datetime) -
     errors = learner_errors(opened.learner, now.date(), "personal_data.learner")
     if errors:
         raise InvalidInput(errors)
-    if not matches(learner_json(opened), opened.salt, commitment):
+    learner = learner_json(opened)
+    if not matches(learner, opened.salt, commitment):
         raise InvalidInput(
             [
                 FieldError(
@@ -114,7 +118,7 @@ def personal_data(data: dict[str, Any] | None, commitment: str, now: datetime) -
                 )
             ]
         )
-    return opened
+    return learner, opened.salt
 
 
 def learner_json(opened: PersonalData) -> dict[str, Any]:
@@ -137,13 +141,15 @@ class CheckedIssue:
 
 def _unsigned_checks(
     data: dict[str, Any], personal: dict[str, Any] | None, now: datetime, rules: ContentRules
-) -> tuple[IssueCommand, PersonalData]:
+) -> tuple[IssueCommand, tuple[dict[str, Any], str]]:
     issue = command(IssueCommand, data, now)
     content_rules(issue.content, now, rules, "command.content")
     return issue, personal_data(personal, issue.content.learner.commitment, now)
 
 
-def _checked(issue: IssueCommand, opened: PersonalData, signer: bytes) -> CheckedIssue:
+def _checked(
+    issue: IssueCommand, opened: tuple[dict[str, Any], str], signer: bytes
+) -> CheckedIssue:
     return CheckedIssue(
         command_id=issue.command_id,
         issuer_id=issue.issuer_id,
@@ -151,8 +157,8 @@ def _checked(issue: IssueCommand, opened: PersonalData, signer: bytes) -> Checke
         issuer_country=issue.content.issuer_country,
         qa_type=issue.content.quality_assurance.type,
         commitment=issue.content.learner.commitment,
-        learner=learner_json(opened),
-        salt=opened.salt,
+        learner=opened[0],
+        salt=opened[1],
     )
 
 
@@ -180,7 +186,7 @@ def check_issues(
     bodies that pass every other check are recovered together at the end, by ``recovery``
     (on two cores where one is idle)."""
     signed: list[tuple[bytes, str]] = []
-    unsigned: list[tuple[IssueCommand, PersonalData] | LedgerError] = []
+    unsigned: list[tuple[IssueCommand, tuple[dict[str, Any], str]] | LedgerError] = []
     for data, signature, personal in bodies:
         try:
             checked = _unsigned_checks(data, personal, now, rules)

@@ -89,6 +89,7 @@ from ledger.domain.errors import (
     UnknownIssuer,
     VersionMismatch,
 )
+from ledger.domain.json_text import ConfinedObject
 from ledger.domain.jwk import public_jwk, thumbprint
 from ledger.domain.seal_certificates import CertificateRefused, parse_seal_certificate
 from ledger.domain.signing import address_bytes, checksum_address
@@ -406,8 +407,12 @@ class Ledger(Application[UUID]):
         issuer = self._signing_issuer(checked.issuer_id, checked.signer, issuers)
         self._matches_register(checked.issuer_country, checked.qa_type, issuer)
         self._recognised_parts(signed.command["content"], checked.issuer_id)
+        # The command model admits strings, lists and ASCII keys only: its event is written
+        # without walking the command again.
         credential = Credential(
-            issuer_id=checked.issuer_id, command=signed.command, signature=signed.signature
+            issuer_id=checked.issuer_id,
+            command=ConfinedObject(signed.command),
+            signature=signed.signature,
         )
         credential_id = str(credential.id)
         return _PreparedIssue(
@@ -466,14 +471,8 @@ class Ledger(Application[UUID]):
         commitment = amend.content.learner.commitment
         record = None
         if commitment != credential.learner_commitment or signed.personal_data is not None:
-            opened = command_checks.personal_data(signed.personal_data, commitment, now)
-            record = LearnerRecord(
-                amend.issuer_id,
-                amend.credential_id,
-                commitment,
-                command_checks.learner_json(opened),
-                opened.salt,
-            )
+            learner, salt = command_checks.personal_data(signed.personal_data, commitment, now)
+            record = LearnerRecord(amend.issuer_id, amend.credential_id, commitment, learner, salt)
         credential.amend(command=signed.command, signature=signed.signature)
         result = CommandResult(
             amend.command_id,

@@ -16,13 +16,15 @@ def _plain(value: Any) -> bool:
 
     That holds for strings, booleans, null, safe integers and ASCII keys: JCS and Python then
     agree on escaping and key order. Floats (ES6 number formatting) and non-ASCII keys (UTF-16
-    key order) take the reference implementation. Iterative, as it runs on every command.
+    key order) take the reference implementation. A :class:`~ledger.domain.json_text.ConfinedObject`
+    holds strings and ASCII keys only, so it is not walked. Iterative, as it runs on every
+    command.
     """
     stack = [value]
     while stack:
         item = stack.pop()
         kind = type(item)
-        if kind is str or kind is bool or item is None:
+        if kind is str or kind is bool or item is None or kind is json_text.ConfinedObject:
             continue
         if kind is dict:
             for key in item:

@@ -46,13 +46,20 @@ def loads(text: bytes | str) -> Any:
     return json.loads(text)
 
 
+class ConfinedObject(dict[str, Any]):
+    """A JSON object that a schema has confined to strings, lists and objects with ASCII keys
+    (the command and learner models admit nothing else): the writers here and in
+    :mod:`ledger.domain.canonical` take it as it is, without the walk that would prove it
+    again. Both orjson and :func:`json.dumps` write it as the plain object it copies."""
+
+
 def _plain(value: Any) -> bool:
     """Whether orjson writes ``value`` as json.dumps does (iterative: it runs on every event)."""
     stack = [value]
     while stack:
         item = stack.pop()
         kind = type(item)
-        if kind is str or kind is int or kind is bool or item is None:
+        if kind is str or kind is int or kind is bool or item is None or kind is ConfinedObject:
             continue
         if kind is dict:
             for key in item:

@@ -9,7 +9,6 @@ the events, which carry only commitments, stay intact and verifiable.
 from __future__ import annotations
 
 import hmac
-import json
 import secrets
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -18,6 +17,8 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from ledger.domain import json_text
 
 _NONCE_BYTES = 12
 _DATA_KEY_BYTES = 32
@@ -95,13 +96,13 @@ class LearnerCipher:
         data_key: bytes, commitment: str, learner: dict[str, Any], salt: str, random: RandomBytes
     ) -> bytes:
         nonce = random.take(_NONCE_BYTES)
-        plain = json.dumps({"learner": learner, "salt": salt}, ensure_ascii=False).encode()
+        plain = json_text.dumps({"learner": learner, "salt": salt})
         return nonce + AESGCM(data_key).encrypt(nonce, plain, commitment.encode())
 
     @staticmethod
     def open(data_key: bytes, commitment: str, sealed: bytes) -> OpenedRecord:
         nonce, body = sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:]
-        plain = json.loads(AESGCM(data_key).decrypt(nonce, body, commitment.encode()))
+        plain = json_text.loads(AESGCM(data_key).decrypt(nonce, body, commitment.encode()))
         return OpenedRecord(learner=plain["learner"], salt=plain["salt"])
 
 

@@ -11,6 +11,7 @@ import rfc8785
 
 from ledger.domain.canonical import canonical_bytes, canonical_bytes_of_text, canonical_form
 from ledger.domain.commitment import commit, matches, new_salt
+from ledger.domain.json_text import ConfinedObject
 
 ALPHABET = 'aZ09 "\\/\b\f\n\r\t\x00\x1f\x7f\u00e9\u00df\u2028\u20ac\ud7ff\ue000\uffff\U0001f600'
 
@@ -85,6 +86,15 @@ def test_text_only_values_match_the_reference_implementation() -> None:
     for _ in range(3000):
         value = text_value(rng)
         assert canonical_bytes_of_text(value) == bytes(rfc8785.dumps(value)), value
+
+
+def test_a_confined_object_has_the_canonical_bytes_of_the_object_it_copies() -> None:
+    rng = random.Random(8786)
+    for _ in range(1000):
+        value = {"command": text_value(rng), "count": rng.randrange(10)}
+        confined = {**value, "command": ConfinedObject({"content": value["command"]})}
+        expected = bytes(rfc8785.dumps({**value, "command": {"content": value["command"]}}))
+        assert canonical_bytes(confined) == expected, value
 
 
 def test_a_lone_surrogate_has_no_canonical_bytes() -> None:

@@ -81,6 +81,31 @@ def test_what_orjson_writes_otherwise_is_written_by_the_standard_library(value: 
     assert json_text.dumps(value, default=str) == expected.encode()
 
 
+TEXT_TREES = st.recursive(
+    st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(alphabet=st.characters(max_codepoint=127)), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(alphabet="abc_"), TEXT_TREES, max_size=5), st.booleans())
+def test_a_confined_object_inside_a_value_is_written_as_the_plain_object_it_copies(
+    command: dict[str, Any], sort_keys: bool
+) -> None:
+    value = {"issuer_id": "x", "command": json_text.ConfinedObject(command), "n": 3}
+    expected = json.dumps(
+        {**value, "command": command},
+        separators=(",", ":"),
+        ensure_ascii=False,
+        sort_keys=sort_keys,
+    )
+    assert json_text.dumps(value, sort_keys=sort_keys) == expected.encode()
+
+
 def test_a_lone_surrogate_cannot_be_written() -> None:
     with pytest.raises(UnicodeEncodeError):
         json_text.dumps({"a": "\ud800"})
