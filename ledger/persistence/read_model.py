@@ -176,8 +176,12 @@ def version_status_of(found: dict[str, Any], version: int) -> str:
 
 
 def public_content(content: dict[str, Any]) -> dict[str, Any]:
-    """A version's content as anyone may see it: without the learner (even as a commitment)."""
-    public = dict(content)
+    """A version's content as anyone may see it: without the learner (even as a commitment).
+
+    The content of an issue or amend command, which its model confines to text: written as
+    it is, without walking it again.
+    """
+    public = json_text.ConfinedObject(content)
     public.pop("learner", None)
     return public
 
