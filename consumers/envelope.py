@@ -19,6 +19,7 @@ from ledger.domain.aggregates import (
     Recognition,
 )
 from ledger.domain.canonical import canonical_bytes, canonical_form
+from ledger.domain.json_text import ConfinedObject
 
 ENVELOPE_VERSION = 1
 
@@ -29,11 +30,14 @@ def _signed(event: Any) -> tuple[str, dict[str, Any], str | None]:
 
 def _content(event: Any) -> tuple[str | None, dict[str, Any], str | None]:
     """(issuer id, content, issuer signature) of an event, by type."""
+    if isinstance(event, Credential.Issued | Credential.Amended):
+        # Most of the log: commands their models confine to text, written without the walk
+        # that would prove it again (the same bytes).
+        issuer_id, command, signature = _signed(event)
+        return issuer_id, ConfinedObject(command), signature
     if isinstance(
         event,
-        Credential.Issued
-        | Credential.Amended
-        | Credential.Revoked
+        Credential.Revoked
         | Credential.PersonalDataErased
         | Credential.SealRecorded
         | Issuer.SealCertificateRegistered
