@@ -103,6 +103,17 @@ class PostgresVault(PersonalDataVault):
             )
             return {row["learner_ref"]: bytes(row["wrapped_key"]) for row in c.fetchall()}
 
+    def held(self, commitments: list[str]) -> set[str]:
+        # Asked of every anchored batch: the rows' presence, without their ciphertexts.
+        with self._datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT p.commitment"
+                " FROM personal_data p JOIN learner_keys k ON k.learner_ref = p.learner_ref"
+                " WHERE p.commitment = ANY(%s)",
+                (commitments,),
+            )
+            return {row["commitment"] for row in c.fetchall()}
+
     def _load(self, commitments: list[str]) -> dict[str, tuple[str, bytes, bytes]]:
         with self._datastore.transaction(commit=False) as c:
             c.execute(

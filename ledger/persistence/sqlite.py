@@ -118,6 +118,21 @@ class SQLiteVault(PersonalDataVault):
                 )
         return found
 
+    def held(self, commitments: list[str]) -> set[str]:
+        # Asked of every anchored batch: the rows' presence, without their ciphertexts.
+        found: set[str] = set()
+        with self._datastore.transaction(commit=False) as c:
+            for start in range(0, len(commitments), 500):
+                chunk = commitments[start : start + 500]
+                c.execute(
+                    "SELECT p.commitment"
+                    " FROM personal_data p JOIN learner_keys k ON k.learner_ref = p.learner_ref"
+                    f" WHERE p.commitment IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                found.update(row["commitment"] for row in c.fetchall())
+        return found
+
     def credentials_of(self, learner_ref: str) -> list[str]:
         with self._datastore.transaction(commit=False) as c:
             c.execute(

@@ -163,6 +163,18 @@ def test_erasure_destroys_the_key_and_statuses_still_answer(
     assert (found["status"], found["personal_data_erased"]) == ("active", True)
 
 
+def test_the_vault_holds_a_learners_data_until_it_is_erased(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    kept = issue(ledger, issuer, learner={**LEARNER, "identifier": "kept-1"})
+    erased = issue(ledger, issuer, learner=LEARNER)
+    storage = ledger.embedded.storage
+    commitments = [storage.read_model.commitment_of(c, 1) or "" for c in (kept, erased)]
+    assert storage.vault.held([*commitments, "00" * 32]) == set(commitments)
+    erase(ledger, issuer, erased)
+    assert storage.vault.held(commitments) == {commitments[0]}
+
+
 def test_erasure_covers_all_of_the_learners_credentials_from_that_issuer(
     ledger: RunningLedger, issuer: RegisteredIssuer, other_issuer: RegisteredIssuer
 ) -> None:
