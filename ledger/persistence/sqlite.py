@@ -88,50 +88,44 @@ class SQLiteVault(PersonalDataVault):
         super().__init__(cipher)
         self._datastore = recorder.datastore
 
-    def _wrapped_keys(self, learner_refs: list[str]) -> dict[str, bytes]:
-        found: dict[str, bytes] = {}
+    def _rows_in(self, select: str, column: str, values: list[str]) -> list[Any]:
+        """The rows of ``select`` whose ``column`` is one of ``values``, in one transaction
+        (500 values a statement: SQLite's limit on parameters is lower in older builds)."""
+        rows: list[Any] = []
         with self._datastore.transaction(commit=False) as c:
-            for start in range(0, len(learner_refs), 500):
-                chunk = learner_refs[start : start + 500]
-                c.execute(
-                    "SELECT learner_ref, wrapped_key FROM learner_keys"
-                    f" WHERE learner_ref IN ({','.join('?' * len(chunk))})",
-                    chunk,
-                )
-                found.update((row["learner_ref"], row["wrapped_key"]) for row in c.fetchall())
-        return found
+            for start in range(0, len(values), 500):
+                chunk = values[start : start + 500]
+                c.execute(f"{select} WHERE {column} IN ({','.join('?' * len(chunk))})", chunk)
+                rows += c.fetchall()
+        return rows
+
+    def _wrapped_keys(self, learner_refs: list[str]) -> dict[str, bytes]:
+        rows = self._rows_in(
+            "SELECT learner_ref, wrapped_key FROM learner_keys", "learner_ref", learner_refs
+        )
+        return {row["learner_ref"]: row["wrapped_key"] for row in rows}
 
     def _load(self, commitments: list[str]) -> dict[str, tuple[str, bytes, bytes]]:
-        found: dict[str, tuple[str, bytes, bytes]] = {}
-        with self._datastore.transaction(commit=False) as c:
-            for start in range(0, len(commitments), 500):
-                chunk = commitments[start : start + 500]
-                c.execute(
-                    "SELECT p.commitment, p.learner_ref, p.ciphertext, k.wrapped_key"
-                    " FROM personal_data p JOIN learner_keys k ON k.learner_ref = p.learner_ref"
-                    f" WHERE p.commitment IN ({','.join('?' * len(chunk))})",
-                    chunk,
-                )
-                found.update(
-                    (row["commitment"], (row["learner_ref"], row["ciphertext"], row["wrapped_key"]))
-                    for row in c.fetchall()
-                )
-        return found
+        rows = self._rows_in(
+            "SELECT p.commitment, p.learner_ref, p.ciphertext, k.wrapped_key"
+            " FROM personal_data p JOIN learner_keys k ON k.learner_ref = p.learner_ref",
+            "p.commitment",
+            commitments,
+        )
+        return {
+            row["commitment"]: (row["learner_ref"], row["ciphertext"], row["wrapped_key"])
+            for row in rows
+        }
 
     def held(self, commitments: list[str]) -> set[str]:
         # Asked of every anchored batch: the rows' presence, without their ciphertexts.
-        found: set[str] = set()
-        with self._datastore.transaction(commit=False) as c:
-            for start in range(0, len(commitments), 500):
-                chunk = commitments[start : start + 500]
-                c.execute(
-                    "SELECT p.commitment"
-                    " FROM personal_data p JOIN learner_keys k ON k.learner_ref = p.learner_ref"
-                    f" WHERE p.commitment IN ({','.join('?' * len(chunk))})",
-                    chunk,
-                )
-                found.update(row["commitment"] for row in c.fetchall())
-        return found
+        rows = self._rows_in(
+            "SELECT p.commitment"
+            " FROM personal_data p JOIN learner_keys k ON k.learner_ref = p.learner_ref",
+            "p.commitment",
+            commitments,
+        )
+        return {row["commitment"] for row in rows}
 
     def credentials_of(self, learner_ref: str) -> list[str]:
         with self._datastore.transaction(commit=False) as c:
