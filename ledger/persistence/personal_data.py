@@ -1,9 +1,11 @@
 """Personal data kept apart from the events, encrypted, and erasable per learner.
 
 Each learner (per issuer) has a random data key, stored only wrapped by a key derived from the
-master key. Their identification and salts are encrypted under that data key. Erasing a learner
-destroys the data key and the ciphertexts: nothing can decrypt what backups may still hold, and
-the events, which carry only commitments, stay intact and verifiable.
+master key, beside each of their records. Their identification and salts are encrypted under
+that data key. Erasing a learner destroys their records and with them the data key: nothing can
+decrypt what backups may still hold, and the events, which carry only commitments, stay intact
+and verifiable. (Two writers that meet a new learner at the same moment may each give them a
+key; each record names its own, and the erasure destroys both.)
 """
 
 from __future__ import annotations
@@ -46,12 +48,14 @@ def _derive(master_key: bytes, purpose: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class SealedRecord:
-    """One credential version's personal data, encrypted under its learner's data key."""
+    """One credential version's personal data, encrypted under its learner's data key, and
+    that key, wrapped."""
 
     commitment: str
     credential_id: str
     learner_ref: str
     ciphertext: bytes
+    wrapped_key: bytes
 
 
 @dataclass(frozen=True)
@@ -119,10 +123,8 @@ class LearnerRecord:
 
 @dataclass(frozen=True)
 class SealedBatch:
-    """Personal data ready to store in the same transaction as the events that commit to it:
-    the learners' new wrapped data keys and the sealed records."""
+    """Personal data ready to store in the same transaction as the events that commit to it."""
 
-    new_keys: dict[str, bytes]
     records: list[SealedRecord]
 
 
@@ -146,13 +148,12 @@ class PersonalDataVault(ABC):
         wrapped_keys = self._wrapped_keys(sorted(learners))
         random = self.cipher.random_bytes(len(learners - wrapped_keys.keys()), len(records))
         data_keys: dict[str, bytes] = {}
-        new_keys: dict[str, bytes] = {}
         for ref in learners:
             if ref in wrapped_keys:
                 data_keys[ref] = self.cipher.unwrap(ref, wrapped_keys[ref])
             else:
                 data_keys[ref] = self.cipher.new_data_key(random)
-                new_keys[ref] = self.cipher.wrap(ref, data_keys[ref], random)
+                wrapped_keys[ref] = self.cipher.wrap(ref, data_keys[ref], random)
         sealed = [
             SealedRecord(
                 r.commitment,
@@ -161,10 +162,11 @@ class PersonalDataVault(ABC):
                 self.cipher.seal(
                     data_keys[refs[r.commitment]], r.commitment, r.learner, r.salt, random
                 ),
+                wrapped_keys[refs[r.commitment]],
             )
             for r in records
         ]
-        return SealedBatch(new_keys, sealed)
+        return SealedBatch(sealed)
 
     def get(self, commitment: str) -> OpenedRecord | None:
         """The clear data behind ``commitment``, or None if unknown or erased."""
@@ -195,7 +197,7 @@ class PersonalDataVault(ABC):
 
     @abstractmethod
     def erase(self, learner_ref: str) -> None:
-        """Destroy the learner's data key and every ciphertext under it."""
+        """Destroy every record of the learner, and with them the data key they carry."""
 
     @abstractmethod
     def _wrapped_keys(self, learner_refs: list[str]) -> dict[str, bytes]: ...

@@ -27,12 +27,21 @@ from ledger.persistence.wallet_sessions import WalletSessions
 from ledger.settings import Settings
 
 _VAULT_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS learner_keys ("
-    " learner_ref TEXT PRIMARY KEY, wrapped_key BYTEA NOT NULL)",
+    # Each record carries its learner's wrapped data key (see ledger.persistence.sqlite).
     "CREATE TABLE IF NOT EXISTS personal_data ("
     " commitment TEXT PRIMARY KEY, credential_id TEXT NOT NULL,"
-    " learner_ref TEXT NOT NULL, ciphertext BYTEA NOT NULL)",
+    " learner_ref TEXT NOT NULL, ciphertext BYTEA NOT NULL, wrapped_key BYTEA NOT NULL)",
     "CREATE INDEX IF NOT EXISTS personal_data_by_learner ON personal_data (learner_ref)",
+    # A store written before the keys were kept with the records: move them there, once (the
+    # schema lock is held). A record whose key was gone could not be opened: it is dropped,
+    # as the join that read it did not find it either.
+    "DO $$ BEGIN IF to_regclass('learner_keys') IS NOT NULL THEN"
+    " ALTER TABLE personal_data ADD COLUMN IF NOT EXISTS wrapped_key BYTEA;"
+    " UPDATE personal_data p SET wrapped_key = k.wrapped_key FROM learner_keys k"
+    " WHERE k.learner_ref = p.learner_ref;"
+    " DELETE FROM personal_data WHERE wrapped_key IS NULL;"
+    " DROP TABLE learner_keys;"
+    " END IF; END $$",
     # Signed reads already answered, kept while they are fresh, so each is answered once.
     "CREATE TABLE IF NOT EXISTS spent_reads (nonce TEXT PRIMARY KEY, expires DOUBLE PRECISION"
     " NOT NULL)",
@@ -70,19 +79,15 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             statements(curs)
         if personal_data is None:
             return
-        # A plain insert: a learner key created concurrently fails the transaction, and the
-        # ledger seals again under that key. Sorted, so two writers never wait on each other
-        # in opposite orders.
-        if personal_data.new_keys:
-            curs.executemany(
-                "INSERT INTO learner_keys VALUES (%s, %s)", sorted(personal_data.new_keys.items())
-            )
         curs.executemany(
-            "INSERT INTO personal_data VALUES (%s, %s, %s, %s)"
+            "INSERT INTO personal_data"
+            " (commitment, credential_id, learner_ref, ciphertext, wrapped_key)"
+            " VALUES (%s, %s, %s, %s, %s)"
             " ON CONFLICT (commitment) DO UPDATE SET ciphertext = excluded.ciphertext,"
-            " learner_ref = excluded.learner_ref, credential_id = excluded.credential_id",
+            " learner_ref = excluded.learner_ref, credential_id = excluded.credential_id,"
+            " wrapped_key = excluded.wrapped_key",
             [
-                (r.commitment, r.credential_id, r.learner_ref, r.ciphertext)
+                (r.commitment, r.credential_id, r.learner_ref, r.ciphertext, r.wrapped_key)
                 for r in personal_data.records
             ],
         )
@@ -98,7 +103,7 @@ class PostgresVault(PersonalDataVault):
     def _wrapped_keys(self, learner_refs: list[str]) -> dict[str, bytes]:
         with self._datastore.transaction(commit=False) as c:
             c.execute(
-                "SELECT learner_ref, wrapped_key FROM learner_keys WHERE learner_ref = ANY(%s)",
+                "SELECT learner_ref, wrapped_key FROM personal_data WHERE learner_ref = ANY(%s)",
                 (learner_refs,),
             )
             return {row["learner_ref"]: bytes(row["wrapped_key"]) for row in c.fetchall()}
@@ -107,19 +112,15 @@ class PostgresVault(PersonalDataVault):
         # Asked of every anchored batch: the rows' presence, without their ciphertexts.
         with self._datastore.transaction(commit=False) as c:
             c.execute(
-                "SELECT p.commitment"
-                " FROM personal_data p JOIN learner_keys k ON k.learner_ref = p.learner_ref"
-                " WHERE p.commitment = ANY(%s)",
-                (commitments,),
+                "SELECT commitment FROM personal_data WHERE commitment = ANY(%s)", (commitments,)
             )
             return {row["commitment"] for row in c.fetchall()}
 
     def _load(self, commitments: list[str]) -> dict[str, tuple[str, bytes, bytes]]:
         with self._datastore.transaction(commit=False) as c:
             c.execute(
-                "SELECT p.commitment, p.learner_ref, p.ciphertext, k.wrapped_key"
-                " FROM personal_data p JOIN learner_keys k ON k.learner_ref = p.learner_ref"
-                " WHERE p.commitment = ANY(%s)",
+                "SELECT commitment, learner_ref, ciphertext, wrapped_key FROM personal_data"
+                " WHERE commitment = ANY(%s)",
                 (commitments,),
             )
             rows = c.fetchall()
@@ -144,7 +145,6 @@ class PostgresVault(PersonalDataVault):
     def erase(self, learner_ref: str) -> None:
         with self._datastore.transaction(commit=True) as c:
             c.execute("DELETE FROM personal_data WHERE learner_ref = %s", (learner_ref,))
-            c.execute("DELETE FROM learner_keys WHERE learner_ref = %s", (learner_ref,))
 
     def spend_read(self, nonce: str, now: float, expires: float) -> bool:
         with self._datastore.transaction(commit=True) as c:

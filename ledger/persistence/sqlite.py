@@ -7,6 +7,7 @@ own, so it can be dropped and rebuilt without touching history.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -23,11 +24,12 @@ from ledger.persistence.wallet_sessions import WalletSessions
 from ledger.settings import Settings
 
 _VAULT_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS learner_keys ("
-    " learner_ref TEXT PRIMARY KEY, wrapped_key BLOB NOT NULL)",
+    # Each record carries its learner's wrapped data key: a table of keys of its own cost a
+    # bulk issue 8% (one more B-tree at a random key a credential), and erasing the learner's
+    # records destroys the key all the same.
     "CREATE TABLE IF NOT EXISTS personal_data ("
     " commitment TEXT PRIMARY KEY, credential_id TEXT NOT NULL,"
-    " learner_ref TEXT NOT NULL, ciphertext BLOB NOT NULL)",
+    " learner_ref TEXT NOT NULL, ciphertext BLOB NOT NULL, wrapped_key BLOB NOT NULL)",
     "CREATE INDEX IF NOT EXISTS personal_data_by_learner ON personal_data (learner_ref)",
     # Signed reads already answered, kept while they are fresh, so each is answered once.
     "CREATE TABLE IF NOT EXISTS spent_reads (nonce TEXT PRIMARY KEY, expires DOUBLE PRECISION"
@@ -36,10 +38,11 @@ _VAULT_SCHEMA = (
 )
 
 
-# A credential's events and personal data touch five B-trees, four of them at random keys, so a
-# bulk commit dirties some 450 pages; with SQLite's default of 1,000 the write-ahead log was
-# copied back into the database every other commit, nearly half of the commit's cost. 4,000
-# pages (16 MB) cost the checkpoint's copy less than a tenth of that, and keep its pause short.
+# A credential's events and personal data touch B-trees at random keys (the aggregate's id,
+# the commitment, the learner), so a bulk commit dirties hundreds of pages; with SQLite's
+# default of 1,000 the write-ahead log was copied back into the database every other commit,
+# nearly half of the commit's cost. 4,000 pages (16 MB) cost the checkpoint's copy less than a
+# tenth of that, and keep its pause short.
 EVENTS_CHECKPOINT_PAGES = 4_000
 
 
@@ -49,6 +52,11 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *_VAULT_SCHEMA]
+
+    def create_table(self) -> None:
+        if not self.datastore.pool.is_sqlite_memory_mode:
+            fold_learner_keys(self.datastore.pool.db_name)
+        super().create_table()
 
     def _insert_events(
         self,
@@ -64,21 +72,41 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         if statements is not None:
             statements(c)
         if personal_data is not None:
-            # A plain insert: if a concurrent writer created the same learner's key first, the
-            # transaction fails and the ledger seals again under that key.
             c.executemany(
-                "INSERT INTO learner_keys VALUES (?, ?)", sorted(personal_data.new_keys.items())
-            )
-            c.executemany(
-                "INSERT INTO personal_data VALUES (?, ?, ?, ?)"
+                "INSERT INTO personal_data"
+                " (commitment, credential_id, learner_ref, ciphertext, wrapped_key)"
+                " VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (commitment) DO UPDATE SET ciphertext = excluded.ciphertext,"
-                " learner_ref = excluded.learner_ref, credential_id = excluded.credential_id",
+                " learner_ref = excluded.learner_ref, credential_id = excluded.credential_id,"
+                " wrapped_key = excluded.wrapped_key",
                 [
-                    (r.commitment, r.credential_id, r.learner_ref, r.ciphertext)
+                    (r.commitment, r.credential_id, r.learner_ref, r.ciphertext, r.wrapped_key)
                     for r in personal_data.records
                 ],
             )
         return super()._insert_events(c, stored_events, **kwargs)
+
+
+def fold_learner_keys(path: str) -> None:
+    """Move the wrapped keys of a store written before they were kept with each record (a
+    ``learner_keys`` table) into its records, once, under the write lock, so that processes
+    opening the store together do it once. A record whose key was gone could not be opened:
+    it is dropped, as the join that read it did not find it either."""
+    connection = sqlite3.connect(path, timeout=30, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+        if "learner_keys" in tables:
+            connection.execute("ALTER TABLE personal_data ADD COLUMN wrapped_key BLOB")
+            connection.execute(
+                "UPDATE personal_data SET wrapped_key = (SELECT k.wrapped_key FROM learner_keys k"
+                " WHERE k.learner_ref = personal_data.learner_ref)"
+            )
+            connection.execute("DELETE FROM personal_data WHERE wrapped_key IS NULL")
+            connection.execute("DROP TABLE learner_keys")
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
 
 
 class SQLiteVault(PersonalDataVault):
@@ -101,15 +129,14 @@ class SQLiteVault(PersonalDataVault):
 
     def _wrapped_keys(self, learner_refs: list[str]) -> dict[str, bytes]:
         rows = self._rows_in(
-            "SELECT learner_ref, wrapped_key FROM learner_keys", "learner_ref", learner_refs
+            "SELECT learner_ref, wrapped_key FROM personal_data", "learner_ref", learner_refs
         )
         return {row["learner_ref"]: row["wrapped_key"] for row in rows}
 
     def _load(self, commitments: list[str]) -> dict[str, tuple[str, bytes, bytes]]:
         rows = self._rows_in(
-            "SELECT p.commitment, p.learner_ref, p.ciphertext, k.wrapped_key"
-            " FROM personal_data p JOIN learner_keys k ON k.learner_ref = p.learner_ref",
-            "p.commitment",
+            "SELECT commitment, learner_ref, ciphertext, wrapped_key FROM personal_data",
+            "commitment",
             commitments,
         )
         return {
@@ -119,12 +146,7 @@ class SQLiteVault(PersonalDataVault):
 
     def held(self, commitments: list[str]) -> set[str]:
         # Asked of every anchored batch: the rows' presence, without their ciphertexts.
-        rows = self._rows_in(
-            "SELECT p.commitment"
-            " FROM personal_data p JOIN learner_keys k ON k.learner_ref = p.learner_ref",
-            "p.commitment",
-            commitments,
-        )
+        rows = self._rows_in("SELECT commitment FROM personal_data", "commitment", commitments)
         return {row["commitment"] for row in rows}
 
     def credentials_of(self, learner_ref: str) -> list[str]:
@@ -139,7 +161,6 @@ class SQLiteVault(PersonalDataVault):
     def erase(self, learner_ref: str) -> None:
         with self._datastore.transaction(commit=True) as c:
             c.execute("DELETE FROM personal_data WHERE learner_ref = ?", (learner_ref,))
-            c.execute("DELETE FROM learner_keys WHERE learner_ref = ?", (learner_ref,))
 
     def spend_read(self, nonce: str, now: float, expires: float) -> bool:
         with self._datastore.transaction(commit=True) as c:

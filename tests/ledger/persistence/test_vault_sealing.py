@@ -11,6 +11,7 @@ from ledger.persistence.personal_data import (
     LearnerRecord,
     PersonalDataVault,
     RandomBytes,
+    SealedRecord,
 )
 
 NONCE = 12
@@ -49,22 +50,34 @@ def record(learner: str, number: int) -> LearnerRecord:
     )
 
 
+def keys_of(records: list[SealedRecord]) -> dict[str, bytes]:
+    return {r.learner_ref: r.wrapped_key for r in records}
+
+
 def test_every_record_and_new_key_of_a_batch_has_its_own_nonce() -> None:
     vault = MemoryVault()
-    vault.keys.update(vault.seal([record("known", 0)]).new_keys)
+    vault.keys.update(keys_of(vault.seal([record("known", 0)]).records))
     batch = vault.seal([record(f"new-{n % 5}", n) for n in range(1, 11)] + [record("known", 11)])
-    nonces = [r.ciphertext[:NONCE] for r in batch.records]
-    nonces += [wrapped[:NONCE] for wrapped in batch.new_keys.values()]
-    assert len(batch.new_keys) == 5
+    new_keys = {k for ref, k in keys_of(batch.records).items() if ref not in vault.keys}
+    nonces = [r.ciphertext[:NONCE] for r in batch.records] + [k[:NONCE] for k in new_keys]
+    assert len(new_keys) == 5
     assert len(set(nonces)) == len(nonces) == 16
+
+
+def test_a_known_learners_records_carry_the_key_they_already_have() -> None:
+    vault = MemoryVault()
+    vault.keys.update(keys_of(vault.seal([record("known", 0)]).records))
+    batch = vault.seal([record("known", 1), record("known", 2)])
+    assert [r.wrapped_key for r in batch.records] == [*vault.keys.values()] * 2
 
 
 def test_each_sealed_record_opens_to_what_was_sealed() -> None:
     vault = MemoryVault()
     records = [record(f"learner-{n % 3}", n) for n in range(9)]
     batch = vault.seal(records)
+    assert len(keys_of(batch.records)) == 3
     for sealed, original in zip(batch.records, records, strict=True):
-        data_key = vault.cipher.unwrap(sealed.learner_ref, batch.new_keys[sealed.learner_ref])
+        data_key = vault.cipher.unwrap(sealed.learner_ref, sealed.wrapped_key)
         opened = vault.cipher.open(data_key, original.commitment, sealed.ciphertext)
         assert (opened.learner, opened.salt) == (original.learner, original.salt)
 
