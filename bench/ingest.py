@@ -9,7 +9,7 @@ no checks at all. Both are run with one process and with two processes writing t
 Then ``credledger serve``, in its own process, is measured over HTTP with single-credential
 requests and with bulk requests of 100, sent one after another.
 
-    .venv/bin/python bench/ingest.py [--credentials 20000] [--http-requests 1000]
+    .venv/bin/python bench/ingest.py [--credentials 20000] [--http-requests 1000] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -202,6 +202,12 @@ def main() -> None:
     parser.add_argument("--credentials", type=int, default=20_000)
     parser.add_argument("--http-requests", type=int, default=1_000)
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="Runs of each side of the in-process comparison (alternating which goes first).",
+    )
+    parser.add_argument(
         "--metrics-rounds",
         type=int,
         default=2,
@@ -236,13 +242,21 @@ def main() -> None:
                 part = root / f"bodies-{processes}-{index}.json"
                 part.write_text(json.dumps(bodies[:n][index::processes]))
                 parts.append(part)
-            bare_dir = root / f"bare-{processes}"
-            bare_dir.mkdir()
-            bare = run_processes(bare_worker, bare_dir / "events.sqlite", parts)
-            ledger_dir = root / f"ledger-{processes}"
-            shutil.copytree(template, ledger_dir)
-            ours = run_processes(ledger_worker, ledger_dir, parts)
-            rows.append((processes, n / ours, n / bare))
+            # Rounds alternate which side goes first, so that the machine's drift falls on both
+            # alike; the ratio is of the medians.
+            rates: dict[str, list[float]] = {"ours": [], "bare": []}
+            for round_no in range(args.rounds):
+                sides = ("bare", "ours") if round_no % 2 == 0 else ("ours", "bare")
+                for side in sides:
+                    store = root / f"{side}-{processes}-{round_no}"
+                    if side == "bare":
+                        store.mkdir()
+                        seconds = run_processes(bare_worker, store / "events.sqlite", parts)
+                    else:
+                        shutil.copytree(template, store)
+                        seconds = run_processes(ledger_worker, store, parts)
+                    rates[side].append(n / seconds)
+            rows.append((processes, rates["ours"], rates["bare"]))
 
         http_dir = root / "http"
         shutil.copytree(template, http_dir)
@@ -267,12 +281,20 @@ def main() -> None:
         f"machine: {platform.machine()}, {multiprocessing.cpu_count()} cores, "
         f"Python {platform.python_version()}; {n} credentials in batches of {BATCH}, SQLite"
     )
-    print("processes | ledger (checks + signatures + vault + events) | bare eventsourcing | ratio")
-    for processes, ours_rate, bare_rate in rows:
+    print(
+        f"processes | ledger (checks + signatures + vault + events) | bare eventsourcing | ratio"
+        f" (medians of {args.rounds} rounds)"
+    )
+    for processes, ours_rates, bare_rates in rows:
+        ours_rate, bare_rate = statistics.median(ours_rates), statistics.median(bare_rates)
         print(
             f"{processes:9} | {ours_rate:37.0f}/s | {bare_rate:15.0f}/s | "
             f"{ours_rate / bare_rate:5.2f}"
         )
+        if args.rounds > 1:
+            pairs = zip(ours_rates, bare_rates, strict=True)
+            each = ", ".join(f"{ours:.0f}/{bare:.0f}" for ours, bare in pairs)
+            print(f"          rounds (ledger/bare): {each}")
     latencies.sort()
     print(
         f"HTTP, one credential per request, sequential: {single_rate:6.0f} credentials/s "
