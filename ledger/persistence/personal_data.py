@@ -5,7 +5,9 @@ master key, beside each of their records. Their identification and salts are enc
 that data key. Erasing a learner destroys their records and with them the data key: nothing can
 decrypt what backups may still hold, and the events, which carry only commitments, stay intact
 and verifiable. (Two writers that meet a new learner at the same moment may each give them a
-key; each record names its own, and the erasure destroys both.)
+key; each record names its own, and the erasure destroys both. Not yet closed: a record sealed
+under a learner's existing key while that learner's erasure commits keeps the key alive with
+it; the erasure should be serialised with such writes, per learner.)
 """
 
 from __future__ import annotations
