@@ -94,9 +94,12 @@ def fold_learner_keys(path: str) -> None:
     it is dropped, as the join that read it did not find it either."""
     connection = sqlite3.connect(path, timeout=30, isolation_level=None)
     try:
+        # Asked first without the write lock: every process opens the store, and only a store
+        # of the earlier layout needs it.
+        if not _has_learner_keys(connection):
+            return
         connection.execute("BEGIN IMMEDIATE")
-        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
-        if "learner_keys" in tables:
+        if _has_learner_keys(connection):
             connection.execute("ALTER TABLE personal_data ADD COLUMN wrapped_key BLOB")
             connection.execute(
                 "UPDATE personal_data SET wrapped_key = (SELECT k.wrapped_key FROM learner_keys k"
@@ -107,6 +110,13 @@ def fold_learner_keys(path: str) -> None:
         connection.execute("COMMIT")
     finally:
         connection.close()
+
+
+def _has_learner_keys(connection: sqlite3.Connection) -> bool:
+    found = connection.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'learner_keys'"
+    ).fetchone()
+    return found is not None
 
 
 class SQLiteVault(PersonalDataVault):
