@@ -1317,9 +1317,10 @@ class Ledger(Application[UUID]):
     def _save_with_personal_data(self, records: list[LearnerRecord], *aggregates: Any) -> None:
         """Save the aggregates' events and the learners' sealed data in one transaction.
 
-        If the transaction conflicts, the data is sealed again and saved once more: a
-        concurrent writer may have created the same new learner's key, which the second seal
-        then uses. A conflict on the events themselves fails again and is reported.
+        If the transaction conflicts, the data is sealed again and saved once more: an
+        erasure may have destroyed a learner's key after the records were sealed under it,
+        and the second seal gives them a new one. A conflict on the events themselves fails
+        again and is reported.
         """
         if not records:
             self._save(*aggregates)

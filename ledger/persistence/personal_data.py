@@ -5,9 +5,10 @@ master key, beside each of their records. Their identification and salts are enc
 that data key. Erasing a learner destroys their records and with them the data key: nothing can
 decrypt what backups may still hold, and the events, which carry only commitments, stay intact
 and verifiable. (Two writers that meet a new learner at the same moment may each give them a
-key; each record names its own, and the erasure destroys both. Not yet closed: a record sealed
-under a learner's existing key while that learner's erasure commits keeps the key alive with
-it; the erasure should be serialised with such writes, per learner.)
+key; each record names its own, and the erasure destroys both. A record sealed under a key
+that an erasure destroys before the record is written must not bring the key back: the write
+checks, serialised with the erasure, that the key is still held, and otherwise fails as a
+concurrent write, so the record is sealed again under a new key.)
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from ledger.domain import json_text
 
 _NONCE_BYTES = 12
+
+# Why a write whose records were sealed under a key that was erased meanwhile is refused.
+KEY_ERASED = "a learner's data key was erased while their record was being written"
 _DATA_KEY_BYTES = 32
 
 
@@ -125,9 +129,12 @@ class LearnerRecord:
 
 @dataclass(frozen=True)
 class SealedBatch:
-    """Personal data ready to store in the same transaction as the events that commit to it."""
+    """Personal data ready to store in the same transaction as the events that commit to it,
+    and the learners' existing keys it was sealed under, which the write must find still held
+    (learner reference to wrapped key)."""
 
     records: list[SealedRecord]
+    reused_keys: dict[str, bytes]
 
 
 class PersonalDataVault(ABC):
@@ -148,6 +155,7 @@ class PersonalDataVault(ABC):
         }
         learners = set(refs.values())
         wrapped_keys = self._wrapped_keys(sorted(learners))
+        reused_keys = dict(wrapped_keys)
         random = self.cipher.random_bytes(len(learners - wrapped_keys.keys()), len(records))
         data_keys: dict[str, bytes] = {}
         for ref in learners:
@@ -168,7 +176,7 @@ class PersonalDataVault(ABC):
             )
             for r in records
         ]
-        return SealedBatch(sealed)
+        return SealedBatch(sealed, reused_keys)
 
     def get(self, commitment: str) -> OpenedRecord | None:
         """The clear data behind ``commitment``, or None if unknown or erased."""

@@ -19,12 +19,21 @@ from psycopg.sql import SQL
 from psycopg_pool import ConnectionPool
 
 from anchors.postgres import PostgresAnchorStore, PostgresLogStore
-from ledger.persistence.personal_data import LearnerCipher, PersonalDataVault, SealedBatch
+from ledger.persistence.personal_data import (
+    KEY_ERASED,
+    LearnerCipher,
+    PersonalDataVault,
+    SealedBatch,
+)
 from ledger.persistence.read_model import Cursor as ReadModelCursor
 from ledger.persistence.read_model import ReadModel
 from ledger.persistence.wallet_sessions import SCHEMA as WALLET_SCHEMA
 from ledger.persistence.wallet_sessions import WalletSessions
 from ledger.settings import Settings
+
+# The class of the advisory locks that serialise a learner's erasure with writes of records
+# sealed under their key (the second number of each lock: the hash of the learner reference).
+LEARNER_LOCKS = 91620003
 
 _VAULT_SCHEMA = (
     # Each record carries its learner's wrapped data key (see ledger.persistence.sqlite).
@@ -42,6 +51,18 @@ _VAULT_SCHEMA = (
     " DELETE FROM personal_data WHERE wrapped_key IS NULL;"
     " DROP TABLE learner_keys;"
     " END IF; END $$",
+    # A write whose records were sealed under learners' existing keys holds each learner
+    # (shared, against an erasure of them) and then finds the key still held; else it fails
+    # as an integrity error, and the ledger seals the records again under a new key.
+    "CREATE OR REPLACE FUNCTION credledger_hold_learner_keys(refs TEXT[], wrapped BYTEA[])"
+    " RETURNS VOID LANGUAGE plpgsql AS $$ BEGIN"
+    " FOR i IN 1 .. coalesce(array_length(refs, 1), 0) LOOP"
+    f" PERFORM pg_advisory_xact_lock_shared({LEARNER_LOCKS}, hashtext(refs[i]));"
+    " IF NOT EXISTS (SELECT 1 FROM personal_data"
+    " WHERE learner_ref = refs[i] AND wrapped_key = wrapped[i]) THEN"
+    f" RAISE EXCEPTION '{KEY_ERASED.replace(chr(39), chr(39) * 2)}'"
+    " USING ERRCODE = 'integrity_constraint_violation';"
+    " END IF; END LOOP; END $$",
     # Signed reads already answered, kept while they are fresh, so each is answered once.
     "CREATE TABLE IF NOT EXISTS spent_reads (nonce TEXT PRIMARY KEY, expires DOUBLE PRECISION"
     " NOT NULL)",
@@ -79,6 +100,11 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             statements(curs)
         if personal_data is None:
             return
+        if personal_data.reused_keys:
+            curs.execute(
+                "SELECT credledger_hold_learner_keys(%s, %s)",
+                (list(personal_data.reused_keys), list(personal_data.reused_keys.values())),
+            )
         curs.executemany(
             "INSERT INTO personal_data"
             " (commitment, credential_id, learner_ref, ciphertext, wrapped_key)"
@@ -144,6 +170,12 @@ class PostgresVault(PersonalDataVault):
 
     def erase(self, learner_ref: str) -> None:
         with self._datastore.transaction(commit=True) as c:
+            # Waits for writes that found this learner's key held, and holds off those that
+            # have yet to look (see credledger_hold_learner_keys); the delete, a statement of
+            # its own, then sees what they wrote.
+            c.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LEARNER_LOCKS, learner_ref)
+            )
             c.execute("DELETE FROM personal_data WHERE learner_ref = %s", (learner_ref,))
 
     def spend_read(self, nonce: str, now: float, expires: float) -> bool:

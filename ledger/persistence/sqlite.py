@@ -13,11 +13,16 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 from anchors.sqlite import SQLiteAnchorStore, SQLiteConnections, SQLiteLogStore
-from ledger.persistence.personal_data import LearnerCipher, PersonalDataVault, SealedBatch
+from ledger.persistence.personal_data import (
+    KEY_ERASED,
+    LearnerCipher,
+    PersonalDataVault,
+    SealedBatch,
+)
 from ledger.persistence.read_model import Cursor, ReadModel
 from ledger.persistence.wallet_sessions import SCHEMA as WALLET_SCHEMA
 from ledger.persistence.wallet_sessions import WalletSessions
@@ -71,7 +76,17 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         c.execute(f"PRAGMA wal_autocheckpoint={EVENTS_CHECKPOINT_PAGES}")
         if statements is not None:
             statements(c)
+        # The events first: their insert takes the write lock, so the keys checked next stay
+        # as found until this transaction ends (an erasure is a write too).
+        notification_ids = super()._insert_events(c, stored_events, **kwargs)
         if personal_data is not None:
+            for learner_ref, wrapped_key in personal_data.reused_keys.items():
+                c.execute(
+                    "SELECT 1 FROM personal_data WHERE learner_ref = ? AND wrapped_key = ? LIMIT 1",
+                    (learner_ref, wrapped_key),
+                )
+                if c.fetchone() is None:
+                    raise IntegrityError(KEY_ERASED)
             c.executemany(
                 "INSERT INTO personal_data"
                 " (commitment, credential_id, learner_ref, ciphertext, wrapped_key)"
@@ -84,7 +99,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
                     for r in personal_data.records
                 ],
             )
-        return super()._insert_events(c, stored_events, **kwargs)
+        return notification_ids
 
 
 def fold_learner_keys(path: str) -> None:

@@ -4,6 +4,10 @@ and erasable, after which nothing returns it and everything else keeps working."
 from __future__ import annotations
 
 import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -241,8 +245,6 @@ def test_history_keeps_only_the_commitment(ledger: RunningLedger, issuer: Regist
 def test_concurrent_first_credentials_of_one_learner_share_one_key(
     ledger: RunningLedger, issuer: RegisteredIssuer
 ) -> None:
-    import threading
-
     from ledger.domain.commands import SignedCommand
 
     app = ledger.embedded.storage.ledger
@@ -266,3 +268,86 @@ def test_concurrent_first_credentials_of_one_learner_share_one_key(
     for credential_id in results:
         read = issuer.signer.read_personal_data(credential_id)
         assert ledger.public.personal_data(read)["learner"] == LEARNER
+
+
+def test_a_record_sealed_under_a_key_erased_before_it_is_written_is_sealed_under_a_new_one(
+    ledger: RunningLedger, issuer: RegisteredIssuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ledger.domain.commands import SignedCommand
+
+    app = ledger.embedded.storage.ledger
+    first = app._credential(issue(ledger, issuer, learner=LEARNER))
+    assert first is not None
+    learner_ref, _, erased_key = app.vault._load([first.learner_commitment])[
+        first.learner_commitment
+    ]
+    seal = app.vault.seal
+
+    def seal_then_erase(records: list[Any]) -> Any:
+        sealed = seal(records)
+        monkeypatch.setattr(app.vault, "seal", seal)
+        # The learner's erasure commits after the record was sealed under their key.
+        app.vault.erase(learner_ref)
+        return sealed
+
+    monkeypatch.setattr(app.vault, "seal", seal_then_erase)
+    body = SignedCommand(**issuer.signer.issue(content(title="Second course"), LEARNER))
+    second = app._credential(str(app.issue(body).credential_id))
+    assert second is not None
+    kept = app.vault._load([second.learner_commitment])[second.learner_commitment]
+    assert kept[0] == learner_ref
+    assert kept[2] != erased_key
+    assert app.vault.get(second.learner_commitment) is not None
+
+
+@contextmanager
+def erasure_in_progress(ledger: RunningLedger, learner_ref: str) -> Iterator[None]:
+    """The learner's erasure, done but not yet committed, on a connection of its own (the
+    statements the vault's erase runs, held open for the length of the block)."""
+    settings = ledger.embedded.settings
+    if settings.store == "postgres":
+        import psycopg
+
+        from ledger.persistence.postgres import LEARNER_LOCKS, conninfo
+
+        with psycopg.connect(conninfo(settings)) as connection:
+            connection.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LEARNER_LOCKS, learner_ref)
+            )
+            connection.execute("DELETE FROM personal_data WHERE learner_ref = %s", (learner_ref,))
+            yield
+    else:
+        path = ledger.embedded.storage.ledger.recorder.datastore.pool.db_name
+        connection = sqlite3.connect(path, isolation_level=None)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("DELETE FROM personal_data WHERE learner_ref = ?", (learner_ref,))
+            yield
+            connection.execute("COMMIT")
+        finally:
+            connection.close()
+
+
+def test_a_record_written_while_its_learner_is_erased_does_not_keep_their_key(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    from ledger.domain.commands import SignedCommand
+
+    app = ledger.embedded.storage.ledger
+    first = app._credential(issue(ledger, issuer, learner=LEARNER))
+    assert first is not None
+    learner_ref, _, erased_key = app.vault._load([first.learner_commitment])[
+        first.learner_commitment
+    ]
+    body = SignedCommand(**issuer.signer.issue(content(title="Second course"), LEARNER))
+    issued: list[str] = []
+    with erasure_in_progress(ledger, learner_ref):
+        writer = threading.Thread(target=lambda: issued.append(str(app.issue(body).credential_id)))
+        writer.start()
+        # Time for the write to reach the learner's record; it must wait for the erasure.
+        writer.join(timeout=1.0)
+    writer.join()
+    second = app._credential(issued[0])
+    assert second is not None
+    kept = app.vault._load([second.learner_commitment])[second.learner_commitment]
+    assert kept[2] != erased_key
