@@ -33,8 +33,8 @@ def _content(event: Any) -> tuple[str | None, dict[str, Any], str | None]:
     if isinstance(event, Credential.Issued | Credential.Amended):
         # Most of the log: commands their models confine to text, written without the walk
         # that would prove it again (the same bytes).
-        issuer_id, command, signature = _signed(event)
-        return issuer_id, ConfinedObject(command), signature
+        command = event.command
+        return str(command["issuer_id"]), ConfinedObject(command), str(event.signature)
     if isinstance(
         event,
         Credential.Revoked
