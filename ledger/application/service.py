@@ -96,6 +96,7 @@ from ledger.domain.signing import address_bytes, checksum_address
 from ledger.operations.metrics import count_commands, count_events, counted_command
 from ledger.persistence.event_transcoder import stored_event_transcoder
 from ledger.persistence.personal_data import (
+    LearnerErasure,
     LearnerRecord,
     OpenedRecord,
     PersonalDataVault,
@@ -531,7 +532,8 @@ class Ledger(Application[UUID]):
         result = self._replayed(erase, signed)
         if result is None:
             self._at_current_version(credential, erase.version)
-            affected = {UUID(cid) for ref in learner_refs for cid in self.vault.credentials_of(ref)}
+            held = sorted({cid for ref in learner_refs for cid in self.vault.credentials_of(ref)})
+            affected = {UUID(cid) for cid in held}
             credentials = [credential] + [
                 self._credential(str(cid)) for cid in sorted(affected - {credential.id})
             ]
@@ -548,11 +550,16 @@ class Ledger(Application[UUID]):
                 len(credential.versions),
                 self._status(credential),
             )
-            self._save(*credentials, self._receipt(erase, signed, result))
-        # Destroying keys comes after the events, and a repeated command does it again, so a
-        # crash in between never leaves an erasure recorded but not done.
-        for ref in learner_refs:
-            self.vault.erase(ref)
+            # The learner's records (and with them their key) are destroyed in the events'
+            # transaction, which fails if a credential was issued to them meanwhile: it is
+            # then decided again, and that credential is recorded as erased too.
+            erasure = LearnerErasure(sorted(learner_refs), held) if learner_refs else None
+            self._save(*credentials, self._receipt(erase, signed, result), erasure=erasure)
+        else:
+            # A store written before the two shared a transaction may have recorded an erasure
+            # whose destruction a crash then stopped: a repeated command completes it.
+            for ref in learner_refs:
+                self.vault.erase(ref)
         return result
 
     @counted_command("rotate-key")

@@ -29,6 +29,8 @@ _NONCE_BYTES = 12
 
 # Why a write whose records were sealed under a key that was erased meanwhile is refused.
 KEY_ERASED = "a learner's data key was erased while their record was being written"
+# Why an erasure is refused: the learner's credentials changed after it was decided.
+CREDENTIALS_CHANGED = "a learner was given a credential while their erasure was decided"
 _DATA_KEY_BYTES = 32
 
 
@@ -135,6 +137,17 @@ class SealedBatch:
 
     records: list[SealedRecord]
     reused_keys: dict[str, bytes]
+
+
+@dataclass(frozen=True)
+class LearnerErasure:
+    """Learners whose records are destroyed in the same transaction as the events that record
+    their erasure, and the credentials those events name: the write fails (as a concurrent
+    write) if the vault holds the learners' data for any other, so a credential issued to
+    them meanwhile is never left without its data yet not recorded as erased."""
+
+    learner_refs: list[str]
+    credential_ids: list[str]
 
 
 class PersonalDataVault(ABC):

@@ -20,8 +20,10 @@ from psycopg_pool import ConnectionPool
 
 from anchors.postgres import PostgresAnchorStore, PostgresLogStore
 from ledger.persistence.personal_data import (
+    CREDENTIALS_CHANGED,
     KEY_ERASED,
     LearnerCipher,
+    LearnerErasure,
     PersonalDataVault,
     SealedBatch,
 )
@@ -63,6 +65,22 @@ _VAULT_SCHEMA = (
     f" RAISE EXCEPTION '{KEY_ERASED.replace(chr(39), chr(39) * 2)}'"
     " USING ERRCODE = 'integrity_constraint_violation';"
     " END IF; END LOOP; END $$",
+    # An erasure holds its learners (exclusive, in one order), finds the vault holding their
+    # data for exactly the credentials its events name, else fails as an integrity error (the
+    # ledger decides it again), and destroys their records.
+    "CREATE OR REPLACE FUNCTION credledger_erase_learners(refs TEXT[], credential_ids TEXT[])"
+    " RETURNS VOID LANGUAGE plpgsql AS $$ DECLARE lock INTEGER; BEGIN"
+    " FOR lock IN SELECT DISTINCT hashtext(r) AS h FROM unnest(refs) r ORDER BY h LOOP"
+    f" PERFORM pg_advisory_xact_lock({LEARNER_LOCKS}, lock);"
+    " END LOOP;"
+    " IF (SELECT count(DISTINCT credential_id) FROM personal_data"
+    " WHERE learner_ref = ANY(refs)) <> cardinality(credential_ids)"
+    " OR EXISTS (SELECT 1 FROM personal_data WHERE learner_ref = ANY(refs)"
+    " AND credential_id <> ALL(credential_ids)) THEN"
+    f" RAISE EXCEPTION '{CREDENTIALS_CHANGED.replace(chr(39), chr(39) * 2)}'"
+    " USING ERRCODE = 'integrity_constraint_violation';"
+    " END IF;"
+    " DELETE FROM personal_data WHERE learner_ref = ANY(refs); END $$",
     # Signed reads already answered, kept while they are fresh, so each is answered once.
     "CREATE TABLE IF NOT EXISTS spent_reads (nonce TEXT PRIMARY KEY, expires DOUBLE PRECISION"
     " NOT NULL)",
@@ -93,11 +111,17 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         stored_events: Sequence[StoredEvent],
         *,
         personal_data: SealedBatch | None = None,
+        erasure: LearnerErasure | None = None,
         statements: Callable[[Any], None] | None = None,
         **kwargs: Any,
     ) -> None:
         if statements is not None:
             statements(curs)
+        if erasure is not None:
+            curs.execute(
+                "SELECT credledger_erase_learners(%s, %s)",
+                (erasure.learner_refs, erasure.credential_ids),
+            )
         if personal_data is None:
             return
         if personal_data.reused_keys:

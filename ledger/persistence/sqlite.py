@@ -18,8 +18,10 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 from anchors.sqlite import SQLiteAnchorStore, SQLiteConnections, SQLiteLogStore
 from ledger.persistence.personal_data import (
+    CREDENTIALS_CHANGED,
     KEY_ERASED,
     LearnerCipher,
+    LearnerErasure,
     PersonalDataVault,
     SealedBatch,
 )
@@ -69,6 +71,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         stored_events: Sequence[StoredEvent],
         *,
         personal_data: SealedBatch | None = None,
+        erasure: LearnerErasure | None = None,
         statements: Callable[[Any], None] | None = None,
         **kwargs: Any,
     ) -> Sequence[int] | None:
@@ -76,8 +79,8 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         c.execute(f"PRAGMA wal_autocheckpoint={EVENTS_CHECKPOINT_PAGES}")
         if statements is not None:
             statements(c)
-        # The events first: their insert takes the write lock, so the keys checked next stay
-        # as found until this transaction ends (an erasure is a write too).
+        # The events first: their insert takes the write lock, so the keys and credentials
+        # checked next stay as found until this transaction ends.
         notification_ids = super()._insert_events(c, stored_events, **kwargs)
         if personal_data is not None:
             for learner_ref, wrapped_key in personal_data.reused_keys.items():
@@ -99,7 +102,21 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
                     for r in personal_data.records
                 ],
             )
+        if erasure is not None:
+            self._erase(c, erasure)
         return notification_ids
+
+    @staticmethod
+    def _erase(c: SQLiteCursor, erasure: LearnerErasure) -> None:
+        refs = erasure.learner_refs
+        marks = ",".join("?" * len(refs))
+        c.execute(
+            f"SELECT DISTINCT credential_id FROM personal_data WHERE learner_ref IN ({marks})",
+            refs,
+        )
+        if sorted(row["credential_id"] for row in c.fetchall()) != erasure.credential_ids:
+            raise IntegrityError(CREDENTIALS_CHANGED)
+        c.execute(f"DELETE FROM personal_data WHERE learner_ref IN ({marks})", refs)
 
 
 def fold_learner_keys(path: str) -> None:

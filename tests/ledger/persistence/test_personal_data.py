@@ -351,3 +351,29 @@ def test_a_record_written_while_its_learner_is_erased_does_not_keep_their_key(
     assert second is not None
     kept = app.vault._load([second.learner_commitment])[second.learner_commitment]
     assert kept[2] != erased_key
+
+
+def test_a_credential_issued_while_its_learners_erasure_is_decided_is_erased_with_a_record(
+    ledger: RunningLedger, issuer: RegisteredIssuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ledger.domain.commands import SignedCommand
+
+    app = ledger.embedded.storage.ledger
+    first = issue(ledger, issuer, learner=LEARNER)
+    credentials_of = app.vault.credentials_of
+    issued: list[str] = []
+
+    def credentials_then_issue(learner_ref: str) -> list[str]:
+        held = credentials_of(learner_ref)
+        if not issued:
+            # Another request gives the learner a credential after the erasure read theirs.
+            body = SignedCommand(**issuer.signer.issue(content(title="Second course"), LEARNER))
+            issued.append(str(app.issue(body).credential_id))
+        return held
+
+    monkeypatch.setattr(app.vault, "credentials_of", credentials_then_issue)
+    app.erase(SignedCommand(**issuer.signer.erase(first, 1)))
+    second = app._credential(issued[0])
+    assert second is not None
+    assert second.personal_data_erased
+    assert app.vault.held([second.learner_commitment]) == set()
