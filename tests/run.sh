@@ -69,8 +69,9 @@ basetemp=$(mktemp -d)
 pass() {
   local store=$1
   shift
+  # The slowest tests are listed at the end: the run has a time limit (40 minutes).
   CREDLEDGER_TEST_STORE=$store .venv/bin/python -m pytest -q -p no:cacheprovider \
-    --basetemp "$basetemp/$store" "$@" 2>&1 | sed -u "s/^/[$store] /"
+    --durations=15 --basetemp "$basetemp/$store" "$@" 2>&1 | sed -u "s/^/[$store] /"
 }
 pass sqlite "$@" &
 sqlite=$!
