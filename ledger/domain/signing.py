@@ -12,8 +12,8 @@ import os
 import stat
 from pathlib import Path
 
+import sha3
 from coincurve import PrivateKey, PublicKey
-from Crypto.Hash import keccak
 
 _SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 _HALF_N = _SECP256K1_N // 2
@@ -30,7 +30,8 @@ class SignatureFormatError(ValueError):
 
 
 def keccak256(data: bytes) -> bytes:
-    return keccak.new(digest_bits=256, data=data).digest()
+    digest: bytes = sha3.keccak_256(data).digest()
+    return digest
 
 
 def personal_message_hash(message: bytes) -> bytes:
