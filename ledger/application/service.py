@@ -405,7 +405,7 @@ class Ledger(Application[UUID]):
         checked: command_checks.CheckedIssue,
         issuers: dict[str, Issuer],
     ) -> _PreparedIssue:
-        issuer = self._signing_issuer(checked.issuer_id, checked.signer, issuers)
+        issuer = self._signing_issuer(checked.issuer_id, checked.signer, issuers, to_change=False)
         self._matches_register(checked.issuer_country, checked.qa_type, issuer)
         self._recognised_parts(signed.command["content"], checked.issuer_id)
         # The command model admits strings, lists and ASCII keys only: its event is written
@@ -1200,15 +1200,19 @@ class Ledger(Application[UUID]):
         signer = command_checks.signer(signed.command, signed.signature)
         return self._signing_issuer(command.issuer_id, signer, {})
 
-    def _signing_issuer(self, issuer_id: str, signer: bytes, issuers: dict[str, Issuer]) -> Issuer:
+    def _signing_issuer(
+        self, issuer_id: str, signer: bytes, issuers: dict[str, Issuer], *, to_change: bool = True
+    ) -> Issuer:
         """The issuer, if ``signer`` is its current key and it is in good standing.
 
-        ``issuers`` memoises lookups across the items of one bulk request.
+        ``issuers`` memoises lookups across the items of one bulk request. With
+        ``to_change=False`` the issuer is the cached aggregate itself (no copy: an issue only
+        reads it), which the caller must only read.
         """
         issuer = issuers.get(issuer_id)
         if issuer is None:
             try:
-                issuer = self._issuer(issuer_id)
+                issuer = self._issuer(issuer_id, to_change=to_change)
             except NotFound:
                 raise UnknownIssuer(f"no issuer {issuer_id} is registered") from None
             issuers[issuer_id] = issuer
