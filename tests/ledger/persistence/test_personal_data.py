@@ -270,17 +270,24 @@ def test_concurrent_first_credentials_of_one_learner_share_one_key(
         assert ledger.public.personal_data(read)["learner"] == LEARNER
 
 
+def learner_and_key(ledger: RunningLedger, credential_id: str) -> tuple[str, bytes]:
+    """The learner reference and wrapped data key the vault keeps with a credential's record."""
+    vault = ledger.embedded.storage.ledger.vault
+    credential = ledger.embedded.storage.ledger._credential(credential_id)
+    assert credential is not None
+    learner_ref, _, wrapped_key = vault._load([credential.learner_commitment])[
+        credential.learner_commitment
+    ]
+    return learner_ref, wrapped_key
+
+
 def test_a_record_sealed_under_a_key_erased_before_it_is_written_is_sealed_under_a_new_one(
     ledger: RunningLedger, issuer: RegisteredIssuer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from ledger.domain.commands import SignedCommand
 
     app = ledger.embedded.storage.ledger
-    first = app._credential(issue(ledger, issuer, learner=LEARNER))
-    assert first is not None
-    learner_ref, _, erased_key = app.vault._load([first.learner_commitment])[
-        first.learner_commitment
-    ]
+    learner_ref, erased_key = learner_and_key(ledger, issue(ledger, issuer, learner=LEARNER))
     seal = app.vault.seal
 
     def seal_then_erase(records: list[Any]) -> Any:
@@ -292,12 +299,12 @@ def test_a_record_sealed_under_a_key_erased_before_it_is_written_is_sealed_under
 
     monkeypatch.setattr(app.vault, "seal", seal_then_erase)
     body = SignedCommand(**issuer.signer.issue(content(title="Second course"), LEARNER))
-    second = app._credential(str(app.issue(body).credential_id))
-    assert second is not None
-    kept = app.vault._load([second.learner_commitment])[second.learner_commitment]
-    assert kept[0] == learner_ref
-    assert kept[2] != erased_key
-    assert app.vault.get(second.learner_commitment) is not None
+    second = str(app.issue(body).credential_id)
+    new_ref, new_key = learner_and_key(ledger, second)
+    assert new_ref == learner_ref
+    assert new_key != erased_key
+    read = issuer.signer.read_personal_data(second)
+    assert ledger.public.personal_data(read)["learner"] == LEARNER
 
 
 @contextmanager
@@ -334,11 +341,7 @@ def test_a_record_written_while_its_learner_is_erased_does_not_keep_their_key(
     from ledger.domain.commands import SignedCommand
 
     app = ledger.embedded.storage.ledger
-    first = app._credential(issue(ledger, issuer, learner=LEARNER))
-    assert first is not None
-    learner_ref, _, erased_key = app.vault._load([first.learner_commitment])[
-        first.learner_commitment
-    ]
+    learner_ref, erased_key = learner_and_key(ledger, issue(ledger, issuer, learner=LEARNER))
     body = SignedCommand(**issuer.signer.issue(content(title="Second course"), LEARNER))
     issued: list[str] = []
     with erasure_in_progress(ledger, learner_ref):
@@ -347,10 +350,7 @@ def test_a_record_written_while_its_learner_is_erased_does_not_keep_their_key(
         # Time for the write to reach the learner's record; it must wait for the erasure.
         writer.join(timeout=1.0)
     writer.join()
-    second = app._credential(issued[0])
-    assert second is not None
-    kept = app.vault._load([second.learner_commitment])[second.learner_commitment]
-    assert kept[2] != erased_key
+    assert learner_and_key(ledger, issued[0])[1] != erased_key
 
 
 def test_a_credential_issued_while_its_learners_erasure_is_decided_is_erased_with_a_record(
