@@ -26,12 +26,12 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from ledger.domain import json_text
 
 _NONCE_BYTES = 12
+_DATA_KEY_BYTES = 32
 
 # Why a write whose records were sealed under a key that was erased meanwhile is refused.
 KEY_ERASED = "a learner's data key was erased while their record was being written"
 # Why an erasure is refused: the learner's credentials changed after it was decided.
 CREDENTIALS_CHANGED = "a learner was given a credential while their erasure was decided"
-_DATA_KEY_BYTES = 32
 
 
 class RandomBytes:
