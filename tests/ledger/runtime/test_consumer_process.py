@@ -72,6 +72,21 @@ def gone(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
+def still_running(pids: list[int]) -> dict[int, str]:
+    """Which of ``pids`` still run, each with its state and command line (what a failure
+    needs to say)."""
+    running = {}
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if state != "Z":
+            running[pid] = f"{state} {command}"
+    return running
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     env = {"CREDLEDGER_BATCH_AGE_SECONDS": "1", "CREDLEDGER_CONSUMERS": "process"}
@@ -214,7 +229,7 @@ def test_a_stopped_serve_stops_its_consumers_processes_first(served: Served) -> 
     served.process.send_signal(signal.SIGINT)
     assert served.process.wait(timeout=60) == 0
     assert len(started) == 2
-    assert all(gone(pid) for pid in started)
+    assert still_running(started) == {}
 
 
 def test_the_consumers_processes_die_with_a_killed_serve(served: Served) -> None:
@@ -222,10 +237,10 @@ def test_the_consumers_processes_die_with_a_killed_serve(served: Served) -> None
     os.kill(served.process.pid, signal.SIGKILL)
     served.process.wait(timeout=10)
     deadline = time.monotonic() + 30
-    while not all(gone(pid) for pid in started) and time.monotonic() < deadline:
+    while still_running(started) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert len(started) == 2
-    assert all(gone(pid) for pid in started)
+    assert still_running(started) == {}
 
 
 def test_with_consumers_as_threads_serve_starts_no_such_process(tmp_path: Path) -> None:
