@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import threading
 from pathlib import Path
 from typing import Literal
@@ -16,6 +15,7 @@ from ledger.cli import options
 from ledger.operations import heap, logs, metrics
 from ledger.runtime.api_worker import WORKER_CHAIN, chain_description
 from ledger.runtime.consumer_process import settings_environment
+from ledger.runtime.stop_signals import stop_on_signals
 from ledger.settings import Settings, create_secrets
 
 
@@ -198,8 +198,7 @@ def consume(data_dir: Path) -> None:
     if given and settings.metrics:
         metrics.use_directory(Path(given), wipe=False)
     stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    stop_on_signals(stop)
     with EmbeddedLedger(settings):
         click.echo("consuming; stop with Ctrl-C", err=True)
         stop.wait()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 from pathlib import Path
-from types import FrameType
 
 import click
 
 from ledger.cli import options
+from ledger.runtime.stop_signals import stop_on_signals
 
 
 @click.group()
@@ -53,12 +52,7 @@ def export(directory: Path, data_dir: Path, follow: bool, interval: float) -> No
             click.echo(f"exported a checkpoint of {exporter.step()} entries to {directory}")
             return
         stop = threading.Event()
-
-        def stopping(signum: int, frame: FrameType | None) -> None:
-            stop.set()
-
-        signal.signal(signal.SIGTERM, stopping)
-        signal.signal(signal.SIGINT, stopping)
+        stop_on_signals(stop)
         exporter.follow(stop, interval)
     finally:
         log.store.close()

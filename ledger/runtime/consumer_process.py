@@ -19,7 +19,6 @@ import contextlib
 import logging
 import os
 import select
-import signal
 import subprocess
 import sys
 import threading
@@ -30,6 +29,7 @@ from pathlib import Path
 from anchors.child_process import die_with_parent
 from consumers.anchor_consumer import connect_chain
 from ledger.operations import heap, logs, metrics
+from ledger.runtime.stop_signals import stop_on_signals
 from ledger.settings import Settings
 
 log = logging.getLogger("credledger.consumers")
@@ -272,8 +272,7 @@ def main() -> None:
     if shared and settings.metrics:
         metrics.use_directory(Path(shared), wipe=False)
     stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    stop_on_signals(stop)
     if role == READ_MODEL:
         positions = os.environ.get(POSITIONS_ENV)
         announce = _announcer(int(positions)) if positions else lambda _: None
