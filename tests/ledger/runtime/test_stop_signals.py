@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -28,15 +30,25 @@ def test_a_signal_sets_the_stop_event(restored_handlers: None, signum: int) -> N
     assert stop.wait(timeout=10)
 
 
-def test_a_signal_while_the_main_thread_holds_the_events_lock_still_stops(
-    restored_handlers: None,
-) -> None:
-    stop = threading.Event()
-    stop_on_signals(stop)
-    # Where a consumers' process is when its parent dies: inside the event's own set (the
-    # pipe's end closed) as the parent-death signal arrives. A handler that set the event
-    # itself waited here for ever on the lock this thread holds.
-    with stop._cond:  # type: ignore[attr-defined]
-        os.kill(os.getpid(), signal.SIGTERM)
-        stop._cond.wait(timeout=0.5)  # type: ignore[attr-defined]
-    assert stop.wait(timeout=10)
+# Where a consumers' process is when its parent dies: inside the event's own set (the pipe's end
+# closed) as the parent-death signal arrives. A handler that set the event itself waited there
+# for ever on the lock this thread holds, so the check runs in a process of its own that the
+# test can kill, and a deadlock fails instead of hanging the run.
+_SIGNAL_INSIDE_SET = """
+import os, signal, sys, threading
+from ledger.runtime.stop_signals import stop_on_signals
+stop = threading.Event()
+stop_on_signals(stop)
+with stop._cond:
+    os.kill(os.getpid(), signal.SIGTERM)
+    stop._cond.wait(timeout=0.5)
+sys.exit(0 if stop.wait(timeout=10) else 1)
+"""
+
+
+def test_a_signal_while_the_main_thread_holds_the_events_lock_still_stops() -> None:
+    try:
+        finished = subprocess.run([sys.executable, "-c", _SIGNAL_INSIDE_SET], timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the process deadlocked in its SIGTERM handler")
+    assert finished.returncode == 0
