@@ -17,7 +17,7 @@ from anchors.chain import Chain
 from anchors.log import TransparencyLog
 from anchors.tlog_tiles import FullTiles
 from ledger.api.read_your_writes import PositionWatch
-from ledger.application.service import Ledger
+from ledger.application.service import Ledger, last_stored_position
 from ledger.domain.errors import AdminAuthenticationError, Unavailable
 from ledger.formats.sd_jwt.issuance import WalletIssuer, WalletPolicy
 from ledger.operations.ledger_state import ChainProbe, LedgerState
@@ -162,7 +162,11 @@ class ApiContext:
 
     def written(self) -> None:
         """Wait until the read model reflects what was just written (read-your-writes)."""
-        target = self.ledger.recorder.max_notification_id() or 0
+        target = last_stored_position.get()
+        if target is None:
+            # Nothing stored by this request (a replayed command's first answer): wait for
+            # whatever the store holds, which includes the first write.
+            target = self.ledger.recorder.max_notification_id() or 0
         if target <= self._caught_up:
             return  # another write's catch-up applied this one
         reached = self.on_write()

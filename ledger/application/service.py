@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -107,6 +108,12 @@ from ledger.persistence.wallet_keys import WalletKeyring
 C = TypeVar("C", bound=_Command)
 R = TypeVar("R")
 log = logging.getLogger("credledger.ledger")
+
+# The position of the last event stored in this context (a request's): the request then waits
+# for the read model to reach exactly that, without asking the store for its newest position.
+last_stored_position: ContextVar[int | None] = ContextVar(
+    "credledger_last_stored_position", default=None
+)
 
 
 @dataclass(frozen=True)
@@ -320,13 +327,12 @@ class Ledger(Application[UUID]):
     def issue(self, signed: SignedCommand) -> CommandResult:
         """Issue one credential."""
         prepared = self._prepared(signed, self._check(signed), {})
-        existing = self._existing_issue(prepared)
-        if existing is not None:
-            return existing
         try:
             self._save_with_personal_data([prepared.record], prepared.credential)
         except ConcurrentWrite:
-            # The same command, sent twice at once: the other request wrote it.
+            # The command was written before (a retried request, or the same one sent twice at
+            # once): its credential's first event is there. Found by the write, not looked up
+            # before it: a new credential, the common case, then costs no read.
             existing = self._existing_issue(prepared)
             if existing is None:
                 raise
@@ -1362,6 +1368,7 @@ class Ledger(Application[UUID]):
         count_events(type(r.domain_event).__qualname__ for r in recordings)
         if recordings:
             positions = [r.notification.id for r in recordings]
+            last_stored_position.set(positions[-1])
             log.info(
                 "stored %d event(s) at positions %d-%d",
                 len(positions),
