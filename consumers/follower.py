@@ -22,6 +22,10 @@ class Follower(Protocol):
 
     def after(self, position: int) -> list[StoredEvent]: ...
 
+    def exhausted(self, batch: list[StoredEvent]) -> bool:
+        """Whether ``batch``, just returned by ``after``, left nothing more to read then."""
+        ...
+
     def commit_through(self, position: int) -> None: ...
 
 
@@ -42,6 +46,10 @@ class NotificationFollower:
             start=position, limit=self.batch_size, stop=self._until, inclusive_of_start=False
         )
         return [StoredEvent(n.id, self._mapper.to_domain_event(n)) for n in notifications]
+
+    def exhausted(self, batch: list[StoredEvent]) -> bool:
+        """A batch shorter than asked for ends the log as it stood when it was read."""
+        return len(batch) < self.batch_size
 
     def commit_through(self, position: int) -> None:
         """Nothing to commit: the store itself is read, and each consumer keeps its position."""

@@ -120,6 +120,10 @@ class KafkaFollower:
                 )
             return chain
 
+    def exhausted(self, batch: list[StoredEvent]) -> bool:
+        """Never known: a fetch returns what had arrived, and more may be on its way."""
+        return False
+
     def commit_through(self, position: int) -> None:
         """Commit offsets through the events applied up to ``position``: never past a message
         that is still waiting to be applied."""

@@ -163,12 +163,16 @@ class ReadModelProjector:
         self._follower = follower
         self._read_model = read_model
         self._lock = threading.Lock()
+        # Where this projector's last transaction left the model: read from it once, and again
+        # only when a transaction finds that another projector moved it. Each read is one more
+        # statement on a single write's path to being readable.
+        self._position: int | None = None
 
     def catch_up(self, progress: Callable[[int], object] | None = None) -> int:
         """Apply every event not yet applied; returns the position reached. ``progress`` is
         told the position after each batch."""
         with self._lock:
-            position = self._read_model.position()
+            position = self._read_model.position() if self._position is None else self._position
             while batch := self._follower.after(position):
                 try:
                     with self._read_model.transaction(position, batch[-1].position) as writer:
@@ -176,11 +180,13 @@ class ReadModelProjector:
                             _apply(writer, stored)
                 except PositionMoved:
                     # Another projector applied this batch; continue from where it got to.
-                    position = self._read_model.position()
+                    position = self._position = self._read_model.position()
                     continue
-                position = batch[-1].position
+                position = self._position = batch[-1].position
                 if progress is not None:
                     progress(position)
+                if self._follower.exhausted(batch):
+                    break
             self._follower.commit_through(position)
             return position
 

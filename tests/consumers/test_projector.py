@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from consumers.follower import NotificationFollower
+from consumers.follower import NotificationFollower, StoredEvent
 from consumers.projector import ReadModelProjector
 from ledger.domain.signing import IssuerKey
 from ledger.persistence import read_model
@@ -88,6 +88,63 @@ def test_a_restarted_projector_resumes_where_it_stopped(
     assert model.position() == reached
     restarted.catch_up()
     assert model.digest() == ledger.embedded.storage.read_model.digest()
+
+
+def test_a_projector_continues_where_another_moved_the_model_since_its_last_catch_up(
+    ledger: RunningLedger, issuer: RegisteredIssuer, fresh_read_model: Callable[[str], ReadModel]
+) -> None:
+    issue(ledger, issuer)
+    _, behind = fresh_projection(ledger, fresh_read_model("shared"))
+    behind.catch_up()
+    busy_history(ledger, issuer)
+    model, ahead = fresh_projection(ledger, fresh_read_model("shared"))
+    ahead.catch_up()
+    ledger.admin.suspend_issuer(issuer.issuer_id, "a later event")
+    reached: list[int] = []
+    # In a thread: a projector that kept its stale position would retry it for ever.
+    catching_up = threading.Thread(target=lambda: reached.append(behind.catch_up()), daemon=True)
+    catching_up.start()
+    catching_up.join(timeout=60)
+    assert reached == [ledger.embedded.storage.ledger.recorder.max_notification_id()]
+    assert model.digest() == ledger.embedded.storage.read_model.digest()
+
+
+class CountingFollower(NotificationFollower):
+    """The store's follower, counting the reads a catch-up makes."""
+
+    reads = 0
+
+    def after(self, position: int) -> list[StoredEvent]:
+        self.reads += 1
+        return super().after(position)
+
+
+def test_a_catch_up_stops_at_a_batch_shorter_than_asked_for(
+    ledger: RunningLedger, issuer: RegisteredIssuer, fresh_read_model: Callable[[str], ReadModel]
+) -> None:
+    follower = CountingFollower(ledger.embedded.storage.ledger, batch_size=7)
+    projector = ReadModelProjector(follower, fresh_read_model("counted"))
+    projector.catch_up()
+    issue(ledger, issuer)
+    follower.reads = 0
+    projector.catch_up()
+    assert follower.reads == 1
+
+
+def test_a_catch_up_reads_on_after_a_full_batch(
+    ledger: RunningLedger, issuer: RegisteredIssuer, fresh_read_model: Callable[[str], ReadModel]
+) -> None:
+    follower = CountingFollower(ledger.embedded.storage.ledger, batch_size=1)
+    model = fresh_read_model("counted")
+    projector = ReadModelProjector(follower, model)
+    projector.catch_up()
+    issue(ledger, issuer)
+    issue(ledger, issuer, learner={**LEARNER, "identifier": "second"})
+    follower.reads = 0
+    projector.catch_up()
+    # Each full batch of one is followed by another read; the last, empty, ends the catch-up.
+    assert follower.reads >= 3
+    assert model.position() == ledger.embedded.storage.ledger.recorder.max_notification_id()
 
 
 def test_a_replay_of_the_log_envelopes_alone_equals_the_live_read_model(
