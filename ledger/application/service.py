@@ -95,6 +95,7 @@ from ledger.domain.jwk import public_jwk, thumbprint
 from ledger.domain.seal_certificates import CertificateRefused, parse_seal_certificate
 from ledger.domain.signing import address_bytes, checksum_address
 from ledger.operations.metrics import count_commands, count_events, counted_command
+from ledger.persistence.decided_on import DecidedOn
 from ledger.persistence.event_transcoder import stored_event_transcoder
 from ledger.persistence.personal_data import (
     LearnerErasure,
@@ -108,6 +109,12 @@ from ledger.persistence.wallet_keys import WalletKeyring
 C = TypeVar("C", bound=_Command)
 R = TypeVar("R")
 log = logging.getLogger("credledger.ledger")
+
+# The issuers the command being decided in this context was checked against, at the versions
+# read (see ledger.persistence.decided_on): its write is conditional on them. Set (to a fresh
+# dict) only while an issue or a retried decision runs, and emptied by each write, so that no
+# other write of the context inherits them.
+_decided_on: ContextVar[dict[UUID, int] | None] = ContextVar("credledger_decided_on", default=None)
 
 # The position of the last event stored in this context (a request's): the request then waits
 # for the read model to reach exactly that, without asking the store for its newest position.
@@ -138,17 +145,8 @@ class CommandResult:
 @dataclass(frozen=True)
 class _PreparedIssue:
     credential: Credential
-    signature: str
     record: LearnerRecord
     result: CommandResult
-
-    def fresh(self) -> Credential:
-        """The credential once more: a failed save has already taken the pending event."""
-        return Credential(
-            issuer_id=self.credential.issuer_id,
-            command=self.credential.versions[0],
-            signature=self.signature,
-        )
 
 
 @dataclass(frozen=True)
@@ -326,17 +324,32 @@ class Ledger(Application[UUID]):
     @counted_command("issue")
     def issue(self, signed: SignedCommand) -> CommandResult:
         """Issue one credential."""
-        prepared = self._prepared(signed, self._check(signed), {})
+        checked = self._check(signed)
+        token = _decided_on.set({})
+        try:
+            outcome = self._issue_checked(signed, checked)
+            if outcome is None:
+                # The issuer changed while the command was decided: decide it again.
+                outcome = self._issue_checked(signed, checked)
+        finally:
+            _decided_on.reset(token)
+        if outcome is None:
+            raise ConcurrentWrite("the issuer changed twice while the command was decided")
+        return outcome
+
+    def _issue_checked(
+        self, signed: SignedCommand, checked: command_checks.CheckedIssue
+    ) -> CommandResult | None:
+        """Issue a checked command: its result, or None if its issuer moved on meanwhile."""
+        _deciding_afresh()
+        prepared = self._prepared(signed, checked, {})
         try:
             self._save_with_personal_data([prepared.record], prepared.credential)
         except ConcurrentWrite:
             # The command was written before (a retried request, or the same one sent twice at
             # once): its credential's first event is there. Found by the write, not looked up
             # before it: a new credential, the common case, then costs no read.
-            existing = self._existing_issue(prepared)
-            if existing is None:
-                raise
-            return existing
+            return self._existing_issue(prepared)
         return prepared.result
 
     def issue_many(self, signed: Sequence[SignedCommand]) -> list[CommandResult | LedgerError]:
@@ -345,8 +358,18 @@ class Ledger(Application[UUID]):
         Good items are written in one transaction; if any was already issued (a retried bulk
         request), the items are written one by one instead.
         """
+        token = _decided_on.set({})
+        try:
+            outcomes = self._issue_together(signed)
+        finally:
+            _decided_on.reset(token)
+        count_commands("issue", outcomes)
+        return outcomes
+
+    def _issue_together(self, signed: Sequence[SignedCommand]) -> list[CommandResult | LedgerError]:
         outcomes: list[CommandResult | LedgerError] = []
         prepared: list[_PreparedIssue] = []
+        checks: dict[str | None, tuple[SignedCommand, command_checks.CheckedIssue]] = {}
         seen: set[UUID] = set()
         issuers: dict[str, Issuer] = {}
         for item, checked in zip(signed, self._check_all(signed), strict=True):
@@ -361,6 +384,7 @@ class Ledger(Application[UUID]):
                 continue
             seen.add(one.credential.id)
             prepared.append(one)
+            checks[one.result.credential_id] = (item, checked)
             outcomes.append(one.result)
         if prepared:
             try:
@@ -368,11 +392,11 @@ class Ledger(Application[UUID]):
                     [p.record for p in prepared], *(p.credential for p in prepared)
                 )
             except ConcurrentWrite:
-                by_id = {p.result.credential_id: p for p in prepared}
+                # One was written before (a retried request), or an issuer moved on: each is
+                # decided again on its own, as the store now stands.
                 for index, outcome in enumerate(outcomes):
-                    if isinstance(outcome, CommandResult) and outcome.credential_id in by_id:
-                        outcomes[index] = self._issue_prepared(by_id[outcome.credential_id])
-        count_commands("issue", outcomes)
+                    if isinstance(outcome, CommandResult) and outcome.credential_id in checks:
+                        outcomes[index] = self._issue_again(*checks[outcome.credential_id])
         return outcomes
 
     def _check(self, signed: SignedCommand) -> command_checks.CheckedIssue:
@@ -395,15 +419,19 @@ class Ledger(Application[UUID]):
             self._signers,
         )
 
-    def _issue_prepared(self, prepared: _PreparedIssue) -> CommandResult | LedgerError:
+    def _issue_again(
+        self, signed: SignedCommand, checked: command_checks.CheckedIssue
+    ) -> CommandResult | LedgerError:
+        """One item of a bulk request whose joint write conflicted, issued on its own."""
         try:
-            existing = self._existing_issue(prepared)
-            if existing is not None:
-                return existing
-            self._save_with_personal_data([prepared.record], prepared.fresh())
+            outcome = self._issue_checked(signed, checked)
+            if outcome is None:
+                outcome = self._issue_checked(signed, checked)
+            if outcome is None:
+                raise ConcurrentWrite("the issuer changed twice while the command was decided")
         except LedgerError as exc:
             return exc
-        return prepared.result
+        return outcome
 
     def _prepared(
         self,
@@ -424,7 +452,6 @@ class Ledger(Application[UUID]):
         credential_id = str(credential.id)
         return _PreparedIssue(
             credential=credential,
-            signature=signed.signature,
             record=LearnerRecord(
                 checked.issuer_id, credential_id, checked.commitment, checked.learner, checked.salt
             ),
@@ -1203,6 +1230,8 @@ class Ledger(Application[UUID]):
             )
 
     def _authenticate(self, command: _Command, signed: SignedCommand) -> Issuer:
+        # Where every signed command but an issue starts to be decided (again, when retried).
+        _deciding_afresh()
         signer = command_checks.signer(signed.command, signed.signature)
         return self._signing_issuer(command.issuer_id, signer, {})
 
@@ -1222,6 +1251,11 @@ class Ledger(Application[UUID]):
             except NotFound:
                 raise UnknownIssuer(f"no issuer {issuer_id} is registered") from None
             issuers[issuer_id] = issuer
+        decided = _decided_on.get()
+        if decided is not None:
+            # Noted before the checks: if the issuer moves on while they run, the store holds
+            # a later version than this, and the write fails as a conflict.
+            decided.setdefault(issuer.id, issuer.version)
         if signer != address_bytes(issuer.address):
             raise SignatureInvalid(
                 "the signature is not by the issuer's current key "
@@ -1343,9 +1377,13 @@ class Ledger(Application[UUID]):
             self._save(*aggregates)
             return
         pending = _pending_events(aggregates)
+        collected = _decided_on.get()
+        decided = dict(collected) if collected else {}
         try:
             self._put(pending, personal_data=self.vault.seal(records))
         except ConcurrentWrite:
+            if collected is not None:
+                collected.update(decided)  # the second write rests on the same issuers
             self._put(pending, personal_data=self.vault.seal(records))
 
     def _save(self, *aggregates: Any, **kwargs: Any) -> None:
@@ -1359,6 +1397,18 @@ class Ledger(Application[UUID]):
         subscribes to its notifications. Put directly, without the library's runtime protocol
         check of each object, which cost more than building the event.
         """
+        # The write of a decision is conditional on the issuers it was decided on; taken here,
+        # so that no later write of this context inherits them.
+        decided = _decided_on.get()
+        if decided:
+            decided = dict(decided)
+            _deciding_afresh()
+            # An issuer this write changes is held by its own next event (a second writer of
+            # that version conflicts): it is not asked to stay where it was.
+            written = {event.originator_id for event in events}
+            versions = {i: v for i, v in decided.items() if i not in written}
+            if versions:
+                kwargs["decided_on"] = DecidedOn(versions)
         try:
             recordings = self.events.put(events, **kwargs)
         except IntegrityError:
@@ -1379,12 +1429,17 @@ class Ledger(Application[UUID]):
 
     @staticmethod
     def _retrying(decide: Callable[[], R]) -> R:
-        """Decide a command; if a concurrent write won the race, decide it once more on the
-        new state, which then gives the precise outcome (e.g. already revoked)."""
+        """Decide a command; if a concurrent write won the race (or its issuer moved on),
+        decide it once more on the new state, which then gives the precise outcome (e.g.
+        already revoked, or a key no longer the issuer's)."""
+        token = _decided_on.set({})
         try:
-            return decide()
-        except ConcurrentWrite:
-            return decide()
+            try:
+                return decide()
+            except ConcurrentWrite:
+                return decide()
+        finally:
+            _decided_on.reset(token)
 
 
 __all__ = ["CommandResult", "Ledger", "credential_id_for"]
@@ -1397,6 +1452,13 @@ def _certificate_error(rule: str, message: str) -> FieldError:
 def _instant(at: datetime) -> str:
     """A key's created/revoked time: whole seconds in UTC, as verifiers compare block times."""
     return at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _deciding_afresh() -> None:
+    """Forget the issuers noted so far in this context's decision (one starts, or wrote)."""
+    collected = _decided_on.get()
+    if collected is not None:
+        collected.clear()
 
 
 def _pending_events(aggregates: Sequence[Any]) -> list[Any]:

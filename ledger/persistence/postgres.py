@@ -19,6 +19,7 @@ from psycopg.sql import SQL
 from psycopg_pool import ConnectionPool
 
 from anchors.postgres import PostgresAnchorStore, PostgresLogStore
+from ledger.persistence.decided_on import ISSUER_MOVED, DecidedOn
 from ledger.persistence.personal_data import (
     CREDENTIALS_CHANGED,
     KEY_ERASED,
@@ -81,6 +82,19 @@ _VAULT_SCHEMA = (
     " USING ERRCODE = 'integrity_constraint_violation';"
     " END IF;"
     " DELETE FROM personal_data WHERE learner_ref = ANY(refs); END $$",
+    # A write decided on issuers at given versions (see ledger.persistence.decided_on) finds,
+    # once the events table is locked for its insert, each still at that version; else it
+    # fails as an integrity error, and the ledger decides the command again.
+    "CREATE OR REPLACE FUNCTION credledger_require_versions("
+    "events REGCLASS, id_type TEXT, ids TEXT[], versions BIGINT[])"
+    " RETURNS VOID LANGUAGE plpgsql AS $$ DECLARE found BIGINT; BEGIN"
+    " FOR i IN 1 .. coalesce(array_length(ids, 1), 0) LOOP"
+    " EXECUTE format('SELECT max(originator_version) FROM %s"
+    " WHERE originator_id = CAST($1 AS %s)', events, id_type) INTO found USING ids[i];"
+    " IF found IS DISTINCT FROM versions[i] THEN"
+    f" RAISE EXCEPTION '{ISSUER_MOVED.replace(chr(39), chr(39) * 2)}'"
+    " USING ERRCODE = 'integrity_constraint_violation';"
+    " END IF; END LOOP; END $$",
     # Signed reads already answered, kept while they are fresh, so each is answered once.
     "CREATE TABLE IF NOT EXISTS spent_reads (nonce TEXT PRIMARY KEY, expires DOUBLE PRECISION"
     " NOT NULL)",
@@ -141,6 +155,30 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 for r in personal_data.records
             ],
         )
+
+    def _fetch_ids_after_insert_events(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        *,
+        decided_on: DecidedOn | None = None,
+        **kwargs: Any,
+    ) -> Sequence[int] | None:
+        # After the library's insert, which locked the events table against every other
+        # writer of events: an issuer found at its version here stays there until the commit.
+        notification_ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if decided_on is not None and decided_on.versions:
+            curs.execute(
+                "SELECT credledger_require_versions(%s::regclass, %s, %s, %s)",
+                (
+                    f"{self.datastore.schema}.{self.events_table_name}",
+                    self.datastore.originator_id_type,
+                    [str(issuer_id) for issuer_id in decided_on.versions],
+                    list(decided_on.versions.values()),
+                ),
+            )
+            curs.fetchone()  # in the pipeline, where a refusal is raised as the insert's would be
+        return notification_ids
 
 
 class PostgresVault(PersonalDataVault):

@@ -17,6 +17,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 from anchors.sqlite import SQLiteAnchorStore, SQLiteConnections, SQLiteLogStore
+from ledger.persistence.decided_on import ISSUER_MOVED, DecidedOn
 from ledger.persistence.personal_data import (
     CREDENTIALS_CHANGED,
     KEY_ERASED,
@@ -72,6 +73,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         *,
         personal_data: SealedBatch | None = None,
         erasure: LearnerErasure | None = None,
+        decided_on: DecidedOn | None = None,
         statements: Callable[[Any], None] | None = None,
         **kwargs: Any,
     ) -> Sequence[int] | None:
@@ -79,9 +81,18 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         c.execute(f"PRAGMA wal_autocheckpoint={EVENTS_CHECKPOINT_PAGES}")
         if statements is not None:
             statements(c)
-        # The events first: their insert takes the write lock, so the keys and credentials
-        # checked next stay as found until this transaction ends.
+        # The events first: their insert takes the write lock, so the issuers, keys and
+        # credentials checked next stay as found until this transaction ends.
         notification_ids = super()._insert_events(c, stored_events, **kwargs)
+        if decided_on is not None:
+            for issuer_id, version in decided_on.versions.items():
+                c.execute(
+                    f"SELECT MAX(originator_version) AS version FROM {self.events_table_name}"
+                    " WHERE originator_id = ?",
+                    (issuer_id.hex,),  # as the library stores it
+                )
+                if c.fetchone()["version"] != version:
+                    raise IntegrityError(ISSUER_MOVED)
         if personal_data is not None:
             for learner_ref, wrapped_key in personal_data.reused_keys.items():
                 c.execute(
