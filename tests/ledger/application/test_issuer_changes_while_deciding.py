@@ -108,8 +108,7 @@ def test_a_bulk_issue_signed_with_a_key_rotated_meanwhile_refuses_every_item(
     change_before_the_write: Callable[[Callable[[], object]], None],
 ) -> None:
     bodies = [
-        signed(issuer.signer.issue(content(), {**LEARNER, "identifier": f"l{i}"}))
-        for i in range(3)
+        signed(issuer.signer.issue(content(), {**LEARNER, "identifier": f"l{i}"})) for i in range(3)
     ]
     change_before_the_write(
         lambda: ledger.public.rotate_key(issuer.signer.rotate_key(IssuerKey.generate()))
