@@ -94,10 +94,10 @@ def test_a_projector_continues_where_another_moved_the_model_since_its_last_catc
     ledger: RunningLedger, issuer: RegisteredIssuer, fresh_read_model: Callable[[str], ReadModel]
 ) -> None:
     issue(ledger, issuer)
-    _, behind = fresh_projection(ledger, fresh_read_model("shared"))
+    _, behind = fresh_projection(ledger, fresh_read_model("moved"))
     behind.catch_up()
     busy_history(ledger, issuer)
-    model, ahead = fresh_projection(ledger, fresh_read_model("shared"))
+    model, ahead = fresh_projection(ledger, fresh_read_model("moved"))
     ahead.catch_up()
     ledger.admin.suspend_issuer(issuer.issuer_id, "a later event")
     reached: list[int] = []
