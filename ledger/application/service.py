@@ -356,7 +356,7 @@ class Ledger(Application[UUID]):
         """Issue many credentials at once; each item gets a result or its own error.
 
         Good items are written in one transaction; if any was already issued (a retried bulk
-        request), the items are written one by one instead.
+        request), or an issuer moved on meanwhile, each is decided again and written on its own.
         """
         token = _decided_on.set({})
         try:
