@@ -181,7 +181,19 @@ class ApiContext:
             )
 
 
+def request_begins() -> None:
+    """Start a request's own record of what it stored: nothing yet.
+
+    Each request's context is a copy of the serving process's, where that process's own
+    writes (at start-up) left a position; a request that stores nothing (a repeated command)
+    would take it for its own write's and answer before the read model shows the first one.
+    """
+    last_stored_position.set(None)
+
+
 async def context(request: Request) -> ApiContext:
-    """The shared context (async: a sync dependency would cost a thread hop per request)."""
+    """The shared context (async: a sync dependency would cost a thread hop per request).
+    Resolved in the request's own task, it also begins the request's record of writes."""
+    request_begins()
     ctx: ApiContext = request.app.state.context
     return ctx

@@ -29,7 +29,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ledger.api.app_context import ApiContext
+from ledger.api.app_context import ApiContext, request_begins
 from ledger.api.json_answer import JsonAnswer
 from ledger.api.problems import known_problem
 from ledger.domain import json_text
@@ -209,6 +209,7 @@ class DirectWrites:
             if not message.get("more_body", False):
                 break
         call = functools.partial(direct.call, self.ctx, scope, b"".join(chunks))
+        request_begins()
         try:
             # The write blocks on the store: a thread of the context's pool, carrying the
             # request's context (its id) so that the lines it logs name the request.

@@ -207,6 +207,25 @@ def test_writes_go_on_while_the_read_model_process_restarts_and_none_is_lost(
     assert read_model_position(served.data_dir) == stored_positions(served.data_dir)[-1]
 
 
+def test_a_repeated_request_is_answered_only_once_the_read_model_shows_the_first(
+    served: Served,
+) -> None:
+    bodies = signed(served, 10, "paused")
+    (paused,) = consumers_of(served.process.pid, "read-model")
+    os.kill(paused, signal.SIGSTOP)
+    try:
+        # Stored the first time, nothing the second: neither is answered while the read
+        # model cannot show the credentials.
+        for _ in ("the request", "the same request again"):
+            with pytest.raises(LedgerRequestError) as unavailable:
+                issued_ids(served, bodies)
+            assert unavailable.value.status == 503
+    finally:
+        os.kill(paused, signal.SIGCONT)
+    for credential in issued_ids(served, bodies):
+        assert httpx.get(f"{served.url}/credentials/{credential}").status_code == 200
+
+
 @pytest.mark.parametrize(
     ("role", "named"),
     [("consumers", "log-anchor-witness-consumers"), ("read-model", "read-model-projector-process")],
