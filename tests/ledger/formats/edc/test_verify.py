@@ -15,11 +15,11 @@ from ledger.formats.edc.credential import edc_credential
 from ledger.formats.edc.demo_pki import DemoCA, SealIdentity
 from ledger.formats.edc.seal import certificate_digest, read_sealed, seal
 from ledger.formats.edc.verify import TrustAnchors, verify_sealed
-from tests.conftest import store_independent
+from tests.conftest import store_independent_for_balance
 from tests.ledger.formats.edc import builders
 
 # The ledger's record is given, not stored: the SQLite pass runs these.
-pytestmark = store_independent
+pytestmark = store_independent_for_balance
 
 LEARNER = builders.FULL_LEARNER
 SALT = builders.SALT
