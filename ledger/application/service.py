@@ -327,12 +327,17 @@ class Ledger(Application[UUID]):
         checked = self._check(signed)
         token = _decided_on.set({})
         try:
-            outcome = self._issue_checked(signed, checked)
-            if outcome is None:
-                # The issuer changed while the command was decided: decide it again.
-                outcome = self._issue_checked(signed, checked)
+            return self._issue_decided(signed, checked)
         finally:
             _decided_on.reset(token)
+
+    def _issue_decided(
+        self, signed: SignedCommand, checked: command_checks.CheckedIssue
+    ) -> CommandResult:
+        """Issue a checked command, deciding it again if its issuer changed meanwhile."""
+        outcome = self._issue_checked(signed, checked)
+        if outcome is None:
+            outcome = self._issue_checked(signed, checked)
         if outcome is None:
             raise ConcurrentWrite("the issuer changed twice while the command was decided")
         return outcome
@@ -424,14 +429,9 @@ class Ledger(Application[UUID]):
     ) -> CommandResult | LedgerError:
         """One item of a bulk request whose joint write conflicted, issued on its own."""
         try:
-            outcome = self._issue_checked(signed, checked)
-            if outcome is None:
-                outcome = self._issue_checked(signed, checked)
-            if outcome is None:
-                raise ConcurrentWrite("the issuer changed twice while the command was decided")
+            return self._issue_decided(signed, checked)
         except LedgerError as exc:
             return exc
-        return outcome
 
     def _prepared(
         self,
