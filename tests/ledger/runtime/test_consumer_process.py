@@ -64,6 +64,13 @@ def consumers_of(pid: int, role: str | None = None) -> list[int]:
     ]
 
 
+def signalled(served: Served, role: str, signum: signal.Signals) -> int:
+    """Send ``signum`` to the consumers' process of ``role`` (consumers, read-model); its pid."""
+    (pid,) = consumers_of(served.process.pid, role)
+    os.kill(pid, signum)
+    return pid
+
+
 def gone(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -166,8 +173,7 @@ def test_a_killed_consumers_process_is_restarted_and_nothing_is_lost_or_logged_t
     served: Served,
 ) -> None:
     first = issue(served, 10, "before")
-    (killed,) = consumers_of(served.process.pid, "consumers")
-    os.kill(killed, signal.SIGKILL)
+    killed = signalled(served, "consumers", signal.SIGKILL)
     meanwhile = issue(served, 10, "meanwhile")
     wait_for(lambda: bool(consumers_of(served.process.pid, "consumers")), timeout=30)
     assert consumers_of(served.process.pid, "consumers") != [killed]
@@ -182,8 +188,7 @@ def test_writes_go_on_while_the_read_model_process_restarts_and_none_is_lost(
     served: Served,
 ) -> None:
     first = issue(served, 10, "before")
-    (killed,) = consumers_of(served.process.pid, "read-model")
-    os.kill(killed, signal.SIGKILL)
+    killed = signalled(served, "read-model", signal.SIGKILL)
     bodies = signed(served, 10, "meanwhile")
     answers: list[list[str]] = []
 
@@ -211,8 +216,7 @@ def test_a_repeated_request_is_answered_only_once_the_read_model_shows_the_first
     served: Served,
 ) -> None:
     bodies = signed(served, 10, "paused")
-    (paused,) = consumers_of(served.process.pid, "read-model")
-    os.kill(paused, signal.SIGSTOP)
+    paused = signalled(served, "read-model", signal.SIGSTOP)
     try:
         # Stored the first time, nothing the second: neither is answered while the read
         # model cannot show the credentials.
@@ -233,9 +237,8 @@ def test_a_repeated_request_is_answered_only_once_the_read_model_shows_the_first
 def test_readiness_names_a_consumers_process_while_it_is_down(
     served: Served, role: str, named: str
 ) -> None:
-    (killed,) = consumers_of(served.process.pid, role)
     # Reaped by the serving process, it is restarted only after a delay of 1 s.
-    os.kill(killed, signal.SIGKILL)
+    killed = signalled(served, role, signal.SIGKILL)
     wait_for(lambda: gone(killed), timeout=10)
     answer = httpx.get(f"{served.url}/health/ready")
     assert answer.status_code == 503
