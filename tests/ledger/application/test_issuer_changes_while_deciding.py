@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -21,114 +22,109 @@ from ledger.domain.signing import IssuerKey
 from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, issue
 
 
-@pytest.fixture
-def application(ledger: RunningLedger) -> Ledger:
-    return ledger.embedded.storage.ledger
+@dataclass
+class Deciding:
+    """A running ledger, a registered issuer, and changes to make to that issuer, in another
+    request, after the next command is decided and before its events are written."""
+
+    ledger: RunningLedger
+    issuer: RegisteredIssuer
+    application: Ledger
+    changes: list[Callable[[], object]] = field(default_factory=list)
+
+    def before_the_write(self, change: Callable[[], object]) -> None:
+        self.changes.append(change)
+
+    def key_rotated_before_the_write(self) -> None:
+        self.before_the_write(
+            lambda: self.ledger.public.rotate_key(
+                self.issuer.signer.rotate_key(IssuerKey.generate())
+            )
+        )
+
+    def credential_events(self) -> list[str]:
+        recorder = self.application.recorder
+        notifications = recorder.select_notifications(start=None, limit=1_000_000)
+        return [n.topic for n in notifications if "Credential" in n.topic]
 
 
 @pytest.fixture
-def change_before_the_write(
-    application: Ledger, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[[Callable[[], object]], None]]:
-    """``change`` made, in another request, after the next command is decided and before
-    its events are written."""
-    changes: list[Callable[[], object]] = []
+def deciding(
+    ledger: RunningLedger, issuer: RegisteredIssuer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Deciding]:
+    application = ledger.embedded.storage.ledger
+    deciding = Deciding(ledger, issuer, application)
     put = application._put
 
     def change_then_put(events: list[Any], **kwargs: Any) -> None:
-        if changes:
-            worker = threading.Thread(target=changes.pop())
+        if deciding.changes:
+            worker = threading.Thread(target=deciding.changes.pop())
             worker.start()
             worker.join()
         put(events, **kwargs)
 
     monkeypatch.setattr(application, "_put", change_then_put)
-    yield changes.append
+    yield deciding
 
 
 def signed(body: dict[str, Any]) -> SignedCommand:
     return SignedCommand.model_validate(body)
 
 
-def credential_events(application: Ledger) -> list[str]:
-    notifications = application.recorder.select_notifications(start=None, limit=1_000_000)
-    return [n.topic for n in notifications if "Credential" in n.topic]
-
-
 def test_an_issue_signed_with_a_key_rotated_meanwhile_is_refused_and_not_written(
-    ledger: RunningLedger,
-    issuer: RegisteredIssuer,
-    application: Ledger,
-    change_before_the_write: Callable[[Callable[[], object]], None],
+    deciding: Deciding,
 ) -> None:
-    body = issuer.signer.issue(content(), LEARNER)
-    change_before_the_write(
-        lambda: ledger.public.rotate_key(issuer.signer.rotate_key(IssuerKey.generate()))
-    )
+    body = deciding.issuer.signer.issue(content(), LEARNER)
+    deciding.key_rotated_before_the_write()
     with pytest.raises(SignatureInvalid):
-        application.issue(signed(body))
-    assert credential_events(application) == []
+        deciding.application.issue(signed(body))
+    assert deciding.credential_events() == []
 
 
 def test_an_issue_decided_before_its_issuer_was_suspended_is_refused_and_not_written(
-    ledger: RunningLedger,
-    issuer: RegisteredIssuer,
-    application: Ledger,
-    change_before_the_write: Callable[[Callable[[], object]], None],
+    deciding: Deciding,
 ) -> None:
-    body = issuer.signer.issue(content(), LEARNER)
-    change_before_the_write(lambda: ledger.admin.suspend_issuer(issuer.issuer_id, "audit"))
+    body = deciding.issuer.signer.issue(content(), LEARNER)
+    admin, issuer_id = deciding.ledger.admin, deciding.issuer.issuer_id
+    deciding.before_the_write(lambda: admin.suspend_issuer(issuer_id, "audit"))
     with pytest.raises(IssuerSuspended):
-        application.issue(signed(body))
-    assert credential_events(application) == []
+        deciding.application.issue(signed(body))
+    assert deciding.credential_events() == []
 
 
 def test_an_issue_whose_issuer_changed_but_still_stands_is_decided_again_and_written(
-    ledger: RunningLedger,
-    issuer: RegisteredIssuer,
-    application: Ledger,
-    change_before_the_write: Callable[[Callable[[], object]], None],
+    deciding: Deciding,
 ) -> None:
-    body = issuer.signer.issue(content(), LEARNER)
+    body = deciding.issuer.signer.issue(content(), LEARNER)
+    admin, issuer_id = deciding.ledger.admin, deciding.issuer.issuer_id
 
     def suspend_and_reinstate() -> None:
-        ledger.admin.suspend_issuer(issuer.issuer_id, "audit")
-        ledger.admin.reinstate_issuer(issuer.issuer_id, "audit passed")
+        admin.suspend_issuer(issuer_id, "audit")
+        admin.reinstate_issuer(issuer_id, "audit passed")
 
-    change_before_the_write(suspend_and_reinstate)
-    result = application.issue(signed(body))
+    deciding.before_the_write(suspend_and_reinstate)
+    result = deciding.application.issue(signed(body))
     assert (result.status, result.replayed) == ("active", False)
-    assert len(credential_events(application)) == 1
+    assert len(deciding.credential_events()) == 1
 
 
 def test_a_bulk_issue_signed_with_a_key_rotated_meanwhile_refuses_every_item(
-    ledger: RunningLedger,
-    issuer: RegisteredIssuer,
-    application: Ledger,
-    change_before_the_write: Callable[[Callable[[], object]], None],
+    deciding: Deciding,
 ) -> None:
-    bodies = [
-        signed(issuer.signer.issue(content(), {**LEARNER, "identifier": f"l{i}"})) for i in range(3)
-    ]
-    change_before_the_write(
-        lambda: ledger.public.rotate_key(issuer.signer.rotate_key(IssuerKey.generate()))
-    )
-    outcomes = application.issue_many(bodies)
+    signer = deciding.issuer.signer
+    bodies = [signed(signer.issue(content(), {**LEARNER, "identifier": f"l{i}"})) for i in range(3)]
+    deciding.key_rotated_before_the_write()
+    outcomes = deciding.application.issue_many(bodies)
     assert [type(o) for o in outcomes] == [SignatureInvalid] * 3
-    assert credential_events(application) == []
+    assert deciding.credential_events() == []
 
 
 def test_an_amendment_signed_with_a_key_rotated_meanwhile_is_refused_and_not_written(
-    ledger: RunningLedger,
-    issuer: RegisteredIssuer,
-    application: Ledger,
-    change_before_the_write: Callable[[Callable[[], object]], None],
+    deciding: Deciding,
 ) -> None:
-    credential_id = issue(ledger, issuer)
-    body = issuer.signer.amend(credential_id, 1, content(title="v2"), learner=LEARNER)
-    change_before_the_write(
-        lambda: ledger.public.rotate_key(issuer.signer.rotate_key(IssuerKey.generate()))
-    )
+    credential_id = issue(deciding.ledger, deciding.issuer)
+    body = deciding.issuer.signer.amend(credential_id, 1, content(title="v2"), learner=LEARNER)
+    deciding.key_rotated_before_the_write()
     with pytest.raises(SignatureInvalid):
-        application.amend(signed(body))
-    assert len(credential_events(application)) == 1
+        deciding.application.amend(signed(body))
+    assert len(deciding.credential_events()) == 1
