@@ -71,14 +71,26 @@ pass() {
   shift
   # The slowest tests are listed at the end: the run has a time limit (40 minutes).
   CREDLEDGER_TEST_STORE=$store .venv/bin/python -m pytest -q -p no:cacheprovider \
-    --durations=15 --basetemp "$basetemp/$store" "$@" 2>&1 | sed -u "s/^/[$store] /"
+    --durations=15 --basetemp "$basetemp/$store" "$@" 2>&1 | sed -u "s/^/[$store] /" |
+    tee "$basetemp/$store.out"
+}
+# CI keeps only the end of what a run prints, where the later pass would hide the other's
+# failures: so the end repeats, for a pass that failed, its failures' headings and error lines
+# and its summary.
+recap() {
+  local store=$1
+  echo "== what failed in the $store pass"
+  grep -E "^\[$store\] (_{3,} |E  )" "$basetemp/$store.out" | head -n 60 || true
+  sed -n "/^\[$store\] =* short test summary info/,\$p" "$basetemp/$store.out"
 }
 pass sqlite "$@" &
 sqlite=$!
 pass postgres "$@" &
 postgres=$!
 failed=0
-wait "$sqlite" || failed=1
-wait "$postgres" || failed=1
+wait "$sqlite" || { failed=1; recap_sqlite=1; }
+wait "$postgres" || { failed=1; recap_postgres=1; }
+[ -z "${recap_sqlite:-}" ] || recap sqlite
+[ -z "${recap_postgres:-}" ] || recap postgres
 rm -rf "$basetemp"
 exit "$failed"
