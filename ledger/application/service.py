@@ -98,6 +98,7 @@ from ledger.operations.metrics import count_commands, count_events, counted_comm
 from ledger.persistence.decided_on import DecidedOn
 from ledger.persistence.event_transcoder import stored_event_transcoder
 from ledger.persistence.personal_data import (
+    KEY_ERASED,
     LearnerErasure,
     LearnerRecord,
     OpenedRecord,
@@ -1368,10 +1369,10 @@ class Ledger(Application[UUID]):
     def _save_with_personal_data(self, records: list[LearnerRecord], *aggregates: Any) -> None:
         """Save the aggregates' events and the learners' sealed data in one transaction.
 
-        If the transaction conflicts, the data is sealed again and saved once more: an
-        erasure may have destroyed a learner's key after the records were sealed under it,
-        and the second seal gives them a new one. A conflict on the events themselves fails
-        again and is reported.
+        If an erasure destroyed a learner's key after the records were sealed under it, the
+        data is sealed again (under a new key) and saved once more. Any other conflict (on
+        the events themselves, or an issuer that moved on) is reported at once: a second
+        write would only fail the same way.
         """
         if not records:
             self._save(*aggregates)
@@ -1381,7 +1382,7 @@ class Ledger(Application[UUID]):
         decided = dict(collected) if collected else {}
         try:
             self._put(pending, personal_data=self.vault.seal(records))
-        except ConcurrentWrite:
+        except _KeyErasedMeanwhile:
             if collected is not None:
                 collected.update(decided)  # the second write rests on the same issuers
             self._put(pending, personal_data=self.vault.seal(records))
@@ -1411,7 +1412,9 @@ class Ledger(Application[UUID]):
                 kwargs["decided_on"] = DecidedOn(versions)
         try:
             recordings = self.events.put(events, **kwargs)
-        except IntegrityError:
+        except IntegrityError as conflict:
+            if KEY_ERASED in str(conflict):
+                raise _KeyErasedMeanwhile(KEY_ERASED) from None
             raise ConcurrentWrite(
                 "another command changed this credential at the same moment"
             ) from None
@@ -1440,6 +1443,11 @@ class Ledger(Application[UUID]):
                 return decide()
         finally:
             _decided_on.reset(token)
+
+
+class _KeyErasedMeanwhile(ConcurrentWrite):
+    """A write refused because a learner's key it sealed records under was erased meanwhile:
+    sealed again, the records can be written."""
 
 
 __all__ = ["CommandResult", "Ledger", "credential_id_for"]

@@ -201,6 +201,25 @@ def test_a_repeated_command_returns_the_first_result_and_writes_nothing(
     assert again == {**first, "replayed": True}
 
 
+def test_a_repeated_command_is_found_by_a_single_attempt_to_write_it(
+    ledger: RunningLedger, issuer: RegisteredIssuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only a learner's key erased meanwhile is worth sealing the data again and writing once
+    # more for; a command already written would fail the same way twice.
+    body = issuer.signer.issue(content(), LEARNER, command_id="enrolment-2026-18")
+    ledger.public.issue(body)
+    store = ledger.embedded.storage.ledger.events
+    put, attempts = store.put, []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        attempts.append(args)
+        return put(*args, **kwargs)
+
+    monkeypatch.setattr(store, "put", counted)
+    assert ledger.public.issue(body)["replayed"] is True
+    assert len(attempts) == 1
+
+
 def test_a_repeated_revocation_returns_the_first_result(
     ledger: RunningLedger, issuer: RegisteredIssuer
 ) -> None:
