@@ -17,13 +17,17 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from eth_account.signers.local import LocalAccount
 
 from anchors.anchor_tree import AnchorTree
 from anchors.chain import BURN_ADDRESS, Chain, ChainRejected, Fees, confirmations_of
+
+if TYPE_CHECKING:
+    # Only the anchoring consumer signs: a process that reads the anchor records (the read
+    # model's, an auditor's) does not load eth-account, whose import costs ~0.5 s.
+    from eth_account.signers.local import LocalAccount
 
 # A 32-byte calldata transfer costs 21,000 + 10 x 4 x 32 = 22,280 under Prague's floor rule.
 GAS_LIMIT = 30_000

@@ -161,6 +161,21 @@ def test_anchors_and_the_core_import_without_the_web_stack() -> None:
     assert result.stdout.strip() == "[]"
 
 
+def test_the_read_model_process_starts_without_the_chain_client_or_the_web_stack() -> None:
+    # It is on the path of a start and of every write's answer after a restart: the chain
+    # client (web3, eth-account and the BLS code it loads) and the API were most of its start.
+    probe = (
+        "import sys\n"
+        "import ledger.runtime.consumer_process, ledger.runtime.read_model_keeper\n"
+        "heavy = ('web3', 'eth_account', 'py_ecc.bls', 'aiohttp', 'fastapi', 'uvicorn')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
 def _named_paths(document: str) -> set[str]:
     text = (ROOT / document).read_text("utf-8")
     return set(re.findall(r"`((?:ledger|consumers|anchors)/[\w/.]*)`", text))

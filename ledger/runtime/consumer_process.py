@@ -27,7 +27,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from anchors.child_process import die_with_parent
-from consumers.anchor_consumer import connect_chain
 from ledger.operations import heap, logs, metrics
 from ledger.runtime.stop_signals import stop_on_signals
 from ledger.settings import Settings
@@ -260,7 +259,6 @@ def _follow_parent(wake: Callable[[], None], stop: threading.Event) -> None:
 def main() -> None:
     """A consumers' process (started by ``serve``; not a command of its own): its role is
     the one argument."""
-    from ledger.runtime.embedded import EmbeddedLedger
     from ledger.runtime.read_model_keeper import PipeWake, keep_read_model
 
     role = sys.argv[1] if len(sys.argv) > 1 else CONSUMERS
@@ -278,6 +276,12 @@ def main() -> None:
         announce = _announcer(int(positions)) if positions else lambda _: None
         keep_read_model(settings, PipeWake(sys.stdin.fileno(), stop), stop, announce)
         sys.exit(0)
+    # Only this role signs anchors and runs the log: the read-model process (on the path of
+    # every write's answer, and of a start) loads neither the chain client nor the API, whose
+    # imports were most of its start.
+    from consumers.anchor_consumer import connect_chain
+    from ledger.runtime.embedded import EmbeddedLedger
+
     chain = connect_chain(settings, node_url=os.environ.get(NODE_ENV))
     code = 0
     with EmbeddedLedger(settings, chain=chain, project=False) as embedded:
