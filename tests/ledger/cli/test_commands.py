@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from anchors.checkpoint import NoteSigner
 from ledger.application.storage import open_log, open_storage
-from ledger.cli.main import cli
+from ledger.cli.main import COMMANDS, cli
 from ledger.settings import Settings
 from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content
 
@@ -77,7 +77,8 @@ def test_every_command_has_help_with_an_example() -> None:
     top = subprocess.run(
         [sys.executable, "-m", "ledger.cli", "--help"], capture_output=True, text=True, check=True
     )
-    for name, command in cli.commands.items():
+    for name in COMMANDS:
+        command = cli.get_command(click.Context(cli), name)
         assert name in top.stdout
         if isinstance(command, click.Group):
             for sub in command.commands:
@@ -85,6 +86,27 @@ def test_every_command_has_help_with_an_example() -> None:
                 assert "Example" in shown, f"{name} {sub}"
         else:
             assert "Example" in CliRunner().invoke(cli, [name, "--help"]).stdout, name
+
+
+def test_every_command_is_the_one_its_name_loads() -> None:
+    context = click.Context(cli)
+    for name in COMMANDS:
+        command = cli.get_command(context, name)
+        assert command is not None and command.name == name
+
+
+def test_an_issuers_command_starts_without_the_chain_client_the_api_or_the_auditor() -> None:
+    probe = (
+        "import sys\n"
+        "from ledger.cli.main import COMMANDS, cli\n"
+        "cli.main(['status', '--help'], standalone_mode=False)\n"
+        "heavy = ('web3', 'eth_account', 'fastapi', 'uvicorn', 'ledger.audit')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert shown.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_verify_colours_its_steps_on_a_terminal_and_not_when_piped(tmp_path: Path) -> None:
