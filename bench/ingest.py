@@ -171,6 +171,11 @@ def http_rates(
                         break
                 except httpx.TransportError:
                     time.sleep(0.1)
+            # The API opens once the read model is up; the consumers' process may still be
+            # starting (its imports take a core for seconds). Measured from when it has logged
+            # the start-up write, so that the rates are those of a running deployment.
+            while probe.get("/log/state").json()["size"] < 1:
+                time.sleep(0.1)
         # A plain keep-alive connection: the client's own overhead should not be measured.
         connection = http.client.HTTPConnection("127.0.0.1", port)
         headers = {"content-type": "application/json"}
