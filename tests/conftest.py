@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 import os
@@ -235,6 +236,21 @@ def stored_events(ledger: RunningLedger) -> int:
     """How many events the store holds (notification ids may have gaps on PostgreSQL)."""
     recorder = ledger.embedded.storage.ledger.recorder
     return len(recorder.select_notifications(start=None, limit=1_000_000))
+
+
+def modules_loaded(statements: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of ``modules`` a fresh interpreter has loaded once it has run ``statements``."""
+    probe = f"import sys\n{statements}\nprint(sorted(m for m in {modules!r} if m in sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = ast.literal_eval(result.stdout.strip().splitlines()[-1])
+    assert isinstance(loaded, list)
+    return loaded
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import ast
 import re
-import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import store_independent
+from tests.conftest import modules_loaded, store_independent
 
 pytestmark = store_independent  # the source tree, not a store: the SQLite pass runs these
 
@@ -146,34 +144,23 @@ def test_the_map_has_no_cycles() -> None:
 
 
 def test_anchors_and_the_core_import_without_the_web_stack() -> None:
-    probe = (
-        "import importlib, pkgutil, sys\n"
+    statements = (
+        "import importlib, pkgutil\n"
         "for name in ('anchors', 'consumers', 'ledger.domain', 'ledger.persistence',\n"
         "             'ledger.application', 'ledger.formats', 'ledger.verify', 'ledger.audit'):\n"
         "    package = importlib.import_module(name)\n"
         "    for found in pkgutil.walk_packages(package.__path__, name + '.'):\n"
         "        importlib.import_module(found.name)\n"
-        "print(sorted(m for m in ('fastapi', 'starlette', 'uvicorn') if m in sys.modules))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "[]"
+    assert modules_loaded(statements, ("fastapi", "starlette", "uvicorn")) == []
 
 
 def test_the_read_model_process_starts_without_the_chain_client_or_the_web_stack() -> None:
     # It is on the path of a start and of every write's answer after a restart: the chain
     # client (web3, eth-account and the BLS code it loads) and the API were most of its start.
-    probe = (
-        "import sys\n"
-        "import ledger.runtime.consumer_process, ledger.runtime.read_model_keeper\n"
-        "heavy = ('web3', 'eth_account', 'py_ecc.bls', 'aiohttp', 'fastapi', 'uvicorn')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "[]"
+    statements = "import ledger.runtime.consumer_process, ledger.runtime.read_model_keeper"
+    heavy = ("web3", "eth_account", "py_ecc.bls", "aiohttp", "fastapi", "uvicorn")
+    assert modules_loaded(statements, heavy) == []
 
 
 def _named_paths(document: str) -> set[str]:

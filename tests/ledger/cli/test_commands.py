@@ -15,7 +15,7 @@ from anchors.checkpoint import NoteSigner
 from ledger.application.storage import open_log, open_storage
 from ledger.cli.main import COMMANDS, cli
 from ledger.settings import Settings
-from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content
+from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, modules_loaded
 
 
 def test_keygen_writes_an_owner_only_key_and_prints_its_address(tmp_path: Path) -> None:
@@ -96,17 +96,11 @@ def test_every_command_is_the_one_its_name_loads() -> None:
 
 
 def test_an_issuers_command_starts_without_the_chain_client_the_api_or_the_auditor() -> None:
-    probe = (
-        "import sys\n"
-        "from ledger.cli.main import COMMANDS, cli\n"
-        "cli.main(['status', '--help'], standalone_mode=False)\n"
-        "heavy = ('web3', 'eth_account', 'fastapi', 'uvicorn', 'ledger.audit')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    statements = (
+        "from ledger.cli.main import cli\ncli.main(['status', '--help'], standalone_mode=False)\n"
     )
-    shown = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    )
-    assert shown.stdout.strip().splitlines()[-1] == "[]"
+    heavy = ("web3", "eth_account", "fastapi", "uvicorn", "ledger.audit")
+    assert modules_loaded(statements, heavy) == []
 
 
 def test_verify_colours_its_steps_on_a_terminal_and_not_when_piped(tmp_path: Path) -> None:
