@@ -14,7 +14,7 @@ pytestmark = store_independent  # the interpreter, not a store: the SQLite pass 
 
 PROBE = """
 import gc, json
-import ledger.cli.main
+import ledger.cli.main, ledger.cli.server  # what `credledger serve` has loaded
 before = gc.get_freeze_count()
 from ledger.operations import heap
 heap.settle()
@@ -27,6 +27,6 @@ def test_settling_freezes_the_start_up_heap_and_raises_the_young_threshold() -> 
     out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, check=True)
     found = json.loads(out.stdout)
     assert found["before"] == 0
-    assert found["frozen"] > 50_000  # the modules, classes and functions the CLI imports
+    assert found["frozen"] > 50_000  # the modules, classes and functions serve imports
     assert found["threshold"] == [YOUNG_THRESHOLD, 10, 10]
     assert found["young"] < 1_000
