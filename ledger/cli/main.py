@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import click
 
@@ -45,6 +46,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def _module_of(name: str) -> ModuleType:
+    """The module that defines the command ``name`` (one of :data:`COMMANDS`), imported."""
+    return importlib.import_module(f"ledger.cli.{COMMANDS[name][0]}")
+
+
 class _CommandsOnDemand(click.Group):
     """The command group, importing a command's module when the command is asked for."""
 
@@ -52,11 +58,9 @@ class _CommandsOnDemand(click.Group):
         return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        found = COMMANDS.get(cmd_name)
-        if found is None:
+        if cmd_name not in COMMANDS:
             return None
-        module, name = found
-        command = getattr(importlib.import_module(f"ledger.cli.{module}"), name)
+        command = getattr(_module_of(cmd_name), COMMANDS[cmd_name][1])
         assert isinstance(command, click.Command)
         return command
 
@@ -89,7 +93,7 @@ def main() -> None:
     # loaded before the heap is settled, so that the collector skips it too.
     named = next((arg for arg in sys.argv[1:] if arg in COMMANDS), None)
     if named is not None:
-        importlib.import_module(f"ledger.cli.{COMMANDS[named][0]}")
+        _module_of(named)
     heap.settle()
     sys.exit(cli.main(prog_name="credledger", standalone_mode=True))
 
