@@ -99,6 +99,7 @@ from ledger.persistence.decided_on import DecidedOn
 from ledger.persistence.event_transcoder import stored_event_transcoder
 from ledger.persistence.personal_data import (
     KEY_ERASED,
+    LEARNER_KNOWN,
     LearnerErasure,
     LearnerRecord,
     OpenedRecord,
@@ -379,7 +380,7 @@ class Ledger(Application[UUID]):
         _deciding_afresh()
         prepared = self._prepared(signed, checked, issuers)
         try:
-            self._save_with_personal_data([prepared.record], prepared.credential)
+            self._save_with_personal_data([prepared.record], prepared.credential, expect_new=True)
         except ConcurrentWrite:
             # The command was written before (a retried request, or the same one sent twice at
             # once): its credential's first event is there. Found by the write, not looked up
@@ -618,6 +619,7 @@ class Ledger(Application[UUID]):
             # then decided again, and that credential is recorded as erased too.
             erasure = LearnerErasure(sorted(learner_refs), held) if learner_refs else None
             self._save(*credentials, self._receipt(erase, signed, result), erasure=erasure)
+            self.vault.forget(sorted(learner_refs))
         else:
             # A store written before the two shared a transaction may have recorded an erasure
             # whose destruction a crash then stopped: a repeated command completes it.
@@ -1395,13 +1397,18 @@ class Ledger(Application[UUID]):
     def _status(credential: Credential) -> str:
         return "revoked" if credential.revoked else "active"
 
-    def _save_with_personal_data(self, records: list[LearnerRecord], *aggregates: Any) -> None:
+    def _save_with_personal_data(
+        self, records: list[LearnerRecord], *aggregates: Any, expect_new: bool = False
+    ) -> None:
         """Save the aggregates' events and the learners' sealed data in one transaction.
 
-        If an erasure destroyed a learner's key after the records were sealed under it, the
-        data is sealed again (under a new key) and saved once more. Any other conflict (on
-        the events themselves, or an issuer that moved on) is reported at once: a second
-        write would only fail the same way.
+        ``expect_new``: learners the vault does not remember are taken for new ones without
+        reading it first (a credential being issued; see ``PersonalDataVault.seal``).
+        If an erasure destroyed a learner's key after the records were sealed under it, or a
+        learner taken for a new one has a key, the data is sealed again (under the key the
+        vault holds, else a new one) and saved once more. Any other conflict (on the events
+        themselves, or an issuer that moved on) is reported at once: a second write would
+        only fail the same way.
         """
         if not records:
             self._save(*aggregates)
@@ -1410,11 +1417,11 @@ class Ledger(Application[UUID]):
         collected = _decided_on.get()
         decided = dict(collected) if collected else {}
         try:
-            self._put(pending, personal_data=self.vault.seal(records))
-        except _KeyErasedMeanwhile:
+            self._put(pending, personal_data=self.vault.seal(records, expect_new=expect_new))
+        except _LearnerKeysChanged:
             if collected is not None:
                 collected.update(decided)  # the second write rests on the same issuers
-            self._put(pending, personal_data=self.vault.seal(records))
+            self._put(pending, personal_data=self.vault.seal(records, fresh=True))
 
     def _save(self, *aggregates: Any, **kwargs: Any) -> None:
         self._put(_pending_events(aggregates), **kwargs)
@@ -1442,8 +1449,8 @@ class Ledger(Application[UUID]):
         try:
             recordings = self.events.put(events, **kwargs)
         except IntegrityError as conflict:
-            if KEY_ERASED in str(conflict):
-                raise _KeyErasedMeanwhile(KEY_ERASED) from None
+            if KEY_ERASED in str(conflict) or LEARNER_KNOWN in str(conflict):
+                raise _LearnerKeysChanged(str(conflict)) from None
             raise ConcurrentWrite(
                 "another command changed this credential at the same moment"
             ) from None
@@ -1474,9 +1481,9 @@ class Ledger(Application[UUID]):
             _decided_on.reset(token)
 
 
-class _KeyErasedMeanwhile(ConcurrentWrite):
-    """A write refused because a learner's key it sealed records under was erased meanwhile:
-    sealed again, the records can be written."""
+class _LearnerKeysChanged(ConcurrentWrite):
+    """A write refused because a learner's key it sealed records under was erased meanwhile,
+    or a learner it gave a new key has one: sealed again, the records can be written."""
 
 
 __all__ = ["CommandResult", "Ledger", "credential_id_for"]

@@ -9,12 +9,18 @@ key; each record names its own, and the erasure destroys both. A record sealed u
 that an erasure destroys before the record is written must not bring the key back: the write
 checks, serialised with the erasure, that the key is still held, and otherwise fails as a
 concurrent write, so the record is sealed again under a new key.)
+
+A vault remembers the wrapped keys it last saw for learners, so that a new credential is not
+preceded by a read of the vault: a learner it does not remember is taken for a new one when the
+caller expects that (a credential being issued), and the write then checks, with the others,
+that the vault holds no key for them; if it does, the record is sealed again under that key.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +36,9 @@ _DATA_KEY_BYTES = 32
 
 # Why a write whose records were sealed under a key that was erased meanwhile is refused.
 KEY_ERASED = "a learner's data key was erased while their record was being written"
+# Why a write whose records were sealed under a new key for a learner is refused: the vault
+# holds a key for them already (the records are sealed again under it).
+LEARNER_KNOWN = "a learner taken for a new one already has a data key"
 # Why an erasure is refused: the learner's credentials changed after it was decided.
 CREDENTIALS_CHANGED = "a learner was given a credential while their erasure was decided"
 
@@ -133,10 +142,12 @@ class LearnerRecord:
 class SealedBatch:
     """Personal data ready to store in the same transaction as the events that commit to it,
     and the learners' existing keys it was sealed under, which the write must find still held
-    (learner reference to wrapped key)."""
+    (learner reference to wrapped key), and the learners it took for new ones unasked."""
 
     records: list[SealedRecord]
     reused_keys: dict[str, bytes]
+    # Learners given a new key without asking the vault first: the write finds none held.
+    new_learners: list[str]
 
 
 @dataclass(frozen=True)
@@ -157,18 +168,39 @@ class PersonalDataVault(ABC):
     an event never commits to data the ledger does not hold.
     """
 
+    # How many learners' wrapped keys a vault remembers (about 200 bytes each).
+    REMEMBERED = 20_000
+
     def __init__(self, cipher: LearnerCipher) -> None:
         self.cipher = cipher
+        self._remembered: dict[str, bytes] = {}
+        self._remembered_lock = threading.Lock()
 
-    def seal(self, records: list[LearnerRecord]) -> SealedBatch:
-        """Encrypt each record under its learner's data key, creating keys for new learners."""
+    def seal(
+        self, records: list[LearnerRecord], *, expect_new: bool = False, fresh: bool = False
+    ) -> SealedBatch:
+        """Encrypt each record under its learner's data key, creating keys for new learners.
+
+        A learner's key is the one remembered, else the vault's (one read for all), else a new
+        one. ``expect_new``: a learner not remembered is taken for a new one without reading
+        the vault (the write checks). ``fresh``: nothing remembered is used (a write sealed
+        under it was refused).
+        """
         refs = {
             r.commitment: self.cipher.learner_ref(r.issuer_id, str(r.learner["identifier"]))
             for r in records
         }
         learners = set(refs.values())
-        wrapped_keys = self._wrapped_keys(sorted(learners))
+        with self._remembered_lock:
+            if fresh:
+                for ref in learners:
+                    self._remembered.pop(ref, None)
+            wrapped_keys = {r: self._remembered[r] for r in learners if r in self._remembered}
+        unknown = sorted(learners - wrapped_keys.keys())
+        if unknown and not expect_new:
+            wrapped_keys.update(self._wrapped_keys(unknown))
         reused_keys = dict(wrapped_keys)
+        new_learners = [r for r in unknown if r not in wrapped_keys] if expect_new else []
         random = self.cipher.random_bytes(len(learners - wrapped_keys.keys()), len(records))
         data_keys: dict[str, bytes] = {}
         for ref in learners:
@@ -189,7 +221,21 @@ class PersonalDataVault(ABC):
             )
             for r in records
         ]
-        return SealedBatch(sealed, reused_keys)
+        self._remember(wrapped_keys)
+        return SealedBatch(sealed, reused_keys, new_learners)
+
+    def _remember(self, wrapped_keys: dict[str, bytes]) -> None:
+        with self._remembered_lock:
+            remembered = self._remembered
+            remembered.update(wrapped_keys)
+            while len(remembered) > self.REMEMBERED:
+                del remembered[next(iter(remembered))]
+
+    def forget(self, learner_refs: list[str]) -> None:
+        """Forget the keys of learners whose records are being erased."""
+        with self._remembered_lock:
+            for ref in learner_refs:
+                self._remembered.pop(ref, None)
 
     def get(self, commitment: str) -> OpenedRecord | None:
         """The clear data behind ``commitment``, or None if unknown or erased."""

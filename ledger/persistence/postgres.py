@@ -23,6 +23,7 @@ from ledger.persistence.decided_on import ISSUER_MOVED, DecidedOn
 from ledger.persistence.personal_data import (
     CREDENTIALS_CHANGED,
     KEY_ERASED,
+    LEARNER_KNOWN,
     LearnerCipher,
     LearnerErasure,
     PersonalDataVault,
@@ -66,6 +67,14 @@ _VAULT_SCHEMA = (
     f" RAISE EXCEPTION '{KEY_ERASED.replace(chr(39), chr(39) * 2)}'"
     " USING ERRCODE = 'integrity_constraint_violation';"
     " END IF; END LOOP; END $$",
+    # A write that gave learners new keys without asking the vault first finds none held
+    # for them; else it fails as an integrity error, and the ledger seals the records again.
+    "CREATE OR REPLACE FUNCTION credledger_require_new_learners(refs TEXT[])"
+    " RETURNS VOID LANGUAGE plpgsql AS $$ BEGIN"
+    " IF EXISTS (SELECT 1 FROM personal_data WHERE learner_ref = ANY(refs)) THEN"
+    f" RAISE EXCEPTION '{LEARNER_KNOWN.replace(chr(39), chr(39) * 2)}'"
+    " USING ERRCODE = 'integrity_constraint_violation';"
+    " END IF; END $$",
     # An erasure holds its learners (exclusive, in one order), finds the vault holding their
     # data for exactly the credentials its events name, else fails as an integrity error (the
     # ledger decides it again), and destroys their records.
@@ -142,6 +151,10 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             curs.execute(
                 "SELECT credledger_hold_learner_keys(%s, %s)",
                 (list(personal_data.reused_keys), list(personal_data.reused_keys.values())),
+            )
+        if personal_data.new_learners:
+            curs.execute(
+                "SELECT credledger_require_new_learners(%s)", (personal_data.new_learners,)
             )
         curs.executemany(
             "INSERT INTO personal_data"
@@ -231,6 +244,7 @@ class PostgresVault(PersonalDataVault):
             return [row["credential_id"] for row in c.fetchall()]
 
     def erase(self, learner_ref: str) -> None:
+        self.forget([learner_ref])
         with self._datastore.transaction(commit=True) as c:
             # Waits for writes that found this learner's key held, and holds off those that
             # have yet to look (see credledger_hold_learner_keys); the delete, a statement of

@@ -21,6 +21,7 @@ from ledger.persistence.decided_on import ISSUER_MOVED, DecidedOn
 from ledger.persistence.personal_data import (
     CREDENTIALS_CHANGED,
     KEY_ERASED,
+    LEARNER_KNOWN,
     LearnerCipher,
     LearnerErasure,
     PersonalDataVault,
@@ -101,6 +102,16 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
                 )
                 if c.fetchone() is None:
                     raise IntegrityError(KEY_ERASED)
+            new = personal_data.new_learners
+            for start in range(0, len(new), 500):
+                chunk = new[start : start + 500]
+                c.execute(
+                    "SELECT 1 FROM personal_data"
+                    f" WHERE learner_ref IN ({', '.join('?' * len(chunk))}) LIMIT 1",
+                    chunk,
+                )
+                if c.fetchone() is not None:
+                    raise IntegrityError(LEARNER_KNOWN)
             c.executemany(
                 "INSERT INTO personal_data"
                 " (commitment, credential_id, learner_ref, ciphertext, wrapped_key)"
@@ -212,6 +223,7 @@ class SQLiteVault(PersonalDataVault):
             return [row["credential_id"] for row in c.fetchall()]
 
     def erase(self, learner_ref: str) -> None:
+        self.forget([learner_ref])
         with self._datastore.transaction(commit=True) as c:
             c.execute("DELETE FROM personal_data WHERE learner_ref = ?", (learner_ref,))
 

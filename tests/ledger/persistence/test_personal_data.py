@@ -290,8 +290,8 @@ def test_a_record_sealed_under_a_key_erased_before_it_is_written_is_sealed_under
     learner_ref, erased_key = learner_and_key(ledger, issue(ledger, issuer, learner=LEARNER))
     seal = app.vault.seal
 
-    def seal_then_erase(records: list[Any]) -> Any:
-        sealed = seal(records)
+    def seal_then_erase(records: list[Any], **options: Any) -> Any:
+        sealed = seal(records, **options)
         monkeypatch.setattr(app.vault, "seal", seal)
         # The learner's erasure commits after the record was sealed under their key.
         app.vault.erase(learner_ref)
@@ -303,6 +303,37 @@ def test_a_record_sealed_under_a_key_erased_before_it_is_written_is_sealed_under
     new_ref, new_key = learner_and_key(ledger, second)
     assert new_ref == learner_ref
     assert new_key != erased_key
+    read = issuer.signer.read_personal_data(second)
+    assert ledger.public.personal_data(read)["learner"] == LEARNER
+
+
+def test_a_new_learners_credential_is_sealed_without_reading_the_vault_first(
+    ledger: RunningLedger, issuer: RegisteredIssuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = ledger.embedded.storage.ledger
+    reads: list[list[str]] = []
+    read = app.vault._wrapped_keys
+
+    def counted(learner_refs: list[str]) -> dict[str, bytes]:
+        reads.append(learner_refs)
+        return read(learner_refs)
+
+    monkeypatch.setattr(app.vault, "_wrapped_keys", counted)
+    credential_id = issue(ledger, issuer, learner=LEARNER)
+    assert reads == []
+    read_back = issuer.signer.read_personal_data(credential_id)
+    assert ledger.public.personal_data(read_back)["learner"] == LEARNER
+
+
+def test_a_learner_the_ledger_does_not_remember_keeps_their_one_key_for_a_new_credential(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    app = ledger.embedded.storage.ledger
+    learner_ref, first_key = learner_and_key(ledger, issue(ledger, issuer, learner=LEARNER))
+    # As after a restart, or for a learner last seen by another API worker.
+    app.vault.forget([learner_ref])
+    second = issue(ledger, issuer, learner=LEARNER, title="Second course")
+    assert learner_and_key(ledger, second) == (learner_ref, first_key)
     read = issuer.signer.read_personal_data(second)
     assert ledger.public.personal_data(read)["learner"] == LEARNER
 
