@@ -198,12 +198,22 @@ class ReadModelProjector:
         reached: Callable[[int], object] | None = None,
     ) -> None:
         """Catch up whenever woken, or every ``interval`` seconds, until ``stop`` is set.
-        ``reached`` is told the position after each batch and after each catch-up (again
-        when nothing was new: a listener that missed one hears it at the next interval)."""
+        ``reached`` is told the position after each batch, and where a catch-up ends if that
+        was not told (when nothing was new: a listener that missed one hears it at the next
+        interval). Once each: telling a single write's position twice woke the process of the
+        request waiting for it a second time, while it answered."""
+        told: list[int] = []
+
+        def progress(at: int) -> None:
+            told.append(at)
+            if reached is not None:
+                reached(at)
+
         while not stop.is_set():
             try:
-                position = self.catch_up(progress=reached)
-                if reached is not None:
+                told.clear()
+                position = self.catch_up(progress=progress)
+                if reached is not None and told[-1:] != [position]:
                     reached(position)
             except Exception:
                 # A database or broker outage: what was applied stays applied; retry.

@@ -12,7 +12,7 @@ from consumers.projector import ReadModelProjector
 from ledger.domain.signing import IssuerKey
 from ledger.persistence import read_model
 from ledger.persistence.read_model import ReadModel
-from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, issue
+from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, issue, wait_for
 
 
 def busy_history(ledger: RunningLedger, issuer: RegisteredIssuer) -> None:
@@ -198,3 +198,47 @@ def test_the_digest_read_in_pages_is_the_digest_of_every_row(
     with live._cursor(write=True) as c:
         c.execute("UPDATE rm_credentials SET status = 'active' WHERE status = 'revoked'")
     assert live.digest() != whole
+
+
+def running_projector(
+    projector: ReadModelProjector, interval: float
+) -> tuple[list[int], threading.Event, Callable[[], None]]:
+    """The projector running in a thread: the positions it tells, its wake, and its stop."""
+    told: list[int] = []
+    stop, wake = threading.Event(), threading.Event()
+    thread = threading.Thread(
+        target=projector.run, args=(stop, wake, interval, told.append), daemon=True
+    )
+    thread.start()
+
+    def stopped() -> None:
+        stop.set()
+        wake.set()
+        thread.join(timeout=10)
+
+    return told, wake, stopped
+
+
+def test_a_running_projector_tells_each_position_a_write_brings_once(
+    ledger: RunningLedger, issuer: RegisteredIssuer, fresh_read_model: Callable[[str], ReadModel]
+) -> None:
+    _, projector = fresh_projection(ledger, fresh_read_model("told"))
+    told, wake, stopped = running_projector(projector, interval=60)
+    wait_for(lambda: len(told) == 1)
+    issue(ledger, issuer)
+    head = ledger.embedded.storage.ledger.recorder.max_notification_id()
+    wake.set()
+    wait_for(lambda: head in told)
+    stopped()
+    assert told.count(head) == 1
+
+
+def test_an_idle_projector_tells_its_position_again_at_each_interval(
+    ledger: RunningLedger, issuer: RegisteredIssuer, fresh_read_model: Callable[[str], ReadModel]
+) -> None:
+    issue(ledger, issuer)
+    head = ledger.embedded.storage.ledger.recorder.max_notification_id()
+    _, projector = fresh_projection(ledger, fresh_read_model("idle"))
+    told, _, stopped = running_projector(projector, interval=0.01)
+    wait_for(lambda: told.count(head) >= 3)
+    stopped()
