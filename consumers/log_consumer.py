@@ -29,6 +29,7 @@ class LogConsumer:
         batch_size: int,
         batch_age: float,
         clock: Callable[[], float] = time.monotonic,
+        gather: float | None = None,
     ) -> None:
         self._follower = follower
         self.log = log
@@ -37,6 +38,10 @@ class LogConsumer:
         self._batch_size = batch_size
         self._batch_age = batch_age
         self._clock = clock
+        # How long a consumer woken from idle waits for the writes right behind the first, to
+        # append them in one transaction: the log's own write per single write was most of
+        # its process's work. A hundredth of the batch age (at most 20 ms) delays no anchor.
+        self._gather = min(0.02, batch_age / 100) if gather is None else gather
         self._opened_at: float | None = None
         # Whether the open batch holds anything but anchoring bookkeeping. Only such a batch
         # closes by age: otherwise each anchor's own event would call for the next anchor.
@@ -92,7 +97,9 @@ class LogConsumer:
     def run(
         self, stop: threading.Event, wake: threading.Event, interval: float | None = None
     ) -> None:
-        """Catch up whenever woken, and at least every quarter of the batch age."""
+        """Catch up whenever woken, and at least every quarter of the batch age. Woken from
+        idle, it first gathers the writes that follow (see ``gather``); woken while it was
+        catching up, it goes on at once."""
         interval = min(0.5, self._batch_age / 4) if interval is None else interval
         while not stop.is_set():
             try:
@@ -101,5 +108,6 @@ class LogConsumer:
                 # A database or broker outage: the log keeps what it appended; retry.
                 log.exception("the log consumer failed; retrying")
                 stop.wait(1.0)
-            wake.wait(interval)
+            if not wake.is_set() and wake.wait(interval) and self._gather > 0:
+                stop.wait(self._gather)
             wake.clear()

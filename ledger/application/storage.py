@@ -47,7 +47,8 @@ def open_storage(settings: Settings) -> Storage:
     cipher = LearnerCipher(settings.master_key_bytes())
     env = {
         **backend.event_store_env(settings),
-        # Issuers are read by every command; the cache fast-forwards, so it is never stale.
+        # Issuers are read by every command. The cache fast-forwards when read; an issue
+        # decided on it unread is written only if the issuer it held was current.
         "AGGREGATE_CACHE_MAXSIZE": "10000",
     }
     with backend.schema_lock(settings):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,11 +15,16 @@ import httpx
 import pytest
 
 from anchors.checkpoint import NoteVerifier, verify_checkpoint
+from anchors.log import TransparencyLog
 from anchors.merkle import leaf_hash, reference_root, verify_consistency, verify_inclusion
+from anchors.sqlite import SQLiteLogStore
 from consumers.envelope import entry
+from consumers.follower import NotificationFollower
+from consumers.log_consumer import LogConsumer
+from ledger.domain.commands import SignedCommand
 from ledger.runtime.embedded import EmbeddedLedger
 from ledger.settings import Settings, create_secrets
-from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, issue
+from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, issue
 
 BATCH = 4
 
@@ -137,3 +143,40 @@ def test_a_restarted_ledger_resumes_the_log_without_gaps_or_repeats(
         wait_for(lambda: again.storage.log.size() == len(stored))
         expected = [entry(n.id, app.mapper.to_domain_event(n)) for n in stored]
         assert again.storage.log.store.entries(0, len(stored) + 5) == expected
+
+
+def test_a_consumer_woken_from_idle_appends_the_writes_right_behind_in_one_go(
+    ledger: RunningLedger, issuer: RegisteredIssuer, tmp_path: Path
+) -> None:
+    app = ledger.embedded.storage.ledger
+    log = TransparencyLog(SQLiteLogStore(tmp_path / "gathered.sqlite"))
+    appends: list[int] = []
+    append = log.append
+
+    def counted(entries: Any, positions: Any) -> int:
+        appends.append(len(entries))
+        return append(entries, positions)
+
+    log.append = counted  # type: ignore[method-assign]
+    consumer = LogConsumer(
+        NotificationFollower(app), log, ledger.embedded.signer, "gathered", 1000, 60.0, gather=5.0
+    )
+    stop, wake = threading.Event(), threading.Event()
+    running = threading.Thread(target=consumer.run, args=(stop, wake, 60.0), daemon=True)
+    running.start()
+    wait_for(lambda: log.position() == app.recorder.max_notification_id())
+    before = len(appends)
+    wake.set()
+    # Three writes while it gathers, each waking it again as the serving process does.
+    for i in range(3):
+        app.issue(
+            SignedCommand(**issuer.signer.issue(content(), {**LEARNER, "identifier": f"g{i}"}))
+        )
+        wake.set()
+    wait_for(lambda: log.position() == app.recorder.max_notification_id())
+    stop.set()
+    wake.set()
+    running.join(timeout=10)
+    # One append for the three (and whatever the running ledger's anchoring wrote meanwhile).
+    assert len(appends[before:]) == 1
+    assert appends[before] >= 3
