@@ -6,6 +6,7 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -25,6 +26,20 @@ from ledger.persistence.read_model import PositionNotices, ReadModel
 from ledger.persistence.wallet_sessions import WalletSessions
 from ledger.settings import Settings
 from ledger.stacking.verified import VerifiedComponents
+
+
+@dataclass
+class DeferredWait:
+    """Where a request that waits in the event loop (``ApiContext.reached``) is told the
+    position its write's thread would otherwise have waited for."""
+
+    target: int | None = None
+
+
+_deferred_wait: ContextVar[DeferredWait | None] = ContextVar(
+    "credledger_deferred_wait", default=None
+)
+
 
 # As many concurrent writes as requests Starlette runs in threads by default: concurrent
 # writes are committed together (group commit), so more of them waiting costs nothing.
@@ -174,11 +189,33 @@ class ApiContext:
             self._caught_up = max(self._caught_up, reached)
             if reached >= target:
                 return  # caught up by this request: no reading of the position to wait for
+        deferred = _deferred_wait.get()
+        if deferred is not None:
+            deferred.target = target  # the request's task waits (``reached``)
+            return
         if not self._read_model_watch.wait(target, self.consistency_wait):
-            raise Unavailable(
-                "the command was stored, but the read model has not caught up yet; "
-                "query its status again shortly"
-            )
+            raise _not_caught_up()
+
+    def deferring_waits(self) -> DeferredWait:
+        """Have ``written`` in this context (and copies of it made from now on) leave the
+        wait to the event loop: returns where it leaves the position."""
+        deferred = DeferredWait()
+        _deferred_wait.set(deferred)
+        return deferred
+
+    async def reached(self, deferred: DeferredWait) -> None:
+        """Wait, in the event loop, until the read model shows what ``written`` left."""
+        if deferred.target is None:
+            return
+        if not await self._read_model_watch.reached(deferred.target, self.consistency_wait):
+            raise _not_caught_up()
+
+
+def _not_caught_up() -> Unavailable:
+    return Unavailable(
+        "the command was stored, but the read model has not caught up yet; "
+        "query its status again shortly"
+    )
 
 
 def request_begins() -> None:

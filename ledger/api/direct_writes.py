@@ -210,12 +210,16 @@ class DirectWrites:
                 break
         call = functools.partial(direct.call, self.ctx, scope, b"".join(chunks))
         request_begins()
+        deferred = self.ctx.deferring_waits()
         try:
             # The write blocks on the store: a thread of the context's pool, carrying the
             # request's context (its id) so that the lines it logs name the request.
             answer = await asyncio.get_running_loop().run_in_executor(
                 self.ctx.writers, contextvars.copy_context().run, call
             )
+            # Read-your-writes: this task waits, not the thread, which a second handoff (to
+            # the thread, then back to the loop) would cost every write's answer.
+            await self.ctx.reached(deferred)
         except Exception as exc:
             problem = known_problem(exc, scope["method"], scope["path"])
             if problem is None:

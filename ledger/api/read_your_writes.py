@@ -5,11 +5,13 @@ the process listens, and waiting requests wake as soon as their position is anno
 they do not, or while the listener cannot listen, every waiting request of a process shares
 one poller of the read model's position, so the database sees one query per interval however
 many requests wait (with PostgreSQL and several workers, a poll per request was most of the
-database's work under load).
+database's work under load). A request may wait in a thread (``wait``) or as a task of the
+event loop (``reached``), which the announcement wakes without a thread of its own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -46,25 +48,19 @@ class PositionWatch:
         self._listening = False
         self._listener: threading.Thread | None = None
         self._closed = False
+        # The event loop's waiting tasks: (target, their loop, the future they await).
+        self._tasks: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
 
     def wait(self, target: int, timeout: float) -> bool:
         """Whether the position reached ``target`` within ``timeout`` seconds. Re-raises what
         the poll raised (a database outage) rather than waiting it out."""
         deadline = time.monotonic() + timeout
         with self._changed:
-            if self._notices is not None and self._listener is None and not self._closed:
-                self._listener = threading.Thread(
-                    target=self._listen, name="read-your-writes-listener", daemon=True
-                )
-                self._listener.start()
+            self._start_listening()
             self._waiting += 1
             try:
                 while self._failure is None and self._known < target:
-                    if not self._listening and not self._polling:
-                        self._polling = True
-                        poller = threading.Thread(target=self._poll, name="read-your-writes")
-                        poller.daemon = True
-                        poller.start()
+                    self._start_polling()
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         return False
@@ -74,6 +70,47 @@ class PositionWatch:
                 return True
             finally:
                 self._waiting -= 1
+
+    async def reached(self, target: int, timeout: float) -> bool:
+        """As :meth:`wait`, awaited by a task of the running event loop instead of holding a
+        thread: the thread that learns the position wakes the loop directly."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        waiter = (target, loop, future)
+        with self._changed:
+            if self._failure is None and self._known >= target:
+                return True
+            self._start_listening()
+            self._waiting += 1
+            self._tasks.append(waiter)
+            self._start_polling()
+        try:
+            await asyncio.wait_for(future, timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            with self._changed:
+                self._waiting -= 1
+                if waiter in self._tasks:
+                    self._tasks.remove(waiter)
+
+    def _start_listening(self) -> None:
+        """Start the listener if there are notices to hear and none listens; holds the lock."""
+        if self._notices is not None and self._listener is None and not self._closed:
+            self._listener = threading.Thread(
+                target=self._listen, name="read-your-writes-listener", daemon=True
+            )
+            self._listener.start()
+
+    def _start_polling(self) -> None:
+        """Start the poller if nothing tells the position and no poller runs; holds the
+        lock."""
+        if not self._listening and not self._polling:
+            self._polling = True
+            poller = threading.Thread(target=self._poll, name="read-your-writes")
+            poller.daemon = True
+            poller.start()
 
     def close(self) -> None:
         """Stop listening (waiting requests fall back to polling)."""
@@ -90,6 +127,21 @@ class PositionWatch:
             self._failure = failure
         if changed:
             self._changed.notify_all()
+            self._wake_tasks()
+
+    def _wake_tasks(self) -> None:
+        """Settle the futures of waiting tasks whose position is reached, or that must hear
+        of a failure; holds the lock."""
+        waiting = []
+        for waiter in self._tasks:
+            target, loop, future = waiter
+            if self._known >= target:
+                loop.call_soon_threadsafe(_settle, future, None)
+            elif self._failure is not None:
+                loop.call_soon_threadsafe(_settle, future, self._failure)
+            else:
+                waiting.append(waiter)
+        self._tasks = waiting
 
     def _poll(self) -> None:
         while True:
@@ -122,10 +174,24 @@ class PositionWatch:
                     if self._listening:
                         log.warning("read-your-writes: not listening (%s); polling", exc)
                     self._listening = False
-                    self._changed.notify_all()  # a waiter starts the poller
+                    self._changed.notify_all()  # a waiting thread starts the poller
+                    if self._tasks:
+                        self._start_polling()
                 self._notices.close()
                 time.sleep(_RELISTEN_PAUSE)
         with self._changed:
             self._listening = False
             self._changed.notify_all()
+            if self._tasks:
+                self._start_polling()
         self._notices.close()
+
+
+def _settle(future: asyncio.Future[None], failure: Exception | None) -> None:
+    """In the future's loop: its waiter's position was reached (or ``failure`` happened)."""
+    if future.done():
+        return
+    if failure is None:
+        future.set_result(None)
+    else:
+        future.set_exception(failure)

@@ -3,6 +3,7 @@ announcements where the store makes them, else through one shared poller."""
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 import time
@@ -97,6 +98,49 @@ def test_while_nothing_can_be_heard_the_position_is_polled() -> None:
     watch = PositionWatch(position, interval=0.001, notices=Notices(ConnectionError("down")))
     threading.Timer(0.05, lambda: setattr(position, "value", 3)).start()
     assert watch.wait(3, timeout=10)
+    watch.close()
+
+
+def awaited(watch: PositionWatch, target: int, timeout: float) -> bool:
+    """Whether ``target`` was reached within ``timeout``, awaited by an event loop's task."""
+    return asyncio.run(watch.reached(target, timeout))
+
+
+def test_a_task_of_the_event_loop_waits_until_the_position_reaches_its_write() -> None:
+    position = Position()
+    watch = PositionWatch(position, interval=0.001)
+    threading.Timer(0.05, lambda: setattr(position, "value", 7)).start()
+    assert awaited(watch, 7, timeout=10)
+
+
+def test_a_task_gives_up_when_the_position_does_not_come() -> None:
+    assert not awaited(PositionWatch(Position(), interval=0.001), 1, timeout=0.05)
+
+
+def test_an_outage_of_the_read_model_is_raised_to_a_waiting_task() -> None:
+    position = Position()
+    position.failure = ConnectionError("the database is down")
+    with pytest.raises(ConnectionError):
+        awaited(PositionWatch(position, interval=0.001), 1, timeout=10)
+
+
+def test_an_announced_position_wakes_a_waiting_task_without_a_thread_or_a_poll() -> None:
+    position, notices = Position(), Notices()
+    watch = PositionWatch(position, interval=60, notices=notices)
+    threading.Timer(0.2, lambda: notices.heard.put(7)).start()
+    threads = threading.active_count()
+    assert awaited(watch, 7, timeout=10)
+    # The listener (started by the first wait), and no thread a waiter held.
+    assert threading.active_count() <= threads + 1
+    assert position.reads <= 2
+    watch.close()
+
+
+def test_a_task_waiting_when_the_listener_fails_is_told_by_the_poller() -> None:
+    position = Position()
+    watch = PositionWatch(position, interval=0.001, notices=Notices(ConnectionError("down")))
+    threading.Timer(0.05, lambda: setattr(position, "value", 3)).start()
+    assert awaited(watch, 3, timeout=10)
     watch.close()
 
 
