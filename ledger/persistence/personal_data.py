@@ -22,6 +22,7 @@ import hmac
 import secrets
 import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,7 +174,9 @@ class PersonalDataVault(ABC):
 
     def __init__(self, cipher: LearnerCipher) -> None:
         self.cipher = cipher
-        self._remembered: dict[str, bytes] = {}
+        # Oldest first: an ordered dict drops its first item at once, where a dict's first
+        # item is found past every slot deleted before it.
+        self._remembered: OrderedDict[str, bytes] = OrderedDict()
         self._remembered_lock = threading.Lock()
 
     def seal(
@@ -229,7 +232,7 @@ class PersonalDataVault(ABC):
             remembered = self._remembered
             remembered.update(wrapped_keys)
             while len(remembered) > self.REMEMBERED:
-                del remembered[next(iter(remembered))]
+                remembered.popitem(last=False)
 
     def forget(self, learner_refs: list[str]) -> None:
         """Forget the keys of learners whose records are being erased."""
