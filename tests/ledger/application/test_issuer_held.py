@@ -31,16 +31,23 @@ def signed(signer: CommandSigner, identifier: str) -> SignedCommand:
     return SignedCommand.model_validate(body)
 
 
+@pytest.fixture
+def held(ledger: RunningLedger, issuer: RegisteredIssuer) -> Ledger:
+    """The ledger application, holding the issuer since it issued a first credential."""
+    app = application(ledger)
+    app.issue(signed(issuer.signer, "first"))
+    return app
+
+
 def credential_events(ledger: RunningLedger) -> int:
     notifications = application(ledger).recorder.select_notifications(start=None, limit=10**6)
     return sum("Credential" in n.topic for n in notifications)
 
 
 def test_an_issue_reads_nothing_of_its_issuer_from_the_store_once_the_issuer_is_held(
-    ledger: RunningLedger, issuer: RegisteredIssuer, monkeypatch: pytest.MonkeyPatch
+    held: Ledger, issuer: RegisteredIssuer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = application(ledger)
-    app.issue(signed(issuer.signer, "first"))
+    app = held
     reads: list[Any] = []
     read = app.repository.event_store.get
 
@@ -54,37 +61,31 @@ def test_an_issue_reads_nothing_of_its_issuer_from_the_store_once_the_issuer_is_
 
 
 def test_an_issue_signed_with_a_key_rotated_away_since_the_issuer_was_held_is_refused(
-    ledger: RunningLedger, issuer: RegisteredIssuer
+    ledger: RunningLedger, issuer: RegisteredIssuer, held: Ledger
 ) -> None:
-    app = application(ledger)
-    app.issue(signed(issuer.signer, "first"))
     old = CommandSigner(issuer.key, issuer.issuer_id)
     ledger.public.rotate_key(issuer.signer.rotate_key(IssuerKey.generate()))
     with pytest.raises(SignatureInvalid):
-        app.issue(signed(old, "second"))
+        held.issue(signed(old, "second"))
     assert credential_events(ledger) == 1
 
 
 def test_an_issue_signed_with_the_key_rotated_in_since_the_issuer_was_held_is_written(
-    ledger: RunningLedger, issuer: RegisteredIssuer
+    ledger: RunningLedger, issuer: RegisteredIssuer, held: Ledger
 ) -> None:
-    app = application(ledger)
-    app.issue(signed(issuer.signer, "first"))
     new_key = IssuerKey.generate()
     ledger.public.rotate_key(issuer.signer.rotate_key(new_key))
-    result = app.issue(signed(CommandSigner(new_key, issuer.issuer_id), "second"))
+    result = held.issue(signed(CommandSigner(new_key, issuer.issuer_id), "second"))
     assert (result.status, result.replayed) == ("active", False)
     assert credential_events(ledger) == 2
 
 
 def test_an_issue_after_its_held_issuer_was_suspended_is_refused_and_not_written(
-    ledger: RunningLedger, issuer: RegisteredIssuer
+    ledger: RunningLedger, issuer: RegisteredIssuer, held: Ledger
 ) -> None:
-    app = application(ledger)
-    app.issue(signed(issuer.signer, "first"))
     ledger.admin.suspend_issuer(issuer.issuer_id, "audit")
     with pytest.raises(IssuerSuspended):
-        app.issue(signed(issuer.signer, "second"))
+        held.issue(signed(issuer.signer, "second"))
     assert credential_events(ledger) == 1
 
 
