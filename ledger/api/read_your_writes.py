@@ -173,18 +173,20 @@ class PositionWatch:
                 with self._changed:
                     if self._listening:
                         log.warning("read-your-writes: not listening (%s); polling", exc)
-                    self._listening = False
-                    self._changed.notify_all()  # a waiting thread starts the poller
-                    if self._tasks:
-                        self._start_polling()
+                    self._not_listening()
                 self._notices.close()
                 time.sleep(_RELISTEN_PAUSE)
         with self._changed:
-            self._listening = False
-            self._changed.notify_all()
-            if self._tasks:
-                self._start_polling()
+            self._not_listening()
         self._notices.close()
+
+    def _not_listening(self) -> None:
+        """The listener stopped: waiting threads start the poller themselves, waiting tasks
+        have it started for them; holds the lock."""
+        self._listening = False
+        self._changed.notify_all()
+        if self._tasks:
+            self._start_polling()
 
 
 def _settle(future: asyncio.Future[None], failure: Exception | None) -> None:

@@ -203,7 +203,7 @@ class PersonalDataVault(ABC):
         if unknown and not expect_new:
             wrapped_keys.update(self._wrapped_keys(unknown))
         reused_keys = dict(wrapped_keys)
-        new_learners = [r for r in unknown if r not in wrapped_keys] if expect_new else []
+        new_learners = unknown if expect_new else []  # not looked up: taken for new
         random = self.cipher.random_bytes(len(learners - wrapped_keys.keys()), len(records))
         data_keys: dict[str, bytes] = {}
         for ref in learners:
