@@ -5,17 +5,26 @@ whichever thread writes it; lines about stored events name their positions, whic
 anchoring lines name too, so a request can be followed to its event and its anchor. What is
 logged is counts, positions, types and codes: never a learner's data, a request body or a
 secret (messages are written so; ``tests/operations`` checks a whole run).
+
+Lines are formatted and written by a thread of their own: a request's thread only hands its
+record over, so a slow sink (a full pipe, a stalled journal) holds no request and the event
+loop does not format timestamps. The hand-over is bounded: when the writer falls that far
+behind, loggers wait for it rather than drop lines or grow without bound. What is handed over
+is written before the process exits normally.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import queue
 import re
 import secrets
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from logging.handlers import QueueHandler, QueueListener
 from typing import Literal
 
 LogFormat = Literal["text", "json"]
@@ -74,11 +83,52 @@ class TextLines(logging.Formatter):
         return f"{text} [request {rid}]" if rid else text
 
 
+HANDOVER_RECORDS = 10_000
+"""Records waiting for the writer thread before loggers wait for it."""
+
+
+class _Handover(QueueHandler):
+    """Hands each record to the writer thread, its message already merged with its arguments
+    (an argument changed after the call cannot change the line) and its request id taken in
+    the logging thread (the id is a context variable)."""
+
+    def __init__(self, records: queue.Queue[logging.LogRecord]) -> None:
+        super().__init__(records)
+        self._records = records
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record.msg = record.getMessage()
+        record.args = None
+        return record
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        # Waits while the queue is full (QueueHandler's own put_nowait would raise).
+        self._records.put(record)
+
+
+_writer: QueueListener | None = None
+
+
+def _stop_writer() -> None:
+    """Write what was handed over, and stop the writer thread."""
+    global _writer
+    if _writer is not None:
+        _writer.stop()
+        _writer = None
+
+
 def configure(log_format: LogFormat = "text", level: str = "INFO") -> None:
-    """Send every logger's lines (uvicorn's too) to standard error in ``log_format``."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLines() if log_format == "json" else TextLines())
+    """Send every logger's lines (uvicorn's too) to standard error in ``log_format``, written
+    by a thread of their own."""
+    _stop_writer()
+    stream = logging.StreamHandler(sys.stderr)
+    stream.setFormatter(JsonLines() if log_format == "json" else TextLines())
+    records: queue.Queue[logging.LogRecord] = queue.Queue(HANDOVER_RECORDS)
+    handler = _Handover(records)
     handler.addFilter(_RequestIds())
+    global _writer
+    _writer = QueueListener(records, stream)
+    _writer.start()
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
@@ -93,3 +143,6 @@ def configure(log_format: LogFormat = "text", level: str = "INFO") -> None:
     access = logging.getLogger("uvicorn.access")
     access.handlers = []
     access.propagate = False
+
+
+atexit.register(_stop_writer)
