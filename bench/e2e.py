@@ -134,6 +134,8 @@ class CpuMeter:
             return "serving process"
         if pid == os.getpid():
             return "benchmark clients"
+        if "anvil" in command:
+            return "Anvil"
         if "ledger.runtime.consumer_process" in command:
             if command.split()[-1] == "read-model":
                 return "read-model process"
@@ -148,8 +150,6 @@ class CpuMeter:
             return "PostgreSQL"
         if "kafka.Kafka" in command:
             return "Kafka broker"
-        if "anvil" in command:
-            return "Anvil"
         return "other"
 
     def read(self) -> dict[str, float]:
@@ -158,6 +158,22 @@ class CpuMeter:
         for pid, (_, _, cpu, _) in table.items():
             part = self._part(pid, table)
             parts[part] = parts.get(part, 0.0) + cpu
+        return parts
+
+    def written(self) -> dict[str, float]:
+        """Bytes each part has had written to disk (``write_bytes`` of ``/proc/PID/io``: the
+        pages it dirtied that reached the disk, a checkpoint's copies and the log's included)."""
+        table = process_table()
+        parts: dict[str, float] = {}
+        for pid in table:
+            try:
+                io = Path(f"/proc/{pid}/io").read_text()
+            except OSError:
+                continue
+            line = next((x for x in io.splitlines() if x.startswith("write_bytes:")), None)
+            if line is not None:
+                part = self._part(pid, table)
+                parts[part] = parts.get(part, 0.0) + int(line.split()[1])
         return parts
 
     @staticmethod

@@ -15,7 +15,9 @@ its own, spooled to disk as bulk bodies of 100. Then, each phase timed on the wa
 4. **audit**: ``credledger audit --data-dir … --rpc <the ledger's Anvil>`` over the whole history;
    it must be clean.
 
-Reported: wall time and rate per phase, the peak memory (VmHWM) of every process of the
+Reported: wall time and rate per phase; for each quarter of the issuing, the CPU and the disk
+writes a credential of each part of the deployment (how their costs grow as the stores do);
+the peak memory (VmHWM) of every process of the
 deployment (scale-out: and of PostgreSQL and the broker since they started) and of the audit,
 and the disk bytes per credential of every store: SQLite files; or PostgreSQL tables and the
 run's Kafka topic.
@@ -29,6 +31,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import http.client
+import itertools
 import json
 import multiprocessing
 import os
@@ -44,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from e2e import PG_PORT, ROOT, Deployment, process_table, scale_out_environment, services
+from e2e import PG_PORT, ROOT, CpuMeter, Deployment, process_table, scale_out_environment, services
 
 from ledger.client import CommandSigner, LedgerClient
 from ledger.domain import samples
@@ -215,6 +218,49 @@ def issue_all(url: str, bodies: Path, clients: int, answered: dict[str, float]) 
     return time.monotonic() - started
 
 
+class Quarters:
+    """Each part's CPU seconds and bytes written to disk, read as each quarter of the
+    credentials is answered: what a credential costs each part as the stores grow."""
+
+    def __init__(self, serving_pid: int, credentials: int, answered: dict[str, float]) -> None:
+        self._meter = CpuMeter(serving_pid)
+        self._marks = [credentials * q // 4 for q in range(1, 5)]
+        self._answered = answered
+        self.readings = [self._reading(0)]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _reading(self, count: int) -> tuple[int, dict[str, float], dict[str, float]]:
+        return count, self._meter.read(), self._meter.written()
+
+    def _watch(self) -> None:
+        while self._marks and not self._stop.wait(0.25):
+            count = len(self._answered)
+            if count >= self._marks[0]:
+                while self._marks and count >= self._marks[0]:
+                    self._marks.pop(0)
+                self.readings.append(self._reading(count))
+
+    def stop(self) -> list[dict[str, Any]]:
+        """Per quarter: credentials answered, and each part's CPU ms and disk KB a credential."""
+        self._stop.set()
+        self._thread.join()
+        if self.readings[-1][0] < len(self._answered):
+            self.readings.append(self._reading(len(self._answered)))
+        quarters = []
+        for (n0, cpu0, disk0), (n1, cpu1, disk1) in itertools.pairwise(self.readings):
+            count = n1 - n0
+            quarters.append(
+                {
+                    "answered": [n0, n1],
+                    "cpu_ms": {k: (v - cpu0.get(k, 0.0)) * 1000 / count for k, v in cpu1.items()},
+                    "disk_kb": {k: (v - disk0.get(k, 0)) / 1024 / count for k, v in disk1.items()},
+                }
+            )
+        return quarters
+
+
 class AnchorWatch:
     """When each credential's document is first seen in a recorded anchor."""
 
@@ -264,8 +310,10 @@ def run(
         print("issuing ...", file=sys.stderr, flush=True)
         watch = AnchorWatch(deployment.url)
         answered: dict[str, float] = {}
+        quarters = Quarters(deployment.process.pid, credentials, answered)
         started = time.monotonic()
         issue_seconds = issue_all(deployment.url, bodies, clients, answered)
+        by_quarter = quarters.stop()
         while len(watch.anchored) < len(answered):
             time.sleep(0.2)
         anchored_at = time.monotonic()
@@ -323,6 +371,7 @@ def run(
             "report": report,
         },
         "total_seconds": current_at - started + audit_seconds,
+        "by_quarter": by_quarter,
         "peak_memory": memory,
         "disk_bytes_per_credential": {name: size / credentials for name, size in disk.items()},
     }
@@ -364,6 +413,16 @@ def main() -> None:
         f"({audit['entries_per_second']:.0f} log entries/s); in all "
         f"{result['total_seconds']:.0f} s"
     )
+    last = result["by_quarter"][-1]["cpu_ms"]
+    parts = sorted((p for p in last if last[p] >= 0.01), key=lambda p: -last[p])
+    print("a credential, by quarter of the issuing: CPU ms / KB written to disk")
+    for quarter in result["by_quarter"]:
+        first, last = quarter["answered"]
+        cells = ", ".join(
+            f"{part} {quarter['cpu_ms'].get(part, 0):.2f} / {quarter['disk_kb'].get(part, 0):.1f}"
+            for part in parts
+        )
+        print(f"  {first:>9,}-{last:<9,} {cells}")
     peak = max(result["peak_memory"].values(), default=0)
     audit_peaks = result["audit"]["peak_memory"]
     own = max((v for k, v in audit_peaks.items() if "ledger.cli audit" in k), default=0)
