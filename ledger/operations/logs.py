@@ -106,7 +106,15 @@ class _Handover(QueueHandler):
         self._records.put(record)
 
 
-_writer: QueueListener | None = None
+class _Writer(QueueListener):
+    """The thread that formats and writes the records handed over."""
+
+    def enqueue_sentinel(self) -> None:
+        # Waits for room, as loggers do: a full queue at exit must not lose the stop.
+        self.queue.put(self._sentinel)  # type: ignore[attr-defined]
+
+
+_writer: _Writer | None = None
 
 
 def _stop_writer() -> None:
@@ -120,19 +128,22 @@ def _stop_writer() -> None:
 def configure(log_format: LogFormat = "text", level: str = "INFO") -> None:
     """Send every logger's lines (uvicorn's too) to standard error in ``log_format``, written
     by a thread of their own."""
-    _stop_writer()
+    global _writer
+    previous = _writer
     stream = logging.StreamHandler(sys.stderr)
     stream.setFormatter(JsonLines() if log_format == "json" else TextLines())
     records: queue.Queue[logging.LogRecord] = queue.Queue(HANDOVER_RECORDS)
     handler = _Handover(records)
     handler.addFilter(_RequestIds())
-    global _writer
-    _writer = QueueListener(records, stream)
+    _writer = _Writer(records, stream)
     _writer.start()
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
     root.addHandler(handler)
+    if previous is not None:
+        # Once no logger hands it more: what it holds is written, none is lost.
+        previous.stop()
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error"):
         named = logging.getLogger(name)

@@ -70,3 +70,17 @@ def test_every_line_handed_over_is_written_before_the_process_exits() -> None:
     lines = done.stderr.decode().splitlines()
     assert len(lines) == 5000
     assert '"message": "line 4999"' in lines[-1]
+
+
+def test_configuring_again_writes_what_the_first_writer_held(
+    stalled: StalledSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logging.getLogger("credledger.test").info("before")
+    stalled.released.set()
+    monkeypatch.setattr(sys, "stderr", stalled)  # pytest's capture took it back for the test
+    logs.configure("text", "INFO")
+    logging.getLogger("credledger.test").info("after")
+    logs.configure("text", "INFO")
+    written = stalled.getvalue()
+    assert "before\n" in written
+    assert "after\n" in written
