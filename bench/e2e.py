@@ -121,6 +121,17 @@ def process_table() -> dict[int, tuple[int, str, float, int]]:
     return found
 
 
+def proc_number(pid: int, name: str, key: str) -> int | None:
+    """The first number of the ``key:`` line of ``/proc/PID/name`` (``status``, ``io``), or None
+    if the process is gone or the file has no such line."""
+    try:
+        text = Path(f"/proc/{pid}/{name}").read_text()
+    except OSError:
+        return None
+    line = next((x for x in text.splitlines() if x.startswith(f"{key}:")), None)
+    return None if line is None else int(line.split()[1])
+
+
 class CpuMeter:
     """CPU seconds each part of a deployment spends between two readings."""
 
@@ -166,14 +177,10 @@ class CpuMeter:
         table = process_table()
         parts: dict[str, float] = {}
         for pid in table:
-            try:
-                io = Path(f"/proc/{pid}/io").read_text()
-            except OSError:
-                continue
-            line = next((x for x in io.splitlines() if x.startswith("write_bytes:")), None)
-            if line is not None:
+            written = proc_number(pid, "io", "write_bytes")
+            if written is not None:
                 part = self._part(pid, table)
-                parts[part] = parts.get(part, 0.0) + int(line.split()[1])
+                parts[part] = parts.get(part, 0.0) + written
         return parts
 
     @staticmethod

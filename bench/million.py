@@ -47,7 +47,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from e2e import PG_PORT, ROOT, CpuMeter, Deployment, process_table, scale_out_environment, services
+from e2e import (
+    PG_PORT,
+    ROOT,
+    CpuMeter,
+    Deployment,
+    proc_number,
+    process_table,
+    scale_out_environment,
+    services,
+)
 
 from ledger.client import CommandSigner, LedgerClient
 from ledger.domain import samples
@@ -101,16 +110,15 @@ def peak_memory(root: int) -> dict[str, int]:
     """Peak resident memory (bytes) of ``root`` and every process under it, by command."""
     peaks: dict[str, int] = {}
     for pid in _descendants(root):
+        peak = proc_number(pid, "status", "VmHWM")
         try:
-            status = Path(f"/proc/{pid}/status").read_text()
             command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        line = next((x for x in status.splitlines() if x.startswith("VmHWM:")), None)
-        if line is None:
+        if peak is None:
             continue
         name = " ".join(c.decode(errors="replace") for c in command[:4] if c)[-70:]
-        peaks[f"{pid} {name}"] = int(line.split()[1]) * 1024
+        peaks[f"{pid} {name}"] = peak * 1024
     return peaks
 
 
@@ -153,13 +161,9 @@ def service_memory() -> dict[str, int]:
     for pid, (_, command, _, _) in process_table().items():
         if "postgres" not in command and "kafka.Kafka" not in command:
             continue
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        line = next((x for x in status.splitlines() if x.startswith("VmHWM:")), None)
-        if line is not None:
-            peaks[f"{pid} {command[:60]}"] = int(line.split()[1]) * 1024
+        peak = proc_number(pid, "status", "VmHWM")
+        if peak is not None:
+            peaks[f"{pid} {command[:60]}"] = peak * 1024
     return peaks
 
 
