@@ -111,11 +111,11 @@ def peak_memory(root: int) -> dict[str, int]:
     peaks: dict[str, int] = {}
     for pid in _descendants(root):
         peak = proc_number(pid, "status", "VmHWM")
+        if peak is None:
+            continue
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
-            continue
-        if peak is None:
             continue
         name = " ".join(c.decode(errors="replace") for c in command[:4] if c)[-70:]
         peaks[f"{pid} {name}"] = peak * 1024

@@ -92,10 +92,6 @@ class _Handover(QueueHandler):
     (an argument changed after the call cannot change the line) and its request id taken in
     the logging thread (the id is a context variable)."""
 
-    def __init__(self, records: queue.Queue[logging.LogRecord]) -> None:
-        super().__init__(records)
-        self._records = records
-
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         record.msg = record.getMessage()
         record.args = None
@@ -103,7 +99,7 @@ class _Handover(QueueHandler):
 
     def enqueue(self, record: logging.LogRecord) -> None:
         # Waits while the queue is full (QueueHandler's own put_nowait would raise).
-        self._records.put(record)
+        self.queue.put(record)  # type: ignore[attr-defined]
 
 
 class _Writer(QueueListener):
