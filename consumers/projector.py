@@ -45,8 +45,6 @@ def _credential_version(event_name: str) -> Handler:
             at,
             position,
         )
-        if version == 1:
-            writer.status_entry(credential_id, event.command["issuer_id"])
 
     return handle
 

@@ -36,7 +36,8 @@ SCHEMA = (
     " credential_id TEXT PRIMARY KEY, issuer_id TEXT NOT NULL, status TEXT NOT NULL,"
     " current_version INTEGER NOT NULL, title TEXT NOT NULL, issued TEXT NOT NULL,"
     " created_at TEXT NOT NULL, updated_at TEXT NOT NULL, revoked_at TEXT,"
-    " revocation_reason TEXT, personal_data_erased INTEGER NOT NULL)",
+    " revocation_reason TEXT, personal_data_erased INTEGER NOT NULL,"
+    " status_list INTEGER, status_index INTEGER)",
     "CREATE INDEX IF NOT EXISTS rm_credentials_by_issuer"
     " ON rm_credentials (issuer_id, credential_id)",
     "CREATE TABLE IF NOT EXISTS rm_credential_versions ("
@@ -47,8 +48,6 @@ SCHEMA = (
     " document_id TEXT PRIMARY KEY, issuer_id TEXT NOT NULL, credential_id TEXT NOT NULL,"
     " version INTEGER NOT NULL, checkpoint_size INTEGER NOT NULL, leaf_index INTEGER NOT NULL,"
     " public_url TEXT NOT NULL)",
-    "CREATE UNIQUE INDEX IF NOT EXISTS rm_documents_by_version"
-    " ON rm_documents (credential_id, version)",
     "CREATE TABLE IF NOT EXISTS rm_anchoring_keys ("
     " seq INTEGER PRIMARY KEY, address TEXT NOT NULL, created TEXT NOT NULL, revoked TEXT)",
     "CREATE TABLE IF NOT EXISTS rm_status_lists ("
@@ -57,8 +56,6 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS rm_status_entries ("
     " issuer_id TEXT NOT NULL, list_no INTEGER NOT NULL, idx INTEGER NOT NULL,"
     " credential_id TEXT NOT NULL, PRIMARY KEY (issuer_id, list_no, idx))",
-    "CREATE UNIQUE INDEX IF NOT EXISTS rm_status_entries_by_credential"
-    " ON rm_status_entries (credential_id)",
     "CREATE TABLE IF NOT EXISTS rm_seal_certificates ("
     " issuer_id TEXT NOT NULL, sha256 TEXT NOT NULL, certificate TEXT NOT NULL,"
     " not_before TEXT NOT NULL, not_after TEXT NOT NULL, legal_identifier TEXT NOT NULL,"
@@ -91,6 +88,13 @@ SCHEMA = (
 
 # How a statement of the schema that creates a secondary index begins.
 _SECONDARY_INDEX = ("CREATE INDEX", "CREATE UNIQUE INDEX")
+
+# Indexes of an earlier schema, dropped when a read model made with it is opened. Every
+# credential inserted at a random key into each (the keys are ids), and past a few tens of
+# thousands of credentials each such insert wrote a page of its own: a credential's place in
+# its status list is now a column of its row, and a document is found by its id, which its
+# credential and version fix.
+_RETIRED_INDEXES = ("rm_status_entries_by_credential", "rm_documents_by_version")
 
 # A W3C Bitstring Status List of this many entries per list (the specification's minimum,
 # for herd privacy); a list takes new credentials until it is half full, so that a free
@@ -149,12 +153,33 @@ def combined_digest(tables: Mapping[str, str]) -> str:
 class Cursor(Protocol):
     @property
     def rowcount(self) -> int: ...
+    @property
+    def description(self) -> Any: ...
 
     def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
     def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Any: ...
     def fetchone(self) -> Any: ...
     def fetchmany(self, size: int) -> list[Any]: ...
     def fetchall(self) -> list[Any]: ...
+
+
+def _move_status_places(c: Cursor) -> None:
+    """Copy each credential's place in its status list into its row (the earlier schema
+    kept it in the status entry alone, found through an index by credential)."""
+    # The index, if this model never had it (a scratch model): one lookup a credential.
+    c.execute(
+        "CREATE INDEX IF NOT EXISTS rm_status_entries_by_credential"
+        " ON rm_status_entries (credential_id)"
+    )
+    c.execute("ALTER TABLE rm_credentials ADD COLUMN status_list INTEGER")
+    c.execute("ALTER TABLE rm_credentials ADD COLUMN status_index INTEGER")
+    c.execute(
+        "UPDATE rm_credentials SET"
+        " status_list = (SELECT s.list_no FROM rm_status_entries s"
+        " WHERE s.credential_id = rm_credentials.credential_id),"
+        " status_index = (SELECT s.idx FROM rm_status_entries s"
+        " WHERE s.credential_id = rm_credentials.credential_id)"
+    )
 
 
 class PositionMoved(Exception):
@@ -423,9 +448,20 @@ class ReadModelWriter:
             ),
         )
         if version == 1:
+            list_no, index = self.place_in_status_list(credential_id, issuer_id)
             self._run(
-                "INSERT INTO rm_credentials VALUES (?, ?, 'active', 1, ?, ?, ?, ?, NULL, NULL, 0)",
-                (credential_id, issuer_id, content["title"], content["issued"], at, at),
+                "INSERT INTO rm_credentials"
+                " VALUES (?, ?, 'active', 1, ?, ?, ?, ?, NULL, NULL, 0, ?, ?)",
+                (
+                    credential_id,
+                    issuer_id,
+                    content["title"],
+                    content["issued"],
+                    at,
+                    at,
+                    list_no,
+                    index,
+                ),
             )
         else:
             self._run(
@@ -434,8 +470,8 @@ class ReadModelWriter:
                 (version, content["title"], content["issued"], at, credential_id),
             )
 
-    def status_entry(self, credential_id: str, issuer_id: str) -> None:
-        """Give a new credential its place in its issuer's status list.
+    def place_in_status_list(self, credential_id: str, issuer_id: str) -> tuple[int, int]:
+        """Give a new credential its place in its issuer's status list: (list, index).
 
         The index is pseudo-random (from the credential id) with linear probing, so indexes
         say nothing of issue order, and a replay of the same history gives the same indexes.
@@ -467,6 +503,7 @@ class ReadModelWriter:
                 break
             index = (index + 1) % STATUS_LIST_SIZE
         fill.used += 1
+        return fill.list_no, index
 
     def _store_fill(self, issuer_id: str, fill: _ListFill) -> None:
         if fill.stored < 0:
@@ -591,11 +628,20 @@ class ReadModel(ABC):
 
     def create_tables(self, *, indexed: bool = True) -> None:
         """Create what is missing; without the secondary indexes unless ``indexed`` (they
-        serve the API's queries: a scratch model, compared by its digest, needs none)."""
+        serve the API's queries: a scratch model, compared by its digest, needs none).
+
+        A read model made with the earlier schema is brought to this one in the same
+        transaction, its rows and digest as a replay would make them.
+        """
         with self._cursor(write=True) as c:
             for statement in SCHEMA:
                 if indexed or not statement.startswith(_SECONDARY_INDEX):
                     c.execute(statement)
+            c.execute("SELECT * FROM rm_credentials WHERE 1 = 0")
+            if "status_list" not in {column[0] for column in c.description}:
+                _move_status_places(c)
+            for index in _RETIRED_INDEXES:
+                c.execute(f"DROP INDEX IF EXISTS {index}")
 
     def drop_tables(self) -> None:
         with self._cursor(write=True) as c:
@@ -1084,25 +1130,29 @@ class ReadModel(ABC):
             rows = c.fetchall()
         return [{"address": a, "created": cr, "revoked": rv} for a, cr, rv in rows]
 
-    def document(self, credential_id: str, version: int) -> dict[str, Any] | None:
-        """Where a credential version's document is anchored, if it is."""
+    def document(self, document_id: str) -> dict[str, Any] | None:
+        """Where a document is anchored, if it is (its id names one credential version)."""
         with self._cursor(write=False) as c:
             c.execute(
                 self._sql(
-                    "SELECT document_id, issuer_id, checkpoint_size, leaf_index, public_url"
-                    " FROM rm_documents WHERE credential_id = ? AND version = ?"
+                    "SELECT document_id, issuer_id, credential_id, version, checkpoint_size,"
+                    " leaf_index, public_url FROM rm_documents WHERE document_id = ?"
                 ),
-                (credential_id, version),
+                (document_id,),
             )
             row = c.fetchone()
         if row is None:
             return None
-        keys = ("document_id", "issuer_id", "checkpoint_size", "leaf_index", "public_url")
-        return {
-            **dict(zip(keys, row, strict=True)),
-            "credential_id": credential_id,
-            "version": version,
-        }
+        keys = (
+            "document_id",
+            "issuer_id",
+            "credential_id",
+            "version",
+            "checkpoint_size",
+            "leaf_index",
+            "public_url",
+        )
+        return dict(zip(keys, row, strict=True))
 
     def revoked_documents(
         self, issuer_id: str, document_id: str | None = None
@@ -1143,12 +1193,13 @@ class ReadModel(ABC):
         with self._cursor(write=False) as c:
             c.execute(
                 self._sql(
-                    "SELECT issuer_id, list_no, idx FROM rm_status_entries WHERE credential_id = ?"
+                    "SELECT issuer_id, status_list, status_index FROM rm_credentials"
+                    " WHERE credential_id = ?"
                 ),
                 (credential_id,),
             )
             row = c.fetchone()
-        if row is None:
+        if row is None or row[1] is None:
             return None
         return {"issuer_id": row[0], "list_no": int(row[1]), "index": int(row[2])}
 

@@ -235,7 +235,7 @@ class DocumentReader:
         version = found["current_version"] if version is None else version
         if not 1 <= version <= found["current_version"]:
             raise NotFound(f"credential {credential_id} has no version {version}")
-        placed = self.read_model.document(credential_id, version)
+        placed = self.read_model.document(document_id(credential_id, version))
         if placed is None:
             raise DocumentUnavailable(self._why_missing(found, version))
         record = self.anchors.get(placed["checkpoint_size"])

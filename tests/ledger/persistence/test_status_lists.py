@@ -27,7 +27,7 @@ def place(model: ReadModel, batches: list[list[str]]) -> None:
     for batch in batches:
         with model.transaction(position, position + 1) as writer:
             for credential_id in batch:
-                writer.status_entry(credential_id, ISSUER)
+                writer.place_in_status_list(credential_id, ISSUER)
         position += 1
 
 
