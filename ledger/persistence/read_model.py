@@ -174,10 +174,8 @@ def _move_status_places(c: Cursor) -> None:
     c.execute("ALTER TABLE rm_credentials ADD COLUMN status_list INTEGER")
     c.execute("ALTER TABLE rm_credentials ADD COLUMN status_index INTEGER")
     c.execute(
-        "UPDATE rm_credentials SET"
-        " status_list = (SELECT s.list_no FROM rm_status_entries s"
-        " WHERE s.credential_id = rm_credentials.credential_id),"
-        " status_index = (SELECT s.idx FROM rm_status_entries s"
+        "UPDATE rm_credentials SET (status_list, status_index) ="
+        " (SELECT s.list_no, s.idx FROM rm_status_entries s"
         " WHERE s.credential_id = rm_credentials.credential_id)"
     )
 
