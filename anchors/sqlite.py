@@ -36,6 +36,14 @@ _SCHEMA = (
 )
 
 
+# Read the file through a memory map, up to SQLite's own limit (2 GiB in Debian's build): a
+# page already in the operating system's cache is then a memory access, not a read() call and
+# a copy. Past a few hundred thousand credentials most reads are of pages at random keys: an
+# audit of a million spent 69-72 s of its 340-380 s of CPU in the kernel, 41 s with the map.
+# (An I/O error on a mapped page is a signal, not an error code; the files are local.)
+MAPPED_BYTES = 1 << 40
+
+
 class SQLiteConnections:
     """One connection per thread to one database file, in WAL mode (or, for a scratch file
     only one connection uses, the ``journal`` mode given)."""
@@ -64,6 +72,7 @@ class SQLiteConnections:
             connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             connection.execute(f"PRAGMA journal_mode={self._journal}")
             connection.execute(f"PRAGMA synchronous={self._synchronous}")
+            connection.execute(f"PRAGMA mmap_size={MAPPED_BYTES}")
             if self._checkpoint_pages is not None:
                 connection.execute(f"PRAGMA wal_autocheckpoint={self._checkpoint_pages}")
             self._local.connection = connection

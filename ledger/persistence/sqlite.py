@@ -14,9 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.sqlite import (
+    SQLiteApplicationRecorder,
+    SQLiteConnection,
+    SQLiteConnectionPool,
+    SQLiteCursor,
+    SQLiteFactory,
+)
+from eventsourcing.utils import Environment, EnvType
 
-from anchors.sqlite import SQLiteAnchorStore, SQLiteConnections, SQLiteLogStore
+from anchors.sqlite import MAPPED_BYTES, SQLiteAnchorStore, SQLiteConnections, SQLiteLogStore
 from ledger.persistence.decided_on import ISSUER_MOVED, DecidedOn
 from ledger.persistence.personal_data import (
     CREDENTIALS_CHANGED,
@@ -271,11 +278,35 @@ class SQLiteReadModel(ReadModel):
             yield cursor
 
 
+class MappedConnectionPool(SQLiteConnectionPool):
+    """eventsourcing's connection pool, each connection reading the file through a memory
+    map (see :data:`anchors.sqlite.MAPPED_BYTES`)."""
+
+    def _create_connection(self) -> SQLiteConnection:
+        connection = super()._create_connection()
+        if not self.is_sqlite_memory_mode:
+            connection.cursor().execute(f"PRAGMA mmap_size={MAPPED_BYTES}")
+        return connection
+
+
+class EventStoreFactory(SQLiteFactory):
+    """eventsourcing's SQLite factory, its store read through :class:`MappedConnectionPool`."""
+
+    def __init__(self, env: Environment | EnvType | None) -> None:
+        super().__init__(env)
+        unmapped = self.datastore.pool
+        # The library's datastore makes its pool itself; no connection is open yet.
+        self.datastore.pool = MappedConnectionPool(
+            db_name=unmapped.db_name, lock_timeout=unmapped.lock_timeout
+        )
+        unmapped.close()
+
+
 def event_store_env(settings: Settings) -> dict[str, str]:
     """eventsourcing's configuration for the SQLite event store."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "PERSISTENCE_MODULE": "ledger.persistence.sqlite:EventStoreFactory",
         "APPLICATION_RECORDER_TOPIC": "ledger.persistence.sqlite:SQLiteLedgerRecorder",
         "SQLITE_DBNAME": str(settings.events_db),
         "SQLITE_LOCK_TIMEOUT": "30",
