@@ -17,10 +17,11 @@ its own, spooled to disk as bulk bodies of 100. Then, each phase timed on the wa
 
 Reported: wall time and rate per phase; for each quarter of the issuing, the CPU and the disk
 writes a credential of each part of the deployment (how their costs grow as the stores do);
-the peak memory (VmHWM) of every process of the
-deployment (scale-out: and of PostgreSQL and the broker since they started) and of the audit,
-and the disk bytes per credential of every store: SQLite files; or PostgreSQL tables and the
-run's Kafka topic.
+the peak private memory (RssAnon, sampled) of every process of the deployment and of the audit,
+and their peak resident memory (VmHWM, which also counts the store pages they read through a
+memory map: the system's file cache), and, scale-out, the peak resident memory of PostgreSQL
+and the broker since they started; and the disk bytes per credential of every store: SQLite
+files, or PostgreSQL tables and the run's Kafka topic.
 
     .venv/bin/python bench/million.py [--credentials 1000000] [--clients 8] [--batch-age 2]
         [--deployment embedded|scale-out]
@@ -106,29 +107,35 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
-def peak_memory(root: int) -> dict[str, int]:
-    """Peak resident memory (bytes) of ``root`` and every process under it, by command."""
-    peaks: dict[str, int] = {}
+def memory_now(root: int) -> dict[str, tuple[int, int]]:
+    """(private resident bytes, peak resident bytes) of ``root`` and every process under it, by
+    command. Private is RssAnon: what the process itself holds. The peak resident (VmHWM) also
+    counts the pages of the stores the process reads through a memory map, which are the
+    operating system's file cache, shared and given back under pressure."""
+    found: dict[str, tuple[int, int]] = {}
     for pid in _descendants(root):
-        peak = proc_number(pid, "status", "VmHWM")
-        if peak is None:
+        private = proc_number(pid, "status", "RssAnon")
+        resident = proc_number(pid, "status", "VmHWM")
+        if private is None or resident is None:
             continue
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
         name = " ".join(c.decode(errors="replace") for c in command[:4] if c)[-70:]
-        peaks[f"{pid} {name}"] = peak * 1024
-    return peaks
+        found[f"{pid} {name}"] = (private * 1024, resident * 1024)
+    return found
 
 
 class PeakSampler:
-    """The peak resident memory of a process and of each it starts, read every half second
-    while it runs. (The rusage of a child forked from this process would also count this
-    process's own memory at the fork, which holds the whole run's latencies.)"""
+    """The peak private memory of a process and of each it starts, read every half second
+    while it runs (the kernel keeps no peak of private memory alone), and each one's last
+    peak resident memory. (The rusage of a child forked from this process would also count
+    this process's own memory at the fork, which holds the whole run's latencies.)"""
 
     def __init__(self, root: int) -> None:
-        self.peaks: dict[str, int] = {}
+        self.private: dict[str, int] = {}
+        self.resident: dict[str, int] = {}
         self._root = root
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -136,13 +143,16 @@ class PeakSampler:
 
     def _sample(self) -> None:
         while not self._stop.wait(0.5):
-            for name, peak in peak_memory(self._root).items():
-                self.peaks[name] = max(peak, self.peaks.get(name, 0))
+            for name, (private, resident) in memory_now(self._root).items():
+                self.private[name] = max(private, self.private.get(name, 0))
+                self.resident[name] = max(resident, self.resident.get(name, 0))
 
-    def stop(self) -> dict[str, int]:
+    def stop(self) -> dict[str, dict[str, int]]:
+        """{"private": peak private bytes by process, "resident_with_mapped_stores": peak
+        resident bytes by process}."""
         self._stop.set()
         self._thread.join()
-        return self.peaks
+        return {"private": self.private, "resident_with_mapped_stores": self.resident}
 
 
 def store_bytes(data_dir: Path) -> dict[str, int]:
@@ -315,6 +325,7 @@ def run(
         watch = AnchorWatch(deployment.url)
         answered: dict[str, float] = {}
         quarters = Quarters(deployment.process.pid, credentials, answered)
+        serving_memory = PeakSampler(deployment.process.pid)
         started = time.monotonic()
         issue_seconds = issue_all(deployment.url, bodies, clients, answered)
         by_quarter = quarters.stop()
@@ -331,9 +342,9 @@ def run(
             rpc = http.get("/log/chain").json()["local_rpc_url"] or env["CREDLEDGER_CHAIN_RPC_URL"]
         current_at = time.monotonic()
         latencies = sorted(watch.anchored[c] - answered[c] for c in answered)
-        memory = peak_memory(deployment.process.pid)
+        memory = serving_memory.stop()
         if scale_out:
-            memory.update(service_memory())
+            memory["services_peak_resident"] = service_memory()
         print("auditing ...", file=sys.stderr, flush=True)
         audit = subprocess.Popen(
             [*AUDIT, "--data-dir", str(deployment.data_dir), "--rpc", rpc, "--json"],
@@ -427,17 +438,17 @@ def main() -> None:
             for part in parts
         )
         print(f"  {first:>9,}-{last:<9,} {cells}")
-    peak = max(result["peak_memory"].values(), default=0)
-    audit_peaks = result["audit"]["peak_memory"]
-    own = max((v for k, v in audit_peaks.items() if "ledger.cli audit" in k), default=0)
-    others = sorted(
-        (v for k, v in audit_peaks.items() if "ledger.cli audit" not in k), reverse=True
-    )
-    helpers = f", its helpers' {', '.join(f'{v / 2**20:.0f}' for v in others)} MiB"
-    print(
-        f"peak memory: largest process {peak / 2**20:.0f} MiB; the audit's process "
-        f"{own / 2**20:.0f} MiB{helpers if others else ''}"
-    )
+    serving, audit_memory = result["peak_memory"], result["audit"]["peak_memory"]
+    for kind, words in (("private", "private"), ("resident_with_mapped_stores", "resident")):
+        peak = max(serving[kind].values(), default=0)
+        audit = audit_memory[kind]
+        own = max((v for k, v in audit.items() if "ledger.cli audit" in k), default=0)
+        others = sorted((v for k, v in audit.items() if "ledger.cli audit" not in k), reverse=True)
+        helpers = f", its helpers' {', '.join(f'{v / 2**20:.0f}' for v in others)} MiB"
+        print(
+            f"peak {words} memory: largest process {peak / 2**20:.0f} MiB; the audit's process "
+            f"{own / 2**20:.0f} MiB{helpers if others else ''}"
+        )
 
 
 if __name__ == "__main__":
