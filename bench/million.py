@@ -24,7 +24,11 @@ and the broker since they started; and the disk bytes per credential of every st
 files, or PostgreSQL tables and the run's Kafka topic.
 
     .venv/bin/python bench/million.py [--credentials 1000000] [--clients 8] [--batch-age 2]
-        [--deployment embedded|scale-out]
+        [--deployment embedded|scale-out] [--keep DIR]
+
+``--keep DIR`` (embedded): the store is linked (or copied) into DIR once the deployment has
+stopped, to audit again later with ``credledger audit --data-dir DIR`` (without ``--rpc``: the
+run's chain is gone with it).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import itertools
 import json
 import multiprocessing
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -309,6 +314,7 @@ def run(
     batch_age: float,
     work: Path,
     scale_out: dict[str, str] | None = None,
+    keep: Path | None = None,
 ) -> dict[str, Any]:
     env = {"CREDLEDGER_BATCH_AGE_SECONDS": str(batch_age), **(scale_out or {})}
     name = "scale-out" if scale_out else "embedded"
@@ -368,6 +374,8 @@ def run(
             disk.update(topic_bytes(scale_out["CREDLEDGER_KAFKA_TOPIC"]))
     finally:
         deployment.stop()
+    if keep is not None:
+        keep_store(deployment.data_dir, keep)
     return {
         "deployment": name,
         "credentials": credentials,
@@ -392,6 +400,18 @@ def run(
     }
 
 
+def keep_store(data_dir: Path, target: Path) -> None:
+    """The stopped deployment's files in ``target``: hard links where the file system allows."""
+
+    def link_or_copy(source: str, destination: str) -> None:
+        try:
+            os.link(source, destination)
+        except OSError:
+            shutil.copy2(source, destination)
+
+    shutil.copytree(data_dir, target, copy_function=link_or_copy)
+
+
 def run_scale_out(credentials: int, clients: int, batch_age: float, work: Path) -> dict[str, Any]:
     """The run on the scale-out deployment, in a database and topic made for it (dropped)."""
     database = f"million_{uuid.uuid4().hex[:10]}"
@@ -410,10 +430,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--batch-age", type=float, default=2.0)
     parser.add_argument("--deployment", choices=["embedded", "scale-out"], default="embedded")
+    parser.add_argument("--keep", type=Path, help="embedded: keep the store in this new directory")
     args = parser.parse_args()
+    if args.keep is not None and (args.deployment != "embedded" or args.keep.exists()):
+        parser.error("--keep needs the embedded deployment and a directory that does not exist")
     with tempfile.TemporaryDirectory() as tmp:
         if args.deployment == "embedded":
-            result = run(args.credentials, args.clients, args.batch_age, Path(tmp))
+            result = run(args.credentials, args.clients, args.batch_age, Path(tmp), keep=args.keep)
         else:
             result = run_scale_out(args.credentials, args.clients, args.batch_age, Path(tmp))
     print(json.dumps(result, indent=2))
