@@ -85,8 +85,6 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         statements: Callable[[Any], None] | None = None,
         **kwargs: Any,
     ) -> Sequence[int] | None:
-        # Set where events are written, so that every connection that writes them has it.
-        c.execute(f"PRAGMA wal_autocheckpoint={EVENTS_CHECKPOINT_PAGES}")
         if statements is not None:
             statements(c)
         # The events first: their insert takes the write lock, so the issuers, keys and
@@ -280,12 +278,15 @@ class SQLiteReadModel(ReadModel):
 
 class MappedConnectionPool(SQLiteConnectionPool):
     """eventsourcing's connection pool, each connection reading the file through a memory
-    map (see :data:`anchors.sqlite.MAPPED_BYTES`)."""
+    map (see :data:`anchors.sqlite.MAPPED_BYTES`) and copying its write-ahead log back every
+    :data:`EVENTS_CHECKPOINT_PAGES` (set once a connection, not once a write)."""
 
     def _create_connection(self) -> SQLiteConnection:
         connection = super()._create_connection()
         if not self.is_sqlite_memory_mode:
-            connection.cursor().execute(f"PRAGMA mmap_size={MAPPED_BYTES}")
+            cursor = connection.cursor()
+            cursor.execute(f"PRAGMA mmap_size={MAPPED_BYTES}")
+            cursor.execute(f"PRAGMA wal_autocheckpoint={EVENTS_CHECKPOINT_PAGES}")
         return connection
 
 
