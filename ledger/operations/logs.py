@@ -8,9 +8,11 @@ secret (messages are written so; ``tests/operations`` checks a whole run).
 
 Lines are formatted and written by a thread of their own: a request's thread only hands its
 record over, so a slow sink (a full pipe, a stalled journal) holds no request and the event
-loop does not format timestamps. The hand-over is bounded: when the writer falls that far
-behind, loggers wait for it rather than drop lines or grow without bound. What is handed over
-is written before the process exits normally.
+loop does not format timestamps. The writer comes round every twentieth of a second, so a line
+reaches standard error that long after it was logged at most (unless the sink is slow). The
+hand-over is bounded: when the writer falls that far behind, loggers wait for it rather than
+drop lines or grow without bound. What is handed over is written before the process exits
+normally.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ from __future__ import annotations
 import atexit
 import json
 import logging
-import queue
 import re
 import secrets
 import sys
+import threading
+from collections import deque
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from logging.handlers import QueueHandler, QueueListener
 from typing import Literal
 
 LogFormat = Literal["text", "json"]
@@ -86,53 +88,85 @@ class TextLines(logging.Formatter):
 HANDOVER_RECORDS = 10_000
 """Records waiting for the writer thread before loggers wait for it."""
 
+WRITE_INTERVAL = 0.05
+"""Seconds the writer thread sleeps between its rounds of writing what was handed over."""
 
-class _Handover(QueueHandler):
+
+class _Handover(logging.Handler):
     """Hands each record to the writer thread, its message already merged with its arguments
     (an argument changed after the call cannot change the line) and its request id taken in
-    the logging thread (the id is a context variable)."""
+    the logging thread (the id is a context variable).
 
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+    A hand-over is an append, and wakes nobody: waking the writer for every line cost a
+    request more than formatting and writing it (two thread switches under the interpreter's
+    lock). The writer comes round every ``WRITE_INTERVAL`` instead; a logger wakes it only when
+    ``capacity`` records wait, and then waits for it, so a stalled sink holds loggers rather
+    than growing the hand-over without bound.
+    """
+
+    def __init__(self, sink: logging.Handler, capacity: int) -> None:
+        super().__init__()
+        self.sink = sink
+        self.capacity = capacity
+        self.waiting: deque[logging.LogRecord] = deque()
+        self.room = threading.Condition()
+        self.wake = threading.Event()
+        self.stopping = False
+        self.thread = threading.Thread(
+            target=self._write, name="credledger-log-writer", daemon=True
+        )
+        self.thread.start()
+
+    def emit(self, record: logging.LogRecord) -> None:
         record.msg = record.getMessage()
         record.args = None
-        return record
+        self.waiting.append(record)
+        if len(self.waiting) >= self.capacity:
+            with self.room:
+                while len(self.waiting) >= self.capacity and self.thread.is_alive():
+                    self.wake.set()
+                    self.room.wait(WRITE_INTERVAL)
 
-    def enqueue(self, record: logging.LogRecord) -> None:
-        # Waits while the queue is full (QueueHandler's own put_nowait would raise).
-        self.queue.put(record)  # type: ignore[attr-defined]
+    def _write(self) -> None:
+        while True:
+            self.wake.wait(WRITE_INTERVAL)
+            self.wake.clear()
+            stopping = self.stopping
+            while self.waiting:
+                self.sink.handle(self.waiting.popleft())
+            with self.room:
+                self.room.notify_all()
+            if stopping:
+                return
+
+    def stop(self) -> None:
+        """Write what was handed over, and stop the writer thread."""
+        self.stopping = True
+        self.wake.set()
+        self.thread.join()
 
 
-class _Writer(QueueListener):
-    """The thread that formats and writes the records handed over."""
-
-    def enqueue_sentinel(self) -> None:
-        # Waits for room, as loggers do: a full queue at exit must not lose the stop.
-        self.queue.put(self._sentinel)  # type: ignore[attr-defined]
-
-
-_writer: _Writer | None = None
+_handover: _Handover | None = None
 
 
 def _stop_writer() -> None:
     """Write what was handed over, and stop the writer thread."""
-    global _writer
-    if _writer is not None:
-        _writer.stop()
-        _writer = None
+    global _handover
+    if _handover is not None:
+        _handover.stop()
+        _handover = None
 
 
 def configure(log_format: LogFormat = "text", level: str = "INFO") -> None:
     """Send every logger's lines (uvicorn's too) to standard error in ``log_format``, written
     by a thread of their own."""
-    global _writer
-    previous = _writer
+    global _handover
+    previous = _handover
     stream = logging.StreamHandler(sys.stderr)
     stream.setFormatter(JsonLines() if log_format == "json" else TextLines())
-    records: queue.Queue[logging.LogRecord] = queue.Queue(HANDOVER_RECORDS)
-    handler = _Handover(records)
+    handler = _Handover(stream, HANDOVER_RECORDS)
     handler.addFilter(_RequestIds())
-    _writer = _Writer(records, stream)
-    _writer.start()
+    _handover = handler
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)

@@ -84,3 +84,55 @@ def test_configuring_again_writes_what_the_first_writer_held(
     written = stalled.getvalue()
     assert "before\n" in written
     assert "after\n" in written
+
+
+def test_a_logger_waits_for_the_writer_once_the_hand_over_is_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sink = StalledSink()
+    monkeypatch.setattr(sys, "stderr", sink)
+    monkeypatch.setattr(logs, "HANDOVER_RECORDS", 3)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    logs.configure("text", "INFO")
+    try:
+
+        def log_five() -> None:
+            for i in range(5):
+                logging.getLogger("credledger.test").info("line %d", i)
+
+        calls = threading.Thread(target=log_five)
+        calls.start()
+        calls.join(timeout=1)
+        assert calls.is_alive(), "the logger went on past a full hand-over"
+        sink.released.set()
+        calls.join(timeout=10)
+        assert not calls.is_alive(), "the logger still waits after the writer took the lines"
+        logs.configure("text", "INFO")
+        assert [f"line {i}" in sink.getvalue() for i in range(5)] == [True] * 5
+    finally:
+        sink.released.set()
+        logs.configure("text", "INFO")
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+def test_a_line_is_written_without_another_line_or_a_stop_to_push_it(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    logs.configure("text", "INFO")
+    try:
+        logging.getLogger("credledger.test").info("on its own")
+        written = ""
+        for _ in range(200):
+            written += capfd.readouterr().err
+            if "on its own" in written:
+                break
+            threading.Event().wait(0.05)
+        assert "on its own" in written
+    finally:
+        logs.configure("text", "INFO")
+        root.handlers[:] = handlers
+        root.setLevel(level)
