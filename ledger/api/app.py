@@ -93,7 +93,13 @@ def create_app(ctx: ApiContext, on_shutdown: Callable[[], None] | None = None) -
         wallets.credential,
     ]
     declared = [*credentials.router.routes, *wallets.router.routes]
-    app.add_middleware(DirectWrites, ctx=ctx, routes=direct_routes(declared, hot))
+    # A single credential's write to the embedded store takes a millisecond or two: alone, it
+    # is written on the loop. Bulk requests (tens of milliseconds), wallet deliveries and
+    # PostgreSQL's writes (a round trip, perhaps a lock wait on another worker) never are.
+    single: list[Callable[..., object]] = [credentials.issue, credentials.amend, credentials.revoke]
+    lone_on_loop = single if ctx.settings.store == "sqlite" else []
+    routes = direct_routes(declared, hot, lone_on_loop=lone_on_loop)
+    app.add_middleware(DirectWrites, ctx=ctx, routes=routes)
     app.add_middleware(BodyLimits, max_bytes=ctx.settings.max_request_bytes)
     app.add_middleware(problems.UnexpectedErrors)
     counted.enable(ctx.settings.metrics)

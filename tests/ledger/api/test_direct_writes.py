@@ -3,7 +3,9 @@ what FastAPI answers for the same declarations: statuses, bodies, problem docume
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Annotated, Any
 
 import pytest
@@ -15,6 +17,7 @@ from ledger.api.app import create_app
 from ledger.api.app_context import ApiContext, context
 from ledger.api.body_limits import BodyLimits
 from ledger.api.direct_writes import direct_routes
+from ledger.settings import Settings
 from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, issue
 
 
@@ -151,3 +154,89 @@ def test_a_read_route_is_not_answered_directly() -> None:
 def test_a_route_that_is_not_declared_is_named() -> None:
     with pytest.raises(LookupError, match="issue"):
         direct_routes([], [credentials.issue])
+
+
+class CountedPool(ThreadPoolExecutor):
+    """A writers' pool that counts the writes handed to it."""
+
+    def __init__(self) -> None:
+        super().__init__(4)
+        self.handed = 0
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.handed += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+@pytest.fixture
+def counted(ledger: RunningLedger) -> Iterator[tuple[ApiContext, CountedPool, TestClient]]:
+    ctx = ledger.embedded.api_context()
+    ctx.writers.shutdown()
+    pool = ctx.writers = CountedPool()
+    for client in _client(create_app(ctx)):
+        yield ctx, pool, client
+    pool.shutdown()
+
+
+def test_a_lone_write_to_the_embedded_store_takes_no_writer_thread(
+    settings: Settings,
+    counted: tuple[ApiContext, CountedPool, TestClient],
+    issuer: RegisteredIssuer,
+) -> None:
+    if settings.store != "sqlite":
+        pytest.skip("PostgreSQL's writes are never made on the event loop")
+    _, pool, client = counted
+    created = client.post("/credentials", json=issuer.signer.issue(content(), LEARNER))
+    assert created.status_code == 201
+    assert pool.handed == 0
+
+
+def test_a_write_to_postgresql_takes_a_writer_thread_even_alone(
+    settings: Settings,
+    counted: tuple[ApiContext, CountedPool, TestClient],
+    issuer: RegisteredIssuer,
+) -> None:
+    if settings.store != "postgres":
+        pytest.skip("the embedded store's lone writes are made on the event loop")
+    _, pool, client = counted
+    created = client.post("/credentials", json=issuer.signer.issue(content(), LEARNER))
+    assert created.status_code == 201
+    assert pool.handed == 1
+
+
+def test_a_bulk_request_takes_a_writer_thread_even_alone(
+    counted: tuple[ApiContext, CountedPool, TestClient], issuer: RegisteredIssuer
+) -> None:
+    _, pool, client = counted
+    items = [issuer.signer.issue(content(), LEARNER)]
+    answered = client.post("/credentials/bulk", json={"items": items})
+    assert answered.status_code == 200, answered.text
+    assert pool.handed == 1
+
+
+def test_a_write_while_another_is_in_flight_takes_a_writer_thread(
+    counted: tuple[ApiContext, CountedPool, TestClient],
+    issuer: RegisteredIssuer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ctx, pool, client = counted
+    entered, release = threading.Event(), threading.Event()
+    write_many = ctx.ledger.issue_many
+
+    def held(items: Any) -> Any:
+        entered.set()
+        release.wait(30)
+        return write_many(items)
+
+    monkeypatch.setattr(ctx.ledger, "issue_many", held)
+    bulk = {"items": [issuer.signer.issue(content(), LEARNER)]}
+    first = threading.Thread(target=client.post, args=("/credentials/bulk",), kwargs={"json": bulk})
+    first.start()
+    try:
+        assert entered.wait(30)
+        single = client.post("/credentials", json=issuer.signer.issue(content(), LEARNER))
+    finally:
+        release.set()
+        first.join(30)
+    assert single.status_code == 201
+    assert pool.handed == 2
