@@ -139,7 +139,7 @@ class DirectRoute:
 
     route: APIRoute
     binding: _Binding
-    # Written on the event loop's thread when no other direct write is in flight.
+    # Written on the event loop's thread while writes come one after another.
     lone_on_loop: bool = False
 
     @classmethod
@@ -184,8 +184,11 @@ class DirectWrites:
         self.app = app
         self.ctx = ctx
         self._routes = list(routes)
-        # Direct writes this process is answering now (counted by the event loop alone).
+        # Direct writes this process is answering now, and whether the last of them to end
+        # (with none left) had the process to itself all along (the event loop's own state).
         self._in_flight = 0
+        self._crowded = False
+        self._last_alone = False
 
     def _match(self, scope: Scope) -> tuple[DirectRoute, dict[str, str]] | None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -215,13 +218,16 @@ class DirectWrites:
         call = functools.partial(direct.call, self.ctx, scope, b"".join(chunks))
         request_begins()
         deferred = self.ctx.deferring_waits()
+        alone = self._in_flight == 0 and self._last_alone
+        self._crowded = self._crowded or self._in_flight > 0
         self._in_flight += 1
         try:
-            if direct.lone_on_loop and self._in_flight == 1:
-                # Alone, the write has nothing to overlap with, and the hand-over to a thread
-                # and back cost it an eighth of the process's CPU. A request arriving meanwhile
-                # waits for this one commit at most, and then, as every write while another
-                # is in flight, goes to the pool, where concurrent writes commit together.
+            if direct.lone_on_loop and alone:
+                # One write after another (a client in sequence): the write has nothing to
+                # overlap with, and the hand-over to a thread and back cost it an eighth of
+                # the process's CPU. Writes that overlap, and the first after them, go to the
+                # pool, where concurrent writes commit together; a request arriving meanwhile
+                # waits for this one commit at most.
                 answer = contextvars.copy_context().run(call)
             else:
                 # The write blocks on the store: a thread of the context's pool, carrying the
@@ -239,6 +245,8 @@ class DirectWrites:
             answer = problem
         finally:
             self._in_flight -= 1
+            if self._in_flight == 0:
+                self._last_alone, self._crowded = not self._crowded, False
         await answer(scope, receive, send)
 
 
@@ -249,8 +257,9 @@ def direct_routes(
     lone_on_loop: Iterable[Callable[..., Any]] = (),
 ) -> list[DirectRoute]:
     """The declared routes of ``endpoints`` among ``routes``, ready to be answered directly;
-    those of ``lone_on_loop`` written on the event loop's thread while no other direct write
-    is in flight (for short writes to a local store only: the loop waits for them)."""
+    those of ``lone_on_loop`` written on the event loop's thread while direct writes come one
+    after another, none overlapping (for short writes to a local store only: the loop waits
+    for them)."""
     wanted = list(endpoints)
     on_loop = set(lone_on_loop)
     found = {

@@ -178,7 +178,13 @@ def counted(ledger: RunningLedger) -> Iterator[tuple[ApiContext, CountedPool, Te
     pool.shutdown()
 
 
-def test_a_lone_write_to_the_embedded_store_takes_no_writer_thread(
+def one_after_another(client: TestClient, issuer: RegisteredIssuer, writes: int) -> None:
+    for _ in range(writes):
+        created = client.post("/credentials", json=issuer.signer.issue(content(), LEARNER))
+        assert created.status_code == 201, created.text
+
+
+def test_writes_one_after_another_to_the_embedded_store_take_no_writer_thread(
     settings: Settings,
     counted: tuple[ApiContext, CountedPool, TestClient],
     issuer: RegisteredIssuer,
@@ -186,12 +192,11 @@ def test_a_lone_write_to_the_embedded_store_takes_no_writer_thread(
     if settings.store != "sqlite":
         pytest.skip("PostgreSQL's writes are never made on the event loop")
     _, pool, client = counted
-    created = client.post("/credentials", json=issuer.signer.issue(content(), LEARNER))
-    assert created.status_code == 201
-    assert pool.handed == 0
+    one_after_another(client, issuer, 3)
+    assert pool.handed == 1  # the first: nothing yet says the writes come one at a time
 
 
-def test_a_write_to_postgresql_takes_a_writer_thread_even_alone(
+def test_writes_to_postgresql_take_a_writer_thread_even_one_after_another(
     settings: Settings,
     counted: tuple[ApiContext, CountedPool, TestClient],
     issuer: RegisteredIssuer,
@@ -199,9 +204,8 @@ def test_a_write_to_postgresql_takes_a_writer_thread_even_alone(
     if settings.store != "postgres":
         pytest.skip("the embedded store's lone writes are made on the event loop")
     _, pool, client = counted
-    created = client.post("/credentials", json=issuer.signer.issue(content(), LEARNER))
-    assert created.status_code == 201
-    assert pool.handed == 1
+    one_after_another(client, issuer, 3)
+    assert pool.handed == 3
 
 
 def test_a_bulk_request_takes_a_writer_thread_even_alone(
@@ -209,17 +213,16 @@ def test_a_bulk_request_takes_a_writer_thread_even_alone(
 ) -> None:
     _, pool, client = counted
     items = [issuer.signer.issue(content(), LEARNER)]
-    answered = client.post("/credentials/bulk", json={"items": items})
-    assert answered.status_code == 200, answered.text
-    assert pool.handed == 1
+    for _ in range(2):
+        answered = client.post("/credentials/bulk", json={"items": items})
+        assert answered.status_code == 200, answered.text
+    assert pool.handed == 2
 
 
-def test_a_write_while_another_is_in_flight_takes_a_writer_thread(
-    counted: tuple[ApiContext, CountedPool, TestClient],
-    issuer: RegisteredIssuer,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    ctx, pool, client = counted
+def overlapping(
+    ctx: ApiContext, client: TestClient, issuer: RegisteredIssuer, monkeypatch: pytest.MonkeyPatch
+) -> int:
+    """A single write made while a bulk request is in flight; its status."""
     entered, release = threading.Event(), threading.Event()
     write_many = ctx.ledger.issue_many
 
@@ -238,5 +241,32 @@ def test_a_write_while_another_is_in_flight_takes_a_writer_thread(
     finally:
         release.set()
         first.join(30)
-    assert single.status_code == 201
-    assert pool.handed == 2
+    monkeypatch.setattr(ctx.ledger, "issue_many", write_many)
+    return int(single.status_code)
+
+
+def test_a_write_while_another_is_in_flight_takes_a_writer_thread(
+    counted: tuple[ApiContext, CountedPool, TestClient],
+    issuer: RegisteredIssuer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ctx, pool, client = counted
+    one_after_another(client, issuer, 2)
+    handed = pool.handed
+    assert overlapping(ctx, client, issuer, monkeypatch) == 201
+    assert pool.handed == handed + 2  # the bulk request's and the single write's
+
+
+def test_the_first_write_after_overlapping_ones_takes_a_writer_thread(
+    settings: Settings,
+    counted: tuple[ApiContext, CountedPool, TestClient],
+    issuer: RegisteredIssuer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if settings.store != "sqlite":
+        pytest.skip("PostgreSQL's writes are never made on the event loop")
+    ctx, pool, client = counted
+    assert overlapping(ctx, client, issuer, monkeypatch) == 201
+    handed = pool.handed
+    one_after_another(client, issuer, 3)
+    assert pool.handed == handed + 1
