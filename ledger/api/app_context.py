@@ -41,8 +41,9 @@ _deferred_wait: ContextVar[DeferredWait | None] = ContextVar(
 )
 
 
-# As many concurrent writes as requests Starlette runs in threads by default: concurrent
-# writes are committed together (group commit), so more of them waiting costs nothing.
+# As many concurrent writes as requests Starlette runs in threads by default: they overlap
+# where the store and the signature checks let go of the interpreter, and wallet deliveries
+# that arrive together are committed together (group commit).
 WRITER_THREADS = 40
 
 

@@ -226,8 +226,8 @@ class DirectWrites:
                 # One write after another (a client in sequence): the write has nothing to
                 # overlap with, and the hand-over to a thread and back cost it an eighth of
                 # the process's CPU. Writes that overlap, and the first after them, go to the
-                # pool, where concurrent writes commit together; a request arriving meanwhile
-                # waits for this one commit at most.
+                # pool, where they overlap wherever the store and the signature checks let go
+                # of the interpreter; a request arriving meanwhile waits for this write at most.
                 answer = contextvars.copy_context().run(call)
             else:
                 # The write blocks on the store: a thread of the context's pool, carrying the
