@@ -149,7 +149,8 @@ class DirectRoute:
         return cls(route, _binding(route), lone_on_loop)
 
     def call(self, ctx: ApiContext, scope: Scope, body: bytes) -> Response:
-        """Bind, run the endpoint, and answer as FastAPI would (in a worker thread)."""
+        """Bind, run the endpoint, and answer as FastAPI would (in a writer thread, or on the
+        event loop for a lone write)."""
         binding = self.binding
         headers = dict(scope["headers"])
         arguments: dict[str, Any] = {binding.context: ctx}
