@@ -28,17 +28,23 @@ class StalledSink(io.StringIO):
 
 
 @pytest.fixture
-def stalled(monkeypatch: pytest.MonkeyPatch) -> Iterator[StalledSink]:
-    sink = StalledSink()
-    monkeypatch.setattr(sys, "stderr", sink)
+def restored_root() -> Iterator[None]:
+    """The root logger as it was before the test, its last writer stopped."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    yield
+    logs.configure("text", "INFO")  # stops the test's last writer
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.fixture
+def stalled(monkeypatch: pytest.MonkeyPatch, restored_root: None) -> Iterator[StalledSink]:
+    sink = StalledSink()
+    monkeypatch.setattr(sys, "stderr", sink)
     logs.configure("text", "INFO")
     yield sink
     sink.released.set()
-    logs.configure("text", "INFO")  # stops the writer of the stalled sink
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def test_a_logging_call_returns_while_the_sink_takes_nothing(stalled: StalledSink) -> None:
@@ -87,52 +93,36 @@ def test_configuring_again_writes_what_the_first_writer_held(
 
 
 def test_a_logger_waits_for_the_writer_once_the_hand_over_is_full(
-    monkeypatch: pytest.MonkeyPatch,
+    stalled: StalledSink, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sink = StalledSink()
-    monkeypatch.setattr(sys, "stderr", sink)
+    monkeypatch.setattr(sys, "stderr", stalled)  # pytest's capture took it back for the test
     monkeypatch.setattr(logs, "HANDOVER_RECORDS", 3)
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
     logs.configure("text", "INFO")
-    try:
 
-        def log_five() -> None:
-            for i in range(5):
-                logging.getLogger("credledger.test").info("line %d", i)
+    def log_five() -> None:
+        for i in range(5):
+            logging.getLogger("credledger.test").info("line %d", i)
 
-        calls = threading.Thread(target=log_five)
-        calls.start()
-        calls.join(timeout=1)
-        assert calls.is_alive(), "the logger went on past a full hand-over"
-        sink.released.set()
-        calls.join(timeout=10)
-        assert not calls.is_alive(), "the logger still waits after the writer took the lines"
-        logs.configure("text", "INFO")
-        assert [f"line {i}" in sink.getvalue() for i in range(5)] == [True] * 5
-    finally:
-        sink.released.set()
-        logs.configure("text", "INFO")
-        root.handlers[:] = handlers
-        root.setLevel(level)
+    calls = threading.Thread(target=log_five)
+    calls.start()
+    calls.join(timeout=1)
+    assert calls.is_alive(), "the logger went on past a full hand-over"
+    stalled.released.set()
+    calls.join(timeout=10)
+    assert not calls.is_alive(), "the logger still waits after the writer took the lines"
+    logs.configure("text", "INFO")
+    assert [f"line {i}" in stalled.getvalue() for i in range(5)] == [True] * 5
 
 
 def test_a_line_is_written_without_another_line_or_a_stop_to_push_it(
-    capfd: pytest.CaptureFixture[str],
+    capfd: pytest.CaptureFixture[str], restored_root: None
 ) -> None:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
     logs.configure("text", "INFO")
-    try:
-        logging.getLogger("credledger.test").info("on its own")
-        written = ""
-        for _ in range(200):
-            written += capfd.readouterr().err
-            if "on its own" in written:
-                break
-            threading.Event().wait(0.05)
-        assert "on its own" in written
-    finally:
-        logs.configure("text", "INFO")
-        root.handlers[:] = handlers
-        root.setLevel(level)
+    logging.getLogger("credledger.test").info("on its own")
+    written = ""
+    for _ in range(200):
+        written += capfd.readouterr().err
+        if "on its own" in written:
+            break
+        threading.Event().wait(0.05)
+    assert "on its own" in written
