@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -39,6 +40,7 @@ def create_app(ctx: ApiContext, on_shutdown: Callable[[], None] | None = None) -
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        ctx.hear_positions_on(asyncio.get_running_loop())
         yield
         ctx.close()
         if on_shutdown is not None:

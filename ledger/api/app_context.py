@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from collections.abc import Callable
@@ -169,6 +170,11 @@ class ApiContext:
             "since": blocked[1],
             "detail": f"anchoring: blocked — {blocked[0]}",
         }
+
+    def hear_positions_on(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Let the serving event loop hear the read model's announcements itself, where they
+        come down a pipe (no listener thread between a write's answer and its loop)."""
+        self._read_model_watch.watch_on(loop)
 
     def close(self) -> None:
         """Release what the context holds of its own (the read model's listener, the write

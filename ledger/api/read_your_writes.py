@@ -6,7 +6,10 @@ they do not, or while the listener cannot listen, every waiting request of a pro
 one poller of the read model's position, so the database sees one query per interval however
 many requests wait (with PostgreSQL and several workers, a poll per request was most of the
 database's work under load). A request may wait in a thread (``wait``) or as a task of the
-event loop (``reached``), which the announcement wakes without a thread of its own.
+event loop (``reached``), which the announcement wakes without a thread of its own. Where
+the announcements come down a pipe (the read-model process's), the event loop itself can
+watch it (:meth:`PositionWatch.watch_on`), so that a request's answer waits on no other
+thread.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
 from ledger.persistence.read_model import PositionNotices
 
@@ -25,6 +29,19 @@ log = logging.getLogger("credledger.api")
 # before listening again after its connection failed (the poller serves meanwhile).
 _NOTICE_WAIT = 1.0
 _RELISTEN_PAUSE = 1.0
+
+
+@runtime_checkable
+class LoopNotices(Protocol):
+    """Notices an event loop can hear itself (the read-model process's pipe,
+    :class:`ledger.runtime.consumer_process.PositionPipe`)."""
+
+    def watch(
+        self, loop: asyncio.AbstractEventLoop, heard: Callable[[list[int] | None], None]
+    ) -> bool:
+        """Have ``loop`` call ``heard`` with the positions announced, or with None when the
+        announcer went away; whether it is there now."""
+        ...
 
 
 class PositionWatch:
@@ -50,6 +67,9 @@ class PositionWatch:
         self._closed = False
         # The event loop's waiting tasks: (target, their loop, the future they await).
         self._tasks: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        # The event loop that hears the notices itself (then no listener thread), and its thread.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
 
     def wait(self, target: int, timeout: float) -> bool:
         """Whether the position reached ``target`` within ``timeout`` seconds. Re-raises what
@@ -95,9 +115,44 @@ class PositionWatch:
                 if waiter in self._tasks:
                     self._tasks.remove(waiter)
 
+    def watch_on(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Let ``loop`` (the running one, before any request waits) hear the notices itself
+        instead of a listener thread, if they can be heard so; whether they can."""
+        notices = self._notices
+        if not isinstance(notices, LoopNotices):
+            return False
+        with self._changed:
+            if self._listener is not None or self._closed:
+                return False
+            self._loop, self._loop_thread = loop, threading.get_ident()
+            # What was announced before is not heard: read the position once, as the
+            # listener does when it starts.
+            if notices.watch(loop, self._heard):
+                self._listening = True
+                self._learn(self._position())
+        return True
+
+    def _heard(self, positions: list[int] | None) -> None:
+        """On the watching loop: positions announced, or (None) the announcer went away until
+        a new one announces (its first announcement follows its catch-up)."""
+        with self._changed:
+            if positions is None:
+                if self._listening:
+                    log.warning("read-your-writes: the read model's announcer went away; polling")
+                self._not_listening()
+                return
+            self._listening = True
+            for position in positions:
+                self._learn(position)
+
     def _start_listening(self) -> None:
         """Start the listener if there are notices to hear and none listens; holds the lock."""
-        if self._notices is not None and self._listener is None and not self._closed:
+        if (
+            self._notices is not None
+            and self._listener is None
+            and self._loop is None
+            and not self._closed
+        ):
             self._listener = threading.Thread(
                 target=self._listen, name="read-your-writes-listener", daemon=True
             )
@@ -133,14 +188,20 @@ class PositionWatch:
         """Settle the futures of waiting tasks whose position is reached, or that must hear
         of a failure; holds the lock."""
         waiting = []
+        here = threading.get_ident()
         for waiter in self._tasks:
             target, loop, future = waiter
             if self._known >= target:
-                loop.call_soon_threadsafe(_settle, future, None)
+                failure = None
             elif self._failure is not None:
-                loop.call_soon_threadsafe(_settle, future, self._failure)
+                failure = self._failure
             else:
                 waiting.append(waiter)
+                continue
+            if loop is self._loop and here == self._loop_thread:
+                _settle(future, failure)  # told on the task's own loop: no wake-up to send
+            else:
+                loop.call_soon_threadsafe(_settle, future, failure)
         self._tasks = waiting
 
     def _poll(self) -> None:

@@ -15,6 +15,7 @@ environment, as for any ``credledger`` process; the serving process adds what on
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -63,19 +64,23 @@ class PositionPipe:
     """The positions the read-model process announces, read from its pipe
     (:class:`ledger.persistence.read_model.PositionNotices`). Each process started gets a
     pipe of its own; while none is open (a restart), ``receive`` raises, and requests waiting
-    to read their writes poll the read model instead."""
+    to read their writes poll the read model instead.
+
+    Read by a thread (``receive``), or, once :meth:`watch` is called, by an event loop: then
+    the loop alone reads, closes and replaces the pipe's end, so that it never watches a file
+    descriptor another thread closed (and the kernel gave to something else)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._read: int | None = None
         self._pending = b""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._heard: Callable[[list[int] | None], None] = lambda _: None
 
     def open(self) -> int:
         """A new pipe for the process about to start; returns the end it writes to."""
         read, write = os.pipe()
-        with self._lock:
-            self._close()
-            self._read = read
+        self._on_loop(lambda: self._replace(read))
         return write
 
     def receive(self, timeout: float) -> list[int]:
@@ -89,8 +94,19 @@ class PositionPipe:
         data = os.read(read, 65536)
         if not data:
             raise ConnectionError("the read-model process stopped")
-        *lines, self._pending = (self._pending + data).split(b"\n")
-        return [int(line) for line in lines]
+        return self._positions(data)
+
+    def watch(
+        self, loop: asyncio.AbstractEventLoop, heard: Callable[[list[int] | None], None]
+    ) -> bool:
+        """From now on ``loop`` reads the pipe, calling ``heard`` (on the loop) with each read's
+        positions, or with None when the process's end closed; the pipe of a restarted
+        process is handed to the loop. Called on ``loop``; whether a pipe is open now."""
+        with self._lock:
+            self._loop, self._heard = loop, heard
+            if self._read is not None:
+                loop.add_reader(self._read, self._readable, self._read)
+            return self._read is not None
 
     def first(self, timeout: float) -> bool:
         """Wait until the process announces a position (it has started and caught up);
@@ -109,14 +125,54 @@ class PositionPipe:
 
     def shut(self) -> None:
         """Close the reading end (the process is stopped for good)."""
-        with self._lock:
-            self._close()
+        self._on_loop(lambda: self._replace(None))
 
-    def _close(self) -> None:
-        if self._read is not None:
-            os.close(self._read)
-            self._read = None
-            self._pending = b""
+    def _on_loop(self, change: Callable[[], None]) -> None:
+        """Make ``change`` to the reading end where it is safe: on the watching loop's thread
+        (now, if this is it), or here if no loop watches or the loop has closed."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is not loop:
+                with contextlib.suppress(RuntimeError):  # closed since: change it here
+                    loop.call_soon_threadsafe(change)
+                    return
+        change()
+
+    def _replace(self, read: int | None) -> None:
+        with self._lock:
+            loop, old = self._loop, self._read
+            if old is not None:
+                if loop is not None and not loop.is_closed():
+                    loop.remove_reader(old)
+                os.close(old)
+            self._read, self._pending = read, b""
+            if read is not None and loop is not None and not loop.is_closed():
+                loop.add_reader(read, self._readable, read)
+
+    def _readable(self, read: int) -> None:
+        """On the watching loop: take what the process wrote, or its end's closing."""
+        try:
+            data = os.read(read, 65536)
+        except BlockingIOError:
+            return
+        if data:
+            self._heard(self._positions(data))
+            return
+        with self._lock:
+            assert self._loop is not None
+            self._loop.remove_reader(read)
+            if self._read == read:
+                os.close(read)
+                self._read, self._pending = None, b""
+        self._heard(None)
+
+    def _positions(self, data: bytes) -> list[int]:
+        *lines, self._pending = (self._pending + data).split(b"\n")
+        return [int(line) for line in lines]
 
 
 _DESCRIBED = {

@@ -4,6 +4,7 @@ announcements where the store makes them, else through one shared poller."""
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
 import threading
 import time
@@ -13,6 +14,7 @@ import pytest
 
 from ledger.api.read_your_writes import PositionWatch
 from ledger.persistence.read_model import ReadModel
+from ledger.runtime.consumer_process import PositionPipe
 from tests.conftest import STORE
 
 
@@ -160,3 +162,66 @@ def test_a_projector_in_another_process_announces_the_position_it_committed(
     threading.Timer(0.2, project).start()
     assert watch.wait(5, timeout=10)
     watch.close()
+
+
+async def _watched_pipe(
+    position: Position, interval: float
+) -> tuple[PositionWatch, PositionPipe, int]:
+    """A watch whose notices come down a pipe the running event loop watches; and the pipe's
+    end an announcing process would write to."""
+    pipe = PositionPipe()
+    announcer = pipe.open()
+    watch = PositionWatch(position, interval=interval, notices=pipe)
+    assert watch.watch_on(asyncio.get_running_loop())
+    return watch, pipe, announcer
+
+
+def test_a_pipe_the_event_loop_watches_wakes_a_waiting_task_with_no_thread_of_its_own() -> None:
+    position = Position()
+
+    async def scenario() -> bool:
+        watch, pipe, announcer = await _watched_pipe(position, interval=60)
+        threads = set(threading.enumerate())
+        asyncio.get_running_loop().call_later(0.1, os.write, announcer, b"7\n")
+        reached = await watch.reached(7, timeout=10)
+        assert set(threading.enumerate()) <= threads  # no listener, no poller started
+        os.close(announcer)
+        pipe.shut()
+        return reached
+
+    assert asyncio.run(scenario())
+    assert position.reads == 1  # once, when the loop began to watch
+
+
+def test_when_the_announcing_process_is_gone_a_waiting_task_is_told_by_polling() -> None:
+    position = Position()
+
+    async def scenario() -> bool:
+        watch, pipe, announcer = await _watched_pipe(position, interval=0.001)
+        os.close(announcer)  # the read-model process ended
+        asyncio.get_running_loop().call_later(0.1, setattr, position, "value", 3)
+        reached = await watch.reached(3, timeout=10)
+        pipe.shut()
+        return reached
+
+    assert asyncio.run(scenario())
+
+
+def test_the_pipe_of_a_restarted_process_is_handed_to_the_watching_loop() -> None:
+    position = Position()
+
+    async def scenario() -> bool:
+        watch, pipe, announcer = await _watched_pipe(position, interval=60)
+        os.close(announcer)
+        restarted: list[int] = []
+        # The supervisor's thread opens the new pipe, as it does when it starts the process.
+        opening = threading.Thread(target=lambda: restarted.append(pipe.open()))
+        opening.start()
+        opening.join()
+        os.write(restarted[0], b"9\n")  # only the pipe tells 9: the read model stays at 0
+        reached = await watch.reached(9, timeout=10)
+        os.close(restarted[0])
+        pipe.shut()
+        return reached
+
+    assert asyncio.run(scenario())
