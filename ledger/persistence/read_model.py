@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -101,6 +101,11 @@ _RETIRED_INDEXES = ("rm_status_entries_by_credential", "rm_documents_by_version"
 # slot is found in a probe or two.
 STATUS_LIST_SIZE = 131_072
 STATUS_LIST_FILL = STATUS_LIST_SIZE // 2
+# Places after each new credential's first index whose state one statement reads for a whole
+# run of new credentials; a probe that goes further asks about each place beyond it.
+PROBE_WINDOW = 4
+# Places asked about in one statement (well under either backend's limit on parameters).
+_PROBED_AT_ONCE = 500
 
 # Table name and key columns, in the order the digest reads them.
 # Rows read at a time while digesting the read model.
@@ -220,6 +225,18 @@ def version_status(found: dict[str, Any] | None, position: int) -> dict[str, Any
 
 
 @dataclass
+class _NewCredential:
+    """A new credential's rows, kept until its run of new credentials is written."""
+
+    credential_id: str
+    issuer_id: str
+    version_row: tuple[Any, ...]
+    title: str
+    issued: str
+    at: str
+
+
+@dataclass
 class _ListFill:
     """An issuer's newest status list: its number, its entries, and the entries as stored
     (-1: the list is not stored yet)."""
@@ -229,8 +246,60 @@ class _ListFill:
     stored: int
 
 
+def _first_index(credential_id: str, list_no: int) -> int:
+    """Where a credential's probe for a place in list ``list_no`` starts."""
+    seed = hashlib.sha256(f"{credential_id}/{list_no}".encode()).digest()
+    return int.from_bytes(seed[:8], "big") % STATUS_LIST_SIZE
+
+
+class _StatusProbes:
+    """Which status-list places are taken, as a transaction sees them: read for many places
+    in one statement, asked place by place beyond what was read, and kept up to date with
+    the places given since."""
+
+    def __init__(self, cursor: Cursor, sql: _Sql) -> None:
+        self._c = cursor
+        self._sql = sql
+        self._known: set[tuple[str, int, int]] = set()
+        self._taken: set[tuple[str, int, int]] = set()
+
+    def read(self, places: Iterable[tuple[str, int, int]]) -> None:
+        """Learn whether each of ``places`` (issuer, list, index) is taken."""
+        by_list: dict[tuple[str, int], set[int]] = {}
+        for issuer_id, list_no, index in places:
+            if (issuer_id, list_no, index) not in self._known:
+                by_list.setdefault((issuer_id, list_no), set()).add(index)
+        for (issuer_id, list_no), indexes in by_list.items():
+            ordered = sorted(indexes)
+            for at in range(0, len(ordered), _PROBED_AT_ONCE):
+                chunk = ordered[at : at + _PROBED_AT_ONCE]
+                self._c.execute(
+                    self._sql(
+                        "SELECT idx FROM rm_status_entries WHERE issuer_id = ? AND list_no = ?"
+                        f" AND idx IN ({', '.join('?' * len(chunk))})"
+                    ),
+                    (issuer_id, list_no, *chunk),
+                )
+                self._taken.update((issuer_id, list_no, int(r[0])) for r in self._c.fetchall())
+                self._known.update((issuer_id, list_no, index) for index in chunk)
+
+    def taken(self, issuer_id: str, list_no: int, index: int) -> bool:
+        place = (issuer_id, list_no, index)
+        if place not in self._known:
+            self.read([place])
+        return place in self._taken
+
+    def take(self, issuer_id: str, list_no: int, index: int) -> None:
+        self._taken.add((issuer_id, list_no, index))
+
+
 class ReadModelWriter:
-    """The changes one projector transaction makes, in domain words."""
+    """The changes one projector transaction makes, in domain words.
+
+    A run of new credentials (a bulk request's, a replay's) is kept and written in a few
+    statements, each for the whole run, before any other change (or at the end): the rows and
+    the status-list places come out as if each were written alone, in order.
+    """
 
     def __init__(self, cursor: Cursor, sql: _Sql) -> None:
         self._c = cursor
@@ -238,8 +307,12 @@ class ReadModelWriter:
         # Each issuer's newest status list as the transaction leaves it: read once and written
         # once (finish), not twice for every new credential.
         self._fills: dict[str, _ListFill] = {}
+        self._new: list[_NewCredential] = []
 
     def _run(self, statement: str, params: Sequence[Any]) -> None:
+        """Run a statement, after the new credentials kept so far are written."""
+        if self._new:
+            self._write_new()
         self._c.execute(self._sql(statement), params)
 
     def issuer_registered(self, issuer_id: str, at: str, position: int, event: Any) -> None:
@@ -433,40 +506,47 @@ class ReadModelWriter:
         at: str,
         position: int,
     ) -> None:
-        self._run(
-            "INSERT INTO rm_credential_versions VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                credential_id,
-                version,
-                event,
-                _json(public_content(content)),
-                content["learner"]["commitment"],
-                at,
-                position,
-            ),
+        version_row = (
+            credential_id,
+            version,
+            event,
+            _json(public_content(content)),
+            content["learner"]["commitment"],
+            at,
+            position,
         )
         if version == 1:
-            list_no, index = self.place_in_status_list(credential_id, issuer_id)
-            self._run(
+            self._new.append(
+                _NewCredential(
+                    credential_id, issuer_id, version_row, content["title"], content["issued"], at
+                )
+            )
+            return
+        self._run("INSERT INTO rm_credential_versions VALUES (?, ?, ?, ?, ?, ?, ?)", version_row)
+        self._run(
+            "UPDATE rm_credentials SET current_version = ?, title = ?, issued = ?,"
+            " updated_at = ? WHERE credential_id = ?",
+            (version, content["title"], content["issued"], at, credential_id),
+        )
+
+    def _write_new(self) -> None:
+        """Write the run of new credentials kept so far: versions, places and credentials."""
+        new, self._new = self._new, []
+        places = self._places([(n.credential_id, n.issuer_id) for n in new])
+        self._c.executemany(
+            self._sql("INSERT INTO rm_credential_versions VALUES (?, ?, ?, ?, ?, ?, ?)"),
+            [n.version_row for n in new],
+        )
+        self._c.executemany(
+            self._sql(
                 "INSERT INTO rm_credentials"
-                " VALUES (?, ?, 'active', 1, ?, ?, ?, ?, NULL, NULL, 0, ?, ?)",
-                (
-                    credential_id,
-                    issuer_id,
-                    content["title"],
-                    content["issued"],
-                    at,
-                    at,
-                    list_no,
-                    index,
-                ),
-            )
-        else:
-            self._run(
-                "UPDATE rm_credentials SET current_version = ?, title = ?, issued = ?,"
-                " updated_at = ? WHERE credential_id = ?",
-                (version, content["title"], content["issued"], at, credential_id),
-            )
+                " VALUES (?, ?, 'active', 1, ?, ?, ?, ?, NULL, NULL, 0, ?, ?)"
+            ),
+            [
+                (n.credential_id, n.issuer_id, n.title, n.issued, n.at, n.at, list_no, index)
+                for n, (list_no, index) in zip(new, places, strict=True)
+            ],
+        )
 
     def place_in_status_list(self, credential_id: str, issuer_id: str) -> tuple[int, int]:
         """Give a new credential its place in its issuer's status list: (list, index).
@@ -474,54 +554,89 @@ class ReadModelWriter:
         The index is pseudo-random (from the credential id) with linear probing, so indexes
         say nothing of issue order, and a replay of the same history gives the same indexes.
         """
+        if self._new:
+            self._write_new()
+        return self._places([(credential_id, issuer_id)])[0]
+
+    def _places(self, wanted: list[tuple[str, str]]) -> list[tuple[int, int]]:
+        """Place each (credential, issuer) in turn, as :meth:`place_in_status_list` would one
+        at a time; the places near each first index are read in one statement per list."""
+        # Which list each takes, and the index its probe starts at.
+        starts: list[tuple[int, int]] = []
+        counts: dict[str, tuple[int, int]] = {}
+        for credential_id, issuer_id in wanted:
+            if issuer_id not in counts:
+                fill = self._fill(issuer_id)
+                counts[issuer_id] = (fill.list_no, fill.used)
+            list_no, used = counts[issuer_id]
+            if used >= STATUS_LIST_FILL:
+                list_no, used = list_no + 1, 0
+            starts.append((list_no, _first_index(credential_id, list_no)))
+            counts[issuer_id] = (list_no, used + 1)
+        probes = _StatusProbes(self._c, self._sql)
+        probes.read(
+            (issuer_id, list_no, (first + step) % STATUS_LIST_SIZE)
+            for (_, issuer_id), (list_no, first) in zip(wanted, starts, strict=True)
+            for step in range(PROBE_WINDOW)
+        )
+        entries: list[tuple[str, int, int, str]] = []
+        for (credential_id, issuer_id), (list_no, index) in zip(wanted, starts, strict=True):
+            fill = self._fills[issuer_id]
+            if fill.used >= STATUS_LIST_FILL:
+                self._store_fill(issuer_id, fill)
+                fill.list_no, fill.used, fill.stored = fill.list_no + 1, 0, -1
+            while probes.taken(issuer_id, list_no, index):
+                index = (index + 1) % STATUS_LIST_SIZE
+            probes.take(issuer_id, list_no, index)
+            fill.used += 1
+            entries.append((issuer_id, list_no, index, credential_id))
+        self._c.executemany(self._sql("INSERT INTO rm_status_entries VALUES (?, ?, ?, ?)"), entries)
+        return [(list_no, index) for _, list_no, index, _ in entries]
+
+    def _fill(self, issuer_id: str) -> _ListFill:
+        """The issuer's newest status list, read once a transaction."""
         fill = self._fills.get(issuer_id)
         if fill is None:
-            self._run(
-                "SELECT list_no, used FROM rm_status_lists WHERE issuer_id = ?"
-                " ORDER BY list_no DESC LIMIT 1",
+            self._c.execute(
+                self._sql(
+                    "SELECT list_no, used FROM rm_status_lists WHERE issuer_id = ?"
+                    " ORDER BY list_no DESC LIMIT 1"
+                ),
                 (issuer_id,),
             )
             row = self._c.fetchone()
             used = -1 if row is None else int(row[1])
             fill = _ListFill(0 if row is None else int(row[0]), max(used, 0), used)
             self._fills[issuer_id] = fill
-        if fill.used >= STATUS_LIST_FILL:
-            self._store_fill(issuer_id, fill)
-            fill.list_no, fill.used, fill.stored = fill.list_no + 1, 0, -1
-        seed = hashlib.sha256(f"{credential_id}/{fill.list_no}".encode()).digest()
-        index = int.from_bytes(seed[:8], "big") % STATUS_LIST_SIZE
-        while True:
-            # Taken already: the next index (a probe and an insert in one statement).
-            self._run(
-                "INSERT INTO rm_status_entries VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (issuer_id, list_no, idx) DO NOTHING",
-                (issuer_id, fill.list_no, index, credential_id),
-            )
-            if self._c.rowcount == 1:
-                break
-            index = (index + 1) % STATUS_LIST_SIZE
-        fill.used += 1
-        return fill.list_no, index
+        return fill
 
     def _store_fill(self, issuer_id: str, fill: _ListFill) -> None:
         if fill.stored < 0:
-            self._run(
-                "INSERT INTO rm_status_lists VALUES (?, ?, ?)", (issuer_id, fill.list_no, fill.used)
+            self._c.execute(
+                self._sql("INSERT INTO rm_status_lists VALUES (?, ?, ?)"),
+                (issuer_id, fill.list_no, fill.used),
             )
         elif fill.used != fill.stored:
-            self._run(
-                "UPDATE rm_status_lists SET used = ? WHERE issuer_id = ? AND list_no = ?",
+            self._c.execute(
+                self._sql(
+                    "UPDATE rm_status_lists SET used = ? WHERE issuer_id = ? AND list_no = ?"
+                ),
                 (fill.used, issuer_id, fill.list_no),
             )
         fill.stored = fill.used
 
     def finish(self) -> None:
-        """Write what the transaction kept to write once (each status list's fill)."""
+        """Write what the transaction kept to write: the run of new credentials, then each
+        status list's fill (once)."""
+        if self._new:
+            self._write_new()
         for issuer_id, fill in self._fills.items():
             self._store_fill(issuer_id, fill)
 
     def documents_anchored(self, checkpoint_size: int, event: Any) -> None:
         """Record where each document of an anchored batch is in the anchor tree."""
+        if self._new:
+            self._write_new()
         self._c.executemany(
             self._sql("INSERT INTO rm_documents VALUES (?, ?, ?, ?, ?, ?, ?)"),
             [

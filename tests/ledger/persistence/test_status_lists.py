@@ -1,14 +1,18 @@
 """How the read model places new credentials in their issuer's status lists: a list takes
 credentials until it is half full, then the next one opens; an index already taken probes on
-to the next free one; a transaction's placements count the same as one at a time."""
+to the next free one; a transaction's placements (a run of new credentials written together)
+count the same as one at a time."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
+from ledger.domain import samples
 from ledger.persistence import read_model
 from ledger.persistence.read_model import ReadModel
 
@@ -62,3 +66,54 @@ def test_placing_in_one_transaction_or_one_at_a_time_gives_the_same_places(
     place(apart, [[c] for c in credentials])
     assert lists_and_entries(together) == lists_and_entries(apart)
     assert together.digest()[0] == apart.digest()[0]
+
+
+def new_credential(credential_id: str) -> tuple[str, dict[str, Any]]:
+    content = samples.credential_content(datetime(2026, 3, 1, tzinfo=UTC))
+    content["learner"] = {"commitment": "c" * 64}
+    return credential_id, content
+
+
+def issue(model: ReadModel, batches: list[list[str]]) -> None:
+    """Record each batch of new credentials in one transaction, as the projector does."""
+    position = model.position()
+    for batch in batches:
+        with model.transaction(position, position + len(batch)) as writer:
+            for offset, credential_id in enumerate(batch, start=1):
+                cid, content = new_credential(credential_id)
+                writer.credential_version(
+                    cid, ISSUER, 1, "issued", content, "2026-03-01T00:00:00Z", position + offset
+                )
+        position += len(batch)
+
+
+@pytest.mark.usefixtures("small_lists")
+def test_a_run_of_new_credentials_is_written_as_if_each_were_written_alone(
+    fresh_read_model: Callable[[str], ReadModel], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only each first index is read with the run: every probe beyond it asks on its own.
+    monkeypatch.setattr(read_model, "PROBE_WINDOW", 1)
+    credentials = [str(uuid.uuid4()) for _ in range(11)]
+    together, apart = fresh_read_model("together"), fresh_read_model("apart")
+    issue(together, [credentials])
+    issue(apart, [[c] for c in credentials])
+    assert lists_and_entries(together) == lists_and_entries(apart)
+    assert together.digest()[0] == apart.digest()[0]
+
+
+def test_an_amendment_in_the_same_transaction_finds_the_credential_it_amends(
+    fresh_read_model: Callable[[str], ReadModel],
+) -> None:
+    model = fresh_read_model("amended")
+    credential_id, content = new_credential(str(uuid.uuid4()))
+    with model.transaction(0, 2) as writer:
+        writer.credential_version(
+            credential_id, ISSUER, 1, "issued", content, "2026-03-01T00:00:00Z", 1
+        )
+        version = writer.current_version(credential_id) + 1
+        writer.credential_version(
+            credential_id, ISSUER, version, "amended", content, "2026-03-02T00:00:00Z", 2
+        )
+    found = model.credential(credential_id)
+    assert found is not None
+    assert [v["version"] for v in found["versions"]] == [1, 2]
