@@ -6,17 +6,28 @@ before it. That link lets a consumer take events strictly in the store's order: 
 whose predecessor it has not seen is a gap or a reordering, and it waits; a message it has
 already applied is a duplicate, and it drops it. Store positions may have holes (PostgreSQL
 skips ids of rolled-back transactions); the links do not.
+
+On the wire a message is a version byte, a fixed header (position, previous position,
+originator id and version, the topic's length), the event's topic and its stored state as it
+is. Messages published before this form were JSON objects with the state in base64 (a third
+larger, and a JSON parse of the whole state for every consumer): they are still read.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import struct
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification, StoredEvent
+
+# The binary form's version byte and header: position, previous, originator id, originator
+# version, the topic's length in bytes (big-endian, signed 64-bit positions and versions).
+_BINARY = 1
+_HEADER = struct.Struct(">Bqq16sqH")
 
 
 @dataclass(frozen=True)
@@ -26,20 +37,43 @@ class EventMessage:
     stored: StoredEvent
 
     def encode(self) -> bytes:
-        return json.dumps(
-            {
-                "position": self.position,
-                "previous": self.previous,
-                "originator_id": str(self.stored.originator_id),
-                "originator_version": self.stored.originator_version,
-                "topic": self.stored.topic,
-                "state": base64.b64encode(self.stored.state).decode("ascii"),
-            },
-            separators=(",", ":"),
-        ).encode()
+        """The message as published: the binary form."""
+        topic = self.stored.topic.encode()
+        originator = self.stored.originator_id
+        header = _HEADER.pack(
+            _BINARY,
+            self.position,
+            self.previous,
+            (originator if isinstance(originator, UUID) else UUID(str(originator))).bytes,
+            self.stored.originator_version,
+            len(topic),
+        )
+        return b"".join((header, topic, self.stored.state))
 
     @classmethod
     def decode(cls, value: bytes) -> EventMessage:
+        """A message as published, in the binary form or the earlier JSON one."""
+        if value[:1] == b"{":
+            return cls._decode_json(value)
+        if value[:1] != bytes((_BINARY,)) or len(value) < _HEADER.size:
+            raise ValueError(f"not an event message (starts with {value[:1]!r})")
+        _, position, previous, originator, version, topic_length = _HEADER.unpack_from(value)
+        state_at = _HEADER.size + topic_length
+        if len(value) < state_at:
+            raise ValueError("an event message cut short in its topic")
+        return cls(
+            position=position,
+            previous=previous,
+            stored=StoredEvent(
+                originator_id=UUID(bytes=originator),
+                originator_version=version,
+                topic=value[_HEADER.size : state_at].decode(),
+                state=value[state_at:],
+            ),
+        )
+
+    @classmethod
+    def _decode_json(cls, value: bytes) -> EventMessage:
         data: dict[str, Any] = json.loads(value)
         return cls(
             position=int(data["position"]),
