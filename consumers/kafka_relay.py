@@ -48,6 +48,10 @@ async def ensure_topic(settings: Settings) -> None:
         await admin.close()
 
 
+# Under the broker's default limit on a record batch (1 MB, ``message.max.bytes``).
+PRODUCE_BATCH_BYTES = 512 * 1024
+
+
 class KafkaRelay:
     """Publishes what the event store holds beyond the relay's tracked position."""
 
@@ -77,6 +81,9 @@ class KafkaRelay:
                 enable_idempotence=True,
                 acks="all",
                 linger_ms=5,
+                # One produce request carries up to this much of the one partition's events:
+                # the default (16 KB) held about seven, and the broker's work goes by request.
+                max_batch_size=PRODUCE_BATCH_BYTES,
             )
             await producer.start()
             self._producer = producer
