@@ -56,22 +56,11 @@ def test_a_list_takes_credentials_until_half_full_then_the_next_opens(
     assert len(set(entries)) == 10  # no place given twice: taken indexes probed on
 
 
-@pytest.mark.usefixtures("small_lists")
-def test_placing_in_one_transaction_or_one_at_a_time_gives_the_same_places(
-    fresh_read_model: Callable[[str], ReadModel],
-) -> None:
-    credentials = [str(uuid.uuid4()) for _ in range(11)]
-    together, apart = fresh_read_model("together"), fresh_read_model("apart")
-    place(together, [credentials])
-    place(apart, [[c] for c in credentials])
-    assert lists_and_entries(together) == lists_and_entries(apart)
-    assert together.digest()[0] == apart.digest()[0]
-
-
-def new_credential(credential_id: str) -> tuple[str, dict[str, Any]]:
-    content = samples.credential_content(datetime(2026, 3, 1, tzinfo=UTC))
-    content["learner"] = {"commitment": "c" * 64}
-    return credential_id, content
+def content() -> dict[str, Any]:
+    """A credential's content as the projector is given it (the learner as a commitment)."""
+    found = samples.credential_content(datetime(2026, 3, 1, tzinfo=UTC))
+    found["learner"] = {"commitment": "c" * 64}
+    return found
 
 
 def issue(model: ReadModel, batches: list[list[str]]) -> None:
@@ -80,23 +69,33 @@ def issue(model: ReadModel, batches: list[list[str]]) -> None:
     for batch in batches:
         with model.transaction(position, position + len(batch)) as writer:
             for offset, credential_id in enumerate(batch, start=1):
-                cid, content = new_credential(credential_id)
                 writer.credential_version(
-                    cid, ISSUER, 1, "issued", content, "2026-03-01T00:00:00Z", position + offset
+                    credential_id,
+                    ISSUER,
+                    1,
+                    "issued",
+                    content(),
+                    "2026-03-01T00:00:00Z",
+                    position + offset,
                 )
         position += len(batch)
 
 
 @pytest.mark.usefixtures("small_lists")
-def test_a_run_of_new_credentials_is_written_as_if_each_were_written_alone(
-    fresh_read_model: Callable[[str], ReadModel], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "write", [place, issue], ids=["placed one by one", "issued as a run of new credentials"]
+)
+def test_one_transaction_or_one_at_a_time_gives_the_same_places(
+    fresh_read_model: Callable[[str], ReadModel],
+    monkeypatch: pytest.MonkeyPatch,
+    write: Callable[[ReadModel, list[list[str]]], None],
 ) -> None:
-    # Only each first index is read with the run: every probe beyond it asks on its own.
+    # Only each first index is read ahead: every probe beyond it asks on its own.
     monkeypatch.setattr(read_model, "PROBE_WINDOW", 1)
     credentials = [str(uuid.uuid4()) for _ in range(11)]
     together, apart = fresh_read_model("together"), fresh_read_model("apart")
-    issue(together, [credentials])
-    issue(apart, [[c] for c in credentials])
+    write(together, [credentials])
+    write(apart, [[c] for c in credentials])
     assert lists_and_entries(together) == lists_and_entries(apart)
     assert together.digest()[0] == apart.digest()[0]
 
@@ -105,14 +104,14 @@ def test_an_amendment_in_the_same_transaction_finds_the_credential_it_amends(
     fresh_read_model: Callable[[str], ReadModel],
 ) -> None:
     model = fresh_read_model("amended")
-    credential_id, content = new_credential(str(uuid.uuid4()))
+    credential_id = str(uuid.uuid4())
     with model.transaction(0, 2) as writer:
         writer.credential_version(
-            credential_id, ISSUER, 1, "issued", content, "2026-03-01T00:00:00Z", 1
+            credential_id, ISSUER, 1, "issued", content(), "2026-03-01T00:00:00Z", 1
         )
         version = writer.current_version(credential_id) + 1
         writer.credential_version(
-            credential_id, ISSUER, version, "amended", content, "2026-03-02T00:00:00Z", 2
+            credential_id, ISSUER, version, "amended", content(), "2026-03-02T00:00:00Z", 2
         )
     found = model.credential(credential_id)
     assert found is not None
