@@ -121,15 +121,16 @@ class PositionWatch:
         notices = self._notices
         if not isinstance(notices, LoopNotices):
             return False
+        # What was announced before is not heard: read the position once, as the listener
+        # does when it starts.
+        position = self._position()
         with self._changed:
             if self._listener is not None or self._closed:
                 return False
             self._loop, self._loop_thread = loop, threading.get_ident()
-            # What was announced before is not heard: read the position once, as the
-            # listener does when it starts.
             if notices.watch(loop, self._heard):
                 self._listening = True
-                self._learn(self._position())
+                self._learn(position)
         return True
 
     def _heard(self, positions: list[int] | None) -> None:

@@ -311,8 +311,7 @@ class ReadModelWriter:
 
     def _run(self, statement: str, params: Sequence[Any]) -> None:
         """Run a statement, after the new credentials kept so far are written."""
-        if self._new:
-            self._write_new()
+        self._write_new()
         self._c.execute(self._sql(statement), params)
 
     def issuer_registered(self, issuer_id: str, at: str, position: int, event: Any) -> None:
@@ -530,7 +529,10 @@ class ReadModelWriter:
         )
 
     def _write_new(self) -> None:
-        """Write the run of new credentials kept so far: versions, places and credentials."""
+        """Write the run of new credentials kept so far (if any): versions, places and
+        credentials."""
+        if not self._new:
+            return
         new, self._new = self._new, []
         places = self._places([(n.credential_id, n.issuer_id) for n in new])
         self._c.executemany(
@@ -554,8 +556,7 @@ class ReadModelWriter:
         The index is pseudo-random (from the credential id) with linear probing, so indexes
         say nothing of issue order, and a replay of the same history gives the same indexes.
         """
-        if self._new:
-            self._write_new()
+        self._write_new()
         return self._places([(credential_id, issuer_id)])[0]
 
     def _places(self, wanted: list[tuple[str, str]]) -> list[tuple[int, int]]:
@@ -628,15 +629,13 @@ class ReadModelWriter:
     def finish(self) -> None:
         """Write what the transaction kept to write: the run of new credentials, then each
         status list's fill (once)."""
-        if self._new:
-            self._write_new()
+        self._write_new()
         for issuer_id, fill in self._fills.items():
             self._store_fill(issuer_id, fill)
 
     def documents_anchored(self, checkpoint_size: int, event: Any) -> None:
         """Record where each document of an anchored batch is in the anchor tree."""
-        if self._new:
-            self._write_new()
+        self._write_new()
         self._c.executemany(
             self._sql("INSERT INTO rm_documents VALUES (?, ?, ?, ?, ?, ?, ?)"),
             [
