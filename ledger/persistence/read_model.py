@@ -562,6 +562,8 @@ class ReadModelWriter:
     def _places(self, wanted: list[tuple[str, str]]) -> list[tuple[int, int]]:
         """Place each (credential, issuer) in turn, as :meth:`place_in_status_list` would one
         at a time; the places near each first index are read in one statement per list."""
+        if len(wanted) == 1:
+            return [self._place_alone(*wanted[0])]
         # Which list each takes, and the index its probe starts at.
         starts: list[tuple[int, int]] = []
         counts: dict[str, tuple[int, int]] = {}
@@ -582,10 +584,7 @@ class ReadModelWriter:
         )
         entries: list[tuple[str, int, int, str]] = []
         for (credential_id, issuer_id), (list_no, index) in zip(wanted, starts, strict=True):
-            fill = self._fills[issuer_id]
-            if fill.used >= STATUS_LIST_FILL:
-                self._store_fill(issuer_id, fill)
-                fill.list_no, fill.used, fill.stored = fill.list_no + 1, 0, -1
+            fill = self._open_list_if_full(issuer_id)
             while probes.taken(issuer_id, list_no, index):
                 index = (index + 1) % STATUS_LIST_SIZE
             probes.take(issuer_id, list_no, index)
@@ -593,6 +592,34 @@ class ReadModelWriter:
             entries.append((issuer_id, list_no, index, credential_id))
         self._c.executemany(self._sql("INSERT INTO rm_status_entries VALUES (?, ?, ?, ?)"), entries)
         return [(list_no, index) for _, list_no, index, _ in entries]
+
+    def _place_alone(self, credential_id: str, issuer_id: str) -> tuple[int, int]:
+        """One new credential's place (a single write's): each probe an insert that takes
+        the place if it is free, one statement in the usual case instead of a read first."""
+        fill = self._open_list_if_full(issuer_id)
+        index = _first_index(credential_id, fill.list_no)
+        while True:
+            self._c.execute(
+                self._sql(
+                    "INSERT INTO rm_status_entries VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (issuer_id, list_no, idx) DO NOTHING"
+                ),
+                (issuer_id, fill.list_no, index, credential_id),
+            )
+            if self._c.rowcount == 1:
+                break
+            index = (index + 1) % STATUS_LIST_SIZE
+        fill.used += 1
+        return fill.list_no, index
+
+    def _open_list_if_full(self, issuer_id: str) -> _ListFill:
+        """The issuer's list that takes the next credential: a new one once its newest is
+        half full."""
+        fill = self._fill(issuer_id)
+        if fill.used >= STATUS_LIST_FILL:
+            self._store_fill(issuer_id, fill)
+            fill.list_no, fill.used, fill.stored = fill.list_no + 1, 0, -1
+        return fill
 
     def _fill(self, issuer_id: str) -> _ListFill:
         """The issuer's newest status list, read once a transaction."""
