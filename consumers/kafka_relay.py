@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -18,6 +19,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from consumers.kafka_connection import client_options
 from consumers.kafka_messages import EventMessage
+from ledger.persistence.event_notices import EventNotices
 from ledger.persistence.read_model import PositionMoved, ReadModel
 from ledger.settings import Settings
 
@@ -48,6 +50,11 @@ async def ensure_topic(settings: Settings) -> None:
         await admin.close()
 
 
+# How long the relay waits for the store's announcement before it looks anyway (an announcement
+# can be lost with its connection), and how long it polls after listening failed.
+LOOK_ANYWAY_SECONDS = 0.25
+RELISTEN_PAUSE_SECONDS = 1.0
+
 # Under the broker's default limit on a record batch (1 MB, ``message.max.bytes``).
 PRODUCE_BATCH_BYTES = 512 * 1024
 
@@ -56,9 +63,16 @@ class KafkaRelay:
     """Publishes what the event store holds beyond the relay's tracked position."""
 
     def __init__(
-        self, application: Any, tracking: ReadModel, settings: Settings, batch_size: int = 500
+        self,
+        application: Any,
+        tracking: ReadModel,
+        settings: Settings,
+        batch_size: int = 500,
+        notices: EventNotices | None = None,
     ) -> None:
         self._recorder = application.recorder
+        self._notices = notices
+        self._listen_again_at = 0.0
         self._tracking = tracking
         self._settings = settings
         self._batch_size = batch_size
@@ -120,8 +134,10 @@ class KafkaRelay:
         return len(messages)
 
     def run(self, stop: threading.Event, wake: threading.Event, interval: float = 0.01) -> None:
-        """Publish whenever woken, and every ``interval`` seconds: API workers in other
-        processes cannot wake the relay, and each of their requests waits for it."""
+        """Publish whenever the store announces new events (API workers in other processes
+        write there, and each of their requests waits for the relay); where it announces
+        none, or while the relay cannot listen, whenever woken and every ``interval``
+        seconds."""
         while not stop.is_set():
             try:
                 while self.publish() and not stop.is_set():
@@ -134,8 +150,19 @@ class KafkaRelay:
                 # The database is out: nothing moved; publish again from the tracked position.
                 log.exception("the relay failed; retrying")
                 stop.wait(1.0)
-            wake.wait(interval)
-            wake.clear()
+            self._await_events(wake, interval)
+
+    def _await_events(self, wake: threading.Event, interval: float) -> None:
+        if self._notices is not None and time.monotonic() >= self._listen_again_at:
+            try:
+                self._notices.wait(LOOK_ANYWAY_SECONDS)
+                return
+            except Exception as exc:
+                log.warning("the relay cannot hear the store's announcements (%s); it polls", exc)
+                self._notices.close()
+                self._listen_again_at = time.monotonic() + RELISTEN_PAUSE_SECONDS
+        wake.wait(interval)
+        wake.clear()
 
     def _reset(self) -> None:
         if self._producer is not None:
@@ -146,6 +173,9 @@ class KafkaRelay:
                 log.debug("closing the producer failed", exc_info=True)
 
     def stop(self) -> None:
+        """Stop publishing (after ``run`` has returned: the listener is its thread's)."""
         self._reset()
+        if self._notices is not None:
+            self._notices.close()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)

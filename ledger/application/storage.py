@@ -2,18 +2,21 @@
 
 Each backend module (``ledger.persistence.sqlite``, ``ledger.persistence.postgres``) provides
 ``event_store_env``, ``schema_lock``, ``open_vault``, ``open_read_model``, ``open_log_store``,
-``open_anchor_store`` and ``open_wallet_sessions``; nothing else names a backend.
+``open_anchor_store``, ``open_wallet_sessions`` and ``open_event_notices``; nothing else names a
+backend.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from anchors.anchoring import AnchorStore
 from anchors.log import TransparencyLog
 from ledger.application.service import Ledger
+from ledger.persistence.event_notices import EventNotices
 from ledger.persistence.personal_data import LearnerCipher, PersonalDataVault
 from ledger.persistence.read_model import ReadModel
 from ledger.persistence.wallet_keys import WalletKeyring
@@ -30,6 +33,8 @@ class Storage:
     log: TransparencyLog
     anchors: AnchorStore
     wallet_sessions: WalletSessions
+    # A new listener to the store's announcements of new events (None where it makes none).
+    event_notices: Callable[[], EventNotices | None] = lambda: None
 
     @property
     def vault(self) -> PersonalDataVault:
@@ -67,6 +72,7 @@ def open_storage(settings: Settings) -> Storage:
         log=TransparencyLog(log_store),
         anchors=backend.open_anchor_store(log_store),
         wallet_sessions=backend.open_wallet_sessions(ledger.recorder),
+        event_notices=lambda: backend.open_event_notices(settings, ledger.recorder),
     )
 
 

@@ -15,7 +15,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL
+from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
 
 from anchors.postgres import PostgresAnchorStore, PostgresLogStore
@@ -276,27 +276,57 @@ def conninfo(settings: Settings) -> str:
 POSITION_CHANNEL = "credledger_read_model_position"
 
 
-class PostgresPositionNotices:
-    """LISTEN, on a connection of its own, for the positions projectors announce."""
+class _Listener:
+    """LISTEN on one channel, on a connection of its own."""
 
-    def __init__(self, conninfo: str, connect_timeout: int) -> None:
+    def __init__(self, conninfo: str, connect_timeout: int, channel: str) -> None:
         self._conninfo = conninfo
         self._connect_timeout = connect_timeout
+        self._channel = channel
         self._connection: psycopg.Connection[Any] | None = None
 
-    def receive(self, timeout: float) -> list[int]:
-        if self._connection is None or self._connection.closed:
-            self._connection = psycopg.connect(
-                self._conninfo, autocommit=True, connect_timeout=self._connect_timeout
-            )
-            self._connection.execute(f"LISTEN {POSITION_CHANNEL}")
-        notices = self._connection.notifies(timeout=timeout, stop_after=1)
-        return [int(notice.payload) for notice in notices]
+    def _listen(self) -> bool:
+        """Listen if not listening yet; whether listening started now."""
+        if self._connection is not None and not self._connection.closed:
+            return False
+        self._connection = psycopg.connect(
+            self._conninfo, autocommit=True, connect_timeout=self._connect_timeout
+        )
+        self._connection.execute(SQL("LISTEN {}").format(Identifier(self._channel)))
+        return True
+
+    def _payloads(self, timeout: float) -> list[str]:
+        """What was announced, waiting up to ``timeout`` seconds for the first."""
+        assert self._connection is not None
+        heard = list(self._connection.notifies(timeout=timeout, stop_after=1))
+        if heard:
+            # Whatever else has arrived too, so that one wake-up answers them all.
+            heard += self._connection.notifies(timeout=0)
+        return [notice.payload for notice in heard]
 
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+class PostgresPositionNotices(_Listener):
+    """The positions projectors announce."""
+
+    def __init__(self, conninfo: str, connect_timeout: int) -> None:
+        super().__init__(conninfo, connect_timeout, POSITION_CHANNEL)
+
+    def receive(self, timeout: float) -> list[int]:
+        self._listen()
+        return [int(payload) for payload in self._payloads(timeout)]
+
+
+class PostgresEventNotices(_Listener):
+    """The event store's announcements of its inserts (on the recorder's own channel)."""
+
+    def wait(self, timeout: float) -> None:
+        if not self._listen():
+            self._payloads(timeout)
 
 
 class PostgresReadModel(ReadModel):
@@ -407,6 +437,14 @@ def open_vault(recorder: Any, cipher: LearnerCipher) -> PostgresVault:
     if not isinstance(recorder, PostgresLedgerRecorder):
         raise TypeError("the PostgreSQL vault needs the ledger's PostgreSQL recorder")
     return PostgresVault(recorder, cipher)
+
+
+def open_event_notices(settings: Settings, recorder: Any) -> PostgresEventNotices:
+    if not isinstance(recorder, PostgresLedgerRecorder):
+        raise TypeError("the event notices need the ledger's PostgreSQL recorder")
+    return PostgresEventNotices(
+        conninfo(settings), settings.postgres_timeout_seconds, recorder.channel_name
+    )
 
 
 def open_log_store(settings: Settings) -> PostgresLogStore:

@@ -346,6 +346,11 @@ def open_vault(recorder: Any, cipher: LearnerCipher) -> SQLiteVault:
     return SQLiteVault(recorder, cipher)
 
 
+def open_event_notices(settings: Settings, recorder: Any) -> None:
+    """None: SQLite cannot announce a write to another process (its followers look again)."""
+    return None
+
+
 def open_log_store(settings: Settings) -> SQLiteLogStore:
     return SQLiteLogStore(settings.log_db)
 

@@ -190,7 +190,12 @@ class EmbeddedLedger:
         self._wake_anchor = threading.Event()
         self._wake_relay = threading.Event()
         if settings.transport == "kafka":
-            self.relay = KafkaRelay(self.storage.ledger, self.storage.read_model, settings)
+            self.relay = KafkaRelay(
+                self.storage.ledger,
+                self.storage.read_model,
+                settings,
+                notices=self.storage.event_notices(),
+            )
         # Through Kafka, a consumer's poll itself waits for new messages: no pause between.
         pause = 0.0 if self.relay is not None else None
         self.witness_submitter = WitnessSubmitter(

@@ -5,6 +5,7 @@ and waiting out gaps. Each test has a topic and groups of its own."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +20,8 @@ from anchors.memory import MemoryLogStore
 from consumers.envelope import StoredEnvelopes
 from consumers.kafka_follower import KafkaFollower
 from consumers.kafka_messages import EventMessage
-from consumers.kafka_relay import RELAY, STREAM_KEY, ensure_topic
+from consumers.kafka_relay import RELAY, STREAM_KEY, KafkaRelay, ensure_topic
+from ledger.application.storage import open_storage
 from ledger.client import CommandSigner
 from ledger.domain.commands import IssuerRegistration, SignedCommand
 from ledger.domain.samples import issuer_registration
@@ -118,6 +120,37 @@ def test_messages_published_again_are_dropped_by_position(running: EmbeddedLedge
     assert running.storage.log.size() == size
     assert running.storage.read_model.digest() == digest
     assert _agrees_with_the_store(running)
+
+
+class _Deaf:
+    """A listener to the store's announcements whose connection is down."""
+
+    def wait(self, timeout: float) -> None:
+        raise ConnectionError("the listener's connection is down")
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_relay_that_cannot_hear_the_store_looks_at_it_again_and_again(
+    kafka_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage = open_storage(kafka_settings)
+    relay = KafkaRelay(storage.ledger, storage.read_model, kafka_settings, notices=_Deaf())
+    stop, never_woken = threading.Event(), threading.Event()
+    running = threading.Thread(target=relay.start().run, args=(stop, never_woken))
+    running.start()
+    try:
+        key = IssuerKey.generate()
+        storage.ledger.register_issuer(IssuerRegistration(**issuer_registration(key.address)))
+        stored = storage.ledger.recorder.max_notification_id()
+        wait_for(lambda: storage.read_model.tracked(RELAY) == stored)
+        assert "cannot hear the store's announcements" in caplog.text
+    finally:
+        stop.set()
+        running.join()
+        relay.stop()
+        storage.close()
 
 
 def test_a_gap_is_waited_out_never_skipped(kafka_settings: Settings) -> None:
