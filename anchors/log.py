@@ -128,6 +128,9 @@ class TransparencyLog:
         # A tree of a given size never changes, so neither does its root.
         self._roots: dict[int, bytes] = {}
         self._folded: dict[tuple[Node, ...], bytes] = {}
+        # The tree's right edge (its size and frontier) after this log's last append: the next
+        # one goes on from it without reading the store, which refuses it if the size moved.
+        self._edge: tuple[int, dict[int, bytes]] | None = None
 
     def size(self) -> int:
         return self.store.state()[0]
@@ -139,12 +142,17 @@ class TransparencyLog:
     def append(self, entries: Sequence[bytes], positions: Sequence[int]) -> int:
         """Append ``entries`` made from the source events at ``positions``; returns the new
         size."""
-        size = self.size()
-        frontier = self._frontier(size)
+        edge, self._edge = self._edge, None
+        if edge is None:
+            size = self.size()
+            frontier = self._frontier(size)
+        else:
+            size, frontier = edge
         runs: NodeRuns = {}
         for offset, entry in enumerate(entries):
             _extend(frontier, size + offset, leaf_hash(entry), runs)
         self.store.append(size, entries, positions, runs)
+        self._edge = (size + len(entries), frontier)
         return size + len(entries)
 
     def _frontier(self, size: int) -> dict[int, bytes]:

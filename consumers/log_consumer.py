@@ -53,23 +53,27 @@ class LogConsumer:
         """Append every stored event not yet in the log, closing batches as they fill."""
         with self._lock:
             position = self.log.position()
+            # Kept here as the batch fills, not read again for every append: it can only
+            # overstate (another consumer's checkpoint), and then a batch closes early. A
+            # batch already full (a smaller batch size since) closes first.
+            pending = self._close_if_due(self._pending())
             while batch := self._follower.after(position):
-                room = self._batch_size - self._pending()
-                batch = batch[:room]
+                batch = batch[: self._batch_size - pending]
                 entries = [entry(stored.position, stored.event) for stored in batch]
                 try:
                     self.log.append(entries, [stored.position for stored in batch])
                 except LogStoreConflict:
                     # Another consumer appended first; continue from where it got to.
-                    position = self.log.position()
+                    position, pending = self.log.position(), self._pending()
                     continue
                 position = batch[-1].position
+                pending += len(batch)
                 if self._opened_at is None:
                     self._opened_at = self._clock()
                 if any(not isinstance(stored.event, ANCHORING_BOOKKEEPING) for stored in batch):
                     self._substantive = True
-                self._close_if_due()
-            self._close_if_due()
+                pending = self._close_if_due(pending)
+            self._close_if_due(pending)
             self._follower.commit_through(position)
             return position
 
@@ -77,16 +81,18 @@ class LogConsumer:
         latest = self.log.store.latest_checkpoint()
         return self.log.size() - (latest[0] if latest else 0)
 
-    def _close_if_due(self) -> None:
-        pending = self._pending()
+    def _close_if_due(self, pending: int) -> int:
+        """Close the open batch if it is full or old enough; what is pending after."""
         if pending == 0:
             self._opened_at = None
-            return
+            return 0
         opened = self._opened_at if self._opened_at is not None else self._clock()
         self._opened_at = opened
         aged = self._substantive and self._clock() - opened >= self._batch_age
         if pending >= self._batch_size or aged:
             self.close_batch()
+            return 0
+        return pending
 
     def close_batch(self) -> tuple[int, str]:
         """Sign a checkpoint of everything appended so far."""

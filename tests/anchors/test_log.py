@@ -61,6 +61,34 @@ def test_a_writer_with_a_stale_size_writes_nothing(log: TransparencyLog) -> None
     assert log.size() == 1 and log.root() == leaf_hash(b"a")
 
 
+def test_a_log_goes_on_from_its_own_last_append_without_reading_the_store_back(
+    log: TransparencyLog,
+) -> None:
+    log.append([b"a", b"b", b"c"], [1, 2, 3])
+    store = log.store
+    read = []
+    for method in ("state", "nodes"):
+        original = getattr(store, method)
+        setattr(store, method, lambda *a, _m=method, _o=original: read.append(_m) or _o(*a))
+    log.append([b"d"], [4])
+    log.append([b"e", b"f"], [5, 6])
+    assert read == []
+    leaves = [leaf_hash(e) for e in (b"a", b"b", b"c", b"d", b"e", b"f")]
+    assert log.root() == reference_root(leaves)
+
+
+def test_an_append_made_elsewhere_since_is_caught_and_the_next_append_reads_the_store(
+    log: TransparencyLog,
+) -> None:
+    log.append([b"a"], [1])
+    elsewhere = TransparencyLog(log.store)  # another consumer of the same store
+    elsewhere.append([b"b"], [2])
+    with pytest.raises(LogStoreConflict):
+        log.append([b"c"], [3])
+    log.append([b"c"], [3])
+    assert log.root() == reference_root([leaf_hash(e) for e in (b"a", b"b", b"c")])
+
+
 def test_proofs_beyond_the_log_are_refused(log: TransparencyLog) -> None:
     log.append([b"a", b"b"], [1, 2])
     with pytest.raises(ValueError, match="2 entries"):

@@ -180,3 +180,65 @@ def test_a_consumer_woken_from_idle_appends_the_writes_right_behind_in_one_go(
     # One append for the three (and whatever the running ledger's anchoring wrote meanwhile).
     assert len(appends[before:]) == 1
     assert appends[before] >= 3
+
+
+class _Interrupted:
+    """A follower during whose next read something else happens first (another process's
+    consumer appending, say)."""
+
+    def __init__(self, follower: NotificationFollower) -> None:
+        self._follower = follower
+        self.meanwhile: Callable[[], object] | None = None
+
+    def after(self, position: int) -> Any:
+        meanwhile, self.meanwhile = self.meanwhile, None
+        if meanwhile is not None:
+            meanwhile()
+        return self._follower.after(position)
+
+    def exhausted(self, batch: Any) -> bool:
+        return self._follower.exhausted(batch)
+
+    def commit_through(self, position: int) -> None:
+        self._follower.commit_through(position)
+
+
+def test_two_consumers_of_one_log_append_each_event_once_in_batches_within_the_size(
+    ledger: RunningLedger, issuer: RegisteredIssuer, tmp_path: Path
+) -> None:
+    app = ledger.embedded.storage.ledger
+    store = SQLiteLogStore(tmp_path / "shared.sqlite")
+    size = 8
+
+    def write(count: int, tag: str) -> None:
+        for i in range(count):
+            learner = {**LEARNER, "identifier": f"{tag}-{i}"}
+            app.issue(SignedCommand(**issuer.signer.issue(content(), learner)))
+
+    # Two processes' consumers of one log, each with its own view of the log's edge.
+    interrupted = _Interrupted(NotificationFollower(app))
+    first = LogConsumer(
+        interrupted, TransparencyLog(store), ledger.embedded.signer, "two", size, 3600.0
+    )
+    second = LogConsumer(
+        NotificationFollower(app),
+        TransparencyLog(store),
+        ledger.embedded.signer,
+        "two",
+        size,
+        3600.0,
+    )
+    first.catch_up()
+    assert store.state()[0] <= 3  # the issuer's events
+    write(3, "b")
+    # While the first reads, the second appends (the open batch now holds at most 6) and more
+    # is written: what the first appends next must fill only the rest of that batch.
+    interrupted.meanwhile = lambda: (second.catch_up(), write(4, "c"))
+    first.catch_up()
+    first.close_batch()
+    stored = app.recorder.select_notifications(start=None, limit=1000)
+    assert store.positions(0, store.state()[0]) == [n.id for n in stored]
+    sizes = [size for size, _ in store.checkpoints(0, 100)]
+    assert all(0 < b - a <= size for a, b in zip([0, *sizes], sizes, strict=False))
+    leaves = [leaf_hash(entry(n.id, app.mapper.to_domain_event(n))) for n in stored]
+    assert TransparencyLog(store).root() == reference_root(leaves)
