@@ -73,6 +73,9 @@ class KafkaRelay:
         self._recorder = application.recorder
         self._notices = notices
         self._listen_again_at = 0.0
+        # How far this relay has published, as it last moved its tracked position there: read
+        # back only when another relay moved it (the compare-and-set tells).
+        self._published: int | None = None
         self._tracking = tracking
         self._settings = settings
         self._batch_size = batch_size
@@ -116,7 +119,7 @@ class KafkaRelay:
 
     def publish(self) -> int:
         """Publish the next batch; returns how many events were published (0: none new)."""
-        position = self._tracking.tracked(RELAY)
+        position = self._tracking.tracked(RELAY) if self._published is None else self._published
         notifications = self._recorder.select_notifications(
             start=position, limit=self._batch_size, inclusive_of_start=False
         )
@@ -129,8 +132,10 @@ class KafkaRelay:
         self._call(self._send(messages))
         try:
             self._tracking.track(RELAY, position, previous)
+            self._published = previous
         except PositionMoved:
             log.info("another relay published up to here first")
+            self._published = None
         return len(messages)
 
     def run(self, stop: threading.Event, wake: threading.Event, interval: float = 0.01) -> None:
@@ -140,7 +145,9 @@ class KafkaRelay:
         seconds."""
         while not stop.is_set():
             try:
-                while self.publish() and not stop.is_set():
+                # A batch short of full took all there was; what is stored after it is
+                # announced, or found by the next poll.
+                while self.publish() == self._batch_size and not stop.is_set():
                     pass
             except (KafkaError, TimeoutError, OSError) as exc:
                 log.warning("the relay waits for Kafka: %s", exc)
