@@ -189,21 +189,34 @@ class CpuMeter:
 
 
 class Deployment:
-    def __init__(self, name: str, env: dict[str, str], workers: int, work: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        env: dict[str, str],
+        workers: int,
+        work: Path,
+        source: Path | None = None,
+    ) -> None:
+        """``serve`` with ``env`` and ``workers``; from ``source`` (another checkout of
+        credledger) if given, else this one."""
         self.name = name
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = work / name
+        checkout = {} if source is None else {"PYTHONPATH": str(source)}
         subprocess.run(
             [sys.executable, "-m", "ledger.cli", "init", "--data-dir", str(self.data_dir)],
             check=True,
             capture_output=True,
+            cwd=source,
+            env={**os.environ, **checkout},
         )
         command = [sys.executable, "-m", "ledger.cli", "serve", "--data-dir", str(self.data_dir)]
         command += ["--port", str(self.port), "--workers", str(workers)]
         self.process = subprocess.Popen(
             command,
-            env={**os.environ, **env},
+            env={**os.environ, **env, **checkout},
+            cwd=source,
             stdout=(work / f"{name}.log").open("wb"),
             stderr=subprocess.STDOUT,
             start_new_session=True,

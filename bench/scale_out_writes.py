@@ -1,0 +1,175 @@
+"""Single writes on the scale-out deployment: what a credential costs, alone and with company.
+
+PostgreSQL, Apache Kafka and Anvil from deploy/ (stopped again at the end if started here),
+``serve --workers 2`` with the Kafka transport, as ``bench/e2e.py`` runs it. Each run starts a
+deployment on a database of its own, lets it settle, then measures:
+
+- **idle**: the CPU each part spends over ``--idle`` seconds with nothing asked of it;
+- **sequential**: ``--requests`` one-credential issue requests, one after another on one
+  keep-alive connection (each answered once the read model has it);
+- **concurrent**: as many again from ``--clients`` threads.
+
+For each: requests a second, p50 and p99 latency, and the CPU milliseconds each part spends a
+request (from ``/proc``). With ``--against PATH`` (another checkout, e.g. a ``git worktree`` of
+an earlier commit) the two are run alternately ``--pairs`` times, with the ratios.
+
+    .venv/bin/python bench/scale_out_writes.py [--requests 400] [--clients 8] [--pairs 2]
+        [--against PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from e2e import PG_PORT, CpuMeter, Deployment, _content, scale_out_environment, services
+
+from ledger.client import CommandSigner, LedgerClient
+from ledger.domain import samples
+from ledger.domain.signing import IssuerKey
+from ledger.settings import read_secrets
+
+SETTLE_SECONDS = 5.0
+
+
+@dataclass
+class Phase:
+    """One phase's rate, latencies and CPU a request by part (idle: CPU a second by part)."""
+
+    rate: float
+    latencies: list[float]
+    cpu: dict[str, float]
+
+    def line(self, label: str) -> str:
+        parts = ", ".join(f"{part} {ms:.2f}" for part, ms in self.cpu.items() if ms >= 0.01)
+        if not self.latencies:
+            return f"{label:>22}: CPU ms a second: {parts}"
+        lat = sorted(self.latencies)
+        return (
+            f"{label:>22}: {self.rate:5.0f} /s, p50 {statistics.median(lat) * 1000:6.2f} ms,"
+            f" p99 {lat[int(len(lat) * 0.99) - 1] * 1000:6.2f} ms; CPU ms a request: {parts}"
+            f"; total {sum(self.cpu.values()):.2f}"
+        )
+
+
+def _per(spent: dict[str, float], count: float) -> dict[str, float]:
+    ordered = sorted(spent.items(), key=lambda item: -item[1])
+    return {part: seconds * 1000 / count for part, seconds in ordered if seconds > 0}
+
+
+def _measure(deployment: Deployment, requests: int, clients: int, idle: float) -> list[Phase]:
+    token = read_secrets(deployment.data_dir)["admin_token"]
+    key = IssuerKey.generate()
+    with LedgerClient(deployment.url, admin_token=token) as admin:
+        issuer = admin.register_issuer(samples.issuer_registration(key.address))
+    signer = CommandSigner(key, issuer["issuer_id"])
+    content = _content(time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()))
+    bodies = [
+        signer.issue(content, {"identifier": f"w-{i}", "full_name": "Ana Núñez"})
+        for i in range(2 * requests + 20)
+    ]
+    held = threading.local()
+    opened: list[LedgerClient] = []
+
+    def client() -> LedgerClient:
+        if not hasattr(held, "client"):
+            held.client = LedgerClient(deployment.url, timeout=60)
+            opened.append(held.client)
+        kept: LedgerClient = held.client
+        return kept
+
+    for body in bodies[:20]:  # connections open, every path warm
+        client().issue(body)
+    time.sleep(SETTLE_SECONDS)
+    meter = CpuMeter(deployment.process.pid)
+    before = meter.read()
+    time.sleep(idle)
+    phases = [Phase(0.0, [], _per(CpuMeter.spent(before, meter.read()), idle))]
+
+    def timed(body: dict[str, Any], into: list[float]) -> None:
+        sent = time.monotonic()
+        client().issue(body)
+        into.append(time.monotonic() - sent)
+
+    for threads, chunk in ((1, bodies[20 : 20 + requests]), (clients, bodies[20 + requests :])):
+        latencies: list[float] = []
+        before, started = meter.read(), time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+            list(pool.map(timed, chunk, [latencies] * len(chunk)))
+        seconds = time.monotonic() - started
+        spent = CpuMeter.spent(before, meter.read())
+        phases.append(Phase(len(chunk) / seconds, latencies, _per(spent, len(chunk))))
+    for kept in opened:
+        kept.close()
+    return phases
+
+
+def run(
+    requests: int, clients: int, idle: float, source: Path | None, name: str, work: Path
+) -> list[Phase]:
+    """One deployment (from ``source``, else this checkout) on a fresh database, measured."""
+    database = f"bench_{uuid.uuid4().hex[:10]}"
+    psql = ["psql", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-qc"]
+    subprocess.run([*psql, f"CREATE DATABASE {database} OWNER credledger"], check=True)
+    try:
+        env = scale_out_environment(database)
+        deployment = Deployment(name, env, 2, work, source=source)
+        try:
+            return _measure(deployment, requests, clients, idle)
+        finally:
+            deployment.stop()
+    finally:
+        subprocess.run([*psql, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"], check=False)
+
+
+def _report(label: str, phases: list[Phase], clients: int) -> None:
+    idle, sequential, concurrent = phases
+    print(idle.line(f"{label}, idle"))
+    print(sequential.line(f"{label}, sequential"))
+    print(concurrent.line(f"{label}, {clients} clients"), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--idle", type=float, default=10.0, help="seconds measured idle")
+    parser.add_argument("--pairs", type=int, default=2)
+    parser.add_argument("--against", type=Path, help="another checkout, run alternately")
+    args = parser.parse_args()
+    with services(("postgres", "kafka", "anvil")), tempfile.TemporaryDirectory() as tmp:
+        for pair in range(args.pairs if args.against is not None else 1):
+            this = run(args.requests, args.clients, args.idle, None, f"this-{pair}", Path(tmp))
+            _report("this", this, args.clients)
+            if args.against is None:
+                continue
+            source = args.against.resolve()
+            other = run(
+                args.requests, args.clients, args.idle, source, f"against-{pair}", Path(tmp)
+            )
+            _report("against", other, args.clients)
+            pairs = zip(this[1:], other[1:], strict=True)
+            ratios = [mine.rate / theirs.rate for mine, theirs in pairs]
+            cpu = [
+                sum(mine.cpu.values()) / sum(theirs.cpu.values())
+                for mine, theirs in zip(this, other, strict=True)
+            ]
+            print(
+                f"   pair {pair + 1}: this / against: rate sequential {ratios[0]:.2f}x,"
+                f" {args.clients} clients {ratios[1]:.2f}x; CPU idle {cpu[0]:.2f}x,"
+                f" a sequential request {cpu[1]:.2f}x, a concurrent one {cpu[2]:.2f}x",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
