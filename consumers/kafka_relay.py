@@ -76,6 +76,7 @@ class KafkaRelay:
         # How far this relay has published, as it last moved its tracked position there: read
         # back only when another relay moved it (the compare-and-set tells).
         self._published: int | None = None
+        self._published_at = 0.0  # when the last batch that found events began
         self._tracking = tracking
         self._settings = settings
         self._batch_size = batch_size
@@ -125,6 +126,7 @@ class KafkaRelay:
         )
         if not notifications:
             return 0
+        self._published_at = time.monotonic()
         messages, previous = [], position
         for notification in notifications:
             messages.append(EventMessage.of(notification, previous))
@@ -163,11 +165,19 @@ class KafkaRelay:
         if self._notices is not None and time.monotonic() >= self._listen_again_at:
             try:
                 self._notices.wait(LOOK_ANYWAY_SECONDS)
-                return
             except Exception as exc:
                 log.warning("the relay cannot hear the store's announcements (%s); it polls", exc)
                 self._notices.close()
                 self._listen_again_at = time.monotonic() + RELISTEN_PAUSE_SECONDS
+            else:
+                # At most one batch every ``interval``: writes in quick succession (several
+                # clients) go together, as a produce request and a fetch for each event cost
+                # the broker and the consumers more than the wait; a write after a quiet
+                # spell goes at once.
+                rest = self._published_at + interval - time.monotonic()
+                if rest > 0:
+                    time.sleep(rest)
+                return
         wake.wait(interval)
         wake.clear()
 
