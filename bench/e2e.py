@@ -188,6 +188,28 @@ class CpuMeter:
         return {part: after[part] - before.get(part, 0.0) for part in after}
 
 
+class ThreadClients:
+    """One keep-alive connection per client thread, as a real client would hold (a client made
+    for each request spent more CPU than the ledger did: its TLS context alone)."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        self._url, self._timeout = url, timeout
+        self._held = threading.local()
+        self._opened: list[LedgerClient] = []
+
+    def __call__(self) -> LedgerClient:
+        """This thread's client."""
+        if not hasattr(self._held, "client"):
+            self._held.client = LedgerClient(self._url, timeout=self._timeout)
+            self._opened.append(self._held.client)
+        kept: LedgerClient = self._held.client
+        return kept
+
+    def close(self) -> None:
+        for kept in self._opened:
+            kept.close()
+
+
 class Deployment:
     def __init__(
         self,
@@ -272,17 +294,7 @@ def _run(deployment: Deployment, credentials: int, singles: int) -> dict[str, An
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
 
-    # One keep-alive connection per client thread, as a real client would hold (a client made
-    # for each request spent more CPU than the ledger did: its TLS context alone).
-    connections = threading.local()
-    opened: list[LedgerClient] = []
-
-    def client() -> LedgerClient:
-        if not hasattr(connections, "client"):
-            connections.client = LedgerClient(deployment.url, timeout=120)
-            opened.append(connections.client)
-        held: LedgerClient = connections.client
-        return held
+    client = ThreadClients(deployment.url, timeout=120)
 
     def send_bulk(bodies: list[dict[str, Any]]) -> None:
         results = client().bulk_issue(bodies)
@@ -325,8 +337,7 @@ def _run(deployment: Deployment, credentials: int, singles: int) -> dict[str, An
     with concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
         list(pool.map(send_single, single_bodies))
     single_seconds = time.monotonic() - started
-    for held in opened:
-        held.close()
+    client.close()
     all_anchored("the single requests")
     stop.set()
     single_ids = [c for c in answered if c not in set(bulk_ids)]

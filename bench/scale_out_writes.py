@@ -21,17 +21,23 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import statistics
 import subprocess
 import tempfile
-import threading
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from e2e import PG_PORT, CpuMeter, Deployment, _content, scale_out_environment, services
+from e2e import (
+    PG_PORT,
+    CpuMeter,
+    Deployment,
+    ThreadClients,
+    _content,
+    scale_out_environment,
+    services,
+)
+from single_writes import Run
 
 from ledger.client import CommandSigner, LedgerClient
 from ledger.domain import samples
@@ -41,32 +47,15 @@ from ledger.settings import read_secrets
 SETTLE_SECONDS = 5.0
 
 
-@dataclass
-class Phase:
-    """One phase's rate, latencies and CPU a request by part (idle: CPU a second by part)."""
-
-    rate: float
-    latencies: list[float]
-    cpu: dict[str, float]
-
-    def line(self, label: str) -> str:
-        parts = ", ".join(f"{part} {ms:.2f}" for part, ms in self.cpu.items() if ms >= 0.01)
-        if not self.latencies:
-            return f"{label:>22}: CPU ms a second: {parts}"
-        lat = sorted(self.latencies)
-        return (
-            f"{label:>22}: {self.rate:5.0f} /s, p50 {statistics.median(lat) * 1000:6.2f} ms,"
-            f" p99 {lat[int(len(lat) * 0.99) - 1] * 1000:6.2f} ms; CPU ms a request: {parts}"
-            f"; total {sum(self.cpu.values()):.2f}"
-        )
-
-
 def _per(spent: dict[str, float], count: float) -> dict[str, float]:
     ordered = sorted(spent.items(), key=lambda item: -item[1])
     return {part: seconds * 1000 / count for part, seconds in ordered if seconds > 0}
 
 
-def _measure(deployment: Deployment, requests: int, clients: int, idle: float) -> list[Phase]:
+def _measure(
+    deployment: Deployment, requests: int, clients: int, idle: float
+) -> tuple[dict[str, float], list[Run]]:
+    """CPU ms a second by part while idle; then the sequential run and the concurrent one."""
     token = read_secrets(deployment.data_dir)["admin_token"]
     key = IssuerKey.generate()
     with LedgerClient(deployment.url, admin_token=token) as admin:
@@ -77,29 +66,21 @@ def _measure(deployment: Deployment, requests: int, clients: int, idle: float) -
         signer.issue(content, {"identifier": f"w-{i}", "full_name": "Ana Núñez"})
         for i in range(2 * requests + 20)
     ]
-    held = threading.local()
-    opened: list[LedgerClient] = []
-
-    def client() -> LedgerClient:
-        if not hasattr(held, "client"):
-            held.client = LedgerClient(deployment.url, timeout=60)
-            opened.append(held.client)
-        kept: LedgerClient = held.client
-        return kept
-
+    client = ThreadClients(deployment.url, timeout=60)
     for body in bodies[:20]:  # connections open, every path warm
         client().issue(body)
     time.sleep(SETTLE_SECONDS)
     meter = CpuMeter(deployment.process.pid)
     before = meter.read()
     time.sleep(idle)
-    phases = [Phase(0.0, [], _per(CpuMeter.spent(before, meter.read()), idle))]
+    idle_cpu = _per(CpuMeter.spent(before, meter.read()), idle)
 
     def timed(body: dict[str, Any], into: list[float]) -> None:
         sent = time.monotonic()
         client().issue(body)
         into.append(time.monotonic() - sent)
 
+    runs = []
     for threads, chunk in ((1, bodies[20 : 20 + requests]), (clients, bodies[20 + requests :])):
         latencies: list[float] = []
         before, started = meter.read(), time.monotonic()
@@ -107,15 +88,14 @@ def _measure(deployment: Deployment, requests: int, clients: int, idle: float) -
             list(pool.map(timed, chunk, [latencies] * len(chunk)))
         seconds = time.monotonic() - started
         spent = CpuMeter.spent(before, meter.read())
-        phases.append(Phase(len(chunk) / seconds, latencies, _per(spent, len(chunk))))
-    for kept in opened:
-        kept.close()
-    return phases
+        runs.append(Run(len(chunk) / seconds, latencies, _per(spent, len(chunk))))
+    client.close()
+    return idle_cpu, runs
 
 
 def run(
     requests: int, clients: int, idle: float, source: Path | None, name: str, work: Path
-) -> list[Phase]:
+) -> tuple[dict[str, float], list[Run]]:
     """One deployment (from ``source``, else this checkout) on a fresh database, measured."""
     database = f"bench_{uuid.uuid4().hex[:10]}"
     psql = ["psql", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-qc"]
@@ -131,9 +111,10 @@ def run(
         subprocess.run([*psql, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"], check=False)
 
 
-def _report(label: str, phases: list[Phase], clients: int) -> None:
-    idle, sequential, concurrent = phases
-    print(idle.line(f"{label}, idle"))
+def _report(label: str, measured: tuple[dict[str, float], list[Run]], clients: int) -> None:
+    idle, (sequential, concurrent) = measured
+    parts = ", ".join(f"{part} {ms:.2f}" for part, ms in idle.items())
+    print(f"{label}, idle: CPU ms a second: {parts}")
     print(sequential.line(f"{label}, sequential"))
     print(concurrent.line(f"{label}, {clients} clients"), flush=True)
 
@@ -157,16 +138,14 @@ def main() -> None:
                 args.requests, args.clients, args.idle, source, f"against-{pair}", Path(tmp)
             )
             _report("against", other, args.clients)
-            pairs = zip(this[1:], other[1:], strict=True)
+            pairs = list(zip(this[1], other[1], strict=True))
             ratios = [mine.rate / theirs.rate for mine, theirs in pairs]
-            cpu = [
-                sum(mine.cpu.values()) / sum(theirs.cpu.values())
-                for mine, theirs in zip(this, other, strict=True)
-            ]
+            cpu = [sum(mine.cpu.values()) / sum(theirs.cpu.values()) for mine, theirs in pairs]
+            idle = sum(this[0].values()) / sum(other[0].values())
             print(
                 f"   pair {pair + 1}: this / against: rate sequential {ratios[0]:.2f}x,"
-                f" {args.clients} clients {ratios[1]:.2f}x; CPU idle {cpu[0]:.2f}x,"
-                f" a sequential request {cpu[1]:.2f}x, a concurrent one {cpu[2]:.2f}x",
+                f" {args.clients} clients {ratios[1]:.2f}x; CPU idle {idle:.2f}x,"
+                f" a sequential request {cpu[0]:.2f}x, a concurrent one {cpu[1]:.2f}x",
                 flush=True,
             )
 
