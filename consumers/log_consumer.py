@@ -52,11 +52,11 @@ class LogConsumer:
     def catch_up(self) -> int:
         """Append every stored event not yet in the log, closing batches as they fill."""
         with self._lock:
-            position = self.log.position()
+            size, position = self.log.store.state()
             # Kept here as the batch fills, not read again for every append: it can only
             # overstate (another consumer's checkpoint), and then a batch closes early. A
             # batch already full (a smaller batch size since) closes first.
-            pending = self._close_if_due(self._pending())
+            pending = self._close_if_due(self._pending(size))
             while batch := self._follower.after(position):
                 batch = batch[: self._batch_size - pending]
                 entries = [entry(stored.position, stored.event) for stored in batch]
@@ -64,7 +64,8 @@ class LogConsumer:
                     self.log.append(entries, [stored.position for stored in batch])
                 except LogStoreConflict:
                     # Another consumer appended first; continue from where it got to.
-                    position, pending = self.log.position(), self._pending()
+                    size, position = self.log.store.state()
+                    pending = self._pending(size)
                     continue
                 position = batch[-1].position
                 pending += len(batch)
@@ -77,9 +78,10 @@ class LogConsumer:
             self._follower.commit_through(position)
             return position
 
-    def _pending(self) -> int:
+    def _pending(self, size: int) -> int:
+        """Entries of a log of ``size`` beyond its latest checkpoint."""
         latest = self.log.store.latest_checkpoint()
-        return self.log.size() - (latest[0] if latest else 0)
+        return size - (latest[0] if latest else 0)
 
     def _close_if_due(self, pending: int) -> int:
         """Close the open batch if it is full or old enough; what is pending after."""
