@@ -169,6 +169,14 @@ class AnchorStore(ABC):
     def blocked(self) -> tuple[str, str] | None:
         """(reason, since when) the chain refuses the anchoring, for every process to show."""
 
+    @abstractmethod
+    def set_hashing_backlog(self, entries: int) -> None:
+        """Record how many log entries wait for the hashing of their documents."""
+
+    @abstractmethod
+    def hashing_backlog(self) -> int:
+        """Log entries waiting for the hashing of their documents, as last recorded."""
+
 
 class Anchorer:
     """Moves batches from checkpoint to confirmed anchor, one step at a time."""

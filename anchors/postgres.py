@@ -33,6 +33,10 @@ _SCHEMA = (
     # Why anchoring cannot go on, if the chain refused it (one row, or none).
     "CREATE TABLE IF NOT EXISTS log_anchoring_blocked ("
     " id INTEGER PRIMARY KEY CHECK (id = 1), reason TEXT NOT NULL, since TEXT NOT NULL)",
+    # Log entries whose documents the hashing has yet to finish (the intake's gate reads it).
+    "CREATE TABLE IF NOT EXISTS log_hashing_backlog ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1), entries BIGINT NOT NULL)",
+    "INSERT INTO log_hashing_backlog VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
 )
 
 

@@ -281,3 +281,14 @@ class SQLAnchorStore(AnchorStore):
     def blocked(self) -> tuple[str, str] | None:
         rows = self._store._rows("SELECT reason, since FROM log_anchoring_blocked", ())
         return (str(rows[0][0]), str(rows[0][1])) if rows else None
+
+    def set_hashing_backlog(self, entries: int) -> None:
+        with self._store._transaction(write=True) as c:
+            c.execute(
+                self._store._sql("UPDATE log_hashing_backlog SET entries = ? WHERE id = 1"),
+                (entries,),
+            )
+
+    def hashing_backlog(self) -> int:
+        rows = self._store._rows("SELECT entries FROM log_hashing_backlog", ())
+        return int(rows[0][0]) if rows else 0

@@ -31,6 +31,8 @@ log = logging.getLogger("credledger.anchoring")
 KEY_MARGIN_SECONDS = 2.0
 # How often the anchor consumer looks whether anchoring has stalled.
 STALL_CHECK_SECONDS = 5.0
+# How often, at most, the hashing backlog is recorded for the API's intake gate to read.
+BACKLOG_REPORT_SECONDS = 0.25
 
 
 @dataclass
@@ -141,6 +143,8 @@ class AnchorConsumer:
         self.stall_after = stall_after
         self._stalled = False
         self._stall_checked = float("-inf")
+        self._backlog_reported: int | None = None
+        self._backlog_reported_at = float("-inf")
 
     def step(self) -> bool:
         """Move anchoring forward as far as the chain allows now; never raises for outages.
@@ -160,6 +164,10 @@ class AnchorConsumer:
                 self._watch_stall()
             except Exception as exc:
                 log.debug("the stall check could not read the log: %s", type(exc).__name__)
+            try:
+                self._report_backlog()
+            except Exception as exc:
+                log.debug("the hashing backlog was not recorded: %s", type(exc).__name__)
         return moved
 
     def _step(self) -> bool:
@@ -212,6 +220,19 @@ class AnchorConsumer:
         if counting():
             metrics().document_queue.set(self.leaves.waiting())
         return moved
+
+    def _report_backlog(self) -> None:
+        """Record the entries waiting for their documents' hashes when that changed, at most
+        every :data:`BACKLOG_REPORT_SECONDS` (a write to the store each step would cost more
+        than the gate that reads it saves)."""
+        now = time.monotonic()
+        if now - self._backlog_reported_at < BACKLOG_REPORT_SECONDS:
+            return
+        self._backlog_reported_at = now
+        behind = self.leaves.behind(self.log.size())
+        if behind != self._backlog_reported:
+            self.anchorer.store.set_hashing_backlog(behind)
+            self._backlog_reported = behind
 
     def _key_is_valid(self) -> bool:
         """Whether a block mined now is strictly after the anchoring key's adoption, as a

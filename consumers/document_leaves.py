@@ -94,6 +94,22 @@ class DocumentLeaves:
         """Documents prepared whose hash is not ready yet."""
         return sum(1 for _, _, hashes, _ in self._prepared if not hashes.done())
 
+    def behind(self, size: int) -> int:
+        """How many of the log's first ``size`` entries wait for their documents to be
+        hashed, the hashing being what holds them: none once every entry it may prepare now
+        is hashed, however many more wait past :data:`AHEAD_LIMIT` for the chain to confirm
+        the anchor before them."""
+        if self._start is None:
+            return 0
+        ready = self._through
+        for index, _, hashes, _ in self._prepared:
+            if not hashes.done():
+                ready = index
+                break
+        if ready >= min(size, self._start + AHEAD_LIMIT):
+            return 0
+        return size - ready
+
     def _prepare(self, start: int, end: int) -> None:
         if self._start != start:
             self._start, self._through, self._prepared = start, start, []

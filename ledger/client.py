@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ssl
+import time
 import unicodedata
 import uuid
 from collections.abc import Callable
@@ -278,6 +279,19 @@ class LedgerRequestError(Exception):
         return "\n".join(lines)
 
 
+def _intake_pause(response: httpx.Response) -> float | None:
+    """Seconds to wait before sending again, if the ledger paused its intake; else None."""
+    if response.status_code != 503 or "retry-after" not in response.headers:
+        return None
+    try:
+        problem = response.json()
+        pause = float(response.headers["retry-after"])
+    except ValueError:
+        return None
+    paused = isinstance(problem, dict) and problem.get("code") == "intake-paused"
+    return pause if paused and 0 <= pause <= 60 else None
+
+
 class LedgerClient:
     """A thin HTTP client for the ledger API."""
 
@@ -288,9 +302,15 @@ class LedgerClient:
         http: httpx.Client | None = None,
         timeout: float = 30.0,
         ca_file: str | None = None,
+        intake_patience: float = 300.0,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         """``ca_file``: a PEM bundle to trust for the ledger's TLS certificate (a self-signed
-        or private CA), instead of the system's."""
+        or private CA), instead of the system's. A command refused because the ledger's
+        intake is paused (503 ``intake-paused``: it was not stored) is sent again after the
+        ``Retry-After`` it names, for up to ``intake_patience`` seconds in all."""
+        self._patience = intake_patience
+        self._sleep = sleep
         headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
         self._http = http or httpx.Client(
             base_url=base_url,
@@ -310,6 +330,11 @@ class LedgerClient:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = self._http.request(method, path, **kwargs)
+        waited = 0.0
+        while (pause := _intake_pause(response)) is not None and waited + pause <= self._patience:
+            self._sleep(pause)
+            waited += pause
+            response = self._http.request(method, path, **kwargs)
         if response.status_code >= 400:
             try:
                 problem = response.json()

@@ -178,6 +178,15 @@ class Settings(BaseSettings):
         description="/health/ready answers 503 while the read model is further behind the "
         "event store than this.",
     )
+    intake_max_backlog_events: int = Field(
+        default=20_000,
+        ge=0,
+        le=100_000_000,
+        description="New issues, amendments and revocations answer 503 with Retry-After "
+        "while the consumers are more than this many events behind the event store (events "
+        "not yet in the log or with documents not yet hashed, or the read model's lag; "
+        "waiting for the chain does not count). 0: never.",
+    )
     batch_age_seconds: float = Field(
         default=10.0, gt=0, description="A batch with events closes after this long."
     )

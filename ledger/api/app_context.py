@@ -18,6 +18,7 @@ from anchors.anchoring import AnchorStore
 from anchors.chain import Chain
 from anchors.log import TransparencyLog
 from anchors.tlog_tiles import FullTiles
+from ledger.api.intake import IntakeGate, consumers_backlog
 from ledger.api.read_your_writes import PositionWatch
 from ledger.application.service import Ledger, last_stored_position
 from ledger.domain.errors import AdminAuthenticationError, Unavailable
@@ -85,6 +86,8 @@ class ApiContext:
     state: LedgerState = field(init=False)  # what /metrics reads from the stores when scraped
     # The threads the direct write routes run their blocking writes on.
     writers: ThreadPoolExecutor = field(init=False)
+    # Pauses issuer commands while the consumers trail the store too far.
+    intake: IntakeGate = field(init=False)
     # The furthest position a write's own catch-up brought the read model to: the writes
     # committed together in one group are all applied by the first of them to catch up.
     _caught_up: int = field(init=False, default=0)
@@ -95,6 +98,10 @@ class ApiContext:
             self.read_model.position, notices=self.positions or self.read_model.notices()
         )
         settings = self.settings
+        self.intake = IntakeGate(
+            settings.intake_max_backlog_events,
+            lambda: consumers_backlog(self.ledger, self.log, self.anchors, self.read_model),
+        )
         address = self.chain_info.get("anchoring_address")
         self.state = LedgerState(
             store_position=lambda: self.ledger.recorder.max_notification_id() or 0,

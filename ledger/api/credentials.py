@@ -39,6 +39,7 @@ def _answer(result: CommandResult, response: Response, created: bool = False) ->
 def issue(body: SignedCommand, ctx: Ctx, response: Response) -> dict[str, Any]:
     """201 with the new credential's id; a repeated command id answers 200 with the first
     result and ``replayed: true``."""
+    ctx.intake.admit()
     result = ctx.ledger.issue(body)
     ctx.written()
     return _answer(result, response, created=True)
@@ -52,6 +53,7 @@ def issue(body: SignedCommand, ctx: Ctx, response: Response) -> dict[str, Any]:
 )
 def bulk_issue(body: BulkIssue, ctx: Ctx) -> JsonAnswer:
     bulk.within_limit(ctx, len(body.items))
+    ctx.intake.admit()
     outcomes = ctx.ledger.issue_many(body.items)
     ctx.written()
     return JsonAnswer(bulk.answer(outcomes))
@@ -62,9 +64,13 @@ def _decided(
     body: SignedCommand,
     ctx: ApiContext,
     decide: Callable[[SignedCommand], CommandResult],
+    *,
+    gated: bool = True,
 ) -> dict[str, Any]:
     """A signed command on the credential in the URL, decided and then made readable."""
     named_in_path(body, "credential_id", credential_id)
+    if gated:
+        ctx.intake.admit()
     result = decide(body)
     ctx.written()
     return result.as_dict()
@@ -90,7 +96,8 @@ def revoke(credential_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
     summary="Erase the learner's personal data (signed)",
 )
 def erase(credential_id: str, body: SignedCommand, ctx: Ctx) -> dict[str, Any]:
-    return _decided(credential_id, body, ctx, ctx.ledger.erase)
+    # A learner's erasure is never held behind a backlog of issuance.
+    return _decided(credential_id, body, ctx, ctx.ledger.erase, gated=False)
 
 
 @router.post(

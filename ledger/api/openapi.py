@@ -47,7 +47,8 @@ _MEANINGS = {
     "413": "Request body or bulk request too large",
     "422": "Invalid input: every rejected field named, with its rule",
     "500": "Unexpected error; nothing was written",
-    "503": "A dependency is down; nothing was written, retry later",
+    "503": "A dependency is down, or (issuer commands) the intake is paused while the "
+    "consumers catch up; nothing was written, retry later (after Retry-After, when given)",
 }
 
 

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.domain.errors import (
     FieldError,
+    IntakePaused,
     InvalidInput,
     LedgerError,
     MalformedRequest,
@@ -36,6 +37,8 @@ def problem_response(error: LedgerError) -> JSONResponse:
         headers["Cache-Control"] = "no-store"
         if error.status == 401:
             headers["WWW-Authenticate"] = f'Bearer error="{error.error}"'
+    if isinstance(error, IntakePaused):
+        headers["Retry-After"] = str(error.retry_after)
     return JSONResponse(
         error.problem(), status_code=error.status, media_type=PROBLEM_JSON, headers=headers
     )

@@ -236,6 +236,19 @@ class Unavailable(LedgerError):
     title = "Service unavailable"
 
 
+class IntakePaused(Unavailable):
+    """The consumers trail the event store by more than the intake allows: nothing was
+    written; the same command may be sent again after ``retry_after`` seconds."""
+
+    code = "intake-paused"
+    title = "Intake paused"
+    advice = "Send the same command again after the Retry-After seconds; it was not stored."
+
+    def __init__(self, detail: str, *, retry_after: int, **extra: object) -> None:
+        super().__init__(detail, **extra)
+        self.retry_after = retry_after
+
+
 class NotReady(Unavailable):
     """The service answers but should not be sent traffic yet; ``not_ready`` says why."""
 

@@ -145,6 +145,12 @@ class LedgerState:
             max(0, stored - log_position),
         )
         yield _gauge(
+            "credledger_hashing_backlog_entries",
+            "Log entries waiting for their documents to be hashed (the chain aside), as the "
+            "anchoring last recorded: with the log's lag, what the intake gate compares.",
+            self.anchors.hashing_backlog(),
+        )
+        yield _gauge(
             "credledger_checkpoint_size", "Size of the latest signed checkpoint.", checkpoint
         )
         yield _gauge(

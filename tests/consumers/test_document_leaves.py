@@ -172,3 +172,37 @@ def test_preparation_stops_at_its_limit_and_a_batch_past_it_is_still_whole(
     leaves.ahead(0, size)
     assert leaves._through == 2
     assert leaves.take(0, size) == _at_close(ledger, 0, size)
+
+
+def test_entries_the_hashing_has_not_reached_are_behind(
+    ledger: RunningLedger, issuer: RegisteredIssuer, leaves: DocumentLeaves
+) -> None:
+    _issue_several(ledger, issuer, 3)
+    size = _logged(ledger)
+    leaves.ahead(0, 1)
+    wait_for(lambda: leaves.waiting() == 0)
+    assert leaves.behind(size) == size - 1
+
+
+def test_nothing_is_behind_once_every_entry_is_hashed(
+    ledger: RunningLedger, issuer: RegisteredIssuer, leaves: DocumentLeaves
+) -> None:
+    _issue_several(ledger, issuer, 3)
+    size = _logged(ledger)
+    leaves.ahead(0, size)
+    wait_for(lambda: leaves.waiting() == 0)
+    assert leaves.behind(size) == 0
+
+
+def test_entries_held_past_the_limit_for_the_chain_are_not_behind(
+    ledger: RunningLedger,
+    issuer: RegisteredIssuer,
+    leaves: DocumentLeaves,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(document_leaves, "AHEAD_LIMIT", 2)
+    _issue_several(ledger, issuer, 3)
+    size = _logged(ledger)
+    leaves.ahead(0, size)
+    wait_for(lambda: leaves.waiting() == 0)
+    assert size > 2 and leaves.behind(size) == 0

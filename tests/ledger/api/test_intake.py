@@ -1,0 +1,253 @@
+"""The intake gate: issuer commands are refused with 503 and Retry-After, and not stored, while
+the consumers trail the event store by more than the limit; they are taken again once the
+consumers catch up, and the issuer's client sends them again by itself."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from consumers.anchor_consumer import AnchorConsumer
+from ledger.api.intake import SAMPLE_SECONDS, IntakeGate
+from ledger.client import LedgerClient, LedgerRequestError
+from ledger.domain.errors import IntakePaused
+from ledger.settings import Settings, create_secrets
+from tests.conftest import (
+    LEARNER,
+    RegisteredIssuer,
+    RunningLedger,
+    anchored_everything,
+    content,
+    issue,
+    stored_events,
+    wait_for,
+)
+
+LIMIT = 2
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database: Callable[[], dict[str, Any]]) -> Settings:
+    create_secrets(tmp_path / "data")
+    return Settings(
+        data_dir=tmp_path / "data",
+        chain="in-process",
+        batch_age_seconds=0.5,
+        intake_max_backlog_events=LIMIT,
+        **database(),
+    )
+
+
+class HeldLog:
+    """The running ledger's log consumer, held before its next catch-up until released."""
+
+    def __init__(self, ledger: RunningLedger, monkeypatch: pytest.MonkeyPatch) -> None:
+        storage = ledger.embedded.storage
+        wait_for(lambda: storage.log.position() == storage.ledger.recorder.max_notification_id())
+        consumer = ledger.embedded.log_consumer
+        self.released = threading.Event()
+        catch_up = consumer.catch_up
+
+        def held() -> Any:
+            self.released.wait()
+            return catch_up()
+
+        monkeypatch.setattr(consumer, "catch_up", held)
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@pytest.fixture
+def held_log(
+    ledger: RunningLedger, issuer: RegisteredIssuer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[HeldLog]:
+    held = HeldLog(ledger, monkeypatch)
+    try:
+        yield held
+    finally:
+        held.release()
+
+
+def _behind_the_limit(ledger: RunningLedger, issuer: RegisteredIssuer) -> list[str]:
+    """Issue one more credential than the limit allows behind, and let the gate look again."""
+    ids = [
+        issue(ledger, issuer, learner={**LEARNER, "identifier": f"intake-{n}"})
+        for n in range(LIMIT + 1)
+    ]
+    time.sleep(SAMPLE_SECONDS * 2)
+    return ids
+
+
+def _post(ledger: RunningLedger, path: str, body: dict[str, Any]) -> httpx.Response:
+    return httpx.post(f"{ledger.url}{path}", json=body, timeout=30)
+
+
+def test_an_issue_is_refused_with_retry_after_and_not_stored_while_the_log_trails(
+    ledger: RunningLedger, issuer: RegisteredIssuer, held_log: HeldLog
+) -> None:
+    _behind_the_limit(ledger, issuer)
+    before = stored_events(ledger)
+    refused = _post(ledger, "/credentials", issuer.signer.issue(content(), LEARNER))
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "1"
+    assert refused.headers["content-type"] == "application/problem+json"
+    problem = refused.json()
+    assert problem["code"] == "intake-paused"
+    assert problem["allowed_events"] == LIMIT
+    assert problem["backlog_events"] > LIMIT
+    assert stored_events(ledger) == before
+
+
+def test_the_refused_command_is_taken_as_it_is_once_the_log_catches_up(
+    ledger: RunningLedger, issuer: RegisteredIssuer, held_log: HeldLog
+) -> None:
+    _behind_the_limit(ledger, issuer)
+    body = issuer.signer.issue(content(), LEARNER)
+    assert _post(ledger, "/credentials", body).status_code == 503
+    held_log.release()
+    answers: list[httpx.Response] = []
+    wait_for(
+        lambda: (
+            answers.append(_post(ledger, "/credentials", body)) or answers[-1].status_code != 503
+        )
+    )
+    assert answers[-1].status_code == 201
+
+
+def test_bulk_amend_and_revoke_are_paused_too(
+    ledger: RunningLedger, issuer: RegisteredIssuer, held_log: HeldLog
+) -> None:
+    first = _behind_the_limit(ledger, issuer)[0]
+    signer = issuer.signer
+    paused = [
+        _post(ledger, "/credentials/bulk", {"items": [signer.issue(content(), LEARNER)]}),
+        _post(
+            ledger,
+            f"/credentials/{first}/amendments",
+            signer.amend(first, 1, content(title="Renamed"), LEARNER),
+        ),
+        _post(ledger, f"/credentials/{first}/revocation", signer.revoke(first, 1, "withdrawn")),
+    ]
+    assert [answer.json()["code"] for answer in paused] == ["intake-paused"] * 3
+
+
+def test_a_learners_erasure_is_never_held_behind_the_intake(
+    ledger: RunningLedger, issuer: RegisteredIssuer, held_log: HeldLog
+) -> None:
+    first = _behind_the_limit(ledger, issuer)[0]
+    erased = _post(ledger, f"/credentials/{first}/erasure", issuer.signer.erase(first, 1))
+    assert erased.status_code == 200
+
+
+def test_the_hashing_backlog_anchoring_records_counts_against_the_intake(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    issue(ledger, issuer)
+    wait_for(lambda: anchored_everything(ledger))  # the anchoring has recorded its own figure
+    anchors = ledger.embedded.storage.anchors
+    anchors.set_hashing_backlog(LIMIT + 1)
+    assert anchors.hashing_backlog() == LIMIT + 1
+    time.sleep(SAMPLE_SECONDS * 2)
+    refused = _post(ledger, "/credentials", issuer.signer.issue(content(), LEARNER))
+    assert refused.json()["code"] == "intake-paused"
+
+
+def test_anchoring_started_again_replaces_the_figure_its_predecessor_left(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    issue(ledger, issuer)
+    wait_for(lambda: anchored_everything(ledger))
+    storage = ledger.embedded.storage
+    storage.anchors.set_hashing_backlog(99)  # left by a consumer that stopped mid-batch
+    restarted = AnchorConsumer(
+        storage.log,
+        ledger.embedded.anchorer,
+        storage.ledger,
+        ledger.embedded.settings.log_origin_value(),
+    )
+    restarted.step()
+    assert storage.anchors.hashing_backlog() == 0
+
+
+class Backlog:
+    """A backlog that is what the test says, counting how often it is asked."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self.asked = 0
+
+    def __call__(self) -> int:
+        self.asked += 1
+        return self.value
+
+
+def test_the_gate_asks_the_stores_at_most_every_sample_interval() -> None:
+    backlog, now = Backlog(), [100.0]
+    gate = IntakeGate(10, backlog, clock=lambda: now[0])
+    for _ in range(50):
+        gate.admit()
+    backlog.value = 11
+    gate.admit()  # the last sample still says 0
+    now[0] += SAMPLE_SECONDS
+    with pytest.raises(IntakePaused) as refused:
+        gate.admit()
+    assert backlog.asked == 2
+    assert refused.value.retry_after >= 1
+
+
+def test_a_gate_with_no_limit_never_asks_the_stores() -> None:
+    backlog = Backlog()
+    backlog.value = 10**9
+    gate = IntakeGate(0, backlog)
+    gate.admit()
+    assert backlog.asked == 0
+
+
+def _paused(retry_after: str = "1", code: str = "intake-paused") -> httpx.Response:
+    problem = {"status": 503, "code": code, "detail": "paused"}
+    return httpx.Response(503, json=problem, headers={"Retry-After": retry_after})
+
+
+def _client(answers: list[httpx.Response], slept: list[float], patience: float) -> LedgerClient:
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return answers.pop(0)
+
+    http = httpx.Client(base_url="http://ledger.test", transport=httpx.MockTransport(answer))
+    return LedgerClient(
+        "http://ledger.test", http=http, intake_patience=patience, sleep=slept.append
+    )
+
+
+def test_the_client_sends_a_paused_command_again_after_retry_after() -> None:
+    slept: list[float] = []
+    answers = [_paused("1"), _paused("2"), httpx.Response(201, json={"credential_id": "c"})]
+    with _client(answers, slept, patience=60) as client:
+        assert client.issue({"command": {}}) == {"credential_id": "c"}
+    assert slept == [1.0, 2.0]
+
+
+def test_the_client_gives_up_after_its_patience() -> None:
+    slept: list[float] = []
+    client = _client([_paused("2"), _paused("2"), _paused("2")], slept, patience=3)
+    with client, pytest.raises(LedgerRequestError) as refused:
+        client.issue({"command": {}})
+    assert refused.value.code == "intake-paused"
+    assert slept == [2.0]
+
+
+def test_the_client_does_not_resend_on_other_unavailability() -> None:
+    slept: list[float] = []
+    client = _client([_paused(code="unavailable")], slept, patience=60)
+    with client, pytest.raises(LedgerRequestError):
+        client.issue({"command": {}})
+    assert slept == []
