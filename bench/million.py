@@ -206,11 +206,16 @@ def topic_bytes(topic: str) -> dict[str, int]:
     return {f"kafka topic {topic}": total}
 
 
-def issue_all(url: str, bodies: Path, clients: int, answered: dict[str, float]) -> float:
-    """Seconds to send every bulk body; each credential's answer time goes into ``answered``."""
+def issue_all(
+    url: str, bodies: Path, clients: int, answered: dict[str, float]
+) -> tuple[float, int]:
+    """Seconds to send every bulk body, and how many times the intake was paused (each paused
+    request sent again after its Retry-After); each credential's answer time goes into
+    ``answered``."""
     host, port = url.removeprefix("http://").split(":")
     lines = bodies.open("rb")
     lock = threading.Lock()
+    paused = [0]
 
     def client() -> None:
         connection = http.client.HTTPConnection(host, int(port), timeout=600)
@@ -219,9 +224,15 @@ def issue_all(url: str, bodies: Path, clients: int, answered: dict[str, float]) 
                 body = lines.readline()
             if not body:
                 break
-            connection.request("POST", "/credentials/bulk", body, JSON)
-            response = connection.getresponse()
-            answer = json.loads(response.read())
+            while True:
+                connection.request("POST", "/credentials/bulk", body, JSON)
+                response = connection.getresponse()
+                answer = json.loads(response.read())
+                if response.status != 503 or answer.get("code") != "intake-paused":
+                    break
+                with lock:
+                    paused[0] += 1
+                time.sleep(float(response.getheader("Retry-After", "1")))
             at = time.monotonic()
             if response.status != 200 or answer["failed"]:
                 raise SystemExit(f"a bulk request failed: {response.status} {str(answer)[:300]}")
@@ -234,7 +245,7 @@ def issue_all(url: str, bodies: Path, clients: int, answered: dict[str, float]) 
         for done in [pool.submit(client) for _ in range(clients)]:
             done.result()
     lines.close()
-    return time.monotonic() - started
+    return time.monotonic() - started, paused[0]
 
 
 class Quarters:
@@ -333,7 +344,7 @@ def run(
         quarters = Quarters(deployment.process.pid, credentials, answered)
         serving_memory = PeakSampler(deployment.process.pid)
         started = time.monotonic()
-        issue_seconds = issue_all(deployment.url, bodies, clients, answered)
+        issue_seconds, paused = issue_all(deployment.url, bodies, clients, answered)
         by_quarter = quarters.stop()
         while len(watch.anchored) < len(answered):
             time.sleep(0.2)
@@ -380,7 +391,11 @@ def run(
         "deployment": name,
         "credentials": credentials,
         "signing_seconds_not_timed": signing,
-        "issue": {"seconds": issue_seconds, "rate": credentials / issue_seconds},
+        "issue": {
+            "seconds": issue_seconds,
+            "rate": credentials / issue_seconds,
+            "intake_paused": paused,
+        },
         "anchored": {
             "seconds_after_start": anchored_at - started,
             "latency_p50": statistics.median(latencies),
@@ -444,7 +459,8 @@ def main() -> None:
     print(
         f"{result['deployment']}, {result['credentials']} credentials: "
         f"issued in {issue['seconds']:.0f} s "
-        f"({issue['rate']:.0f} /s), all anchored {anchored['seconds_after_start']:.0f} s after "
+        f"({issue['rate']:.0f} /s, intake paused {issue['intake_paused']} times), "
+        f"all anchored {anchored['seconds_after_start']:.0f} s after "
         f"the start (issue-to-anchored p50 {anchored['latency_p50']:.1f} s, p99 "
         f"{anchored['latency_p99']:.1f} s), read model current at "
         f"{result['read_model_current_after_start']:.0f} s, audit {audit['seconds']:.0f} s "

@@ -179,7 +179,7 @@ class Settings(BaseSettings):
         "event store than this.",
     )
     intake_max_backlog_events: int = Field(
-        default=20_000,
+        default=5_000,
         ge=0,
         le=100_000_000,
         description="New issues, amendments and revocations answer 503 with Retry-After "
