@@ -20,6 +20,7 @@ from anchors.anchoring import AnchorStore
 from anchors.log import TransparencyLog
 from ledger.application.service import Ledger
 from ledger.domain.errors import IntakePaused
+from ledger.operations.metrics import count_intake_paused
 from ledger.persistence.read_model import ReadModel
 
 # The stores are asked at most this often, whatever the request rate: four small reads a
@@ -61,6 +62,7 @@ class IntakeGate:
             self._sampled_at = now
             self._last = self.backlog()
         if self._last > self.limit:
+            count_intake_paused()
             raise IntakePaused(
                 f"the consumers are {self._last} events behind the store (allowed "
                 f"{self.limit}); nothing was written: send the command again shortly",

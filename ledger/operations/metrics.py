@@ -56,6 +56,7 @@ class Metrics:
     cosignatures: Counter
     last_cosignature: Gauge
     document_queue: Gauge
+    intake_paused: Counter
 
 
 def _made() -> Metrics:
@@ -122,6 +123,13 @@ def _made() -> Metrics:
             multiprocess_mode="max",
             registry=None,
         ),
+        intake_paused=Counter(
+            "credledger_intake_paused",
+            "Issuer requests refused (503 intake-paused) while the consumers trailed the event "
+            "store by more than the intake allows.",
+            [],
+            registry=None,
+        ),
     )
 
 
@@ -182,6 +190,7 @@ def exposition(collectors: Iterable[Collector]) -> bytes:
             counted.cosignatures,
             counted.last_cosignature,
             counted.document_queue,
+            counted.intake_paused,
         ):
             registry.register(metric)
     for collector in collectors:
@@ -239,6 +248,12 @@ def count_anchor(outcome: str) -> None:
     """Count one anchoring step: sent, replaced, confirmed or orphaned."""
     if _enabled:
         metrics().anchor_transactions.labels(outcome).inc()
+
+
+def count_intake_paused() -> None:
+    """Count one issuer request refused because the intake was paused."""
+    if _enabled:
+        metrics().intake_paused.inc()
 
 
 def witness_name(key: str) -> str:

@@ -23,7 +23,7 @@ def test_the_alert_rules_are_valid_prometheus_rules() -> None:
         [str(PROMTOOL), "check", "rules", str(RULES)], capture_output=True, text=True
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "11 rules found" in checked.stdout
+    assert "12 rules found" in checked.stdout
 
 
 def test_each_alert_fires_and_clears_as_its_unit_tests_expect() -> None:

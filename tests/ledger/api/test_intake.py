@@ -105,6 +105,23 @@ def test_an_issue_is_refused_with_retry_after_and_not_stored_while_the_log_trail
     assert stored_events(ledger) == before
 
 
+def _paused_total(ledger: RunningLedger) -> float:
+    for line in httpx.get(f"{ledger.url}/metrics").text.splitlines():
+        if line.startswith("credledger_intake_paused_total "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def test_each_paused_request_is_counted_for_the_operator(
+    ledger: RunningLedger, issuer: RegisteredIssuer, held_log: HeldLog
+) -> None:
+    _behind_the_limit(ledger, issuer)
+    before = _paused_total(ledger)
+    for _ in range(2):
+        _post(ledger, "/credentials", issuer.signer.issue(content(), LEARNER))
+    assert _paused_total(ledger) == before + 2
+
+
 def test_the_refused_command_is_taken_as_it_is_once_the_log_catches_up(
     ledger: RunningLedger, issuer: RegisteredIssuer, held_log: HeldLog
 ) -> None:
