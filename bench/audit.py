@@ -23,6 +23,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from anchors.anvil import ManagedAnvil, dev_account, find_anvil
 from consumers.audit_replay import local_target, replay_for
 from consumers.envelope import StoredEnvelopes
@@ -95,7 +97,7 @@ def run(events: int, node: ManagedAnvil) -> None:
             data_dir=Path(tmp) / "data",
             chain="rpc",
             chain_rpc_url=node.url,
-            chain_private_key=dev_account().key.hex(),
+            chain_private_key=SecretStr(dev_account().key.hex()),
             chain_id=node.chain_id,
             batch_size=1000,
             batch_age_seconds=3600,

@@ -126,7 +126,7 @@ def run_processes(target: Callable[..., None], store: Path, parts: list[Path]) -
                 process.join()
 
 
-def timed(work: Callable[[], None]) -> float:
+def timed(work: Callable[[], object]) -> float:
     start = time.perf_counter()
     work()
     return time.perf_counter() - start
@@ -311,10 +311,19 @@ def main() -> None:
     print(f"HTTP, bulk requests of {BATCH}, sequential:      {bulk_rate:6.0f} credentials/s")
     if args.metrics_rounds:
         print(f"metrics cost over {args.metrics_rounds} rounds (mean rates, off | on | on/off):")
-        for index, label in ((0, "single"), (1, f"bulk {BATCH}")):
-            off = sum(r[index] for r in by_setting[False]) / args.metrics_rounds
-            on = sum(r[index] for r in by_setting[True]) / args.metrics_rounds
-            print(f"  {label:9} | {off:6.0f}/s | {on:6.0f}/s | {on / off:5.3f}")
+        for label, pick in (("single", _single_rate), (f"bulk {BATCH}", _bulk_rate)):
+            off_rate, on_rate = (
+                statistics.fmean(map(pick, by_setting[flag])) for flag in (False, True)
+            )
+            print(f"  {label:9} | {off_rate:6.0f}/s | {on_rate:6.0f}/s | {on_rate / off_rate:5.3f}")
+
+
+def _single_rate(run: tuple[float, float, list[float]]) -> float:
+    return run[0]
+
+
+def _bulk_rate(run: tuple[float, float, list[float]]) -> float:
+    return run[1]
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from anchors.sqlite import SQLiteAnchorStore, SQLiteLogStore
 CHUNK = 10_000
 
 
-def rate(count: int, work: Callable[[], None]) -> float:
+def rate(count: int, work: Callable[[], object]) -> float:
     start = time.perf_counter()
     work()
     return count / (time.perf_counter() - start)

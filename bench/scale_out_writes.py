@@ -11,7 +11,8 @@ deployment on a database of its own, lets it settle, then measures:
 
 For each: requests a second, p50 and p99 latency, and the CPU milliseconds each part spends a
 request (from ``/proc``). With ``--against PATH`` (another checkout, e.g. a ``git worktree`` of
-an earlier commit) the two are run alternately ``--pairs`` times, with the ratios.
+an earlier commit) the two are run alternately ``--pairs`` times, which one first alternating
+too (the broker warms up over its first minutes), with the ratios and their medians.
 
     .venv/bin/python bench/scale_out_writes.py [--requests 400] [--clients 8] [--pairs 2]
         [--against PATH]
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import statistics
 import subprocess
 import tempfile
 import time
@@ -128,18 +130,29 @@ def main() -> None:
     parser.add_argument("--against", type=Path, help="another checkout, run alternately")
     args = parser.parse_args()
     with services(("postgres", "kafka", "anvil")), tempfile.TemporaryDirectory() as tmp:
-        for pair in range(args.pairs if args.against is not None else 1):
-            this = run(args.requests, args.clients, args.idle, None, f"this-{pair}", Path(tmp))
-            _report("this", this, args.clients)
-            if args.against is None:
-                continue
-            source = args.against.resolve()
-            other = run(
-                args.requests, args.clients, args.idle, source, f"against-{pair}", Path(tmp)
+        if args.against is None:
+            _report(
+                "this",
+                run(args.requests, args.clients, args.idle, None, "this", Path(tmp)),
+                args.clients,
             )
-            _report("against", other, args.clients)
+            return
+        source = args.against.resolve()
+        sequential, concurrent = [], []
+        for pair in range(args.pairs):
+            # The broker warms up over the first minutes: which code runs first alternates.
+            order = ((None, "this"), (source, "against"))
+            measured = {}
+            for checkout, label in order if pair % 2 == 0 else order[::-1]:
+                measured[label] = run(
+                    args.requests, args.clients, args.idle, checkout, f"{label}-{pair}", Path(tmp)
+                )
+                _report(label, measured[label], args.clients)
+            this, other = measured["this"], measured["against"]
             pairs = list(zip(this[1], other[1], strict=True))
             ratios = [mine.rate / theirs.rate for mine, theirs in pairs]
+            sequential.append(ratios[0])
+            concurrent.append(ratios[1])
             cpu = [sum(mine.cpu.values()) / sum(theirs.cpu.values()) for mine, theirs in pairs]
             idle = sum(this[0].values()) / sum(other[0].values())
             print(
@@ -148,6 +161,10 @@ def main() -> None:
                 f" a sequential request {cpu[0]:.2f}x, a concurrent one {cpu[1]:.2f}x",
                 flush=True,
             )
+        print(
+            f"median this / against: sequential {statistics.median(sequential):.2f}x,"
+            f" {args.clients} clients {statistics.median(concurrent):.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -172,7 +172,7 @@ def run(requests: int, settle: float, source: Path | None) -> Run:
         finally:
             server.terminate()
             server.wait(timeout=60)
-    cpu = {
+    cpu: dict[str, float] = {
         role: (after[role] - before.get(role, 0.0)) / requests * 1000
         for role in ("serving", "read-model", "consumers", "client")
         if role in after

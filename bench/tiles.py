@@ -94,7 +94,7 @@ def credledger_rate(entries: list[bytes], directory: Path) -> float:
         batch = entries[start : start + BATCH]
         log.append(batch, list(range(start + 1, start + len(batch) + 1)))
         log.sign_checkpoint(signer, ORIGIN)
-    seconds = finished.get(timeout=600) - started
+    seconds: float = finished.get(timeout=600) - started
     exporter.join(60)
     assert TileExport(log, directory / "tiles").exported_size() == len(entries)
     log.store.close()
