@@ -40,6 +40,25 @@ log = logging.getLogger("credledger.anchoring")
 _LONG_DIGITS = re.compile(r"[:,\[]\s*-?\d{20}")
 
 
+def _json_plain(value: Any) -> bool:
+    """Whether ``value`` is JSON that reads back as itself (no floats, tuples or other keys)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if kind is dict:
+            if any(type(key) is not str for key in item):
+                return False
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        else:
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class Attempt:
     """One signed transaction for a batch; replacements share the nonce."""
@@ -99,6 +118,24 @@ class AnchorRecord:
             "documents": self.documents,
             "public_url": self.public_url,
         }
+
+    def reads_back_as_itself(self) -> bool:
+        """Whether :meth:`from_json` of :meth:`to_json` gives this very value: its documents
+        and leaves hold only what JSON reads back with the same types (text, integers,
+        booleans, null, lists, objects with text keys), its numbers are integers."""
+        scalars = (self.checkpoint_size, self.chain_id, self.nonce)
+        optional = (self.block_number, self.block_time)
+        if any(type(n) is not int for n in scalars) or any(
+            n is not None and type(n) is not int for n in optional
+        ):
+            return False
+        if type(self.leaves) is not list or any(type(leaf) is not str for leaf in self.leaves):
+            return False
+        if type(self.attempts) is not list or any(
+            type(a) is not Attempt or type(a.sent_at) not in (int, float) for a in self.attempts
+        ):
+            return False
+        return type(self.documents) is list and _json_plain(self.documents)
 
     @classmethod
     def from_json(cls, text: str) -> AnchorRecord:

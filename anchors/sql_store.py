@@ -182,6 +182,7 @@ class SQLAnchorStore(AnchorStore):
         self._parsed_lock = threading.Lock()
 
     def save(self, record: AnchorRecord) -> None:
+        text = record.to_json()
         with self._store._transaction(write=True) as c:
             c.execute(
                 self._store._sql(
@@ -193,10 +194,14 @@ class SQLAnchorStore(AnchorStore):
                     record.checkpoint_size,
                     record.state,
                     record.block_number,
-                    record.to_json(),
+                    text,
                     record.block_hash,
                 ),
             )
+        # What this store wrote is read back at the batch's next step: kept parsed, as the
+        # value it was written from (each step of a batch of a thousand parsed it again).
+        if record.reads_back_as_itself():
+            self._keep(record.checkpoint_size, text, record)
 
     def _select(self, where: str, params: tuple[object, ...]) -> list[AnchorRecord]:
         rows = self._store._rows(
@@ -213,12 +218,15 @@ class SQLAnchorStore(AnchorStore):
         if known is not None and known[0] == text:
             return known[1]
         record = AnchorRecord.from_json(text)
+        self._keep(checkpoint_size, text, record)
+        return record
+
+    def _keep(self, checkpoint_size: int, text: str, record: AnchorRecord) -> None:
         with self._parsed_lock:
             self._parsed.pop(checkpoint_size, None)
             self._parsed[checkpoint_size] = (text, record)
             while len(self._parsed) > _PARSED_RECORDS:
                 del self._parsed[next(iter(self._parsed))]
-        return record
 
     def get(self, checkpoint_size: int) -> AnchorRecord | None:
         found = self._select("checkpoint_size = ?", (checkpoint_size,))
