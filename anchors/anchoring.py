@@ -42,21 +42,12 @@ _LONG_DIGITS = re.compile(r"[:,\[]\s*-?\d{20}")
 
 def _json_plain(value: Any) -> bool:
     """Whether ``value`` is JSON that reads back as itself (no floats, tuples or other keys)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is str or kind is int or kind is bool or item is None:
-            continue
-        if kind is dict:
-            if any(type(key) is not str for key in item):
-                return False
-            stack.extend(item.values())
-        elif kind is list:
-            stack.extend(item)
-        else:
-            return False
-    return True
+    kind = type(value)
+    if kind is dict:
+        return all(type(key) is str and _json_plain(item) for key, item in value.items())
+    if kind is list:
+        return all(_json_plain(item) for item in value)
+    return kind is str or kind is int or kind is bool or value is None
 
 
 @dataclass(frozen=True)
