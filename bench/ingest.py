@@ -30,6 +30,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -311,19 +312,11 @@ def main() -> None:
     print(f"HTTP, bulk requests of {BATCH}, sequential:      {bulk_rate:6.0f} credentials/s")
     if args.metrics_rounds:
         print(f"metrics cost over {args.metrics_rounds} rounds (mean rates, off | on | on/off):")
-        for label, pick in (("single", _single_rate), (f"bulk {BATCH}", _bulk_rate)):
+        for label, index in (("single", 0), (f"bulk {BATCH}", 1)):
             off_rate, on_rate = (
-                statistics.fmean(map(pick, by_setting[flag])) for flag in (False, True)
+                statistics.fmean(map(itemgetter(index), by_setting[flag])) for flag in (False, True)
             )
             print(f"  {label:9} | {off_rate:6.0f}/s | {on_rate:6.0f}/s | {on_rate / off_rate:5.3f}")
-
-
-def _single_rate(run: tuple[float, float, list[float]]) -> float:
-    return run[0]
-
-
-def _bulk_rate(run: tuple[float, float, list[float]]) -> float:
-    return run[1]
 
 
 if __name__ == "__main__":
