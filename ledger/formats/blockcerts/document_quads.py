@@ -25,7 +25,7 @@ from typing import Any
 import pyoxigraph
 
 from anchors.jsonld import canonical_nquads
-from anchors.rdfc import Quad, TooComplex, canonical_nquads_of_terms
+from anchors.rdfc import Quad, TooComplex, canonical_nquads_utf8
 from ledger.formats.blockcerts.document import CONTEXT, ELM_CONTEXT
 
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -208,7 +208,7 @@ def _direct_nquads(document: Mapping[str, Any]) -> bytes | None:
     if quads is None:
         return None
     try:
-        return canonical_nquads_of_terms(quads).encode("utf-8")
+        return canonical_nquads_utf8(quads)
     except (TooComplex, UnicodeEncodeError):  # a lone surrogate: the general path's error
         return None
 
