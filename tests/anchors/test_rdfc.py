@@ -73,8 +73,6 @@ WIDE_DATASETS = st.lists(
 )
 
 
-
-
 @st.composite
 def stars(draw: st.DrawFn) -> list[Quad]:
     """Centres whose leaves look alike at first and differ further out (or not at all): the
