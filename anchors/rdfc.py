@@ -40,6 +40,18 @@ def _native() -> Callable[[list[Quad], int], bytes | None] | None:
 
 
 _NATIVE = _native()
+
+
+def native_tree() -> Callable[..., bytes | None] | None:
+    """The C writer of JSON node trees (``anchors/rdfc_tree.c``: see
+    ``rdfc_native.canonical_tree``), or None where the C was not built."""
+    try:
+        from anchors.rdfc_native import canonical_tree
+    except ImportError:
+        return None
+    return canonical_tree
+
+
 NATIVE = _NATIVE is not None
 """Whether the C labelling was built and is used."""
 

@@ -7,56 +7,18 @@
  * bytes, whose order is the code point order Python's strings sort by. SHA-256 is OpenSSL's
  * (the library Python's hashlib uses), so the processor's SHA extensions serve both. */
 
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "rdfc_native.h"
+
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define HEX 64 /* a SHA-256 digest in lower-case hex */
 
-typedef struct {
-    char *data;
-    size_t len, cap;
-} Buf;
-
-static int buf_put(Buf *b, const char *s, size_t n)
-{
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n) cap *= 2;
-        char *grown = realloc(b->data, cap);
-        if (!grown) return -1;
-        b->data = grown;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    return 0;
-}
-
-typedef struct {
-    const char *s;
-    size_t n;
-} Piece;
-
-static int piece_cmp(const Piece *a, const Piece *b)
-{
-    size_t n = a->n < b->n ? a->n : b->n;
-    int c = memcmp(a->s, b->s, n);
-    if (c) return c;
-    return (a->n > b->n) - (a->n < b->n);
-}
-
 static int piece_qsort(const void *a, const void *b)
 {
     return piece_cmp((const Piece *)a, (const Piece *)b);
 }
-
-typedef struct {
-    Piece term[3];
-    int blank[2]; /* subject's and object's blank node, or -1 */
-} Quad;
 
 /* An identifier issuer (section 4.5): each blank node's number in issue order, or -1. */
 typedef struct {
@@ -64,6 +26,8 @@ typedef struct {
     int *order;  /* blank nodes in issue order */
     int count;
 } Issuer;
+
+static const EVP_MD *sha256_md;
 
 typedef struct {
     Quad *quads;
@@ -510,11 +474,12 @@ static int blank_of(Canon *c, Blanks *t, const Piece *term)
     return c->nblank - 1;
 }
 
-static int read_quads(Canon *c, PyObject *list, Blanks *blanks)
+/* Each quad's terms, as UTF-8 in the list's str objects (alive while the list is). */
+static int read_quads(PyObject *list, Quad *quads)
 {
-    for (Py_ssize_t i = 0; i < c->nquads; i++) {
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); i++) {
         PyObject *tuple = PyList_GET_ITEM(list, i);
-        Quad *q = &c->quads[i];
+        Quad *q = &quads[i];
         if (!PyTuple_Check(tuple) || PyTuple_GET_SIZE(tuple) != 3) {
             PyErr_SetString(PyExc_TypeError, "a quad is a tuple of three terms");
             return FAILED;
@@ -534,14 +499,20 @@ static int read_quads(Canon *c, PyObject *list, Blanks *blanks)
                 return FAILED;
             }
         }
-        int subject = q->term[0].s[0] == '_', object = q->term[2].s[0] == '_';
-        q->blank[0] = q->blank[1] = -1;
-        /* The order Python's dicts first see the blank nodes in: a quad's object, then its
-         * subject. */
-        if (object) q->blank[1] = blank_of(c, blanks, &q->term[2]);
-        if (subject) q->blank[0] = blank_of(c, blanks, &q->term[0]);
     }
     return OK;
+}
+
+/* Blank nodes numbered in the order Python's dicts first see them: a quad's object, then its
+ * subject. */
+static void number_blanks(Canon *c, Blanks *blanks)
+{
+    for (Py_ssize_t i = 0; i < c->nquads; i++) {
+        Quad *q = &c->quads[i];
+        q->blank[0] = q->blank[1] = -1;
+        if (q->term[2].s[0] == '_') q->blank[1] = blank_of(c, blanks, &q->term[2]);
+        if (q->term[0].s[0] == '_') q->blank[0] = blank_of(c, blanks, &q->term[0]);
+    }
 }
 
 static int index_mentions(Canon *c)
@@ -613,29 +584,24 @@ done:
     return out;
 }
 
-static const EVP_MD *sha256_md;
-
-static PyObject *canonical_nquads(PyObject *module, PyObject *args)
+PyObject *canonicalized(Quad *quads, Py_ssize_t n, long max_work)
 {
-    PyObject *list, *out = NULL;
-    long max_work;
-    (void)module;
-    if (!PyArg_ParseTuple(args, "O!l", &PyList_Type, &list, &max_work)) return NULL;
+    PyObject *out = NULL;
     Canon c = {0};
     Blanks blanks = {0};
     int status = FAILED;
-    c.nquads = PyList_GET_SIZE(list);
+    c.quads = quads;
+    c.nquads = n;
     c.max_work = max_work;
     c.sha256 = sha256_md;
     size_t size = 8;
-    while (size < 4 * (size_t)c.nquads + 4) size *= 2;
+    while (size < 4 * (size_t)n + 4) size *= 2;
     blanks.mask = size - 1;
     blanks.slots = calloc(size, sizeof(int));
-    c.quads = malloc(sizeof(Quad) * (size_t)(c.nquads + 1));
-    c.blank_term = malloc(sizeof(Piece) * (size_t)(2 * c.nquads + 1));
+    c.blank_term = malloc(sizeof(Piece) * (size_t)(2 * n + 1));
     c.md = EVP_MD_CTX_new();
-    if (!blanks.slots || !c.quads || !c.blank_term || !c.md) goto done;
-    if (read_quads(&c, list, &blanks)) goto cleanup;
+    if (!blanks.slots || !c.blank_term || !c.md) goto done;
+    number_blanks(&c, &blanks);
     c.first = malloc(sizeof *c.first * (size_t)(c.nblank + 1));
     Issuer *canonical = issuer_new(c.nblank);
     if (!c.first || !canonical) {
@@ -657,7 +623,6 @@ done:
     if (!PyErr_Occurred()) PyErr_NoMemory(); /* every other failure is an allocation's */
 cleanup:
     free(blanks.slots);
-    free(c.quads);
     free(c.blank_term);
     free(c.first);
     free(c.mention_store);
@@ -669,11 +634,30 @@ cleanup:
     return out;
 }
 
+static PyObject *canonical_nquads(PyObject *module, PyObject *args)
+{
+    PyObject *list, *out = NULL;
+    long max_work;
+    (void)module;
+    if (!PyArg_ParseTuple(args, "O!l", &PyList_Type, &list, &max_work)) return NULL;
+    Quad *quads = malloc(sizeof(Quad) * (size_t)(PyList_GET_SIZE(list) + 1));
+    if (!quads) return PyErr_NoMemory();
+    if (!read_quads(list, quads)) out = canonicalized(quads, PyList_GET_SIZE(list), max_work);
+    free(quads);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"canonical_nquads", canonical_nquads, METH_VARARGS,
      "canonical_nquads(quads, max_work) -> bytes | None\n\n"
      "The canonical N-Quads (UTF-8) of distinct quads of canonical N-Quads terms, blank nodes "
      "labelled by RDFC-1.0; None if labelling would take more than max_work steps."},
+    {"canonical_tree", canonical_tree, METH_VARARGS,
+     "canonical_tree(node, top_predicates, top_types, predicates, types, max_work) -> bytes | "
+     "None\n\n"
+     "The canonical N-Quads (UTF-8) of a JSON node tree whose terms the tables give (term -> "
+     "(predicate term, coercion); type name -> class term); None if the tree is not plainly of "
+     "that shape or too complex to label, for the Python writer to decide."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -6,6 +6,10 @@ and serialising N-Quads around the canonicalization. A document the ledger build
 ``@context`` and a fixed set of terms, each with one meaning, so its quads are written straight
 from its JSON as terms in canonical N-Quads form and labelled by :mod:`anchors.rdfc`.
 
+The same writer is in C (``anchors/rdfc_tree.c``, with the labelling of ``anchors/rdfc_native.c``)
+for the plain case; this module's Python writes everything the C hands back (any edge of the
+shape) and is its oracle.
+
 Anything outside that shape (another context, a term or keyword not in the table, a value of
 another kind, an IRI that is not plainly absolute, text that is not Unicode scalar values) goes
 to the general path in :mod:`anchors.jsonld` (pyoxigraph), which stays the reference: property
@@ -25,7 +29,7 @@ from typing import Any
 import pyoxigraph
 
 from anchors.jsonld import canonical_nquads
-from anchors.rdfc import Quad, TooComplex, canonical_nquads_utf8
+from anchors.rdfc import MAX_WORK, Quad, TooComplex, canonical_nquads_utf8, native_tree
 from ledger.formats.blockcerts.document import CONTEXT, ELM_CONTEXT
 
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -104,6 +108,9 @@ _ESCAPES = str.maketrans(
 # Text with none of those is written as it is (most text: faster than translating it).
 _NEEDS_ESCAPE = re.compile(r'[\x00-\x1f\x7f\ufffe\uffff\\"]')
 _INTEGER = "<" + _XSD + "integer>"
+
+
+_NATIVE = native_tree()
 
 
 class _NotOurShape(Exception):
@@ -204,6 +211,15 @@ def ledger_quads(document: Mapping[str, Any]) -> list[Quad] | None:
 
 
 def _direct_nquads(document: Mapping[str, Any]) -> bytes | None:
+    if _NATIVE is not None and document.get("@context") == CONTEXT:
+        written = _NATIVE(document, _TOP_PREDICATES, _TOP_TYPES, _PREDICATES, _TYPES, MAX_WORK)
+        if written is not None:
+            return written
+    return _python_nquads(document)
+
+
+def _python_nquads(document: Mapping[str, Any]) -> bytes | None:
+    """:func:`_direct_nquads` by the Python writer: the C's oracle."""
     quads = ledger_quads(document)
     if quads is None:
         return None
@@ -217,6 +233,12 @@ def ledger_nquads(document: Mapping[str, Any]) -> str | None:
     """The canonical N-Quads of a document of the ledger's shape (its ``proof`` left out), or
     None if ``document`` has another shape (or blank nodes too alike to label directly)."""
     nquads = _direct_nquads(document)
+    return None if nquads is None else nquads.decode("utf-8")
+
+
+def ledger_nquads_in_python(document: Mapping[str, Any]) -> str | None:
+    """:func:`ledger_nquads` by the Python writer alone: the oracle of the C writer."""
+    nquads = _python_nquads(document)
     return None if nquads is None else nquads.decode("utf-8")
 
 

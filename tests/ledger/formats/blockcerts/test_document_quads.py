@@ -16,7 +16,11 @@ from ledger.domain.codelists import ECTS
 from ledger.domain.commitment import commit, new_salt
 from ledger.domain.samples import IRELAND, credential_content
 from ledger.formats.blockcerts.document import credential_document
-from ledger.formats.blockcerts.document_quads import document_hash, ledger_nquads
+from ledger.formats.blockcerts.document_quads import (
+    document_hash,
+    ledger_nquads,
+    ledger_nquads_in_python,
+)
 
 ESCO = "http://data.europa.eu/esco/skill/"
 COUNTRIES = [IRELAND, "http://publications.europa.eu/resource/authority/country/DEU"]
@@ -212,3 +216,60 @@ def test_a_lone_surrogate_gets_the_general_paths_answer() -> None:
         canonical_nquads(document)
     with pytest.raises(CanonicalizationError, match="not Unicode"):
         document_hash(document)
+
+
+# The C writer (anchors/rdfc_tree.c) writes the plain case and hands every other back: either
+# way ledger_nquads gives the Python writer's bytes.
+
+
+@settings(max_examples=300, deadline=None)
+@given(contents(), learners(), st.integers(1, 2**40))
+def test_the_c_writer_gives_the_python_writers_bytes_for_every_ledger_document(
+    content: dict[str, Any], learner: dict[str, Any], version: int
+) -> None:
+    document = document_of(content, learner, version)
+    assert ledger_nquads(document) == ledger_nquads_in_python(document)
+
+
+class Text(str):
+    """A str subclass: the C writer leaves it to the Python."""
+
+
+EDGES: list[dict[str, Any]] = [
+    {"credentialVersion": 2**63},  # beyond 64 bits
+    {"credentialVersion": -(2**63)},
+    {"credentialVersion": 10**21},  # JSON-LD writes it as a double
+    {"credentialVersion": True},
+    {"credentialVersion": 2.5},
+    {"name": Text("a subclass")},
+    {"name": ["twice", "twice", "once"]},  # a quad written twice counts once
+    {"name": '\x00\x1f\x7f\ufffe\uffff\\"\n\r\b\t\f\u00e9\U0001f600'},
+    {"issuer": {"id": "https://x.example/i\n", "type": "Organisation"}},  # re's $ before \n
+    {"issuer": {"id": "https://x.example/i j", "type": "Organisation"}},
+    {"issuer": {"id": "h:", "type": "Organisation"}},
+    {"issuer": {"id": "https://x.example/é", "type": ["Organisation", "Organisation"]}},
+    {"issuer": {"id": None, "type": "Organisation"}},  # an id of null is a blank node
+    {"issuer": {"id": 7, "type": "Organisation"}},
+    {"issuer": {"type": 7}},
+    {"issuer": {"type": Text("Organisation")}},
+    {"issuer": {"type": ["Organisation", None]}},
+    {"issuer": [{"type": "Organisation"}, {"type": "Organisation"}]},
+    {"issuer": [["nested"]]},
+    {"issuer": None},
+    {"nickname": "Zo"},
+    {"name": "a\ud800b"},  # a lone surrogate
+]
+
+
+@pytest.mark.parametrize("change", EDGES, ids=repr)
+def test_the_c_writer_gives_the_python_writers_answer_at_every_edge(change: dict[str, Any]) -> None:
+    document = {**sample_document(), **change}
+    assert ledger_nquads(document) == ledger_nquads_in_python(document)
+
+
+def test_the_c_writer_gives_the_python_writers_answer_for_a_tree_deeper_than_it_writes() -> None:
+    node: dict[str, Any] = {"type": "Organisation"}
+    for _ in range(100):
+        node = {"type": "Organisation", "legalName": "n", "hasPart": node}
+    document = {**sample_document(), "issuer": node}
+    assert ledger_nquads(document) == ledger_nquads_in_python(document)
