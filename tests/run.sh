@@ -3,6 +3,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
+# OpenSSL's headers for the package's one C part (RDFC-1.0 for the ledger's documents), whose
+# build is optional for users but tested here: Debian's libssl-dev when missing.
+if [ ! -f /usr/include/openssl/evp.h ]; then
+  as_root=""
+  [ "$(id -u)" = 0 ] || as_root="sudo"
+  $as_root apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq libssl-dev >&2
+fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
 # A real Ethereum node for the anchoring tests: Anvil, from the npm registry.
