@@ -61,6 +61,17 @@ _VAULT_SCHEMA = (
 # tenth of that, and keep its pause short.
 EVENTS_CHECKPOINT_PAGES = 4_000
 
+# The event store's pages. A credential's event is some 2.1 KB, so in 4 KB pages each took a
+# page of its own and left nearly half of it empty; and every credential dirties pages of three
+# B-trees at random keys (the events' key, the commitment, the learner), each written whole to
+# the write-ahead log and again to the file. In 2 KB pages an event spills its tail to an
+# overflow page that the next events' pages follow, and a random key costs half the bytes:
+# 38% less file a credential and 22% less CPU for the store's inserts at 600,000 (measured
+# with the store's own tables; 1 KB pages cost more CPU again, the trees being a level
+# deeper). SQLite sets a file's page size when the file is made: a store made before keeps its
+# 4 KB pages.
+EVENTS_PAGE_BYTES = 2_048
+
 
 class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
     """The application recorder, also storing sealed personal data with the events, and
@@ -248,6 +259,12 @@ class SQLiteVault(PersonalDataVault):
 # credentials.
 LIVE_CHECKPOINT_PAGES = 20_000
 
+# The read model's pages: a credential adds rows at random keys to four B-trees (the
+# credential's key, its issuer's index, its version's and its document's key), each page
+# written whole; in 2 KB pages half the bytes (see :data:`EVENTS_PAGE_BYTES`). A model made
+# before keeps its 4 KB pages.
+READ_MODEL_PAGE_BYTES = 2_048
+
 
 class SQLiteReadModel(ReadModel):
     def __init__(
@@ -267,6 +284,7 @@ class SQLiteReadModel(ReadModel):
             scratch=not durable,
             journal=journal,
             checkpoint_pages=LIVE_CHECKPOINT_PAGES if durable else None,
+            page_bytes=READ_MODEL_PAGE_BYTES,
         )
         self.create_tables(indexed=indexed)
 
@@ -296,11 +314,26 @@ class EventStoreFactory(SQLiteFactory):
     def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)
         unmapped = self.datastore.pool
+        if not unmapped.is_sqlite_memory_mode:
+            _make_with_page_size(Path(unmapped.db_name), EVENTS_PAGE_BYTES)
         # The library's datastore makes its pool itself; no connection is open yet.
         self.datastore.pool = MappedConnectionPool(
             db_name=unmapped.db_name, lock_timeout=unmapped.lock_timeout
         )
         unmapped.close()
+
+
+def _make_with_page_size(path: Path, page_bytes: int) -> None:
+    """Make the event store's file, empty, with its page size, if it is not there yet (the
+    library's connections then open it in WAL mode, which keeps that size)."""
+    if path.exists() and path.stat().st_size > 0:
+        return
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute(f"PRAGMA page_size={page_bytes}")
+        connection.execute("PRAGMA journal_mode=WAL")
+    finally:
+        connection.close()
 
 
 def event_store_env(settings: Settings) -> dict[str, str]:
