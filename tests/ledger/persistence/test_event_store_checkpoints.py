@@ -17,7 +17,7 @@ from ledger.persistence.sqlite import (
     MappedConnectionPool,
     SQLiteLedgerRecorder,
 )
-from ledger.persistence.wal_checkpointer import BackgroundCheckpointer
+from ledger.persistence.wal_checkpointer import BackgroundCheckpointer, pending_pages
 
 
 def _checkpointers() -> list[threading.Thread]:
@@ -65,7 +65,7 @@ def test_the_log_is_copied_back_by_the_thread_not_by_the_writer(tmp_path: Path) 
     path = tmp_path / "store.sqlite"
     writer = _file_with_a_log(path)
     written_before = path.stat().st_size
-    checkpointer = BackgroundCheckpointer(path, interval=0.02)
+    checkpointer = BackgroundCheckpointer(path, interval=0.02, pending=1)
     try:
         writer.execute("INSERT INTO t VALUES (randomblob(200000))")
         deadline = time.monotonic() + 10
@@ -81,7 +81,7 @@ def test_the_log_is_copied_back_by_the_thread_not_by_the_writer(tmp_path: Path) 
 def test_a_closed_checkpointer_copies_nothing_more(tmp_path: Path) -> None:
     path = tmp_path / "store.sqlite"
     writer = _file_with_a_log(path)
-    checkpointer = BackgroundCheckpointer(path, interval=0.02)
+    checkpointer = BackgroundCheckpointer(path, interval=0.02, pending=1)
     checkpointer.close()
     assert not checkpointer.running
     size = path.stat().st_size
@@ -136,3 +136,40 @@ def test_a_read_does_not_wait_behind_a_writer_waiting_for_the_write_lock(
         for thread in (holder, waiter, reader):
             thread.join(10)
     assert second_writer_done.is_set()
+
+
+def test_the_pages_waiting_to_be_copied_back_are_read_from_the_logs_index(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.sqlite"
+    writer = _file_with_a_log(path)
+    index = tmp_path / "store.sqlite-shm"
+    before = pending_pages(index)
+    assert before is not None
+    writer.execute("INSERT INTO t VALUES (randomblob(100000))")
+    after = pending_pages(index)
+    assert after is not None and after >= before + 100_000 // 4096
+    frames, copied = writer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1:]
+    assert frames == copied
+    assert pending_pages(index) == 0
+    writer.close()
+
+
+def test_a_log_with_fewer_pages_waiting_than_the_threshold_is_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite"
+    writer = _file_with_a_log(path)
+    checkpointer = BackgroundCheckpointer(path, interval=0.02, pending=1_000)
+    try:
+        writer.execute("INSERT INTO t VALUES (randomblob(100000))")
+        waiting = pending_pages(tmp_path / "store.sqlite-shm")
+        time.sleep(0.3)  # a dozen looks
+        assert pending_pages(tmp_path / "store.sqlite-shm") == waiting
+    finally:
+        checkpointer.close()
+        writer.close()
+
+
+def test_an_unreadable_index_counts_as_unknown(tmp_path: Path) -> None:
+    assert pending_pages(tmp_path / "missing.sqlite-shm") is None
+    (tmp_path / "short.sqlite-shm").write_bytes(b"\0" * 10)
+    assert pending_pages(tmp_path / "short.sqlite-shm") is None
