@@ -1,12 +1,12 @@
 """A SQLite file's write-ahead log copied back by a thread of its own, not by a commit.
 
 SQLite copies the log back into the file (a checkpoint) in the commit that finds the log past
-its threshold, while that commit still holds the store's one write lock: in the event store a
-tenth of the commits of a bulk issue did so, and they made half of all commit time (a commit
-of 100 credentials: 7.7 ms on average with them, 3.9 ms without; 36 ms at the 90th percentile
-with them). Every other write waited meanwhile. A passive checkpoint needs no lock a writer
-holds, so this thread copies the log back beside the writers, on the other core, once a few
-thousand pages of it wait; the commits' own threshold stays only as a backstop.
+its threshold, while that commit still holds the store's one write lock: with the event
+store's tables, a tenth of the commits of 100 credentials did so, and they made half of all
+commit time (7.7 ms a commit on average with them, 3.9 ms without; 36 ms at the 90th
+percentile with them). Every other write waited meanwhile. A passive checkpoint needs no lock
+a writer holds, so this thread copies the log back beside the writers, on the other core,
+once a few thousand pages of it wait; the commits' own threshold stays only as a backstop.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ log = logging.getLogger(__name__)
 
 # How often the log is looked at: often enough that a commit seldom finds it past the backstop.
 INTERVAL_SECONDS = 0.25
-# How much of it waits to be copied back before it is: a page dirtied again and again is then
-# copied back once, and a checkpoint's two fsyncs come seldom when writes do (single writes
-# slowed by 5-10% when every look copied back the few pages written since the last).
+# How much of it waits to be copied back before it is (what the commits' own threshold was):
+# a page dirtied again and again is then copied back once, and a checkpoint's two fsyncs come
+# seldom when writes are few, as single writes are.
 PENDING_PAGES = 4_000
 
 
