@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -301,10 +302,18 @@ class MappedConnectionPool(SQLiteConnectionPool):
     """eventsourcing's connection pool, each connection reading the file through a memory
     map (see :data:`anchors.sqlite.MAPPED_BYTES`) and copying its write-ahead log back every
     :data:`EVENTS_CHECKPOINT_PAGES` (set once a connection, not once a write) unless its
-    :class:`BackgroundCheckpointer` (started with the first write) did; a writer waits for the
-    one write connection before it joins the queue for a connection, not in it."""
+    :class:`BackgroundCheckpointer` (started with the first write, and told how many rows each
+    write changed) did; a writer waits for the one write connection before it joins the queue
+    for a connection, not in it."""
 
     _checkpointer: BackgroundCheckpointer | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Each writing connection's count of rows changed when it was last put back.
+        self._counted: weakref.WeakKeyDictionary[SQLiteConnection, int] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def get_connection(
         self, timeout: float | None = None, *, is_writer: bool | None = None
@@ -332,6 +341,14 @@ class MappedConnectionPool(SQLiteConnectionPool):
         if self._checkpointer is None:
             self._checkpointer = BackgroundCheckpointer(Path(self.db_name))
         return connection
+
+    def put_connection(self, conn: SQLiteConnection) -> None:
+        # What a writer wrote is counted for the checkpointer before the write lock goes.
+        if conn.is_writer is True and self._checkpointer is not None:
+            changes = conn._sqlite_conn.total_changes
+            self._checkpointer.wrote(changes - self._counted.get(conn, 0))
+            self._counted[conn] = changes
+        super().put_connection(conn)
 
     def close(self) -> None:
         checkpointer, self._checkpointer = self._checkpointer, None

@@ -6,55 +6,47 @@ store's tables, a tenth of the commits of 100 credentials did so, and they made 
 commit time (7.7 ms a commit on average with them, 3.9 ms without; 36 ms at the 90th
 percentile with them). Every other write waited meanwhile. A passive checkpoint needs no lock
 a writer holds, so this thread copies the log back beside the writers, on the other core,
-once a few thousand pages of it wait; the commits' own threshold stays only as a backstop.
+once enough has been written since the last time; the commits' own threshold stays only as a
+backstop.
+
+What waits is counted from the rows the writers report (:meth:`BackgroundCheckpointer.wrote`),
+not read from the log's index (the ``-shm`` file): closing any descriptor of a file drops every
+POSIX lock the process holds on it, SQLite's read marks among them, and another process could
+then reuse the log under a reader still in it ("database disk image is malformed").
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-import sys
 import threading
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-# How often the log is looked at: often enough that a commit seldom finds it past the backstop.
+# How often the count is looked at: often enough that a commit seldom finds the log past the
+# backstop.
 INTERVAL_SECONDS = 0.25
-# How much of it waits to be copied back before it is (what the commits' own threshold was):
-# a page dirtied again and again is then copied back once, and a checkpoint's two fsyncs come
-# seldom when writes are few, as single writes are.
-PENDING_PAGES = 4_000
-
-
-def pending_pages(shared_memory: Path) -> int | None:
-    """Pages in the write-ahead log not yet copied back, read from its index's header in the
-    ``-shm`` file (SQLite's documented wal-index layout, host byte order: the last frame in
-    the log at byte 16, the last one copied back at byte 96); None when it cannot be read."""
-    try:
-        with shared_memory.open("rb") as index:
-            header = index.read(100)
-    except OSError:
-        return None
-    if len(header) < 100:
-        return None
-    last = int.from_bytes(header[16:20], sys.byteorder)
-    copied = int.from_bytes(header[96:100], sys.byteorder)
-    return last - copied if last >= copied else None
+# Rows written before the log is copied back: a credential writes two (its event and its sealed
+# personal data), 3.4 KB of the store's 2 KB pages, so about the 4,000 pages that the commits'
+# own threshold was; a page dirtied again and again is then copied back once, and a
+# checkpoint's two fsyncs come seldom when writes are few, as single writes are.
+PENDING_ROWS = 4_000
 
 
 class BackgroundCheckpointer:
     """Copies the write-ahead log of the SQLite file at ``path`` back into it once ``pending``
-    pages of it wait (looked at every ``interval`` seconds), in a daemon thread with a
-    connection of its own, until closed."""
+    rows have been written (:meth:`wrote`) since it last did (looked at every ``interval``
+    seconds), in a daemon thread with a connection of its own, until closed."""
 
     def __init__(
-        self, path: Path, interval: float = INTERVAL_SECONDS, pending: int = PENDING_PAGES
+        self, path: Path, interval: float = INTERVAL_SECONDS, pending: int = PENDING_ROWS
     ) -> None:
         self._path = path
-        self._index = path.with_name(path.name + "-shm")
         self._interval = interval
         self._pending = pending
+        self._written = 0
+        self._count_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wal-checkpointer", daemon=True)
         self._thread.start()
@@ -63,12 +55,23 @@ class BackgroundCheckpointer:
     def running(self) -> bool:
         return self._thread.is_alive()
 
+    def wrote(self, rows: int) -> None:
+        """Count ``rows`` more rows written to the file."""
+        with self._count_lock:
+            self._written += rows
+
+    def _due(self) -> bool:
+        with self._count_lock:
+            if self._written < self._pending:
+                return False
+            self._written = 0
+            return True
+
     def _run(self) -> None:
         connection = sqlite3.connect(self._path, timeout=30, isolation_level=None)
         try:
             while not self._stop.wait(self._interval):
-                waiting = pending_pages(self._index)
-                if waiting is not None and waiting < self._pending:
+                if not self._due():
                     continue
                 try:
                     # (busy, frames in the log, frames copied back): nothing to act on; a busy
