@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -35,9 +34,21 @@ GAS_LIMIT = 30_000
 
 log = logging.getLogger("credledger.anchoring")
 
-# A number long enough to be an integer beyond 64 bits (a value: after a colon, comma or
-# bracket; the leaves' hex strings have runs of digits too, after a quote or a letter).
-_LONG_DIGITS = re.compile(r"[:,\[]\s*-?\d{20}")
+# A number long enough to be an integer beyond 64 bits: 20 digits after a byte that may
+# precede a number (the leaves' hex strings have runs of digits too, after a quote or a
+# letter). Found by mapping every byte to its class (digit, "may precede a number", other):
+# a regular expression took 4 ms over a batch's record of a thousand leaves and documents,
+# four times the parse, and the audit reads a record for every batch.
+_NUMBER_CLASSES = bytes(
+    ord("0") if byte in b"0123456789" else ord(":") if byte in b"[:, \t\n\r-" else ord("x")
+    for byte in range(256)
+)
+_LONG_NUMBER = b":" + b"0" * 20
+
+
+def _has_long_number(text: str) -> bool:
+    raw = text.encode("utf-8")
+    return raw[:20].isdigit() or _LONG_NUMBER in raw.translate(_NUMBER_CLASSES)
 
 
 def _json_plain(value: Any) -> bool:
@@ -131,7 +142,7 @@ class AnchorRecord:
     @classmethod
     def from_json(cls, text: str) -> AnchorRecord:
         # orjson would read an integer beyond 64 bits as a float: such text, the slow way.
-        data: dict[str, Any] = json.loads(text) if _LONG_DIGITS.search(text) else orjson.loads(text)
+        data: dict[str, Any] = json.loads(text) if _has_long_number(text) else orjson.loads(text)
         data["attempts"] = [Attempt(**a) for a in data["attempts"]]
         return cls(**data)
 
