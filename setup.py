@@ -1,8 +1,10 @@
-"""The one part of the package setuptools builds from C: anchors.rdfc_native, RDFC-1.0's
+"""The parts of the package setuptools builds from C: anchors.rdfc_native, RDFC-1.0's
 canonicalization of the ledger's documents (anchors/rdfc.py and
-ledger/formats/blockcerts/document_quads.py are its oracles and its fallback: the build is
-optional, and without a C compiler or OpenSSL's headers the package is still whole).
-Everything else is in pyproject.toml."""
+ledger/formats/blockcerts/document_quads.py are its oracles and its fallback), and
+ledger.domain.json_numbers, the test for integers beyond 64 bits that every JSON text read
+goes through (ledger/domain/json_text.py holds its oracle and fallback). Both builds are
+optional: without a C compiler or OpenSSL's headers the package is still whole. Everything
+else is in pyproject.toml."""
 
 from setuptools import Extension, setup
 
@@ -15,6 +17,12 @@ setup(
             libraries=["crypto"],
             extra_compile_args=["-O2"],
             optional=True,
-        )
+        ),
+        Extension(
+            "ledger.domain.json_numbers",
+            sources=["ledger/domain/json_numbers.c"],
+            extra_compile_args=["-O2"],
+            optional=True,
+        ),
     ]
 )

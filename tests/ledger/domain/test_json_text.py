@@ -43,6 +43,43 @@ def test_any_json_value_reads_as_the_standard_library_reads_it(value: Any, ascii
     assert same(json_text.loads(text), json.loads(text))
 
 
+def test_the_scan_for_long_numbers_is_built_in_c() -> None:
+    assert json_text.NATIVE, "ledger/domain/json_numbers.c was not built (a C compiler)"
+
+
+# Digits, the bytes that may precede a number, and others, in runs around 19 digits long.
+SCANNED = st.lists(
+    st.sampled_from([b"7", b"0" * 18, b"9" * 19, b"1" * 20, b"[", b":", b",", b" ", b"\t"])
+    | st.sampled_from([b"\n", b"\r", b"-", b'"', b"a", b"e", b".", b"{", b"\xc3\xa9", b"\x00"]),
+    max_size=12,
+).map(b"".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(SCANNED)
+def test_the_c_scan_finds_what_the_byte_classes_find(text: bytes) -> None:
+    assert json_text.NATIVE is not None
+    assert json_text.NATIVE(text) is json_text._long_number_by_classes(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "long"),
+    [
+        (b"", False),
+        (b"123", True),  # digits only: the standard library reads it, as before
+        (b"1234567890123456789", True),
+        (b"x1234567890123456789", False),  # after a letter: inside a string
+        (b"[1234567890123456789]", True),
+        (b"[123456789012345678]", False),
+        (b'"a":-1234567890123456789', True),
+        (b'"id":"a1234567890123456789"', False),
+    ],
+)
+def test_the_c_scan_on_the_edges(text: bytes, long: bool) -> None:
+    assert json_text.NATIVE is not None
+    assert json_text.NATIVE(text) is long is json_text._long_number_by_classes(text)
+
+
 @pytest.mark.parametrize(
     "text",
     [
