@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -10,6 +10,27 @@ from psycopg import Cursor
 from psycopg_pool import ConnectionPool
 
 from anchors.sql_store import SQLAnchorStore, SQLLogStore
+
+
+def lz4_compressed(columns: Sequence[tuple[str, str]]) -> str:
+    """A statement that has PostgreSQL compress the values of ``columns`` ((table, column)
+    pairs) it stores from now on with LZ4, where the server has LZ4 (14 and later, built with
+    it), and leaves them as they are elsewhere. Rows stored before keep their compression.
+
+    Log entries, events and anchor records are JSON of a few kilobytes to a few hundred:
+    PostgreSQL's own compression (pglz) took about twice the CPU LZ4 takes to store them."""
+    changes = " ".join(
+        f"IF (SELECT attcompression FROM pg_attribute WHERE attrelid = '{table}'::regclass"
+        f" AND attname = '{column}') IS DISTINCT FROM 'l' THEN"
+        f" ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION lz4; END IF;"
+        for table, column in columns
+    )
+    return (
+        "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_settings"
+        " WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)) THEN"
+        f" {changes} END IF; END $$"
+    )
+
 
 _SCHEMA = (
     # Positions grow with indexes, so they need no index of their own (see index_of).
@@ -37,6 +58,7 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS log_hashing_backlog ("
     " id INTEGER PRIMARY KEY CHECK (id = 1), entries BIGINT NOT NULL)",
     "INSERT INTO log_hashing_backlog VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
+    lz4_compressed((("log_entries", "entry"), ("log_tiles", "data"), ("log_anchors", "record"))),
 )
 
 

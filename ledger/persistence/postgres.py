@@ -18,7 +18,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
 
-from anchors.postgres import PostgresAnchorStore, PostgresLogStore
+from anchors.postgres import PostgresAnchorStore, PostgresLogStore, lz4_compressed
 from ledger.persistence.decided_on import ISSUER_MOVED, DecidedOn
 from ledger.persistence.personal_data import (
     CREDENTIALS_CHANGED,
@@ -127,6 +127,8 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         super().__init__(datastore, **kwargs)
         datastore.pool.reconnect_timeout = reconnect_within(datastore.pool.timeout)
         self.sql_create_statements.extend(SQL(statement).format() for statement in _VAULT_SCHEMA)
+        events = f"{datastore.schema}.{self.events_table_name}"
+        self.sql_create_statements.append(SQL(lz4_compressed(((events, "state"),))).format())
 
     def _insert_events(
         self,
@@ -344,8 +346,18 @@ class PostgresReadModel(ReadModel):
         )
         self.create_tables()
 
+    def create_tables(self, *, indexed: bool = True) -> None:
+        super().create_tables(indexed=indexed)
+        with self._cursor(write=True) as c:
+            c.execute(lz4_compressed((("rm_credential_versions", "content"),)))
+
     def _sql(self, statement: str) -> str:
         return statement.replace("?", "%s")
+
+    def _one_of(self, column: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
+        # One array parameter: a statement of its own for every count of values, each with
+        # hundreds of parameters, cost PostgreSQL more to parse and run than the lookups.
+        return f"{column} = ANY(?)", (list(values),)
 
     @contextmanager
     def _cursor(self, *, write: bool) -> Iterator[ReadModelCursor]:

@@ -257,9 +257,10 @@ class _StatusProbes:
     in one statement, asked place by place beyond what was read, and kept up to date with
     the places given since."""
 
-    def __init__(self, cursor: Cursor, sql: _Sql) -> None:
+    def __init__(self, cursor: Cursor, sql: _Sql, one_of: _OneOf) -> None:
         self._c = cursor
         self._sql = sql
+        self._one_of = one_of
         self._known: set[tuple[str, int, int]] = set()
         self._taken: set[tuple[str, int, int]] = set()
 
@@ -273,12 +274,13 @@ class _StatusProbes:
             ordered = sorted(indexes)
             for at in range(0, len(ordered), _PROBED_AT_ONCE):
                 chunk = ordered[at : at + _PROBED_AT_ONCE]
+                among, params = self._one_of("idx", chunk)
                 self._c.execute(
                     self._sql(
                         "SELECT idx FROM rm_status_entries WHERE issuer_id = ? AND list_no = ?"
-                        f" AND idx IN ({', '.join('?' * len(chunk))})"
+                        f" AND {among}"
                     ),
-                    (issuer_id, list_no, *chunk),
+                    (issuer_id, list_no, *params),
                 )
                 self._taken.update((issuer_id, list_no, int(r[0])) for r in self._c.fetchall())
                 self._known.update((issuer_id, list_no, index) for index in chunk)
@@ -301,9 +303,10 @@ class ReadModelWriter:
     the status-list places come out as if each were written alone, in order.
     """
 
-    def __init__(self, cursor: Cursor, sql: _Sql) -> None:
+    def __init__(self, cursor: Cursor, sql: _Sql, one_of: _OneOf) -> None:
         self._c = cursor
         self._sql = sql
+        self._one_of = one_of
         # Each issuer's newest status list as the transaction leaves it: read once and written
         # once (finish), not twice for every new credential.
         self._fills: dict[str, _ListFill] = {}
@@ -576,7 +579,7 @@ class ReadModelWriter:
                 list_no, used = list_no + 1, 0
             starts.append((list_no, _first_index(credential_id, list_no)))
             counts[issuer_id] = (list_no, used + 1)
-        probes = _StatusProbes(self._c, self._sql)
+        probes = _StatusProbes(self._c, self._sql, self._one_of)
         probes.read(
             (issuer_id, list_no, (first + step) % STATUS_LIST_SIZE)
             for (_, issuer_id), (list_no, first) in zip(wanted, starts, strict=True)
@@ -718,6 +721,10 @@ class _Sql(Protocol):
     def __call__(self, statement: str) -> str: ...
 
 
+class _OneOf(Protocol):
+    def __call__(self, column: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]: ...
+
+
 class PositionNotices(Protocol):
     """The positions a read model reaches, announced by the projectors that apply them (in
     whatever process they run)."""
@@ -752,6 +759,11 @@ class ReadModel(ABC):
     def _sql(self, statement: str) -> str:
         """The statement in this backend's placeholder style (portable SQL uses ``?``)."""
         return statement
+
+    def _one_of(self, column: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
+        """A condition that ``column`` is one of ``values``, and its parameters (portable:
+        a placeholder each)."""
+        return f"{column} IN ({', '.join('?' * len(values))})", tuple(values)
 
     def close(self) -> None:  # noqa: B027 (a hook: only pooled backends need it)
         """Release the backend's connections (nothing to do where there is no pool)."""
@@ -846,7 +858,7 @@ class ReadModel(ABC):
                 )
             if c.rowcount != 1:
                 raise PositionMoved(f"the read model is no longer at position {from_position}")
-            writer = ReadModelWriter(c, self._sql)
+            writer = ReadModelWriter(c, self._sql, self._one_of)
             yield writer
             writer.finish()
             self._announce(c, to_position)
