@@ -257,10 +257,9 @@ class _StatusProbes:
     in one statement, asked place by place beyond what was read, and kept up to date with
     the places given since."""
 
-    def __init__(self, cursor: Cursor, sql: _Sql, one_of: _OneOf) -> None:
+    def __init__(self, cursor: Cursor, taken_among: _TakenAmong) -> None:
         self._c = cursor
-        self._sql = sql
-        self._one_of = one_of
+        self._taken_among = taken_among
         self._known: set[tuple[str, int, int]] = set()
         self._taken: set[tuple[str, int, int]] = set()
 
@@ -274,15 +273,8 @@ class _StatusProbes:
             ordered = sorted(indexes)
             for at in range(0, len(ordered), _PROBED_AT_ONCE):
                 chunk = ordered[at : at + _PROBED_AT_ONCE]
-                among, params = self._one_of("idx", chunk)
-                self._c.execute(
-                    self._sql(
-                        "SELECT idx FROM rm_status_entries WHERE issuer_id = ? AND list_no = ?"
-                        f" AND {among}"
-                    ),
-                    (issuer_id, list_no, *params),
-                )
-                self._taken.update((issuer_id, list_no, int(r[0])) for r in self._c.fetchall())
+                taken = self._taken_among(self._c, issuer_id, list_no, chunk)
+                self._taken.update((issuer_id, list_no, index) for index in taken)
                 self._known.update((issuer_id, list_no, index) for index in chunk)
 
     def taken(self, issuer_id: str, list_no: int, index: int) -> bool:
@@ -303,10 +295,10 @@ class ReadModelWriter:
     the status-list places come out as if each were written alone, in order.
     """
 
-    def __init__(self, cursor: Cursor, sql: _Sql, one_of: _OneOf) -> None:
+    def __init__(self, cursor: Cursor, sql: _Sql, taken_among: _TakenAmong) -> None:
         self._c = cursor
         self._sql = sql
-        self._one_of = one_of
+        self._taken_among = taken_among
         # Each issuer's newest status list as the transaction leaves it: read once and written
         # once (finish), not twice for every new credential.
         self._fills: dict[str, _ListFill] = {}
@@ -579,7 +571,7 @@ class ReadModelWriter:
                 list_no, used = list_no + 1, 0
             starts.append((list_no, _first_index(credential_id, list_no)))
             counts[issuer_id] = (list_no, used + 1)
-        probes = _StatusProbes(self._c, self._sql, self._one_of)
+        probes = _StatusProbes(self._c, self._taken_among)
         probes.read(
             (issuer_id, list_no, (first + step) % STATUS_LIST_SIZE)
             for (_, issuer_id), (list_no, first) in zip(wanted, starts, strict=True)
@@ -721,8 +713,10 @@ class _Sql(Protocol):
     def __call__(self, statement: str) -> str: ...
 
 
-class _OneOf(Protocol):
-    def __call__(self, column: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]: ...
+class _TakenAmong(Protocol):
+    def __call__(
+        self, cursor: Cursor, issuer_id: str, list_no: int, indexes: Sequence[int]
+    ) -> list[int]: ...
 
 
 class PositionNotices(Protocol):
@@ -760,10 +754,19 @@ class ReadModel(ABC):
         """The statement in this backend's placeholder style (portable SQL uses ``?``)."""
         return statement
 
-    def _one_of(self, column: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
-        """A condition that ``column`` is one of ``values``, and its parameters (portable:
+    def _taken_among(
+        self, cursor: Cursor, issuer_id: str, list_no: int, indexes: Sequence[int]
+    ) -> list[int]:
+        """Which of ``indexes`` in the issuer's status list ``list_no`` are taken (portable:
         a placeholder each)."""
-        return f"{column} IN ({', '.join('?' * len(values))})", tuple(values)
+        cursor.execute(
+            self._sql(
+                "SELECT idx FROM rm_status_entries WHERE issuer_id = ? AND list_no = ?"
+                f" AND idx IN ({', '.join('?' * len(indexes))})"
+            ),
+            (issuer_id, list_no, *indexes),
+        )
+        return [int(row[0]) for row in cursor.fetchall()]
 
     def close(self) -> None:  # noqa: B027 (a hook: only pooled backends need it)
         """Release the backend's connections (nothing to do where there is no pool)."""
@@ -858,7 +861,7 @@ class ReadModel(ABC):
                 )
             if c.rowcount != 1:
                 raise PositionMoved(f"the read model is no longer at position {from_position}")
-            writer = ReadModelWriter(c, self._sql, self._one_of)
+            writer = ReadModelWriter(c, self._sql, self._taken_among)
             yield writer
             writer.finish()
             self._announce(c, to_position)

@@ -1,0 +1,171 @@
+"""How the ledger uses PostgreSQL's storage and planner (its pass). The large values it stores
+(events, log entries, tiles, anchor records, credential versions) are compressed with LZ4,
+which costs the server about half the CPU of its default (pglz); a store made before is
+switched when it is opened. Lookups of many keys at once use the tables' indexes even before
+PostgreSQL has statistics of them (a table that grows fast has none for up to a minute): a
+plan left to the statistics scanned whole tables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import pytest
+
+from ledger.application.storage import Storage, open_storage
+from ledger.client import CommandSigner
+from ledger.domain import samples
+from ledger.domain.commands import IssuerRegistration, SignedCommand
+from ledger.domain.signing import IssuerKey
+from ledger.persistence.postgres import PostgresReadModel, conninfo
+from ledger.persistence.read_model import ReadModel
+from ledger.settings import Settings
+from tests.conftest import STORE
+
+pytestmark = pytest.mark.skipif(STORE != "postgres", reason="PostgreSQL's own storage")
+
+COLUMNS = (
+    ("credledger_events", "state"),
+    ("log_entries", "entry"),
+    ("log_tiles", "data"),
+    ("log_anchors", "record"),
+    ("rm_credential_versions", "content"),
+)
+
+
+@pytest.fixture
+def storage(settings: Settings) -> Iterator[Storage]:
+    opened = open_storage(settings)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def _issue(storage: Storage, learners: list[str]) -> None:
+    key = IssuerKey.generate()
+    issuer = storage.ledger.register_issuer(
+        IssuerRegistration(**samples.issuer_registration(key.address))
+    )
+    signer = CommandSigner(key, str(issuer.id))
+    now = datetime.now(UTC).replace(microsecond=0)
+    bodies = [
+        signer.issue(samples.credential_content(now), {"identifier": learner, "full_name": "A"})
+        for learner in learners
+    ]
+    outcomes = storage.ledger.issue_many([SignedCommand(**body) for body in bodies])
+    assert not any(isinstance(outcome, Exception) for outcome in outcomes), outcomes
+
+
+def _without_statistics(database: str, table: str, rows: str) -> None:
+    """Fill ``table`` with 20,000 ``rows`` (a SELECT over ``n``), kept from ANALYZE."""
+    with psycopg.connect(database, autocommit=True) as connection:
+        connection.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = off)")
+        connection.execute(f"INSERT INTO {table} {rows} FROM generate_series(1, 20000) AS n")
+        found = connection.execute(
+            "SELECT reltuples FROM pg_class WHERE relname = %s", (table,)
+        ).fetchone()
+        assert found == (-1,)  # never analysed
+
+
+def _lookups(monkeypatch: pytest.MonkeyPatch, table: str) -> list[tuple[str, Any]]:
+    """The queries of ``table`` sent through psycopg from now on, with their parameters."""
+    sent: list[tuple[str, Any]] = []
+    execute = psycopg.Cursor.execute
+
+    def recording(self: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        if isinstance(query, str) and query.startswith("SELECT") and table in query:
+            sent.append((query, params))
+        return execute(self, query, params, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", recording)
+    return sent
+
+
+def _plan(database: str, query: str, params: Any) -> str:
+    with psycopg.connect(database) as connection:
+        rows = connection.execute(f"EXPLAIN {query}", params).fetchall()
+    return "\n".join(row[0] for row in rows)
+
+
+def _compression(settings: Settings) -> dict[tuple[str, str], str]:
+    with psycopg.connect(conninfo(settings)) as connection:
+        rows = connection.execute(
+            "SELECT c.relname, a.attname, a.attcompression FROM pg_attribute a"
+            " JOIN pg_class c ON c.oid = a.attrelid WHERE (c.relname, a.attname) IN"
+            f" ({', '.join(['(%s, %s)'] * len(COLUMNS))})",
+            [part for column in COLUMNS for part in column],
+        ).fetchall()
+    return {(table, column): compression for table, column, compression in rows}
+
+
+def test_the_large_columns_are_compressed_with_lz4(storage: Storage, settings: Settings) -> None:
+    assert _compression(settings) == dict.fromkeys(COLUMNS, "l")
+
+
+def test_an_issued_credentials_events_are_stored_lz4_compressed(
+    storage: Storage, settings: Settings
+) -> None:
+    _issue(storage, ["learner-a"])
+    with psycopg.connect(conninfo(settings)) as connection:
+        methods = connection.execute(
+            "SELECT DISTINCT pg_column_compression(state) FROM credledger_events"
+            " WHERE topic LIKE '%Issued%'"
+        ).fetchall()
+    assert methods == [("lz4",)]
+
+
+def test_a_store_made_with_pglz_is_switched_when_opened(
+    storage: Storage, settings: Settings
+) -> None:
+    with psycopg.connect(conninfo(settings), autocommit=True) as connection:
+        for table, column in COLUMNS:
+            connection.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION pglz")
+    assert set(_compression(settings).values()) == {"p"}
+    open_storage(settings).close()
+    assert _compression(settings) == dict.fromkeys(COLUMNS, "l")
+
+
+def test_the_status_list_probe_looks_each_place_up_before_the_table_has_statistics(
+    fresh_read_model: Callable[[str], ReadModel],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model = fresh_read_model("probes")
+    assert isinstance(model, PostgresReadModel)
+    _without_statistics(
+        model._conninfo,
+        "rm_status_entries",
+        "SELECT 'an-issuer', 0, n * 3, 'urn:uuid:' || n",
+    )
+    sent = _lookups(monkeypatch, "rm_status_entries")
+    with model._cursor(write=False) as cursor:
+        # As many places as a bulk request of 100 probes.
+        taken = model._taken_among(cursor, "an-issuer", 0, list(range(1, 401)))
+    assert taken == list(range(3, 401, 3))
+    [(query, params)] = sent
+    plan = _plan(model._conninfo, query, params)
+    assert "Seq Scan" not in plan and "Filter" not in plan, plan
+    assert "Index Only Scan using rm_status_entries_pkey" in plan, plan
+
+
+def test_the_vaults_lookups_use_its_indexes_before_the_table_has_statistics(
+    storage: Storage, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _without_statistics(
+        conninfo(settings),
+        "personal_data",
+        "SELECT md5(n::text), 'urn:uuid:' || n, md5((n % 5000)::text), '\\x00', '\\x01'",
+    )
+    sent = _lookups(monkeypatch, "personal_data")
+    # As many keys as a bulk request's learners and an anchored batch's commitments.
+    _issue(storage, [f"learner-{n}" for n in range(100)])  # the learners' keys looked up
+    commitments = [f"{n:064x}" for n in range(1000)]
+    storage.vault.held(commitments)
+    storage.vault.get_many(commitments)
+    assert len(sent) == 3, sent
+    for query, params in sent:
+        plan = _plan(conninfo(settings), query, params)
+        assert "Seq Scan" not in plan and "Bitmap" not in plan, plan
+        assert "Scan using personal_data" in plan, plan
