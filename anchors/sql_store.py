@@ -36,6 +36,12 @@ class SQLLogStore(LogStore):
     def _sql(self, statement: str) -> str:
         return statement
 
+    def _insert_rows(self, cursor: Any, table: str, rows: Sequence[Sequence[object]]) -> None:
+        """Insert ``rows``, each a value for every column of ``table`` in order."""
+        if rows:
+            marks = ", ".join("?" * len(rows[0]))
+            cursor.executemany(self._sql(f"INSERT INTO {table} VALUES ({marks})"), rows)
+
     def _rows(self, statement: str, params: Sequence[object]) -> list[Any]:
         with self._transaction(write=False) as c:
             c.execute(self._sql(statement), params)
@@ -156,8 +162,9 @@ class SQLLogStore(LogStore):
             )
             if c.rowcount != 1:
                 raise LogStoreConflict(f"the log is no longer {old_size} entries long")
-            c.executemany(
-                self._sql("INSERT INTO log_entries VALUES (?, ?, ?)"),
+            self._insert_rows(
+                c,
+                "log_entries",
                 [
                     (old_size + i, position, entry)
                     for i, (position, entry) in enumerate(zip(positions, entries, strict=True))

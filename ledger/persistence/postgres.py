@@ -18,7 +18,13 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
 
-from anchors.postgres import PostgresAnchorStore, PostgresLogStore, lz4_compressed
+from anchors.postgres import (
+    ColumnTypes,
+    PostgresAnchorStore,
+    PostgresLogStore,
+    copy_rows,
+    lz4_compressed,
+)
 from ledger.persistence.decided_on import ISSUER_MOVED, DecidedOn
 from ledger.persistence.personal_data import (
     CREDENTIALS_CHANGED,
@@ -379,6 +385,7 @@ class PostgresReadModel(ReadModel):
     def __init__(self, settings: Settings) -> None:
         self._conninfo = conninfo(settings)
         self._connect_timeout = settings.postgres_timeout_seconds
+        self._column_types = ColumnTypes()
         self._pool = ConnectionPool(
             self._conninfo,
             min_size=1,
@@ -397,6 +404,11 @@ class PostgresReadModel(ReadModel):
 
     def _sql(self, statement: str) -> str:
         return statement.replace("?", "%s")
+
+    def _insert_rows(
+        self, cursor: ReadModelCursor, table: str, rows: Sequence[Sequence[Any]]
+    ) -> None:
+        copy_rows(cast(Cursor[Any], cursor), table, rows, self._column_types)
 
     def _taken_among(
         self, cursor: ReadModelCursor, issuer_id: str, list_no: int, indexes: Sequence[int]

@@ -224,6 +224,10 @@ def version_status(found: dict[str, Any] | None, position: int) -> dict[str, Any
     return None
 
 
+# A new credential's revoked_at, revocation_reason and personal_data_erased.
+_NOT_REVOKED_NOR_ERASED: tuple[None, None, int] = (None, None, 0)
+
+
 @dataclass
 class _NewCredential:
     """A new credential's rows, kept until its run of new credentials is written."""
@@ -295,10 +299,13 @@ class ReadModelWriter:
     the status-list places come out as if each were written alone, in order.
     """
 
-    def __init__(self, cursor: Cursor, sql: _Sql, taken_among: _TakenAmong) -> None:
+    def __init__(
+        self, cursor: Cursor, sql: _Sql, taken_among: _TakenAmong, insert_rows: _InsertRows
+    ) -> None:
         self._c = cursor
         self._sql = sql
         self._taken_among = taken_among
+        self._insert_rows = insert_rows
         # Each issuer's newest status list as the transaction leaves it: read once and written
         # once (finish), not twice for every new credential.
         self._fills: dict[str, _ListFill] = {}
@@ -530,17 +537,17 @@ class ReadModelWriter:
             return
         new, self._new = self._new, []
         places = self._places([(n.credential_id, n.issuer_id) for n in new])
-        self._c.executemany(
-            self._sql("INSERT INTO rm_credential_versions VALUES (?, ?, ?, ?, ?, ?, ?)"),
-            [n.version_row for n in new],
-        )
-        self._c.executemany(
-            self._sql(
-                "INSERT INTO rm_credentials"
-                " VALUES (?, ?, 'active', 1, ?, ?, ?, ?, NULL, NULL, 0, ?, ?)"
-            ),
+        self._insert_rows(self._c, "rm_credential_versions", [n.version_row for n in new])
+        self._insert_rows(
+            self._c,
+            "rm_credentials",
             [
-                (n.credential_id, n.issuer_id, n.title, n.issued, n.at, n.at, list_no, index)
+                # Active at version 1, created and updated now, neither revoked nor erased.
+                (
+                    *(n.credential_id, n.issuer_id, "active", 1, n.title, n.issued, n.at, n.at),
+                    *_NOT_REVOKED_NOR_ERASED,
+                    *(list_no, index),
+                )
                 for n, (list_no, index) in zip(new, places, strict=True)
             ],
         )
@@ -585,7 +592,7 @@ class ReadModelWriter:
             probes.take(issuer_id, list_no, index)
             fill.used += 1
             entries.append((issuer_id, list_no, index, credential_id))
-        self._c.executemany(self._sql("INSERT INTO rm_status_entries VALUES (?, ?, ?, ?)"), entries)
+        self._insert_rows(self._c, "rm_status_entries", entries)
         return [(list_no, index) for _, list_no, index, _ in entries]
 
     def _place_alone(self, credential_id: str, issuer_id: str) -> tuple[int, int]:
@@ -658,8 +665,9 @@ class ReadModelWriter:
     def documents_anchored(self, checkpoint_size: int, event: Any) -> None:
         """Record where each document of an anchored batch is in the anchor tree."""
         self._write_new()
-        self._c.executemany(
-            self._sql("INSERT INTO rm_documents VALUES (?, ?, ?, ?, ?, ?, ?)"),
+        self._insert_rows(
+            self._c,
+            "rm_documents",
             [
                 (
                     d["document_id"],
@@ -713,6 +721,10 @@ class _Sql(Protocol):
     def __call__(self, statement: str) -> str: ...
 
 
+class _InsertRows(Protocol):
+    def __call__(self, cursor: Cursor, table: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+
 class _TakenAmong(Protocol):
     def __call__(
         self, cursor: Cursor, issuer_id: str, list_no: int, indexes: Sequence[int]
@@ -753,6 +765,12 @@ class ReadModel(ABC):
     def _sql(self, statement: str) -> str:
         """The statement in this backend's placeholder style (portable SQL uses ``?``)."""
         return statement
+
+    def _insert_rows(self, cursor: Cursor, table: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Insert ``rows``, each a value for every column of ``table`` in order."""
+        if rows:
+            marks = ", ".join("?" * len(rows[0]))
+            cursor.executemany(self._sql(f"INSERT INTO {table} VALUES ({marks})"), rows)
 
     def _taken_among(
         self, cursor: Cursor, issuer_id: str, list_no: int, indexes: Sequence[int]
@@ -861,7 +879,7 @@ class ReadModel(ABC):
                 )
             if c.rowcount != 1:
                 raise PositionMoved(f"the read model is no longer at position {from_position}")
-            writer = ReadModelWriter(c, self._sql, self._taken_among)
+            writer = ReadModelWriter(c, self._sql, self._taken_among, self._insert_rows)
             yield writer
             writer.finish()
             self._announce(c, to_position)
