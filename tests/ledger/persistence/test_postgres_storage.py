@@ -3,7 +3,8 @@
 which costs the server about half the CPU of its default (pglz); a store made before is
 switched when it is opened. Lookups of many keys at once use the tables' indexes even before
 PostgreSQL has statistics of them (a table that grows fast has none for up to a minute): a
-plan left to the statistics scanned whole tables."""
+plan left to the statistics scanned whole tables. Runs of rows are written with COPY in
+binary, which reads back exactly as written, or writes nothing."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from anchors.postgres import ColumnTypes, copy_rows
 from ledger.application.storage import Storage, open_storage
 from ledger.client import CommandSigner
 from ledger.domain import samples
@@ -169,3 +171,29 @@ def test_the_vaults_lookups_use_its_indexes_before_the_table_has_statistics(
         plan = _plan(conninfo(settings), query, params)
         assert "Seq Scan" not in plan and "Bitmap" not in plan, plan
         assert "Scan using personal_data" in plan, plan
+
+
+def test_rows_copied_in_binary_read_back_as_written(settings: Settings) -> None:
+    rows = [
+        ("urn:uuid:1", 2**31 - 1, "évènement ✓", None, b"\x00\xff", 2**62),
+        ("urn:uuid:2", -1, "", "x" * 5000, b"", 0),
+    ]
+    with psycopg.connect(conninfo(settings)) as connection:
+        connection.execute(
+            "CREATE TABLE copied (id TEXT PRIMARY KEY, n INTEGER NOT NULL, t TEXT NOT NULL,"
+            " maybe TEXT, b BYTEA NOT NULL, big BIGINT NOT NULL)"
+        )
+        with connection.cursor() as cursor:
+            copy_rows(cursor, "copied", rows, ColumnTypes())
+        found = connection.execute("SELECT * FROM copied ORDER BY id").fetchall()
+    assert found == rows
+
+
+def test_a_copy_that_fails_writes_nothing(settings: Settings) -> None:
+    with psycopg.connect(conninfo(settings)) as connection:
+        connection.execute("CREATE TABLE copied (id TEXT PRIMARY KEY, n INTEGER NOT NULL)")
+        connection.commit()
+        with pytest.raises(psycopg.errors.UniqueViolation), connection.cursor() as cursor:
+            copy_rows(cursor, "copied", [("a", 1), ("a", 2)], ColumnTypes())
+        connection.rollback()
+        assert connection.execute("SELECT count(*) FROM copied").fetchone() == (0,)
