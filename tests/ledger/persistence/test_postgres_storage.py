@@ -9,7 +9,6 @@ binary, which reads back exactly as written, or writes nothing."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -17,14 +16,11 @@ import pytest
 
 from anchors.postgres import ColumnTypes, copy_rows
 from ledger.application.storage import Storage, open_storage
-from ledger.client import CommandSigner
-from ledger.domain import samples
-from ledger.domain.commands import IssuerRegistration, SignedCommand
-from ledger.domain.signing import IssuerKey
 from ledger.persistence.postgres import PostgresReadModel, conninfo
 from ledger.persistence.read_model import ReadModel
 from ledger.settings import Settings
 from tests.conftest import STORE
+from tests.ledger.persistence.conftest import issue_to
 
 pytestmark = pytest.mark.skipif(STORE != "postgres", reason="PostgreSQL's own storage")
 
@@ -44,21 +40,6 @@ def storage(settings: Settings) -> Iterator[Storage]:
         yield opened
     finally:
         opened.close()
-
-
-def _issue(storage: Storage, learners: list[str]) -> None:
-    key = IssuerKey.generate()
-    issuer = storage.ledger.register_issuer(
-        IssuerRegistration(**samples.issuer_registration(key.address))
-    )
-    signer = CommandSigner(key, str(issuer.id))
-    now = datetime.now(UTC).replace(microsecond=0)
-    bodies = [
-        signer.issue(samples.credential_content(now), {"identifier": learner, "full_name": "A"})
-        for learner in learners
-    ]
-    outcomes = storage.ledger.issue_many([SignedCommand(**body) for body in bodies])
-    assert not any(isinstance(outcome, Exception) for outcome in outcomes), outcomes
 
 
 def _without_statistics(database: str, table: str, rows: str) -> None:
@@ -110,7 +91,7 @@ def test_the_large_columns_are_compressed_with_lz4(storage: Storage, settings: S
 def test_an_issued_credentials_events_are_stored_lz4_compressed(
     storage: Storage, settings: Settings
 ) -> None:
-    _issue(storage, ["learner-a"])
+    issue_to(storage, ["learner-a"])
     with psycopg.connect(conninfo(settings)) as connection:
         methods = connection.execute(
             "SELECT DISTINCT pg_column_compression(state) FROM credledger_events"
@@ -162,7 +143,7 @@ def test_the_vaults_lookups_use_its_indexes_before_the_table_has_statistics(
     )
     sent = _lookups(monkeypatch, "personal_data")
     # As many keys as a bulk request's learners and an anchored batch's commitments.
-    _issue(storage, [f"learner-{n}" for n in range(100)])  # the learners' keys looked up
+    issue_to(storage, [f"learner-{n}" for n in range(100)])  # the learners' keys looked up
     commitments = [f"{n:064x}" for n in range(1000)]
     storage.vault.held(commitments)
     storage.vault.get_many(commitments)

@@ -5,37 +5,15 @@ erasure still destroys a learner's records and key, and opening it again changes
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 
 from ledger.application.storage import Storage, open_storage
-from ledger.client import CommandSigner
-from ledger.domain import samples
-from ledger.domain.commands import IssuerRegistration, SignedCommand
-from ledger.domain.signing import IssuerKey
 from ledger.persistence.personal_data import OpenedRecord
 from ledger.settings import Settings
+from tests.ledger.persistence.conftest import issue_to
 
 LEARNERS = ("learner-a", "learner-a", "learner-b")
-
-
-def _issue(storage: Storage) -> None:
-    key = IssuerKey.generate()
-    issuer = storage.ledger.register_issuer(
-        IssuerRegistration(**samples.issuer_registration(key.address))
-    )
-    signer = CommandSigner(key, str(issuer.id))
-    now = datetime.now(UTC).replace(microsecond=0)
-    bodies = [
-        signer.issue(
-            samples.credential_content(now, title=f"Course {n}"),
-            {"identifier": learner, "full_name": f"Learner {learner}"},
-        )
-        for n, learner in enumerate(LEARNERS)
-    ]
-    outcomes = storage.ledger.issue_many([SignedCommand(**b) for b in bodies])
-    assert not any(isinstance(o, Exception) for o in outcomes), outcomes
 
 
 def _rows(storage: Storage, sql: str) -> list[tuple[object, ...]]:
@@ -64,7 +42,7 @@ def _to_the_earlier_layout(storage: Storage, settings: Settings) -> None:
 def upgraded(settings: Settings) -> Iterator[tuple[Storage, dict[str, OpenedRecord]]]:
     """A store upgraded from the earlier layout, and what its vault read before."""
     older = open_storage(settings)
-    _issue(older)
+    issue_to(older, LEARNERS)
     commitments = [str(row[0]) for row in _rows(older, "SELECT commitment FROM personal_data")]
     before = older.vault.get_many(commitments)
     _to_the_earlier_layout(older, settings)
