@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from ledger.application import repeated_content
 from ledger.application.signer_recovery import SignerRecovery, recover
 from ledger.domain.canonical import canonical_bytes_of_text
 from ledger.domain.commands import IssueCommand, PersonalData
@@ -38,7 +39,7 @@ MAX_COMMAND_BYTES = 60_000
 
 def command(model: type[M], data: dict[str, Any], now: datetime) -> M:
     """The command parsed as ``model``, signed no later than now (422 otherwise)."""
-    parsed = parse(model, data, "command")
+    parsed = repeated_content.validated(model, data) or parse(model, data, "command")
     signed_at = getattr(parsed, "signed_at", None)
     if signed_at is not None and parse_timestamp(signed_at) > now + CLOCK_SKEW:
         raise InvalidInput(
