@@ -3,9 +3,10 @@
 It offers what the in-process follower offers (``after(position)``), so the log consumer and
 the read-model projector run unchanged on either transport. Events come out strictly in the
 store's order: each message names the position before it, so a gap or a reordering is seen and
-waited out, never skipped, and a repeat is dropped by its position. Offsets are committed only
-through what the consumer's own transaction has applied (``commit_through``), never past a
-message still waiting; a crash between the two redelivers, and the repeats are dropped.
+waited out, never skipped, and a repeat is dropped by its position. A record carries a run of
+events; offsets are committed only through what the consumer's own transaction has applied
+(``commit_through``), never past a record with an event still waiting; a crash between the two
+redelivers, and the repeats are dropped.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from aiokafka.errors import KafkaError
 
 from consumers.follower import StoredEvent
 from consumers.kafka_connection import client_options
-from consumers.kafka_messages import EventMessage
+from consumers.kafka_messages import EventMessage, decode_record
 from consumers.kafka_relay import ensure_topic
 from ledger.settings import Settings
 
@@ -78,12 +79,13 @@ class KafkaFollower:
     async def _poll(self) -> list[_Received]:
         consumer = await self._consumer_ready()
         batches = await consumer.getmany(timeout_ms=self._poll_ms, max_records=2000)
-        received = []
+        received: list[_Received] = []
         for partition, records in batches.items():
             for record in records:
                 assert record.value is not None
-                received.append(
-                    _Received(partition, record.offset, EventMessage.decode(record.value))
+                received.extend(
+                    _Received(partition, record.offset, message)
+                    for message in decode_record(record.value)
                 )
                 self._fetched[partition] = record.offset + 1
         return received
@@ -156,3 +158,5 @@ class KafkaFollower:
             self._reset()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
+        if not self._thread.is_alive():
+            self._loop.close()

@@ -1,4 +1,4 @@
-"""The Kafka transport's message: one stored event, linked to the one before it.
+"""The Kafka transport's messages: stored events, each linked to the one before it.
 
 A message carries the stored event exactly as the store holds it (so consumers decode it with
 the application's own mapper) with its position and the position of the event published just
@@ -11,6 +11,11 @@ On the wire a message is a version byte, a fixed header (position, previous posi
 originator id and version, the topic's length), the event's topic and its stored state as it
 is. Messages published before this form were JSON objects with the state in base64 (a third
 larger, and a JSON parse of the whole state for every consumer): they are still read.
+
+The relay publishes a run of consecutive events as one Kafka record: a version byte, then each
+event's binary form prefixed by its length (unsigned 32-bit, big-endian). The broker and both
+Kafka clients do their work by record, and a record of one event cost them more than the event
+(see docs/benchmarks.md). Records of one event, in either earlier form, are still read.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from __future__ import annotations
 import base64
 import json
 import struct
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -28,6 +35,10 @@ from eventsourcing.persistence import Notification, StoredEvent
 # version, the topic's length in bytes (big-endian, signed 64-bit positions and versions).
 _BINARY = 1
 _HEADER = struct.Struct(">Bqq16sqH")
+# A run's version byte, and the length before each of its events.
+_RUN = 2
+_RUN_BYTE = bytes((_RUN,))
+_LENGTH = struct.Struct(">I")
 
 
 @dataclass(frozen=True)
@@ -98,3 +109,49 @@ class EventMessage:
                 state=notification.state,
             ),
         )
+
+
+def encode_run(messages: Sequence[EventMessage]) -> bytes:
+    """One record's value for consecutive ``messages`` (at least one)."""
+    if not messages:
+        raise ValueError("a run holds at least one event")
+    (value,) = runs(messages, most_bytes=sys.maxsize)
+    return value
+
+
+def decode_record(value: bytes) -> list[EventMessage]:
+    """The events of one record's value: a run, or a single event in an earlier form."""
+    if value[:1] != _RUN_BYTE:
+        return [EventMessage.decode(value)]
+    messages = []
+    at = 1
+    while at < len(value):
+        if at + _LENGTH.size > len(value):
+            raise ValueError("a run of event messages cut short in a length")
+        (length,) = _LENGTH.unpack_from(value, at)
+        at += _LENGTH.size
+        if at + length > len(value):
+            raise ValueError("a run of event messages cut short in an event")
+        messages.append(EventMessage.decode(value[at : at + length]))
+        at += length
+    if not messages:
+        raise ValueError("a run of event messages holds none")
+    return messages
+
+
+def runs(messages: Sequence[EventMessage], most_bytes: int) -> list[bytes]:
+    """``messages`` in order as the values of records of at most ``most_bytes`` each (an event
+    larger than that is a run of its own)."""
+    values: list[bytes] = []
+    parts: list[bytes] = []
+    size = 1
+    for message in messages:
+        encoded = message.encode()
+        if parts and size + _LENGTH.size + len(encoded) > most_bytes:
+            values.append(b"".join((_RUN_BYTE, *parts)))
+            parts, size = [], 1
+        parts += (_LENGTH.pack(len(encoded)), encoded)
+        size += _LENGTH.size + len(encoded)
+    if parts:
+        values.append(b"".join((_RUN_BYTE, *parts)))
+    return values

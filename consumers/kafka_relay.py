@@ -18,7 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from consumers.kafka_connection import client_options
-from consumers.kafka_messages import EventMessage
+from consumers.kafka_messages import EventMessage, runs
 from ledger.persistence.event_notices import EventNotices
 from ledger.persistence.read_model import PositionMoved, ReadModel
 from ledger.settings import Settings
@@ -57,6 +57,9 @@ RELISTEN_PAUSE_SECONDS = 1.0
 
 # Under the broker's default limit on a record batch (1 MB, ``message.max.bytes``).
 PRODUCE_BATCH_BYTES = 512 * 1024
+# A record carries a run of consecutive events up to this size (about a hundred credentials'),
+# so that a produce request holds a couple of records, not hundreds.
+RUN_BYTES = 256 * 1024
 
 
 class KafkaRelay:
@@ -113,8 +116,8 @@ class KafkaRelay:
     async def _send(self, messages: list[EventMessage]) -> None:
         producer = await self._producer_ready()
         sent = [
-            await producer.send(self._settings.kafka_topic, m.encode(), key=STREAM_KEY)
-            for m in messages
+            await producer.send(self._settings.kafka_topic, value, key=STREAM_KEY)
+            for value in runs(messages, RUN_BYTES)
         ]
         await asyncio.gather(*sent)
 
@@ -196,3 +199,5 @@ class KafkaRelay:
             self._notices.close()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
+        if not self._thread.is_alive():
+            self._loop.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import SecretStr
 
 from anchors.log import TransparencyLog
@@ -20,7 +20,7 @@ from anchors.memory import MemoryLogStore
 from consumers.envelope import StoredEnvelopes
 from consumers.follower import NotificationFollower
 from consumers.kafka_follower import KafkaFollower
-from consumers.kafka_messages import EventMessage
+from consumers.kafka_messages import EventMessage, decode_record, encode_run
 from consumers.kafka_relay import RELAY, STREAM_KEY, KafkaRelay, ensure_topic
 from consumers.projector import ReadModelProjector
 from ledger.application.storage import open_storage
@@ -110,6 +110,48 @@ def test_every_event_reaches_the_log_and_the_read_model_in_the_stores_order(
     assert _agrees_with_the_store(running)
 
 
+def test_the_relay_publishes_consecutive_events_together_as_one_record(
+    running: EmbeddedLedger,
+) -> None:
+    _issue(running, 30)
+    wait_for(lambda: _quiet(running))
+    stored = running.storage.ledger.recorder.select_notifications(start=None, limit=1000)
+    records = _records(running.settings, events=len(stored))
+    published = [m.position for value in records for m in decode_record(value)]
+    assert published == [n.id for n in stored]
+    assert len(records) < len(published)
+
+
+def _records(settings: Settings, events: int) -> list[bytes]:
+    """The values of the events topic's records from its start, until they carry ``events``."""
+
+    async def read() -> list[bytes]:
+        consumer = AIOKafkaConsumer(
+            settings.kafka_topic,
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        try:
+            values: list[bytes] = []
+            carried = 0
+            for _ in range(60):
+                batches = await consumer.getmany(timeout_ms=500)
+                for records in batches.values():
+                    for record in records:
+                        assert record.value is not None
+                        values.append(record.value)
+                        carried += len(decode_record(record.value))
+                if carried >= events:
+                    break
+            return values
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(read())
+
+
 def test_messages_published_again_are_dropped_by_position(
     running: EmbeddedLedger, fresh_read_model: Callable[[str], ReadModel]
 ) -> None:
@@ -178,6 +220,35 @@ def test_a_gap_is_waited_out_never_skipped(kafka_settings: Settings) -> None:
             follower.stop()
 
 
+def test_a_record_partly_applied_is_read_again_and_only_its_rest_taken(
+    kafka_settings: Settings,
+) -> None:
+    # One record carrying a run of stored events, as the relay publishes them.
+    with EmbeddedLedger(kafka_settings.model_copy(update={"transport": "embedded"})) as source:
+        _issue(source, 3)
+        notifications = source.storage.ledger.recorder.select_notifications(start=None, limit=10)
+        messages, previous = [], 0
+        for notification in notifications:
+            messages.append(EventMessage.of(notification, previous))
+            previous = notification.id
+        positions = [m.position for m in messages]
+        _produce_values(kafka_settings, [encode_run(messages)])
+        first = KafkaFollower(source.storage.ledger, kafka_settings, "partly-applied").start()
+        try:
+            assert [e.position for e in _after_polling(first, 0, polls=50)] == positions
+            # Applied through the second event only, as a consumer that crashed after its
+            # transaction for those: the record's offset is not committed past it.
+            first.commit_through(positions[1])
+        finally:
+            first.stop()
+        again = KafkaFollower(source.storage.ledger, kafka_settings, "partly-applied").start()
+        try:
+            rest = _after_polling(again, positions[1], polls=50)
+            assert [e.position for e in rest] == positions[2:]
+        finally:
+            again.stop()
+
+
 def _after_polling(follower: KafkaFollower, position: int, polls: int) -> list[Any]:
     """The first events the follower gives after ``position`` within some polls, or none."""
     for _ in range(polls):
@@ -187,13 +258,18 @@ def _after_polling(follower: KafkaFollower, position: int, polls: int) -> list[A
 
 
 def _produce(settings: Settings, messages: list[EventMessage]) -> None:
+    """Each message a record of its own, in the single-event form of earlier relays."""
+    _produce_values(settings, [message.encode() for message in messages])
+
+
+def _produce_values(settings: Settings, values: list[bytes]) -> None:
     async def send() -> None:
         await ensure_topic(settings)
         producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
         await producer.start()
         try:
-            for message in messages:
-                await producer.send_and_wait(settings.kafka_topic, message.encode(), key=STREAM_KEY)
+            for value in values:
+                await producer.send_and_wait(settings.kafka_topic, value, key=STREAM_KEY)
         finally:
             await producer.stop()
 
