@@ -4,7 +4,8 @@ which costs the server about half the CPU of its default (pglz); a store made be
 switched when it is opened. Lookups of many keys at once use the tables' indexes even before
 PostgreSQL has statistics of them (a table that grows fast has none for up to a minute): a
 plan left to the statistics scanned whole tables. Runs of rows are written with COPY in
-binary, which reads back exactly as written, or writes nothing."""
+binary, which reads back exactly as written, or writes nothing; a bulk write's personal data
+goes in one statement."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 
 from anchors.postgres import ColumnTypes, copy_rows
 from ledger.application.storage import Storage, open_storage
+from ledger.persistence.personal_data import SealedBatch, SealedRecord
 from ledger.persistence.postgres import PostgresReadModel, conninfo
 from ledger.persistence.read_model import ReadModel
 from ledger.settings import Settings
@@ -178,3 +180,43 @@ def test_a_copy_that_fails_writes_nothing(settings: Settings) -> None:
             copy_rows(cursor, "copied", [("a", 1), ("a", 2)], ColumnTypes())
         connection.rollback()
         assert connection.execute("SELECT count(*) FROM copied").fetchone() == (0,)
+
+
+def test_a_bulk_writes_personal_data_goes_in_one_statement(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[tuple[str, Any]] = []
+    for method in ("execute", "executemany"):
+        original = getattr(psycopg.Cursor, method)
+
+        def recording(
+            self: Any, query: Any, params: Any = None, _original: Any = original, **kwargs: Any
+        ) -> Any:
+            if "INSERT INTO personal_data" in str(query):
+                sent.append((str(query), params))
+            return _original(self, query, params, **kwargs)
+
+        monkeypatch.setattr(psycopg.Cursor, method, recording)
+    issue_to(storage, [f"learner-{n}" for n in range(50)])
+    assert len(sent) == 1, sent
+    commitments = sent[0][1][0]
+    assert len(set(commitments)) == 50
+    opened = storage.vault.get_many(commitments)
+    assert sorted(record.learner["identifier"] for record in opened.values()) == sorted(
+        f"learner-{n}" for n in range(50)
+    )
+
+
+def test_of_a_writes_records_with_one_commitment_the_last_is_kept(
+    storage: Storage, settings: Settings
+) -> None:
+    def record(credential_id: str) -> SealedRecord:
+        return SealedRecord("c" * 64, credential_id, "r" * 64, credential_id.encode(), b"key")
+
+    batch = SealedBatch([record("urn:uuid:first"), record("urn:uuid:last")], {}, [])
+    recorder: Any = storage.ledger.recorder
+    with recorder.datastore.transaction(commit=True) as cursor:
+        recorder._insert_events(cursor, [], personal_data=batch)
+    with psycopg.connect(conninfo(settings)) as connection:
+        rows = connection.execute("SELECT credential_id, ciphertext FROM personal_data").fetchall()
+    assert rows == [("urn:uuid:last", b"urn:uuid:last")]
