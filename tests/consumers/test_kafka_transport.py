@@ -200,15 +200,22 @@ def test_a_relay_that_cannot_hear_the_store_looks_at_it_again_and_again(
         storage.close()
 
 
+def _linked_messages(source: EmbeddedLedger) -> list[EventMessage]:
+    """The first stored events of ``source`` as the relay would publish them, each linked to
+    the one before."""
+    notifications = source.storage.ledger.recorder.select_notifications(start=None, limit=10)
+    messages, previous = [], 0
+    for notification in notifications:
+        messages.append(EventMessage.of(notification, previous))
+        previous = notification.id
+    return messages
+
+
 def test_a_gap_is_waited_out_never_skipped(kafka_settings: Settings) -> None:
     # Stored events from a ledger of its own, sent by hand out of order.
     with EmbeddedLedger(kafka_settings.model_copy(update={"transport": "embedded"})) as source:
         _issue(source, 2)
-        notifications = source.storage.ledger.recorder.select_notifications(start=None, limit=10)
-        messages, previous = [], 0
-        for notification in notifications:
-            messages.append(EventMessage.of(notification, previous))
-            previous = notification.id
+        messages = _linked_messages(source)
         follower = KafkaFollower(source.storage.ledger, kafka_settings, "gap-test").start()
         try:
             _produce(kafka_settings, messages[1:])
@@ -226,11 +233,7 @@ def test_a_record_partly_applied_is_read_again_and_only_its_rest_taken(
     # One record carrying a run of stored events, as the relay publishes them.
     with EmbeddedLedger(kafka_settings.model_copy(update={"transport": "embedded"})) as source:
         _issue(source, 3)
-        notifications = source.storage.ledger.recorder.select_notifications(start=None, limit=10)
-        messages, previous = [], 0
-        for notification in notifications:
-            messages.append(EventMessage.of(notification, previous))
-            previous = notification.id
+        messages = _linked_messages(source)
         positions = [m.position for m in messages]
         _produce_values(kafka_settings, [encode_run(messages)])
         first = KafkaFollower(source.storage.ledger, kafka_settings, "partly-applied").start()
