@@ -65,7 +65,8 @@ def _derive(master_key: bytes, purpose: bytes) -> bytes:
 
 
 class _LearnerRefKey:
-    """HMAC-SHA256 (RFC 2104) under one key, its padded key's two hash states computed once.
+    """HMAC-SHA256 (RFC 2104) under one key of at most a block (the vault's derived keys are 32
+    bytes), its padded key's two hash states computed once.
 
     ``hmac.digest`` sets the key up again for every message and lets go of the interpreter's
     lock for every call, however short: a bulk request's hundred learners handed the lock to
@@ -77,7 +78,7 @@ class _LearnerRefKey:
 
     def __init__(self, key: bytes) -> None:
         if len(key) > self._BLOCK:
-            key = hashlib.sha256(key).digest()
+            raise ValueError("a learner-reference key is at most one SHA-256 block")
         padded = key.ljust(self._BLOCK, b"\0")
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
