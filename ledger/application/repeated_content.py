@@ -54,7 +54,5 @@ def validated(model: type[M], data: dict[str, Any]) -> M | None:
 def _content_less_learner(rest: bytes) -> CredentialContent:
     """The content whose other members are the JSON ``rest``, validated (raises as the model
     does: a failure is not kept)."""
-    value = json_text.loads(rest)
-    if type(value) is not dict:
-        raise ValueError("a content is an object")
-    return CredentialContent.model_validate({**value, "learner": _ANY_LEARNER})
+    # ``rest`` is the bytes of an object (the content's members): it reads back as a dict.
+    return CredentialContent.model_validate({**json_text.loads(rest), "learner": _ANY_LEARNER})
