@@ -40,12 +40,32 @@ _SCHEMA = (
 )
 
 
-# Read the file through a memory map, up to SQLite's own limit (2 GiB in Debian's build): a
-# page already in the operating system's cache is then a memory access, not a read() call and
-# a copy. Past a few hundred thousand credentials most reads are of pages at random keys: an
-# audit of a million spent 69-72 s of its 340-380 s of CPU in the kernel, 41 s with the map.
+# A process that reads stores nothing else writes meanwhile (an audit, a rebuild) reads them
+# through a memory map, up to SQLite's own limit (2 GiB in Debian's build): a page already in
+# the operating system's cache is then a memory access, not a read() call and a copy (an audit
+# of a million spent 69-72 s of its 340-380 s of CPU in the kernel, 41 s with the map). Not the
+# live deployment: SQLite drops a connection's whole map whenever it begins a read after another
+# connection's commit, so among live writers each file's map was torn down and faulted in again
+# hundreds of times a second (15% of the serving process's CPU at 200,000 credentials).
 # (An I/O error on a mapped page is a signal, not an error code; the files are local.)
 MAPPED_BYTES = 1 << 40
+
+
+class _Reads:
+    mapped_bytes = 0
+
+
+def read_through_map(enabled: bool = True) -> None:
+    """Read every store this process opens from now on through a memory map (or, with
+    ``enabled`` false, not): for a process that reads stores no other process is writing (an
+    audit, a rebuild of the read model)."""
+    _Reads.mapped_bytes = MAPPED_BYTES if enabled else 0
+
+
+def mapped_bytes() -> int:
+    """How much of a store file a connection opened now maps (0: none)."""
+    return _Reads.mapped_bytes
+
 
 # The log's pages. An entry is an event's envelope, some 2 KB for a credential, and its key
 # only grows: in 4 KB pages one entry took a page and left the rest of it empty (4.7 KB of file
@@ -90,7 +110,7 @@ class SQLiteConnections:
                 connection.execute(f"PRAGMA page_size={self._page_bytes}")
             connection.execute(f"PRAGMA journal_mode={self._journal}")
             connection.execute(f"PRAGMA synchronous={self._synchronous}")
-            connection.execute(f"PRAGMA mmap_size={MAPPED_BYTES}")
+            connection.execute(f"PRAGMA mmap_size={mapped_bytes()}")
             if self._checkpoint_pages is not None:
                 connection.execute(f"PRAGMA wal_autocheckpoint={self._checkpoint_pages}")
             self._local.connection = connection

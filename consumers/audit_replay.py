@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from anchors.child_process import die_with_parent
+from anchors.sqlite import read_through_map
 from consumers.projector import replay_envelopes
 from ledger.application.storage import open_read_model
 from ledger.client import LedgerClient
@@ -134,6 +135,7 @@ class LiveDigest:
 
 def _digest_in_child(pipe: Connection, settings: Settings, parent: int) -> None:
     die_with_parent(parent=parent)
+    read_through_map()
 
     def started(position: int) -> None:
         pipe.send(("position", position))
@@ -267,6 +269,7 @@ class ReplayProcess:
 
 def _replay_in_child(pipe: Connection, keep: Path | None, parent: int) -> None:
     die_with_parent(parent=parent)
+    read_through_map()
     heap.settle()
     try:
         replay = ScratchReplay(Taken(int(pipe.recv()), ""), keep)

@@ -17,6 +17,7 @@ from anchors.chain import Chain
 from anchors.checkpoint import NoteSigner
 from anchors.cosignature import cosigned_note, is_cosignature_key
 from anchors.ethereum import Web3Chain
+from anchors.sqlite import read_through_map
 from ledger.application.storage import open_log, open_storage
 from ledger.audit.auditor import Auditor, check_witnesses
 from ledger.audit.helper import helper_for
@@ -128,6 +129,8 @@ def audit(
         --metrics-file /var/lib/node_exporter/textfile/credledger_audit.prom
     """
     started = time.monotonic()
+    # The audit reads what the ledger stopped writing (or writes apart): through a map.
+    read_through_map()
     if (data_dir is None) == (url is None and tiles_url is None):
         raise click.UsageError("give either --data-dir, or --url and/or --tiles")
     if url is None and tiles_url is not None and log_key is None:

@@ -24,11 +24,13 @@ def rebuild_read_model(data_dir: Path) -> None:
     Example:
       credledger rebuild-read-model --data-dir /var/lib/credledger
     """
+    from anchors.sqlite import read_through_map
     from consumers.follower import NotificationFollower
     from consumers.projector import ReadModelProjector
     from ledger.application.storage import open_storage
     from ledger.settings import Settings
 
+    read_through_map()  # the service is stopped: nothing else writes the stores
     storage = open_storage(Settings(data_dir=data_dir))
     try:
         total = storage.ledger.recorder.max_notification_id() or 0

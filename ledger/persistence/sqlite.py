@@ -25,7 +25,12 @@ from eventsourcing.sqlite import (
 )
 from eventsourcing.utils import Environment, EnvType
 
-from anchors.sqlite import MAPPED_BYTES, SQLiteAnchorStore, SQLiteConnections, SQLiteLogStore
+from anchors.sqlite import (
+    SQLiteAnchorStore,
+    SQLiteConnections,
+    SQLiteLogStore,
+    mapped_bytes,
+)
 from ledger.persistence.decided_on import ISSUER_MOVED, DecidedOn
 from ledger.persistence.personal_data import (
     CREDENTIALS_CHANGED,
@@ -298,13 +303,13 @@ class SQLiteReadModel(ReadModel):
             yield cursor
 
 
-class MappedConnectionPool(SQLiteConnectionPool):
+class EventStoreConnectionPool(SQLiteConnectionPool):
     """eventsourcing's connection pool, each connection reading the file through a memory
-    map (see :data:`anchors.sqlite.MAPPED_BYTES`) and copying its write-ahead log back every
-    :data:`EVENTS_CHECKPOINT_PAGES` (set once a connection, not once a write) unless its
-    :class:`BackgroundCheckpointer` (started with the first write, and told how many rows each
-    write changed) did; a writer waits for the one write connection before it joins the queue
-    for a connection, not in it."""
+    map where the process does (:func:`anchors.sqlite.read_through_map`), copying its
+    write-ahead log back every :data:`EVENTS_CHECKPOINT_PAGES` (set once a connection, not once
+    a write) unless its :class:`BackgroundCheckpointer` (started with the first write, and told
+    how many rows each write changed) did; a writer waits for the one write connection before
+    it joins the queue for a connection, not in it."""
 
     _checkpointer: BackgroundCheckpointer | None = None
 
@@ -360,13 +365,13 @@ class MappedConnectionPool(SQLiteConnectionPool):
         connection = super()._create_connection()
         if not self.is_sqlite_memory_mode:
             cursor = connection.cursor()
-            cursor.execute(f"PRAGMA mmap_size={MAPPED_BYTES}")
+            cursor.execute(f"PRAGMA mmap_size={mapped_bytes()}")
             cursor.execute(f"PRAGMA wal_autocheckpoint={EVENTS_CHECKPOINT_PAGES}")
         return connection
 
 
 class EventStoreFactory(SQLiteFactory):
-    """eventsourcing's SQLite factory, its store read through :class:`MappedConnectionPool`."""
+    """eventsourcing's SQLite factory, its store read through :class:`EventStoreConnectionPool`."""
 
     def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)
@@ -374,7 +379,7 @@ class EventStoreFactory(SQLiteFactory):
         if not unmapped.is_sqlite_memory_mode:
             _make_with_page_size(Path(unmapped.db_name), EVENTS_PAGE_BYTES)
         # The library's datastore makes its pool itself; no connection is open yet.
-        self.datastore.pool = MappedConnectionPool(
+        self.datastore.pool = EventStoreConnectionPool(
             db_name=unmapped.db_name, lock_timeout=unmapped.lock_timeout
         )
         unmapped.close()

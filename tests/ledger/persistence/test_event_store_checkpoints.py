@@ -16,7 +16,7 @@ import pytest
 from ledger.application.storage import Storage
 from ledger.persistence.sqlite import (
     EVENTS_CHECKPOINT_PAGES,
-    MappedConnectionPool,
+    EventStoreConnectionPool,
     SQLiteLedgerRecorder,
 )
 from ledger.persistence.wal_checkpointer import BackgroundCheckpointer
@@ -43,7 +43,7 @@ def test_every_connection_copies_the_log_back_only_past_16000_pages(
 
 def test_the_first_write_starts_the_checkpointer_and_closing_stops_it(tmp_path: Path) -> None:
     _file_with_a_log(tmp_path / "store.sqlite").close()
-    pool = MappedConnectionPool(db_name=str(tmp_path / "store.sqlite"))
+    pool = EventStoreConnectionPool(db_name=str(tmp_path / "store.sqlite"))
     before = len(_checkpointers())
     pool.put_connection(pool.get_connection(is_writer=False))
     assert len(_checkpointers()) == before
@@ -166,7 +166,7 @@ def test_fewer_rows_written_than_the_threshold_leave_the_log_alone(tmp_path: Pat
 
 def test_the_pool_counts_the_rows_each_write_changed(tmp_path: Path) -> None:
     _file_with_a_log(tmp_path / "store.sqlite").close()
-    pool = MappedConnectionPool(db_name=str(tmp_path / "store.sqlite"))
+    pool = EventStoreConnectionPool(db_name=str(tmp_path / "store.sqlite"))
     counted: list[int] = []
     for rows in (3, 1, 5):
         connection = pool.get_connection(is_writer=True)
