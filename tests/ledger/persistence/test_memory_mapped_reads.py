@@ -1,8 +1,9 @@
-"""The embedded default's SQLite stores are read by copying pages while the ledger runs, and
-through a memory map in a process that reads stores nothing else is writing (an audit, a
-rebuild): SQLite drops a connection's whole map each time it begins a read after another
-connection's commit, so among live writers a map is torn down and faulted in again all the
-time, while a long read of a quiet file is served from the system's cache without a copy."""
+"""The embedded default's SQLite stores are read through a map of their first pages while the
+ledger runs, and through a map of their whole files in a process that reads stores nothing else
+is writing (an audit, a rebuild): SQLite drops a connection's whole map each time it begins a
+read after another connection's commit, so among live writers a large map is torn down and
+faulted in again all the time, while a long read of a quiet file is served from the system's
+cache without a copy."""
 
 from __future__ import annotations
 
@@ -13,7 +14,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from anchors.sqlite import SQLiteLogStore, mapped_bytes, read_through_map
+from anchors.sqlite import (
+    LIVE_MAPPED_BYTES,
+    SQLiteLogStore,
+    mapped_bytes,
+    read_through_map,
+)
 from ledger.application.storage import Storage, open_storage
 from ledger.cli.main import cli
 from ledger.persistence.sqlite import SQLiteLedgerRecorder, SQLiteReadModel
@@ -22,7 +28,8 @@ from ledger.settings import Settings, create_secrets
 
 @pytest.fixture(autouse=True)
 def live_process() -> Iterator[None]:
-    """Each test starts as a ledger's process starts (reading by copy), and leaves it so."""
+    """Each test starts as a ledger's process starts (mapping the start of each file), and
+    leaves it so."""
     read_through_map(False)
     yield
     read_through_map(False)
@@ -52,19 +59,19 @@ def _read_model_mapping(storage: Storage) -> int:
         return _mapped(cursor)
 
 
-def test_a_running_ledgers_event_store_reads_by_copying_pages(sqlite_storage: Storage) -> None:
-    assert _event_store_mapping(sqlite_storage) == 0
+def test_a_running_ledgers_event_store_maps_the_start_of_its_file(sqlite_storage: Storage) -> None:
+    assert _event_store_mapping(sqlite_storage) == LIVE_MAPPED_BYTES
 
 
-def test_a_running_ledgers_log_reads_by_copying_pages(sqlite_storage: Storage) -> None:
-    assert _log_mapping(sqlite_storage) == 0
+def test_a_running_ledgers_log_maps_the_start_of_its_file(sqlite_storage: Storage) -> None:
+    assert _log_mapping(sqlite_storage) == LIVE_MAPPED_BYTES
 
 
-def test_a_running_ledgers_read_model_reads_by_copying_pages(sqlite_storage: Storage) -> None:
-    assert _read_model_mapping(sqlite_storage) == 0
+def test_a_running_ledgers_read_model_maps_the_start_of_its_file(sqlite_storage: Storage) -> None:
+    assert _read_model_mapping(sqlite_storage) == LIVE_MAPPED_BYTES
 
 
-def test_a_process_reading_through_a_map_maps_every_store_it_opens(tmp_path: Path) -> None:
+def test_a_process_reading_whole_files_maps_every_store_it_opens_whole(tmp_path: Path) -> None:
     read_through_map()
     create_secrets(tmp_path)
     storage = open_storage(Settings(data_dir=tmp_path, store="sqlite"))
@@ -86,7 +93,7 @@ def test_an_auditors_scratch_model_reads_through_the_map_of_its_process(tmp_path
         assert _mapped(cursor) > 2**30
 
 
-def test_the_audit_command_reads_through_a_map(tmp_path: Path) -> None:
+def test_the_audit_command_reads_whole_files_through_a_map(tmp_path: Path) -> None:
     create_secrets(tmp_path)
     open_storage(Settings(data_dir=tmp_path, store="sqlite")).close()
     result = CliRunner().invoke(cli, ["audit", "--data-dir", str(tmp_path), "--json"])
