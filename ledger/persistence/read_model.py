@@ -291,6 +291,35 @@ class _StatusProbes:
         self._taken.add((issuer_id, list_no, index))
 
 
+class KeptPlaces:
+    """Every status-list place taken, kept by a read model's only writer between its
+    transactions (an auditor's replay): each list is read whole once, in one statement, and
+    asked in memory from then on, a bit a place. A model anything else writes cannot keep
+    them: another projector's placements would not be in the bits."""
+
+    def __init__(self, taken_in_list: _TakenInList) -> None:
+        self._taken_in_list = taken_in_list
+        self._lists: dict[tuple[str, int], bytearray] = {}
+        # The transaction's cursor, which a list not read yet is read through.
+        self.cursor: Cursor | None = None
+
+    def _bits(self, issuer_id: str, list_no: int) -> bytearray:
+        bits = self._lists.get((issuer_id, list_no))
+        if bits is None:
+            assert self.cursor is not None, "places are asked inside a transaction"
+            bits = bytearray((STATUS_LIST_SIZE + 7) // 8)
+            for index in self._taken_in_list(self.cursor, issuer_id, list_no):
+                bits[index >> 3] |= 1 << (index & 7)
+            self._lists[(issuer_id, list_no)] = bits
+        return bits
+
+    def taken(self, issuer_id: str, list_no: int, index: int) -> bool:
+        return bool(self._bits(issuer_id, list_no)[index >> 3] & (1 << (index & 7)))
+
+    def take(self, issuer_id: str, list_no: int, index: int) -> None:
+        self._bits(issuer_id, list_no)[index >> 3] |= 1 << (index & 7)
+
+
 class ReadModelWriter:
     """The changes one projector transaction makes, in domain words.
 
@@ -300,12 +329,19 @@ class ReadModelWriter:
     """
 
     def __init__(
-        self, cursor: Cursor, sql: _Sql, taken_among: _TakenAmong, insert_rows: _InsertRows
+        self,
+        cursor: Cursor,
+        sql: _Sql,
+        taken_among: _TakenAmong,
+        insert_rows: _InsertRows,
+        kept: KeptPlaces | None = None,
     ) -> None:
         self._c = cursor
         self._sql = sql
         self._taken_among = taken_among
         self._insert_rows = insert_rows
+        # The model's only writer's places, known without asking the store (else None).
+        self._kept = kept
         # Each issuer's newest status list as the transaction leaves it: read once and written
         # once (finish), not twice for every new credential.
         self._fills: dict[str, _ListFill] = {}
@@ -564,7 +600,7 @@ class ReadModelWriter:
     def _places(self, wanted: list[tuple[str, str]]) -> list[tuple[int, int]]:
         """Place each (credential, issuer) in turn, as :meth:`place_in_status_list` would one
         at a time; the places near each first index are read in one statement per list."""
-        if len(wanted) == 1:
+        if len(wanted) == 1 and self._kept is None:
             return [self._place_alone(*wanted[0])]
         # Which list each takes, and the index its probe starts at.
         starts: list[tuple[int, int]] = []
@@ -578,12 +614,16 @@ class ReadModelWriter:
                 list_no, used = list_no + 1, 0
             starts.append((list_no, _first_index(credential_id, list_no)))
             counts[issuer_id] = (list_no, used + 1)
-        probes = _StatusProbes(self._c, self._taken_among)
-        probes.read(
-            (issuer_id, list_no, (first + step) % STATUS_LIST_SIZE)
-            for (_, issuer_id), (list_no, first) in zip(wanted, starts, strict=True)
-            for step in range(PROBE_WINDOW)
-        )
+        probes: _StatusProbes | KeptPlaces
+        if self._kept is not None:
+            probes = self._kept
+        else:
+            probes = _StatusProbes(self._c, self._taken_among)
+            probes.read(
+                (issuer_id, list_no, (first + step) % STATUS_LIST_SIZE)
+                for (_, issuer_id), (list_no, first) in zip(wanted, starts, strict=True)
+                for step in range(PROBE_WINDOW)
+            )
         entries: list[tuple[str, int, int, str]] = []
         for (credential_id, issuer_id), (list_no, index) in zip(wanted, starts, strict=True):
             fill = self._open_list_if_full(issuer_id)
@@ -731,6 +771,10 @@ class _TakenAmong(Protocol):
     ) -> list[int]: ...
 
 
+class _TakenInList(Protocol):
+    def __call__(self, cursor: Cursor, issuer_id: str, list_no: int) -> Iterable[int]: ...
+
+
 class PositionNotices(Protocol):
     """The positions a read model reaches, announced by the projectors that apply them (in
     whatever process they run)."""
@@ -749,6 +793,8 @@ class ReadModel(ABC):
     """Queries over the read model, and the transactions a projector writes it in."""
 
     name = "read-model"
+    # Set by a model whose projector is its only writer (see :class:`KeptPlaces`).
+    _kept_places: KeptPlaces | None = None
 
     @abstractmethod
     @contextmanager
@@ -785,6 +831,19 @@ class ReadModel(ABC):
             (issuer_id, list_no, *indexes),
         )
         return [int(row[0]) for row in cursor.fetchall()]
+
+    def _taken_in_list(self, cursor: Cursor, issuer_id: str, list_no: int) -> list[int]:
+        """Every taken index of the issuer's status list ``list_no``."""
+        cursor.execute(
+            self._sql("SELECT idx FROM rm_status_entries WHERE issuer_id = ? AND list_no = ?"),
+            (issuer_id, list_no),
+        )
+        return [int(row[0]) for row in cursor.fetchall()]
+
+    def keep_places(self) -> None:
+        """Keep the status lists' taken places in memory between transactions: only for a
+        model no other projector writes (an auditor's replay)."""
+        self._kept_places = KeptPlaces(self._taken_in_list)
 
     def close(self) -> None:  # noqa: B027 (a hook: only pooled backends need it)
         """Release the backend's connections (nothing to do where there is no pool)."""
@@ -862,27 +921,37 @@ class ReadModel(ABC):
         Raises :class:`PositionMoved`, applying nothing, if the model is no longer at
         ``from_position``; that is how two projectors never apply an event twice.
         """
-        with self._cursor(write=True) as c:
-            if from_position == 0:
-                c.execute(
-                    self._sql(
-                        "INSERT INTO rm_tracking VALUES (?, ?) ON CONFLICT (name) DO NOTHING"
-                    ),
-                    (self.name, to_position),
+        try:
+            with self._cursor(write=True) as c:
+                if from_position == 0:
+                    c.execute(
+                        self._sql(
+                            "INSERT INTO rm_tracking VALUES (?, ?) ON CONFLICT (name) DO NOTHING"
+                        ),
+                        (self.name, to_position),
+                    )
+                else:
+                    c.execute(
+                        self._sql(
+                            "UPDATE rm_tracking SET position = ? WHERE name = ? AND position = ?"
+                        ),
+                        (to_position, self.name, from_position),
+                    )
+                if c.rowcount != 1:
+                    raise PositionMoved(f"the read model is no longer at position {from_position}")
+                if self._kept_places is not None:
+                    self._kept_places.cursor = c
+                writer = ReadModelWriter(
+                    c, self._sql, self._taken_among, self._insert_rows, self._kept_places
                 )
-            else:
-                c.execute(
-                    self._sql(
-                        "UPDATE rm_tracking SET position = ? WHERE name = ? AND position = ?"
-                    ),
-                    (to_position, self.name, from_position),
-                )
-            if c.rowcount != 1:
-                raise PositionMoved(f"the read model is no longer at position {from_position}")
-            writer = ReadModelWriter(c, self._sql, self._taken_among, self._insert_rows)
-            yield writer
-            writer.finish()
-            self._announce(c, to_position)
+                yield writer
+                writer.finish()
+                self._announce(c, to_position)
+        except BaseException:
+            if self._kept_places is not None:
+                # What the bits learnt in a transaction that was not committed is not so.
+                self._kept_places = KeptPlaces(self._taken_in_list)
+            raise
 
     def credential(self, credential_id: str) -> dict[str, Any] | None:
         """Public status of one credential with its version history, or None."""

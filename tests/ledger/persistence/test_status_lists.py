@@ -116,3 +116,57 @@ def test_an_amendment_in_the_same_transaction_finds_the_credential_it_amends(
     found = model.credential(credential_id)
     assert found is not None
     assert [v["version"] for v in found["versions"]] == [1, 2]
+
+
+def kept(model: ReadModel) -> ReadModel:
+    model.keep_places()
+    return model
+
+
+@pytest.mark.usefixtures("small_lists")
+@pytest.mark.parametrize(
+    "write", [place, issue], ids=["placed one by one", "issued as a run of new credentials"]
+)
+def test_an_only_writer_keeping_the_places_in_memory_gives_the_same_places(
+    fresh_read_model: Callable[[str], ReadModel],
+    write: Callable[[ReadModel, list[list[str]]], None],
+) -> None:
+    credentials = [str(uuid.uuid4()) for _ in range(11)]
+    batches = [credentials[:3], credentials[3:4], credentials[4:9], credentials[9:]]
+    asked, remembered = fresh_read_model("asked"), kept(fresh_read_model("remembered"))
+    write(asked, batches)
+    write(remembered, batches)
+    assert lists_and_entries(remembered) == lists_and_entries(asked)
+    assert remembered.digest()[0] == asked.digest()[0]
+
+
+@pytest.mark.usefixtures("small_lists")
+def test_places_kept_in_memory_start_from_the_places_already_stored(
+    fresh_read_model: Callable[[str], ReadModel],
+) -> None:
+    credentials = [str(uuid.uuid4()) for _ in range(7)]
+    asked, remembered = fresh_read_model("asked"), fresh_read_model("remembered")
+    issue(asked, [credentials])
+    # Written by an ordinary writer first, then by one that keeps the places.
+    issue(remembered, [credentials[:3]])
+    issue(kept(remembered), [credentials[3:]])
+    assert lists_and_entries(remembered) == lists_and_entries(asked)
+
+
+@pytest.mark.usefixtures("small_lists")
+def test_places_taken_in_a_transaction_that_fails_are_free_again(
+    fresh_read_model: Callable[[str], ReadModel],
+) -> None:
+    credentials = [str(uuid.uuid4()) for _ in range(3)]
+    failed = [str(uuid.uuid4()) for _ in range(3)]
+    asked, remembered = fresh_read_model("asked"), kept(fresh_read_model("remembered"))
+    issue(asked, [credentials])
+    issue(remembered, [credentials])
+    with pytest.raises(RuntimeError), remembered.transaction(3, 6) as writer:
+        for credential_id in failed:
+            writer.place_in_status_list(credential_id, ISSUER)
+        raise RuntimeError("the transaction fails after placing three credentials")
+    later = [str(uuid.uuid4()) for _ in range(3)]
+    issue(asked, [later])
+    issue(remembered, [later])
+    assert lists_and_entries(remembered) == lists_and_entries(asked)
