@@ -77,16 +77,26 @@ def ledger_worker(data_dir: Path, bodies_file: Path, ready: Any, go: Any) -> Non
     storage.close()
 
 
-def bare_worker(db_file: Path, bodies_file: Path, ready: Any, go: Any) -> None:
-    bodies = _load(bodies_file)
-    app = BareApplication(
-        # Two workers create the tables at once: the second waits, as the ledger's store does.
+def _bare_application(db_file: Path) -> BareApplication:
+    return BareApplication(
         env={
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(db_file),
             "SQLITE_LOCK_TIMEOUT": "30",
         }
     )
+
+
+def make_bare_store(db_file: Path) -> None:
+    """Create the bare side's store (its tables, in WAL mode) before its workers start: two
+    workers switching a new file to WAL at once could fail with "database is locked", which
+    SQLite's busy timeout does not cover."""
+    _bare_application(db_file).close()
+
+
+def bare_worker(db_file: Path, bodies_file: Path, ready: Any, go: Any) -> None:
+    bodies = _load(bodies_file)
+    app = _bare_application(db_file)
     ready.put(1)
     go.get()
     for start in range(0, len(bodies), BATCH):
@@ -257,6 +267,7 @@ def main() -> None:
                     store = root / f"{side}-{processes}-{round_no}"
                     if side == "bare":
                         store.mkdir()
+                        make_bare_store(store / "events.sqlite")
                         seconds = run_processes(bare_worker, store / "events.sqlite", parts)
                     else:
                         shutil.copytree(template, store)
