@@ -599,7 +599,8 @@ class ReadModelWriter:
 
     def _places(self, wanted: list[tuple[str, str]]) -> list[tuple[int, int]]:
         """Place each (credential, issuer) in turn, as :meth:`place_in_status_list` would one
-        at a time; the places near each first index are read in one statement per list."""
+        at a time; the places near each first index are read in one statement per list (or,
+        where the model keeps its places, asked in memory)."""
         if len(wanted) == 1 and self._kept is None:
             return [self._place_alone(*wanted[0])]
         # Which list each takes, and the index its probe starts at.
