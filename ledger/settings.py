@@ -199,9 +199,10 @@ class Settings(BaseSettings):
     consumers: Literal["process", "thread"] = Field(
         default="process",
         description="Where `serve` runs the read model's projector and the log, anchoring and "
-        "witness consumers: in two processes of their own that it keeps running (on the other "
-        "core), or in threads of the serving process. Only transport=embedded with a chain "
-        "other than in-process uses processes.",
+        "witness consumers (and the Kafka relay): in two processes of their own that it keeps "
+        "running (on the other core), or in threads of the serving process. A chain other than "
+        "in-process is needed for processes, and with transport=kafka PostgreSQL; with "
+        "transport=embedded and more than one API worker, threads.",
     )
     hash_processes: int = Field(
         default=1,

@@ -63,7 +63,8 @@ def init(data_dir: Path) -> None:
     default=1,
     show_default=True,
     type=click.IntRange(1),
-    help="API worker processes; with more than one, the consumers run once, in this process.",
+    help="API worker processes; with more than one, the consumers run once: in processes of "
+    "their own with Kafka on PostgreSQL, else in this process.",
 )
 @click.option(
     "--consumers",
@@ -71,9 +72,9 @@ def init(data_dir: Path) -> None:
     type=click.Choice(["process", "thread"]),
     default="process",
     show_default=True,
-    help="The read model's projector and the log, anchoring and witness consumers in two "
-    "processes of their own (kept running by serve) or in threads of the serving process (one "
-    "worker, embedded transport).",
+    help="The read model's projector and the log, anchoring and witness consumers (and the "
+    "Kafka relay) in two processes of their own (kept running by serve) or in threads of the "
+    "serving process (always with --workers above 1 on the embedded transport).",
 )
 @click.option(
     "--no-consumers",
@@ -155,6 +156,16 @@ def serve(
     if no_consumers:
         os.environ[WORKER_CHAIN] = chain_description({}, settings.chain_rpc_url)
         uvicorn.run("ledger.runtime.api_worker:app", factory=True, workers=workers, **served)  # type: ignore[arg-type]
+        return
+    if consumers_apart(settings) and settings.transport == "kafka":
+        # The workers hear the read model's positions from PostgreSQL; the read-model
+        # process's pipe tells this process only when it has caught up, before they start.
+        with SupervisedLedger(settings) as supervised:
+            os.environ[WORKER_CHAIN] = chain_description(
+                supervised.api_context().chain_info, supervised.chain_url()
+            )
+            heap.settle()
+            uvicorn.run("ledger.runtime.api_worker:app", factory=True, workers=workers, **served)  # type: ignore[arg-type]
         return
     with EmbeddedLedger(settings) as embedded:
         node = embedded.chain.node

@@ -343,7 +343,7 @@ def main() -> None:
     with EmbeddedLedger(settings, chain=chain, project=False) as embedded:
         heap.settle()
         threading.Thread(
-            target=_follow_parent, args=(embedded.wake_log, stop), name="pipe", daemon=True
+            target=_follow_parent, args=(embedded.wake_consumers, stop), name="pipe", daemon=True
         ).start()
         while not stop.wait(1.0):
             if down := embedded.consumers_down():

@@ -266,8 +266,10 @@ class EmbeddedLedger:
         self.storage.close()
         self.chain.close()
 
-    def wake_log(self) -> None:
-        """Have the log consumer look for new events now (not at its next poll)."""
+    def wake_consumers(self) -> None:
+        """Have the Kafka relay (if any) and the log consumer look for new events now (not at
+        their next poll)."""
+        self._wake_relay.set()
         self._wake_log.set()
 
     def _written(self) -> int | None:

@@ -1,14 +1,17 @@
-"""The embedded default on two cores: the API in the serving process; the read model's
-projector in one process of its own and the log, anchoring and witness consumers in another,
-both kept running by it.
+"""The consumers in processes of their own: the API in the serving process (or in ``serve
+--workers``' API workers); the read model's projector in one process and the log, anchoring
+and witness consumers (and, with ``transport=kafka``, the relay) in another, both kept running
+by the serving process.
 
-Each SQLite file keeps one writing process at a time: the serving process writes commands, the
-read-model process the read model, the consumers' process the log and its anchors (and, once a
-batch, the events that record an anchor). A request that wrote is answered once the read model
-shows its write: the read-model process announces each position its projector reaches down a
-pipe, and the waiting request wakes on it (while that process restarts, the request polls the
-read model instead). The serving process runs the ledger's Anvil node, so a restart of the
-consumers does not restart the chain.
+On the embedded default each SQLite file keeps one writing process at a time: the serving
+process writes commands, the read-model process the read model, the consumers' process the log
+and its anchors (and, once a batch, the events that record an anchor). With Kafka the two
+processes read the topic as their consumer groups (the relay, which tracks its position in the
+read model's database, needs PostgreSQL there). A request that wrote is answered once the read
+model shows its write: the read-model process announces each position its projector reaches
+down a pipe, and the waiting request wakes on it (while that process restarts, the request
+polls the read model instead; API workers hear PostgreSQL's announcement). The serving process
+runs the ledger's Anvil node, so a restart of the consumers does not restart the chain.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from types import TracebackType
 
 from anchors.checkpoint import NoteSigner
 from consumers.anchor_consumer import connect_chain
+from consumers.kafka_relay import RELAY
 from ledger.api.app_context import ApiContext
 from ledger.application.storage import Storage, open_storage
 from ledger.operations import metrics as counted
@@ -34,13 +38,14 @@ READ_MODEL_START_SECONDS = 60.0
 
 
 def consumers_apart(settings: Settings) -> bool:
-    """Whether ``serve`` runs the consumers in a process of their own for ``settings``: asked
-    for (the default), events followed in the store (Kafka has its own arrangement), and a
-    chain another process can reach (not eth-tester inside this one)."""
+    """Whether ``serve`` runs the consumers in processes of their own for ``settings``: asked
+    for (the default), a chain another process can reach (not eth-tester inside this one) and,
+    with Kafka, PostgreSQL (the relay and the projector both write the read model's database,
+    and a SQLite file keeps one writing process)."""
     return (
         settings.consumers == "process"
-        and settings.transport == "embedded"
         and settings.chain != "in-process"
+        and (settings.transport == "embedded" or settings.store == "postgres")
     )
 
 
@@ -51,8 +56,8 @@ class SupervisedLedger:
     def __init__(self, settings: Settings) -> None:
         if not consumers_apart(settings):
             raise ConfigurationError(
-                "the consumers run in a process of their own only with transport=embedded "
-                "and a chain other than in-process"
+                "the consumers run in processes of their own only with a chain other than "
+                "in-process, and with transport=kafka only on PostgreSQL"
             )
         self.settings = settings
         counted.enable(settings.metrics)
@@ -96,10 +101,17 @@ class SupervisedLedger:
         self.chain.close()
 
     def _written(self) -> None:
-        # The read-model process applies the write, the consumers' process logs it; the
-        # request waits for the position the first announces (ApiContext.written).
+        # The read-model process applies the write, the consumers' process logs it (through
+        # Kafka: relays it, and the projector reads the topic); the request waits for the
+        # position the first announces (ApiContext.written).
         self.read_model_process.wake()
         self.consumers.wake()
+
+    def chain_url(self) -> str | None:
+        """Where other processes reach the chain: the ledger's own node, or the configured
+        RPC endpoint."""
+        node = self.chain.node
+        return node.url if node is not None else self.settings.chain_rpc_url
 
     def consumers_down(self) -> list[str]:
         """What of this deployment's consumers is not running (none once it is stopping)."""
@@ -117,6 +129,11 @@ class SupervisedLedger:
             self.witnesses,
             on_write=self._written,
             consumers_down=self.consumers_down,
+            relay_position=(
+                (lambda: self.storage.read_model.tracked(RELAY))
+                if self.settings.transport == "kafka"
+                else None
+            ),
             positions=self.read_model_process.positions,
         )
 

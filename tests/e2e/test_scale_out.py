@@ -7,6 +7,7 @@ readiness follows PostgreSQL going away and coming back while liveness stays."""
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import pytest
 from tests.conftest import LEARNER, STORE, content
 from tests.e2e.cluster import Cluster, Load, check_everything, deploy
 from tests.operations.prometheus import running_prometheus
+from tests.processes import consumers_of
 
 pytestmark = pytest.mark.skipif(
     STORE != "postgres", reason="the scale-out path is PostgreSQL's: it runs in that pass"
@@ -47,6 +49,30 @@ def test_ten_thousand_credentials_through_two_api_workers_are_all_anchored_and_c
         p.wait(lambda: (p.value(anchored) or 0) >= len(load.accepted), what="anchors observed")
         p.wait(lambda: p.value("max(credledger_read_model_lag_events)") == 0, what="caught up")
         p.wait(lambda: p.value("max(credledger_kafka_relay_lag_events)") == 0, what="relayed")
+
+
+def test_serve_with_two_workers_runs_the_read_model_and_the_consumers_in_processes_of_their_own(
+    cluster: Cluster,
+) -> None:
+    cluster.serve()
+    serving = cluster.processes["api"].pid
+    assert len(consumers_of(serving, "read-model")) == 1
+    assert len(consumers_of(serving, "consumers")) == 1
+
+
+def test_the_read_model_process_killed_mid_load_is_restarted_and_loses_and_doubles_nothing(
+    cluster: Cluster,
+) -> None:
+    cluster.serve()
+    serving = cluster.processes["api"].pid
+    (killed,) = consumers_of(serving, "read-model")
+    load = Load.register(cluster)
+    for done in load.issue(batches=20):
+        if done == 5:
+            os.kill(killed, signal.SIGKILL)
+    restarted = consumers_of(serving, "read-model")
+    assert len(restarted) == 1 and restarted != [killed]
+    check_everything(cluster, load)
 
 
 def test_the_consumers_killed_mid_batch_and_restarted_lose_and_double_nothing(

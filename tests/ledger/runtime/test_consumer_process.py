@@ -22,12 +22,11 @@ from ledger.client import CommandSigner, LedgerClient, LedgerRequestError
 from ledger.domain import samples
 from ledger.domain.signing import IssuerKey
 from tests.conftest import LEARNER, STORE, content, serving, wait_for
+from tests.processes import consumers_of
 
 pytestmark = pytest.mark.skipif(
     STORE != "sqlite", reason="the embedded deployment: the SQLite pass runs it"
 )
-
-CONSUMERS = "ledger.runtime.consumer_process"
 
 
 @dataclass
@@ -37,31 +36,6 @@ class Served:
     signer: CommandSigner
     data_dir: Path
     log: Path
-
-
-def children(pid: int) -> dict[int, str]:
-    """The processes whose parent is ``pid``, with their command lines."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except (OSError, IndexError, ValueError):
-            continue
-        if parent == pid:
-            found[int(entry.name)] = command
-    return found
-
-
-def consumers_of(pid: int, role: str | None = None) -> list[int]:
-    """The consumers' processes ``pid`` started (of one ``role``: consumers, read-model)."""
-    return [
-        child
-        for child, command in children(pid).items()
-        if CONSUMERS in command and (role is None or command.split()[-1] == role)
-    ]
 
 
 def signalled(served: Served, role: str, signum: signal.Signals) -> int:
