@@ -33,6 +33,11 @@ KEY_MARGIN_SECONDS = 2.0
 STALL_CHECK_SECONDS = 5.0
 # How often, at most, the hashing backlog is recorded for the API's intake gate to read.
 BACKLOG_REPORT_SECONDS = 0.25
+# Entries past a batch just sent whose documents are handed to the hashing processes at once
+# (a batch at the default size): while checkpoints keep coming, the thread never waits for the
+# chain, and the next batch was hashed only once it closed, with this thread waiting for it.
+# More at once would hold back the record of the batch sent.
+PREPARE_AFTER_OPEN = 1000
 
 
 @dataclass
@@ -214,6 +219,8 @@ class AnchorConsumer:
             )
             moved = True
             count_anchor("sent")
+            # The next batch's documents are hashed while this one is mined and recorded.
+            self.leaves.ahead(size, self.log.size(), most=PREPARE_AFTER_OPEN)
         else:
             # Waiting for the chain or for the batch to close: hash what the log has so far.
             self.leaves.ahead(after, self.log.size())

@@ -74,10 +74,12 @@ class DocumentLeaves:
         # (log index, source, the future of its chunk's hashes, its place in the chunk)
         self._prepared: list[tuple[int, DocumentSource, Future[list[bytes]], int]] = []
 
-    def ahead(self, start: int, end: int) -> None:
+    def ahead(self, start: int, end: int, most: int | None = None) -> None:
         """Prepare the documents of entries ``start`` to ``end`` not prepared yet (at most
-        :data:`AHEAD_LIMIT` entries past ``start``)."""
-        self._prepare(start, min(end, start + AHEAD_LIMIT))
+        :data:`AHEAD_LIMIT` entries past ``start``, and at most ``most`` of them now)."""
+        through = self._through if self._start == start else start
+        limit = start + AHEAD_LIMIT if most is None else min(start + AHEAD_LIMIT, through + most)
+        self._prepare(start, min(end, limit))
 
     def take(self, start: int, end: int) -> tuple[list[bytes], list[dict[str, Any]]]:
         """The leaves of the batch of entries ``start`` to ``end``, and what each leaf is."""

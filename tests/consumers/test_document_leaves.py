@@ -174,6 +174,29 @@ def test_preparation_stops_at_its_limit_and_a_batch_past_it_is_still_whole(
     assert leaves.take(0, size) == _at_close(ledger, 0, size)
 
 
+def test_a_preparation_asked_for_a_few_entries_prepares_no_more_and_the_next_goes_on(
+    ledger: RunningLedger, issuer: RegisteredIssuer, leaves: DocumentLeaves
+) -> None:
+    _issue_several(ledger, issuer, 3)
+    size = _logged(ledger)
+    leaves.ahead(0, size, most=1)
+    assert leaves._through == 1
+    leaves.ahead(0, size, most=1)
+    assert leaves._through == 2
+    assert leaves.take(0, size) == _at_close(ledger, 0, size)
+
+
+def test_a_few_entries_past_a_new_start_are_counted_from_that_start(
+    ledger: RunningLedger, issuer: RegisteredIssuer, leaves: DocumentLeaves
+) -> None:
+    _issue_several(ledger, issuer, 3)
+    size = _logged(ledger)
+    leaves.ahead(0, size)
+    leaves.ahead(2, size, most=1)
+    assert leaves._through == 3
+    assert leaves.take(2, size) == _at_close(ledger, 2, size)
+
+
 def test_entries_the_hashing_has_not_reached_are_behind(
     ledger: RunningLedger, issuer: RegisteredIssuer, leaves: DocumentLeaves
 ) -> None:
