@@ -57,6 +57,11 @@ class LogStore(ABC):
     def entries(self, start: int, stop: int) -> list[bytes]:
         """The entries at indexes [start, stop)."""
 
+    def entry_ends(self, start: int, stop: int, length: int) -> list[bytes]:
+        """The last ``length`` bytes of each entry at indexes [start, stop) (the whole of a
+        shorter one): for a reader that needs only what an entry ends with."""
+        return [entry[-length:] for entry in self.entries(start, stop)]
+
     @abstractmethod
     def index_of(self, position: int) -> int | None:
         """The index of the entry made from the source event at ``position``."""

@@ -16,7 +16,7 @@ from anchors.anchoring import Anchorer, AnchorRecord
 from anchors.anvil import ManagedAnvil, NodeSupervisor, dev_account, find_anvil, remembered_port
 from anchors.chain import Chain, ChainRejected, ChainUnavailable
 from anchors.ethereum import Web3Chain
-from anchors.log import TransparencyLog
+from anchors.log import LogStore, TransparencyLog
 from consumers.document_leaves import DocumentLeaves
 from ledger.application.service import Ledger
 from ledger.domain import json_text
@@ -111,6 +111,8 @@ def connect_chain(settings: Settings, node_url: str | None = None) -> ChainConne
 
 
 _TIME_KEY = b'"time":"'
+# An entry's last bytes that hold its time: the time and the short type and version after it.
+ENTRY_END_BYTES = 160
 
 
 def _stored_at(entry: bytes) -> float:
@@ -122,6 +124,17 @@ def _stored_at(entry: bytes) -> float:
     if at < len(_TIME_KEY):
         return float(datetime.fromisoformat(json_text.loads(entry)["time"]).timestamp())
     return datetime.fromisoformat(entry[at : entry.index(b'"', at)].decode()).timestamp()
+
+
+def stored_times(store: LogStore, start: int, stop: int) -> list[float]:
+    """When the events of the log's entries at indexes [start, stop) were stored, read from
+    each entry's last bytes (a whole entry only where they do not hold its time)."""
+    times = []
+    for index, end in enumerate(store.entry_ends(start, stop, ENTRY_END_BYTES), start):
+        if _TIME_KEY not in end:  # a type name longer than any the ledger has
+            end = store.entries(index, index + 1)[0]
+        times.append(_stored_at(end))
+    return times
 
 
 class AnchorConsumer:
@@ -284,8 +297,8 @@ class AnchorConsumer:
         if counting():
             now = time.time()
             waited = metrics().event_to_anchored
-            for entry in self.log.store.entries(start, size):
-                waited.observe(max(0.0, now - _stored_at(entry)))
+            for stored in stored_times(self.log.store, start, size):
+                waited.observe(max(0.0, now - stored))
         return (positions[0], positions[-1]) if positions else (0, 0)
 
     def _watch_stall(self) -> None:

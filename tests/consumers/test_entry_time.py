@@ -9,7 +9,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consumers.anchor_consumer import _stored_at
+from anchors.log import TransparencyLog
+from anchors.memory import MemoryLogStore
+from consumers.anchor_consumer import _stored_at, stored_times
 from ledger.domain.canonical import canonical_bytes
 
 STORED = datetime(2026, 12, 1, 15, 4, 5, 678901, tzinfo=UTC)
@@ -45,3 +47,19 @@ def test_the_envelopes_own_time_is_read_not_a_time_in_its_content() -> None:
 )
 def test_any_content_leaves_the_stored_time_as_parsing_gives_it(content: dict[str, str]) -> None:
     assert _stored_at(_entry(content)) == STORED.timestamp()
+
+
+def _logged(*entries: bytes) -> MemoryLogStore:
+    store = MemoryLogStore()
+    TransparencyLog(store).append(list(entries), list(range(1, len(entries) + 1)))
+    return store
+
+
+def test_the_times_read_from_the_entries_last_bytes_are_those_of_the_whole_entries() -> None:
+    entries = [_entry({"note": "x" * size}) for size in (0, 3, 5_000)]
+    assert stored_times(_logged(*entries), 0, 3) == [STORED.timestamp()] * 3
+
+
+def test_an_entry_whose_last_bytes_lack_its_time_is_read_whole() -> None:
+    long_type = canonical_bytes({"time": STORED.isoformat(), "type": "T" * 400, "v": 1})
+    assert stored_times(_logged(_entry({}), long_type), 0, 2) == [STORED.timestamp()] * 2
