@@ -33,10 +33,11 @@ KEY_MARGIN_SECONDS = 2.0
 STALL_CHECK_SECONDS = 5.0
 # How often, at most, the hashing backlog is recorded for the API's intake gate to read.
 BACKLOG_REPORT_SECONDS = 0.25
-# How often the preparing thread looks for new log entries whose documents to prepare, and
-# how many it prepares at once (a batch taken meanwhile waits for that preparation to end).
-PREPARE_SECONDS = 0.1
-PREPARE_STEP = 500
+# Entries past a batch just sent whose documents are handed to the hashing processes at once
+# (a batch at the default size): while checkpoints keep coming, the thread never waits for the
+# chain, and the next batch was hashed only once it closed, with this thread waiting for it.
+# More at once would hold back the record of the batch sent.
+PREPARE_AFTER_OPEN = 1000
 
 
 @dataclass
@@ -231,6 +232,8 @@ class AnchorConsumer:
             )
             moved = True
             count_anchor("sent")
+            # The next batch's documents are hashed while this one is mined and recorded.
+            self.leaves.ahead(size, self.log.size(), most=PREPARE_AFTER_OPEN)
         else:
             # Waiting for the chain or for the batch to close: hash what the log has so far.
             self.leaves.ahead(after, self.log.size())
@@ -318,20 +321,6 @@ class AnchorConsumer:
         elif self._stalled and not stalled:
             log.info("anchoring goes on again: the stalled entries are anchored")
         self._stalled = stalled
-
-    def prepare(self, stop: threading.Event, interval: float = PREPARE_SECONDS) -> None:
-        """Until stopped, hand the hashing processes the documents of the entries the log has
-        past the batches taken, as they come: a thread of its own, so that while batches keep
-        closing (and the anchoring thread never waits for the chain), the next batch's
-        documents are read and hashed while this one is sent, mined and recorded."""
-        while not stop.is_set():
-            try:
-                if self.leaves.extend(self.log.size(), most=PREPARE_STEP):
-                    continue
-            except Exception:
-                log.exception("preparing documents ahead failed; retrying")
-                stop.wait(1.0)
-            stop.wait(interval)
 
     def close(self) -> None:
         """Stop the document hashing processes."""

@@ -4,11 +4,9 @@ Building and hashing a credential document (its RDF dataset, RDFC-1.0) is the de
 of anchoring. Done at batch close, a batch of 10,000 held its anchor back by seconds, in the
 same process and under the same interpreter lock as the other consumers. Here documents are
 built and hashed while their batch is still filling, in a separate process (it is sent what
-each is built from, not the document), and batch close takes what is ready. A thread of the
-anchoring's own (:meth:`DocumentLeaves.extend`) reads what each is built from as the log grows,
-so that the anchoring thread, busy with the chain and the store while batches keep closing,
-neither reads it nor waits for its hashes. What a batch anchors does not change: the same
-documents in the same order, and none for a learner erased before the batch is opened.
+each is built from, not the document), and batch close takes what is ready. What a batch
+anchors does not change: the same documents in the same order, and none for a learner erased
+before the batch is opened.
 """
 
 from __future__ import annotations
@@ -17,7 +15,6 @@ import logging
 import multiprocessing
 import os
 import signal
-import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -72,41 +69,24 @@ class DocumentLeaves:
         self.public_url = public_url
         self._processes = processes
         self._pool: ProcessPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
-        # Guards what follows: the anchoring thread and a preparing thread (extend) both
-        # prepare, one at a time, each reading the store outside the lock.
-        self._changed = threading.Condition()
         self._start: int | None = None  # the log index the prepared documents start from
         self._through = 0  # entries before this index are prepared
         # (log index, source, the future of its chunk's hashes, its place in the chunk)
         self._prepared: list[tuple[int, DocumentSource, Future[list[bytes]], int]] = []
-        self._preparing = False  # a preparation is under way (outside the lock)
-        self._generation = 0  # moved on by every new start: what was under way is dropped
 
-    def ahead(self, start: int, end: int) -> None:
+    def ahead(self, start: int, end: int, most: int | None = None) -> None:
         """Prepare the documents of entries ``start`` to ``end`` not prepared yet (at most
-        :data:`AHEAD_LIMIT` entries past ``start``)."""
-        self._prepare(start, min(end, start + AHEAD_LIMIT))
-
-    def extend(self, end: int, most: int) -> bool:
-        """Prepare at most ``most`` further entries, up to ``end`` (and :data:`AHEAD_LIMIT`
-        entries past the start), from wherever the preparation stands: never from a start of
-        its own, which a batch taken meanwhile would have made stale (nothing is known before
-        the first start). Whether it prepared any."""
-        with self._changed:
-            start, through = self._start, self._through
-        if start is None:
-            return False
-        stop = min(end, start + AHEAD_LIMIT, through + most)
-        return stop > through and self._prepare(start, stop, follow=True)
+        :data:`AHEAD_LIMIT` entries past ``start``, and at most ``most`` of them now)."""
+        through = self._through if self._start == start else start
+        limit = start + AHEAD_LIMIT if most is None else min(start + AHEAD_LIMIT, through + most)
+        self._prepare(start, min(end, limit))
 
     def take(self, start: int, end: int) -> tuple[list[bytes], list[dict[str, Any]]]:
         """The leaves of the batch of entries ``start`` to ``end``, and what each leaf is."""
         self._prepare(start, end)
-        with self._changed:
-            batch = [item[1:] for item in self._prepared if item[0] < end]
-            self._prepared = [item for item in self._prepared if item[0] >= end]
-            self._start = end
+        batch = [item[1:] for item in self._prepared if item[0] < end]
+        self._prepared = [item for item in self._prepared if item[0] >= end]
+        self._start = end
         # Erased since it was prepared: the batch gets no leaf for it.
         held = self.ledger.vault.held([source.commitment for source, _, _ in batch])
         kept = [item for item in batch if item[0].commitment in held]
@@ -114,95 +94,63 @@ class DocumentLeaves:
 
     def waiting(self) -> int:
         """Documents prepared whose hash is not ready yet."""
-        with self._changed:
-            prepared = list(self._prepared)
-        return sum(1 for _, _, hashes, _ in prepared if not hashes.done())
+        return sum(1 for _, _, hashes, _ in self._prepared if not hashes.done())
 
     def behind(self, size: int) -> int:
         """How many of the log's first ``size`` entries wait for their documents to be
         hashed, the hashing being what holds them: none once every entry it may prepare now
         is hashed, however many more wait past :data:`AHEAD_LIMIT` for the chain to confirm
         the anchor before them."""
-        with self._changed:
-            start, ready, prepared = self._start, self._through, list(self._prepared)
-        if start is None:
+        if self._start is None:
             return 0
-        for index, _, hashes, _ in prepared:
+        ready = self._through
+        for index, _, hashes, _ in self._prepared:
             if not hashes.done():
                 ready = index
                 break
-        if ready >= min(size, start + AHEAD_LIMIT):
+        if ready >= min(size, self._start + AHEAD_LIMIT):
             return 0
         return size - ready
 
-    def _prepare(self, start: int, end: int, *, follow: bool = False) -> bool:
-        """Have entries up to ``end`` prepared for a preparation from ``start`` (a new start
-        drops what was prepared; ``follow``: give up instead once the start has moved).
-        Whether this call prepared entries itself."""
-        with self._changed:
-            while True:
-                if self._start != start:
-                    if follow:
-                        return False
-                    self._start, self._through, self._prepared = start, start, []
-                    self._generation += 1
-                if end <= self._through:
-                    return False
-                if not self._preparing:
-                    break
-                # The other thread prepares: take what it got to, and prepare the rest.
-                self._changed.wait()
-            self._preparing = True
-            generation, first = self._generation, self._through
-        prepared: list[tuple[int, DocumentSource, Future[list[bytes]], int]] = []
-        complete = False
-        try:
-            positions = self.log.store.positions(first, end)
-            sources = document_sources(self.ledger, positions, self.public_url)
-            for at in range(0, len(sources), CHUNK):
-                chunk = sources[at : at + CHUNK]
-                hashes = self._hash([source.recipe for source in chunk])
-                prepared += [
-                    (first + source.entry, source, hashes, offset)
-                    for offset, source in enumerate(chunk)
-                ]
-            complete = True
-        finally:
-            with self._changed:
-                self._preparing = False
-                kept = complete and self._generation == generation
-                if kept:
-                    self._prepared += prepared
-                    self._through = end
-                self._changed.notify_all()
-        return kept
+    def _prepare(self, start: int, end: int) -> None:
+        if self._start != start:
+            self._start, self._through, self._prepared = start, start, []
+        if end <= self._through:
+            return
+        positions = self.log.store.positions(self._through, end)
+        sources = document_sources(self.ledger, positions, self.public_url)
+        for first in range(0, len(sources), CHUNK):
+            chunk = sources[first : first + CHUNK]
+            hashes = self._hash([source.recipe for source in chunk])
+            self._prepared += [
+                (self._through + source.entry, source, hashes, offset)
+                for offset, source in enumerate(chunk)
+            ]
+        self._through = end
 
     def close(self) -> None:
         """Stop the hashing processes."""
-        with self._pool_lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
     def _hash(self, recipes: list[DocumentRecipe]) -> Future[list[bytes]]:
         if self._processes == 0:
             done: Future[list[bytes]] = Future()
             done.set_result(document_hashes(recipes))
             return done
-        with self._pool_lock:
-            if self._pool is None:
-                # Spawned, not forked: the consumer process has threads and open connections.
-                # Each worker ends with this process, even one killed with SIGKILL.
-                self._pool = ProcessPoolExecutor(
-                    self._processes,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_hashing_process_started,
-                    initargs=(os.getpid(),),
-                )
-            pool = self._pool
+        if self._pool is None:
+            # Spawned, not forked: the consumer process has threads and open connections.
+            # Each worker ends with this process, even one killed with SIGKILL.
+            self._pool = ProcessPoolExecutor(
+                self._processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_hashing_process_started,
+                initargs=(os.getpid(),),
+            )
         try:
-            return pool.submit(document_hashes, recipes)
-        except (BrokenProcessPool, RuntimeError) as exc:  # broken, or shut down meanwhile
+            return self._pool.submit(document_hashes, recipes)
+        except BrokenProcessPool as exc:
             done = Future()
             done.set_exception(exc)
             return done

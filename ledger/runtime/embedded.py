@@ -208,12 +208,6 @@ class EmbeddedLedger:
                 self._wake_log,
             ),
             self._thread("anchor-consumer", self.anchor_consumer.run, self._wake_anchor),
-            threading.Thread(
-                target=self.anchor_consumer.prepare,
-                args=(self._stop,),
-                daemon=True,
-                name="document-preparer",
-            ),
         ]
         if project:
             projecting = functools.partial(

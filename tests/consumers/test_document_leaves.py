@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -175,97 +174,27 @@ def test_preparation_stops_at_its_limit_and_a_batch_past_it_is_still_whole(
     assert leaves.take(0, size) == _at_close(ledger, 0, size)
 
 
-def test_nothing_is_prepared_further_before_a_start_is_known(
-    ledger: RunningLedger, issuer: RegisteredIssuer, leaves: DocumentLeaves
-) -> None:
-    _issue_several(ledger, issuer, 2)
-    assert not leaves.extend(_logged(ledger), most=10)
-    assert leaves._start is None
-
-
-def test_a_preparation_extended_by_a_few_entries_prepares_no_more_and_goes_on_from_there(
+def test_a_preparation_asked_for_a_few_entries_prepares_no_more_and_the_next_goes_on(
     ledger: RunningLedger, issuer: RegisteredIssuer, leaves: DocumentLeaves
 ) -> None:
     _issue_several(ledger, issuer, 3)
     size = _logged(ledger)
-    leaves.ahead(0, 1)
-    assert leaves.extend(size, most=1)
+    leaves.ahead(0, size, most=1)
+    assert leaves._through == 1
+    leaves.ahead(0, size, most=1)
     assert leaves._through == 2
-    assert leaves.extend(size, most=1)
-    assert leaves._through == 3
     assert leaves.take(0, size) == _at_close(ledger, 0, size)
 
 
-def test_an_extension_goes_on_from_the_start_a_batch_taken_meanwhile_left(
+def test_a_few_entries_past_a_new_start_are_counted_from_that_start(
     ledger: RunningLedger, issuer: RegisteredIssuer, leaves: DocumentLeaves
 ) -> None:
     _issue_several(ledger, issuer, 3)
     size = _logged(ledger)
-    leaves.take(0, 2)
-    assert not leaves._prepare(0, size, follow=True)  # asked from the start before the batch
-    assert (leaves._start, leaves._through) == (2, 2)
-    assert leaves.extend(size, most=1)
-    assert (leaves._start, leaves._through) == (2, 3)
+    leaves.ahead(0, size)
+    leaves.ahead(2, size, most=1)
+    assert leaves._through == 3
     assert leaves.take(2, size) == _at_close(ledger, 2, size)
-
-
-def _held_in_other_threads(
-    monkeypatch: pytest.MonkeyPatch,
-) -> tuple[threading.Event, threading.Event]:
-    """Preparations outside the test's thread read the store only once released: (set when
-    one is reading, what releases it)."""
-    reading, release = threading.Event(), threading.Event()
-    sources = document_leaves.document_sources
-
-    def held_sources(*arguments: Any) -> Any:
-        if threading.current_thread() is not threading.main_thread():
-            reading.set()
-            release.wait(10)
-        return sources(*arguments)
-
-    monkeypatch.setattr(document_leaves, "document_sources", held_sources)
-    return reading, release
-
-
-def test_a_batch_taken_while_another_thread_prepares_gets_every_leaf_once(
-    ledger: RunningLedger,
-    issuer: RegisteredIssuer,
-    leaves: DocumentLeaves,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    _issue_several(ledger, issuer, 6)
-    size = _logged(ledger)
-    leaves.ahead(0, 1)
-    reading, release = _held_in_other_threads(monkeypatch)
-    extending = threading.Thread(target=leaves.extend, args=(size, 2))
-    extending.start()
-    assert reading.wait(10)
-    threading.Timer(0.2, release.set).start()
-    taken = leaves.take(0, size)  # waits for the other thread's entries, prepares the rest
-    extending.join(10)
-    assert taken == _at_close(ledger, 0, size)
-    _issue_several(ledger, issuer, 2)
-    later = _logged(ledger)
-    assert leaves.take(size, later) == _at_close(ledger, size, later)
-
-
-def test_what_another_thread_prepared_for_a_start_given_up_meanwhile_is_dropped(
-    ledger: RunningLedger,
-    issuer: RegisteredIssuer,
-    leaves: DocumentLeaves,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    _issue_several(ledger, issuer, 6)
-    size = _logged(ledger)
-    leaves.ahead(0, 1)
-    reading, release = _held_in_other_threads(monkeypatch)
-    extending = threading.Thread(target=leaves.extend, args=(size, 2))
-    extending.start()
-    assert reading.wait(10)
-    threading.Timer(0.2, release.set).start()
-    leaves.ahead(3, size)  # a new start (a batch anchored elsewhere): waits, then starts anew
-    extending.join(10)
-    assert leaves.take(3, size) == _at_close(ledger, 3, size)
 
 
 def test_entries_the_hashing_has_not_reached_are_behind(
