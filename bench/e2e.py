@@ -20,6 +20,7 @@ reported for each phase.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import concurrent.futures
 import json
 import os
@@ -39,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import UnknownTopicOrPartitionError
 
 from anchors.anvil import dev_account
 from ledger.client import CommandSigner, LedgerClient
@@ -48,6 +51,7 @@ from ledger.settings import read_secrets
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_PORT = 25432
+BROKER = "127.0.0.1:29092"
 CLIENTS = 8
 
 
@@ -58,24 +62,56 @@ def _free_port() -> int:
         return port
 
 
-def _deploy(service: str, action: str) -> int:
+def _deploy(service: str, action: str, env: dict[str, str] | None = None) -> int:
     """Run a deploy script's ``action`` (start, stop, status); its exit status."""
     script = str(ROOT / "deploy" / f"{service}.sh")
-    return subprocess.run(["bash", script, action], check=action != "status").returncode
+    environment = None if env is None else {**os.environ, **env}
+    return subprocess.run(
+        ["bash", script, action], check=action != "status", env=environment
+    ).returncode
 
 
 @contextmanager
-def services(names: tuple[str, ...]) -> Iterator[None]:
+def services(names: tuple[str, ...], chain_home: Path | None = None) -> Iterator[None]:
     """The deploy scripts' services running; those that were not running before are
-    stopped again at the end (a benchmark stops what it starts)."""
+    stopped again at the end (a benchmark stops what it starts). With ``chain_home``, an
+    Anvil started here keeps its chain there, not under .deploy: a new chain for the run, as
+    the embedded default's own node starts one (a chain kept from earlier runs costs the node
+    CPU: it writes its whole state out every second)."""
+    env = None if chain_home is None else {"CREDLEDGER_ANVIL_HOME": str(chain_home)}
     started = [name for name in names if _deploy(name, "status") != 0]
     try:
-        for name in names:
-            _deploy(name, "start")
+        for name in started:
+            _deploy(name, "start", env)
         yield
     finally:
         for name in reversed(started):
-            _deploy(name, "stop")
+            _deploy(name, "stop", env)
+
+
+@contextmanager
+def run_database(prefix: str) -> Iterator[str]:
+    """A database on deploy/'s PostgreSQL made for one run, and its name; at the end it is
+    dropped, and the broker's topic of the same name (``scale_out_environment``) deleted."""
+    database = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    psql = ["psql", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-qc"]
+    subprocess.run([*psql, f"CREATE DATABASE {database} OWNER credledger"], check=True)
+    try:
+        yield database
+    finally:
+        subprocess.run([*psql, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"], check=False)
+        asyncio.run(_delete_topic(f"{database}.events"))
+
+
+async def _delete_topic(topic: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=BROKER)
+    await admin.start()
+    try:
+        await admin.delete_topics([topic])
+    except UnknownTopicOrPartitionError:
+        pass
+    finally:
+        await admin.close()
 
 
 def scale_out_environment(database: str) -> dict[str, str]:
@@ -366,7 +402,10 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=1_000)
     parser.add_argument("--batch-age", type=float, default=2.0)
     args = parser.parse_args()
-    with services(("postgres", "kafka", "anvil")):
+    with (
+        tempfile.TemporaryDirectory() as chain,
+        services(("postgres", "kafka", "anvil"), Path(chain)),
+    ):
         results = _both(args.credentials, args.singles, args.batch_age)
     print(json.dumps(results, indent=2))
     _report(results, args.batch_age)
@@ -374,23 +413,17 @@ def main() -> None:
 
 def _both(credentials: int, singles: int, batch_age: float) -> dict[str, dict[str, Any]]:
     """Both deployments' results, one after the other, in a database made for the run."""
-    database = f"bench_{uuid.uuid4().hex[:10]}"
-    psql = ["psql", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-qc"]
-    subprocess.run([*psql, f"CREATE DATABASE {database} OWNER credledger"], check=True)
     common = {"CREDLEDGER_BATCH_AGE_SECONDS": str(batch_age)}
-    scale_out = {**common, **scale_out_environment(database)}
     results = {}
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            work = Path(tmp)
-            for name, env, workers in (("scale-out", scale_out, 2), ("embedded", common, 1)):
-                deployment = Deployment(name, env, workers, work)
-                try:
-                    results[name] = _run(deployment, credentials, singles)
-                finally:
-                    deployment.stop()
-    finally:
-        subprocess.run([*psql, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"], check=False)
+    with run_database("bench") as database, tempfile.TemporaryDirectory() as tmp:
+        scale_out = {**common, **scale_out_environment(database)}
+        work = Path(tmp)
+        for name, env, workers in (("scale-out", scale_out, 2), ("embedded", common, 1)):
+            deployment = Deployment(name, env, workers, work)
+            try:
+                results[name] = _run(deployment, credentials, singles)
+            finally:
+                deployment.stop()
     return results
 
 

@@ -47,7 +47,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -60,6 +59,7 @@ from e2e import (
     Deployment,
     proc_number,
     process_table,
+    run_database,
     scale_out_environment,
     services,
 )
@@ -429,14 +429,11 @@ def keep_store(data_dir: Path, target: Path) -> None:
 
 def run_scale_out(credentials: int, clients: int, batch_age: float, work: Path) -> dict[str, Any]:
     """The run on the scale-out deployment, in a database and topic made for it (dropped)."""
-    database = f"million_{uuid.uuid4().hex[:10]}"
-    psql = ["psql", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-qc"]
-    with services(("postgres", "kafka", "anvil")):
-        subprocess.run([*psql, f"CREATE DATABASE {database} OWNER credledger"], check=True)
-        try:
-            return run(credentials, clients, batch_age, work, scale_out_environment(database))
-        finally:
-            subprocess.run([*psql, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"], check=False)
+    with (
+        services(("postgres", "kafka", "anvil"), work / "chain"),
+        run_database("million") as database,
+    ):
+        return run(credentials, clients, batch_age, work, scale_out_environment(database))
 
 
 def main() -> None:

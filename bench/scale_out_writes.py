@@ -23,19 +23,17 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import statistics
-import subprocess
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 from e2e import (
-    PG_PORT,
     CpuMeter,
     Deployment,
     ThreadClients,
     _content,
+    run_database,
     scale_out_environment,
     services,
 )
@@ -99,18 +97,12 @@ def run(
     requests: int, clients: int, idle: float, source: Path | None, name: str, work: Path
 ) -> tuple[dict[str, float], list[Run]]:
     """One deployment (from ``source``, else this checkout) on a fresh database, measured."""
-    database = f"bench_{uuid.uuid4().hex[:10]}"
-    psql = ["psql", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-qc"]
-    subprocess.run([*psql, f"CREATE DATABASE {database} OWNER credledger"], check=True)
-    try:
-        env = scale_out_environment(database)
-        deployment = Deployment(name, env, 2, work, source=source)
+    with run_database("bench") as database:
+        deployment = Deployment(name, scale_out_environment(database), 2, work, source=source)
         try:
             return _measure(deployment, requests, clients, idle)
         finally:
             deployment.stop()
-    finally:
-        subprocess.run([*psql, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"], check=False)
 
 
 def _report(label: str, measured: tuple[dict[str, float], list[Run]], clients: int) -> None:
@@ -129,7 +121,10 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=2)
     parser.add_argument("--against", type=Path, help="another checkout, run alternately")
     args = parser.parse_args()
-    with services(("postgres", "kafka", "anvil")), tempfile.TemporaryDirectory() as tmp:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        services(("postgres", "kafka", "anvil"), Path(tmp) / "chain"),
+    ):
         if args.against is None:
             _report(
                 "this",

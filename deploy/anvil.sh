@@ -3,12 +3,13 @@
 # idempotently, on a loopback port, with its chain state kept under .deploy/anvil-node.
 #   deploy/anvil.sh start|stop|status
 # Environment: CREDLEDGER_ANVIL_PORT (default 28545), CREDLEDGER_ANVIL_CHAIN_ID (default 31337;
-# 11155111 makes Blockcerts documents name Sepolia).
+# 11155111 makes Blockcerts documents name Sepolia), CREDLEDGER_ANVIL_HOME (the directory of
+# the chain's state, log and pid file; default .deploy/anvil-node).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT="${CREDLEDGER_ANVIL_PORT:-28545}"
 CHAIN_ID="${CREDLEDGER_ANVIL_CHAIN_ID:-31337}"
-HOME_DIR="$PWD/.deploy/anvil-node"
+HOME_DIR="${CREDLEDGER_ANVIL_HOME:-$PWD/.deploy/anvil-node}"
 PIDFILE="$HOME_DIR/anvil.pid"
 LOG="$HOME_DIR/anvil.log"
 # shellcheck source=deploy/service.sh
