@@ -24,7 +24,13 @@ and the broker since they started; and the disk bytes per credential of every st
 files, or PostgreSQL tables and the run's Kafka topic.
 
     .venv/bin/python bench/million.py [--credentials 1000000] [--clients 8] [--batch-age 2]
-        [--deployment embedded|scale-out] [--keep DIR]
+        [--deployment embedded|scale-out] [--keep DIR] [--warm-up N]
+
+``--warm-up N``: a whole run of N credentials first, through the same services (scale-out: the
+same PostgreSQL, broker and Anvil, in a database and topic of its own), not reported. A broker
+started for the run spends its first minute of load compiling its hot code (its JVM's JIT
+compilers took over a third of the broker's CPU in a 100,000 run); a deployment in service has
+done that long before.
 
 ``--keep DIR`` (embedded): the store is linked (or copied) into DIR once the deployment has
 stopped, to audit again later with ``credledger audit --data-dir DIR`` (without ``--rpc``: the
@@ -427,13 +433,35 @@ def keep_store(data_dir: Path, target: Path) -> None:
     shutil.copytree(data_dir, target, copy_function=link_or_copy)
 
 
-def run_scale_out(credentials: int, clients: int, batch_age: float, work: Path) -> dict[str, Any]:
-    """The run on the scale-out deployment, in a database and topic made for it (dropped)."""
-    with (
-        services(("postgres", "kafka", "anvil"), work / "chain"),
-        run_database("million") as database,
-    ):
-        return run(credentials, clients, batch_age, work, scale_out_environment(database))
+def run_scale_out(
+    credentials: int, clients: int, batch_age: float, work: Path, warm_up: int
+) -> dict[str, Any]:
+    """The run on the scale-out deployment, in a database and topic made for it (dropped);
+    ``warm_up`` credentials first through the same services, in a database and topic of their
+    own, not reported."""
+    with services(("postgres", "kafka", "anvil"), work / "chain"):
+        if warm_up:
+            with run_database("million") as database:
+                warm_run(warm_up, clients, batch_age, work, scale_out_environment(database))
+        with run_database("million") as database:
+            return run(credentials, clients, batch_age, work, scale_out_environment(database))
+
+
+def warm_run(
+    credentials: int,
+    clients: int,
+    batch_age: float,
+    work: Path,
+    scale_out: dict[str, str] | None = None,
+) -> None:
+    """A whole run whose figures are not kept: the Kafka broker's JVM compiles its hot code
+    in its first minute of load (a long-running broker has done so), and the operating
+    system's caches fill."""
+    print(f"warming up with {credentials} credentials (not reported) ...", file=sys.stderr)
+    warm = work / "warm-up"
+    warm.mkdir()
+    run(credentials, clients, batch_age, warm, scale_out)
+    shutil.rmtree(warm)
 
 
 def main() -> None:
@@ -443,14 +471,24 @@ def main() -> None:
     parser.add_argument("--batch-age", type=float, default=2.0)
     parser.add_argument("--deployment", choices=["embedded", "scale-out"], default="embedded")
     parser.add_argument("--keep", type=Path, help="embedded: keep the store in this new directory")
+    parser.add_argument(
+        "--warm-up",
+        type=int,
+        default=0,
+        help="first run this many credentials through the same deployment, not reported",
+    )
     args = parser.parse_args()
     if args.keep is not None and (args.deployment != "embedded" or args.keep.exists()):
         parser.error("--keep needs the embedded deployment and a directory that does not exist")
     with tempfile.TemporaryDirectory() as tmp:
         if args.deployment == "embedded":
+            if args.warm_up:
+                warm_run(args.warm_up, args.clients, args.batch_age, Path(tmp))
             result = run(args.credentials, args.clients, args.batch_age, Path(tmp), keep=args.keep)
         else:
-            result = run_scale_out(args.credentials, args.clients, args.batch_age, Path(tmp))
+            result = run_scale_out(
+                args.credentials, args.clients, args.batch_age, Path(tmp), args.warm_up
+            )
     print(json.dumps(result, indent=2))
     issue, anchored, audit = result["issue"], result["anchored"], result["audit"]
     print(
