@@ -32,7 +32,7 @@ from ledger.persistence.read_model import ReadModel
 from ledger.runtime.embedded import EmbeddedLedger
 from ledger.settings import ConfigurationError, Settings, create_secrets
 from tests.conftest import LEARNER, content, settled, wait_for
-from tests.e2e.cluster import service_up
+from tests.e2e.cluster import delete_topic, service_up
 
 ROOT = Path(__file__).resolve().parents[2]
 SASL_LISTENER = "127.0.0.1:29094"
@@ -46,10 +46,12 @@ def kafka() -> Iterator[str]:
 
 
 @pytest.fixture
-def kafka_settings(tmp_path: Path, database: Callable[[], dict[str, Any]], kafka: str) -> Settings:
+def kafka_settings(
+    tmp_path: Path, database: Callable[[], dict[str, Any]], kafka: str
+) -> Iterator[Settings]:
     create_secrets(tmp_path / "data")
     run = uuid.uuid4().hex[:8]
-    return Settings(
+    yield Settings(
         data_dir=tmp_path / "data",
         chain="in-process",
         transport="kafka",
@@ -60,6 +62,7 @@ def kafka_settings(tmp_path: Path, database: Callable[[], dict[str, Any]], kafka
         batch_age_seconds=0.3,
         **database(),
     )
+    delete_topic(f"credledger-test-{run}", kafka)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ workers and consumers as separate `credledger` processes, and the checks every r
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import os
 import signal
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import UnknownTopicOrPartitionError
 
 from anchors.anvil import dev_account
 from anchors.log import TransparencyLog
@@ -53,6 +56,23 @@ def service_up(service: str) -> Iterator[None]:
     finally:
         if not already:
             deploy(service, "stop")
+
+
+def delete_topic(topic: str, bootstrap: str = "127.0.0.1:29092") -> None:
+    """Delete a test's topic from the broker (its files go once the broker gets to it), so
+    that runs leave no topics behind on a broker kept between them."""
+
+    async def delete() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            await admin.delete_topics([topic])
+        except UnknownTopicOrPartitionError:
+            pass
+        finally:
+            await admin.close()
+
+    asyncio.run(delete())
 
 
 @dataclass
@@ -143,6 +163,7 @@ class Cluster:
     def close(self) -> None:
         self.stop()
         _admin_sql(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+        delete_topic(self.topic)
 
     def admin(self) -> LedgerClient:
         token = self.settings().admin_token_value()
