@@ -475,6 +475,9 @@ def event_store_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_USER": settings.postgres_user,
         "POSTGRES_PASSWORD": settings.postgres_password.get_secret_value(),
         "POSTGRES_POOL_SIZE": str(settings.postgres_pool_size),
+        # No connections beyond the pool (eventsourcing's default adds ten): a deployment's
+        # processes must fit the server's max_connections, and the setting says how many.
+        "POSTGRES_MAX_OVERFLOW": "0",
         "POSTGRES_LOCK_TIMEOUT": "10",
         "POSTGRES_CONNECT_TIMEOUT": str(settings.postgres_timeout_seconds),
     }

@@ -18,7 +18,7 @@ import pytest
 from anchors.postgres import ColumnTypes, copy_rows
 from ledger.application.storage import Storage, open_storage
 from ledger.persistence.personal_data import SealedBatch, SealedRecord
-from ledger.persistence.postgres import PostgresReadModel, conninfo
+from ledger.persistence.postgres import PostgresLedgerRecorder, PostgresReadModel, conninfo
 from ledger.persistence.read_model import ReadModel
 from ledger.settings import Settings
 from tests.conftest import STORE
@@ -40,6 +40,18 @@ def storage(settings: Settings) -> Iterator[Storage]:
     opened = open_storage(settings)
     try:
         yield opened
+    finally:
+        opened.close()
+
+
+def test_the_event_stores_pool_holds_no_more_than_the_configured_connections(
+    settings: Settings,
+) -> None:
+    opened = open_storage(settings.model_copy(update={"postgres_pool_size": 2}))
+    try:
+        recorder = opened.ledger.recorder
+        assert isinstance(recorder, PostgresLedgerRecorder)
+        assert recorder.datastore.pool.max_size == 2
     finally:
         opened.close()
 
