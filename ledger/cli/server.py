@@ -109,6 +109,7 @@ def serve(
     """
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
+    from ledger.runtime.connection_budget import warn_when_over
     from ledger.runtime.embedded import EmbeddedLedger
     from ledger.runtime.supervised import SupervisedLedger, consumers_apart
 
@@ -138,6 +139,7 @@ def serve(
         "log_config": None,
         "access_log": False,
     }
+    warn_when_over(settings, workers, no_consumers, consumers_apart(settings))
     if workers == 1 and not no_consumers and consumers_apart(settings):
         shared_metrics(settings)  # counted in both processes, summed at /metrics
         with SupervisedLedger(settings) as supervised:
