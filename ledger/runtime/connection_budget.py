@@ -33,8 +33,11 @@ def processes(settings: Settings, workers: int, no_consumers: bool, apart: bool)
 
 def connection_budget(settings: Settings, workers: int, no_consumers: bool, apart: bool) -> int:
     """The most connections the deployment's processes may hold at once."""
-    per_process = POOLS * settings.postgres_pool_size + LISTENERS
-    return processes(settings, workers, no_consumers, apart) * per_process
+    return processes(settings, workers, no_consumers, apart) * _per_process(settings)
+
+
+def _per_process(settings: Settings) -> int:
+    return POOLS * settings.postgres_pool_size + LISTENERS
 
 
 def server_allows(settings: Settings) -> int | None:
@@ -64,7 +67,8 @@ def warn_when_over(settings: Settings, workers: int, no_consumers: bool, apart: 
     """Log a warning when the deployment may hold more connections than the server accepts."""
     if settings.store != "postgres":
         return
-    budget = connection_budget(settings, workers, no_consumers, apart)
+    count = processes(settings, workers, no_consumers, apart)
+    budget = count * _per_process(settings)
     allowed = server_allows(settings)
     if allowed is not None and budget > allowed:
         log.warning(
@@ -73,7 +77,7 @@ def warn_when_over(settings: Settings, workers: int, no_consumers: bool, apart: 
             "the pool size or --workers, or raise the server's max_connections, and leave "
             "room for credledger audit and the other tools",
             budget,
-            processes(settings, workers, no_consumers, apart),
+            count,
             settings.postgres_pool_size,
             allowed,
         )
