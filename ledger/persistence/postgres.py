@@ -37,6 +37,7 @@ from ledger.persistence.personal_data import (
 )
 from ledger.persistence.read_model import Cursor as ReadModelCursor
 from ledger.persistence.read_model import ReadModel
+from ledger.persistence.recent_notifications import RemembersNotifications
 from ledger.persistence.wallet_sessions import SCHEMA as WALLET_SCHEMA
 from ledger.persistence.wallet_sessions import WalletSessions
 from ledger.settings import Settings
@@ -132,7 +133,7 @@ def reconnect_within(timeout: float) -> float:
     return 5 * timeout
 
 
-class PostgresLedgerRecorder(PostgresApplicationRecorder):
+class PostgresLedgerRecorder(RemembersNotifications, PostgresApplicationRecorder):
     """The application recorder, also storing sealed personal data with the events, and
     running whatever other ``statements`` belong with them in their transaction."""
 

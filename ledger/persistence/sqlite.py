@@ -42,6 +42,7 @@ from ledger.persistence.personal_data import (
     SealedBatch,
 )
 from ledger.persistence.read_model import Cursor, ReadModel
+from ledger.persistence.recent_notifications import RemembersNotifications
 from ledger.persistence.wal_checkpointer import BackgroundCheckpointer
 from ledger.persistence.wallet_sessions import SCHEMA as WALLET_SCHEMA
 from ledger.persistence.wallet_sessions import WalletSessions
@@ -82,7 +83,7 @@ EVENTS_CHECKPOINT_PAGES = 16_000
 EVENTS_PAGE_BYTES = 2_048
 
 
-class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
+class SQLiteLedgerRecorder(RemembersNotifications, SQLiteApplicationRecorder):
     """The application recorder, also storing sealed personal data with the events, and
     running whatever other ``statements`` belong with them in their transaction."""
 

@@ -31,6 +31,7 @@ from ledger.application.storage import Storage, open_storage
 from ledger.domain.errors import AnchoringKeyChanged
 from ledger.operations import metrics as counted
 from ledger.persistence.read_model import PositionNotices
+from ledger.persistence.recent_notifications import remember_recent_notifications
 from ledger.settings import ConfigurationError, Settings
 
 
@@ -146,6 +147,9 @@ class EmbeddedLedger:
         if settings.transport == "kafka":
             client_options(settings)  # an incomplete security setting stops the start here
         self.storage: Storage = open_storage(settings)
+        # The anchoring reads again, to build their documents, the events the relay or the
+        # log's follower has just read in this process: from memory.
+        remember_recent_notifications(self.storage.ledger)
         self.relay: KafkaRelay | None = None
         self._kafka_followers: list[KafkaFollower] = []
         self.projector = ReadModelProjector(
