@@ -73,6 +73,8 @@ class DocumentLeaves:
         self._through = 0  # entries before this index are prepared
         # (log index, source, the future of its chunk's hashes, its place in the chunk)
         self._prepared: list[tuple[int, DocumentSource, Future[list[bytes]], int]] = []
+        # The vault's count of erasures before the oldest prepared source was read (see take).
+        self._erasures_before: int | None = None
 
     def ahead(self, start: int, end: int, most: int | None = None) -> None:
         """Prepare the documents of entries ``start`` to ``end`` not prepared yet (at most
@@ -87,9 +89,15 @@ class DocumentLeaves:
         batch = [item[1:] for item in self._prepared if item[0] < end]
         self._prepared = [item for item in self._prepared if item[0] >= end]
         self._start = end
-        # Erased since it was prepared: the batch gets no leaf for it.
-        held = self.ledger.vault.held([source.commitment for source, _, _ in batch])
-        kept = [item for item in batch if item[0].commitment in held]
+        # Erased since it was prepared: the batch gets no leaf for it. The vault is asked
+        # which it still holds only if its count of erasures moved since the sources were read.
+        before = self._erasures_before
+        if not self._prepared:
+            self._erasures_before = None
+        kept = batch
+        if before is None or self.ledger.vault.erasures() != before:
+            held = self.ledger.vault.held([source.commitment for source, _, _ in batch])
+            kept = [item for item in batch if item[0].commitment in held]
         return place_documents([s for s, _, _ in kept], [self._result(*item) for item in kept])
 
     def waiting(self) -> int:
@@ -115,8 +123,13 @@ class DocumentLeaves:
     def _prepare(self, start: int, end: int) -> None:
         if self._start != start:
             self._start, self._through, self._prepared = start, start, []
+            self._erasures_before = None
         if end <= self._through:
             return
+        if not self._prepared or self._erasures_before is None:
+            # Read before the sources: a count that only grows, so the one read before the
+            # oldest prepared source still tells of every erasure since any was read.
+            self._erasures_before = self.ledger.vault.erasures()
         positions = self.log.store.positions(self._through, end)
         sources = document_sources(self.ledger, positions, self.public_url)
         for first in range(0, len(sources), CHUNK):

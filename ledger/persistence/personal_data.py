@@ -285,6 +285,12 @@ class PersonalDataVault(ABC):
         """Which of ``commitments`` the vault still holds data for (not erased)."""
         return set(self._load(commitments))
 
+    @abstractmethod
+    def erasures(self) -> int:
+        """How many deletions of personal data the vault has seen so far (a count that only
+        grows): whoever reads the same count before and after reading records knows that
+        none of them was erased in between."""
+
     def learner_of(self, commitment: str) -> str | None:
         """The learner reference behind ``commitment``, if its data is still held."""
         found = self._load([commitment]).get(commitment)

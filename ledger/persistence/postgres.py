@@ -118,6 +118,19 @@ _VAULT_SCHEMA = (
     f" RAISE EXCEPTION '{ISSUER_MOVED.replace(chr(39), chr(39) * 2)}'"
     " USING ERRCODE = 'integrity_constraint_violation';"
     " END IF; END LOOP; END $$",
+    # How many deletions of personal data there have been, however made (an erasure, an
+    # upgrade): a reader that saw the same count before and after knows nothing it read was
+    # erased in between (see PersonalDataVault.erasures).
+    "CREATE TABLE IF NOT EXISTS vault_erasures ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1), erasures BIGINT NOT NULL)",
+    "INSERT INTO vault_erasures VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
+    "CREATE OR REPLACE FUNCTION credledger_count_erasure() RETURNS TRIGGER LANGUAGE plpgsql"
+    " AS $$ BEGIN UPDATE vault_erasures SET erasures = erasures + 1; RETURN NULL; END $$",
+    # Made once: creating a trigger locks the table against the writes of running workers.
+    "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'personal_data_erased'"
+    " AND tgrelid = 'personal_data'::regclass) THEN"
+    " CREATE TRIGGER personal_data_erased AFTER DELETE ON personal_data"
+    " FOR EACH STATEMENT EXECUTE FUNCTION credledger_count_erasure(); END IF; END $$",
     # Signed reads already answered, kept while they are fresh, so each is answered once.
     "CREATE TABLE IF NOT EXISTS spent_reads (nonce TEXT PRIMARY KEY, expires DOUBLE PRECISION"
     " NOT NULL)",
@@ -275,6 +288,12 @@ class PostgresVault(PersonalDataVault):
                 (commitments,),
             )
             return {row["commitment"] for row in c.fetchall()}
+
+    def erasures(self) -> int:
+        with self._datastore.transaction(commit=False) as c:
+            c.execute("SELECT erasures FROM vault_erasures WHERE id = 1")
+            row = c.fetchone()
+        return int(row["erasures"]) if row else 0
 
     def _load(self, commitments: list[str]) -> dict[str, tuple[str, bytes, bytes]]:
         with self._datastore.transaction(commit=False) as c:

@@ -56,6 +56,13 @@ _VAULT_SCHEMA = (
     " commitment TEXT PRIMARY KEY, credential_id TEXT NOT NULL,"
     " learner_ref TEXT NOT NULL, ciphertext BLOB NOT NULL, wrapped_key BLOB NOT NULL)",
     "CREATE INDEX IF NOT EXISTS personal_data_by_learner ON personal_data (learner_ref)",
+    # How many records of personal data have been deleted, however (see
+    # PersonalDataVault.erasures).
+    "CREATE TABLE IF NOT EXISTS vault_erasures ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1), erasures INTEGER NOT NULL)",
+    "INSERT INTO vault_erasures VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
+    "CREATE TRIGGER IF NOT EXISTS personal_data_erased AFTER DELETE ON personal_data"
+    " BEGIN UPDATE vault_erasures SET erasures = erasures + 1; END",
     # Signed reads already answered, kept while they are fresh, so each is answered once.
     "CREATE TABLE IF NOT EXISTS spent_reads (nonce TEXT PRIMARY KEY, expires DOUBLE PRECISION"
     " NOT NULL)",
@@ -252,6 +259,12 @@ class SQLiteVault(PersonalDataVault):
         self.forget([learner_ref])
         with self._datastore.transaction(commit=True) as c:
             c.execute("DELETE FROM personal_data WHERE learner_ref = ?", (learner_ref,))
+
+    def erasures(self) -> int:
+        with self._datastore.transaction(commit=False) as c:
+            c.execute("SELECT erasures FROM vault_erasures WHERE id = 1")
+            row = c.fetchone()
+        return int(row["erasures"]) if row else 0
 
     def spend_read(self, nonce: str, now: float, expires: float) -> bool:
         with self._datastore.transaction(commit=True) as c:

@@ -144,6 +144,38 @@ def test_a_learner_erased_after_preparation_gets_no_leaf(
     assert (leaf_hashes, documents) == _at_close(ledger, 0, size)
 
 
+def test_a_learner_erased_between_two_preparations_of_a_batch_gets_no_leaf(
+    ledger: RunningLedger, issuer: RegisteredIssuer, leaves: DocumentLeaves
+) -> None:
+    ids = _issue_several(ledger, issuer, 2)
+    leaves.ahead(0, _logged(ledger))
+    ledger.public.erase(issuer.signer.erase(ids[0], 1))
+    _issue_several(ledger, issuer, 2)
+    size = _logged(ledger)
+    leaves.ahead(0, size)
+    leaf_hashes, documents = leaves.take(0, size)
+    assert ids[0] not in [d["credential_id"] for d in documents]
+    assert (leaf_hashes, documents) == _at_close(ledger, 0, size)
+
+
+def test_a_batch_nothing_was_erased_from_since_preparation_asks_the_vault_nothing_more(
+    ledger: RunningLedger,
+    issuer: RegisteredIssuer,
+    leaves: DocumentLeaves,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _issue_several(ledger, issuer, 3)
+    size = _logged(ledger)
+    leaves.ahead(0, size)
+    expected = _at_close(ledger, 0, size)
+
+    def asked(commitments: list[str]) -> set[str]:
+        raise AssertionError("the vault was asked which records it holds")
+
+    monkeypatch.setattr(ledger.embedded.storage.vault, "held", asked)
+    assert leaves.take(0, size) == expected
+
+
 def test_a_killed_hashing_process_costs_nothing_but_time(
     ledger: RunningLedger, issuer: RegisteredIssuer, leaves: DocumentLeaves
 ) -> None:

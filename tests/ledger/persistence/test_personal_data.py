@@ -179,6 +179,26 @@ def test_the_vault_holds_a_learners_data_until_it_is_erased(
     assert storage.vault.held(commitments) == {commitments[0]}
 
 
+def test_an_erasure_moves_the_vaults_count_of_erasures(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    credential_id = issue(ledger, issuer)
+    vault = ledger.embedded.storage.vault
+    before = vault.erasures()
+    erase(ledger, issuer, credential_id)
+    assert vault.erasures() > before
+
+
+def test_a_write_leaves_the_vaults_count_of_erasures(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    erase(ledger, issuer, issue(ledger, issuer))
+    vault = ledger.embedded.storage.vault
+    before = vault.erasures()
+    issue(ledger, issuer, learner={**LEARNER, "identifier": "another-learner"})
+    assert vault.erasures() == before
+
+
 def test_erasure_covers_all_of_the_learners_credentials_from_that_issuer(
     ledger: RunningLedger, issuer: RegisteredIssuer, other_issuer: RegisteredIssuer
 ) -> None:

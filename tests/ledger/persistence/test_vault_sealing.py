@@ -36,6 +36,9 @@ class MemoryVault(PersonalDataVault):
     def erase(self, learner_ref: str) -> None:
         raise NotImplementedError
 
+    def erasures(self) -> int:
+        raise NotImplementedError
+
     def spend_read(self, nonce: str, now: float, expires: float) -> bool:
         raise NotImplementedError
 
