@@ -11,10 +11,16 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any, cast
 
 import psycopg
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import (
+    InterfaceError,
+    Notification,
+    OperationalError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.utils import retry
 from psycopg import Cursor
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
 
@@ -146,7 +152,57 @@ def reconnect_within(timeout: float) -> float:
     return 5 * timeout
 
 
-class PostgresLedgerRecorder(RemembersNotifications, PostgresApplicationRecorder):
+class _BinaryNotificationReads(PostgresApplicationRecorder):
+    """The log read onwards from a position (the relay's read, and the followers') in
+    PostgreSQL's binary format: each event's state arrives as it is stored, where the text
+    format had the server write it out as hex, twice its size, and the client decode it."""
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        self._select_after = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state"
+            " FROM {schema}.{table} WHERE notification_id > %s"
+            " ORDER BY notification_id LIMIT %s"
+        ).format(schema=Identifier(datastore.schema), table=Identifier(self.events_table_name))
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        found: Sequence[Notification]
+        if start is None or inclusive_of_start or stop is not None or topics:
+            found = super().select_notifications(
+                start, limit, stop, topics, inclusive_of_start=inclusive_of_start
+            )
+        else:
+            found = self._notifications_after(start, limit)
+        return found
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _notifications_after(self, start: int, limit: int) -> list[Notification]:
+        with (
+            self.datastore.get_connection() as connection,
+            connection.cursor(row_factory=tuple_row) as cursor,
+        ):
+            cursor.execute(self._select_after, (start, limit), prepare=True, binary=True)
+            return [
+                Notification(
+                    id=position,
+                    originator_id=originator_id,
+                    originator_version=version,
+                    topic=topic,
+                    state=state,
+                )
+                for position, originator_id, version, topic, state in cursor.fetchall()
+            ]
+
+
+class PostgresLedgerRecorder(RemembersNotifications, _BinaryNotificationReads):
     """The application recorder, also storing sealed personal data with the events, and
     running whatever other ``statements`` belong with them in their transaction."""
 

@@ -5,15 +5,17 @@ switched when it is opened. Lookups of many keys at once use the tables' indexes
 PostgreSQL has statistics of them (a table that grows fast has none for up to a minute): a
 plan left to the statistics scanned whole tables. Runs of rows are written with COPY in
 binary, which reads back exactly as written, or writes nothing; a bulk write's personal data
-goes in one statement."""
+goes in one statement; the log read onwards from a position comes in binary."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import psycopg
 import pytest
+from eventsourcing.persistence import Notification
+from eventsourcing.postgres import PostgresApplicationRecorder
 
 from anchors.postgres import ColumnTypes, copy_rows
 from ledger.application.storage import Storage, open_storage
@@ -54,6 +56,20 @@ def test_the_event_stores_pool_holds_no_more_than_the_configured_connections(
         assert recorder.datastore.pool.max_size == 2
     finally:
         opened.close()
+
+
+def test_the_log_read_onwards_in_binary_is_the_librarys_read(storage: Storage) -> None:
+    issue_to(storage, [f"learner-{n}" for n in range(5)])
+    recorder = storage.ledger.recorder
+    library = PostgresApplicationRecorder.select_notifications
+
+    def fields(found: Sequence[Notification]) -> list[tuple[Any, ...]]:
+        return [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in found]
+
+    onwards = recorder.select_notifications(start=2, limit=4, inclusive_of_start=False)
+    assert fields(onwards) == fields(library(recorder, start=2, limit=4, inclusive_of_start=False))
+    assert [n.id for n in onwards] == [3, 4, 5, 6]
+    assert all(type(n.state) is bytes for n in onwards)
 
 
 def _without_statistics(database: str, table: str, rows: str) -> None:
