@@ -149,7 +149,7 @@ class EmbeddedLedger:
         self.storage: Storage = open_storage(settings)
         # The anchoring reads again, to build their documents, the events the relay or the
         # log's follower has just read in this process: from memory.
-        remember_recent_notifications(self.storage.ledger)
+        self.recent_notifications = remember_recent_notifications(self.storage.ledger)
         self.relay: KafkaRelay | None = None
         self._kafka_followers: list[KafkaFollower] = []
         self.projector = ReadModelProjector(

@@ -22,7 +22,15 @@ from ledger.formats.blockcerts.anchor_batches import (
 )
 from ledger.formats.blockcerts.document import credential_document
 from ledger.settings import MAX_BATCH_SIZE, Settings, create_secrets
-from tests.conftest import LEARNER, RegisteredIssuer, RunningLedger, content, issue, wait_for
+from tests.conftest import (
+    LEARNER,
+    RegisteredIssuer,
+    RunningLedger,
+    anchored_everything,
+    content,
+    issue,
+    wait_for,
+)
 
 
 @pytest.fixture
@@ -174,6 +182,17 @@ def test_a_batch_nothing_was_erased_from_since_preparation_asks_the_vault_nothin
 
     monkeypatch.setattr(ledger.embedded.storage.vault, "held", asked)
     assert leaves.take(0, size) == expected
+
+
+def test_the_process_keeping_the_log_builds_documents_from_the_log_it_read(
+    ledger: RunningLedger, issuer: RegisteredIssuer
+) -> None:
+    _issue_several(ledger, issuer, 3)
+    _logged(ledger)
+    ledger.embedded.log_consumer.close_batch()
+    wait_for(lambda: anchored_everything(ledger))
+    window = ledger.embedded.recent_notifications
+    assert window is not None and window.answered > 0
 
 
 def test_a_killed_hashing_process_costs_nothing_but_time(
