@@ -73,7 +73,8 @@ class DocumentLeaves:
         self._through = 0  # entries before this index are prepared
         # (log index, source, the future of its chunk's hashes, its place in the chunk)
         self._prepared: list[tuple[int, DocumentSource, Future[list[bytes]], int]] = []
-        # The vault's count of erasures before the oldest prepared source was read (see take).
+        # The vault's count of erasures before the oldest prepared source was read (see take;
+        # None before any was).
         self._erasures_before: int | None = None
 
     def ahead(self, start: int, end: int, most: int | None = None) -> None:
@@ -92,8 +93,6 @@ class DocumentLeaves:
         # Erased since it was prepared: the batch gets no leaf for it. The vault is asked
         # which it still holds only if its count of erasures moved since the sources were read.
         before = self._erasures_before
-        if not self._prepared:
-            self._erasures_before = None
         kept = batch
         if before is None or self.ledger.vault.erasures() != before:
             held = self.ledger.vault.held([source.commitment for source, _, _ in batch])
@@ -123,10 +122,9 @@ class DocumentLeaves:
     def _prepare(self, start: int, end: int) -> None:
         if self._start != start:
             self._start, self._through, self._prepared = start, start, []
-            self._erasures_before = None
         if end <= self._through:
             return
-        if not self._prepared or self._erasures_before is None:
+        if not self._prepared:
             # Read before the sources: a count that only grows, so the one read before the
             # oldest prepared source still tells of every erasure since any was read.
             self._erasures_before = self.ledger.vault.erasures()

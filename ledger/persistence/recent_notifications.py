@@ -34,7 +34,7 @@ class RecentNotifications:
         self._start = 0
         self._end = 0
         self._lock = threading.Lock()
-        self.answered = 0  # ranges answered from the window (for the benchmarks' reports)
+        self.answered = 0  # ranges answered from the window (what tests and diagnostics ask)
 
     def remember(self, after: int, notifications: Sequence[Notification]) -> None:
         """Keep ``notifications``, a complete read of the log after position ``after``. A
