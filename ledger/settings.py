@@ -47,7 +47,10 @@ class Settings(BaseSettings):
     store: Literal["sqlite", "postgres"] = Field(
         default="sqlite", description="Storage backend for the event store and read model."
     )
-    postgres_host: str = Field(default="127.0.0.1", description="PostgreSQL host.")
+    postgres_host: str = Field(
+        default="127.0.0.1",
+        description="PostgreSQL host, or the directory of its Unix socket (an absolute path).",
+    )
     postgres_port: int = Field(default=5432, description="PostgreSQL port.")
     postgres_dbname: str = Field(default="credledger", description="PostgreSQL database.")
     postgres_user: str = Field(default="credledger", description="PostgreSQL user.")

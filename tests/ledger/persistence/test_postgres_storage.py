@@ -5,7 +5,8 @@ switched when it is opened. Lookups of many keys at once use the tables' indexes
 PostgreSQL has statistics of them (a table that grows fast has none for up to a minute): a
 plan left to the statistics scanned whole tables. Runs of rows are written with COPY in
 binary, which reads back exactly as written, or writes nothing; a bulk write's personal data
-goes in one statement; the log read onwards from a position comes in binary."""
+goes in one statement; the log read onwards from a position comes in binary. The server may
+be reached through its Unix socket, as processes on its machine reach it."""
 
 from __future__ import annotations
 
@@ -54,6 +55,24 @@ def test_the_event_stores_pool_holds_no_more_than_the_configured_connections(
         recorder = opened.ledger.recorder
         assert isinstance(recorder, PostgresLedgerRecorder)
         assert recorder.datastore.pool.max_size == 2
+    finally:
+        opened.close()
+
+
+def test_a_store_reached_through_the_servers_unix_socket_keeps_what_it_is_given(
+    settings: Settings,
+) -> None:
+    # deploy/postgres.sh's cluster keeps its socket in /tmp (tests/run.sh starts it).
+    opened = open_storage(settings.model_copy(update={"postgres_host": "/tmp"}))
+    try:
+        issue_to(opened, ["learner-1", "learner-2"])
+        recorder = opened.ledger.recorder
+        assert isinstance(recorder, PostgresLedgerRecorder)
+        with recorder.datastore.pool.connection() as connection:
+            # The server has no address on a connection through its socket.
+            found = connection.execute("SELECT inet_server_addr() AS address").fetchone()
+            assert found == {"address": None}
+        assert len(recorder.select_notifications(start=1, limit=10)) == 3
     finally:
         opened.close()
 
