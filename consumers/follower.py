@@ -7,6 +7,8 @@ from typing import Any, Protocol
 
 from eventsourcing.application import Application
 
+from ledger.persistence.recent_notifications import RecentNotifications
+
 
 @dataclass(frozen=True)
 class StoredEvent:
@@ -57,3 +59,22 @@ class NotificationFollower:
     def head(self) -> int:
         """The position of the newest stored event (0 when empty)."""
         return self._recorder.max_notification_id() or 0
+
+
+class RelayedFollower(NotificationFollower):
+    """Follows what the process's Kafka relay read from the store (its recorder's window),
+    in the store's order; where the window does not hold the position (a restart, a consumer
+    far behind), the store is read."""
+
+    def __init__(
+        self, application: Application[Any], window: RecentNotifications, batch_size: int = 500
+    ) -> None:
+        super().__init__(application, batch_size)
+        self._window = window
+
+    def after(self, position: int) -> list[StoredEvent]:
+        """The next batch after ``position``: the relay's read where the window holds it."""
+        notifications = self._window.onwards(position, self.batch_size)
+        if notifications is None:
+            return super().after(position)
+        return [StoredEvent(n.id, self._mapper.to_domain_event(n)) for n in notifications]

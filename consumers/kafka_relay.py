@@ -11,6 +11,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -72,8 +73,10 @@ class KafkaRelay:
         settings: Settings,
         batch_size: int = 500,
         notices: EventNotices | None = None,
+        on_published: Callable[[], None] | None = None,
     ) -> None:
         self._recorder = application.recorder
+        self._on_published = on_published
         self._notices = notices
         self._listen_again_at = 0.0
         # How far this relay has published, as it last moved its tracked position there: read
@@ -141,6 +144,8 @@ class KafkaRelay:
         except PositionMoved:
             log.info("another relay published up to here first")
             self._published = None
+        if self._on_published is not None:
+            self._on_published()
         return len(messages)
 
     def run(self, stop: threading.Event, wake: threading.Event, interval: float = 0.01) -> None:

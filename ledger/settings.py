@@ -152,9 +152,6 @@ class Settings(BaseSettings):
     kafka_replication_factor: int = Field(
         default=1, ge=1, description="Replicas of the events topic (3 in production)."
     )
-    kafka_log_group: str = Field(
-        default="credledger-log", description="Consumer group of the log-and-anchor consumer."
-    )
     kafka_projector_group: str = Field(
         default="credledger-read-model", description="Consumer group of the read-model projector."
     )

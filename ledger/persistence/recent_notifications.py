@@ -77,6 +77,16 @@ class RecentNotifications:
             self.answered += 1
             return found
 
+    def onwards(self, after: int, limit: int) -> list[Notification] | None:
+        """Up to ``limit`` notifications after position ``after``, as the window holds them
+        (none when ``after`` is its end); None unless the window holds ``after`` itself."""
+        with self._lock:
+            if not self._kept or not (self._start <= after <= self._end):
+                return None
+            at = bisect.bisect_right(self._kept, after, key=_id)
+            self.answered += 1
+            return self._kept[at : at + limit]
+
 
 def _id(notification: Notification) -> int:
     return notification.id

@@ -19,7 +19,7 @@ from anchors.merkle import VerificationError
 from anchors.tlog_witness import WitnessClient
 from anchors.witness import verify_possession
 from consumers.anchor_consumer import AnchorConsumer, ChainConnection, connect_chain
-from consumers.follower import Follower, NotificationFollower
+from consumers.follower import Follower, NotificationFollower, RelayedFollower
 from consumers.kafka_connection import client_options
 from consumers.kafka_follower import KafkaFollower
 from consumers.kafka_relay import RELAY, KafkaRelay
@@ -158,7 +158,7 @@ class EmbeddedLedger:
         self.signer = NoteSigner.from_seed(settings.log_origin_value(), settings.log_key_seed())
         self.witnesses = trusted_witnesses(settings)
         self.log_consumer = LogConsumer(
-            self._follower(settings.kafka_log_group),
+            self._log_follower(),
             self.storage.log,
             self.signer,
             settings.log_origin_value(),
@@ -199,6 +199,7 @@ class EmbeddedLedger:
                 self.storage.read_model,
                 settings,
                 notices=self.storage.event_notices(),
+                on_published=self._wake_log.set,
             )
         # Through Kafka, a consumer's poll itself waits for new messages: no pause between.
         pause = 0.0 if self.relay is not None else None
@@ -208,7 +209,7 @@ class EmbeddedLedger:
         self._threads = [
             self._thread(
                 "log-consumer",
-                functools.partial(self.log_consumer.run, interval=pause),
+                self.log_consumer.run,
                 self._wake_log,
             ),
             self._thread("anchor-consumer", self.anchor_consumer.run, self._wake_anchor),
@@ -226,6 +227,12 @@ class EmbeddedLedger:
             self._threads.append(
                 self._thread("witness-submitter", self.witness_submitter.run, threading.Event())
             )
+
+    def _log_follower(self) -> Follower:
+        """The log's transport: through Kafka, what the relay beside it read from the store."""
+        if self.settings.transport == "kafka" and self.recent_notifications is not None:
+            return RelayedFollower(self.storage.ledger, self.recent_notifications)
+        return NotificationFollower(self.storage.ledger)
 
     def _follower(self, group_id: str) -> Follower:
         """The transport a consumer reads the store's events through."""

@@ -107,7 +107,6 @@ class Cluster:
             "CREDLEDGER_POSTGRES_PASSWORD": "credledger",
             "CREDLEDGER_TRANSPORT": "kafka",
             "CREDLEDGER_KAFKA_TOPIC": self.topic,
-            "CREDLEDGER_KAFKA_LOG_GROUP": f"{self.topic}-log",
             "CREDLEDGER_KAFKA_PROJECTOR_GROUP": f"{self.topic}-read-model",
             "CREDLEDGER_CHAIN": "rpc",
             "CREDLEDGER_CHAIN_RPC_URL": f"http://127.0.0.1:{ANVIL_PORT}",

@@ -93,6 +93,34 @@ def test_the_window_keeps_only_its_capacity_of_the_newest() -> None:
     assert ids(window.between(7, 10, ())) == [7, 8, 9, 10]
 
 
+def test_a_read_onwards_from_inside_the_window_is_answered_up_to_its_limit() -> None:
+    window = RecentNotifications()
+    window.remember(10, [notification(p) for p in range(11, 21)])
+    assert ids(window.onwards(10, 3)) == [11, 12, 13]
+    assert ids(window.onwards(17, 500)) == [18, 19, 20]
+
+
+def test_a_read_onwards_from_the_windows_end_finds_nothing_newer() -> None:
+    window = RecentNotifications()
+    window.remember(10, [notification(p) for p in range(11, 21)])
+    assert window.onwards(20, 500) == []
+
+
+def test_a_read_onwards_from_outside_the_window_is_not_answered() -> None:
+    window = RecentNotifications()
+    assert window.onwards(0, 500) is None
+    window.remember(10, [notification(p) for p in range(11, 21)])
+    assert window.onwards(9, 500) is None
+    assert window.onwards(21, 500) is None
+
+
+def test_a_read_onwards_skips_the_gaps_the_log_has() -> None:
+    window = RecentNotifications()
+    window.remember(0, [notification(p) for p in (1, 2, 4, 5)])
+    assert ids(window.onwards(2, 500)) == [4, 5]
+    assert ids(window.onwards(3, 500)) == [4, 5]
+
+
 @pytest.fixture
 def two_openings(
     settings: Settings,
