@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -106,6 +107,9 @@ STATUS_LIST_FILL = STATUS_LIST_SIZE // 2
 PROBE_WINDOW = 4
 # Places asked about in one statement (well under either backend's limit on parameters).
 _PROBED_AT_ONCE = 500
+# Status lists a projector keeps in memory at most (16 KiB each): thousands of issuers' current
+# lists; one let go is read again when next needed.
+KEPT_LISTS = 2048
 
 # Table name and key columns, in the order the digest reads them.
 # Rows read at a time while digesting the read model.
@@ -292,26 +296,46 @@ class _StatusProbes:
 
 
 class KeptPlaces:
-    """Every status-list place taken, kept by a read model's only writer between its
-    transactions (an auditor's replay): each list is read whole once, in one statement, and
-    asked in memory from then on, a bit a place. A model anything else writes cannot keep
-    them: another projector's placements would not be in the bits."""
+    """Every status-list place taken, kept by a projector between its transactions: each list
+    is read whole once, in one statement, and asked in memory from then on, a bit a place (16
+    KiB a list; the least recently used are let go beyond ``capacity``).
 
-    def __init__(self, taken_in_list: _TakenInList) -> None:
+    Sound while every transaction that writes the model moves its tracked position by
+    compare-and-set (:meth:`ReadModel.transaction`): another projector's commit fails this
+    projector's next compare-and-set, and a transaction that fails forgets every list, so the
+    bits never hold a place of an uncommitted transaction nor miss one committed."""
+
+    def __init__(self, taken_in_list: _TakenInList, capacity: int) -> None:
         self._taken_in_list = taken_in_list
-        self._lists: dict[tuple[str, int], bytearray] = {}
+        self._capacity = capacity
+        self._lists: OrderedDict[tuple[str, int], bytearray] = OrderedDict()
         # The transaction's cursor, which a list not read yet is read through.
-        self.cursor: Cursor | None = None
+        self._cursor: Cursor | None = None
+
+    def begin(self, cursor: Cursor) -> None:
+        """A transaction begins on ``cursor``: lists beyond the capacity are let go now, never
+        during a transaction (its places are written at its end, so a list read again in
+        the middle of it would not show them)."""
+        self._cursor = cursor
+        while len(self._lists) > self._capacity:
+            self._lists.popitem(last=False)
 
     def _bits(self, issuer_id: str, list_no: int) -> bytearray:
-        bits = self._lists.get((issuer_id, list_no))
+        key = (issuer_id, list_no)
+        bits = self._lists.get(key)
         if bits is None:
-            assert self.cursor is not None, "places are asked inside a transaction"
+            assert self._cursor is not None, "places are asked inside a transaction"
             bits = bytearray((STATUS_LIST_SIZE + 7) // 8)
-            for index in self._taken_in_list(self.cursor, issuer_id, list_no):
+            for index in self._taken_in_list(self._cursor, issuer_id, list_no):
                 bits[index >> 3] |= 1 << (index & 7)
-            self._lists[(issuer_id, list_no)] = bits
+            self._lists[key] = bits
+        else:
+            self._lists.move_to_end(key)
         return bits
+
+    def forget(self) -> None:
+        """Let go of every list (what a failed transaction took is not taken)."""
+        self._lists.clear()
 
     def taken(self, issuer_id: str, list_no: int, index: int) -> bool:
         return bool(self._bits(issuer_id, list_no)[index >> 3] & (1 << (index & 7)))
@@ -842,9 +866,10 @@ class ReadModel(ABC):
         return [int(row[0]) for row in cursor.fetchall()]
 
     def keep_places(self) -> None:
-        """Keep the status lists' taken places in memory between transactions: only for a
-        model no other projector writes (an auditor's replay)."""
-        self._kept_places = KeptPlaces(self._taken_in_list)
+        """Keep the status lists' taken places in memory between this model's transactions
+        (see :class:`KeptPlaces`): its projector then asks the store about none, and a list
+        is read whole when first needed (a few milliseconds)."""
+        self._kept_places = KeptPlaces(self._taken_in_list, KEPT_LISTS)
 
     def close(self) -> None:  # noqa: B027 (a hook: only pooled backends need it)
         """Release the backend's connections (nothing to do where there is no pool)."""
@@ -941,7 +966,7 @@ class ReadModel(ABC):
                 if c.rowcount != 1:
                     raise PositionMoved(f"the read model is no longer at position {from_position}")
                 if self._kept_places is not None:
-                    self._kept_places.cursor = c
+                    self._kept_places.begin(c)
                 writer = ReadModelWriter(
                     c, self._sql, self._taken_among, self._insert_rows, self._kept_places
                 )
@@ -951,7 +976,7 @@ class ReadModel(ABC):
         except BaseException:
             if self._kept_places is not None:
                 # What the bits learnt in a transaction that was not committed is not so.
-                self._kept_places = KeptPlaces(self._taken_in_list)
+                self._kept_places.forget()
             raise
 
     def credential(self, credential_id: str) -> dict[str, Any] | None:

@@ -152,6 +152,8 @@ class EmbeddedLedger:
         self.recent_notifications = remember_recent_notifications(self.storage.ledger)
         self.relay: KafkaRelay | None = None
         self._kafka_followers: list[KafkaFollower] = []
+        if project:
+            self.storage.read_model.keep_places()
         self.projector = ReadModelProjector(
             self._follower(settings.kafka_projector_group), self.storage.read_model
         )

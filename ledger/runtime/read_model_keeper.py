@@ -61,6 +61,7 @@ def keep_read_model(
 
             kafka = KafkaFollower(storage.ledger, settings, settings.kafka_projector_group).start()
         follower = kafka or NotificationFollower(storage.ledger)
+        storage.read_model.keep_places()
         projector = ReadModelProjector(follower, storage.read_model)
         heap.settle()
         # Through Kafka the follower's poll waits for new events: no pause between catch-ups

@@ -109,6 +109,63 @@ def test_a_projector_continues_where_another_moved_the_model_since_its_last_catc
     assert model.digest() == ledger.embedded.storage.read_model.digest()
 
 
+def kept(model: ReadModel) -> ReadModel:
+    model.keep_places()
+    return model
+
+
+def test_two_projectors_keeping_their_places_apply_each_event_once(
+    ledger: RunningLedger, issuer: RegisteredIssuer, fresh_read_model: Callable[[str], ReadModel]
+) -> None:
+    busy_history(ledger, issuer)
+    _, first = fresh_projection(ledger, kept(fresh_read_model("common")))
+    model, second = fresh_projection(ledger, kept(fresh_read_model("common")))
+    threads = [threading.Thread(target=p.catch_up) for p in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert model.digest() == ledger.embedded.storage.read_model.digest()
+
+
+def test_a_projector_keeping_its_places_continues_where_another_moved_the_model(
+    ledger: RunningLedger,
+    issuer: RegisteredIssuer,
+    fresh_read_model: Callable[[str], ReadModel],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Eight places a list: the other projector's placements are certain to collide with
+    # what the first would choose from places it kept.
+    monkeypatch.setattr(read_model, "STATUS_LIST_SIZE", 8)
+    monkeypatch.setattr(read_model, "STATUS_LIST_FILL", 4)
+    issue(ledger, issuer)
+    _, behind = fresh_projection(ledger, kept(fresh_read_model("moved")))
+    behind.catch_up()
+    for n in range(5):
+        issue(ledger, issuer, learner={**LEARNER, "identifier": f"by-the-other-{n}"})
+    model, ahead = fresh_projection(ledger, fresh_read_model("moved"))
+    ahead.catch_up()
+    for n in range(5):
+        issue(ledger, issuer, learner={**LEARNER, "identifier": f"by-the-first-{n}"})
+    assert behind.catch_up() == ledger.embedded.storage.ledger.recorder.max_notification_id()
+    assert model.digest() == ledger.embedded.storage.read_model.digest()
+
+
+def test_the_running_projector_asks_the_store_about_no_status_place(
+    ledger: RunningLedger, issuer: RegisteredIssuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    issue(ledger, issuer)  # the issuer's list, read once
+    model = ledger.embedded.storage.read_model
+    asked: list[object] = []
+    monkeypatch.setattr(model, "_taken_among", lambda *args: asked.append(args) or [])
+    monkeypatch.setattr(
+        read_model.ReadModelWriter, "_place_alone", lambda *args: asked.append(args) or (0, 0)
+    )
+    ids = [issue(ledger, issuer, learner={**LEARNER, "identifier": f"k{n}"}) for n in range(3)]
+    assert asked == []
+    assert all(model.credential(credential_id) is not None for credential_id in ids)
+
+
 class CountingFollower(NotificationFollower):
     """The store's follower, counting the reads a catch-up makes."""
 

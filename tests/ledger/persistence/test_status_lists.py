@@ -1,7 +1,9 @@
 """How the read model places new credentials in their issuer's status lists: a list takes
 credentials until it is half full, then the next one opens; an index already taken probes on
 to the next free one; a transaction's placements (a run of new credentials written together)
-count the same as one at a time."""
+count the same as one at a time. A projector may keep the places taken in memory between its
+transactions: it places exactly as one that asks the store, also after another projector's
+commit or a failed transaction, and keeps a bounded number of lists."""
 
 from __future__ import annotations
 
@@ -169,4 +171,80 @@ def test_places_taken_in_a_transaction_that_fails_are_free_again(
     later = [str(uuid.uuid4()) for _ in range(3)]
     issue(asked, [later])
     issue(remembered, [later])
+    assert lists_and_entries(remembered) == lists_and_entries(asked)
+
+
+def test_another_projectors_commit_makes_the_keeping_one_read_the_places_again(
+    fresh_read_model: Callable[[str], ReadModel], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One list of eight places, filled: the first projector's last two credentials would
+    # take places the other's four took, were they unknown to it (fixed ids: the indexes
+    # are theirs).
+    monkeypatch.setattr(read_model, "STATUS_LIST_SIZE", 8)
+    monkeypatch.setattr(read_model, "STATUS_LIST_FILL", 8)
+    credentials = [f"credential-{n}" for n in range(8)]
+    asked = fresh_read_model("asked")
+    keeping, other = kept(fresh_read_model("shared")), fresh_read_model("shared")
+    issue(asked, [credentials])
+    issue(keeping, [credentials[:2]])
+    issue(other, [credentials[2:6]])
+    # The keeping projector goes on from where its own transaction left the model.
+    with pytest.raises(read_model.PositionMoved), keeping.transaction(2, 4):
+        pass
+    issue(keeping, [credentials[6:]])
+    assert lists_and_entries(keeping) == lists_and_entries(asked)
+
+
+# What the places read a list through (only passed on to the store's read).
+SOME_CURSOR: Any = object()
+
+
+class StoredPlaces:
+    """A store's taken places, counting the reads of whole lists."""
+
+    def __init__(self) -> None:
+        self.taken: set[tuple[str, int, int]] = set()
+        self.reads: list[tuple[str, int]] = []
+
+    def read(self, cursor: object, issuer_id: str, list_no: int) -> list[int]:
+        self.reads.append((issuer_id, list_no))
+        return [i for (issuer, n, i) in self.taken if (issuer, n) == (issuer_id, list_no)]
+
+
+def test_a_list_is_kept_for_the_whole_transaction_beyond_the_capacity() -> None:
+    # A place taken in a transaction is written at its end: a list read again in the middle
+    # of it would not show the place.
+    places = read_model.KeptPlaces(StoredPlaces().read, capacity=1)
+    places.begin(cursor=SOME_CURSOR)
+    places.take(ISSUER, 0, 5)
+    assert not places.taken("another issuer", 0, 5)
+    assert places.taken(ISSUER, 0, 5)
+
+
+def test_beyond_the_capacity_the_least_recently_used_list_is_let_go_between_transactions() -> None:
+    stored = StoredPlaces()
+    places = read_model.KeptPlaces(stored.read, capacity=2)
+    places.begin(cursor=SOME_CURSOR)
+    for issuer_id in ("a", "b", "a", "c"):
+        places.taken(issuer_id, 0, 1)
+    places.begin(cursor=SOME_CURSOR)
+    for issuer_id in ("a", "c", "b"):
+        places.taken(issuer_id, 0, 1)
+    assert stored.reads == [("a", 0), ("b", 0), ("c", 0), ("b", 0)]
+
+
+@pytest.mark.usefixtures("small_lists")
+def test_lists_let_go_beyond_the_capacity_are_read_again_when_needed(
+    fresh_read_model: Callable[[str], ReadModel], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(read_model, "KEPT_LISTS", 1)
+    issuers = [ISSUER, "7a9f3c2e-0000-4000-8000-000000000002"]
+    # Both issuers' lists in every transaction: one is let go only between transactions.
+    runs = [[(str(uuid.uuid4()), issuers[k % 2]) for k in range(3)] for _ in range(4)]
+    asked, remembered = fresh_read_model("asked"), kept(fresh_read_model("remembered"))
+    for model in (asked, remembered):
+        for position, run in enumerate(runs):
+            with model.transaction(position, position + 1) as writer:
+                for credential_id, issuer_id in run:
+                    writer.place_in_status_list(credential_id, issuer_id)
     assert lists_and_entries(remembered) == lists_and_entries(asked)
