@@ -184,7 +184,7 @@ def test_another_projectors_commit_makes_the_keeping_one_read_the_places_again(
     monkeypatch.setattr(read_model, "STATUS_LIST_FILL", 8)
     credentials = [f"credential-{n}" for n in range(8)]
     asked = fresh_read_model("asked")
-    keeping, other = kept(fresh_read_model("shared")), fresh_read_model("shared")
+    keeping, other = kept(fresh_read_model("one model")), fresh_read_model("one model")
     issue(asked, [credentials])
     issue(keeping, [credentials[:2]])
     issue(other, [credentials[2:6]])
