@@ -203,22 +203,17 @@ class EmbeddedLedger:
                 notices=self.storage.event_notices(),
                 on_published=self._wake_log.set,
             )
-        # Through Kafka, a consumer's poll itself waits for new messages: no pause between.
-        pause = 0.0 if self.relay is not None else None
         self.witness_submitter = WitnessSubmitter(
             self.storage.log, tlog_witnesses(settings), settings.tlog_witness_seconds
         )
         self._threads = [
-            self._thread(
-                "log-consumer",
-                self.log_consumer.run,
-                self._wake_log,
-            ),
+            self._thread("log-consumer", self.log_consumer.run, self._wake_log),
             self._thread("anchor-consumer", self.anchor_consumer.run, self._wake_anchor),
         ]
         if project:
+            # Through Kafka, the projector's poll itself waits for new messages: no pause between.
             projecting = functools.partial(
-                self.projector.run, interval=0.5 if pause is None else pause
+                self.projector.run, interval=0.0 if self.relay is not None else 0.5
             )
             self._threads.insert(
                 0, self._thread("read-model-projector", projecting, self._wake_projector)
