@@ -62,8 +62,16 @@ LEARNER_LOCKS = 91620003
 _VAULT_SCHEMA = (
     # Each record carries its learner's wrapped data key (see ledger.persistence.sqlite).
     "CREATE TABLE IF NOT EXISTS personal_data ("
-    " commitment TEXT PRIMARY KEY, credential_id TEXT NOT NULL,"
-    " learner_ref TEXT NOT NULL, ciphertext BYTEA NOT NULL, wrapped_key BYTEA NOT NULL)",
+    ' commitment TEXT COLLATE "C" PRIMARY KEY, credential_id TEXT COLLATE "C" NOT NULL,'
+    ' learner_ref TEXT COLLATE "C" NOT NULL, ciphertext BYTEA NOT NULL,'
+    " wrapped_key BYTEA NOT NULL)",
+    # Its keys compared byte by byte (see BYTE ORDER), in a store made before too: once.
+    "DO $$ BEGIN IF EXISTS (SELECT 1 FROM information_schema.columns"
+    " WHERE table_schema = current_schema() AND table_name = 'personal_data'"
+    " AND data_type = 'text' AND collation_name IS DISTINCT FROM 'C') THEN"
+    ' ALTER TABLE personal_data ALTER COLUMN commitment TYPE TEXT COLLATE "C",'
+    ' ALTER COLUMN credential_id TYPE TEXT COLLATE "C",'
+    ' ALTER COLUMN learner_ref TYPE TEXT COLLATE "C"; END IF; END $$',
     "CREATE INDEX IF NOT EXISTS personal_data_by_learner ON personal_data (learner_ref)",
     # A store written before the keys were kept with the records: move them there, once (the
     # schema lock is held). A record whose key was gone could not be opened: it is dropped,
@@ -465,6 +473,37 @@ class PostgresEventNotices(_Listener):
             self._payloads(timeout)
 
 
+# BYTE ORDER: the read model's text and the vault's keys are compared byte by byte, as SQLite
+# compares them, whatever collation the database was made with. The audit compares the live
+# model's digest, its rows read in key order, with a SQLite replay's: in a database made with
+# a linguistic collation (a common default) an issuer's wallet keys (base64url kids) came out
+# in another order, and a faithful model failed its audit. A byte comparison is also the
+# cheapest: under a libc locale other than C, even C.UTF-8, PostgreSQL calls strcoll for
+# every comparison an index makes.
+_TEXT_NOT_IN_BYTE_ORDER = (
+    "SELECT table_name, array_agg(column_name::text ORDER BY ordinal_position)"
+    " FROM information_schema.columns WHERE table_schema = current_schema()"
+    " AND table_name LIKE %s AND data_type = 'text' AND collation_name IS DISTINCT FROM 'C'"
+    " GROUP BY table_name ORDER BY table_name"
+)
+
+
+def _in_byte_order(table: str, columns: Sequence[str]) -> str:
+    """The statement that makes ``columns`` of ``table`` compare bytes (see BYTE ORDER); it
+    rebuilds the indexes on them, once, in a model made before."""
+    return (
+        SQL("ALTER TABLE {} {}")
+        .format(
+            Identifier(table),
+            SQL(", ").join(
+                SQL('ALTER COLUMN {} TYPE TEXT COLLATE "C"').format(Identifier(column))
+                for column in columns
+            ),
+        )
+        .as_string(None)
+    )
+
+
 class PostgresReadModel(ReadModel):
     def __init__(self, settings: Settings) -> None:
         self._conninfo = conninfo(settings)
@@ -484,6 +523,10 @@ class PostgresReadModel(ReadModel):
     def create_tables(self, *, indexed: bool = True) -> None:
         super().create_tables(indexed=indexed)
         with self._cursor(write=True) as c:
+            c.execute(_TEXT_NOT_IN_BYTE_ORDER, ("rm\\_%",))
+            for table, columns in c.fetchall():
+                c.execute(_in_byte_order(table, columns))
+            # After: a column's type set again loses its compression.
             c.execute(lz4_compressed((("rm_credential_versions", "content"),)))
 
     def _sql(self, statement: str) -> str:

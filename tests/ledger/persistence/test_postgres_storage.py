@@ -267,3 +267,25 @@ def test_of_a_writes_records_with_one_commitment_the_last_is_kept(
     with psycopg.connect(conninfo(settings)) as connection:
         rows = connection.execute("SELECT credential_id, ciphertext FROM personal_data").fetchall()
     assert rows == [("urn:uuid:last", b"urn:uuid:last")]
+
+
+def test_the_vaults_keys_compare_bytes_in_a_store_made_before_too(storage: Storage) -> None:
+    recorder = storage.ledger.recorder
+    assert isinstance(recorder, PostgresLedgerRecorder)
+
+    def collations() -> set[str | None]:
+        with recorder.datastore.pool.connection() as connection:
+            rows = connection.execute(
+                "SELECT collation_name FROM information_schema.columns"
+                " WHERE table_name = 'personal_data' AND data_type = 'text'"
+            ).fetchall()
+        return {row["collation_name"] for row in rows}
+
+    assert collations() == {"C"}
+    with recorder.datastore.pool.connection() as connection:
+        connection.execute(
+            'ALTER TABLE personal_data ALTER COLUMN learner_ref TYPE TEXT COLLATE "default"'
+        )
+    assert collations() == {"C", None}
+    recorder.create_table()
+    assert collations() == {"C"}
