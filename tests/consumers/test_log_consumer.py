@@ -242,3 +242,59 @@ def test_two_consumers_of_one_log_append_each_event_once_in_batches_within_the_s
     assert all(0 < b - a <= size for a, b in zip([0, *sizes], sizes, strict=False))
     leaves = [leaf_hash(entry(n.id, app.mapper.to_domain_event(n))) for n in stored]
     assert TransparencyLog(store).root() == reference_root(leaves)
+
+
+def _told_consumer(
+    ledger: RunningLedger,
+    tmp_path: Path,
+    batch_age: float,
+    clock: Callable[[], float] = time.monotonic,
+) -> tuple[LogConsumer, list[int]]:
+    """A consumer of its own log that counts the times it tells whoever anchors."""
+    told: list[int] = []
+    log = TransparencyLog(SQLiteLogStore(tmp_path / "told.sqlite"))
+    consumer = LogConsumer(
+        NotificationFollower(ledger.embedded.storage.ledger),
+        log,
+        ledger.embedded.signer,
+        "told",
+        1000,
+        batch_age,
+        clock=clock,
+        on_appended=lambda: told.append(log.size()),
+    )
+    return consumer, told
+
+
+def test_the_log_tells_the_anchoring_when_a_catch_up_appended_entries(
+    ledger: RunningLedger, issuer: RegisteredIssuer, tmp_path: Path
+) -> None:
+    consumer, told = _told_consumer(ledger, tmp_path, 3600.0)
+    consumer.catch_up()
+    assert len(told) == 1 and told[0] > 0
+    app = ledger.embedded.storage.ledger
+    app.issue(SignedCommand(**issuer.signer.issue(content(), {**LEARNER, "identifier": "t1"})))
+    consumer.catch_up()
+    assert len(told) == 2 and told[1] > told[0]
+
+
+def test_a_catch_up_that_found_nothing_new_tells_nobody(
+    ledger: RunningLedger, tmp_path: Path
+) -> None:
+    consumer, told = _told_consumer(ledger, tmp_path, 3600.0)
+    consumer.catch_up()
+    consumer.catch_up()
+    assert len(told) == 1
+
+
+def test_a_checkpoint_signed_for_age_alone_is_told_too(
+    ledger: RunningLedger, tmp_path: Path
+) -> None:
+    clock = [0.0]
+    consumer, told = _told_consumer(ledger, tmp_path, 10.0, lambda: clock[0])
+    consumer.catch_up()
+    assert consumer.log.store.latest_checkpoint() is None
+    clock[0] = 11.0
+    consumer.catch_up()  # nothing new, but the open batch is old enough to close
+    assert consumer.log.store.latest_checkpoint() is not None
+    assert len(told) == 2
