@@ -38,11 +38,6 @@ BACKLOG_REPORT_SECONDS = 0.25
 # chain, and the next batch was hashed only once it closed, with this thread waiting for it.
 # More at once would hold back the record of the batch sent.
 PREPARE_AFTER_OPEN = 1000
-# The least time between the starts of two steps woken by the log (each step reads the
-# anchor store and the log a few times). Polled every half second instead, the new entries'
-# documents waited for the next step, and with them the intake gate, which counts them as
-# the hashing's backlog.
-STEP_SPACING = 0.05
 
 
 @dataclass
@@ -334,12 +329,9 @@ class AnchorConsumer:
     def run(self, stop: threading.Event, wake: threading.Event, interval: float = 0.5) -> None:
         """Step until stopped: at once again after a step that moved an anchor (a development
         chain mines at once, a backlog has the next checkpoint ready), else after ``interval``
-        or when woken (the log wakes it as it appends), :data:`STEP_SPACING` after the last
-        step began at the soonest."""
+        or when woken."""
         while not stop.is_set():
-            began = time.monotonic()
             if self.step():
                 continue
             wake.wait(interval)
             wake.clear()
-            stop.wait(began + STEP_SPACING - time.monotonic())

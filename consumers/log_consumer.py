@@ -30,7 +30,6 @@ class LogConsumer:
         batch_age: float,
         clock: Callable[[], float] = time.monotonic,
         gather: float | None = None,
-        on_appended: Callable[[], object] | None = None,
     ) -> None:
         self._follower = follower
         self.log = log
@@ -49,17 +48,11 @@ class LogConsumer:
         # Unknown after a restart, so assumed (at most one extra batch).
         self._substantive = True
         self._lock = threading.Lock()
-        # Told after a catch-up that appended entries or signed a checkpoint (the anchoring:
-        # it hashes the new entries' documents and anchors the new checkpoint).
-        self._on_appended = on_appended
-        self._signed = False
 
     def catch_up(self) -> int:
         """Append every stored event not yet in the log, closing batches as they fill."""
         with self._lock:
             size, position = self.log.store.state()
-            start = position
-            self._signed = False
             # Kept here as the batch fills, not read again for every append: it can only
             # overstate (another consumer's checkpoint), and then a batch closes early. A
             # batch already full (a smaller batch size since) closes first.
@@ -83,10 +76,7 @@ class LogConsumer:
                 pending = self._close_if_due(pending)
             self._close_if_due(pending)
             self._follower.commit_through(position)
-            moved = position != start or self._signed
-        if moved and self._on_appended is not None:
-            self._on_appended()
-        return position
+            return position
 
     def _pending(self, size: int) -> int:
         """Entries of a log of ``size`` beyond its latest checkpoint."""
@@ -110,7 +100,6 @@ class LogConsumer:
         """Sign a checkpoint of everything appended so far."""
         self._opened_at = None
         self._substantive = False
-        self._signed = True
         return self.log.sign_checkpoint(self._signer, self.origin)
 
     def run(

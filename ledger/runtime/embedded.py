@@ -159,7 +159,6 @@ class EmbeddedLedger:
         )
         self.signer = NoteSigner.from_seed(settings.log_origin_value(), settings.log_key_seed())
         self.witnesses = trusted_witnesses(settings)
-        self._wake_anchor = threading.Event()
         self.log_consumer = LogConsumer(
             self._log_follower(),
             self.storage.log,
@@ -167,7 +166,6 @@ class EmbeddedLedger:
             settings.log_origin_value(),
             batch_size=settings.batch_size,
             batch_age=settings.batch_age_seconds,
-            on_appended=self._wake_anchor.set,
         )
         self.chain = chain if chain is not None else connect_chain(settings)
         self.anchorer = Anchorer(
@@ -195,6 +193,7 @@ class EmbeddedLedger:
         self._stop = threading.Event()
         self._wake_projector = threading.Event()
         self._wake_log = threading.Event()
+        self._wake_anchor = threading.Event()
         self._wake_relay = threading.Event()
         if settings.transport == "kafka":
             self.relay = KafkaRelay(
