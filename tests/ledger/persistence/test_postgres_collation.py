@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -66,23 +67,17 @@ def _adopt_wallet_keys(model: ReadModel) -> None:
 
 
 def _sqlite_digest(tmp_path: Path) -> str:
-    replayed = SQLiteReadModel(tmp_path / "replay.sqlite", durable=False)
-    try:
+    with closing(SQLiteReadModel(tmp_path / "replay.sqlite", durable=False)) as replayed:
         _adopt_wallet_keys(replayed)
         return replayed.digest()[0]
-    finally:
-        replayed.close()
 
 
 def test_a_read_model_in_a_linguistically_collated_database_digests_as_a_sqlite_replay(
     linguistic_database: Callable[[Path], Settings], tmp_path: Path
 ) -> None:
-    live = PostgresReadModel(linguistic_database(tmp_path))
-    try:
+    with closing(PostgresReadModel(linguistic_database(tmp_path))) as live:
         _adopt_wallet_keys(live)
         assert live.digest()[0] == _sqlite_digest(tmp_path)
-    finally:
-        live.close()
 
 
 def test_a_read_model_made_in_its_databases_collation_is_brought_to_byte_order_when_opened(
@@ -90,34 +85,27 @@ def test_a_read_model_made_in_its_databases_collation_is_brought_to_byte_order_w
 ) -> None:
     settings = linguistic_database(tmp_path)
     replayed = _sqlite_digest(tmp_path)
-    earlier = PostgresReadModel(settings)
-    try:
+    with closing(PostgresReadModel(settings)) as earlier:
         _adopt_wallet_keys(earlier)
         with earlier._cursor(write=True) as c:
             c.execute('ALTER TABLE rm_wallet_keys ALTER COLUMN kid TYPE TEXT COLLATE "default"')
         assert earlier.digest()[0] != replayed
-    finally:
-        earlier.close()
-    reopened = PostgresReadModel(settings)
-    try:
+    with closing(PostgresReadModel(settings)) as reopened:
         assert reopened.digest()[0] == replayed
-    finally:
-        reopened.close()
 
 
 def test_every_text_column_of_the_read_model_compares_bytes(
     linguistic_database: Callable[[Path], Settings], tmp_path: Path
 ) -> None:
-    model = PostgresReadModel(linguistic_database(tmp_path))
-    try:
-        with model._cursor(write=False) as c:
-            c.execute(
-                "SELECT table_name, column_name, collation_name FROM information_schema.columns"
-                " WHERE table_schema = current_schema() AND table_name LIKE 'rm\\_%'"
-                " AND data_type = 'text'"
-            )
-            columns = c.fetchall()
-    finally:
-        model.close()
+    with (
+        closing(PostgresReadModel(linguistic_database(tmp_path))) as model,
+        model._cursor(write=False) as c,
+    ):
+        c.execute(
+            "SELECT table_name, column_name, collation_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name LIKE 'rm\\_%'"
+            " AND data_type = 'text'"
+        )
+        columns = c.fetchall()
     assert len(columns) > 50
     assert {collation for _, _, collation in columns} == {"C"}
