@@ -48,6 +48,28 @@ from ledger.persistence.wallet_sessions import SCHEMA as WALLET_SCHEMA
 from ledger.persistence.wallet_sessions import WalletSessions
 from ledger.settings import Settings
 
+
+# BYTE ORDER: the read model's text and the vault's keys are compared byte by byte, as SQLite
+# compares them, whatever collation the database was made with. The audit compares the live
+# model's digest, its rows read in key order, with a SQLite replay's: in a database made with
+# a linguistic collation (a common default) an issuer's wallet keys (base64url kids) came out
+# in another order, and a faithful model failed its audit. A byte comparison is also the
+# cheapest: under a libc locale other than C, even C.UTF-8, PostgreSQL calls strcoll for
+# every comparison an index makes.
+def _in_byte_order(tables: str) -> str:
+    """A statement that makes every text column of the tables whose names are LIKE ``tables``
+    compare bytes (see BYTE ORDER), where one does not yet: in a store made before, once,
+    rebuilding the indexes on them."""
+    return (
+        "DO $$ DECLARE t RECORD; BEGIN FOR t IN SELECT table_name, string_agg("
+        """format('ALTER COLUMN %I TYPE TEXT COLLATE "C"', column_name), ', ') AS changes"""
+        " FROM information_schema.columns WHERE table_schema = current_schema()"
+        f" AND table_name LIKE '{tables}' AND data_type = 'text'"
+        " AND collation_name IS DISTINCT FROM 'C' GROUP BY table_name"
+        " LOOP EXECUTE format('ALTER TABLE %I %s', t.table_name, t.changes); END LOOP; END $$"
+    )
+
+
 # LOOKUPS of many keys at once are written as one index lookup a key (a LATERAL subquery
 # with LIMIT 1, which the planner cannot turn into a join): "key = ANY(array)" leaves the
 # choice of plan to the table's statistics. Before the first ANALYZE of a growing table (the
@@ -66,12 +88,7 @@ _VAULT_SCHEMA = (
     ' learner_ref TEXT COLLATE "C" NOT NULL, ciphertext BYTEA NOT NULL,'
     " wrapped_key BYTEA NOT NULL)",
     # Its keys compared byte by byte (see BYTE ORDER), in a store made before too: once.
-    "DO $$ BEGIN IF EXISTS (SELECT 1 FROM information_schema.columns"
-    " WHERE table_schema = current_schema() AND table_name = 'personal_data'"
-    " AND data_type = 'text' AND collation_name IS DISTINCT FROM 'C') THEN"
-    ' ALTER TABLE personal_data ALTER COLUMN commitment TYPE TEXT COLLATE "C",'
-    ' ALTER COLUMN credential_id TYPE TEXT COLLATE "C",'
-    ' ALTER COLUMN learner_ref TYPE TEXT COLLATE "C"; END IF; END $$',
+    _in_byte_order("personal_data"),
     "CREATE INDEX IF NOT EXISTS personal_data_by_learner ON personal_data (learner_ref)",
     # A store written before the keys were kept with the records: move them there, once (the
     # schema lock is held). A record whose key was gone could not be opened: it is dropped,
@@ -473,37 +490,6 @@ class PostgresEventNotices(_Listener):
             self._payloads(timeout)
 
 
-# BYTE ORDER: the read model's text and the vault's keys are compared byte by byte, as SQLite
-# compares them, whatever collation the database was made with. The audit compares the live
-# model's digest, its rows read in key order, with a SQLite replay's: in a database made with
-# a linguistic collation (a common default) an issuer's wallet keys (base64url kids) came out
-# in another order, and a faithful model failed its audit. A byte comparison is also the
-# cheapest: under a libc locale other than C, even C.UTF-8, PostgreSQL calls strcoll for
-# every comparison an index makes.
-_TEXT_NOT_IN_BYTE_ORDER = (
-    "SELECT table_name, array_agg(column_name::text ORDER BY ordinal_position)"
-    " FROM information_schema.columns WHERE table_schema = current_schema()"
-    " AND table_name LIKE %s AND data_type = 'text' AND collation_name IS DISTINCT FROM 'C'"
-    " GROUP BY table_name ORDER BY table_name"
-)
-
-
-def _in_byte_order(table: str, columns: Sequence[str]) -> str:
-    """The statement that makes ``columns`` of ``table`` compare bytes (see BYTE ORDER); it
-    rebuilds the indexes on them, once, in a model made before."""
-    return (
-        SQL("ALTER TABLE {} {}")
-        .format(
-            Identifier(table),
-            SQL(", ").join(
-                SQL('ALTER COLUMN {} TYPE TEXT COLLATE "C"').format(Identifier(column))
-                for column in columns
-            ),
-        )
-        .as_string(None)
-    )
-
-
 class PostgresReadModel(ReadModel):
     def __init__(self, settings: Settings) -> None:
         self._conninfo = conninfo(settings)
@@ -523,9 +509,7 @@ class PostgresReadModel(ReadModel):
     def create_tables(self, *, indexed: bool = True) -> None:
         super().create_tables(indexed=indexed)
         with self._cursor(write=True) as c:
-            c.execute(_TEXT_NOT_IN_BYTE_ORDER, ("rm\\_%",))
-            for table, columns in c.fetchall():
-                c.execute(_in_byte_order(table, columns))
+            c.execute(_in_byte_order("rm\\_%"))
             # After: a column's type set again loses its compression.
             c.execute(lz4_compressed((("rm_credential_versions", "content"),)))
 
