@@ -182,10 +182,18 @@ class Settings(BaseSettings):
         default=5_000,
         ge=0,
         le=100_000_000,
-        description="New issues, amendments and revocations answer 503 with Retry-After "
-        "while the consumers are more than this many events behind the event store (events "
-        "not yet in the log or with documents not yet hashed, or the read model's lag; "
-        "waiting for the chain does not count). 0: never.",
+        description="New issues, amendments and revocations are held, then answered 503 with "
+        "Retry-After, while the consumers are more than this many events behind the event "
+        "store (events not yet in the log or with documents not yet hashed, or the read "
+        "model's lag; waiting for the chain does not count). 0: never.",
+    )
+    intake_hold_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=30,
+        description="An issuer command that finds the consumers over the intake's limit waits "
+        "up to this long for them to come back within it before it is refused with 503. "
+        "0: refused at once.",
     )
     batch_age_seconds: float = Field(
         default=10.0, gt=0, description="A batch with events closes after this long."

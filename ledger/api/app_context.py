@@ -101,6 +101,7 @@ class ApiContext:
         self.intake = IntakeGate(
             settings.intake_max_backlog_events,
             lambda: consumers_backlog(self.ledger, self.log, self.anchors, self.read_model),
+            hold=settings.intake_hold_seconds,
         )
         address = self.chain_info.get("anchoring_address")
         self.state = LedgerState(

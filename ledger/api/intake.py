@@ -8,6 +8,12 @@ with 503 and ``Retry-After`` while the consumers' backlog is over the limit, so 
 with it the time from issue to anchor, stays bounded; the refused command is not stored and
 may be sent again as it is. Waiting for the chain is not counted: a chain that confirms slowly
 (or not at all, for a while) must not stop issuance, which it anchors when it can.
+
+A command that finds the backlog over the limit is first held, for up to the gate's ``hold``,
+while the stores are asked again every :data:`HOLD_STEP_SECONDS`: a peak of the backlog drains
+in a fraction of a second, and a refused client waits the whole ``Retry-After`` second (the
+header counts whole seconds), leaving the cores idle meanwhile. Only a backlog that outlasts the
+hold is refused.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from anchors.anchoring import AnchorStore
 from anchors.log import TransparencyLog
 from ledger.application.service import Ledger
 from ledger.domain.errors import IntakePaused
-from ledger.operations.metrics import count_intake_paused
+from ledger.operations.metrics import count_intake_held, count_intake_paused
 from ledger.persistence.read_model import ReadModel
 
 # The stores are asked at most this often, whatever the request rate: four small reads a
@@ -28,6 +34,8 @@ from ledger.persistence.read_model import ReadModel
 SAMPLE_SECONDS = 0.25
 # What a refused client is told to wait: the backlog drains by thousands a second.
 RETRY_AFTER_SECONDS = 1
+# How often a held command's gate asks the stores again.
+HOLD_STEP_SECONDS = 0.05
 
 
 def consumers_backlog(
@@ -44,29 +52,45 @@ def consumers_backlog(
 
 @dataclass
 class IntakeGate:
-    """Admits issuer commands while ``backlog()`` is at most ``limit`` (0: always)."""
+    """Admits issuer commands while ``backlog()`` is at most ``limit`` (0: always); a command
+    that finds it over waits up to ``hold`` seconds for it to fall back before it is refused."""
 
     limit: int
     backlog: Callable[[], int]
+    hold: float = 0.0
     clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
     _sampled_at: float = field(default=float("-inf"), init=False)
     _last: int = field(default=0, init=False)
 
     def admit(self) -> None:
-        """Return if a command may be stored now, else raise :class:`IntakePaused`."""
-        if self.limit == 0:
+        """Return if a command may be stored now (at once, or once the consumers are back
+        within the limit during the hold), else raise :class:`IntakePaused`."""
+        if self.limit == 0 or self._sample(SAMPLE_SECONDS) <= self.limit:
             return
+        if self.hold > 0:
+            count_intake_held()
+        deadline = self.clock() + self.hold
+        while (left := deadline - self.clock()) > 0:
+            self.sleep(min(HOLD_STEP_SECONDS, left))
+            # Half a step: a sample taken a step ago is stale even if the clock says a hair
+            # less, and the held requests together still ask at most twice a step.
+            if self._sample(HOLD_STEP_SECONDS / 2) <= self.limit:
+                return
+        count_intake_paused()
+        raise IntakePaused(
+            f"the consumers are {self._last} events behind the store (allowed "
+            f"{self.limit}); nothing was written: send the command again shortly",
+            retry_after=RETRY_AFTER_SECONDS,
+            backlog_events=self._last,
+            allowed_events=self.limit,
+        )
+
+    def _sample(self, max_age: float) -> int:
+        """The backlog, asked of the stores if the last answer is older than ``max_age``."""
         now = self.clock()
-        if now - self._sampled_at >= SAMPLE_SECONDS:
+        if now - self._sampled_at >= max_age:
             # Marked before reading: requests arriving meanwhile use the last sample.
             self._sampled_at = now
             self._last = self.backlog()
-        if self._last > self.limit:
-            count_intake_paused()
-            raise IntakePaused(
-                f"the consumers are {self._last} events behind the store (allowed "
-                f"{self.limit}); nothing was written: send the command again shortly",
-                retry_after=RETRY_AFTER_SECONDS,
-                backlog_events=self._last,
-                allowed_events=self.limit,
-            )
+        return self._last

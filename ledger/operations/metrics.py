@@ -57,6 +57,7 @@ class Metrics:
     last_cosignature: Gauge
     document_queue: Gauge
     intake_paused: Counter
+    intake_held: Counter
 
 
 def _made() -> Metrics:
@@ -130,6 +131,13 @@ def _made() -> Metrics:
             [],
             registry=None,
         ),
+        intake_held=Counter(
+            "credledger_intake_held",
+            "Issuer requests held while the consumers trailed the event store by more than the "
+            "intake allows, then admitted or (after the hold) refused.",
+            [],
+            registry=None,
+        ),
     )
 
 
@@ -191,6 +199,7 @@ def exposition(collectors: Iterable[Collector]) -> bytes:
             counted.last_cosignature,
             counted.document_queue,
             counted.intake_paused,
+            counted.intake_held,
         ):
             registry.register(metric)
     for collector in collectors:
@@ -254,6 +263,12 @@ def count_intake_paused() -> None:
     """Count one issuer request refused because the intake was paused."""
     if _enabled:
         metrics().intake_paused.inc()
+
+
+def count_intake_held() -> None:
+    """Count one issuer request held while the intake waited for the consumers."""
+    if _enabled:
+        metrics().intake_held.inc()
 
 
 def witness_name(key: str) -> str:

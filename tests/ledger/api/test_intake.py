@@ -1,6 +1,7 @@
-"""The intake gate: issuer commands are refused with 503 and Retry-After, and not stored, while
-the consumers trail the event store by more than the limit; they are taken again once the
-consumers catch up, and the issuer's client sends them again by itself."""
+"""The intake gate: issuer commands are held, then refused with 503 and Retry-After, and not
+stored, while the consumers trail the event store by more than the limit; they are taken again
+once the consumers catch up (within the hold, the held command itself), and the issuer's
+client sends a refused one again by itself."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import httpx
 import pytest
 
 from consumers.anchor_consumer import AnchorConsumer
-from ledger.api.intake import SAMPLE_SECONDS, IntakeGate
+from ledger.api.intake import HOLD_STEP_SECONDS, SAMPLE_SECONDS, IntakeGate
 from ledger.client import LedgerClient, LedgerRequestError
 from ledger.domain.errors import IntakePaused
 from ledger.settings import Settings, create_secrets
@@ -33,13 +34,20 @@ LIMIT = 2
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database: Callable[[], dict[str, Any]]) -> Settings:
+def hold() -> float:
+    """Refused at once, unless a test holds commands (parametrized ``hold``)."""
+    return 0.0
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database: Callable[[], dict[str, Any]], hold: float) -> Settings:
     create_secrets(tmp_path / "data")
     return Settings(
         data_dir=tmp_path / "data",
         chain="in-process",
         batch_age_seconds=0.5,
         intake_max_backlog_events=LIMIT,
+        intake_hold_seconds=hold,
         **database(),
     )
 
@@ -105,11 +113,15 @@ def test_an_issue_is_refused_with_retry_after_and_not_stored_while_the_log_trail
     assert stored_events(ledger) == before
 
 
-def _paused_total(ledger: RunningLedger) -> float:
+def _counted(ledger: RunningLedger, series: str) -> float:
     for line in httpx.get(f"{ledger.url}/metrics").text.splitlines():
-        if line.startswith("credledger_intake_paused_total "):
+        if line.startswith(f"{series} "):
             return float(line.split()[1])
     return 0.0
+
+
+def _paused_total(ledger: RunningLedger) -> float:
+    return _counted(ledger, "credledger_intake_paused_total")
 
 
 def test_each_paused_request_is_counted_for_the_operator(
@@ -136,6 +148,32 @@ def test_the_refused_command_is_taken_as_it_is_once_the_log_catches_up(
         )
     )
     assert answers[-1].status_code == 201
+
+
+@pytest.mark.parametrize("hold", [30.0])
+def test_an_issue_held_while_the_log_trails_is_stored_once_the_log_catches_up(
+    ledger: RunningLedger, issuer: RegisteredIssuer, held_log: HeldLog
+) -> None:
+    _behind_the_limit(ledger, issuer)
+    paused, held = _paused_total(ledger), _counted(ledger, "credledger_intake_held_total")
+    releasing = threading.Timer(0.5, held_log.release)
+    releasing.start()
+    answer = _post(ledger, "/credentials", issuer.signer.issue(content(), LEARNER))
+    releasing.join()
+    assert answer.status_code == 201
+    assert _paused_total(ledger) == paused
+    assert _counted(ledger, "credledger_intake_held_total") == held + 1
+
+
+@pytest.mark.parametrize("hold", [0.3])
+def test_an_issue_is_refused_when_the_log_still_trails_after_the_hold(
+    ledger: RunningLedger, issuer: RegisteredIssuer, held_log: HeldLog
+) -> None:
+    _behind_the_limit(ledger, issuer)
+    before = stored_events(ledger)
+    refused = _post(ledger, "/credentials", issuer.signer.issue(content(), LEARNER))
+    assert refused.json()["code"] == "intake-paused"
+    assert stored_events(ledger) == before
 
 
 def test_bulk_amend_and_revoke_are_paused_too(
@@ -217,6 +255,68 @@ def test_the_gate_asks_the_stores_at_most_every_sample_interval() -> None:
         gate.admit()
     assert backlog.asked == 2
     assert refused.value.retry_after >= 1
+
+
+class Clock:
+    """A clock that moves only when the gate sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+class Draining(Backlog):
+    """A backlog over the limit until it has been asked ``asks`` times."""
+
+    def __init__(self, over: int, asks: int) -> None:
+        super().__init__()
+        self.over, self.asks = over, asks
+
+    def __call__(self) -> int:
+        super().__call__()
+        return self.over if self.asked < self.asks else 0
+
+
+def test_a_held_command_is_admitted_once_the_backlog_falls_back_within_the_hold() -> None:
+    clock, backlog = Clock(), Draining(11, asks=4)
+    gate = IntakeGate(10, backlog, hold=1.0, clock=clock, sleep=clock.sleep)
+    gate.admit()
+    assert clock.slept == [HOLD_STEP_SECONDS] * 3
+
+
+def test_a_held_command_asks_the_stores_again_every_hold_step() -> None:
+    clock, backlog = Clock(), Draining(11, asks=10**9)
+    gate = IntakeGate(10, backlog, hold=1.0, clock=clock, sleep=clock.sleep)
+    with pytest.raises(IntakePaused):
+        gate.admit()
+    steps = [seconds for seconds in clock.slept if seconds == HOLD_STEP_SECONDS]
+    assert len(steps) >= 19
+    assert backlog.asked == 1 + len(steps)
+    assert max(clock.slept) <= HOLD_STEP_SECONDS
+
+
+def test_a_backlog_that_outlasts_the_hold_is_refused_after_the_hold() -> None:
+    clock, backlog = Clock(), Draining(11, asks=10**9)
+    gate = IntakeGate(10, backlog, hold=0.12, clock=clock, sleep=clock.sleep)
+    with pytest.raises(IntakePaused) as refused:
+        gate.admit()
+    assert sum(clock.slept) == pytest.approx(0.12)
+    assert refused.value.retry_after >= 1
+
+
+def test_a_gate_without_a_hold_refuses_at_once() -> None:
+    clock, backlog = Clock(), Draining(11, asks=10**9)
+    gate = IntakeGate(10, backlog, clock=clock, sleep=clock.sleep)
+    with pytest.raises(IntakePaused):
+        gate.admit()
+    assert clock.slept == []
 
 
 def test_a_gate_with_no_limit_never_asks_the_stores() -> None:
