@@ -223,7 +223,9 @@ class DirectWrites:
         self._crowded = self._crowded or self._in_flight > 0
         self._in_flight += 1
         try:
-            if direct.lone_on_loop and alone:
+            # A write the intake would hold goes to a thread even so: held on the loop, it
+            # would stall every other request of the process.
+            if direct.lone_on_loop and alone and not self.ctx.intake.over_limit():
                 # One write after another (a client in sequence): the write has nothing to
                 # overlap with, and the hand-over to a thread and back cost it an eighth of
                 # the process's CPU. Writes that overlap, and the first after them, go to the

@@ -18,6 +18,7 @@ hold is refused.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,9 +69,12 @@ class IntakeGate:
         within the limit during the hold), else raise :class:`IntakePaused`."""
         if self.limit == 0 or self._sample(SAMPLE_SECONDS) <= self.limit:
             return
-        if self.hold > 0:
+        # A write run on the event loop's own thread would stall every request of the
+        # process while it waited: there it is refused at once.
+        hold = 0.0 if _on_event_loop() else self.hold
+        if hold > 0:
             count_intake_held()
-        deadline = self.clock() + self.hold
+        deadline = self.clock() + hold
         while (left := deadline - self.clock()) > 0:
             self.sleep(min(HOLD_STEP_SECONDS, left))
             # Half a step: a sample taken a step ago is stale even if the clock says a hair
@@ -86,6 +90,12 @@ class IntakeGate:
             allowed_events=self.limit,
         )
 
+    def over_limit(self) -> bool:
+        """Whether the consumers are over the limit now (the stores asked as by
+        :meth:`admit`): a write that would be held is sent to a thread, not run on the event
+        loop, and its :meth:`admit` finds the same sample."""
+        return self.limit != 0 and self._sample(SAMPLE_SECONDS) > self.limit
+
     def _sample(self, max_age: float) -> int:
         """The backlog, asked of the stores if the last answer is older than ``max_age``."""
         now = self.clock()
@@ -94,3 +104,12 @@ class IntakeGate:
             self._sampled_at = now
             self._last = self.backlog()
         return self._last
+
+
+def _on_event_loop() -> bool:
+    """Whether this thread runs an asyncio event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
