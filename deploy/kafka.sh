@@ -7,7 +7,8 @@
 # Environment: CREDLEDGER_KAFKA_PORT (default 29092: PLAINTEXT; the controller listens on the
 # next port, and a SASL_PLAINTEXT listener with mechanism PLAIN on the one after, for user
 # "credledger" with a password generated at first start into .deploy/kafka/sasl-password),
-# CREDLEDGER_KAFKA_VERSION (default 4.4.0).
+# CREDLEDGER_KAFKA_VERSION (default 4.4.0), CREDLEDGER_KAFKA_JVM_OPTIONS (default
+# "-Xms256m -Xmx768m -XX:TieredStopAtLevel=1"; see below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT="${CREDLEDGER_KAFKA_PORT:-29092}"
@@ -21,6 +22,15 @@ CONFIG="$HOME_DIR/server.properties"
 PIDFILE="$HOME_DIR/kafka.pid"
 LOG="$HOME_DIR/kafka.log"
 SASL_PASSWORD_FILE="$HOME_DIR/sasl-password"
+# The broker's JIT stops at its first tier (C1): on two cores the optimising compiler (C2) took
+# close to half the broker's CPU through a run's first 120,000 credentials, more than its
+# faster code saved (docs/benchmarks.md, forty-ninth session). A broker with cores to spare
+# and a long life can drop the flag through CREDLEDGER_KAFKA_JVM_OPTIONS.
+read -r -a JVM_OPTIONS <<< "${CREDLEDGER_KAFKA_JVM_OPTIONS:--Xms256m -Xmx768m -XX:TieredStopAtLevel=1}"
+# Request threads by the machine's cores, not Kafka's defaults (3 network threads a listener,
+# 8 I/O threads), which are sized for larger brokers.
+CORES=$(nproc)
+NETWORK_THREADS=$(( CORES / 2 > 0 ? CORES / 2 : 1 ))
 # shellcheck source=deploy/service.sh
 source deploy/service.sh
 
@@ -81,6 +91,8 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
+num.network.threads=$NETWORK_THREADS
+num.io.threads=$CORES
 PROPS
   )
 }
@@ -99,7 +111,7 @@ start() {
   service_wait_port_free "$PORT" 60
   service_wait_port_free "$CONTROLLER_PORT" 60
   service_wait_port_free "$SASL_PORT" 60
-  local java=(java -Xms256m -Xmx768m -Dorg.slf4j.simpleLogger.showDateTime=true
+  local java=(java "${JVM_OPTIONS[@]}" -Dorg.slf4j.simpleLogger.showDateTime=true
     '-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd HH:mm:ss.SSS' -cp "$LIBS/*")
   if [ ! -f "$DATA/meta.properties" ]; then
     local cluster
