@@ -1,7 +1,8 @@
 """The moonshot, as a benchmark: a million credentials issued, documented, anchored and audited
 on the embedded default (SQLite, the ledger's own Anvil node), on this machine; or, with
 ``--deployment scale-out``, on PostgreSQL, Apache Kafka and Anvil from deploy/ with two API
-workers (the services started, and stopped again, as bench/e2e.py does).
+workers, or as many as ``--workers`` says (the services started, and stopped again, as
+bench/e2e.py does).
 
 Before the clock: the issuer signs every command (its cost, not the ledger's), in processes of
 its own, spooled to disk as bulk bodies of 100. Then, each phase timed on the wall clock:
@@ -332,10 +333,11 @@ def run(
     work: Path,
     scale_out: dict[str, str] | None = None,
     keep: Path | None = None,
+    workers: int = 1,
 ) -> dict[str, Any]:
     env = {"CREDLEDGER_BATCH_AGE_SECONDS": str(batch_age), **(scale_out or {})}
     name = "scale-out" if scale_out else "embedded"
-    deployment = Deployment(name, env, 2 if scale_out else 1, work)
+    deployment = Deployment(name, env, workers, work)
     try:
         token = read_secrets(deployment.data_dir)["admin_token"]
         key = IssuerKey.generate()
@@ -395,6 +397,7 @@ def run(
         keep_store(deployment.data_dir, keep)
     return {
         "deployment": name,
+        "api_workers": workers,
         "credentials": credentials,
         "signing_seconds_not_timed": signing,
         "issue": {
@@ -434,17 +437,19 @@ def keep_store(data_dir: Path, target: Path) -> None:
 
 
 def run_scale_out(
-    credentials: int, clients: int, batch_age: float, work: Path, warm_up: int
+    credentials: int, clients: int, batch_age: float, work: Path, warm_up: int, workers: int
 ) -> dict[str, Any]:
-    """The run on the scale-out deployment, in a database and topic made for it (dropped);
-    ``warm_up`` credentials first through the same services, in a database and topic of their
-    own, not reported."""
+    """The run on the scale-out deployment with ``workers`` API workers, in a database and
+    topic made for it (dropped); ``warm_up`` credentials first through the same services, in a
+    database and topic of their own, not reported."""
     with services(("postgres", "kafka", "anvil"), work / "chain"):
         if warm_up:
             with run_database("million") as database:
-                warm_run(warm_up, clients, batch_age, work, scale_out_environment(database))
+                environment = scale_out_environment(database)
+                warm_run(warm_up, clients, batch_age, work, environment, workers)
         with run_database("million") as database:
-            return run(credentials, clients, batch_age, work, scale_out_environment(database))
+            environment = scale_out_environment(database)
+            return run(credentials, clients, batch_age, work, environment, workers=workers)
 
 
 def warm_run(
@@ -453,6 +458,7 @@ def warm_run(
     batch_age: float,
     work: Path,
     scale_out: dict[str, str] | None = None,
+    workers: int = 1,
 ) -> None:
     """A whole run whose figures are not kept: the Kafka broker's JVM compiles its hot code
     in its first minute of load (a long-running broker has done so), and the operating
@@ -460,7 +466,7 @@ def warm_run(
     print(f"warming up with {credentials} credentials (not reported) ...", file=sys.stderr)
     warm = work / "warm-up"
     warm.mkdir()
-    run(credentials, clients, batch_age, warm, scale_out)
+    run(credentials, clients, batch_age, warm, scale_out, workers=workers)
     shutil.rmtree(warm)
 
 
@@ -472,6 +478,9 @@ def main() -> None:
     parser.add_argument("--deployment", choices=["embedded", "scale-out"], default="embedded")
     parser.add_argument("--keep", type=Path, help="embedded: keep the store in this new directory")
     parser.add_argument(
+        "--workers", type=int, default=2, help="scale-out: API worker processes (default 2)"
+    )
+    parser.add_argument(
         "--warm-up",
         type=int,
         default=0,
@@ -480,6 +489,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.keep is not None and (args.deployment != "embedded" or args.keep.exists()):
         parser.error("--keep needs the embedded deployment and a directory that does not exist")
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
     with tempfile.TemporaryDirectory() as tmp:
         if args.deployment == "embedded":
             if args.warm_up:
@@ -487,7 +498,12 @@ def main() -> None:
             result = run(args.credentials, args.clients, args.batch_age, Path(tmp), keep=args.keep)
         else:
             result = run_scale_out(
-                args.credentials, args.clients, args.batch_age, Path(tmp), args.warm_up
+                args.credentials,
+                args.clients,
+                args.batch_age,
+                Path(tmp),
+                args.warm_up,
+                args.workers,
             )
     print(json.dumps(result, indent=2))
     issue, anchored, audit = result["issue"], result["anchored"], result["audit"]
