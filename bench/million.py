@@ -477,9 +477,7 @@ def main() -> None:
     parser.add_argument("--batch-age", type=float, default=2.0)
     parser.add_argument("--deployment", choices=["embedded", "scale-out"], default="embedded")
     parser.add_argument("--keep", type=Path, help="embedded: keep the store in this new directory")
-    parser.add_argument(
-        "--workers", type=int, default=2, help="scale-out: API worker processes (default 2)"
-    )
+    parser.add_argument("--workers", type=int, help="scale-out: API worker processes (default 2)")
     parser.add_argument(
         "--warm-up",
         type=int,
@@ -489,8 +487,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.keep is not None and (args.deployment != "embedded" or args.keep.exists()):
         parser.error("--keep needs the embedded deployment and a directory that does not exist")
-    if args.workers < 1:
-        parser.error("--workers must be at least 1")
+    if args.workers is not None and (args.deployment != "scale-out" or args.workers < 1):
+        parser.error("--workers needs the scale-out deployment and at least one worker")
     with tempfile.TemporaryDirectory() as tmp:
         if args.deployment == "embedded":
             if args.warm_up:
@@ -503,7 +501,7 @@ def main() -> None:
                 args.batch_age,
                 Path(tmp),
                 args.warm_up,
-                args.workers,
+                args.workers or 2,
             )
     print(json.dumps(result, indent=2))
     issue, anchored, audit = result["issue"], result["anchored"], result["audit"]
