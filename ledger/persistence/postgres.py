@@ -20,6 +20,7 @@ from eventsourcing.persistence import (
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
 from psycopg import Cursor
+from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
@@ -227,6 +228,10 @@ class _BinaryNotificationReads(PostgresApplicationRecorder):
             ]
 
 
+# A connection left in a transaction (a statement failed, or the caller raised meanwhile).
+_IN_TRANSACTION = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
+
+
 class PostgresLedgerRecorder(RemembersNotifications, _BinaryNotificationReads):
     """The application recorder, also storing sealed personal data with the events, and
     running whatever other ``statements`` belong with them in their transaction."""
@@ -250,12 +255,56 @@ class PostgresLedgerRecorder(RemembersNotifications, _BinaryNotificationReads):
             id_type=SQL(datastore.originator_id_type),
         )
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The events and what belongs with them, in one transaction sent to the server at
+        once: the events table's lock is held only while the server works through the insert
+        and the commit. The library's transaction waits for the server at its start, after
+        the insert and at its commit, so the lock also waited on the client's turns at the
+        CPU (and the GIL), and every other API worker with it (35 ms a wait under load)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            try:
+                # One Sync, at the pipeline's end. A statement that fails makes the server
+                # skip the rest (the COMMIT with it) and is raised there.
+                with conn.pipeline():
+                    curs.execute("BEGIN")
+                    self._insert_events(curs, stored_events, **kwargs)
+                    if stored_events:
+                        self._insert_stored_events(curs, stored_events, **kwargs)
+                    conn.execute("COMMIT")  # its own cursor: curs keeps the insert's ids
+            except BaseException:
+                if conn.info.transaction_status in _IN_TRANSACTION:
+                    conn.rollback()
+                raise
+            if not stored_events:
+                return None
+            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+
     def _insert_stored_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        *,
+        decided_on: DecidedOn | None = None,
+        **kwargs: Any,
     ) -> None:
         # As the library's: the table locked (commit order is notification order), the
         # channel notified, the notification ids returned; the rows sent a column at a time.
         self._lock_table(curs)
+        if decided_on is not None and decided_on.versions:
+            # With the events table locked against every other writer of events, an issuer
+            # found at its version here stays there until the commit.
+            curs.execute(
+                "SELECT credledger_require_versions(%s::regclass, %s, %s, %s)",
+                (
+                    f"{self.datastore.schema}.{self.events_table_name}",
+                    self.datastore.originator_id_type,
+                    [str(issuer_id) for issuer_id in decided_on.versions],
+                    list(decided_on.versions.values()),
+                ),
+            )
         self._notify_channel(curs)
         curs.execute(
             self._insert_columns,
@@ -315,30 +364,6 @@ class PostgresLedgerRecorder(RemembersNotifications, _BinaryNotificationReads):
                 [r.wrapped_key for r in records],
             ),
         )
-
-    def _fetch_ids_after_insert_events(
-        self,
-        curs: Cursor[DictRow],
-        stored_events: Sequence[StoredEvent],
-        *,
-        decided_on: DecidedOn | None = None,
-        **kwargs: Any,
-    ) -> Sequence[int] | None:
-        # After the library's insert, which locked the events table against every other
-        # writer of events: an issuer found at its version here stays there until the commit.
-        notification_ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        if decided_on is not None and decided_on.versions:
-            curs.execute(
-                "SELECT credledger_require_versions(%s::regclass, %s, %s, %s)",
-                (
-                    f"{self.datastore.schema}.{self.events_table_name}",
-                    self.datastore.originator_id_type,
-                    [str(issuer_id) for issuer_id in decided_on.versions],
-                    list(decided_on.versions.values()),
-                ),
-            )
-            curs.fetchone()  # in the pipeline, where a refusal is raised as the insert's would be
-        return notification_ids
 
 
 class PostgresVault(PersonalDataVault):

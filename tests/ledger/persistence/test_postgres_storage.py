@@ -5,21 +5,26 @@ switched when it is opened. Lookups of many keys at once use the tables' indexes
 PostgreSQL has statistics of them (a table that grows fast has none for up to a minute): a
 plan left to the statistics scanned whole tables. Runs of rows are written with COPY in
 binary, which reads back exactly as written, or writes nothing; a bulk write's personal data
-goes in one statement; the log read onwards from a position comes in binary. The server may
-be reached through its Unix socket, as processes on its machine reach it."""
+goes in one statement; a write's transaction reaches the server at once, so the events table
+is locked only while the server works; the log read onwards from a position comes in binary.
+The server may be reached through its Unix socket, as processes on its machine reach it."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
+from uuid import UUID, uuid4
 
 import psycopg
 import pytest
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import IntegrityError, Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 
 from anchors.postgres import ColumnTypes, copy_rows
 from ledger.application.storage import Storage, open_storage
+from ledger.persistence.decided_on import DecidedOn
 from ledger.persistence.personal_data import SealedBatch, SealedRecord
 from ledger.persistence.postgres import PostgresLedgerRecorder, PostgresReadModel, conninfo
 from ledger.persistence.read_model import ReadModel
@@ -252,6 +257,93 @@ def test_a_bulk_writes_personal_data_goes_in_one_statement(
     assert sorted(record.learner["identifier"] for record in opened.values()) == sorted(
         f"learner-{n}" for n in range(50)
     )
+
+
+@pytest.fixture
+def one_connection(settings: Settings) -> Iterator[Storage]:
+    """A store whose event recorder has one connection: every write goes through it."""
+    opened = open_storage(settings.model_copy(update={"postgres_pool_size": 1}))
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@contextmanager
+def messages_sent(recorder: Any) -> Iterator[list[str]]:
+    """The names of the protocol messages the recorder's one connection sends meanwhile
+    (libpq's trace)."""
+    sent: list[str] = []
+    with tempfile.TemporaryFile() as trace:
+        with recorder.datastore.pool.connection() as connection:
+            connection.pgconn.trace(trace.fileno())
+            connection.pgconn.set_trace_flags(
+                psycopg.pq.Trace.SUPPRESS_TIMESTAMPS | psycopg.pq.Trace.REGRESS_MODE
+            )
+        try:
+            yield sent
+        finally:
+            with recorder.datastore.pool.connection() as connection:
+                connection.pgconn.untrace()
+            trace.seek(0)
+            for line in trace.read().decode().splitlines():
+                direction, _, message, *_ = line.split("\t")
+                if direction == "F":
+                    sent.append(message.strip())
+
+
+def events(count: int, originator: UUID | None = None, version: int = 1) -> list[StoredEvent]:
+    return [
+        StoredEvent(originator or uuid4(), version, "tests.Event", b'{"n":%d}' % n)
+        for n in range(count)
+    ]
+
+
+def sealed(commitment: str) -> SealedBatch:
+    return SealedBatch([SealedRecord(commitment, "urn:uuid:c", "r" * 64, b"data", b"key")], {}, [])
+
+
+def test_a_writes_transaction_reaches_the_server_at_once(one_connection: Storage) -> None:
+    recorder: Any = one_connection.ledger.recorder
+    issuer = uuid4()
+    recorder.insert_events(events(1, issuer))
+    with messages_sent(recorder) as sent:
+        ids = recorder.insert_events(
+            events(3), decided_on=DecidedOn({issuer: 1}), personal_data=sealed("c" * 64)
+        )
+    assert len(ids) == 3
+    # BEGIN, the vault's insert, the lock, the issuer's check, NOTIFY, the events, COMMIT:
+    # all sent before the one Sync, and nothing after it.
+    assert sent.count("Sync") == 1
+    assert sent[sent.index("Sync") :] in (["Sync"], ["Sync", "Flush"])
+
+
+def test_a_write_the_server_refuses_leaves_nothing_and_its_connection_ready(
+    one_connection: Storage, settings: Settings
+) -> None:
+    recorder: Any = one_connection.ledger.recorder
+    taken = uuid4()
+    recorder.insert_events(events(1, taken))
+    with pytest.raises(IntegrityError):
+        recorder.insert_events([*events(1), *events(1, taken)], personal_data=sealed("d" * 64))
+    assert len(recorder.insert_events(events(2))) == 2
+    with psycopg.connect(conninfo(settings)) as connection:
+        assert connection.execute("SELECT count(*) FROM personal_data").fetchone() == (0,)
+        stored = connection.execute("SELECT count(*) FROM credledger_events").fetchone()
+    assert stored == (3,)
+
+
+def test_a_write_whose_issuer_moved_on_leaves_nothing(
+    one_connection: Storage, settings: Settings
+) -> None:
+    recorder: Any = one_connection.ledger.recorder
+    issuer = uuid4()
+    recorder.insert_events([*events(1, issuer), *events(1, issuer, version=2)])
+    with pytest.raises(IntegrityError):
+        recorder.insert_events(events(2), decided_on=DecidedOn({issuer: 1}))
+    with psycopg.connect(conninfo(settings)) as connection:
+        stored = connection.execute("SELECT count(*) FROM credledger_events").fetchone()
+    assert stored == (2,)
 
 
 def test_of_a_writes_records_with_one_commitment_the_last_is_kept(
