@@ -1,8 +1,8 @@
 """The moonshot, as a benchmark: a million credentials issued, documented, anchored and audited
 on the embedded default (SQLite, the ledger's own Anvil node), on this machine; or, with
-``--deployment scale-out``, on PostgreSQL, Apache Kafka and Anvil from deploy/ with two API
-workers, or as many as ``--workers`` says (the services started, and stopped again, as
-bench/e2e.py does).
+``--deployment scale-out``, on PostgreSQL, Apache Kafka and Anvil from deploy/ with one API
+worker, as ``serve`` runs by default, or as many as ``--workers`` says (the services started,
+and stopped again, as bench/e2e.py does).
 
 Before the clock: the issuer signs every command (its cost, not the ledger's), in processes of
 its own, spooled to disk as bulk bodies of 100. Then, each phase timed on the wall clock:
@@ -477,7 +477,7 @@ def main() -> None:
     parser.add_argument("--batch-age", type=float, default=2.0)
     parser.add_argument("--deployment", choices=["embedded", "scale-out"], default="embedded")
     parser.add_argument("--keep", type=Path, help="embedded: keep the store in this new directory")
-    parser.add_argument("--workers", type=int, help="scale-out: API worker processes (default 2)")
+    parser.add_argument("--workers", type=int, help="scale-out: API worker processes (default 1, as serve)")
     parser.add_argument(
         "--warm-up",
         type=int,
@@ -501,7 +501,7 @@ def main() -> None:
                 args.batch_age,
                 Path(tmp),
                 args.warm_up,
-                args.workers or 2,
+                args.workers or 1,
             )
     print(json.dumps(result, indent=2))
     issue, anchored, audit = result["issue"], result["anchored"], result["audit"]

@@ -391,8 +391,9 @@ class Ledger(Application[UUID]):
     def issue_many(self, signed: Sequence[SignedCommand]) -> list[CommandResult | LedgerError]:
         """Issue many credentials at once; each item gets a result or its own error.
 
-        Good items are written in one transaction; if any was already issued (a retried bulk
-        request), or an issuer moved on meanwhile, each is decided again and written on its own.
+        Good items are written in one transaction, decided first on the issuers this process
+        holds (see :meth:`_issue_together`); if any was already issued (a retried bulk request),
+        or an issuer moved on meanwhile, each is decided again and written on its own.
         """
         token = _decided_on.set({})
         try:
@@ -403,24 +404,61 @@ class Ledger(Application[UUID]):
         return outcomes
 
     def _issue_together(self, signed: Sequence[SignedCommand]) -> list[CommandResult | LedgerError]:
+        """Decide and write the items together, first on the issuers this process holds.
+
+        As for one issue (:meth:`_issue_decided`), the joint write is conditional on the
+        issuers it was decided on, so a bulk request reads its issuers from the store only if
+        the held ones prove stale: the joint write then fails, or an item is refused, and the
+        request is decided again on the issuers as the store has them.
+        """
+        checked = self._check_all(signed)
+        held: dict[str, Issuer] = {}
+        for one in checked:
+            if not isinstance(one, LedgerError) and one.issuer_id not in held:
+                held.update(self._issuer_held(one.issuer_id))
+        if held:
+            outcomes = self._decide_together(signed, checked, held, fallback=False)
+            if outcomes is not None:
+                return outcomes
+        outcomes = self._decide_together(signed, checked, {}, fallback=True)
+        assert outcomes is not None
+        return outcomes
+
+    def _decide_together(
+        self,
+        signed: Sequence[SignedCommand],
+        checked: Sequence[command_checks.CheckedIssue | LedgerError],
+        issuers: dict[str, Issuer],
+        *,
+        fallback: bool,
+    ) -> list[CommandResult | LedgerError] | None:
+        """The items decided on ``issuers`` (else read) and written in one transaction.
+
+        Without ``fallback``: None if an item was refused or the joint write failed, for the
+        caller to decide them all again on the store's issuers. With it, items refused stay
+        refused, and if the joint write failed (one was written before, a retried request, or
+        an issuer moved on) each is decided again and written on its own.
+        """
+        _deciding_afresh()
         outcomes: list[CommandResult | LedgerError] = []
         prepared: list[_PreparedIssue] = []
         checks: dict[str | None, tuple[SignedCommand, command_checks.CheckedIssue]] = {}
         seen: set[UUID] = set()
-        issuers: dict[str, Issuer] = {}
-        for item, checked in zip(signed, self._check_all(signed), strict=True):
+        for item, one_checked in zip(signed, checked, strict=True):
             try:
-                if isinstance(checked, LedgerError):
-                    raise checked
-                one = self._prepared(item, checked, issuers)
+                if isinstance(one_checked, LedgerError):
+                    raise one_checked
+                one = self._prepared(item, one_checked, issuers)
                 if one.credential.id in seen:
                     raise CommandIdReused("the same command id appears twice in this request")
             except LedgerError as exc:
+                if not fallback and not isinstance(one_checked, LedgerError):
+                    return None
                 outcomes.append(exc)
                 continue
             seen.add(one.credential.id)
             prepared.append(one)
-            checks[one.result.credential_id] = (item, checked)
+            checks[one.result.credential_id] = (item, one_checked)
             outcomes.append(one.result)
         if prepared:
             try:
@@ -428,8 +466,8 @@ class Ledger(Application[UUID]):
                     [p.record for p in prepared], *(p.credential for p in prepared)
                 )
             except ConcurrentWrite:
-                # One was written before (a retried request), or an issuer moved on: each is
-                # decided again on its own, as the store now stands.
+                if not fallback:
+                    return None
                 for index, outcome in enumerate(outcomes):
                     if isinstance(outcome, CommandResult) and outcome.credential_id in checks:
                         outcomes[index] = self._issue_again(*checks[outcome.credential_id])
