@@ -477,7 +477,9 @@ def main() -> None:
     parser.add_argument("--batch-age", type=float, default=2.0)
     parser.add_argument("--deployment", choices=["embedded", "scale-out"], default="embedded")
     parser.add_argument("--keep", type=Path, help="embedded: keep the store in this new directory")
-    parser.add_argument("--workers", type=int, help="scale-out: API worker processes (default 1, as serve)")
+    parser.add_argument(
+        "--workers", type=int, help="scale-out: API worker processes (default 1, as serve)"
+    )
     parser.add_argument(
         "--warm-up",
         type=int,
