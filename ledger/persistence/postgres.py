@@ -366,6 +366,18 @@ class PostgresLedgerRecorder(RemembersNotifications, _BinaryNotificationReads):
         )
 
 
+@contextmanager
+def _statements_alone(datastore: PostgresDatastore) -> Iterator[Cursor[DictRow]]:
+    """A cursor for reads whose statements each run alone, outside a transaction block (the
+    pool's connections commit each statement as it ends): under READ COMMITTED a statement
+    sees what it would have seen inside one. A read-only block ended by ROLLBACK, as the
+    library's ``transaction(commit=False)`` ends it, made psycopg forget every statement the
+    connection had prepared and send DEALLOCATE ALL: the serving process reads the vault
+    before each bulk write, so its writes were parsed and planned again every time."""
+    with datastore.get_connection() as connection, connection.cursor() as cursor:
+        yield cursor
+
+
 class PostgresVault(PersonalDataVault):
     """Reads and erasures of the vault tables that :class:`PostgresLedgerRecorder` writes."""
 
@@ -375,7 +387,7 @@ class PostgresVault(PersonalDataVault):
 
     def _wrapped_keys(self, learner_refs: list[str]) -> dict[str, bytes]:
         # Every record of a learner carries the same key: the first found (see LOOKUPS).
-        with self._datastore.transaction(commit=False) as c:
+        with _statements_alone(self._datastore) as c:
             c.execute(
                 "SELECT p.learner_ref, p.wrapped_key FROM unnest(%s::text[]) AS wanted(ref)"
                 " CROSS JOIN LATERAL (SELECT learner_ref, wrapped_key FROM personal_data"
@@ -386,7 +398,7 @@ class PostgresVault(PersonalDataVault):
 
     def held(self, commitments: list[str]) -> set[str]:
         # Asked of every anchored batch: the rows' presence, without their ciphertexts.
-        with self._datastore.transaction(commit=False) as c:
+        with _statements_alone(self._datastore) as c:
             c.execute(
                 "SELECT p.commitment FROM unnest(%s::text[]) AS wanted(commitment)"
                 " CROSS JOIN LATERAL (SELECT commitment FROM personal_data"
@@ -396,13 +408,13 @@ class PostgresVault(PersonalDataVault):
             return {row["commitment"] for row in c.fetchall()}
 
     def erasures(self) -> int:
-        with self._datastore.transaction(commit=False) as c:
+        with _statements_alone(self._datastore) as c:
             c.execute("SELECT erasures FROM vault_erasures WHERE id = 1")
             row = c.fetchone()
         return int(row["erasures"]) if row else 0
 
     def _load(self, commitments: list[str]) -> dict[str, tuple[str, bytes, bytes]]:
-        with self._datastore.transaction(commit=False) as c:
+        with _statements_alone(self._datastore) as c:
             c.execute(
                 "SELECT p.commitment, p.learner_ref, p.ciphertext, p.wrapped_key"
                 " FROM unnest(%s::text[]) AS wanted(commitment) CROSS JOIN LATERAL"
@@ -421,7 +433,7 @@ class PostgresVault(PersonalDataVault):
         }
 
     def credentials_of(self, learner_ref: str) -> list[str]:
-        with self._datastore.transaction(commit=False) as c:
+        with _statements_alone(self._datastore) as c:
             c.execute(
                 "SELECT DISTINCT credential_id FROM personal_data WHERE learner_ref = %s"
                 " ORDER BY credential_id",
@@ -635,7 +647,10 @@ class PostgresWalletSessions(WalletSessions):
         self._datastore = recorder.datastore
 
     def _transaction(self, *, commit: bool = True) -> AbstractContextManager[Any]:
-        return self._datastore.transaction(commit=commit)
+        # What is not committed is a read (see _statements_alone).
+        if not commit:
+            return _statements_alone(self._datastore)
+        return self._datastore.transaction(commit=True)
 
     def _sql(self, statement: str) -> str:
         return statement.replace("?", "%s")

@@ -84,7 +84,8 @@ class WalletSessions(ABC):
 
     @abstractmethod
     def _transaction(self, *, commit: bool = True) -> AbstractContextManager[Any]:
-        """A cursor in a transaction (committed on success if ``commit``)."""
+        """A cursor in a transaction committed on success; with ``commit`` false, a cursor
+        for reads only (a backend may run each statement alone)."""
 
     def _sql(self, statement: str) -> str:
         """The statement in the backend's placeholder style (written with ``?``)."""

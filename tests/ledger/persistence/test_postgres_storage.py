@@ -318,6 +318,34 @@ def test_a_writes_transaction_reaches_the_server_at_once(one_connection: Storage
     assert sent[sent.index("Sync") :] in (["Sync"], ["Sync", "Flush"])
 
 
+def prepared_statements(recorder: Any) -> list[str]:
+    """What the recorder's one connection has prepared on the server."""
+    with recorder.datastore.pool.connection() as connection:
+        rows = connection.execute("SELECT statement FROM pg_prepared_statements").fetchall()
+    return sorted(row["statement"] for row in rows)
+
+
+READS: dict[str, Callable[[Storage], object]] = {
+    "vault held": lambda s: s.vault.held(["e" * 64]),
+    "vault records": lambda s: s.vault.get_many(["e" * 64]),
+    "vault learner's credentials": lambda s: s.vault.credentials_of("r" * 64),
+    "vault erasures": lambda s: s.vault.erasures(),
+    "wallet nonces": lambda s: s.wallet_sessions.fresh_nonces(["n1", "n2"], 0.0),
+    "wallet offer": lambda s: s.wallet_sessions.offer_for_token("t" * 64, 0.0),
+}
+
+
+@pytest.mark.parametrize("read", READS)
+def test_a_read_keeps_what_its_connection_prepared(one_connection: Storage, read: str) -> None:
+    recorder: Any = one_connection.ledger.recorder
+    for _ in range(6):  # psycopg prepares a statement at its fifth run on a connection
+        recorder.insert_events(events(1), personal_data=sealed(uuid4().hex * 2))
+    before = prepared_statements(recorder)
+    assert any("INSERT INTO personal_data" in statement for statement in before), before
+    READS[read](one_connection)
+    assert prepared_statements(recorder) == before
+
+
 def test_a_write_the_server_refuses_leaves_nothing_and_its_connection_ready(
     one_connection: Storage, settings: Settings
 ) -> None:
