@@ -10,6 +10,7 @@ from psycopg import Cursor
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
 
+from anchors.anchoring import AnchorRecord
 from anchors.sql_store import SQLAnchorStore, SQLLogStore
 
 
@@ -161,5 +162,39 @@ class PostgresLogStore(SQLLogStore):
         self._pool.close()
 
 
+# What a row of anchor records is known by until it changes: the transaction that wrote this
+# version of it and where the version lies (each update makes a new version, in a new place).
+_REVISION = "(log_anchors.xmin::text || ':' || log_anchors.ctid::text)"
+
+
 class PostgresAnchorStore(SQLAnchorStore):
-    """Anchor records in the log's database."""
+    """Anchor records in the log's database. A record kept parsed is known by its row's
+    revision: a read sends the revisions kept, and the server sends a record's text only
+    where its row's differs. The text of a batch's record is some hundreds of kilobytes,
+    compressed out of line: sent whole at each of the dozen reads of a batch's anchoring, it
+    cost the server a decompression and the consumers' process a decoding each time."""
+
+    def _upsert(self, cursor: Any, record: AnchorRecord, text: str) -> str:
+        cursor.execute(
+            self._store._sql(f"{self._UPSERT} RETURNING {_REVISION}"),
+            (record.checkpoint_size, record.state, record.block_number, text, record.block_hash),
+        )
+        return str(cursor.fetchone()[0])
+
+    def _select(self, where: str, params: tuple[object, ...]) -> list[AnchorRecord]:
+        known = self._known_tokens()
+        rows = self._store._rows(
+            f"SELECT checkpoint_size, {_REVISION},"
+            f" CASE WHEN {_REVISION} = k.revision THEN NULL ELSE record END"
+            " FROM log_anchors LEFT JOIN unnest(?::bigint[], ?::text[]) AS k(size, revision)"
+            f" ON k.size = checkpoint_size WHERE {where}",
+            (list(known), list(known.values()), *params),
+        )
+        return [self._record(int(size), str(token), text) for size, token, text in rows]
+
+    def _fetch(self, checkpoint_size: int) -> tuple[str, str]:
+        rows = self._store._rows(
+            f"SELECT {_REVISION}, record FROM log_anchors WHERE checkpoint_size = ?",
+            (checkpoint_size,),
+        )
+        return str(rows[0][0]), str(rows[0][1])

@@ -202,47 +202,67 @@ class SQLAnchorStore(AnchorStore):
     def save(self, record: AnchorRecord) -> None:
         text = record.to_json()
         with self._store._transaction(write=True) as c:
-            c.execute(
-                self._store._sql(
-                    "INSERT INTO log_anchors VALUES (?, ?, ?, ?, ?) ON CONFLICT (checkpoint_size)"
-                    " DO UPDATE SET state = excluded.state, block_number = excluded.block_number,"
-                    " record = excluded.record, block_hash = excluded.block_hash"
-                ),
-                (
-                    record.checkpoint_size,
-                    record.state,
-                    record.block_number,
-                    text,
-                    record.block_hash,
-                ),
-            )
+            token = self._upsert(c, record, text)
         # What this store wrote is read back at the batch's next step: kept parsed, as the
         # value it was written from (each step of a batch of a thousand parsed it again).
         if record.reads_back_as_itself():
-            self._keep(record.checkpoint_size, text, record)
+            self._keep(record.checkpoint_size, token, record)
+
+    _UPSERT = (
+        "INSERT INTO log_anchors VALUES (?, ?, ?, ?, ?) ON CONFLICT (checkpoint_size)"
+        " DO UPDATE SET state = excluded.state, block_number = excluded.block_number,"
+        " record = excluded.record, block_hash = excluded.block_hash"
+    )
+
+    def _upsert(self, cursor: Any, record: AnchorRecord, text: str) -> str:
+        """Write ``record`` as ``text``; returns what its row is known by until it changes:
+        here the text itself (a backend may know a cheaper token, see :meth:`_select`)."""
+        cursor.execute(
+            self._store._sql(self._UPSERT),
+            (record.checkpoint_size, record.state, record.block_number, text, record.block_hash),
+        )
+        return text
 
     def _select(self, where: str, params: tuple[object, ...]) -> list[AnchorRecord]:
+        """The records ``where`` says, in its order; each row comes as its size, its token
+        and its text (None where the token is that of the record kept parsed)."""
         rows = self._store._rows(
             f"SELECT checkpoint_size, record FROM log_anchors WHERE {where}", params
         )
-        return [self._record(int(size), text) for size, text in rows]
+        return [self._record(int(size), text, text) for size, text in rows]
 
-    def _record(self, checkpoint_size: int, text: str) -> AnchorRecord:
+    def _record(self, checkpoint_size: int, token: str, text: str | None) -> AnchorRecord:
         # A batch's record (a thousand leaves and documents) is read at every step of its
         # anchoring and by every page of anchors: text already parsed is not parsed again
-        # (records are immutable; a changed record is changed text).
+        # (records are immutable; a changed record is a changed row).
         with self._parsed_lock:
             known = self._parsed.get(checkpoint_size)
-        if known is not None and known[0] == text:
+        if known is not None and known[0] == token:
             return known[1]
+        if text is None:
+            # Kept when the statement was sent, replaced since by another thread's save.
+            token, text = self._fetch(checkpoint_size)
         record = AnchorRecord.from_json(text)
-        self._keep(checkpoint_size, text, record)
+        self._keep(checkpoint_size, token, record)
         return record
 
-    def _keep(self, checkpoint_size: int, text: str, record: AnchorRecord) -> None:
+    def _fetch(self, checkpoint_size: int) -> tuple[str, str]:
+        """One stored record's token and text."""
+        rows = self._store._rows(
+            "SELECT record FROM log_anchors WHERE checkpoint_size = ?", (checkpoint_size,)
+        )
+        text = str(rows[0][0])
+        return text, text
+
+    def _known_tokens(self) -> dict[int, str]:
+        """The token of each record kept parsed, by checkpoint size."""
+        with self._parsed_lock:
+            return {size: token for size, (token, _) in self._parsed.items()}
+
+    def _keep(self, checkpoint_size: int, token: str, record: AnchorRecord) -> None:
         with self._parsed_lock:
             self._parsed.pop(checkpoint_size, None)
-            self._parsed[checkpoint_size] = (text, record)
+            self._parsed[checkpoint_size] = (token, record)
             while len(self._parsed) > _PARSED_RECORDS:
                 del self._parsed[next(iter(self._parsed))]
 
