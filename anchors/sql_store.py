@@ -224,8 +224,9 @@ class SQLAnchorStore(AnchorStore):
         return text
 
     def _select(self, where: str, params: tuple[object, ...]) -> list[AnchorRecord]:
-        """The records ``where`` says, in its order; each row comes as its size, its token
-        and its text (None where the token is that of the record kept parsed)."""
+        """The records ``where`` says, in its order: each row's size, token and text handed
+        to :meth:`_record` (here the token is the text; a backend that reads tokens sends
+        None for a text whose token is that of the record kept parsed)."""
         rows = self._store._rows(
             f"SELECT checkpoint_size, record FROM log_anchors WHERE {where}", params
         )
