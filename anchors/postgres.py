@@ -176,8 +176,7 @@ class PostgresAnchorStore(SQLAnchorStore):
 
     def _upsert(self, cursor: Any, record: AnchorRecord, text: str) -> str:
         cursor.execute(
-            self._store._sql(f"{self._UPSERT} RETURNING {_REVISION}"),
-            (record.checkpoint_size, record.state, record.block_number, text, record.block_hash),
+            self._store._sql(f"{self._UPSERT} RETURNING {_REVISION}"), self._row(record, text)
         )
         return str(cursor.fetchone()[0])
 

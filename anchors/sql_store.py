@@ -217,11 +217,13 @@ class SQLAnchorStore(AnchorStore):
     def _upsert(self, cursor: Any, record: AnchorRecord, text: str) -> str:
         """Write ``record`` as ``text``; returns what its row is known by until it changes:
         here the text itself (a backend may know a cheaper token, see :meth:`_select`)."""
-        cursor.execute(
-            self._store._sql(self._UPSERT),
-            (record.checkpoint_size, record.state, record.block_number, text, record.block_hash),
-        )
+        cursor.execute(self._store._sql(self._UPSERT), self._row(record, text))
         return text
+
+    @staticmethod
+    def _row(record: AnchorRecord, text: str) -> tuple[object, ...]:
+        """The record's row, its columns in order, with ``text`` for the record itself."""
+        return (record.checkpoint_size, record.state, record.block_number, text, record.block_hash)
 
     def _select(self, where: str, params: tuple[object, ...]) -> list[AnchorRecord]:
         """The records ``where`` says, in its order: each row's size, token and text handed
