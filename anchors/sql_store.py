@@ -29,6 +29,11 @@ class SQLLogStore(LogStore):
     def _transaction(self, *, write: bool) -> AbstractContextManager[Any]:
         """A cursor in a transaction, committed on success."""
 
+    def _reading(self) -> AbstractContextManager[Any]:
+        """A cursor for one read-only statement (a backend may run it outside a transaction
+        block, where it sees what it would see inside one)."""
+        return self._transaction(write=False)
+
     @abstractmethod
     def _tiles(self, cursor: Any, keys: list[int]) -> dict[int, bytes]:
         """The stored tiles among ``keys``."""
@@ -43,7 +48,7 @@ class SQLLogStore(LogStore):
             cursor.executemany(self._sql(f"INSERT INTO {table} VALUES ({marks})"), rows)
 
     def _rows(self, statement: str, params: Sequence[object]) -> list[Any]:
-        with self._transaction(write=False) as c:
+        with self._reading() as c:
             c.execute(self._sql(statement), params)
             return list(c.fetchall())
 
@@ -53,13 +58,13 @@ class SQLLogStore(LogStore):
 
     def nodes(self, ids: Iterable[Node]) -> dict[Node, bytes]:
         wanted = tiles.by_tile(ids)
-        with self._transaction(write=False) as c:
+        with self._reading() as c:
             return tiles.read(self._tiles(c, list(wanted)), wanted)
 
     def hashes(self, level: int, first: int, count: int) -> bytes:
         # Consecutive nodes of a level are consecutive slots of a tile: sliced, not looked up.
         cuts = tiles.slices(level, first, count)
-        with self._transaction(write=False) as c:
+        with self._reading() as c:
             stored = self._tiles(c, list(dict.fromkeys(key for key, _, _ in cuts)))
         return tiles.cut(stored, level, first, cuts)
 

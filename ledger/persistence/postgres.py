@@ -539,7 +539,8 @@ class PostgresReadModel(ReadModel):
             open=True,
             timeout=settings.postgres_timeout_seconds,
             reconnect_timeout=reconnect_within(settings.postgres_timeout_seconds),
-            kwargs={"autocommit": False},
+            # Transactions are begun explicitly (see _cursor); a single statement runs alone.
+            kwargs={"autocommit": True},
         )
         self.create_tables()
 
@@ -577,6 +578,13 @@ class PostgresReadModel(ReadModel):
             connection.transaction(),
             connection.cursor() as cursor,
         ):
+            yield cursor
+
+    @contextmanager
+    def _single_statement(self, *, write: bool) -> Iterator[ReadModelCursor]:
+        # Alone, without BEGIN and COMMIT around it: the relay moves its position after each
+        # batch it publishes, and the serving process asks where the relay and the model are.
+        with self._pool.connection() as connection, connection.cursor() as cursor:
             yield cursor
 
     @contextmanager

@@ -827,6 +827,13 @@ class ReadModel(ABC):
         """A cursor in a transaction, committed on success (for writes) and rolled back else."""
 
     @contextmanager
+    def _single_statement(self, *, write: bool) -> Iterator[Cursor]:
+        """A cursor for one statement, atomic on its own (a backend may run it outside a
+        transaction block)."""
+        with self._cursor(write=write) as cursor:
+            yield cursor
+
+    @contextmanager
     def _reading_cursor(self) -> Iterator[Cursor]:
         """A read-only cursor whose ``fetchmany`` pages through a large result without
         holding all of it (a backend may need a server-side cursor for that)."""
@@ -907,14 +914,14 @@ class ReadModel(ABC):
 
     def position(self) -> int:
         """The last log position applied (0 before any)."""
-        with self._cursor(write=False) as c:
+        with self._single_statement(write=False) as c:
             c.execute(self._sql("SELECT position FROM rm_tracking WHERE name = ?"), (self.name,))
             row = c.fetchone()
         return int(row[0]) if row else 0
 
     def tracked(self, name: str) -> int:
         """The position another follower of the store (such as the Kafka relay) has reached."""
-        with self._cursor(write=False) as c:
+        with self._single_statement(write=False) as c:
             c.execute(self._sql("SELECT position FROM rm_tracking WHERE name = ?"), (name,))
             row = c.fetchone()
         return int(row[0]) if row else 0
@@ -922,7 +929,7 @@ class ReadModel(ABC):
     def track(self, name: str, from_position: int, to_position: int) -> None:
         """Move ``name`` from ``from_position`` to ``to_position``; raises
         :class:`PositionMoved` if it is no longer at ``from_position``."""
-        with self._cursor(write=True) as c:
+        with self._single_statement(write=True) as c:
             if from_position == 0:
                 c.execute(
                     self._sql(

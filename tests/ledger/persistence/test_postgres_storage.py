@@ -11,9 +11,7 @@ The server may be reached through its Unix socket, as processes on its machine r
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -31,6 +29,7 @@ from ledger.persistence.read_model import ReadModel
 from ledger.settings import Settings
 from tests.conftest import STORE
 from tests.ledger.persistence.conftest import issue_to
+from tests.protocol_trace import messages_sent
 
 pytestmark = pytest.mark.skipif(STORE != "postgres", reason="PostgreSQL's own storage")
 
@@ -269,29 +268,6 @@ def one_connection(settings: Settings) -> Iterator[Storage]:
         opened.close()
 
 
-@contextmanager
-def messages_sent(recorder: Any) -> Iterator[list[str]]:
-    """The names of the protocol messages the recorder's one connection sends meanwhile
-    (libpq's trace)."""
-    sent: list[str] = []
-    with tempfile.TemporaryFile() as trace:
-        with recorder.datastore.pool.connection() as connection:
-            connection.pgconn.trace(trace.fileno())
-            connection.pgconn.set_trace_flags(
-                psycopg.pq.Trace.SUPPRESS_TIMESTAMPS | psycopg.pq.Trace.REGRESS_MODE
-            )
-        try:
-            yield sent
-        finally:
-            with recorder.datastore.pool.connection() as connection:
-                connection.pgconn.untrace()
-            trace.seek(0)
-            for line in trace.read().decode().splitlines():
-                direction, _, message, *_ = line.split("\t")
-                if direction == "F":
-                    sent.append(message.strip())
-
-
 def events(count: int, originator: UUID | None = None, version: int = 1) -> list[StoredEvent]:
     return [
         StoredEvent(originator or uuid4(), version, "tests.Event", b'{"n":%d}' % n)
@@ -307,7 +283,7 @@ def test_a_writes_transaction_reaches_the_server_at_once(one_connection: Storage
     recorder: Any = one_connection.ledger.recorder
     issuer = uuid4()
     recorder.insert_events(events(1, issuer))
-    with messages_sent(recorder) as sent:
+    with messages_sent(recorder.datastore.pool) as sent:
         ids = recorder.insert_events(
             events(3), decided_on=DecidedOn({issuer: 1}), personal_data=sealed("c" * 64)
         )
@@ -344,6 +320,26 @@ def test_a_read_keeps_what_its_connection_prepared(one_connection: Storage, read
     assert any("INSERT INTO personal_data" in statement for statement in before), before
     READS[read](one_connection)
     assert prepared_statements(recorder) == before
+
+
+POSITIONS: dict[str, Callable[[ReadModel], object]] = {
+    "the model's position": lambda m: m.position(),
+    "a follower's position": lambda m: m.tracked("follower"),
+    "a follower's start": lambda m: m.track("follower", 0, 5),
+}
+
+
+@pytest.mark.parametrize("step", POSITIONS)
+def test_a_position_is_read_or_moved_in_one_statement_outside_a_transaction_block(
+    one_connection: Storage, step: str
+) -> None:
+    model: Any = one_connection.read_model
+    with messages_sent(model._pool) as sent:
+        POSITIONS[step](model)
+    # A simple query, or an extended query's messages ended by one Sync; no BEGIN or COMMIT.
+    statements = [m for m in sent if m.startswith("Query") or m == "Sync"]
+    assert len(statements) == 1, sent
+    assert "BEGIN" not in statements[0], sent
 
 
 def test_a_write_the_server_refuses_leaves_nothing_and_its_connection_ready(
