@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from psycopg import Cursor
@@ -98,6 +98,15 @@ _SCHEMA = (
 )
 
 
+@contextmanager
+def statement_alone(pool: ConnectionPool) -> Iterator[Cursor[Any]]:
+    """A cursor for a statement that runs on its own, on one of ``pool``'s connections (in
+    autocommit), outside a transaction block: under READ COMMITTED it sees what it would see
+    inside one, without the round trips of BEGIN and COMMIT."""
+    with pool.connection() as connection, connection.cursor() as cursor:
+        yield cursor
+
+
 class PostgresLogStore(SQLLogStore):
     def __init__(
         self,
@@ -146,13 +155,10 @@ class PostgresLogStore(SQLLogStore):
                 cursor.execute("LOCK TABLE log_state IN EXCLUSIVE MODE")
             yield cursor
 
-    @contextmanager
-    def _reading(self) -> Iterator[Cursor[Any]]:
-        # Every read of the log is one statement: alone, it sees under READ COMMITTED what it
-        # saw inside BEGIN and COMMIT, without their two round trips (several hundred reads
-        # a ten thousand credentials, from the log and anchor consumers and the API).
-        with self._pool.connection() as connection, connection.cursor() as cursor:
-            yield cursor
+    def _reading(self) -> AbstractContextManager[Cursor[Any]]:
+        # Every read of the log is one statement (several hundred reads a ten thousand
+        # credentials, from the log and anchor consumers and the API).
+        return statement_alone(self._pool)
 
     def _sql(self, statement: str) -> str:
         return statement.replace("?", "%s")

@@ -31,6 +31,7 @@ from anchors.postgres import (
     PostgresLogStore,
     copy_rows,
     lz4_compressed,
+    statement_alone,
 )
 from ledger.persistence.decided_on import ISSUER_MOVED, DecidedOn
 from ledger.persistence.personal_data import (
@@ -580,12 +581,10 @@ class PostgresReadModel(ReadModel):
         ):
             yield cursor
 
-    @contextmanager
-    def _single_statement(self, *, write: bool) -> Iterator[ReadModelCursor]:
-        # Alone, without BEGIN and COMMIT around it: the relay moves its position after each
-        # batch it publishes, and the serving process asks where the relay and the model are.
-        with self._pool.connection() as connection, connection.cursor() as cursor:
-            yield cursor
+    def _single_statement(self, *, write: bool) -> AbstractContextManager[ReadModelCursor]:
+        # The relay moves its position after each batch it publishes, and the serving process
+        # asks where the relay and the model are.
+        return cast(AbstractContextManager[ReadModelCursor], statement_alone(self._pool))
 
     @contextmanager
     def _reading_cursor(self) -> Iterator[ReadModelCursor]:

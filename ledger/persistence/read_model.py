@@ -13,7 +13,7 @@ import json
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -826,12 +826,10 @@ class ReadModel(ABC):
     def _cursor(self, *, write: bool) -> Iterator[Cursor]:
         """A cursor in a transaction, committed on success (for writes) and rolled back else."""
 
-    @contextmanager
-    def _single_statement(self, *, write: bool) -> Iterator[Cursor]:
+    def _single_statement(self, *, write: bool) -> AbstractContextManager[Cursor]:
         """A cursor for one statement, atomic on its own (a backend may run it outside a
         transaction block)."""
-        with self._cursor(write=write) as cursor:
-            yield cursor
+        return self._cursor(write=write)
 
     @contextmanager
     def _reading_cursor(self) -> Iterator[Cursor]:
